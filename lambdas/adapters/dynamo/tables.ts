@@ -1,0 +1,38 @@
+/**
+ * The DynamoDB table layouts, written once: the CDK data construct and the local platform both
+ * create their tables from these definitions, and the adapters read their key names from here.
+ *
+ * State table (single-table design; every partition key starts with the tenant):
+ *   job         pk = T#<tenant>             sk = JOB#<jobId>          (job ids are ULIDs: sk order = creation order)
+ *   batch item  gsi1pk = T#<tenant>#B#<batchId>  gsi1sk = JOB#<jobId>
+ *   log entry   pk = T#<tenant>#L#<jobId>   sk = <at>#<seq>
+ *   idempotency pk = T#<tenant>             sk = IDEM#<key>
+ *
+ * Keys table: pk = KEY#<sha256>. It is looked up before the tenant is known, which is why it is a
+ * table of its own that only the authorizer and the key tool may read.
+ */
+export interface TableLayout {
+  partitionKey: string;
+  sortKey?: string;
+  globalSecondaryIndexes: { indexName: string; partitionKey: string; sortKey: string }[];
+}
+
+export const STATE_TABLE: TableLayout = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  globalSecondaryIndexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+};
+
+export const KEYS_TABLE: TableLayout = {
+  partitionKey: 'pk',
+  globalSecondaryIndexes: [],
+};
+
+export const keys = {
+  tenantPartition: (tenant: string) => `T#${tenant}`,
+  job: (jobId: string) => `JOB#${jobId}`,
+  batchPartition: (tenant: string, batchId: string) => `T#${tenant}#B#${batchId}`,
+  logPartition: (tenant: string, jobId: string) => `T#${tenant}#L#${jobId}`,
+  idempotency: (key: string) => `IDEM#${key}`,
+  apiKey: (hash: string) => `KEY#${hash}`,
+};

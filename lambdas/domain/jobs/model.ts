@@ -1,0 +1,42 @@
+import type { JobKind, JobStatus, LogEntry, StatusCounts } from '../../../contracts/jobs.ts';
+
+/**
+ * A job as the store keeps it. `tenant` is set only from the authorizer and is the first part of
+ * every storage key; nothing in a request can choose it.
+ */
+export interface JobRecord {
+  tenant: string;
+  id: string;
+  kind: JobKind;
+  status: JobStatus;
+  /** Incremented by every write; conditional updates compare it. */
+  version: number;
+  name?: string;
+  /** Set on jobs that belong to a batch. */
+  batchId?: string;
+  generator?: string;
+  preview?: boolean;
+  params?: Record<string, unknown>;
+  /** 0..100. Monotone while the job runs. */
+  progress: number;
+  message?: string;
+  /** Batch jobs: how many jobs the batch holds. */
+  total?: number;
+  /** Batch jobs: final counts, written when the batch ends. While it runs they are computed from its items. */
+  counts?: StatusCounts;
+  result?: { key: string; bytes: number; frames?: number; contentType: string };
+  error?: { code: string; message: string };
+  /** Handle of the workflow execution that runs this job (batch jobs). */
+  executionId?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** Fields a transition or an update may set besides status and version. */
+export type JobPatch = Partial<
+  Pick<JobRecord, 'progress' | 'message' | 'result' | 'error' | 'executionId' | 'counts' | 'startedAt' | 'finishedAt'>
+>;
+
+export type { JobKind, JobStatus, LogEntry, StatusCounts };

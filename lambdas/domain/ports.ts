@@ -1,0 +1,138 @@
+/**
+ * The ports the domain talks through. Adapters implement them over DynamoDB, S3, Step Functions
+ * and EventBridge (lambdas/adapters/); the domain never sees an AWS type.
+ */
+import type { JobPatch, JobRecord, JobStatus, LogEntry } from './jobs/model.ts';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Bound to the tenant that received it. */
+  nextCursor?: string;
+}
+
+export interface JobQuery {
+  kind?: JobRecord['kind'];
+  status?: JobStatus;
+  batchId?: string;
+  /** ISO-8601; inclusive lower bound on createdAt. */
+  since?: string;
+  /** ISO-8601; exclusive upper bound on createdAt. */
+  until?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export type TransitionOutcome =
+  | { applied: true; job: JobRecord; previous: JobStatus }
+  | { applied: false; reason: 'not_found' }
+  | { applied: false; reason: 'illegal'; job: JobRecord };
+
+export interface JobStore {
+  /** Creates jobs; a job whose id already exists is an error (ids are never reused). */
+  create(jobs: JobRecord[]): Promise<void>;
+  get(tenant: string, id: string): Promise<JobRecord | undefined>;
+  /** Newest first. Throws InvalidCursorError on a cursor that another tenant or query produced. */
+  list(tenant: string, query: JobQuery): Promise<Page<JobRecord>>;
+  /** Every job of a batch, oldest first. */
+  listBatchItems(tenant: string, batchId: string): Promise<JobRecord[]>;
+  /**
+   * One conditional write: applies only if the job's status is one from which `to` is allowed.
+   * Increments the version.
+   */
+  transition(tenant: string, id: string, to: JobStatus, patch?: JobPatch): Promise<TransitionOutcome>;
+  /**
+   * Changes non-status fields of a job that is not terminal. With `expectedVersion`, applies only if
+   * the version still matches (optimistic concurrency). Returns undefined when the condition fails.
+   */
+  update(
+    tenant: string,
+    id: string,
+    patch: JobPatch,
+    options?: { expectedVersion?: number },
+  ): Promise<JobRecord | undefined>;
+  appendLog(tenant: string, id: string, entries: LogEntry[]): Promise<void>;
+  /** The last `tail` entries, oldest first. */
+  tailLog(tenant: string, id: string, tail: number): Promise<LogEntry[]>;
+}
+
+export interface BlobStore {
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** A short-lived GET link. `downloadName` sets Content-Disposition. */
+  presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
+}
+
+export interface BatchExecutionInput {
+  tenant: string;
+  batchId: string;
+  /** Pointers only: the parameters stay in the store, so the input stays far below 256 KiB. */
+  items: { jobId: string }[];
+}
+
+export interface BatchWorkflow {
+  /** Idempotent per batch: the execution is named after the batch. */
+  start(input: BatchExecutionInput): Promise<{ executionId: string }>;
+  stop(executionId: string, cause: string): Promise<void>;
+}
+
+/** The `Job State Change` event, one per applied transition. */
+export interface JobStateChange {
+  tenant: string;
+  jobId: string;
+  kind: JobRecord['kind'];
+  batchId?: string;
+  previousStatus: JobStatus;
+  status: JobStatus;
+  version: number;
+  at: string;
+  error?: { code: string; message: string };
+}
+
+export interface EventPublisher {
+  publishJobStateChanges(events: JobStateChange[]): Promise<void>;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export type IdempotencyBegin =
+  | { outcome: 'started' }
+  | { outcome: 'replay'; response: StoredResponse }
+  | { outcome: 'in_flight' }
+  | { outcome: 'mismatch' };
+
+export interface IdempotencyStore {
+  /**
+   * Claims `key` for a request whose body hashes to `fingerprint`. One conditional write: of many
+   * concurrent callers exactly one gets `started`.
+   */
+  begin(tenant: string, key: string, fingerprint: string, now: Date): Promise<IdempotencyBegin>;
+  complete(tenant: string, key: string, response: StoredResponse): Promise<void>;
+  /** Releases the claim after a failure, so that a retry runs again. */
+  abandon(tenant: string, key: string): Promise<void>;
+}
+
+export interface ApiKeyRecord {
+  /** sha256 of the key, hex. The key itself is never stored. */
+  hash: string;
+  keyId: string;
+  tenant: string;
+  /** The API Gateway usage-plan key value the authorizer returns (deployed stacks only). */
+  usageKey?: string;
+  createdAt: string;
+  revokedAt?: string;
+  label?: string;
+}
+
+export interface KeyStore {
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  create(record: ApiKeyRecord): Promise<void>;
+  list(): Promise<ApiKeyRecord[]>;
+  revoke(keyId: string, at: string): Promise<ApiKeyRecord | undefined>;
+}
+
+export interface Clock {
+  now(): Date;
+}
