@@ -18,9 +18,9 @@ export const ParameterSpec = z
   .openapi('ParameterSpec');
 export type ParameterSpec = z.infer<typeof ParameterSpec>;
 
-export const ParamValues = z
-  .record(z.string(), z.unknown())
-  .openapi('ParamValues', { description: 'parameter name to value; unspecified parameters take their default' });
+export const ParamValues = z.record(z.string(), z.unknown()).openapi('ParamValues', {
+  description: 'parameter name to value; unspecified parameters take their default',
+});
 export type ParamValues = z.infer<typeof ParamValues>;
 
 /** One problem with one parameter of one job. */

@@ -42,13 +42,15 @@ export interface JobStore {
   transition(tenant: string, id: string, to: JobStatus, patch?: JobPatch): Promise<TransitionOutcome>;
   /**
    * Changes non-status fields of a job that is not terminal. With `expectedVersion`, applies only if
-   * the version still matches (optimistic concurrency). Returns undefined when the condition fails.
+   * the version still matches (optimistic concurrency). With `whenStatus`, applies only in that
+   * status, terminal or not (a batch's final counts, written once it has ended). Returns undefined
+   * when the condition fails.
    */
   update(
     tenant: string,
     id: string,
     patch: JobPatch,
-    options?: { expectedVersion?: number },
+    options?: { expectedVersion?: number; whenStatus?: JobStatus },
   ): Promise<JobRecord | undefined>;
   appendLog(tenant: string, id: string, entries: LogEntry[]): Promise<void>;
   /** The last `tail` entries, oldest first. */

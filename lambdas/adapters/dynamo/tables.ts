@@ -36,3 +36,14 @@ export const keys = {
   idempotency: (key: string) => `IDEM#${key}`,
   apiKey: (hash: string) => `KEY#${hash}`,
 };
+
+/**
+ * Every partition key starts with `T#<tenant>`, and `#` separates the parts that follow. A tenant with
+ * a `#` in it could therefore name another tenant's partitions (tenant `a#L#x` is the log partition
+ * of tenant `a`'s job `x`), so the adapters refuse such a tenant before building any key.
+ */
+export function assertStorableTenant(tenant: string): void {
+  if (tenant.length === 0 || tenant.includes('#')) {
+    throw new RangeError(`a tenant must be non-empty and contain no '#': ${JSON.stringify(tenant)}`);
+  }
+}

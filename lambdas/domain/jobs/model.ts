@@ -36,7 +36,10 @@ export interface JobRecord {
 
 /** Fields a transition or an update may set besides status and version. */
 export type JobPatch = Partial<
-  Pick<JobRecord, 'progress' | 'message' | 'result' | 'error' | 'executionId' | 'counts' | 'startedAt' | 'finishedAt'>
+  Pick<
+    JobRecord,
+    'progress' | 'message' | 'result' | 'error' | 'executionId' | 'counts' | 'startedAt' | 'finishedAt'
+  >
 >;
 
 export type { JobKind, JobStatus, LogEntry, StatusCounts };

@@ -1,0 +1,15 @@
+import type { LambdaEntry } from './bundle.ts';
+
+/** Every Lambda entry point of the stack (each module exports `handler`). */
+export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
+  { name: 'api-public', entry: 'lambdas/handlers/api/public.ts' },
+  { name: 'api-generators', entry: 'lambdas/handlers/api/generators.ts' },
+  { name: 'api-batches', entry: 'lambdas/handlers/api/batches.ts' },
+  { name: 'api-jobs', entry: 'lambdas/handlers/api/jobs.ts' },
+  { name: 'authorizer', entry: 'lambdas/handlers/authorizer.ts' },
+  { name: 'wf-start-batch', entry: 'lambdas/handlers/workflow/start-batch.ts' },
+  { name: 'wf-run-job', entry: 'lambdas/handlers/workflow/run-job.ts' },
+  { name: 'wf-fail-job', entry: 'lambdas/handlers/workflow/fail-job.ts' },
+  { name: 'wf-finish-batch', entry: 'lambdas/handlers/workflow/finish-batch.ts' },
+  { name: 'reconciler', entry: 'lambdas/handlers/reconciler.ts' },
+];

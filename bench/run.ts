@@ -1,0 +1,161 @@
+/**
+ * `npm run bench [-- --quick] [-- --only B1,B5] [-- --strict]`: the benchmark suite of
+ * performance-targets.md §9, project next to reference in one run. Prints a Markdown table on
+ * stdout (progress goes to stderr) and writes bench/results.json.
+ *
+ * Exit status: 1 when a benchmark could not run (an ERROR row); with --strict, also when a ratio
+ * misses its target. Absolute numbers are informational: only ratios are held to targets.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { errorRow, markdownTable, type Row } from './lib/rows.ts';
+
+// Before any benchmark module loads the platform: Powertools reads these at import.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    strict: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6] [--strict]');
+  process.exit(0);
+}
+
+/** Sizes of each run: --quick stays within about 90 s on 2 cores, the full run within about 5 min. */
+const PROFILES = {
+  quick: {
+    // One entry of each kind: static API, AWS-backed API, authorizer, workflow task.
+    b1: { rounds: 7, entries: ['api-public', 'api-jobs', 'authorizer', 'wf-run-job'] },
+    b2: { submitRequests: 200, submitSeconds: 6, readSeconds: 2, rounds: 4, concurrency: 8 },
+    b6: { jobs: { 512: 3, 1024: 2 }, framesPerJob: 4 },
+  },
+  full: {
+    b1: { rounds: 15, entries: undefined },
+    b2: { submitRequests: 1000, submitSeconds: 30, readSeconds: 5, rounds: 6, concurrency: 8 },
+    b6: { jobs: { 512: 8, 1024: 4 }, framesPerJob: 4 },
+  },
+} as const;
+
+const profileName = values.quick ? 'quick' : 'full';
+const profile = PROFILES[profileName];
+const selected = new Set(
+  (values.only ?? 'B1,B2,B5,B6')
+    .toUpperCase()
+    .split(',')
+    .map((name) => name.trim()),
+);
+const log = (line: string) => process.stderr.write(`[bench ${elapsed()}] ${line}\n`);
+const warnings: string[] = [];
+const warn = (line: string) => {
+  warnings.push(line);
+  log(`WARNING: ${line}`);
+};
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
+
+interface Benchmark {
+  id: string;
+  /** Names the error row when the whole benchmark fails. */
+  label: string;
+  run: () => Promise<Row[]>;
+}
+
+const benchmarks: Benchmark[] = [
+  {
+    id: 'B1',
+    label: 'Lambda bundles and cold import',
+    run: async () => (await import('./b1-bundles.ts')).benchBundles({ ...profile.b1, log }),
+  },
+  {
+    id: 'B2',
+    label: 'local API (B2 submit, B3 status read)',
+    run: async () => (await import('./b2-api.ts')).benchApi({ ...profile.b2, log }),
+  },
+  {
+    id: 'B5',
+    label: 'Step Functions transitions and cost',
+    run: async () => (await import('./b5-transitions.ts')).benchTransitions({ log, warn }),
+  },
+  {
+    id: 'B6',
+    label: 'shapes render throughput',
+    run: async () => (await import('./b6-render.ts')).benchRender({ ...profile.b6, log }),
+  },
+];
+
+const rows: Row[] = [];
+log(
+  `profile ${profileName}: ${[...selected].join(', ')} on ${availableParallelism()} CPUs, Node ${process.version}`,
+);
+for (const benchmark of benchmarks) {
+  if (!selected.has(benchmark.id)) continue;
+  const benchStarted = performance.now();
+  try {
+    rows.push(...(await benchmark.run()));
+  } catch (error) {
+    rows.push(errorRow(benchmark.id, benchmark.label, error));
+    log(`${benchmark.id} failed: ${(error as Error).stack ?? error}`);
+  }
+  log(`${benchmark.id} took ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
+}
+const durationSeconds = (performance.now() - started) / 1000;
+
+console.log(`\n## SynthForge benchmarks (${profileName}, ${durationSeconds.toFixed(0)} s)\n`);
+console.log(markdownTable(rows));
+console.log(
+  '\nRatio = project / reference (B1: median of per-round ratios, 95 % bootstrap interval in brackets).',
+);
+for (const warning of warnings) console.log(`\nWARNING: ${warning}`);
+
+const results = {
+  gitSha: gitSha(),
+  dirty: gitDirty(),
+  node: process.version,
+  cpus: availableParallelism(),
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  timestamp: new Date().toISOString(),
+  profile: profileName,
+  durationSeconds: Math.round(durationSeconds * 10) / 10,
+  warnings,
+  rows,
+};
+await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+log('wrote bench/results.json');
+
+const failed =
+  rows.some((r) => r.verdict === 'error') || (values.strict && rows.some((r) => r.verdict === 'fail'));
+process.exit(failed ? 1 : 0);
+
+function gitSha(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'uncommitted';
+  }
+}
+
+function gitDirty(): boolean {
+  try {
+    return (
+      execFileSync('git', ['status', '--porcelain'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== ''
+    );
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The transport floor for B2/B3: a bare node:http server on 127.0.0.1 that reads the request body
+ * and answers a fixed JSON document. Nothing any local API can answer faster over the same socket.
+ * Run as a child by bench/lib/server-process.ts; prints {"url"} and serves until stdin closes.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { answer } from '../lib/server-process.ts';
+
+const BODY = JSON.stringify({ id: '01JBENCHFLOOR0000000000000', status: 'completed', progress: 1 });
+
+const server = createServer((request, response) => {
+  request.resume();
+  request.on('end', () => {
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(BODY),
+    });
+    response.end(BODY);
+  });
+});
+server.keepAliveTimeout = 30_000;
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  answer({ url: `http://127.0.0.1:${port}` });
+});
+process.stdin.resume();
+process.stdin.on('end', () => {
+  server.close();
+  server.closeAllConnections();
+});

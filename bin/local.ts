@@ -1,0 +1,67 @@
+/**
+ * `npm start`: the local platform. Options: --port (8000), --host (127.0.0.1), --data-dir
+ * (.synthforge), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalPlatform } from '../lambdas/local/platform.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '8000' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'data-dir': { type: 'string', default: '.synthforge' },
+    memory: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '4' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir .synthforge] [--memory] [--concurrency 4]`,
+  );
+  process.exit(0);
+}
+
+const port = Number(values.port);
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(port) || port < 0 || port > 65535)
+  throw new Error(`--port must be 0..65535, got ${values.port}`);
+if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 40)
+  throw new Error('--concurrency must be 1..40');
+const dataDir = values.memory ? undefined : resolve(values['data-dir']);
+
+const platform = await startLocalPlatform({
+  port,
+  host: values.host,
+  batchMaxConcurrency: concurrency,
+  ...(dataDir ? { dataDir } : {}),
+});
+
+console.log(`SynthForge local platform
+  API          ${platform.url}            (docs: ${platform.url}/docs, ${platform.url}/redoc)
+  API key      ${platform.devKey}         (tenant "dev"; send it as X-API-Key)
+  DynamoDB     ${platform.emulators.dynamoEndpoint}   tables ${platform.emulators.tableNames.state}, ${platform.emulators.tableNames.keys}
+  S3           ${platform.emulators.s3Endpoint}   bucket ${platform.emulators.bucketName}
+  Data         ${dataDir ?? 'in memory (--memory)'}${platform.resumedBatches.length ? `\n  Resumed      ${platform.resumedBatches.length} interrupted batch(es)` : ''}
+
+  export SYNTHFORGE_API_URL=${platform.url} SYNTHFORGE_API_KEY=${platform.devKey}
+  AWS CLI:  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url ${platform.emulators.s3Endpoint} s3 ls
+Ctrl-C stops.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping (completed work is kept${dataDir ? ` in ${dataDir}` : ''})…`);
+  await platform.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,27 @@
+import { z } from './zod.ts';
+
+export const IsoDateTime = z.string().datetime({ offset: true });
+
+export const Cursor = z
+  .string()
+  .min(1)
+  .max(2048)
+  .openapi({ description: 'opaque; the `next_cursor` of the previous page' });
+
+export const Limit = z.coerce.number().int().min(1).max(100).default(20);
+
+/** A time range in query parameters, as Infinity's `start_time` / `end_time` (ISO-8601 with zone). */
+export const TimeRangeQuery = z.object({
+  start_time: IsoDateTime.optional().openapi({ description: 'inclusive' }),
+  end_time: IsoDateTime.optional().openapi({ description: 'exclusive' }),
+});
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+  .openapi({
+    description:
+      'Makes a submission safe to retry: the same key with the same body replays the first answer; with another body it is a 422; while the first is in flight it is a 409.',
+  });

@@ -1,0 +1,88 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { IdempotencyKeyHeader } from './common.ts';
+import { ErrorEnvelope } from './errors.ts';
+import { ROUTE_LIST, type RouteDef } from './routes.ts';
+import { z } from './zod.ts';
+
+export const API_VERSION = '0.1.0';
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Invalid input: `details` names the parameter, the value and the constraint',
+  401: 'No API key, or an unknown or revoked one',
+  403: 'The key may not do this',
+  404: 'Not found (also for another tenant’s resources)',
+  409: 'Illegal state change, or an idempotent request still in flight',
+  413: 'Body too large',
+  415: 'Body is not JSON',
+  422: 'Idempotency-Key reused with another body',
+  429: 'Rate limited: see Retry-After and X-RateLimit-*',
+  500: 'Internal error: no stack trace, the request id says which',
+  503: 'Model, endpoint or workflow not available: `details` says why and, where known, when',
+};
+
+/** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
+export function buildOpenApiDocument(serverUrl?: string) {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'ApiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key',
+  });
+  registry.registerComponent('securitySchemes', 'Bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: '`Authorization: Bearer <key>`; `Authorization: Token <key>` is accepted too',
+  });
+  for (const route of ROUTE_LIST) registerRoute(registry, route);
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'SynthForge API',
+      version: API_VERSION,
+      description:
+        'Synthetic-data generation, training and multimodal inference on AWS. Routes marked `starts-job` answer 202 at once with the job and where to poll; nothing waits past 29 s.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+  });
+}
+
+function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
+  const errorStatuses = new Set<number>(route.errors);
+  if (route.auth) for (const status of [401, 429, 500]) errorStatuses.add(status);
+  const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> =
+    {
+      [route.response.status]: {
+        description: route.mode === 'starts-job' ? 'Accepted: the job has started; poll it' : 'OK',
+        content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
+      },
+    };
+  for (const status of [...errorStatuses].sort()) {
+    responses[status] = {
+      description: STATUS_TEXT[status] ?? 'Error',
+      content: { 'application/json': { schema: ErrorEnvelope } },
+    };
+  }
+  registry.registerPath({
+    method: route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete',
+    path: route.path,
+    operationId: route.operationId,
+    summary: route.summary,
+    description: `${route.description ? `${route.description}\n\n` : ''}${
+      route.mode === 'starts-job' ? 'Starts a job and answers 202 at once.' : 'Answers at once.'
+    }`,
+    tags: [route.tag],
+    ...(route.auth ? { security: [{ ApiKey: [] }, { Bearer: [] }] } : { security: [] }),
+    request: {
+      ...(route.params ? { params: route.params } : {}),
+      ...(route.query ? { query: route.query } : {}),
+      ...(route.idempotent
+        ? { headers: z.object({ 'Idempotency-Key': IdempotencyKeyHeader.optional() }) }
+        : {}),
+      ...(route.body
+        ? { body: { required: true, content: { 'application/json': { schema: route.body } } } }
+        : {}),
+    },
+    responses,
+    'x-synthforge-mode': route.mode,
+  } as Parameters<OpenAPIRegistry['registerPath']>[0]);
+}

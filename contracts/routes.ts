@@ -1,0 +1,378 @@
+/**
+ * The route table: every route once, with its request and response schemas. The API construct
+ * builds API Gateway methods from it, the Lambda handlers parse requests with it, the local
+ * platform routes with it, and the OpenAPI document and the SDK are generated from it.
+ */
+import {
+  GeneratorInfo,
+  GeneratorList,
+  GeneratorNameParams,
+  Health,
+  JobIdParams,
+  JobList,
+  JobListQuery,
+  JobLogs,
+  LogsQuery,
+  RandomRequest,
+  RandomResponse,
+  Root,
+  Usage,
+  UsageQuery,
+  ValidateRequest,
+  ValidateResponse,
+} from './api.ts';
+import {
+  Batch,
+  BatchEstimate,
+  BatchIdParams,
+  BatchList,
+  BatchListQuery,
+  BatchRequest,
+  BatchSummary,
+  SingleJobRequest,
+  SingleJobResponse,
+} from './batches.ts';
+import { Job } from './jobs.ts';
+import { z } from './zod.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+/** Which Lambda serves the route. */
+export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs';
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface RouteDef<
+  P extends AnyObject | undefined = AnyObject | undefined,
+  Q extends AnyObject | undefined = AnyObject | undefined,
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  R extends z.ZodType = z.ZodType,
+> {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI style: `/api/v1/jobs/{id}`. */
+  path: string;
+  family: RouteFamily;
+  /** False only for the public routes (`/`, `/health`, the docs). */
+  auth: boolean;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** `starts-job` routes answer 202 at once with where to poll; `immediate` routes answer with the result. */
+  mode: 'immediate' | 'starts-job';
+  /** Accepts an `Idempotency-Key` header. */
+  idempotent?: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  response: { status: 200 | 202; schema: R; contentType?: 'application/json' | 'text/html' };
+  /** Error statuses this route can answer, besides 401, 429 and 500 which every authenticated route can. */
+  errors: number[];
+}
+
+function route<
+  P extends AnyObject | undefined = undefined,
+  Q extends AnyObject | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+  R extends z.ZodType = z.ZodType,
+>(def: RouteDef<P, Q, B, R>): RouteDef<P, Q, B, R> {
+  return def;
+}
+
+const html = z.string().openapi({ description: 'an HTML page' });
+
+export const routes = {
+  root: route({
+    operationId: 'root',
+    method: 'GET',
+    path: '/',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'What this API is and where its documentation lives',
+    mode: 'immediate',
+    response: { status: 200, schema: Root },
+    errors: [],
+  }),
+  health: route({
+    operationId: 'health',
+    method: 'GET',
+    path: '/health',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'Liveness',
+    mode: 'immediate',
+    response: { status: 200, schema: Health },
+    errors: [],
+  }),
+  openapi: route({
+    operationId: 'openapi',
+    method: 'GET',
+    path: '/openapi.json',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'This document',
+    mode: 'immediate',
+    response: { status: 200, schema: z.record(z.string(), z.unknown()) },
+    errors: [],
+  }),
+  docs: route({
+    operationId: 'docs',
+    method: 'GET',
+    path: '/docs',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'Swagger UI',
+    mode: 'immediate',
+    response: { status: 200, schema: html, contentType: 'text/html' },
+    errors: [],
+  }),
+  docsAsset: route({
+    operationId: 'docsAsset',
+    method: 'GET',
+    path: '/docs/{asset}',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'Swagger UI and ReDoc scripts and styles, served from this API so the docs work offline',
+    mode: 'immediate',
+    params: z.object({ asset: z.string().min(1).max(100) }),
+    response: { status: 200, schema: z.string() },
+    errors: [404],
+  }),
+  redoc: route({
+    operationId: 'redoc',
+    method: 'GET',
+    path: '/redoc',
+    family: 'public',
+    auth: false,
+    tag: 'service',
+    summary: 'ReDoc',
+    mode: 'immediate',
+    response: { status: 200, schema: html, contentType: 'text/html' },
+    errors: [],
+  }),
+
+  listGenerators: route({
+    operationId: 'listGenerators',
+    method: 'GET',
+    path: '/api/v1/generators',
+    family: 'generators',
+    auth: true,
+    tag: 'generators',
+    summary: 'The generators this deployment offers',
+    mode: 'immediate',
+    response: { status: 200, schema: GeneratorList },
+    errors: [],
+  }),
+  getGenerator: route({
+    operationId: 'getGenerator',
+    method: 'GET',
+    path: '/api/v1/generators/{name}',
+    family: 'generators',
+    auth: true,
+    tag: 'generators',
+    summary: "A generator's parameters (name, type, default_value, options) and whether it allows previews",
+    mode: 'immediate',
+    params: GeneratorNameParams,
+    response: { status: 200, schema: GeneratorInfo },
+    errors: [404],
+  }),
+  validateParams: route({
+    operationId: 'validateParams',
+    method: 'POST',
+    path: '/api/v1/generators/{name}/validate',
+    family: 'generators',
+    auth: true,
+    tag: 'generators',
+    summary: 'Checks job parameters: one entry per job, null when valid, otherwise each violation',
+    mode: 'immediate',
+    params: GeneratorNameParams,
+    body: ValidateRequest,
+    response: { status: 200, schema: ValidateResponse },
+    errors: [400, 404, 413],
+  }),
+  randomParams: route({
+    operationId: 'randomParams',
+    method: 'POST',
+    path: '/api/v1/generators/{name}/random',
+    family: 'generators',
+    auth: true,
+    tag: 'generators',
+    summary: 'Samples valid parameter sets, keeping any values given',
+    mode: 'immediate',
+    params: GeneratorNameParams,
+    body: RandomRequest,
+    response: { status: 200, schema: RandomResponse },
+    errors: [400, 404],
+  }),
+
+  submitStandardJob: route({
+    operationId: 'submitStandardJob',
+    method: 'POST',
+    path: '/api/v1/jobs/standard',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Starts one standard job (a batch of one)',
+    mode: 'starts-job',
+    idempotent: true,
+    body: SingleJobRequest,
+    response: { status: 202, schema: SingleJobResponse },
+    errors: [400, 404, 409, 413, 422, 503],
+  }),
+  submitPreviewJob: route({
+    operationId: 'submitPreviewJob',
+    method: 'POST',
+    path: '/api/v1/jobs/preview',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Starts one preview job: one small frame (a batch of one)',
+    mode: 'starts-job',
+    idempotent: true,
+    body: SingleJobRequest,
+    response: { status: 202, schema: SingleJobResponse },
+    errors: [400, 404, 409, 413, 422, 503],
+  }),
+  submitBatch: route({
+    operationId: 'submitBatch',
+    method: 'POST',
+    path: '/api/v1/batches',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Starts a batch of standard and preview jobs',
+    mode: 'starts-job',
+    idempotent: true,
+    body: BatchRequest,
+    response: { status: 202, schema: Batch },
+    errors: [400, 404, 409, 413, 422, 503],
+  }),
+  estimateBatch: route({
+    operationId: 'estimateBatch',
+    method: 'POST',
+    path: '/api/v1/batches/estimate',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Items, frames per job and estimated cost of a batch, without starting it',
+    mode: 'immediate',
+    body: BatchRequest,
+    response: { status: 200, schema: BatchEstimate },
+    errors: [400, 404, 413],
+  }),
+  listBatches: route({
+    operationId: 'listBatches',
+    method: 'GET',
+    path: '/api/v1/batches',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Batches, newest first, optionally in a time range',
+    mode: 'immediate',
+    query: BatchListQuery,
+    response: { status: 200, schema: BatchList },
+    errors: [400],
+  }),
+  getBatch: route({
+    operationId: 'getBatch',
+    method: 'GET',
+    path: '/api/v1/batches/{id}',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'A batch and its jobs',
+    mode: 'immediate',
+    params: BatchIdParams,
+    response: { status: 200, schema: Batch },
+    errors: [404],
+  }),
+  getBatchSummary: route({
+    operationId: 'getBatchSummary',
+    method: 'GET',
+    path: '/api/v1/batches/{id}/summary',
+    family: 'batches',
+    auth: true,
+    tag: 'batches',
+    summary: 'Per job: status, in_progress and a short-lived result_url',
+    mode: 'immediate',
+    params: BatchIdParams,
+    response: { status: 200, schema: BatchSummary },
+    errors: [404],
+  }),
+
+  listJobs: route({
+    operationId: 'listJobs',
+    method: 'GET',
+    path: '/api/v1/jobs',
+    family: 'jobs',
+    auth: true,
+    tag: 'jobs',
+    summary: 'All jobs, newest first, filtered by kind, status, batch and time',
+    mode: 'immediate',
+    query: JobListQuery,
+    response: { status: 200, schema: JobList },
+    errors: [400],
+  }),
+  getJob: route({
+    operationId: 'getJob',
+    method: 'GET',
+    path: '/api/v1/jobs/{id}',
+    family: 'jobs',
+    auth: true,
+    tag: 'jobs',
+    summary: 'One job',
+    mode: 'immediate',
+    params: JobIdParams,
+    response: { status: 200, schema: Job },
+    errors: [404],
+  }),
+  cancelJob: route({
+    operationId: 'cancelJob',
+    method: 'DELETE',
+    path: '/api/v1/jobs/{id}',
+    family: 'jobs',
+    auth: true,
+    tag: 'jobs',
+    summary: 'Cancels a job; cancelling a batch stops its execution and cancels its open jobs',
+    description: 'A job that already ended cannot be cancelled: 409.',
+    mode: 'immediate',
+    params: JobIdParams,
+    response: { status: 200, schema: Job },
+    errors: [404, 409],
+  }),
+  getJobLogs: route({
+    operationId: 'getJobLogs',
+    method: 'GET',
+    path: '/api/v1/jobs/{id}/logs',
+    family: 'jobs',
+    auth: true,
+    tag: 'jobs',
+    summary: "The last `tail` entries of a job's log",
+    mode: 'immediate',
+    params: JobIdParams,
+    query: LogsQuery,
+    response: { status: 200, schema: JobLogs },
+    errors: [400, 404],
+  }),
+  getUsage: route({
+    operationId: 'getUsage',
+    method: 'GET',
+    path: '/api/v1/usage',
+    family: 'jobs',
+    auth: true,
+    tag: 'jobs',
+    summary: 'Jobs, batches, frames and bytes in a time range (default: the last 30 days)',
+    mode: 'immediate',
+    query: UsageQuery,
+    response: { status: 200, schema: Usage },
+    errors: [400],
+  }),
+} as const;
+
+export type Routes = typeof routes;
+export type RouteName = keyof Routes;
+export const ROUTE_LIST: readonly RouteDef[] = Object.values(routes) as RouteDef[];

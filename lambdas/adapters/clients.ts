@@ -1,0 +1,118 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface AwsClientOptions {
+  region: string;
+  /** Endpoint overrides, for the local emulators. A service left out talks to AWS. */
+  endpoints?: { dynamodb?: string; s3?: string; sfn?: string; eventbridge?: string };
+  /**
+   * Explicit credentials. Without them a client with an endpoint override signs with the
+   * emulators' dummy credentials, and every other client uses the default provider chain.
+   */
+  credentials?: AwsCredentials;
+  /** Per attempt. Defaults suit API handlers; a worker that moves large objects may allow more. */
+  timeouts?: { connectionMs?: number; requestMs?: number };
+}
+
+export interface AwsClients {
+  dynamo: DynamoDBDocumentClient;
+  s3: S3Client;
+  sfn: SFNClient;
+  eventBridge: EventBridgeClient;
+  /** Closes the clients' keep-alive sockets, so that a test or the local platform can exit. */
+  destroy(): void;
+}
+
+/** s3rver checks signatures against these; dynalite accepts anything. */
+export const EMULATOR_CREDENTIALS: AwsCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/**
+ * With the defaults every call gives up inside API Gateway's 29 s: 3 attempts of at most 8 s each
+ * (the request timer runs from the start, connecting included), and the SDK's backoff between
+ * attempts stays under a second.
+ */
+const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 8_000;
+const MAX_ATTEMPTS = 3;
+
+/** Builds the SDK clients once, for a Lambda's cold start or the local platform. */
+export function createAwsClients(options: AwsClientOptions): AwsClients {
+  const endpoints = options.endpoints ?? {};
+  const requestHandler = {
+    connectionTimeout: options.timeouts?.connectionMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+    requestTimeout: options.timeouts?.requestMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    // Without it a breached requestTimeout only logs a warning and the call keeps waiting.
+    throwOnRequestTimeout: true,
+  };
+  const settingsFor = (endpoint: string | undefined) => ({
+    region: options.region,
+    maxAttempts: MAX_ATTEMPTS,
+    requestHandler,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...credentialsFor(endpoint, options.credentials),
+  });
+
+  const dynamoDb = new DynamoDBClient(settingsFor(endpoints.dynamodb));
+  const dynamo = DynamoDBDocumentClient.from(dynamoDb, {
+    marshallOptions: {
+      // Optional record fields are left undefined rather than deleted.
+      removeUndefinedValues: true,
+      // A Date or class instance in a record is a bug: fail instead of storing it as an empty map.
+      convertClassInstanceToMap: false,
+    },
+  });
+  const s3 = new S3Client({
+    ...settingsFor(endpoints.s3),
+    // `http://localhost:PORT` would otherwise become `bucket.localhost`, which does not resolve.
+    forcePathStyle: true,
+    // Also in production: under WHEN_SUPPORTED, presigned PUT URLs carry the checksum of an empty
+    // body (real S3 rejects the upload) and s3rver stores stream bodies with their aws-chunked framing.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const sfn = new SFNClient(settingsFor(endpoints.sfn));
+  const eventBridge = new EventBridgeClient(settingsFor(endpoints.eventbridge));
+
+  return {
+    dynamo,
+    s3,
+    sfn,
+    eventBridge,
+    destroy() {
+      // The document client's own destroy() is a no-op: the sockets belong to the client it wraps.
+      dynamoDb.destroy();
+      s3.destroy();
+      sfn.destroy();
+      eventBridge.destroy();
+    },
+  };
+}
+
+/** Clients for the local emulators (`startEmulators()` returns this shape). */
+export function awsClientsFor(emulators: {
+  region: string;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+}): AwsClients {
+  return createAwsClients({
+    region: emulators.region,
+    endpoints: { dynamodb: emulators.dynamoEndpoint, s3: emulators.s3Endpoint },
+  });
+}
+
+function credentialsFor(
+  endpoint: string | undefined,
+  credentials: AwsCredentials | undefined,
+): { credentials?: AwsCredentials } {
+  if (credentials !== undefined) return { credentials };
+  return endpoint === undefined ? {} : { credentials: EMULATOR_CREDENTIALS };
+}

@@ -1,0 +1,444 @@
+import { isDeepStrictEqual } from 'node:util';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { TERMINAL_STATUSES } from '../../../contracts/jobs.ts';
+import { allowedSources, isTerminal } from '../../domain/jobs/lifecycle.ts';
+import type { JobPatch, JobRecord, JobStatus, LogEntry } from '../../domain/jobs/model.ts';
+import type { Clock, JobQuery, JobStore, Page, TransitionOutcome } from '../../domain/ports.ts';
+import { settleWithConcurrency } from '../concurrency.ts';
+import { newUlid } from '../ids.ts';
+import { CursorCodec } from './cursor.ts';
+import { isConditionalCheckFailure } from './errors.ts';
+import { ExpressionAttributes } from './expressions.ts';
+import { assertStorableTenant, keys, STATE_TABLE } from './tables.ts';
+import { ulidBoundsFor } from './ulid-bounds.ts';
+
+export interface DynamoJobStoreOptions {
+  tableName: string;
+  /** Signs list cursors (HMAC-SHA256), at least 16 bytes. Changing it invalidates the cursors handed out. */
+  cursorSecret: string;
+  clock?: Clock;
+  /** Items one Query reads while a filtered list fills its page (filters apply after the read). */
+  queryPageSize?: number;
+}
+
+/** `create` met a job id that exists already; the other jobs of the call were written. */
+export class DuplicateJobError extends Error {
+  constructor(readonly jobIds: string[]) {
+    super(`jobs already exist: ${jobIds.join(', ')}`);
+    this.name = 'DuplicateJobError';
+  }
+}
+
+/** What a patch may set. Anything else a caller slips in (status, tenant, keys) is never written. */
+const PATCHABLE_FIELDS = [
+  'progress',
+  'message',
+  'result',
+  'error',
+  'executionId',
+  'counts',
+  'startedAt',
+  'finishedAt',
+] as const satisfies readonly (keyof JobPatch)[];
+
+/** Attributes that exist only for the table's keys and bookkeeping; records never carry them. */
+const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'previousStatus'] as const;
+
+const BATCH_INDEX = STATE_TABLE.globalSecondaryIndexes[0]?.indexName ?? 'gsi1';
+const CREATE_CONCURRENCY = 10;
+const MAX_LOG_MESSAGE_CHARS = 2_000;
+const BATCH_WRITE_SIZE = 25;
+const MAX_BATCH_WRITE_ROUNDS = 8;
+/** A list answers within bounded time: after this many reads it returns what it has, with a cursor. */
+const MAX_QUERIES_PER_LIST = 10;
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * The job store over the state table (layout in tables.ts). Every write that can race is one
+ * conditional request, so concurrent workers never lose an update and a terminal status never changes.
+ */
+export class DynamoJobStore implements JobStore {
+  readonly #tableName: string;
+  readonly #cursors: CursorCodec;
+  readonly #clock: Clock;
+  readonly #queryPageSize: number;
+
+  constructor(
+    private readonly dynamo: DynamoDBDocumentClient,
+    options: DynamoJobStoreOptions,
+  ) {
+    this.#tableName = options.tableName;
+    this.#cursors = new CursorCodec(options.cursorSecret);
+    this.#clock = options.clock ?? systemClock;
+    this.#queryPageSize = options.queryPageSize ?? 100;
+  }
+
+  async create(jobs: JobRecord[]): Promise<void> {
+    for (const job of jobs) assertStorableTenant(job.tenant);
+    // BatchWriteItem cannot be conditional, and ids are never reused: one conditional put per job.
+    const failures = await settleWithConcurrency(jobs, CREATE_CONCURRENCY, async (job) => {
+      try {
+        await this.dynamo.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: toItem(job),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        // The SDK retries a put that timed out; if the first attempt landed, the item is ours already.
+        if (isConditionalCheckFailure(error) && (await this.#holdsExactly(job))) return;
+        throw error;
+      }
+    });
+    const unexpected = failures.find((failure) => !isConditionalCheckFailure(failure.error));
+    if (unexpected !== undefined) throw unexpected.error;
+    if (failures.length > 0) throw new DuplicateJobError(failures.map((failure) => failure.item.id));
+  }
+
+  async get(tenant: string, id: string): Promise<JobRecord | undefined> {
+    assertStorableTenant(tenant);
+    const output = await this.dynamo.send(
+      new GetCommand({ TableName: this.#tableName, Key: jobKey(tenant, id), ConsistentRead: true }),
+    );
+    return output.Item === undefined ? undefined : fromItem(output.Item);
+  }
+
+  async list(tenant: string, query: JobQuery): Promise<Page<JobRecord>> {
+    assertStorableTenant(tenant);
+    if (!Number.isInteger(query.limit) || query.limit < 1) {
+      throw new RangeError('limit must be a positive integer');
+    }
+    const fingerprint = queryFingerprint(query);
+    const after =
+      query.cursor === undefined ? undefined : this.#cursors.decode(tenant, fingerprint, query.cursor).after;
+    const range = query.since === undefined && query.until === undefined ? 'all' : idRangeOf(query);
+    if (range === undefined) return { items: [] };
+
+    const request = listRequest(this.#tableName, tenant, query, range);
+    const filtered = request.FilterExpression !== undefined;
+    // One item beyond the page tells whether another page exists without an extra empty one.
+    const wanted = query.limit + 1;
+    const matches: JobRecord[] = [];
+    let startKey = after === undefined ? undefined : listPosition(tenant, query.batchId, after);
+    for (let queries = 0; queries < MAX_QUERIES_PER_LIST; queries++) {
+      const stillWanted = wanted - matches.length;
+      const output = await this.dynamo.send(
+        new QueryCommand({
+          ...request,
+          Limit: filtered ? Math.max(stillWanted, this.#queryPageSize) : stillWanted,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      matches.push(...(output.Items ?? []).map(fromItem));
+      startKey = output.LastEvaluatedKey;
+      if (matches.length >= wanted || startKey === undefined) break;
+    }
+
+    if (matches.length > query.limit) {
+      const items = matches.slice(0, query.limit);
+      const last = items[items.length - 1] as JobRecord;
+      return { items, nextCursor: this.#cursors.encode(tenant, fingerprint, { after: last.id }) };
+    }
+    if (startKey !== undefined) {
+      // The read budget ran out before the page filled: resume where reading stopped.
+      const resumeAfter = jobIdOfSortKey(String(startKey.sk));
+      return {
+        items: matches,
+        nextCursor: this.#cursors.encode(tenant, fingerprint, { after: resumeAfter }),
+      };
+    }
+    return { items: matches };
+  }
+
+  async listBatchItems(tenant: string, batchId: string): Promise<JobRecord[]> {
+    assertStorableTenant(tenant);
+    const items: JobRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.dynamo.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          IndexName: BATCH_INDEX,
+          KeyConditionExpression: 'gsi1pk = :batch AND begins_with(gsi1sk, :job)',
+          ExpressionAttributeValues: { ':batch': keys.batchPartition(tenant, batchId), ':job': keys.job('') },
+          ScanIndexForward: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(output.Items ?? []).map(fromItem));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+
+  async transition(
+    tenant: string,
+    id: string,
+    to: JobStatus,
+    patch: JobPatch = {},
+  ): Promise<TransitionOutcome> {
+    assertStorableTenant(tenant);
+    const sources = allowedSources(to);
+    // Nothing may enter `pending`; DynamoDB would reject an empty IN list, so answer from a read.
+    if (sources.length === 0) return this.#rejectedTransition(tenant, id);
+
+    const now = this.#clock.now().toISOString();
+    const fields: JobPatch = { ...patch };
+    if (to === 'running') fields.startedAt ??= now;
+    if (isTerminal(to)) fields.finishedAt ??= now;
+
+    const attributes = new ExpressionAttributes();
+    const status = attributes.name('status');
+    const version = attributes.name('version');
+    const assignments = [
+      `${status} = ${attributes.value(to)}`,
+      // SET reads the item as it was before the update, so this keeps the status we moved away from.
+      `${attributes.name('previousStatus')} = ${status}`,
+      `${version} = ${version} + ${attributes.value(1)}`,
+      `${attributes.name('updatedAt')} = ${attributes.value(now)}`,
+      ...patchAssignments(fields, attributes),
+    ];
+    const allowed = sources.map((source) => attributes.value(source)).join(', ');
+    try {
+      const output = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(tenant, id),
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: `attribute_exists(${attributes.name('pk')}) AND ${status} IN (${allowed})`,
+          ...attributes.toRequest(),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const attributesAfter = output.Attributes as Record<string, unknown>;
+      return {
+        applied: true,
+        job: fromItem(attributesAfter),
+        previous: attributesAfter.previousStatus as JobStatus,
+      };
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+      // dynalite ignores ReturnValuesOnConditionCheckFailure, so one read tells missing from illegal.
+      return this.#rejectedTransition(tenant, id);
+    }
+  }
+
+  async update(
+    tenant: string,
+    id: string,
+    patch: JobPatch,
+    options: { expectedVersion?: number; whenStatus?: JobStatus } = {},
+  ): Promise<JobRecord | undefined> {
+    assertStorableTenant(tenant);
+    const attributes = new ExpressionAttributes();
+    const version = attributes.name('version');
+    const assignments = [
+      `${version} = ${version} + ${attributes.value(1)}`,
+      `${attributes.name('updatedAt')} = ${attributes.value(this.#clock.now().toISOString())}`,
+      ...patchAssignments(patch, attributes),
+    ];
+    const statusCondition =
+      options.whenStatus === undefined
+        ? `NOT (${attributes.name('status')} IN (${TERMINAL_STATUSES.map((s) => attributes.value(s)).join(', ')}))`
+        : `${attributes.name('status')} = ${attributes.value(options.whenStatus)}`;
+    const conditions = [
+      `attribute_exists(${attributes.name('pk')})`,
+      statusCondition,
+      ...(options.expectedVersion === undefined
+        ? []
+        : [`${version} = ${attributes.value(options.expectedVersion)}`]),
+    ];
+    try {
+      const output = await this.dynamo.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(tenant, id),
+          UpdateExpression: `SET ${assignments.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ...attributes.toRequest(),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fromItem(output.Attributes as Record<string, unknown>);
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async appendLog(tenant: string, id: string, entries: LogEntry[]): Promise<void> {
+    assertStorableTenant(tenant);
+    const partition = keys.logPartition(tenant, id);
+    let pending = entries.map((entry) => ({
+      PutRequest: {
+        Item: {
+          pk: partition,
+          // A ULID after the time keeps entries with equal timestamps apart, and in append order.
+          sk: `${entry.at}#${newUlid()}`,
+          at: entry.at,
+          level: entry.level,
+          message: entry.message.slice(0, MAX_LOG_MESSAGE_CHARS),
+        },
+      },
+    }));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_BATCH_WRITE_ROUNDS) throw new Error(`${pending.length} log entries were not written`);
+      if (round > 0) await sleep(25 * 2 ** round);
+      const unprocessed: typeof pending = [];
+      for (let start = 0; start < pending.length; start += BATCH_WRITE_SIZE) {
+        const output = await this.dynamo.send(
+          new BatchWriteCommand({
+            RequestItems: { [this.#tableName]: pending.slice(start, start + BATCH_WRITE_SIZE) },
+          }),
+        );
+        unprocessed.push(...((output.UnprocessedItems?.[this.#tableName] ?? []) as typeof pending));
+      }
+      pending = unprocessed;
+    }
+  }
+
+  async tailLog(tenant: string, id: string, tail: number): Promise<LogEntry[]> {
+    assertStorableTenant(tenant);
+    const wanted = Math.floor(tail);
+    const newestFirst: LogEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    while (newestFirst.length < wanted) {
+      const output = await this.dynamo.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: 'pk = :log',
+          ExpressionAttributeValues: { ':log': keys.logPartition(tenant, id) },
+          ScanIndexForward: false,
+          Limit: wanted - newestFirst.length,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const item of output.Items ?? []) {
+        newestFirst.push({ at: item.at, level: item.level, message: item.message });
+      }
+      startKey = output.LastEvaluatedKey;
+      if (startKey === undefined) break;
+    }
+    return newestFirst.reverse();
+  }
+
+  async #holdsExactly(job: JobRecord): Promise<boolean> {
+    const stored = await this.get(job.tenant, job.id);
+    // A JSON round trip drops the undefined fields that the stored item never had.
+    return stored !== undefined && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(job)));
+  }
+
+  async #rejectedTransition(tenant: string, id: string): Promise<TransitionOutcome> {
+    const job = await this.get(tenant, id);
+    return job === undefined
+      ? { applied: false, reason: 'not_found' }
+      : { applied: false, reason: 'illegal', job };
+  }
+}
+
+function jobKey(tenant: string, id: string): { pk: string; sk: string } {
+  return { pk: keys.tenantPartition(tenant), sk: keys.job(id) };
+}
+
+/** The one mapping from a record to its item: keys first, then the record as it is. */
+function toItem(job: JobRecord): Record<string, unknown> {
+  return {
+    ...job,
+    ...jobKey(job.tenant, job.id),
+    ...(job.batchId === undefined
+      ? {}
+      : { gsi1pk: keys.batchPartition(job.tenant, job.batchId), gsi1sk: keys.job(job.id) }),
+  };
+}
+
+/** The one mapping back: the item less its storage attributes. */
+function fromItem(item: Record<string, unknown>): JobRecord {
+  const record: Record<string, unknown> = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete record[attribute];
+  return record as unknown as JobRecord;
+}
+
+function patchAssignments(patch: JobPatch, attributes: ExpressionAttributes): string[] {
+  return PATCHABLE_FIELDS.filter((field) => patch[field] !== undefined).map(
+    (field) => `${attributes.name(field)} = ${attributes.value(patch[field])}`,
+  );
+}
+
+/** What makes two list requests the same query; the limit may change from page to page. */
+function queryFingerprint(query: JobQuery): string {
+  return JSON.stringify([
+    query.kind ?? null,
+    query.status ?? null,
+    query.batchId ?? null,
+    query.since ?? null,
+    query.until ?? null,
+  ]);
+}
+
+function idRangeOf(query: JobQuery): { lowest: string; highest: string } | undefined {
+  return ulidBoundsFor({
+    ...(query.since === undefined ? {} : { since: new Date(query.since) }),
+    ...(query.until === undefined ? {} : { until: new Date(query.until) }),
+  });
+}
+
+/** A batch's jobs are read from the batch index; everything else from the tenant's partition. */
+function listRequest(
+  tableName: string,
+  tenant: string,
+  query: JobQuery,
+  range: 'all' | { lowest: string; highest: string },
+): QueryCommandInput {
+  const attributes = new ExpressionAttributes();
+  const [partitionAttribute, sortAttribute, partition] =
+    query.batchId === undefined
+      ? (['pk', 'sk', keys.tenantPartition(tenant)] as const)
+      : (['gsi1pk', 'gsi1sk', keys.batchPartition(tenant, query.batchId)] as const);
+  const sort = attributes.name(sortAttribute);
+  const sortCondition =
+    range === 'all'
+      ? `begins_with(${sort}, ${attributes.value(keys.job(''))})`
+      : `${sort} BETWEEN ${attributes.value(keys.job(range.lowest))} AND ${attributes.value(keys.job(range.highest))}`;
+  const filters = [
+    ...(query.kind === undefined ? [] : [`${attributes.name('kind')} = ${attributes.value(query.kind)}`]),
+    ...(query.status === undefined
+      ? []
+      : [`${attributes.name('status')} = ${attributes.value(query.status)}`]),
+  ];
+  return {
+    TableName: tableName,
+    ...(query.batchId === undefined ? {} : { IndexName: BATCH_INDEX }),
+    KeyConditionExpression: `${attributes.name(partitionAttribute)} = ${attributes.value(partition)} AND ${sortCondition}`,
+    ...(filters.length === 0 ? {} : { FilterExpression: filters.join(' AND ') }),
+    ...attributes.toRequest(),
+    ScanIndexForward: false,
+  };
+}
+
+/** The key a list resumes after: a job's base-table key, plus its batch-index key when listing a batch. */
+function listPosition(tenant: string, batchId: string | undefined, jobId: string): Record<string, unknown> {
+  return {
+    ...jobKey(tenant, jobId),
+    ...(batchId === undefined
+      ? {}
+      : { gsi1pk: keys.batchPartition(tenant, batchId), gsi1sk: keys.job(jobId) }),
+  };
+}
+
+function jobIdOfSortKey(sortKey: string): string {
+  return sortKey.slice(keys.job('').length);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

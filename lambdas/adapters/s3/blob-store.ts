@@ -1,0 +1,70 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { BlobStore } from '../../domain/ports.ts';
+
+export interface S3BlobStoreOptions {
+  bucket: string;
+  /** The longest a presigned link may live. Default 900 s. */
+  maxPresignSeconds?: number;
+}
+
+/**
+ * Blobs in one bucket. Keys come from the domain, which starts every one with the tenant. The
+ * client must be built by createAwsClients: its WHEN_REQUIRED checksums keep presigned URLs clean.
+ */
+export class S3BlobStore implements BlobStore {
+  readonly #bucket: string;
+  readonly #maxPresignSeconds: number;
+
+  constructor(
+    private readonly s3: S3Client,
+    options: S3BlobStoreOptions,
+  ) {
+    this.#bucket = options.bucket;
+    this.#maxPresignSeconds = options.maxPresignSeconds ?? 900;
+  }
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const output = await this.s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  /** `ttlSeconds` is clamped to [1, maxPresignSeconds]: a link never outlives the configured maximum. */
+  async presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string> {
+    const expiresIn = Math.min(Math.max(Math.floor(ttlSeconds), 1), this.#maxPresignSeconds);
+    const command = new GetObjectCommand({
+      Bucket: this.#bucket,
+      Key: key,
+      ...(downloadName === undefined ? {} : { ResponseContentDisposition: attachment(downloadName) }),
+    });
+    return getSignedUrl(this.s3, command, { expiresIn });
+  }
+}
+
+/**
+ * A Content-Disposition that every browser saves under `fileName`: an ASCII fallback for old
+ * clients, and the exact name in RFC 5987 form. Quotes and control characters cannot break out.
+ */
+export function attachment(fileName: string): string {
+  const fallback = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(fileName)}`;
+}
+
+function encodeRfc5987(value: string): string {
+  // toWellFormed: a lone surrogate would make encodeURIComponent throw.
+  return encodeURIComponent(value.toWellFormed()).replace(
+    /['()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}

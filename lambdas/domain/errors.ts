@@ -1,0 +1,32 @@
+import { ERROR_STATUS, type ErrorCode } from '../../contracts/errors.ts';
+
+/**
+ * An error the API answers in its documented envelope. The domain throws these; the HTTP layer
+ * turns them into `{"error": {code, message, details}}` with the status fixed for the code.
+ */
+export class DomainError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    /** Seconds, for 429 and 503. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const notFound = (what: string, id: string) =>
+  new DomainError('NOT_FOUND', `${what} ${JSON.stringify(id)} was not found`, { [what]: id });
+
+export const invalidParameters = (message: string, details: Record<string, unknown>) =>
+  new DomainError('INVALID_PARAMETERS', message, details);
+
+export const illegalState = (message: string, details: Record<string, unknown>) =>
+  new DomainError('ILLEGAL_STATE', message, details);
+
+export const unavailable = (message: string, details: Record<string, unknown>, retryAfter?: number) =>
+  new DomainError('UNAVAILABLE', message, details, retryAfter);

@@ -1,0 +1,246 @@
+/**
+ * Parameter handling in Infinity's format (seed 000, peers.md §1.1): defaults, validation with one
+ * violation per problem, and random sampling. Pure functions over a generator's schema.
+ */
+import type { ParameterSpec, ParamValues, ParamViolation } from '../../../contracts/generators.ts';
+import type { GeneratorSchema, OrderedPair } from './generator.ts';
+import type { Rng } from './rng.ts';
+
+type Scalar = string | number | boolean;
+
+const TYPE_RULES: Readonly<
+  Record<ParameterSpec['type'], { constraint: string; accepts(value: unknown): boolean }>
+> = {
+  // JSON types are checked strictly: "512" is not an int, 1.5 is not an int, 1 is not a bool.
+  int: { constraint: 'an integer', accepts: (value) => typeof value === 'number' && Number.isInteger(value) },
+  float: {
+    constraint: 'a finite number',
+    accepts: (value) => typeof value === 'number' && Number.isFinite(value),
+  },
+  str: { constraint: 'a string', accepts: (value) => typeof value === 'string' },
+  bool: { constraint: 'a boolean', accepts: (value) => typeof value === 'boolean' },
+};
+
+/** Every parameter of the generator, in schema order: the given value where there is one, else the default. */
+export function applyDefaults(generator: GeneratorSchema, values: ParamValues): ParamValues {
+  const complete: ParamValues = {};
+  for (const spec of generator.parameters) {
+    const given = ownValue(values, spec.name);
+    complete[spec.name] = given === undefined ? spec.default_value : given;
+  }
+  return complete;
+}
+
+/**
+ * Every problem with one job's parameter values, or null when they are valid. Unspecified
+ * parameters are fine (they take their defaults). Cross-field rules are checked only once every
+ * parameter is valid on its own, so that they never report on a value that is already wrong.
+ */
+export function validateParams(generator: GeneratorSchema, values: unknown): ParamViolation[] | null {
+  if (!isRecord(values)) return [notAnObject(values)];
+
+  const specs = new Map(generator.parameters.map((spec) => [spec.name, spec]));
+  const violations: ParamViolation[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    const spec = specs.get(name);
+    const violation = spec ? checkValue(spec, value) : unsupported(generator, name, value);
+    if (violation) violations.push(violation);
+  }
+  if (violations.length === 0) {
+    const complete = applyDefaults(generator, values);
+    violations.push(...orderViolations(generator, complete), ...(generator.validate?.(complete) ?? []));
+  }
+  return violations.length > 0 ? violations : null;
+}
+
+/** Infinity's `validate` shape: one entry per job, null for a valid one. */
+export function validateJobs(
+  generator: GeneratorSchema,
+  jobs: readonly unknown[],
+): (ParamViolation[] | null)[] {
+  return jobs.map((values) => validateParams(generator, values));
+}
+
+/** A complete, valid set of values drawn uniformly from each parameter's range or choices. */
+export function randomParams(generator: GeneratorSchema, rng: Rng): ParamValues {
+  return randomizeUnspecified(generator, {}, rng);
+}
+
+/**
+ * The user's values over random ones. Every parameter is sampled, given or not, so that the value
+ * drawn for one parameter does not depend on which others the user fixed. Ordered pairs are then
+ * repaired around the user's values (min_objects fixed at 40 draws max_objects from [40, 50]).
+ * Unknown keys are kept, so that validation still reports them.
+ */
+export function randomizeUnspecified(generator: GeneratorSchema, values: ParamValues, rng: Rng): ParamValues {
+  // A generator's own cross-field rule (e.g. a pixel budget) is met by drawing again; if the user's
+  // fixed values make it unreachable, the last draw is returned and validation says why.
+  let drawn = drawOnce(generator, values, rng);
+  for (let attempt = 1; attempt < MAX_DRAWS && (generator.validate?.(drawn) ?? []).length > 0; attempt++) {
+    drawn = drawOnce(generator, values, rng);
+  }
+  return drawn;
+}
+
+const MAX_DRAWS = 64;
+
+function drawOnce(generator: GeneratorSchema, values: ParamValues, rng: Rng): ParamValues {
+  const sampled: ParamValues = {};
+  for (const spec of generator.parameters) sampled[spec.name] = sampleValue(spec, rng);
+
+  const fixed = new Set(Object.keys(values).filter((name) => values[name] !== undefined));
+  const merged: ParamValues = { ...sampled };
+  for (const name of fixed) setOwn(merged, name, values[name]);
+  for (const pair of generator.orderedPairs ?? []) repairPair(generator, pair, merged, fixed, rng);
+  return merged;
+}
+
+function sampleValue(spec: ParameterSpec, rng: Rng): Scalar {
+  const { min, max, choices } = spec.options ?? {};
+  if (choices && choices.length > 0) return rng.pick(choices);
+  if (spec.type === 'bool') return rng.pick([true, false]);
+  if (min !== undefined && max !== undefined) return sampleNumber(spec, min, max, rng);
+  // An open range has no uniform distribution; the default is the only honest sample.
+  return spec.default_value;
+}
+
+function sampleNumber(spec: ParameterSpec, min: number, max: number, rng: Rng): number {
+  return spec.type === 'int' ? rng.int(Math.ceil(min), Math.floor(max)) : rng.between(min, max);
+}
+
+function repairPair(
+  generator: GeneratorSchema,
+  pair: OrderedPair,
+  values: ParamValues,
+  fixed: ReadonlySet<string>,
+  rng: Rng,
+): void {
+  const lower = values[pair.lower];
+  const upper = values[pair.upper];
+  if (typeof lower !== 'number' || typeof upper !== 'number' || lower <= upper) return;
+
+  const lowerFixed = fixed.has(pair.lower);
+  const upperFixed = fixed.has(pair.upper);
+  if (!lowerFixed && !upperFixed) {
+    values[pair.lower] = upper;
+    values[pair.upper] = lower;
+    return;
+  }
+  if (lowerFixed && upperFixed) return; // the user's own conflict: validation reports it
+  const free = lowerFixed ? pair.upper : pair.lower;
+  const spec = generator.parameters.find((candidate) => candidate.name === free);
+  if (!spec) return;
+  const min = lowerFixed ? lower : (spec.options?.min ?? upper);
+  const max = lowerFixed ? (spec.options?.max ?? lower) : upper;
+  if (min <= max) values[free] = sampleNumber(spec, min, max, rng);
+}
+
+function checkValue(spec: ParameterSpec, value: unknown): ParamViolation | undefined {
+  const rule = TYPE_RULES[spec.type];
+  if (!rule.accepts(value)) {
+    return violation(spec.name, 'type', value, rule.constraint, describeJson(value));
+  }
+  const { min, max, choices } = spec.options ?? {};
+  if (
+    typeof value === 'number' &&
+    ((min !== undefined && value < min) || (max !== undefined && value > max))
+  ) {
+    return violation(spec.name, 'range', value, rangeConstraint(min, max), show(value));
+  }
+  if (choices && !choices.includes(value as Scalar)) {
+    return violation(spec.name, 'choice', value, `one of: ${choices.join(', ')}`, show(value));
+  }
+  return undefined;
+}
+
+function orderViolations(generator: GeneratorSchema, values: ParamValues): ParamViolation[] {
+  const violations: ParamViolation[] = [];
+  for (const { lower, upper } of generator.orderedPairs ?? []) {
+    const low = values[lower];
+    const high = values[upper];
+    if (typeof low === 'number' && typeof high === 'number' && low > high) {
+      violations.push(violation(lower, 'range', low, `<= ${upper} (${high})`, show(low)));
+    }
+  }
+  return violations;
+}
+
+function unsupported(generator: GeneratorSchema, name: string, value: unknown): ParamViolation {
+  const known = generator.parameters.map((spec) => spec.name).join(', ');
+  return {
+    parameter: name,
+    kind: 'unsupported',
+    value,
+    constraint: `one of: ${known}`,
+    message: `${name} is not a parameter of ${generator.name} (got ${show(value)}); known parameters: ${known}`,
+  };
+}
+
+function notAnObject(value: unknown): ParamViolation {
+  const constraint = 'an object of parameter values';
+  return {
+    parameter: '',
+    kind: 'type',
+    value,
+    constraint,
+    message: `parameter values must be ${constraint}, got ${describeJson(value)}`,
+  };
+}
+
+function violation(
+  parameter: string,
+  kind: ParamViolation['kind'],
+  value: unknown,
+  constraint: string,
+  shown: string,
+): ParamViolation {
+  return { parameter, kind, value, constraint, message: `${parameter} must be ${constraint}, got ${shown}` };
+}
+
+function rangeConstraint(min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return `>= ${min} and <= ${max}`;
+  return min !== undefined ? `>= ${min}` : `<= ${max}`;
+}
+
+const MAX_SHOWN_CHARS = 60;
+
+/** The value as it appeared in JSON, cut short so that a huge value cannot flood the message. */
+function show(value: unknown): string {
+  const text = typeof value === 'number' || typeof value === 'bigint' ? String(value) : jsonText(value);
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
+}
+
+/** JSON text where there is one; callers inside the process can pass values JSON cannot write. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function describeJson(value: unknown): string {
+  return `${show(value)} (${jsonType(value)})`;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Plain assignment would treat a user's "__proto__" key as the prototype and lose it. */
+function setOwn(record: ParamValues, name: string, value: unknown): void {
+  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function ownValue(values: ParamValues, name: string): unknown {
+  return Object.hasOwn(values, name) ? values[name] : undefined;
+}

@@ -1,0 +1,131 @@
+import type { JobStatus, StatusCounts } from '../../../contracts/jobs.ts';
+import { illegalState, notFound } from '../errors.ts';
+import type { BatchWorkflow, Clock, EventPublisher, JobStore, TransitionOutcome } from '../ports.ts';
+import { isTerminal } from './lifecycle.ts';
+import type { JobPatch, JobRecord, LogEntry } from './model.ts';
+
+export interface JobsEngineDeps {
+  store: JobStore;
+  events: EventPublisher;
+  workflow: BatchWorkflow;
+  clock: Clock;
+}
+
+/**
+ * The one jobs engine: every status change goes through `transition`, which is one conditional
+ * write in the store and, when it applies, exactly one `Job State Change` event and one log line.
+ */
+export class JobsEngine {
+  constructor(private readonly deps: JobsEngineDeps) {}
+
+  get store(): JobStore {
+    return this.deps.store;
+  }
+
+  async get(tenant: string, id: string): Promise<JobRecord> {
+    const job = await this.deps.store.get(tenant, id);
+    if (!job) throw notFound('job', id);
+    return job;
+  }
+
+  async transition(
+    tenant: string,
+    id: string,
+    to: JobStatus,
+    patch: JobPatch = {},
+    logMessage?: string,
+  ): Promise<TransitionOutcome> {
+    const outcome = await this.deps.store.transition(tenant, id, to, patch);
+    if (!outcome.applied) return outcome;
+    const { job, previous } = outcome;
+    await this.deps.events.publishJobStateChanges([
+      {
+        tenant,
+        jobId: job.id,
+        kind: job.kind,
+        ...(job.batchId ? { batchId: job.batchId } : {}),
+        previousStatus: previous,
+        status: job.status,
+        version: job.version,
+        at: job.updatedAt,
+        ...(job.error ? { error: job.error } : {}),
+      },
+    ]);
+    await this.log(
+      tenant,
+      id,
+      to === 'failed' ? 'error' : 'info',
+      logMessage ?? `status: ${previous} -> ${to}`,
+    );
+    return outcome;
+  }
+
+  async log(tenant: string, id: string, level: LogEntry['level'], message: string): Promise<void> {
+    await this.deps.store.appendLog(tenant, id, [
+      { at: this.deps.clock.now().toISOString(), level, message },
+    ]);
+  }
+
+  /**
+   * Cancels a job. A batch is cancelled with its open jobs and its execution is stopped; a job of a
+   * batch is cancelled alone (its worker finds it cancelled and its late result is a no-op).
+   */
+  async cancel(tenant: string, id: string): Promise<JobRecord> {
+    const job = await this.get(tenant, id);
+    if (isTerminal(job.status)) {
+      throw illegalState(
+        `job ${id} is already ${job.status}; only pending or running jobs can be cancelled`,
+        {
+          job_id: id,
+          status: job.status,
+        },
+      );
+    }
+    const reason = { code: 'CANCELLED', message: 'cancelled by the user' };
+    const outcome = await this.transition(tenant, id, 'cancelled', {}, 'cancelled by the user');
+    if (!outcome.applied) {
+      if (outcome.reason === 'not_found') throw notFound('job', id);
+      // It ended between our read and our write.
+      throw illegalState(`job ${id} is already ${outcome.job.status}`, {
+        job_id: id,
+        status: outcome.job.status,
+      });
+    }
+    if (job.kind === 'batch') {
+      if (outcome.job.executionId) await this.deps.workflow.stop(outcome.job.executionId, reason.message);
+      await this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch');
+      const counts = await this.countItems(tenant, id);
+      const recorded = await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' });
+      return recorded ?? { ...outcome.job, counts };
+    }
+    return outcome.job;
+  }
+
+  /** Moves every job of a batch that is not terminal to `to`. Returns how many moved. */
+  async closeOpenItems(
+    tenant: string,
+    batchId: string,
+    to: 'failed' | 'cancelled',
+    error?: { code: string; message: string },
+    logMessage?: string,
+  ): Promise<number> {
+    const items = await this.deps.store.listBatchItems(tenant, batchId);
+    let moved = 0;
+    for (const item of items) {
+      if (isTerminal(item.status)) continue;
+      const outcome = await this.transition(tenant, item.id, to, error ? { error } : {}, logMessage);
+      if (outcome.applied) moved++;
+    }
+    return moved;
+  }
+
+  async countItems(tenant: string, batchId: string): Promise<StatusCounts> {
+    return countByStatus(await this.deps.store.listBatchItems(tenant, batchId));
+  }
+}
+
+export function countByStatus(jobs: readonly Pick<JobRecord, 'status'>[]): StatusCounts {
+  const counts: StatusCounts = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  for (const job of jobs) counts[job.status]++;
+  return counts;
+}

@@ -1,0 +1,57 @@
+import type { StatusCounts } from '../../../contracts/jobs.ts';
+import type { JobStore } from '../ports.ts';
+import { countByStatus } from './engine.ts';
+import type { JobRecord } from './model.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Usage reads at most this many jobs; a range holding more is reported as truncated in the logs. */
+const MAX_JOBS_SCANNED = 20_000;
+
+export interface UsageReport {
+  start_time: string;
+  end_time: string;
+  batches: number;
+  jobs: { total: number; by_status: StatusCounts; standard: number; preview: number };
+  frames: number;
+  result_bytes: number;
+}
+
+export async function usageReport(
+  store: JobStore,
+  tenant: string,
+  range: { start_time?: string; end_time?: string },
+  now: Date,
+): Promise<UsageReport> {
+  const end = range.end_time ? new Date(range.end_time) : now;
+  const start = range.start_time ? new Date(range.start_time) : new Date(end.getTime() - 30 * DAY_MS);
+  const jobs: JobRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(tenant, {
+      since: start.toISOString(),
+      until: end.toISOString(),
+      limit: 100,
+      ...(cursor ? { cursor } : {}),
+    });
+    jobs.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && jobs.length < MAX_JOBS_SCANNED);
+
+  const generation = jobs.filter((job) => job.kind === 'generation');
+  return {
+    start_time: start.toISOString(),
+    end_time: end.toISOString(),
+    batches: jobs.filter((job) => job.kind === 'batch').length,
+    jobs: {
+      total: generation.length,
+      by_status: countByStatus(generation),
+      standard: generation.filter((job) => !job.preview).length,
+      preview: generation.filter((job) => job.preview).length,
+    },
+    frames: generation.reduce(
+      (sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0),
+      0,
+    ),
+    result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
+  };
+}

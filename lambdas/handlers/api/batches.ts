@@ -1,0 +1,51 @@
+import { routes } from '../../../contracts/routes.ts';
+import { presentJob } from '../../domain/jobs/present.ts';
+import { bind, type RouteBinding } from '../../http/api-handler.ts';
+import type { Runtime } from '../../runtime.ts';
+import { apiEntry } from '../../shared/runtime-entry.ts';
+
+export function batchRoutes(runtime: Runtime): RouteBinding[] {
+  const { batches, engine } = runtime;
+
+  /** One job is a batch of one, as in Infinity. */
+  const submitOne =
+    (preview: boolean) =>
+    async ({
+      tenant,
+      body,
+    }: {
+      tenant: string;
+      body: { name: string; param_values: Record<string, unknown>; batch_name?: string };
+    }) => {
+      const batch = await batches.submit(tenant, {
+        ...(body.batch_name ? { name: body.batch_name } : {}),
+        job_runs: [{ name: body.name, is_preview: preview, param_values: body.param_values }],
+      });
+      const jobId = batch.job_runs[0]?.id ?? '';
+      return { batch_id: batch.id, job: presentJob(await engine.get(tenant, jobId)) };
+    };
+
+  return [
+    bind(routes.submitStandardJob, submitOne(false)),
+    bind(routes.submitPreviewJob, submitOne(true)),
+    bind(routes.submitBatch, async ({ tenant, body }) => batches.submit(tenant, body)),
+    bind(routes.estimateBatch, async ({ body }) => batches.estimate(body)),
+    bind(routes.listBatches, async ({ tenant, query }) => {
+      const page = await batches.list(tenant, query);
+      return {
+        batches: page.items.map((batch) => ({
+          id: batch.id,
+          name: batch.name ?? '',
+          status: batch.status,
+          created: batch.createdAt,
+          total: batch.total ?? 0,
+        })),
+        ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+      };
+    }),
+    bind(routes.getBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
+    bind(routes.getBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
+  ];
+}
+
+export const handler = apiEntry(batchRoutes);

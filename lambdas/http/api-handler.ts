@@ -1,0 +1,256 @@
+/**
+ * Turns a family of routes into one API Gateway (REST, proxy) Lambda handler: it finds the route,
+ * parses path, query and body with the route's zod schemas, takes the tenant from the authorizer,
+ * applies `Idempotency-Key`, calls the route's implementation and answers in the error envelope.
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { z } from 'zod';
+import { IdempotencyKeyHeader } from '../../contracts/common.ts';
+import type { RouteDef } from '../../contracts/routes.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
+import { logger } from '../shared/powertools.ts';
+import { errorResponse, jsonResponse, type RawBody } from './responses.ts';
+import { describeIssues } from './zod-issues.ts';
+
+/** Bodies above this are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+type Out<S> = [S] extends [undefined] ? undefined : z.output<NonNullable<S> & z.ZodType>;
+
+export interface RouteRequest<R extends RouteDef> {
+  /** From the authorizer, never from the request. Empty on public routes. */
+  tenant: string;
+  params: Out<R['params']>;
+  query: Out<R['query']>;
+  body: Out<R['body']>;
+  headers: Record<string, string>;
+  requestId: string;
+  /** `https://host/stage` as the caller reached it. */
+  baseUrl: string;
+}
+
+export type RouteResult<R extends RouteDef> = z.input<R['response']['schema']> | RawBody;
+export type RouteImpl<R extends RouteDef> = (request: RouteRequest<R>) => Promise<RouteResult<R>>;
+
+export interface RouteBinding {
+  route: RouteDef;
+  // biome-ignore lint/suspicious/noExplicitAny: each binding is typed where it is made, by `bind`.
+  impl: RouteImpl<any>;
+}
+
+/** Pairs a route with its implementation, checking the implementation against the route's schemas. */
+export function bind<R extends RouteDef>(route: R, impl: RouteImpl<R>): RouteBinding {
+  return { route, impl };
+}
+
+export interface ApiHandlerOptions {
+  /** Needed when a route in the family is idempotent. */
+  idempotency?: () => IdempotencyStore;
+  now?: () => Date;
+}
+
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOptions = {}): ApiHandler {
+  const byKey = new Map(bindings.map((b) => [`${b.route.method} ${b.route.path}`, b]));
+  const now = options.now ?? (() => new Date());
+
+  const handle: ApiHandler = async (event) => {
+    const requestId = event.requestContext?.requestId ?? 'local';
+    const binding = byKey.get(`${event.httpMethod} ${event.resource}`);
+    if (!binding) {
+      return errorResponse(
+        new DomainError('NOT_FOUND', `no route ${event.httpMethod} ${event.path}`),
+        requestId,
+      );
+    }
+    try {
+      return await dispatch(binding, event, requestId, options, now);
+    } catch (error) {
+      if (error instanceof DomainError) return errorResponse(error, requestId);
+      logger.error('unhandled error', {
+        error: error as Error,
+        operation: binding.route.operationId,
+        requestId,
+      });
+      return errorResponse(
+        new DomainError('INTERNAL', 'internal error; the request id says which', { request_id: requestId }),
+        requestId,
+      );
+    }
+  };
+  return handle;
+}
+
+async function dispatch(
+  binding: RouteBinding,
+  event: APIGatewayProxyEvent,
+  requestId: string,
+  options: ApiHandlerOptions,
+  now: () => Date,
+): Promise<APIGatewayProxyResult> {
+  const { route, impl } = binding;
+  const headers = lowerCaseHeaders(event.headers);
+  const tenant = tenantOf(event);
+  if (route.auth && !tenant) {
+    throw new DomainError(
+      'UNAUTHORIZED',
+      'an API key is required: X-API-Key, Authorization: Token or Bearer',
+    );
+  }
+  const request: RouteRequest<RouteDef> = {
+    tenant,
+    params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
+    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query'),
+    body: route.body ? parsePart(route.body, readJsonBody(event, headers), 'body') : undefined,
+    headers,
+    requestId,
+    baseUrl: baseUrlOf(event, headers),
+  };
+
+  const idempotencyKey = headers['idempotency-key'];
+  if (!route.idempotent || idempotencyKey === undefined) {
+    return jsonResponse(route.response.status, await impl(request), requestId);
+  }
+  const key = parsePart(IdempotencyKeyHeader, idempotencyKey, 'header');
+  const store = options.idempotency?.();
+  if (!store)
+    throw new Error(`route ${route.operationId} is idempotent but the handler has no idempotency store`);
+  const fingerprint = fingerprintOf(route, request);
+  const claim = await store.begin(tenant, key, fingerprint, now());
+  switch (claim.outcome) {
+    case 'replay':
+      return jsonResponse(claim.response.status, claim.response.body, requestId, {
+        'idempotent-replayed': 'true',
+      });
+    case 'in_flight':
+      throw new DomainError(
+        'REQUEST_IN_FLIGHT',
+        'a request with this Idempotency-Key is still being processed; retry shortly',
+        { idempotency_key: key },
+        1,
+      );
+    case 'mismatch':
+      throw new DomainError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'this Idempotency-Key was used with another request body',
+        { idempotency_key: key },
+      );
+    case 'started':
+      break;
+  }
+  let response: StoredResponse;
+  try {
+    response = { status: route.response.status, body: await impl(request) };
+  } catch (error) {
+    // Released so that a retry runs again, as Powertools' idempotency does.
+    await store.abandon(tenant, key).catch((e) => logger.warn('could not release idempotency key', { e }));
+    throw error;
+  }
+  await store.complete(tenant, key, response);
+  return jsonResponse(response.status, response.body, requestId);
+}
+
+function parsePart<S extends z.ZodType | undefined>(
+  schema: S,
+  input: unknown,
+  location: 'path' | 'query' | 'body' | 'header',
+): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  // Query strings: a misspelt filter is an error, not a silently ignored parameter.
+  const strictSchema =
+    location === 'query' && 'strict' in schema ? (schema as unknown as z.ZodObject).strict() : schema;
+  const parsed = strictSchema.safeParse(input);
+  if (parsed.success) return parsed.data as Out<S>;
+  const issues = describeIssues(parsed.error, input);
+  const first = issues[0];
+  throw new DomainError(
+    'INVALID_PARAMETERS',
+    first ? `invalid ${location}: ${first.parameter || location}: ${first.message}` : `invalid ${location}`,
+    { location, issues },
+  );
+}
+
+function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new DomainError('PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`, {
+      limit_bytes: MAX_BODY_BYTES,
+    });
+  }
+  if (text.trim().length === 0) return undefined;
+  try {
+    return JSON.parse(text, rejectPrototypeKeys);
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    // `curl -d @file.json` labels JSON as a form; any label is fine as long as the body is JSON.
+    const contentType = headers['content-type'];
+    if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
+      throw new DomainError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'the body must be JSON (Content-Type: application/json)',
+        {
+          content_type: contentType,
+        },
+      );
+    }
+    throw new DomainError('INVALID_REQUEST', 'the body is not valid JSON', {
+      reason: (error as Error).message.slice(0, 200),
+    });
+  }
+}
+
+/** zod drops a `__proto__` key silently; refusing it keeps "unknown fields are an error" true. */
+function rejectPrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') {
+    throw new DomainError('INVALID_PARAMETERS', 'invalid body: "__proto__" is not an accepted key', {
+      location: 'body',
+      issues: [{ parameter: '__proto__', message: 'not an accepted key', constraint: 'unrecognized_keys' }],
+    });
+  }
+  return value;
+}
+
+function tenantOf(event: APIGatewayProxyEvent): string {
+  const tenant = event.requestContext?.authorizer?.tenant;
+  return typeof tenant === 'string' ? tenant : '';
+}
+
+function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {}))
+    if (value !== undefined) out[name.toLowerCase()] = value;
+  return out;
+}
+
+function baseUrlOf(event: APIGatewayProxyEvent, headers: Record<string, string>): string {
+  const host = event.requestContext?.domainName ?? headers.host ?? 'localhost';
+  const proto =
+    headers['x-forwarded-proto'] ??
+    (host.startsWith('127.0.0.1') || host.startsWith('localhost') ? 'http' : 'https');
+  const stage = event.requestContext?.stage;
+  const prefix =
+    stage && stage !== '$default' && stage !== 'local' && !host.includes('://') ? `/${stage}` : '';
+  return `${proto}://${host}${prefix}`;
+}
+
+function fingerprintOf(route: RouteDef, request: RouteRequest<RouteDef>): string {
+  return createHash('sha256')
+    .update(`${route.operationId}\n${stableStringify(request.params)}\n${stableStringify(request.body)}`)
+    .digest('hex');
+}
+
+/** JSON with sorted keys, so that two bodies that differ only in key order are the same request. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

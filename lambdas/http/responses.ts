@@ -1,0 +1,49 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ErrorEnvelope } from '../../contracts/errors.ts';
+import type { DomainError } from '../domain/errors.ts';
+
+/** A body that is not JSON: the docs pages and their scripts. */
+export class RawBody {
+  constructor(
+    readonly body: string,
+    readonly contentType: string,
+    readonly cacheSeconds = 0,
+  ) {}
+}
+
+const baseHeaders = (requestId: string): Record<string, string> => ({
+  'x-request-id': requestId,
+  'cache-control': 'no-store',
+});
+
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+): APIGatewayProxyResult {
+  if (body instanceof RawBody) {
+    return {
+      statusCode: status,
+      headers: {
+        ...baseHeaders(requestId),
+        'content-type': body.contentType,
+        'cache-control': body.cacheSeconds > 0 ? `public, max-age=${body.cacheSeconds}` : 'no-store',
+      },
+      body: body.body,
+    };
+  }
+  return {
+    statusCode: status,
+    headers: { ...baseHeaders(requestId), 'content-type': 'application/json', ...extraHeaders },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorResponse(error: DomainError, requestId: string): APIGatewayProxyResult {
+  const envelope: ErrorEnvelope = {
+    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+  };
+  const headers: Record<string, string> = error.retryAfter ? { 'retry-after': String(error.retryAfter) } : {};
+  return jsonResponse(error.status, envelope, requestId, headers);
+}

@@ -1,0 +1,195 @@
+/**
+ * The whole platform in one process: emulators, the same runtime the Lambdas build, the batch
+ * workflow on aws-local-stepfunctions, and the API on 127.0.0.1.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { awsClientsFor } from '../adapters/clients.ts';
+import { isTerminal } from '../domain/jobs/lifecycle.ts';
+import type { JobStatus } from '../domain/jobs/model.ts';
+import { createApiKey, hashApiKey } from '../domain/keys.ts';
+import { batchRoutes } from '../handlers/api/batches.ts';
+import { generatorRoutes } from '../handlers/api/generators.ts';
+import { jobRoutes } from '../handlers/api/jobs.ts';
+import { publicRoutes } from '../handlers/api/public.ts';
+import { reconcileTask } from '../handlers/reconciler.ts';
+import { createApiHandler } from '../http/api-handler.ts';
+import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
+import { logger } from '../shared/powertools.ts';
+import { type RunningEmulators, startEmulators } from './emulators.ts';
+import { LocalEventBus } from './event-bus.ts';
+import { RateLimiter } from './rate-limiter.ts';
+import { createLocalApiServer, listen } from './server.ts';
+import { LocalBatchWorkflow, type LocalBatchWorkflowOptions } from './step-functions.ts';
+import { WorkerRenderer } from './worker-renderer.ts';
+
+export interface LocalPlatformOptions {
+  /** 0: a free port. */
+  port?: number;
+  host?: string;
+  /** Keep state under this folder across restarts; absent: everything in memory / a temp dir. */
+  dataDir?: string;
+  batchMaxConcurrency?: number;
+  rateLimit?: { perSecond: number; burst: number };
+  /** Milliseconds between Step Functions retries. */
+  retryIntervalMs?: number;
+  /** Fault injection for tests: wraps a workflow task function (by placeholder name). */
+  wrapTask?: LocalBatchWorkflowOptions['wrapTask'];
+}
+
+export interface LocalPlatform {
+  url: string;
+  port: number;
+  devKey: string;
+  emulators: RunningEmulators;
+  runtime: Runtime;
+  workflow: LocalBatchWorkflow;
+  events: LocalEventBus;
+  /** Batches whose execution was interrupted by the last shutdown and that were started again. */
+  resumedBatches: string[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : {});
+  const clients = awsClientsFor(emulators);
+  const events = new LocalEventBus(options.dataDir ? join(options.dataDir, 'events.jsonl') : undefined);
+  const config: RuntimeConfig = {
+    region: emulators.region,
+    stage: 'local',
+    stateTable: emulators.tableNames.state,
+    keysTable: emulators.tableNames.keys,
+    bucket: emulators.bucketName,
+    batchMaxConcurrency: options.batchMaxConcurrency ?? 4,
+    resultUrlTtlSeconds: 900,
+    idempotencyTtlSeconds: 86_400,
+    workerMemoryMb: 2048,
+    cursorSecret: 'synthforge-local-cursor-secret',
+  };
+  let runtime: Runtime | undefined;
+  const workflow = new LocalBatchWorkflow({
+    maxConcurrency: config.batchMaxConcurrency,
+    retryIntervalMs: options.retryIntervalMs ?? 10,
+    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
+    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
+  });
+  const requireRuntime = () => {
+    if (!runtime) throw new Error('runtime not ready');
+    return runtime;
+  };
+  const renderer = new WorkerRenderer();
+  runtime = createRuntime(config, { clients, workflow, events, renderer });
+  workflow.bind(runtime);
+
+  const rt = runtime;
+  const handlers = {
+    public: createApiHandler(publicRoutes('local')),
+    generators: createApiHandler(generatorRoutes()),
+    batches: createApiHandler(batchRoutes(rt), { idempotency: () => rt.idempotency }),
+    jobs: createApiHandler(jobRoutes(rt), { idempotency: () => rt.idempotency }),
+  };
+  const rateLimit = options.rateLimit ?? { perSecond: 50, burst: 100 };
+  const server: Server = createLocalApiServer({
+    handlers,
+    keys: rt.keys,
+    rateLimiter: new RateLimiter(rateLimit.perSecond, rateLimit.burst),
+  });
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, options.port ?? 0, host);
+  const devKey = await ensureDevKey(rt, options.dataDir);
+  // Lets `npm run keys` reach this platform's emulators while it runs.
+  const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
+  if (endpointsFile) await writeFile(endpointsFile, JSON.stringify(describeEmulators(emulators), null, 2));
+  const resumedBatches = await resumeInterruptedBatches(rt, workflow);
+
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    devKey,
+    emulators,
+    runtime: rt,
+    workflow,
+    events,
+    resumedBatches,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      // Running executions stop here; their batches resume on the next start with the same data dir.
+      for (const record of workflow.executions.values()) if (record.status === 'RUNNING') record.abort();
+      await Promise.race([workflow.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await renderer.close();
+      clients.destroy();
+      if (endpointsFile) await rm(endpointsFile, { force: true });
+      await emulators.stop();
+    },
+  };
+}
+
+/** Written to the data dir while the platform runs. */
+export const ENDPOINTS_FILE = 'endpoints.json';
+
+export interface EmulatorEndpoints {
+  region: string;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  tableNames: { state: string; keys: string };
+  bucketName: string;
+}
+
+function describeEmulators(emulators: RunningEmulators): EmulatorEndpoints {
+  const { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName } = emulators;
+  return { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName };
+}
+
+/** The development key: kept (as plain text, in the data dir only) so that it survives restarts. */
+async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Promise<string> {
+  const file = dataDir ? join(dataDir, 'dev-api-key') : undefined;
+  if (file) {
+    const saved = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (saved) {
+      const record = await runtime.keys.findByHash(hashApiKey(saved));
+      if (record && !record.revokedAt) return saved;
+    }
+  }
+  const { key } = await createApiKey(runtime.keys, {
+    tenant: 'dev',
+    label: 'local development key',
+    now: new Date(),
+  });
+  if (file) await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Batches that were pending or running when the platform last stopped are started again: the
+ * workflow skips jobs that ended and re-runs the ones that were interrupted, so nothing is lost.
+ */
+async function resumeInterruptedBatches(runtime: Runtime, workflow: LocalBatchWorkflow): Promise<string[]> {
+  const resumed: string[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await runtime.clients.dynamo.send(
+      new ScanCommand({
+        TableName: runtime.config.stateTable,
+        FilterExpression: '#kind = :batch',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ExpressionAttributeValues: { ':batch': 'batch' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (isTerminal(item.status as JobStatus)) continue;
+      const tenant = String(item.tenant);
+      const batchId = String(item.id);
+      const items = await runtime.store.listBatchItems(tenant, batchId);
+      await workflow.start({ tenant, batchId, items: items.map((job) => ({ jobId: job.id })) });
+      resumed.push(batchId);
+      logger.info('resumed an interrupted batch', { batchId });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return resumed;
+}

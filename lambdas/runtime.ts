@@ -1,0 +1,230 @@
+/**
+ * The composition root of the Lambda side: builds the adapters and domain services once per
+ * container (or once for the local platform, which passes its own workflow, bus and renderer).
+ * Each function is given only the environment its routes need, so every adapter is built on first
+ * use, and a missing setting fails loudly there, naming the variable.
+ */
+import { createHash } from 'node:crypto';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type AwsClients, createAwsClients } from './adapters/clients.ts';
+import { DynamoIdempotencyStore } from './adapters/dynamo/idempotency-store.ts';
+import { DynamoJobStore } from './adapters/dynamo/job-store.ts';
+import { DynamoKeyStore } from './adapters/dynamo/key-store.ts';
+import { EventBridgeEventPublisher } from './adapters/eventbridge/event-publisher.ts';
+import { newJobId } from './adapters/ids.ts';
+import { S3BlobStore } from './adapters/s3/blob-store.ts';
+import { StepFunctionsBatchWorkflow } from './adapters/sfn/batch-workflow.ts';
+import { BatchService } from './domain/batches/service.ts';
+import { inProcessRenderer, type Renderer } from './domain/generation/renderer.ts';
+import { JobsEngine } from './domain/jobs/engine.ts';
+import type {
+  BatchWorkflow,
+  BlobStore,
+  Clock,
+  EventPublisher,
+  IdempotencyStore,
+  JobStore,
+  KeyStore,
+} from './domain/ports.ts';
+
+export interface RuntimeConfig {
+  region: string;
+  stage: string;
+  stateTable?: string;
+  keysTable?: string;
+  bucket?: string;
+  stateMachineArn?: string;
+  eventBusName?: string;
+  batchMaxConcurrency: number;
+  resultUrlTtlSeconds: number;
+  idempotencyTtlSeconds: number;
+  workerMemoryMb: number;
+  /** Signs list cursors (tamper evidence; the tenant binding of a cursor does not depend on it). */
+  cursorSecret: string;
+}
+
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  readonly clock: Clock;
+  readonly store: JobStore;
+  readonly engine: JobsEngine;
+  readonly batches: BatchService;
+  readonly blobs: BlobStore;
+  readonly keys: KeyStore;
+  readonly idempotency: IdempotencyStore;
+  readonly renderer: Renderer;
+  readonly clients: AwsClients;
+}
+
+export interface RuntimeOverrides {
+  clients?: AwsClients;
+  workflow?: BatchWorkflow;
+  events?: EventPublisher;
+  clock?: Clock;
+  renderer?: Renderer;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/** A value built on first use. */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+function required(value: string | undefined, variable: string): string {
+  if (!value) throw new Error(`environment variable ${variable} is not set for this function`);
+  return value;
+}
+
+export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides = {}): Runtime {
+  const clients = overrides.clients ?? createAwsClients({ region: config.region });
+  const clock = overrides.clock ?? systemClock;
+  const store = once(
+    () =>
+      new DynamoJobStore(clients.dynamo, {
+        tableName: required(config.stateTable, 'STATE_TABLE'),
+        cursorSecret: config.cursorSecret,
+        clock,
+      }),
+  );
+  const blobs = once(
+    () => new S3BlobStore(clients.s3, { bucket: required(config.bucket, 'OUTPUTS_BUCKET') }),
+  );
+  const workflow = once(
+    () =>
+      overrides.workflow ??
+      new StepFunctionsBatchWorkflow(clients.sfn, {
+        stateMachineArn: required(config.stateMachineArn, 'BATCH_STATE_MACHINE_ARN'),
+        maxConcurrency: config.batchMaxConcurrency,
+      }),
+  );
+  const events = once(
+    () =>
+      overrides.events ??
+      new EventBridgeEventPublisher(clients.eventBridge, {
+        busName: required(config.eventBusName, 'EVENT_BUS_NAME'),
+      }),
+  );
+  // The engine only reaches the workflow when it cancels a batch, so functions that never cancel
+  // need no state machine ARN.
+  const lazyWorkflow: BatchWorkflow = {
+    start: (input) => workflow().start(input),
+    stop: (executionId, cause) => workflow().stop(executionId, cause),
+  };
+  const lazyEvents: EventPublisher = {
+    publishJobStateChanges: (batch) => events().publishJobStateChanges(batch),
+  };
+  const engine = once(
+    () => new JobsEngine({ store: store(), events: lazyEvents, workflow: lazyWorkflow, clock }),
+  );
+  const batches = once(
+    () =>
+      new BatchService({
+        engine: engine(),
+        workflow: lazyWorkflow,
+        blobs: blobs(),
+        clock,
+        newId: () => newJobId(clock.now()),
+        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+        workerMemoryMb: config.workerMemoryMb,
+      }),
+  );
+  const keys = once(
+    () => new DynamoKeyStore(clients.dynamo, { tableName: required(config.keysTable, 'KEYS_TABLE') }),
+  );
+  const idempotency = once(
+    () =>
+      new DynamoIdempotencyStore(clients.dynamo, {
+        tableName: required(config.stateTable, 'STATE_TABLE'),
+        ttlSeconds: config.idempotencyTtlSeconds,
+      }),
+  );
+  return {
+    config,
+    clock,
+    clients,
+    renderer: overrides.renderer ?? inProcessRenderer,
+    get store() {
+      return store();
+    },
+    get engine() {
+      return engine();
+    },
+    get batches() {
+      return batches();
+    },
+    get blobs() {
+      return blobs();
+    },
+    get keys() {
+      return keys();
+    },
+    get idempotency() {
+      return idempotency();
+    },
+  };
+}
+
+/** Reads the configuration the CDK stack gives each function. */
+export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<RuntimeConfig> {
+  const number = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number`);
+    return value;
+  };
+  return {
+    region: env.AWS_REGION ?? 'us-east-1',
+    stage: env.STAGE ?? 'dev',
+    ...(env.STATE_TABLE ? { stateTable: env.STATE_TABLE } : {}),
+    ...(env.KEYS_TABLE ? { keysTable: env.KEYS_TABLE } : {}),
+    ...(env.OUTPUTS_BUCKET ? { bucket: env.OUTPUTS_BUCKET } : {}),
+    ...(env.BATCH_STATE_MACHINE_ARN ? { stateMachineArn: env.BATCH_STATE_MACHINE_ARN } : {}),
+    ...(env.EVENT_BUS_NAME ? { eventBusName: env.EVENT_BUS_NAME } : {}),
+    batchMaxConcurrency: number('BATCH_MAX_CONCURRENCY', 8),
+    resultUrlTtlSeconds: number('RESULT_URL_TTL_SECONDS', 900),
+    idempotencyTtlSeconds: number('IDEMPOTENCY_TTL_SECONDS', 86_400),
+    workerMemoryMb: number('WORKER_MEMORY_MB', 2048),
+    cursorSecret: await cursorSecretFrom(env),
+  };
+}
+
+/**
+ * The functions that list (and so issue cursors) read the secret the stack generates. The others
+ * never issue a cursor; they get a placeholder that nothing relies on.
+ */
+async function cursorSecretFrom(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.CURSOR_SECRET) return env.CURSOR_SECRET;
+  if (env.CURSOR_SECRET_ARN) {
+    const client = new SecretsManagerClient({ region: env.AWS_REGION ?? 'us-east-1' });
+    try {
+      const { SecretString } = await client.send(
+        new GetSecretValueCommand({ SecretId: env.CURSOR_SECRET_ARN }),
+      );
+      return required(SecretString, 'CURSOR_SECRET_ARN (the secret has no string value)');
+    } finally {
+      client.destroy();
+    }
+  }
+  return createHash('sha256')
+    .update(`synthforge-unlisted:${env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}`)
+    .digest('hex');
+}
+
+let fromEnv: Promise<Runtime> | undefined;
+/** The runtime of this Lambda container, built on first use. */
+export function runtimeFromEnv(): Promise<Runtime> {
+  fromEnv ??= configFromEnv().then((config) => createRuntime(config));
+  // A failed cold start (e.g. the secret could not be read) is retried on the next invocation.
+  fromEnv.catch(() => {
+    fromEnv = undefined;
+  });
+  return fromEnv;
+}

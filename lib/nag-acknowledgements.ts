@@ -1,0 +1,153 @@
+/**
+ * Every cdk-nag (AwsSolutions) finding SynthForge accepts, in one reviewable place, each on the
+ * narrowest construct it applies to and each with its reason. cdk-nag 3 acknowledges one finding at
+ * a time (`AwsSolutions-IAM5[Resource::<...>]`); the ids of findings on CloudFormation references
+ * are computed here from the very values the constructs put in their policies.
+ *
+ * The tests check that acknowledging these leaves zero findings, that each one still matches a
+ * finding (no stale entries), and that every reason says why.
+ */
+import { type Stack, Validations } from 'aws-cdk-lib';
+import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import type { SynthForgeFunction } from './constructs/synthforge-function.ts';
+import type { SynthForgeStack } from './synthforge-stack.ts';
+
+export interface NagAcknowledgement {
+  /** The construct the acknowledgement is recorded on (it covers the construct and its children). */
+  readonly scope: IConstruct;
+  /** A rule id, or a rule id with one finding: `AwsSolutions-IAM5[Resource::*]`. */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Why each kind of finding is accepted. */
+export const NAG_REASONS = {
+  lambdaXRay:
+    'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource "*" (added by CDK for Tracing.ACTIVE; the role holds nothing else with a wildcard).',
+  stateMachineLogsAndXRay:
+    'Step Functions logging and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and the X-Ray actions support no resource-level permissions, so AWS requires Resource "*".',
+  resultObjects:
+    'Result archives are written and presigned under tenant-prefixed keys chosen at run time (<tenant>/...); the statement is limited to objects of this one outputs bucket and to the single action the function needs.',
+  invokeTaskVersions:
+    'Step Functions invokes the four batch task functions; the ":*" suffix covers only the versions and aliases of that one named function (the same grant CDK writes for LambdaInvoke tasks), never other functions.',
+  stopBatchExecutions:
+    'Cancelling a batch stops its execution, whose name is only known at run time; the resource is limited to executions of the one batch state machine.',
+  apiGatewayCloudWatchRole:
+    'API Gateway writes execution logs through an account-level role that must carry the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs (its documented setup); the role is assumable only by apigateway.amazonaws.com and holds nothing else.',
+  noCognito:
+    'SynthForge authenticates API keys (X-API-Key, Authorization: Token or Bearer) with a Lambda REQUEST authorizer on every non-public method, as its clients (SDKs of seeds 000-004) require; there are no Cognito users to authorize.',
+  publicRoute:
+    'Public by contract: the service root, health check, OpenAPI document and documentation pages carry no tenant data and must work without a key; they are still behind the web ACL and stage throttling.',
+  cursorSecretRotation:
+    'The secret only signs short-lived pagination cursors (tamper evidence); the tenant binding of a cursor does not depend on it. Rotating it would invalidate every cursor in flight, and it is read once per cold start, so it is not rotated.',
+} as const;
+
+/** Every acknowledgement of `stack`, with the construct it belongs on. */
+export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[] {
+  const { workflows, apiHandlers, api, data } = stack;
+  const list: NagAcknowledgement[] = [];
+
+  for (const fn of stack.functions) {
+    list.push({
+      scope: defaultPolicyOf(fn),
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: NAG_REASONS.lambdaXRay,
+    });
+  }
+  list.push({
+    scope: childOf(workflows.batchStateMachineRole, 'DefaultPolicy'),
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: NAG_REASONS.stateMachineLogsAndXRay,
+  });
+
+  const resultObjects = iam5Resource(stack, data.outputsBucket.arnForObjects('*'));
+  for (const fn of [workflows.tasks.runJob, apiHandlers.families.batches, apiHandlers.families.jobs]) {
+    list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
+  }
+
+  for (const fn of Object.values(workflows.tasks) as SynthForgeFunction[]) {
+    list.push({
+      scope: workflows.invokeTasksPolicy,
+      id: iam5Resource(stack, `${fn.functionArn}:*`),
+      reason: NAG_REASONS.invokeTaskVersions,
+    });
+  }
+
+  list.push({
+    scope: accessPolicyOf(apiHandlers.families.jobs),
+    id: iam5Resource(stack, workflows.batchExecutionArns),
+    reason: NAG_REASONS.stopBatchExecutions,
+  });
+
+  const pushToCloudWatch = ManagedPolicy.fromAwsManagedPolicyName(
+    'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+  );
+  list.push({
+    scope: childOf(api.restApi, 'CloudWatchRole'),
+    id: `AwsSolutions-IAM4[Policy::${flattenReference(stack.resolve(pushToCloudWatch.managedPolicyArn))}]`,
+    reason: NAG_REASONS.apiGatewayCloudWatchRole,
+  });
+  list.push({ scope: api.restApi, id: 'AwsSolutions-COG4', reason: NAG_REASONS.noCognito });
+  for (const { route, method } of api.methods) {
+    if (!route.auth) list.push({ scope: method, id: 'AwsSolutions-APIG4', reason: NAG_REASONS.publicRoute });
+  }
+
+  list.push({
+    scope: apiHandlers.cursorSecret,
+    id: 'AwsSolutions-SMG4',
+    reason: NAG_REASONS.cursorSecretRotation,
+  });
+  return list;
+}
+
+/** Records every acknowledgement of `stack` on its construct. Returns them. */
+export function acknowledgeNagFindings(stack: SynthForgeStack): NagAcknowledgement[] {
+  const list = nagAcknowledgements(stack);
+  for (const { scope, id, reason } of list) Validations.of(scope).acknowledge({ id, reason });
+  return list;
+}
+
+/** The IAM5 finding id for a wildcard resource, as cdk-nag spells it. */
+function iam5Resource(stack: Stack, resource: string): string {
+  return `AwsSolutions-IAM5[Resource::${flattenReference(stack.resolve(resource))}]`;
+}
+
+/**
+ * Flattens a resolved CloudFormation value the way cdk-nag names findings: `Fn::GetAtt` →
+ * `<Id.Attr>`, `Ref` → `<Id>`, `Fn::Join` joined, `${X}` → `<X>`.
+ */
+export function flattenReference(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    const node = value as Record<string, unknown>;
+    if (Array.isArray(node['Fn::Join'])) {
+      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+      return items.map(flattenReference).join(delimiter);
+    }
+    if (node['Fn::Sub'] !== undefined) return flattenReference(node['Fn::Sub']);
+    if (Array.isArray(node['Fn::GetAtt'])) {
+      const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+    }
+    if (node['Fn::ImportValue'] !== undefined) return flattenReference(node['Fn::ImportValue']);
+    if (node.Ref !== undefined) return `<${flattenReference(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
+}
+
+function childOf(scope: IConstruct, id: string): IConstruct {
+  const child = scope.node.tryFindChild(id);
+  if (!child) throw new Error(`${scope.node.path} has no child "${id}" to acknowledge a finding on`);
+  return child;
+}
+
+function defaultPolicyOf(fn: SynthForgeFunction): IConstruct {
+  return childOf(fn.executionRole, 'DefaultPolicy');
+}
+
+function accessPolicyOf(fn: SynthForgeFunction): IConstruct {
+  if (!fn.accessPolicy) throw new Error(`${fn.node.path} has no access policy to acknowledge a finding on`);
+  return fn.accessPolicy;
+}

@@ -1,0 +1,130 @@
+/**
+ * The SynthForge stack: wires the constructs together from one validated stage configuration.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { API_ROUTES, type ApiRoute } from './api-routes.ts';
+import { logRetentionOf, removalPolicyOf, type StageConfig } from './config.ts';
+import { Api } from './constructs/api.ts';
+import { ApiHandlers } from './constructs/api-handlers.ts';
+import { Data } from './constructs/data.ts';
+import { Events } from './constructs/events.ts';
+import { Observability } from './constructs/observability.ts';
+import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
+import { Workflows } from './constructs/workflows.ts';
+
+/**
+ * Feature flags this stack's constructs depend on, set on the stack itself so that every app that
+ * creates it (bin/app.ts, the tests) gets the same template without copying cdk.json context.
+ */
+export const STACK_FEATURE_FLAGS: Readonly<Record<string, boolean>> = {
+  // Server access logs are delivered under a bucket policy (logging.s3.amazonaws.com, scoped to the
+  // source bucket and account) instead of the legacy LogDeliveryWrite ACL, which needs ACLs enabled.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  // A changed authorizer gets a new API deployment, so the stage never runs a stale one.
+  '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': true,
+};
+
+export interface SynthForgeStackProps extends StackProps {
+  readonly config: StageConfig;
+  /**
+   * The routes the API exposes.
+   * @default API_ROUTES
+   */
+  readonly routes?: readonly ApiRoute[];
+}
+
+export class SynthForgeStack extends Stack {
+  readonly config: StageConfig;
+  readonly data: Data;
+  readonly events: Events;
+  readonly workflows: Workflows;
+  readonly apiHandlers: ApiHandlers;
+  readonly api: Api;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: SynthForgeStackProps) {
+    super(scope, id, props);
+    for (const [flag, value] of Object.entries(STACK_FEATURE_FLAGS)) this.node.setContext(flag, value);
+    const { config } = props;
+    this.config = config;
+    const removalPolicy = removalPolicyOf(config);
+    const logRetention = logRetentionOf(config);
+    const defaults: FunctionDefaults = { stage: config.stage, logRetention, removalPolicy };
+
+    this.data = new Data(this, 'Data', {
+      removalPolicy,
+      resultRetentionDays: config.resultRetentionDays,
+      noncurrentVersionRetentionDays: config.noncurrentVersionRetentionDays,
+      accessLogRetentionDays: config.accessLogRetentionDays,
+    });
+
+    this.events = new Events(this, 'Events', {
+      stage: config.stage,
+      archiveRetentionDays: config.eventArchiveRetentionDays,
+      removalPolicy,
+    });
+
+    this.workflows = new Workflows(this, 'Workflows', {
+      data: this.data,
+      events: this.events,
+      defaults,
+      logRetention,
+      removalPolicy,
+    });
+    this.events.reconcileFailedExecutions(this.workflows.batchStateMachine, this.workflows.reconciler);
+
+    this.apiHandlers = new ApiHandlers(this, 'ApiHandlers', {
+      data: this.data,
+      events: this.events,
+      workflows: this.workflows,
+      settings: {
+        batchMaxConcurrency: config.batchMaxConcurrency,
+        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+        workerMemoryMb: this.workflows.tasks.runJob.memoryMb,
+      },
+      defaults,
+      removalPolicy,
+    });
+
+    this.api = new Api(this, 'Api', {
+      stage: config.stage,
+      routes: props.routes ?? API_ROUTES,
+      handlers: this.apiHandlers.families,
+      authorizer: this.apiHandlers.authorizer,
+      limits: config.api,
+      logRetention,
+      removalPolicy,
+    });
+
+    this.observability = new Observability(this, 'Observability', {
+      functions: this.functions,
+      batchStateMachine: this.workflows.batchStateMachine,
+      deadLetterQueue: this.events.deadLetterQueue,
+      restApi: this.api.restApi,
+      ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the SynthForge API' });
+    new CfnOutput(this, 'StateTableName', { value: this.data.stateTable.tableName });
+    new CfnOutput(this, 'KeysTableName', { value: this.data.keysTable.tableName });
+    new CfnOutput(this, 'OutputsBucketName', { value: this.data.outputsBucket.bucketName });
+    new CfnOutput(this, 'BatchStateMachineArn', { value: this.workflows.batchStateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new CfnOutput(this, 'UsagePlanId', {
+      value: this.api.usagePlan.usagePlanId,
+      description: 'The usage plan the keys tool adds tenant keys to',
+    });
+  }
+
+  /** Every Lambda function of the stack. */
+  get functions(): SynthForgeFunction[] {
+    return [
+      ...Object.values(this.apiHandlers.families),
+      this.apiHandlers.authorizer,
+      ...Object.values(this.workflows.tasks),
+      this.workflows.reconciler,
+    ];
+  }
+}

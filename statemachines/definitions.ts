@@ -1,0 +1,41 @@
+/**
+ * The state machine files and their `${Placeholder}` substitutions, in one place: the CDK workflow
+ * construct passes the placeholders to CloudFormation as DefinitionSubstitutions, and the local
+ * platform substitutes them with its own function names before aws-local-stepfunctions runs the file.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const STATE_MACHINE_FILES = {
+  generationBatch: fileURLToPath(new URL('./generation-batch.asl.json', import.meta.url)),
+} as const;
+
+export type StateMachineName = keyof typeof STATE_MACHINE_FILES;
+
+/** The Lambda functions each state machine invokes, by placeholder name. */
+export const TASK_FUNCTIONS = {
+  generationBatch: [
+    'StartBatchFunctionArn',
+    'RunJobFunctionArn',
+    'FailJobFunctionArn',
+    'FinishBatchFunctionArn',
+  ],
+} as const satisfies Record<StateMachineName, readonly string[]>;
+
+export function readDefinition(name: StateMachineName): string {
+  return readFileSync(STATE_MACHINE_FILES[name], 'utf8');
+}
+
+/** Every `${Name}` the definition text uses. */
+export function placeholdersOf(definition: string): Set<string> {
+  return new Set([...definition.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1] as string));
+}
+
+/** Replaces every placeholder; a placeholder without a value is an error, never left in. */
+export function substitute(definition: string, values: Record<string, string>): string {
+  return definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no substitution for \${${name}}`);
+    return value;
+  });
+}

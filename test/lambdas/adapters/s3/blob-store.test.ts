@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { S3BlobStore } from '../../../../lambdas/adapters/s3/blob-store.ts';
+import { useEmulators } from '../../../support/emulators.ts';
+
+const fixture = useEmulators();
+
+function store(): S3BlobStore {
+  return new S3BlobStore(fixture.clients.s3, { bucket: fixture.emulators.bucketName });
+}
+
+function aKey(name: string): string {
+  return `tenant-a/results/${crypto.randomUUID()}/${name}`;
+}
+
+const ARCHIVE = new Uint8Array(Array.from({ length: 70_000 }, (_, index) => (index * 31) % 256));
+
+describe('S3BlobStore', () => {
+  it('returns the bytes it stored', async () => {
+    // Prepare
+    const blobs = store();
+    const key = aKey('result.zip');
+
+    // Act
+    await blobs.put(key, ARCHIVE, 'application/zip');
+    const read = await blobs.get(key);
+
+    // Assess
+    expect(read).toEqual(ARCHIVE);
+  });
+
+  it('answers undefined for a key that holds nothing', async () => {
+    // Prepare
+    const blobs = store();
+
+    // Act
+    const read = await blobs.get(aKey('missing.zip'));
+
+    // Assess
+    expect(read).toBeUndefined();
+  });
+
+  it('presigns a link that plain fetch downloads, with the download name and no checksum parameters', async () => {
+    // Prepare
+    const blobs = store();
+    const key = aKey('result.zip');
+    await blobs.put(key, ARCHIVE, 'application/zip');
+
+    // Act
+    const url = await blobs.presignGet(key, 60, 'circles "v2" – final.zip');
+    const response = await fetch(url);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(ARCHIVE);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="circles _v2_ _ final.zip"; filename*=UTF-8''circles%20%22v2%22%20%E2%80%93%20final.zip`,
+    );
+    expect(url.toLowerCase()).not.toContain('x-amz-checksum');
+    expect(url.toLowerCase()).not.toContain('x-amz-sdk-checksum');
+  });
+
+  it('never signs a link for longer than 15 minutes', async () => {
+    // Prepare
+    const blobs = store();
+
+    // Act
+    const url = new URL(await blobs.presignGet(aKey('result.zip'), 7 * 24 * 3_600));
+
+    // Assess
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+  });
+
+  it('refuses a link once it expired', async () => {
+    // Prepare
+    const blobs = store();
+    const key = aKey('result.zip');
+    await blobs.put(key, ARCHIVE, 'application/zip');
+    const url = await blobs.presignGet(key, 1);
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const response = await fetch(url);
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('Request has expired');
+  });
+});

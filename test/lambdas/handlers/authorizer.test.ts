@@ -1,0 +1,70 @@
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { DynamoKeyStore } from '../../../lambdas/adapters/dynamo/key-store.ts';
+import { createApiKey } from '../../../lambdas/domain/keys.ts';
+import { authorize, stageWildcardArn } from '../../../lambdas/handlers/authorizer.ts';
+import { useEmulators } from '../../support/emulators.ts';
+import { loadEvent } from '../../support/fixtures.ts';
+
+const eventWith = (headers: Record<string, string>): APIGatewayRequestAuthorizerEvent => ({
+  ...loadEvent<APIGatewayRequestAuthorizerEvent>('apigateway/request-authorizer.json'),
+  headers,
+});
+
+describe('authorize', () => {
+  const fixture = useEmulators();
+  const store = () =>
+    new DynamoKeyStore(fixture.clients.dynamo, { tableName: fixture.emulators.tableNames.keys });
+
+  it('maps a key to its tenant, for every method of the stage, with the usage-plan key', async () => {
+    // Prepare
+    const keys = store();
+    const { key, record } = await createApiKey(keys, {
+      tenant: 'acme',
+      usageKey: 'plan-key-value',
+      now: new Date(),
+    });
+
+    // Act
+    const result = await authorize(eventWith({ 'X-API-Key': key }), keys);
+
+    // Assess
+    expect(result.context).toEqual({ tenant: 'acme', keyId: record.keyId });
+    expect(result.usageIdentifierKey).toBe('plan-key-value');
+    expect(result.policyDocument.Statement).toEqual([
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: 'arn:aws:execute-api:us-east-1:123456789012:abc123defg/dev/*/*',
+      },
+    ]);
+  });
+
+  it('accepts the key as Authorization: Token and Bearer', async () => {
+    const keys = store();
+    const { key } = await createApiKey(keys, { tenant: 'acme', now: new Date() });
+
+    for (const scheme of ['Token', 'Bearer']) {
+      const result = await authorize(eventWith({ Authorization: `${scheme} ${key}` }), keys);
+      expect(result.context?.tenant).toBe('acme');
+    }
+  });
+
+  it('refuses a missing, unknown or revoked key with "Unauthorized" (API Gateway answers 401)', async () => {
+    const keys = store();
+    const { key, record } = await createApiKey(keys, { tenant: 'acme', now: new Date() });
+    await keys.revoke(record.keyId, new Date().toISOString());
+
+    await expect(authorize(eventWith({}), keys)).rejects.toThrow(/^Unauthorized$/);
+    await expect(authorize(eventWith({ 'X-API-Key': `${key}x` }), keys)).rejects.toThrow(/^Unauthorized$/);
+    await expect(authorize(eventWith({ 'X-API-Key': key }), keys)).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe('stageWildcardArn', () => {
+  it('widens a method ARN to the whole stage, so a cached decision fits every route', () => {
+    expect(
+      stageWildcardArn('arn:aws:execute-api:eu-west-1:111122223333:api1/prod/DELETE/api/v1/jobs/X'),
+    ).toBe('arn:aws:execute-api:eu-west-1:111122223333:api1/prod/*/*');
+  });
+});

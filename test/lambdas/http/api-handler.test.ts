@@ -1,0 +1,257 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { routes } from '../../../contracts/routes.ts';
+import { DynamoIdempotencyStore } from '../../../lambdas/adapters/dynamo/idempotency-store.ts';
+import { DomainError } from '../../../lambdas/domain/errors.ts';
+import {
+  bind,
+  createApiHandler,
+  MAX_BODY_BYTES,
+  stableStringify,
+} from '../../../lambdas/http/api-handler.ts';
+import { useEmulators } from '../../support/emulators.ts';
+import { loadEvent } from '../../support/fixtures.ts';
+
+const postEvent = (changes: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent => ({
+  ...loadEvent<APIGatewayProxyEvent>('apigateway/rest-proxy-post.json'),
+  ...changes,
+});
+const jobEvent = (query: Record<string, string> | null = null): APIGatewayProxyEvent =>
+  postEvent({
+    resource: '/api/v1/jobs',
+    path: '/api/v1/jobs',
+    httpMethod: 'GET',
+    body: null,
+    queryStringParameters: query,
+  });
+const parse = (body: string) => JSON.parse(body);
+
+describe('createApiHandler', () => {
+  const fixture = useEmulators();
+  const calls: unknown[] = [];
+  const handlerWith = (impl: () => Promise<unknown> = async () => ({ ok: true })) =>
+    createApiHandler(
+      [
+        bind(routes.submitBatch, async (request) => {
+          calls.push(request);
+          return impl() as never;
+        }),
+        bind(routes.listJobs, async ({ query }) => ({ jobs: [], next_cursor: JSON.stringify(query) })),
+      ],
+      {
+        idempotency: () =>
+          new DynamoIdempotencyStore(fixture.clients.dynamo, {
+            tableName: fixture.emulators.tableNames.state,
+          }),
+      },
+    );
+
+  it('passes the parsed body, with defaults applied, and the tenant from the authorizer', async () => {
+    // Prepare
+    calls.length = 0;
+    const handler = handlerWith();
+
+    // Act
+    const response = await handler(postEvent());
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(calls[0]).toMatchObject({
+      tenant: 'acme',
+      body: { name: 'demo', job_runs: [{ name: 'shapes', is_preview: false, param_values: { seed: 1 } }] },
+      baseUrl: 'https://abc123defg.execute-api.us-east-1.amazonaws.com/dev',
+    });
+  });
+
+  it('never takes the tenant from the body: unknown fields are rejected', async () => {
+    const response = await handlerWith()(
+      postEvent({ body: JSON.stringify({ tenant: 'other', job_runs: [] }) }),
+    );
+
+    expect(response.statusCode).toBe(400);
+    expect(parse(response.body).error.code).toBe('INVALID_PARAMETERS');
+  });
+
+  it('answers 401 on an authenticated route that reached it without a tenant', async () => {
+    const event = postEvent();
+    event.requestContext.authorizer = null;
+
+    const response = await handlerWith()(event);
+
+    expect(response.statusCode).toBe(401);
+    expect(parse(response.body)).toEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
+  });
+
+  it('names the parameter, the value and the constraint of an invalid field', async () => {
+    const body = JSON.stringify({ job_runs: [{ name: 'shapes', is_preview: 'yes' }] });
+
+    const response = await handlerWith()(postEvent({ body }));
+
+    expect(response.statusCode).toBe(400);
+    const { error } = parse(response.body);
+    expect(error.details.location).toBe('body');
+    expect(error.details.issues[0]).toMatchObject({
+      parameter: 'job_runs.0.is_preview',
+      value: 'yes',
+      constraint: 'invalid_type',
+    });
+  });
+
+  it.each([
+    ['not JSON', '{"job_runs": [', 'application/json', 400, 'INVALID_REQUEST'],
+    ['XML', '<batch/>', 'application/xml', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['empty', '', 'application/json', 400, 'INVALID_PARAMETERS'],
+  ])('rejects a %s body in the envelope', async (_, body, contentType, status, code) => {
+    const event = postEvent({ body, headers: { 'Content-Type': contentType } });
+
+    const response = await handlerWith()(event);
+
+    expect(response.statusCode).toBe(status);
+    expect(parse(response.body).error.code).toBe(code);
+  });
+
+  it('accepts JSON labelled as a form, as `curl -d @batch.json` sends it', async () => {
+    const event = postEvent({ headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+
+    const response = await handlerWith()(event);
+
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('answers 413 for a body over the limit, before parsing it', async () => {
+    const body = JSON.stringify({ name: 'x'.repeat(MAX_BODY_BYTES), job_runs: [] });
+
+    const response = await handlerWith()(postEvent({ body }));
+
+    expect(response.statusCode).toBe(413);
+  });
+
+  it('rejects a query parameter it does not know instead of ignoring it', async () => {
+    const response = await handlerWith()(jobEvent({ stauts: 'failed' }));
+
+    expect(response.statusCode).toBe(400);
+    expect(parse(response.body).error.details.issues[0].constraint).toBe('unrecognized_keys');
+  });
+
+  it('coerces and defaults query parameters', async () => {
+    const response = await handlerWith()(jobEvent({ limit: '5', status: 'failed' }));
+
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(parse(response.body).next_cursor)).toEqual({ limit: 5, status: 'failed' });
+  });
+
+  it('answers a domain error in the envelope with its status', async () => {
+    const handler = handlerWith(async () => {
+      throw new DomainError('UNAVAILABLE', 'warming up', { reason: 'cold' }, 30);
+    });
+
+    const response = await handler(postEvent());
+
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('30');
+    expect(parse(response.body).error).toEqual({
+      code: 'UNAVAILABLE',
+      message: 'warming up',
+      details: { reason: 'cold' },
+    });
+  });
+
+  it('answers an unexpected error with a 500 that leaks no stack, ARN or account', async () => {
+    const handler = handlerWith(async () => {
+      throw new Error('AccessDenied: arn:aws:iam::123456789012:role/x is not authorized');
+    });
+
+    const response = await handler(postEvent());
+
+    expect(response.statusCode).toBe(500);
+    expect(response.body).not.toMatch(/arn:|123456789012|at .*\.ts/);
+    expect(parse(response.body).error.details.request_id).toBe('5c2f7f0e-2b8e-4d1a-9f1e-1b7c3a9d2e10');
+  });
+
+  describe('Idempotency-Key', () => {
+    const keyed = (key: string, body?: string) =>
+      postEvent({
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        ...(body ? { body } : {}),
+      });
+
+    it('runs once and replays the first answer for the same key and body', async () => {
+      // Prepare
+      let runs = 0;
+      const handler = handlerWith(async () => ({ run: ++runs }));
+
+      // Act
+      const first = await handler(keyed('k-replay'));
+      const second = await handler(keyed('k-replay'));
+
+      // Assess
+      expect(runs).toBe(1);
+      expect(second.statusCode).toBe(first.statusCode);
+      expect(second.body).toBe(first.body);
+      expect(second.headers?.['idempotent-replayed']).toBe('true');
+    });
+
+    it('treats a body with the same fields in another order as the same request', async () => {
+      const handler = handlerWith(async () => ({ ok: true }));
+      await handler(keyed('k-order', '{"name":"a","job_runs":[{"name":"shapes"}]}'));
+
+      const reordered = await handler(keyed('k-order', '{"job_runs":[{"name":"shapes"}],"name":"a"}'));
+
+      expect(reordered.statusCode).toBe(202);
+    });
+
+    it('answers 422 for the same key with another body, and runs nothing', async () => {
+      let runs = 0;
+      const handler = handlerWith(async () => ({ run: ++runs }));
+      await handler(keyed('k-mismatch'));
+
+      const other = await handler(keyed('k-mismatch', '{"job_runs":[{"name":"shapes","is_preview":true}]}'));
+
+      expect(other.statusCode).toBe(422);
+      expect(parse(other.body).error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect(runs).toBe(1);
+    });
+
+    it('answers 409 while the first request is in flight', async () => {
+      let release!: () => void;
+      const handler = handlerWith(() => new Promise((resolve) => (release = () => resolve({ ok: true }))));
+      const first = handler(keyed('k-flight'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      const second = await handler(keyed('k-flight'));
+      release();
+
+      expect(second.statusCode).toBe(409);
+      expect(parse(second.body).error.code).toBe('REQUEST_IN_FLIGHT');
+      expect((await first).statusCode).toBe(202);
+    });
+
+    it('runs again after a failure: the key is released', async () => {
+      let runs = 0;
+      const handler = handlerWith(async () => {
+        runs++;
+        if (runs === 1) throw new DomainError('UNAVAILABLE', 'try again');
+        return { ok: true };
+      });
+
+      const failed = await handler(keyed('k-retry'));
+      const retried = await handler(keyed('k-retry'));
+
+      expect([failed.statusCode, retried.statusCode]).toEqual([503, 202]);
+    });
+
+    it('rejects a key that is not printable ASCII', async () => {
+      const response = await handlerWith()(keyed('with space'));
+
+      expect(response.statusCode).toBe(400);
+    });
+  });
+});
+
+describe('stableStringify', () => {
+  it('orders keys at every depth and drops undefined', () => {
+    expect(stableStringify({ b: [{ d: 1, c: undefined, a: 2 }], a: 'x' })).toBe(
+      '{"a":"x","b":[{"a":2,"d":1}]}',
+    );
+  });
+});

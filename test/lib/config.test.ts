@@ -1,0 +1,91 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { knownStages, loadStageConfig, parseStageConfig, STAGE_CONFIG_DIR } from '../../lib/config.ts';
+
+describe('parseStageConfig', () => {
+  it('fills every default from the stage name alone', () => {
+    const config = parseStageConfig({ stage: 'qa' });
+    expect(config).toMatchObject({
+      stage: 'qa',
+      batchMaxConcurrency: 8,
+      resultUrlTtlSeconds: 900,
+      idempotencyTtlSeconds: 86_400,
+      logRetentionDays: 30,
+      removalPolicy: 'retain',
+      api: { stageRateLimit: 100, stageBurstLimit: 200, tenantRateLimit: 20, tenantQuotaPerDay: 50_000 },
+    });
+    expect(config.account).toBeUndefined();
+    expect(config.alarmEmail).toBeUndefined();
+  });
+
+  it('lists every problem with its path in one error', () => {
+    const parse = () =>
+      parseStageConfig(
+        { stage: 'qa', batchMaxConcurrency: 41, resultUrlTtlSeconds: 901, api: { tenantQuotaPerDay: 0 } },
+        'config/stages/qa.json',
+      );
+    expect(parse).toThrow(/Invalid stage configuration in config\/stages\/qa\.json/);
+    expect(parse).toThrow(/- batchMaxConcurrency: /);
+    expect(parse).toThrow(/- resultUrlTtlSeconds: /);
+    expect(parse).toThrow(/- api\.tenantQuotaPerDay: /);
+  });
+
+  it('rejects unknown keys, so a typo is not silently ignored', () => {
+    expect(() => parseStageConfig({ stage: 'qa', batchMaxConcurency: 4 })).toThrow(/batchMaxConcurency/);
+  });
+
+  it('rejects a tenant limit above the stage limit, and a retention CloudWatch does not offer', () => {
+    expect(() => parseStageConfig({ stage: 'qa', api: { stageRateLimit: 10, tenantRateLimit: 20 } })).toThrow(
+      /api\.tenantRateLimit: must not exceed stageRateLimit/,
+    );
+    expect(() => parseStageConfig({ stage: 'qa', logRetentionDays: 10 })).toThrow(/logRetentionDays/);
+  });
+
+  it('rejects stage names that cannot name a stack and an API stage', () => {
+    expect(() => parseStageConfig({ stage: 'Prod' })).toThrow(/stage: lower-case/);
+    expect(() => parseStageConfig({ stage: '../etc' })).toThrow(/stage: lower-case/);
+  });
+
+  it.each(readdirSync(STAGE_CONFIG_DIR).filter((name) => name.endsWith('.json')))(
+    'accepts config/stages/%s',
+    (name) => {
+      const raw = JSON.parse(readFileSync(join(STAGE_CONFIG_DIR, name), 'utf8'));
+      expect(() => parseStageConfig(raw, name)).not.toThrow();
+    },
+  );
+});
+
+describe('loadStageConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'synthforge-stages-'));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'qa.json'), JSON.stringify({ batchMaxConcurrency: 3 }));
+  writeFileSync(join(dir, 'named.json'), JSON.stringify({ stage: 'other' }));
+  writeFileSync(join(dir, 'broken.json'), '{ not json');
+  writeFileSync(join(dir, 'example.prod.json'), JSON.stringify({ stage: 'prod' }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const appWith = (stage?: string) => new App({ context: stage === undefined ? {} : { stage } });
+
+  it('reads -c stage=NAME from config/stages/NAME.json', () => {
+    expect(loadStageConfig(appWith('qa'), dir)).toMatchObject({ stage: 'qa', batchMaxConcurrency: 3 });
+  });
+
+  it('names the known stages when the stage is missing or unknown (examples are not stages)', () => {
+    expect(knownStages(dir)).toEqual(['broken', 'named', 'qa']);
+    expect(() => loadStageConfig(appWith(), dir)).toThrow(/-c stage=NAME.*Known stages: broken, named, qa/);
+    expect(() => loadStageConfig(appWith('nope'), dir)).toThrow(/nope\.json does not exist\. Known stages/);
+  });
+
+  it('rejects a file that names another stage, and a file that is not JSON', () => {
+    expect(() => loadStageConfig(appWith('named'), dir)).toThrow(/stage: is "other", expected "named"/);
+    expect(() => loadStageConfig(appWith('broken'), dir)).toThrow(/not JSON/);
+  });
+
+  it('loads the committed dev stage that cdk.json selects by default', () => {
+    const cdkJson = JSON.parse(readFileSync(join(STAGE_CONFIG_DIR, '..', '..', 'cdk.json'), 'utf8'));
+    expect(loadStageConfig(appWith(cdkJson.context.stage)).stage).toBe('dev');
+  });
+});

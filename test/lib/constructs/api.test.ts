@@ -1,0 +1,273 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_STATUS } from '../../../contracts/errors.ts';
+import { routes as contractRoutes } from '../../../contracts/routes.ts';
+import { API_ROUTES, pathParameters } from '../../../lib/api-routes.ts';
+import { GATEWAY_RESPONSES } from '../../../lib/constructs/api.ts';
+import { API_FUNCTION_MAX_TIMEOUT } from '../../../lib/constructs/synthforge-function.ts';
+import {
+  buildTestStack,
+  type CfnJson,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
+
+let built: TestStack;
+/** Every method, keyed `METHOD /path`, with its properties. */
+let methods: Map<string, Record<string, unknown>>;
+
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  built.stack.getLogicalId(construct.node.defaultChild as never);
+
+beforeAll(() => {
+  built = buildTestStack({
+    api: { stageRateLimit: 70, stageBurstLimit: 140, tenantRateLimit: 7, tenantBurstLimit: 14 },
+  });
+  const restApiId = idOf(built.stack.api.restApi);
+  const resources = resourcesOfType(built.template, 'AWS::ApiGateway::Resource');
+  const pathOf = (parent: unknown): string => {
+    if (typeof parent === 'object' && parent !== null && 'Fn::GetAtt' in parent) {
+      expect(referencedId(parent)).toBe(restApiId);
+      return '';
+    }
+    const resource = resources[referencedId(parent) as string];
+    return `${pathOf(resource?.Properties.ParentId)}/${resource?.Properties.PathPart}`;
+  };
+  methods = new Map(
+    Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Method')).map((method) => {
+      const props = method.Properties as Record<string, unknown>;
+      return [`${props.HttpMethod} ${pathOf(props.ResourceId) || '/'}`, props];
+    }),
+  );
+});
+
+describe('routes', () => {
+  it("validates every JSON body at the edge with a model generated from the route's zod schema", () => {
+    const models = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Model')).map(
+      (model) => model.Properties as { Name: string; Schema: Record<string, unknown> },
+    );
+    const withBody = Object.values(contractRoutes).filter((route) => 'body' in route && route.body);
+
+    expect(models.map((model) => model.Name).sort()).toEqual(
+      withBody.map((r) => `${r.operationId}Body`).sort(),
+    );
+    const batch = models.find((model) => model.Name === 'submitBatchBody');
+    expect(batch?.Schema).toMatchObject({
+      $schema: 'http://json-schema.org/draft-04/schema#',
+      required: ['job_runs'],
+      additionalProperties: false,
+      properties: { job_runs: { type: 'array', minItems: 1, maxItems: 1000 } },
+    });
+    const submit = methods.get('POST /api/v1/batches') as { RequestModels?: Record<string, unknown> };
+    expect(Object.keys(submit.RequestModels ?? {})).toEqual(['application/json']);
+  });
+
+  it('has exactly one method per route', () => {
+    expect([...methods.keys()].sort()).toEqual(
+      API_ROUTES.map((route) => `${route.method} ${route.path}`).sort(),
+    );
+  });
+
+  it('puts the authorizer and the usage-plan key on every non-public method, and nothing on public ones', () => {
+    const authorizerId = idOf(built.stack.api.authorizer);
+    for (const route of API_ROUTES) {
+      const method = methods.get(`${route.method} ${route.path}`);
+      if (route.auth) {
+        expect(method, route.path).toMatchObject({ AuthorizationType: 'CUSTOM', ApiKeyRequired: true });
+        expect(referencedId(method?.AuthorizerId), route.path).toBe(authorizerId);
+      } else {
+        expect(method, route.path).toMatchObject({ AuthorizationType: 'NONE', ApiKeyRequired: false });
+        expect(method?.AuthorizerId, route.path).toBeUndefined();
+      }
+    }
+  });
+
+  it('attaches the body-and-parameters validator to every method and requires its path parameters', () => {
+    const validatorId = idOf(built.stack.api.requestValidator);
+    built.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    for (const route of API_ROUTES) {
+      const method = methods.get(`${route.method} ${route.path}`);
+      expect(referencedId(method?.RequestValidatorId), route.path).toBe(validatorId);
+      const required = Object.fromEntries(
+        pathParameters(route.path).map((name) => [`method.request.path.${name}`, true]),
+      );
+      expect(method?.RequestParameters ?? {}, route.path).toEqual(required);
+    }
+  });
+
+  it("proxies each route to its family's function", () => {
+    for (const route of API_ROUTES) {
+      const integration = methods.get(`${route.method} ${route.path}`)?.Integration as Record<
+        string,
+        unknown
+      >;
+      expect(integration.Type, route.path).toBe('AWS_PROXY');
+      const functionId = idOf(built.stack.apiHandlers.families[route.family]);
+      expect(JSON.stringify(integration.Uri), route.path).toContain(`"${functionId}","Arn"`);
+    }
+  });
+
+  it('every API-fronted function (and the authorizer) times out within API Gateway’s 29 s', () => {
+    const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
+    for (const fn of [
+      ...Object.values(built.stack.apiHandlers.families),
+      built.stack.apiHandlers.authorizer,
+    ]) {
+      const timeout = functions[idOf(fn)]?.Properties.Timeout as number;
+      expect(timeout).toBeLessThanOrEqual(API_FUNCTION_MAX_TIMEOUT.toSeconds());
+      expect(timeout).toBeLessThanOrEqual(28);
+    }
+  });
+});
+
+describe('authorizer', () => {
+  it('is a REQUEST authorizer with no identity sources and no caching', () => {
+    const authorizers = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Authorizer'));
+    expect(authorizers).toHaveLength(1);
+    expect(authorizers[0]?.Properties).toMatchObject({ Type: 'REQUEST', AuthorizerResultTtlInSeconds: 0 });
+    // CDK writes an empty list as "": API Gateway then calls the authorizer for every request.
+    expect(authorizers[0]?.Properties.IdentitySource ?? '').toBe('');
+    expect(JSON.stringify(authorizers[0]?.Properties.AuthorizerUri)).toContain(
+      idOf(built.stack.apiHandlers.authorizer),
+    );
+  });
+});
+
+describe('stage', () => {
+  it('is regional, takes API keys from the authorizer, and has CORS off', () => {
+    built.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      ApiKeySourceType: 'AUTHORIZER',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+    expect([...methods.keys()].some((key) => key.startsWith('OPTIONS '))).toBe(false);
+  });
+
+  it('throttles, traces, and logs access (JSON) and execution (INFO, no data trace)', () => {
+    const stages = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::Stage'));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]?.Properties as Record<string, unknown>;
+    expect(stage).toMatchObject({
+      StageName: 'test',
+      TracingEnabled: true,
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'INFO',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 70,
+          ThrottlingBurstLimit: 140,
+        },
+      ],
+    });
+    const access = stage.AccessLogSetting as { DestinationArn: unknown; Format: string };
+    expect(referencedId(access.DestinationArn)).toBe(idOf(built.stack.api.accessLogs));
+    const sample = JSON.parse(access.Format.replace('$context.error.messageString', '"x"'));
+    expect(sample).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+  });
+
+  it('keeps access and execution logs for the stage retention', () => {
+    const groups = Object.values(resourcesOfType(built.template, 'AWS::Logs::LogGroup'));
+    const execution = groups.find((group) =>
+      JSON.stringify(group.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+    );
+    expect(execution?.Properties.RetentionInDays).toBe(30);
+    expect(
+      resourcesOfType(built.template, 'AWS::Logs::LogGroup')[idOf(built.stack.api.accessLogs)]?.Properties,
+    ).toMatchObject({ RetentionInDays: 30 });
+  });
+
+  it('has a tenant usage plan with throttle and daily quota on the stage', () => {
+    built.template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 7, BurstLimit: 14 },
+      Quota: { Limit: 50_000, Period: 'DAY' },
+      ApiStages: [
+        {
+          ApiId: { Ref: idOf(built.stack.api.restApi) },
+          Stage: {
+            Ref: built.stack.getLogicalId(built.stack.api.restApi.deploymentStage.node.defaultChild as never),
+          },
+        },
+      ],
+    });
+  });
+});
+
+describe('gateway responses', () => {
+  it('answer in the error envelope with the codes and statuses of contracts/errors.ts', () => {
+    const responses = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse'));
+    expect(responses).toHaveLength(GATEWAY_RESPONSES.length);
+    for (const spec of GATEWAY_RESPONSES) {
+      const found = responses.find((r) => r.Properties.ResponseType === spec.type.responseType)?.Properties;
+      if (!found) throw new Error(`no ${spec.type.responseType} gateway response`);
+      const template = found.ResponseTemplates['application/json'] as string;
+      const body = JSON.parse(template.replace('$context.error.messageString', '"from the gateway"'));
+      expect(Object.keys(body)).toEqual(['error']);
+      expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
+      const code = body.error.code as keyof typeof ERROR_STATUS;
+      expect(ERROR_STATUS[code], spec.type.responseType).toBeDefined();
+      if (found?.StatusCode !== undefined) expect(Number(found.StatusCode)).toBe(ERROR_STATUS[code]);
+    }
+  });
+
+  it('maps the documented cases', () => {
+    const byType = (type: string) =>
+      Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse')).find(
+        (r) => r.Properties.ResponseType === type,
+      )?.Properties as Record<string, unknown>;
+    const codeOf = (type: string) =>
+      JSON.parse(
+        (byType(type).ResponseTemplates as Record<string, string>)['application/json']?.replace(
+          '$context.error.messageString',
+          '""',
+        ) ?? '',
+      ).error.code;
+    expect([byType('UNAUTHORIZED').StatusCode, codeOf('UNAUTHORIZED')]).toEqual(['401', 'UNAUTHORIZED']);
+    expect([byType('ACCESS_DENIED').StatusCode, codeOf('ACCESS_DENIED')]).toEqual(['403', 'FORBIDDEN']);
+    expect([byType('THROTTLED').StatusCode, codeOf('THROTTLED')]).toEqual(['429', 'RATE_LIMITED']);
+    expect([byType('QUOTA_EXCEEDED').StatusCode, codeOf('QUOTA_EXCEEDED')]).toEqual(['429', 'RATE_LIMITED']);
+    expect(byType('THROTTLED').ResponseParameters).toEqual({ 'gatewayresponse.header.Retry-After': "'1'" });
+    expect([byType('REQUEST_TOO_LARGE').StatusCode, codeOf('REQUEST_TOO_LARGE')]).toEqual([
+      '413',
+      'PAYLOAD_TOO_LARGE',
+    ]);
+    expect([byType('BAD_REQUEST_BODY').StatusCode, codeOf('BAD_REQUEST_BODY')]).toEqual([
+      '400',
+      'INVALID_PARAMETERS',
+    ]);
+    expect(codeOf('BAD_REQUEST_PARAMETERS')).toBe('INVALID_PARAMETERS');
+    expect(byType('DEFAULT_5XX')).toMatchObject({
+      StatusCode: '500',
+      ResponseTemplates: { 'application/json': '{"error":{"code":"INTERNAL","message":"internal error"}}' },
+    });
+  });
+});
+
+describe('web ACL', () => {
+  it('rate-limits per IP and runs the AWS common rule set, in front of the stage', () => {
+    const acls = Object.values(resourcesOfType(built.template, 'AWS::WAFv2::WebACL'));
+    expect(acls).toHaveLength(1);
+    const acl = acls[0]?.Properties as { Scope: string; Rules: CfnJson[] };
+    expect(acl.Scope).toBe('REGIONAL');
+    const rate = acl.Rules.find((rule) => rule.Statement.RateBasedStatement);
+    expect(rate).toMatchObject({
+      Statement: { RateBasedStatement: { Limit: 3000, AggregateKeyType: 'IP' } },
+      Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+    });
+    const common = acl.Rules.find(
+      (rule) => rule.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesCommonRuleSet',
+    );
+    expect(common?.OverrideAction).toEqual({ None: {} });
+
+    const association = Object.values(resourcesOfType(built.template, 'AWS::WAFv2::WebACLAssociation'));
+    expect(association).toHaveLength(1);
+    const stageId = built.stack.getLogicalId(
+      built.stack.api.restApi.deploymentStage.node.defaultChild as never,
+    );
+    expect(JSON.stringify(association[0]?.Properties.ResourceArn)).toContain(`{"Ref":"${stageId}"}`);
+  });
+});

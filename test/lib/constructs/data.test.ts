@@ -1,0 +1,162 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KEYS_TABLE, STATE_TABLE } from '../../../lambdas/adapters/dynamo/tables.ts';
+import { TTL_ATTRIBUTE } from '../../../lib/constructs/data.ts';
+import { buildTestStack, referencedId, resourcesOfType, type TestStack } from '../stack-fixture.ts';
+
+let built: TestStack;
+let tables: ReturnType<typeof resourcesOfType>;
+let buckets: ReturnType<typeof resourcesOfType>;
+
+beforeAll(() => {
+  built = buildTestStack({ resultRetentionDays: 21, noncurrentVersionRetentionDays: 5 });
+  tables = resourcesOfType(built.template, 'AWS::DynamoDB::Table');
+  buckets = resourcesOfType(built.template, 'AWS::S3::Bucket');
+});
+
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  built.stack.getLogicalId(construct.node.defaultChild as never);
+
+describe('tables', () => {
+  it('are exactly the state and keys tables, created from the shared layouts', () => {
+    const { stateTable, keysTable } = built.stack.data;
+    expect(Object.keys(tables).sort()).toEqual([idOf(keysTable), idOf(stateTable)].sort());
+
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: STATE_TABLE.globalSecondaryIndexes.map((gsi) =>
+        Match.objectLike({
+          IndexName: gsi.indexName,
+          KeySchema: [
+            { AttributeName: gsi.partitionKey, KeyType: 'HASH' },
+            { AttributeName: gsi.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
+      ),
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+    });
+    built.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: KEYS_TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: Match.absent(),
+    });
+  });
+
+  it('have point-in-time recovery, on-demand billing, and SSE with the rotating customer-managed key', () => {
+    const keyId = idOf(built.stack.data.tableKey);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+        DeletionProtectionEnabled: true,
+      });
+      const sse = table.Properties.SSESpecification as { KMSMasterKeyId: unknown };
+      expect(referencedId(sse.KMSMasterKeyId)).toBe(keyId);
+      expect(table.DeletionPolicy).toBe('Retain');
+    }
+    built.template.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true },
+      DeletionPolicy: 'Retain',
+    });
+  });
+});
+
+describe('buckets', () => {
+  it('every bucket blocks public access, is encrypted, and denies requests without TLS', () => {
+    const policies = Object.values(resourcesOfType(built.template, 'AWS::S3::BucketPolicy'));
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const [id, bucket] of Object.entries(buckets)) {
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      expect(bucket.DeletionPolicy).toBe('Retain');
+      const policy = policies.find((candidate) => referencedId(candidate.Properties.Bucket) === id);
+      const statements = policy?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+      );
+    }
+  });
+
+  it('the outputs bucket is versioned, expires results and old versions, and logs access to the log bucket', () => {
+    const outputs = buckets[idOf(built.stack.data.outputsBucket)];
+    const logs = idOf(built.stack.data.accessLogsBucket);
+    expect(outputs?.Properties).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            Status: 'Enabled',
+            ExpirationInDays: 21,
+            NoncurrentVersionExpiration: { NoncurrentDays: 5 },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: logs }, LogFilePrefix: 'outputs/' },
+    });
+  });
+
+  it('the access-log bucket takes logs through its bucket policy (no ACLs) and expires them', () => {
+    const logs = idOf(built.stack.data.accessLogsBucket);
+    expect(buckets[logs]?.Properties).toMatchObject({
+      LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90 })] },
+    });
+    expect(buckets[logs]?.Properties.AccessControl).toBeUndefined();
+    built.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logs },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': '123456789012' } }),
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('removal policy', () => {
+  it('destroy removes tables, buckets, key, logs, secret and queue, and lifts deletion protection', () => {
+    const { template } = buildTestStack({ removalPolicy: 'destroy' });
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::S3::Bucket',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+      'AWS::SecretsManager::Secret',
+      'AWS::SQS::Queue',
+    ]) {
+      for (const resource of Object.values(resourcesOfType(template, type))) {
+        expect(resource.DeletionPolicy, type).toBe('Delete');
+      }
+    }
+    for (const table of Object.values(resourcesOfType(template, 'AWS::DynamoDB::Table'))) {
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+    }
+  });
+});

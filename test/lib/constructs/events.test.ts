@@ -1,0 +1,85 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildTestStack,
+  type CfnJson,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
+
+let built: TestStack;
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  built.stack.getLogicalId(construct.node.defaultChild as never);
+
+beforeAll(() => {
+  built = buildTestStack({ eventArchiveRetentionDays: 45 });
+});
+
+describe('bus', () => {
+  it('is named after the stage and archived for the configured days', () => {
+    built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'synthforge-test' });
+    built.template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [idOf(built.stack.events.bus), 'Arn'] },
+      RetentionDays: 45,
+    });
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted and refuses requests without TLS', () => {
+    const queueId = idOf(built.stack.events.deadLetterQueue);
+    expect(resourcesOfType(built.template, 'AWS::SQS::Queue')[queueId]?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('reconciler rule', () => {
+  it('sends failed, timed-out and aborted executions of the batch state machine, from the default bus', () => {
+    const rules = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'));
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]?.Properties as CfnJson;
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: idOf(built.stack.workflows.batchStateMachine) }],
+      },
+    });
+  });
+
+  it('targets the reconciler with retries and the dead-letter queue', () => {
+    const rule = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'))[0]
+      ?.Properties as CfnJson;
+    expect(rule.Targets).toHaveLength(1);
+    const target = rule.Targets[0];
+    expect(referencedId(target.Arn)).toBe(idOf(built.stack.workflows.reconciler));
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 });
+    expect(referencedId(target.DeadLetterConfig.Arn)).toBe(idOf(built.stack.events.deadLetterQueue));
+  });
+
+  it('the reconciler’s own failed invocations go to the dead-letter queue too', () => {
+    const reconciler = resourcesOfType(built.template, 'AWS::Lambda::Function')[
+      idOf(built.stack.workflows.reconciler)
+    ];
+    expect(referencedId(reconciler?.Properties.DeadLetterConfig.TargetArn)).toBe(
+      idOf(built.stack.events.deadLetterQueue),
+    );
+  });
+});

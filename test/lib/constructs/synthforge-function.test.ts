@@ -1,0 +1,227 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
+import { docsAssetFiles } from '../../../lib/constructs/api-handlers.ts';
+import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
+import {
+  buildTestStack,
+  type CfnJson,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
+
+let built: TestStack;
+let functions: ReturnType<typeof resourcesOfType>;
+
+beforeAll(() => {
+  built = buildTestStack({ logRetentionDays: 60 });
+  functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
+});
+
+const idOf = (fn: SynthForgeFunction) => built.stack.getLogicalId(fn.node.defaultChild as never);
+const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
+
+describe('every function', () => {
+  it('is one of the stack’s ten, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+    expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map(idOf).sort());
+    expect(Object.keys(functions)).toHaveLength(10);
+    for (const [id, fn] of Object.entries(functions)) {
+      expect(fn.Properties, id).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' },
+      });
+      expect(fn.Properties.MemorySize, id).toEqual(expect.any(Number));
+      expect(fn.Properties.Timeout, id).toEqual(expect.any(Number));
+    }
+  });
+
+  it('logs to a log group of its own with the stage retention', () => {
+    const groups = resourcesOfType(built.template, 'AWS::Logs::LogGroup');
+    const seen = new Set<string>();
+    for (const [id, fn] of Object.entries(functions)) {
+      const groupId = referencedId((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup) as string;
+      expect(groups[groupId]?.Properties.RetentionInDays, id).toBe(60);
+      expect(seen.has(groupId), `${id} shares a log group`).toBe(false);
+      seen.add(groupId);
+    }
+  });
+
+  it('has a role of its own, which may write only its own log group before `allow` adds anything', () => {
+    const roles = new Set(Object.values(functions).map((fn) => referencedId(fn.Properties.Role)));
+    expect(roles.size).toBe(Object.keys(functions).length);
+    const roleResources = resourcesOfType(built.template, 'AWS::IAM::Role');
+    for (const roleId of roles) {
+      expect(roleResources[roleId as string]?.Properties.ManagedPolicyArns, roleId).toBeUndefined();
+    }
+    const resources = built.template.toJSON().Resources as Record<string, { Properties: CfnJson }>;
+    for (const fn of built.stack.functions) {
+      const defaultPolicy = fn.executionRole.node.findChild('DefaultPolicy').node.defaultChild;
+      const statements = resources[built.stack.getLogicalId(defaultPolicy as never)]?.Properties
+        .PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[];
+      const logs = statements.find((statement) => statement.Sid === 'WriteOwnLogGroup');
+      expect(logs?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(referencedId(logs?.Resource)).toBe(
+        built.stack.getLogicalId(fn.logGroup.node.defaultChild as never),
+      );
+      // Besides its log group: X-Ray (added by CDK for tracing) and, for the reconciler, its dead-letter queue.
+      const others = statements
+        .filter((statement) => statement !== logs)
+        .map((statement) => statement.Action);
+      const allowedOthers = [['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], 'sqs:SendMessage'];
+      for (const actions of others) expect(allowedOthers, fn.node.path).toContainEqual(actions);
+    }
+  });
+
+  it('gets the common environment plus exactly the variables its handler reads', () => {
+    const { apiHandlers, workflows } = built.stack;
+    const expected = new Map<SynthForgeFunction, string[]>([
+      [apiHandlers.families.public, []],
+      [apiHandlers.families.generators, []],
+      [
+        apiHandlers.families.batches,
+        [
+          'BATCH_MAX_CONCURRENCY',
+          'BATCH_STATE_MACHINE_ARN',
+          'CURSOR_SECRET_ARN',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+          'WORKER_MEMORY_MB',
+        ],
+      ],
+      [
+        apiHandlers.families.jobs,
+        [
+          'BATCH_STATE_MACHINE_ARN',
+          'CURSOR_SECRET_ARN',
+          'EVENT_BUS_NAME',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+        ],
+      ],
+      [apiHandlers.authorizer, ['KEYS_TABLE']],
+      [workflows.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [workflows.tasks.runJob, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [workflows.tasks.failJob, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [workflows.tasks.finishBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [workflows.reconciler, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+    ]);
+    expect(expected.size).toBe(built.stack.functions.length);
+    for (const [fn, vars] of expected) {
+      const env = functions[idOf(fn)]?.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env).sort(), fn.node.path).toEqual([...vars, ...COMMON_ENV].sort());
+      expect(env).toMatchObject({
+        STAGE: 'test',
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'synthforge',
+        POWERTOOLS_METRICS_NAMESPACE: 'SynthForge',
+      });
+    }
+    const batchesEnv = functions[idOf(apiHandlers.families.batches)]?.Properties.Environment.Variables;
+    expect(batchesEnv).toMatchObject({
+      BATCH_MAX_CONCURRENCY: '8',
+      RESULT_URL_TTL_SECONDS: '900',
+      IDEMPOTENCY_TTL_SECONDS: '86400',
+      WORKER_MEMORY_MB: String(functions[idOf(workflows.tasks.runJob)]?.Properties.MemorySize),
+    });
+  });
+
+  it('sizes the worker for rendering: run-job has 2048 MB and 900 s', () => {
+    expect(functions[idOf(built.stack.workflows.tasks.runJob)]?.Properties).toMatchObject({
+      MemorySize: 2048,
+      Timeout: 900,
+    });
+  });
+});
+
+describe('bundling', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'synthforge-bundle-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  let bundleDir: string;
+
+  beforeAll(() => {
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Bundle');
+    new SynthForgeFunction(stack, 'Public', {
+      entry: 'lambdas/handlers/api/public.ts',
+      description: 'bundling check',
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+      defaults: { stage: 'test', logRetention: RetentionDays.ONE_DAY },
+      copyFiles: docsAssetFiles(),
+    });
+    const assembly = app.synth();
+    const assetDirs = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'));
+    expect(assetDirs).toHaveLength(1);
+    bundleDir = join(assembly.directory, assetDirs[0] as string);
+  });
+
+  it('bundles with the local esbuild (no Docker) into ESM with a require shim and external source maps', () => {
+    expect(readdirSync(bundleDir).sort()).toEqual(['docs-assets', 'index.mjs', 'index.mjs.map']);
+    const code = readFileSync(join(bundleDir, 'index.mjs'), 'utf8');
+    expect(code.split('\n', 1)[0]).toBe(REQUIRE_SHIM);
+    expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+    const map = JSON.parse(readFileSync(join(bundleDir, 'index.mjs.map'), 'utf8'));
+    expect(map.sourcesContent).toBeUndefined();
+  });
+
+  it('copies the files the handler reads next to it', () => {
+    expect(readdirSync(join(bundleDir, 'docs-assets')).sort()).toEqual(Object.keys(DOCS_ASSETS).sort());
+  });
+
+  it('the bundle loads on Node 24 and serves a route and a docs asset', () => {
+    const event = (path: string, resource: string, pathParameters: Record<string, string> | null) => ({
+      httpMethod: 'GET',
+      path,
+      resource,
+      pathParameters,
+      headers: { host: 'example.test' },
+      queryStringParameters: null,
+      body: null,
+      isBase64Encoded: false,
+      requestContext: { requestId: 'r-1', stage: 'test', domainName: 'example.test' },
+    });
+    const script = `
+      const { handler } = await import(${JSON.stringify(join(bundleDir, 'index.mjs'))});
+      const context = { functionName: 'public', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 5000 };
+      const out = [];
+      for (const event of ${JSON.stringify([
+        event('/health', '/health', null),
+        event('/docs/swagger-ui.css', '/docs/{asset}', { asset: 'swagger-ui.css' }),
+      ])}) {
+        const response = await handler(event, context);
+        out.push({ statusCode: response.statusCode, length: response.body.length });
+      }
+      console.log(JSON.stringify(out));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        STAGE: 'test',
+      },
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(/error/i);
+    const [health, css] = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+    expect(health.statusCode).toBe(200);
+    expect(css.statusCode).toBe(200);
+    expect(css.length).toBeGreaterThan(10_000);
+  });
+});

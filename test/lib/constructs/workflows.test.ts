@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
+import { aslPlaceholders, BATCH_ASL_FILE } from '../../../lib/constructs/workflows.ts';
+import { REPO_ROOT } from '../../../lib/paths.ts';
+import {
+  buildTestStack,
+  type CfnJson,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
+
+let built: TestStack;
+let machine: CfnJson;
+const aslText = readFileSync(join(REPO_ROOT, BATCH_ASL_FILE), 'utf8');
+
+const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+  built.stack.getLogicalId(construct.node.defaultChild as never);
+
+beforeAll(() => {
+  built = buildTestStack();
+  const machines = Object.values(resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine'));
+  expect(machines).toHaveLength(1);
+  machine = machines[0]?.Properties as CfnJson;
+});
+
+describe('aslPlaceholders', () => {
+  it('finds each placeholder once and nothing else', () => {
+    const text = JSON.stringify({
+      a: '$' + '{One}',
+      b: '$' + '{Two}',
+      c: '$' + '{One}',
+      d: '$.x',
+      e: '$$' + '{',
+    });
+    expect(aslPlaceholders(text)).toEqual(new Set(['One', 'Two']));
+  });
+});
+
+describe('batch state machine', () => {
+  it('inlines the ASL file (no S3 asset) with a substitution for exactly each placeholder', () => {
+    expect(machine.DefinitionString).toBe(aslText);
+    expect(machine.DefinitionS3Location).toBeUndefined();
+    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(aslPlaceholders(aslText));
+  });
+
+  it('substitutes each placeholder with the ARN of its task function', () => {
+    const { tasks } = built.stack.workflows;
+    const expected: Record<string, SynthForgeFunction> = {
+      StartBatchFunctionArn: tasks.startBatch,
+      RunJobFunctionArn: tasks.runJob,
+      FailJobFunctionArn: tasks.failJob,
+      FinishBatchFunctionArn: tasks.finishBatch,
+    };
+    for (const [name, fn] of Object.entries(expected)) {
+      expect(machine.DefinitionSubstitutions[name], name).toEqual({ 'Fn::GetAtt': [idOf(fn), 'Arn'] });
+    }
+  });
+
+  it('gives each task function a timeout within the TimeoutSeconds of the Task that invokes it', () => {
+    const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
+    const byPlaceholder = new Map(
+      Object.entries(machine.DefinitionSubstitutions).map(([name, arn]) => [
+        `\${${name}}`,
+        referencedId(arn),
+      ]),
+    );
+    const tasks: { Parameters: { FunctionName: string }; TimeoutSeconds: number }[] = [];
+    const walk = (states: CfnJson) => {
+      for (const state of Object.values(states) as CfnJson[]) {
+        if (state.Type === 'Task') tasks.push(state);
+        if (state.ItemProcessor) walk(state.ItemProcessor.States);
+      }
+    };
+    walk(JSON.parse(aslText).States);
+    expect(tasks.length).toBeGreaterThanOrEqual(4);
+    for (const task of tasks) {
+      const fnId = byPlaceholder.get(task.Parameters.FunctionName) as string;
+      expect(functions[fnId]?.Properties.Timeout, task.Parameters.FunctionName).toBeLessThanOrEqual(
+        task.TimeoutSeconds,
+      );
+    }
+  });
+
+  it('logs ALL events with execution data to a log group with retention, and traces with X-Ray', () => {
+    expect(machine.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    const destination = machine.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
+    const group = resourcesOfType(built.template, 'AWS::Logs::LogGroup')[referencedId(destination) as string];
+    expect(group?.Properties).toMatchObject({
+      RetentionInDays: 30,
+      LogGroupName: '/aws/vendedlogs/states/synthforge-test-generation-batch',
+    });
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+  });
+
+  it('runs as its own role, assumable only by Step Functions of this account', () => {
+    const roleId = idOf(built.stack.workflows.batchStateMachineRole);
+    expect(referencedId(machine.RoleArn)).toBe(roleId);
+    const role = resourcesOfType(built.template, 'AWS::IAM::Role')[roleId]?.Properties as CfnJson;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'states.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      },
+    ]);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('may invoke exactly the four task functions (and their versions), nothing else', () => {
+    const policies = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy')).filter((policy) =>
+      (policy.Properties.Roles as unknown[]).some(
+        (role) => referencedId(role) === idOf(built.stack.workflows.batchStateMachineRole),
+      ),
+    );
+    const invokes = policies.flatMap((policy) =>
+      (policy.Properties.PolicyDocument as { Statement: CfnJson[] }).Statement.filter((statement) =>
+        [statement.Action].flat().some((action: string) => action.startsWith('lambda:')),
+      ),
+    );
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0]?.Action).toBe('lambda:InvokeFunction');
+    const expected = Object.values(built.stack.workflows.tasks).flatMap((fn: SynthForgeFunction) => [
+      { 'Fn::GetAtt': [idOf(fn), 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(fn), 'Arn'] }, ':*']] },
+    ]);
+    expect(invokes[0]?.Resource).toEqual(expected);
+  });
+});

@@ -1,0 +1,111 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { BlockPublicAccess, Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgeNagFindings, type NagAcknowledgement } from '../../lib/nag-acknowledgements.ts';
+import { buildTestStack, type TestStack } from './stack-fixture.ts';
+
+interface Finding {
+  rule: string;
+  severity: string;
+  path: string;
+}
+
+const findingsOf = (scope: Stack): Finding[] =>
+  new AwsSolutionsChecks().validateScope(scope).violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => ({
+      rule: violation.ruleName,
+      severity: violation.severity ?? 'error',
+      path: resource.constructPath ?? '',
+    })),
+  );
+
+/** `AwsSolutions-IAM5[Resource::…]` → `AwsSolutions-IAM5`. */
+const ruleFamily = (id: string) => id.replace(/\[.*\]$/, '');
+
+let built: TestStack;
+let before: Finding[];
+let acknowledgements: NagAcknowledgement[];
+
+beforeAll(() => {
+  built = buildTestStack();
+  before = findingsOf(built.stack);
+  acknowledgements = acknowledgeNagFindings(built.stack);
+});
+
+describe('AwsSolutions on the SynthForge stack', () => {
+  it('reports no unacknowledged finding, error or warning', () => {
+    const after = findingsOf(built.stack);
+    expect(after.map((finding) => `${finding.severity} ${finding.rule} ${finding.path}`)).toEqual([]);
+  });
+
+  it('has a reason of at least 10 characters on every acknowledgement, and one id per finding', () => {
+    for (const { id, reason } of acknowledgements) {
+      expect(reason.trim().length, id).toBeGreaterThanOrEqual(10);
+      // cdk-nag 3 has no prefix suppression: an IAM finding is acknowledged one resource at a time.
+      if (/^AwsSolutions-IAM[45]$/.test(id)) throw new Error(`blanket acknowledgement of ${id}`);
+    }
+  });
+
+  it('has no stale acknowledgement: each one silences a finding on its construct or below', () => {
+    for (const ack of acknowledgements) {
+      const path = ack.scope.node.path;
+      const matched = before.some(
+        (finding) =>
+          finding.rule === ack.id && (finding.path === path || finding.path.startsWith(`${path}/`)),
+      );
+      expect(matched, `${ack.id} on ${path}`).toBe(true);
+    }
+  });
+
+  it('keeps the ledger of accepted findings (change it only with review)', () => {
+    const ledger: Record<string, number> = {};
+    for (const { id } of acknowledgements) ledger[ruleFamily(id)] = (ledger[ruleFamily(id)] ?? 0) + 1;
+    expect(ledger).toEqual({
+      // 10 function roles (X-Ray) + the state machine role (log delivery, X-Ray) + 3 result-object
+      // statements + 4 task-version invokes + 1 StopExecution on the machine's executions.
+      'AwsSolutions-IAM5': 19,
+      'AwsSolutions-IAM4': 1,
+      'AwsSolutions-COG4': 1,
+      'AwsSolutions-APIG4': 6,
+      'AwsSolutions-SMG4': 1,
+    });
+  });
+
+  it('records the acknowledgements on the constructs, where the cdk-nag plugin of bin/app.ts reads them', () => {
+    const recorded = built.stack.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY),
+      );
+    expect(recorded).toHaveLength(acknowledgements.length);
+  });
+});
+
+describe('nag canary', () => {
+  const canary = () => {
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Canary');
+    new Bucket(stack, 'BadBucket', {
+      enforceSSL: false,
+      blockPublicAccess: new BlockPublicAccess({
+        blockPublicAcls: false,
+        blockPublicPolicy: false,
+        ignorePublicAcls: false,
+        restrictPublicBuckets: false,
+      }),
+    });
+    return { app, stack };
+  };
+
+  it('reports exactly S1, S2 and S10 on a bucket without logs, public-access block or TLS', () => {
+    const rules = findingsOf(canary().stack).map((finding) => finding.rule);
+    expect(rules.sort()).toEqual(['AwsSolutions-S1', 'AwsSolutions-S10', 'AwsSolutions-S2']);
+  });
+
+  it('fails synthesis through the Validations plugin, as bin/app.ts registers it', () => {
+    const { app } = canary();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-S10/);
+  });
+});

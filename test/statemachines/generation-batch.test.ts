@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { aslPlaceholders } from '../../lib/constructs/workflows.ts';
+import { REPO_ROOT } from '../../lib/paths.ts';
+
+// asl-validator ships no types: this is the part of its API the test uses.
+type AslValidator = (definition: unknown) => {
+  isValid: boolean;
+  errors: unknown[];
+  errorsText: (sep?: string) => string;
+};
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+const FILE = join(REPO_ROOT, 'statemachines', 'generation-batch.asl.json');
+const text = readFileSync(FILE, 'utf8');
+const definition = JSON.parse(text) as { TimeoutSeconds?: number; States: Record<string, State> };
+
+interface State {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  HeartbeatSeconds?: number;
+  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string }[];
+  ItemProcessor?: { States: Record<string, State> };
+  Iterator?: { States: Record<string, State> };
+  Branches?: { States: Record<string, State> }[];
+  QueryLanguage?: string;
+  MaxConcurrency?: number;
+  MaxConcurrencyPath?: string;
+}
+
+/** Every state, nested Map and Parallel states included, with its path. */
+function allStates(states: Record<string, State>, prefix = ''): [string, State][] {
+  return Object.entries(states).flatMap(([name, state]) => {
+    const path = `${prefix}${name}`;
+    const nested = [
+      ...(state.ItemProcessor ? [state.ItemProcessor.States] : []),
+      ...(state.Iterator ? [state.Iterator.States] : []),
+      ...(state.Branches ?? []).map((branch) => branch.States),
+    ];
+    return [[path, state] as [string, State], ...nested.flatMap((inner) => allStates(inner, `${path}/`))];
+  });
+}
+
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+const states = allStates(definition.States);
+const tasks = states.filter(([, state]) => state.Type === 'Task');
+
+describe('statemachines/generation-batch.asl.json', () => {
+  it('is valid ASL', () => {
+    // asl-validator adds QueryLanguage to every state it sees: give it a copy.
+    const result = aslValidator(structuredClone(definition));
+    expect(result.errors, result.errorsText('\n')).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it('is JSONPath only (the local runner ignores JSONata)', () => {
+    expect(text).not.toMatch(/JSONata/);
+    for (const [path, state] of states) expect(state.QueryLanguage ?? 'JSONPath', path).toBe('JSONPath');
+  });
+
+  it('has a top-level timeout', () => {
+    expect(definition.TimeoutSeconds).toEqual(expect.any(Number));
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('walks nested states: the Map’s tasks are included', () => {
+    expect(tasks.map(([path]) => path)).toEqual(
+      expect.arrayContaining(['RunJobs/RunJob', 'RunJobs/FailJob', 'StartBatch', 'FinishBatch', 'FailBatch']),
+    );
+  });
+
+  it.each(tasks)(
+    'Task %s has a timeout, catches everything, and retries the Lambda service errors',
+    (_path, task) => {
+      expect(task.TimeoutSeconds ?? task.TimeoutSecondsPath).toBeDefined();
+      if (task.HeartbeatSeconds !== undefined)
+        expect(task.HeartbeatSeconds).toBeLessThan(task.TimeoutSeconds ?? 0);
+      expect(task.Catch?.some((c) => c.ErrorEquals.includes('States.ALL'))).toBe(true);
+      if (task.Resource?.startsWith('arn:aws:states:::lambda:invoke')) {
+        const retried = (task.Retry ?? []).flatMap((retry) => retry.ErrorEquals);
+        expect(retried).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+        for (const retry of task.Retry ?? []) {
+          expect(retry.MaxAttempts ?? 3).toBeGreaterThanOrEqual(2);
+          expect(retry.BackoffRate ?? 2).toBeGreaterThanOrEqual(1);
+        }
+      }
+    },
+  );
+
+  it('every Map catches everything and takes its concurrency from the execution input, within 40', () => {
+    const maps = states.filter(([, state]) => state.Type === 'Map');
+    expect(maps.length).toBeGreaterThan(0);
+    for (const [path, map] of maps) {
+      expect(
+        map.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')),
+        path,
+      ).toBe(true);
+      expect(map.MaxConcurrencyPath ?? map.MaxConcurrency, path).toBeDefined();
+      if (map.MaxConcurrency !== undefined) expect(map.MaxConcurrency).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it('names its four task functions by placeholder', () => {
+    expect(aslPlaceholders(text)).toEqual(
+      new Set(['StartBatchFunctionArn', 'RunJobFunctionArn', 'FailJobFunctionArn', 'FinishBatchFunctionArn']),
+    );
+  });
+});
