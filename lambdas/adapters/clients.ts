@@ -44,24 +44,31 @@ const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 8_000;
 const MAX_ATTEMPTS = 3;
 
-/** Builds the SDK clients once, for a Lambda's cold start or the local platform. */
-export function createAwsClients(options: AwsClientOptions): AwsClients {
-  const endpoints = options.endpoints ?? {};
-  const requestHandler = {
-    connectionTimeout: options.timeouts?.connectionMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
-    requestTimeout: options.timeouts?.requestMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    // Without it a breached requestTimeout only logs a warning and the call keeps waiting.
-    throwOnRequestTimeout: true,
-  };
-  const settingsFor = (endpoint: string | undefined) => ({
+/** Settings every client shares: region, retries, timeouts, and the endpoint and credentials. */
+function clientSettings(options: AwsClientOptions, endpoint: string | undefined) {
+  return {
     region: options.region,
     maxAttempts: MAX_ATTEMPTS,
-    requestHandler,
+    requestHandler: {
+      connectionTimeout: options.timeouts?.connectionMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.timeouts?.requestMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      // Without it a breached requestTimeout only logs a warning and the call keeps waiting.
+      throwOnRequestTimeout: true,
+    },
     ...(endpoint === undefined ? {} : { endpoint }),
     ...credentialsFor(endpoint, options.credentials),
-  });
+  };
+}
 
-  const dynamoDb = new DynamoDBClient(settingsFor(endpoints.dynamodb));
+/**
+ * The DynamoDB document client alone. A function that needs nothing else (the authorizer) builds
+ * only this, so its bundle carries no other SDK client.
+ */
+export function createDynamoClients(options: AwsClientOptions): {
+  dynamoDb: DynamoDBClient;
+  dynamo: DynamoDBDocumentClient;
+} {
+  const dynamoDb = new DynamoDBClient(clientSettings(options, options.endpoints?.dynamodb));
   const dynamo = DynamoDBDocumentClient.from(dynamoDb, {
     marshallOptions: {
       // Optional record fields are left undefined rather than deleted.
@@ -70,29 +77,50 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       convertClassInstanceToMap: false,
     },
   });
-  const s3 = new S3Client({
-    ...settingsFor(endpoints.s3),
-    // `http://localhost:PORT` would otherwise become `bucket.localhost`, which does not resolve.
-    forcePathStyle: true,
-    // Also in production: under WHEN_SUPPORTED, presigned PUT URLs carry the checksum of an empty
-    // body (real S3 rejects the upload) and s3rver stores stream bodies with their aws-chunked framing.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  const sfn = new SFNClient(settingsFor(endpoints.sfn));
-  const eventBridge = new EventBridgeClient(settingsFor(endpoints.eventbridge));
+  return { dynamoDb, dynamo };
+}
 
+/**
+ * The SDK clients, each built on first use (a function given only some services never constructs
+ * the others), for a Lambda's cold start or the local platform.
+ */
+export function createAwsClients(options: AwsClientOptions): AwsClients {
+  const endpoints = options.endpoints ?? {};
+  let dynamo: ReturnType<typeof createDynamoClients> | undefined;
+  let s3: S3Client | undefined;
+  let sfn: SFNClient | undefined;
+  let eventBridge: EventBridgeClient | undefined;
   return {
-    dynamo,
-    s3,
-    sfn,
-    eventBridge,
+    get dynamo() {
+      dynamo ??= createDynamoClients(options);
+      return dynamo.dynamo;
+    },
+    get s3() {
+      s3 ??= new S3Client({
+        ...clientSettings(options, endpoints.s3),
+        // `http://localhost:PORT` would otherwise become `bucket.localhost`, which does not resolve.
+        forcePathStyle: true,
+        // Also in production: under WHEN_SUPPORTED, presigned PUT URLs carry the checksum of an empty
+        // body (real S3 rejects the upload) and s3rver stores stream bodies with their aws-chunked framing.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      return s3;
+    },
+    get sfn() {
+      sfn ??= new SFNClient(clientSettings(options, endpoints.sfn));
+      return sfn;
+    },
+    get eventBridge() {
+      eventBridge ??= new EventBridgeClient(clientSettings(options, endpoints.eventbridge));
+      return eventBridge;
+    },
     destroy() {
       // The document client's own destroy() is a no-op: the sockets belong to the client it wraps.
-      dynamoDb.destroy();
-      s3.destroy();
-      sfn.destroy();
-      eventBridge.destroy();
+      dynamo?.dynamoDb.destroy();
+      s3?.destroy();
+      sfn?.destroy();
+      eventBridge?.destroy();
     },
   };
 }

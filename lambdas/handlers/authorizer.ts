@@ -4,10 +4,11 @@
  * usage plan key (throttling and quota).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { createDynamoClients } from '../adapters/clients.ts';
+import { DynamoKeyStore } from '../adapters/dynamo/key-store.ts';
 import { authenticate, extractApiKey } from '../domain/keys.ts';
 import type { KeyStore } from '../domain/ports.ts';
-import { runtimeFromEnv } from '../runtime.ts';
-import { logger } from '../shared/powertools.ts';
+import { logger } from '../shared/logger.ts';
 
 /** `arn:aws:execute-api:region:account:apiId/stage/METHOD/path` -> every method of that stage. */
 export function stageWildcardArn(methodArn: string): string {
@@ -35,9 +36,26 @@ export async function authorize(
   };
 }
 
+/**
+ * Built without the shared runtime: the authorizer runs before every request, so its bundle holds
+ * only the DynamoDB client and the key lookup.
+ */
+let keyStore: KeyStore | undefined;
+function keysFromEnv(): KeyStore {
+  const tableName = process.env.KEYS_TABLE;
+  if (!tableName) throw new Error('environment variable KEYS_TABLE is not set for this function');
+  keyStore ??= new DynamoKeyStore(
+    createDynamoClients({ region: process.env.AWS_REGION ?? 'us-east-1' }).dynamo,
+    {
+      tableName,
+    },
+  );
+  return keyStore;
+}
+
 export const handler = async (event: APIGatewayRequestAuthorizerEvent) => {
   try {
-    return await authorize(event, (await runtimeFromEnv()).keys);
+    return await authorize(event, keysFromEnv());
   } catch (error) {
     if ((error as Error).message !== 'Unauthorized')
       logger.error('authorizer failed', { error: error as Error });

@@ -10,7 +10,7 @@ import { IdempotencyKeyHeader } from '../../contracts/common.ts';
 import type { RouteDef } from '../../contracts/routes.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
-import { logger } from '../shared/powertools.ts';
+import { logger } from '../shared/logger.ts';
 import { errorResponse, jsonResponse, type RawBody } from './responses.ts';
 import { describeIssues } from './zod-issues.ts';
 

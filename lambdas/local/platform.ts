@@ -17,7 +17,7 @@ import { publicRoutes } from '../handlers/api/public.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
 import { createApiHandler } from '../http/api-handler.ts';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
-import { logger } from '../shared/powertools.ts';
+import { logger } from '../shared/logger.ts';
 import { type RunningEmulators, startEmulators } from './emulators.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { RateLimiter } from './rate-limiter.ts';

@@ -12,7 +12,7 @@ import type { KeyStore } from '../domain/ports.ts';
 import { authorize } from '../handlers/authorizer.ts';
 import type { ApiHandler } from '../http/api-handler.ts';
 import { errorResponse } from '../http/responses.ts';
-import { logger } from '../shared/powertools.ts';
+import { logger } from '../shared/logger.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** API Gateway's own payload limit; the handlers enforce a smaller one with a clear 413. */

@@ -13,7 +13,7 @@ import { finishBatchTask } from '../handlers/workflow/finish-batch.ts';
 import { runJobTask } from '../handlers/workflow/run-job.ts';
 import { startBatchTask } from '../handlers/workflow/start-batch.ts';
 import type { Runtime } from '../runtime.ts';
-import { logger } from '../shared/powertools.ts';
+import { logger } from '../shared/logger.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: task events are typed by each task function.
 export type TaskFunction = (runtime: Runtime, event: any) => Promise<unknown>;

@@ -1,11 +1,11 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 
-// Built once per process: every handler in a Lambda container (or in the local platform) shares them.
+export { logger } from './logger.ts';
+
+// Built once per process: every handler in a Lambda container shares them.
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'synthforge';
 
-export const logger = new Logger({ serviceName });
 export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({
   serviceName,
