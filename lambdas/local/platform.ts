@@ -118,8 +118,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       // Running executions stop here; their batches resume on the next start with the same data dir.
-      for (const record of workflow.executions.values()) if (record.status === 'RUNNING') record.abort();
-      await Promise.race([workflow.idle(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await workflow.shutdown();
       await renderer.close();
       clients.destroy();
       if (endpointsFile) await rm(endpointsFile, { force: true });

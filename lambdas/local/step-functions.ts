@@ -54,6 +54,7 @@ export interface LocalBatchWorkflowOptions {
 export class LocalBatchWorkflow implements BatchWorkflow {
   readonly executions = new Map<string, ExecutionRecord>();
   #runtime: Runtime | undefined;
+  #shuttingDown = false;
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, (input: unknown) => Promise<unknown>>;
 
@@ -125,6 +126,16 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     if (record?.status === 'RUNNING') record.abort();
   }
 
+  /**
+   * Stops every running execution because the platform is stopping. Unlike a user's cancel, these
+   * are not reconciled: their batches stay open and the next start resumes them.
+   */
+  async shutdown(graceMs = 5_000): Promise<void> {
+    this.#shuttingDown = true;
+    for (const record of this.executions.values()) if (record.status === 'RUNNING') record.abort();
+    await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+  }
+
   /** Resolves when every execution started so far has closed. */
   async idle(): Promise<void> {
     await Promise.all([...this.executions.values()].map((record) => record.done));
@@ -150,7 +161,7 @@ export class LocalBatchWorkflow implements BatchWorkflow {
       cause = (failure as Error).message;
     }
     await counting.catch(() => undefined);
-    if (record.status === 'SUCCEEDED') return;
+    if (record.status === 'SUCCEEDED' || this.#shuttingDown) return;
     try {
       await this.options.onClosedAbnormally({
         version: '0',

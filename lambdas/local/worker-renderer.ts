@@ -68,6 +68,7 @@ export class WorkerRenderer implements Renderer {
       settled = true;
       worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
       if (reuse && !this.#closed) this.#idle.push(worker);
       else {
         this.#all.delete(worker);
@@ -80,6 +81,8 @@ export class WorkerRenderer implements Renderer {
       finish(false);
       job.reject(error);
     };
+    // A worker terminated mid-render (close(), or a crash) fails its render instead of leaving it hanging.
+    const onExit = (code: number) => onError(new Error(`render worker exited with code ${code}`));
     const onMessage = (message: RenderMessage) => {
       if (settled) return;
       if (message.type === 'progress') {
@@ -100,6 +103,7 @@ export class WorkerRenderer implements Renderer {
     };
     worker.on('message', onMessage);
     worker.on('error', onError);
+    worker.on('exit', onExit);
     worker.postMessage(job.request);
   }
 }

@@ -25,6 +25,19 @@ export async function reconcileClosedExecution(
       ? `the batch execution ended ${execution.status}: ${execution.error}`.slice(0, 500)
       : `the batch execution ended ${execution.status}`,
   };
+  // A batch the user cancelled was aborted on purpose: its open jobs are cancelled, not failed,
+  // whichever of the cancel and this event reaches them first.
+  const batch = await engine.store.get(execution.tenant, execution.batchId);
+  if (batch?.status === 'cancelled') {
+    await engine.closeOpenItems(
+      execution.tenant,
+      execution.batchId,
+      'cancelled',
+      undefined,
+      'cancelled with its batch',
+    );
+    return { jobsFailed: 0, batchFailed: false };
+  }
   const jobsFailed = await engine.closeOpenItems(
     execution.tenant,
     execution.batchId,

@@ -447,6 +447,40 @@ describe('the reconciler', () => {
     );
   });
 
+  it('cancels, not fails, the open jobs of a batch the user cancelled, whichever comes first', async () => {
+    // Prepare: a cancelled batch whose jobs were still open when the ABORTED event arrived.
+    const release = gate();
+    faults.set('RunJobFunctionArn', async (task, runtime, event) => {
+      await release.opened;
+      return task(runtime, event);
+    });
+    const batch = await submit(2);
+    await vi.waitFor(async () => {
+      expect((await fixture.api.get<Job>(`/api/v1/jobs/${batch.id}`)).body.status).toBe('running');
+    });
+    await fixture.platform.runtime.engine.transition('dev', batch.id, 'cancelled');
+    const event = executionFailed(
+      'dev',
+      batch.id,
+      batch.job_runs.map((job) => job.id),
+    );
+    event.detail.status = 'ABORTED';
+
+    // Act
+    const result = await reconcileTask(fixture.platform.runtime, event);
+    release.open();
+    await executionOf(batch.id).done;
+
+    // Assess
+    expect(result).toMatchObject({ reconciled: true, jobsFailed: 0, batchFailed: false });
+    const statuses = await Promise.all(
+      [batch.id, ...batch.job_runs.map((job) => job.id)].map(
+        async (id) => (await fixture.api.get<Job>(`/api/v1/jobs/${id}`)).body.status,
+      ),
+    );
+    expect(statuses).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
   it('ignores an execution whose input names no batch', async () => {
     // Prepare
     const event = executionFailed('dev', 'x', []);

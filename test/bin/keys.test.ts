@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin } from '../support/spawn.ts';
+
+describe('npm run keys', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'synthforge-keys-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const keys = (...args: string[]) => runBin('bin/keys.ts', [...args, '--data-dir', dataDir]);
+
+  it('creates a key shown once, lists it without the key, and revokes it', async () => {
+    // Act
+    const created = await keys('create', '--tenant', 'acme', '--label', 'ci');
+    const keyId = /created (key_[0-9a-f]+)/.exec(created.stdout)?.[1] ?? '';
+    const key = /(sf_[A-Za-z0-9_-]{43})/.exec(created.stdout)?.[1] ?? '';
+    const listed = await keys('list');
+    const revoked = await keys('revoke', keyId);
+    const relisted = await keys('list');
+
+    // Assess
+    expect(created.code).toBe(0);
+    expect(key).not.toBe('');
+    expect(listed.stdout).toMatch(new RegExp(`${keyId}\\s+acme\\s+\\S+\\s+-`));
+    expect(listed.stdout).not.toContain(key);
+    expect(revoked).toMatchObject({ code: 0, stdout: expect.stringContaining(`revoked ${keyId}`) });
+    expect(relisted.stdout).toMatch(new RegExp(`${keyId}\\s+acme\\s+\\S+\\s+\\d{4}-`));
+  });
+
+  it('refuses a tenant name that could not be a key prefix, and says why', async () => {
+    const result = await keys('create', '--tenant', 'Acme#1');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/tenant must match/);
+  });
+
+  it('answers a usage error with exit code 2', async () => {
+    const result = await keys('rotate');
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/usage: npm run keys/);
+  });
+});

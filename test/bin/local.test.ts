@@ -1,0 +1,87 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnBin, waitForOutput } from '../support/spawn.ts';
+
+const READY = /Ctrl-C stops\./;
+
+/** `npm start` as a user runs it: the printed URL and key work, and Ctrl-C stops it cleanly. */
+async function startPlatform(args: string[]) {
+  const child = spawnBin('bin/local.ts', ['--port', '0', ...args]);
+  const output = await waitForOutput(child, READY);
+  const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
+  if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
+  const stop = () =>
+    new Promise<number | null>((resolve) => {
+      child.on('exit', resolve);
+      child.kill('SIGINT');
+    });
+  return { output, url, key, stop };
+}
+
+describe('npm start', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('prints the API, a working dev key and the emulator endpoints, and stops on Ctrl-C', async () => {
+    // Prepare
+    const platform = await startPlatform(['--memory']);
+
+    // Act
+    const health = await fetch(`${platform.url}/health`);
+    const generators = await fetch(`${platform.url}/api/v1/generators`, {
+      headers: { 'X-API-Key': platform.key },
+    });
+    const anonymous = await fetch(`${platform.url}/api/v1/generators`);
+    const exitCode = await platform.stop();
+
+    // Assess
+    expect(platform.output).toMatch(/DynamoDB\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(platform.output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(health.status).toBe(200);
+    expect(generators.status).toBe(200);
+    expect(anonymous.status).toBe(401);
+    expect(exitCode).toBe(0);
+  });
+
+  it('keeps its key and completed work in the data dir across a restart', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-start-'));
+    dirs.push(dataDir);
+    const first = await startPlatform(['--data-dir', dataDir]);
+    const submitted = await fetch(`${first.url}/api/v1/jobs/preview`, {
+      method: 'POST',
+      headers: { 'X-API-Key': first.key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'shapes', param_values: { seed: 3 } }),
+    });
+    const { job } = (await submitted.json()) as { job: { id: string } };
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`${first.url}/api/v1/jobs/${job.id}`, {
+            headers: { 'X-API-Key': first.key },
+          });
+          return ((await response.json()) as { status: string }).status;
+        },
+        { timeout: 30_000, interval: 200 },
+      )
+      .toBe('completed');
+    await first.stop();
+
+    // Act
+    const second = await startPlatform(['--data-dir', dataDir]);
+    const after = await fetch(`${second.url}/api/v1/jobs/${job.id}`, {
+      headers: { 'X-API-Key': second.key },
+    });
+    await second.stop();
+
+    // Assess
+    expect(second.key).toBe(first.key);
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ id: job.id, status: 'completed', progress: 100 });
+  });
+});
