@@ -15,6 +15,8 @@ export interface TestStack {
   stack: SynthForgeStack;
   config: StageConfig;
   template: Template;
+  /** The logical id CloudFormation gives a construct's default resource. */
+  idOf(construct: { node: { defaultChild?: unknown } }): string;
 }
 
 export function testApp(): App {
@@ -25,7 +27,13 @@ export function buildTestStack(overrides: Partial<StageConfigInput> = {}): TestS
   const app = testApp();
   const config = parseStageConfig({ stage: 'test', ...overrides });
   const stack = new SynthForgeStack(app, 'SynthForge-test', { config, env: TEST_ENV });
-  return { app, stack, config, template: Template.fromStack(stack) };
+  return {
+    app,
+    stack,
+    config,
+    template: Template.fromStack(stack),
+    idOf: (construct) => stack.getLogicalId(construct.node.defaultChild as never),
+  };
 }
 
 /** Synthesized CloudFormation JSON: the tests walk it freely and assert on what they find. */

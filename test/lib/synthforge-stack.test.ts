@@ -30,9 +30,6 @@ let built: TestStack;
 /** Every Allow statement of every identity policy, with the logical ids of the roles it applies to. */
 let statements: { roles: string[]; statement: Statement; actions: string[]; resources: string[] }[];
 
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
-
 beforeAll(() => {
   built = buildTestStack();
   statements = [];
@@ -60,7 +57,7 @@ beforeAll(() => {
   expect(resourcesOfType(built.template, 'AWS::IAM::ManagedPolicy')).toEqual({});
 });
 
-const roleOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) => idOf(fn.executionRole);
+const roleOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) => built.idOf(fn.executionRole);
 const withAction = (prefix: string) => statements.filter((s) => s.actions.some((a) => a.startsWith(prefix)));
 
 describe('IAM', () => {
@@ -80,7 +77,7 @@ describe('IAM', () => {
       ([, role]) => role.Properties.ManagedPolicyArns !== undefined,
     );
     expect(withManaged.map(([id]) => id)).toEqual([
-      idOf(built.stack.api.restApi.node.findChild('CloudWatchRole') as never),
+      built.idOf(built.stack.api.restApi.node.findChild('CloudWatchRole') as never),
     ]);
   });
 
@@ -89,7 +86,7 @@ describe('IAM', () => {
   });
 
   it('publishes events only to the SynthForge bus', () => {
-    const bus = `<${idOf(built.stack.events.bus)}.Arn>`;
+    const bus = `<${built.idOf(built.stack.events.bus)}.Arn>`;
     const publishers = withAction('events:');
     expect(publishers.length).toBeGreaterThan(0);
     for (const { actions, resources } of publishers) {
@@ -99,14 +96,14 @@ describe('IAM', () => {
   });
 
   it('starts executions only of the batch state machine, and only from the batches API', () => {
-    const machine = idOf(built.stack.workflows.batchStateMachine);
+    const machine = built.idOf(built.stack.workflows.batchStateMachine);
     const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
     expect(starts.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.families.batches)]]);
     expect(starts[0]?.resources).toEqual([`<${machine}>`]);
   });
 
   it('stops only executions of the batch state machine, and only from the jobs API (cancel)', () => {
-    const machine = idOf(built.stack.workflows.batchStateMachine);
+    const machine = built.idOf(built.stack.workflows.batchStateMachine);
     const stops = statements.filter((s) => s.actions.includes('states:StopExecution'));
     expect(stops.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.families.jobs)]]);
     expect(stops[0]?.resources).toEqual([
@@ -122,14 +119,14 @@ describe('IAM', () => {
   it('touches only the two tables (and the state table index), with their key via DynamoDB only', () => {
     const { stateTable, keysTable, tableKey } = built.stack.data;
     const allowed = [
-      `<${idOf(stateTable)}.Arn>`,
-      `<${idOf(stateTable)}.Arn>/index/gsi1`,
-      `<${idOf(keysTable)}.Arn>`,
+      `<${built.idOf(stateTable)}.Arn>`,
+      `<${built.idOf(stateTable)}.Arn>/index/gsi1`,
+      `<${built.idOf(keysTable)}.Arn>`,
     ];
     for (const { resources } of withAction('dynamodb:'))
       for (const r of resources) expect(allowed).toContain(r);
     for (const { resources, statement } of withAction('kms:')) {
-      expect(resources).toEqual([`<${idOf(tableKey)}.Arn>`]);
+      expect(resources).toEqual([`<${built.idOf(tableKey)}.Arn>`]);
       expect(statement.Condition).toEqual({
         StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' },
       });
@@ -137,14 +134,14 @@ describe('IAM', () => {
   });
 
   it('lets only the authorizer read the keys table, and only with GetItem', () => {
-    const keysTable = `<${idOf(built.stack.data.keysTable)}.Arn>`;
+    const keysTable = `<${built.idOf(built.stack.data.keysTable)}.Arn>`;
     const readers = withAction('dynamodb:').filter((s) => s.resources.includes(keysTable));
     expect(readers.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.authorizer)]]);
     expect(readers[0]?.actions).toEqual(['dynamodb:GetItem']);
   });
 
   it('reaches result objects of the outputs bucket only: run-job writes, the list/get APIs read', () => {
-    const objects = `<${idOf(built.stack.data.outputsBucket)}.Arn>/*`;
+    const objects = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/*`;
     const s3 = withAction('s3:');
     for (const { resources } of s3) expect(resources).toEqual([objects]);
     const byRole = Object.fromEntries(s3.map((s) => [s.roles[0], s.actions]));
@@ -157,7 +154,7 @@ describe('IAM', () => {
   });
 
   it('gives the cursor secret only to the list routes’ functions', () => {
-    const secret = `<${idOf(built.stack.apiHandlers.cursorSecret)}>`;
+    const secret = `<${built.idOf(built.stack.apiHandlers.cursorSecret)}>`;
     const readers = withAction('secretsmanager:');
     for (const { actions, resources } of readers) {
       expect(actions).toEqual(['secretsmanager:GetSecretValue']);

@@ -209,28 +209,12 @@ export class DynamoJobStore implements JobStore {
       ...patchAssignments(fields, attributes),
     ];
     const allowed = sources.map((source) => attributes.value(source)).join(', ');
-    try {
-      const output = await this.dynamo.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: jobKey(tenant, id),
-          UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: `attribute_exists(${attributes.name('pk')}) AND ${status} IN (${allowed})`,
-          ...attributes.toRequest(),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const attributesAfter = output.Attributes as Record<string, unknown>;
-      return {
-        applied: true,
-        job: fromItem(attributesAfter),
-        previous: attributesAfter.previousStatus as JobStatus,
-      };
-    } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw error;
-      // dynalite ignores ReturnValuesOnConditionCheckFailure, so one read tells missing from illegal.
-      return this.#rejectedTransition(tenant, id);
-    }
+    const after = await this.#conditionalUpdate(tenant, id, attributes, assignments, [
+      `${status} IN (${allowed})`,
+    ]);
+    // dynalite ignores ReturnValuesOnConditionCheckFailure, so one read tells missing from illegal.
+    if (!after) return this.#rejectedTransition(tenant, id);
+    return { applied: true, job: fromItem(after), previous: after.previousStatus as JobStatus };
   }
 
   async update(
@@ -252,24 +236,38 @@ export class DynamoJobStore implements JobStore {
         ? `NOT (${attributes.name('status')} IN (${TERMINAL_STATUSES.map((s) => attributes.value(s)).join(', ')}))`
         : `${attributes.name('status')} = ${attributes.value(options.whenStatus)}`;
     const conditions = [
-      `attribute_exists(${attributes.name('pk')})`,
       statusCondition,
       ...(options.expectedVersion === undefined
         ? []
         : [`${version} = ${attributes.value(options.expectedVersion)}`]),
     ];
+    const after = await this.#conditionalUpdate(tenant, id, attributes, assignments, conditions);
+    return after ? fromItem(after) : undefined;
+  }
+
+  /**
+   * One UpdateItem on an existing job, applied only if every condition holds. Returns the item as
+   * written, or undefined when a condition (existence included) failed.
+   */
+  async #conditionalUpdate(
+    tenant: string,
+    id: string,
+    attributes: ExpressionAttributes,
+    assignments: string[],
+    conditions: string[],
+  ): Promise<Record<string, unknown> | undefined> {
     try {
       const output = await this.dynamo.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: jobKey(tenant, id),
           UpdateExpression: `SET ${assignments.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
+          ConditionExpression: [`attribute_exists(${attributes.name('pk')})`, ...conditions].join(' AND '),
           ...attributes.toRequest(),
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return fromItem(output.Attributes as Record<string, unknown>);
+      return output.Attributes as Record<string, unknown>;
     } catch (error) {
       if (isConditionalCheckFailure(error)) return undefined;
       throw error;

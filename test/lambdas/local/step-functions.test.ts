@@ -394,18 +394,24 @@ describe('a worker killed between writing its result and updating its job', () =
   });
 });
 
+/** A running batch whose jobs wait, before running for real, until `release.open()`. */
+async function runningBatchWithHeldJobs(n: number) {
+  const release = gate();
+  faults.set('RunJobFunctionArn', async (task, runtime, event) => {
+    await release.opened;
+    return task(runtime, event);
+  });
+  const batch = await submit(n);
+  await vi.waitFor(async () => {
+    expect((await fixture.api.get<Job>(`/api/v1/jobs/${batch.id}`)).body.status).toBe('running');
+  });
+  return { batch, release };
+}
+
 describe('the reconciler', () => {
   it('fails a running batch and its open jobs after one event, and writes nothing when the event is replayed', async () => {
     // Prepare: a batch whose jobs hang, as if its execution had died in the cloud.
-    const release = gate();
-    faults.set('RunJobFunctionArn', async (task, runtime, event) => {
-      await release.opened;
-      return task(runtime, event);
-    });
-    const batch = await submit(2);
-    await vi.waitFor(async () => {
-      expect((await fixture.api.get<Job>(`/api/v1/jobs/${batch.id}`)).body.status).toBe('running');
-    });
+    const { batch, release } = await runningBatchWithHeldJobs(2);
     const event = executionFailed(
       'dev',
       batch.id,
@@ -449,15 +455,7 @@ describe('the reconciler', () => {
 
   it('cancels, not fails, the open jobs of a batch the user cancelled, whichever comes first', async () => {
     // Prepare: a cancelled batch whose jobs were still open when the ABORTED event arrived.
-    const release = gate();
-    faults.set('RunJobFunctionArn', async (task, runtime, event) => {
-      await release.opened;
-      return task(runtime, event);
-    });
-    const batch = await submit(2);
-    await vi.waitFor(async () => {
-      expect((await fixture.api.get<Job>(`/api/v1/jobs/${batch.id}`)).body.status).toBe('running');
-    });
+    const { batch, release } = await runningBatchWithHeldJobs(2);
     await fixture.platform.runtime.engine.transition('dev', batch.id, 'cancelled');
     const event = executionFailed(
       'dev',

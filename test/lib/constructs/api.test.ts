@@ -16,14 +16,11 @@ let built: TestStack;
 /** Every method, keyed `METHOD /path`, with its properties. */
 let methods: Map<string, Record<string, unknown>>;
 
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
-
 beforeAll(() => {
   built = buildTestStack({
     api: { stageRateLimit: 70, stageBurstLimit: 140, tenantRateLimit: 7, tenantBurstLimit: 14 },
   });
-  const restApiId = idOf(built.stack.api.restApi);
+  const restApiId = built.idOf(built.stack.api.restApi);
   const resources = resourcesOfType(built.template, 'AWS::ApiGateway::Resource');
   const pathOf = (parent: unknown): string => {
     if (typeof parent === 'object' && parent !== null && 'Fn::GetAtt' in parent) {
@@ -69,7 +66,7 @@ describe('routes', () => {
   });
 
   it('puts the authorizer and the usage-plan key on every non-public method, and nothing on public ones', () => {
-    const authorizerId = idOf(built.stack.api.authorizer);
+    const authorizerId = built.idOf(built.stack.api.authorizer);
     for (const route of API_ROUTES) {
       const method = methods.get(`${route.method} ${route.path}`);
       if (route.auth) {
@@ -83,7 +80,7 @@ describe('routes', () => {
   });
 
   it('attaches the body-and-parameters validator to every method and requires its path parameters', () => {
-    const validatorId = idOf(built.stack.api.requestValidator);
+    const validatorId = built.idOf(built.stack.api.requestValidator);
     built.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
       ValidateRequestBody: true,
       ValidateRequestParameters: true,
@@ -105,7 +102,7 @@ describe('routes', () => {
         unknown
       >;
       expect(integration.Type, route.path).toBe('AWS_PROXY');
-      const functionId = idOf(built.stack.apiHandlers.families[route.family]);
+      const functionId = built.idOf(built.stack.apiHandlers.families[route.family]);
       expect(JSON.stringify(integration.Uri), route.path).toContain(`"${functionId}","Arn"`);
     }
   });
@@ -116,7 +113,7 @@ describe('routes', () => {
       ...Object.values(built.stack.apiHandlers.families),
       built.stack.apiHandlers.authorizer,
     ]) {
-      const timeout = functions[idOf(fn)]?.Properties.Timeout as number;
+      const timeout = functions[built.idOf(fn)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThanOrEqual(API_FUNCTION_MAX_TIMEOUT.toSeconds());
       expect(timeout).toBeLessThanOrEqual(28);
     }
@@ -131,7 +128,7 @@ describe('authorizer', () => {
     // CDK writes an empty list as "": API Gateway then calls the authorizer for every request.
     expect(authorizers[0]?.Properties.IdentitySource ?? '').toBe('');
     expect(JSON.stringify(authorizers[0]?.Properties.AuthorizerUri)).toContain(
-      idOf(built.stack.apiHandlers.authorizer),
+      built.idOf(built.stack.apiHandlers.authorizer),
     );
   });
 });
@@ -165,7 +162,7 @@ describe('stage', () => {
       ],
     });
     const access = stage.AccessLogSetting as { DestinationArn: unknown; Format: string };
-    expect(referencedId(access.DestinationArn)).toBe(idOf(built.stack.api.accessLogs));
+    expect(referencedId(access.DestinationArn)).toBe(built.idOf(built.stack.api.accessLogs));
     const sample = JSON.parse(access.Format.replace('$context.error.messageString', '"x"'));
     expect(sample).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
   });
@@ -177,7 +174,8 @@ describe('stage', () => {
     );
     expect(execution?.Properties.RetentionInDays).toBe(30);
     expect(
-      resourcesOfType(built.template, 'AWS::Logs::LogGroup')[idOf(built.stack.api.accessLogs)]?.Properties,
+      resourcesOfType(built.template, 'AWS::Logs::LogGroup')[built.idOf(built.stack.api.accessLogs)]
+        ?.Properties,
     ).toMatchObject({ RetentionInDays: 30 });
   });
 
@@ -187,7 +185,7 @@ describe('stage', () => {
       Quota: { Limit: 50_000, Period: 'DAY' },
       ApiStages: [
         {
-          ApiId: { Ref: idOf(built.stack.api.restApi) },
+          ApiId: { Ref: built.idOf(built.stack.api.restApi) },
           Stage: {
             Ref: built.stack.getLogicalId(built.stack.api.restApi.deploymentStage.node.defaultChild as never),
           },

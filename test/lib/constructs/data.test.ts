@@ -14,13 +14,10 @@ beforeAll(() => {
   buckets = resourcesOfType(built.template, 'AWS::S3::Bucket');
 });
 
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
-
 describe('tables', () => {
   it('are exactly the state and keys tables, created from the shared layouts', () => {
     const { stateTable, keysTable } = built.stack.data;
-    expect(Object.keys(tables).sort()).toEqual([idOf(keysTable), idOf(stateTable)].sort());
+    expect(Object.keys(tables).sort()).toEqual([built.idOf(keysTable), built.idOf(stateTable)].sort());
 
     built.template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
@@ -46,7 +43,7 @@ describe('tables', () => {
   });
 
   it('have point-in-time recovery, on-demand billing, and SSE with the rotating customer-managed key', () => {
-    const keyId = idOf(built.stack.data.tableKey);
+    const keyId = built.idOf(built.stack.data.tableKey);
     for (const table of Object.values(tables)) {
       expect(table.Properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
@@ -100,8 +97,8 @@ describe('buckets', () => {
   });
 
   it('the outputs bucket is versioned, expires results and old versions, and logs access to the log bucket', () => {
-    const outputs = buckets[idOf(built.stack.data.outputsBucket)];
-    const logs = idOf(built.stack.data.accessLogsBucket);
+    const outputs = buckets[built.idOf(built.stack.data.outputsBucket)];
+    const logs = built.idOf(built.stack.data.accessLogsBucket);
     expect(outputs?.Properties).toMatchObject({
       VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: {
@@ -119,7 +116,7 @@ describe('buckets', () => {
   });
 
   it('the access-log bucket takes logs through its bucket policy (no ACLs) and expires them', () => {
-    const logs = idOf(built.stack.data.accessLogsBucket);
+    const logs = built.idOf(built.stack.data.accessLogsBucket);
     expect(buckets[logs]?.Properties).toMatchObject({
       LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90 })] },
     });

@@ -9,8 +9,6 @@ import {
 } from '../stack-fixture.ts';
 
 let built: TestStack;
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
 
 beforeAll(() => {
   built = buildTestStack({ eventArchiveRetentionDays: 45 });
@@ -20,7 +18,7 @@ describe('bus', () => {
   it('is named after the stage and archived for the configured days', () => {
     built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'synthforge-test' });
     built.template.hasResourceProperties('AWS::Events::Archive', {
-      SourceArn: { 'Fn::GetAtt': [idOf(built.stack.events.bus), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [built.idOf(built.stack.events.bus), 'Arn'] },
       RetentionDays: 45,
     });
   });
@@ -28,7 +26,7 @@ describe('bus', () => {
 
 describe('dead-letter queue', () => {
   it('is encrypted and refuses requests without TLS', () => {
-    const queueId = idOf(built.stack.events.deadLetterQueue);
+    const queueId = built.idOf(built.stack.events.deadLetterQueue);
     expect(resourcesOfType(built.template, 'AWS::SQS::Queue')[queueId]?.Properties).toMatchObject({
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -59,7 +57,7 @@ describe('reconciler rule', () => {
       'detail-type': ['Step Functions Execution Status Change'],
       detail: {
         status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-        stateMachineArn: [{ Ref: idOf(built.stack.workflows.batchStateMachine) }],
+        stateMachineArn: [{ Ref: built.idOf(built.stack.workflows.batchStateMachine) }],
       },
     });
   });
@@ -69,17 +67,17 @@ describe('reconciler rule', () => {
       ?.Properties as CfnJson;
     expect(rule.Targets).toHaveLength(1);
     const target = rule.Targets[0];
-    expect(referencedId(target.Arn)).toBe(idOf(built.stack.workflows.reconciler));
+    expect(referencedId(target.Arn)).toBe(built.idOf(built.stack.workflows.reconciler));
     expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 });
-    expect(referencedId(target.DeadLetterConfig.Arn)).toBe(idOf(built.stack.events.deadLetterQueue));
+    expect(referencedId(target.DeadLetterConfig.Arn)).toBe(built.idOf(built.stack.events.deadLetterQueue));
   });
 
   it('the reconciler’s own failed invocations go to the dead-letter queue too', () => {
     const reconciler = resourcesOfType(built.template, 'AWS::Lambda::Function')[
-      idOf(built.stack.workflows.reconciler)
+      built.idOf(built.stack.workflows.reconciler)
     ];
     expect(referencedId(reconciler?.Properties.DeadLetterConfig.TargetArn)).toBe(
-      idOf(built.stack.events.deadLetterQueue),
+      built.idOf(built.stack.events.deadLetterQueue),
     );
   });
 });

@@ -5,13 +5,11 @@ import { buildTestStack, referencedId, resourcesOfType, type TestStack } from '.
 let built: TestStack;
 let alarms: ReturnType<typeof resourcesOfType>[string][];
 let topic: string;
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
 
 beforeAll(() => {
   built = buildTestStack({ alarmEmail: 'oncall@example.com' });
   alarms = Object.values(resourcesOfType(built.template, 'AWS::CloudWatch::Alarm'));
-  topic = idOf(built.stack.observability.alarmTopic);
+  topic = built.idOf(built.stack.observability.alarmTopic);
 });
 
 describe('alarms', () => {
@@ -33,7 +31,7 @@ describe('alarms', () => {
     );
     const dlqAlarm = alarms.find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
     const dimensions = dlqAlarm?.Properties.Dimensions as { Value: unknown }[];
-    expect(JSON.stringify(dimensions)).toContain(idOf(built.stack.events.deadLetterQueue));
+    expect(JSON.stringify(dimensions)).toContain(built.idOf(built.stack.events.deadLetterQueue));
   });
 
   it('the topic requires TLS and e-mails the alarm address', () => {

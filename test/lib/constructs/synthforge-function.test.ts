@@ -24,12 +24,11 @@ beforeAll(() => {
   functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
 });
 
-const idOf = (fn: SynthForgeFunction) => built.stack.getLogicalId(fn.node.defaultChild as never);
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
   it('is one of the stack’s ten, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
-    expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map(idOf).sort());
+    expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
     expect(Object.keys(functions)).toHaveLength(10);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
@@ -120,7 +119,7 @@ describe('every function', () => {
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {
-      const env = functions[idOf(fn)]?.Properties.Environment.Variables as Record<string, unknown>;
+      const env = functions[built.idOf(fn)]?.Properties.Environment.Variables as Record<string, unknown>;
       expect(Object.keys(env).sort(), fn.node.path).toEqual([...vars, ...COMMON_ENV].sort());
       expect(env).toMatchObject({
         STAGE: 'test',
@@ -129,17 +128,17 @@ describe('every function', () => {
         POWERTOOLS_METRICS_NAMESPACE: 'SynthForge',
       });
     }
-    const batchesEnv = functions[idOf(apiHandlers.families.batches)]?.Properties.Environment.Variables;
+    const batchesEnv = functions[built.idOf(apiHandlers.families.batches)]?.Properties.Environment.Variables;
     expect(batchesEnv).toMatchObject({
       BATCH_MAX_CONCURRENCY: '8',
       RESULT_URL_TTL_SECONDS: '900',
       IDEMPOTENCY_TTL_SECONDS: '86400',
-      WORKER_MEMORY_MB: String(functions[idOf(workflows.tasks.runJob)]?.Properties.MemorySize),
+      WORKER_MEMORY_MB: String(functions[built.idOf(workflows.tasks.runJob)]?.Properties.MemorySize),
     });
   });
 
   it('sizes the worker for rendering: run-job has 2048 MB and 900 s', () => {
-    expect(functions[idOf(built.stack.workflows.tasks.runJob)]?.Properties).toMatchObject({
+    expect(functions[built.idOf(built.stack.workflows.tasks.runJob)]?.Properties).toMatchObject({
       MemorySize: 2048,
       Timeout: 900,
     });

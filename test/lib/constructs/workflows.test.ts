@@ -16,9 +16,6 @@ let built: TestStack;
 let machine: CfnJson;
 const aslText = readFileSync(join(REPO_ROOT, BATCH_ASL_FILE), 'utf8');
 
-const idOf = (construct: { node: { defaultChild?: unknown } }) =>
-  built.stack.getLogicalId(construct.node.defaultChild as never);
-
 beforeAll(() => {
   built = buildTestStack();
   const machines = Object.values(resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine'));
@@ -55,7 +52,7 @@ describe('batch state machine', () => {
       FinishBatchFunctionArn: tasks.finishBatch,
     };
     for (const [name, fn] of Object.entries(expected)) {
-      expect(machine.DefinitionSubstitutions[name], name).toEqual({ 'Fn::GetAtt': [idOf(fn), 'Arn'] });
+      expect(machine.DefinitionSubstitutions[name], name).toEqual({ 'Fn::GetAtt': [built.idOf(fn), 'Arn'] });
     }
   });
 
@@ -96,7 +93,7 @@ describe('batch state machine', () => {
   });
 
   it('runs as its own role, assumable only by Step Functions of this account', () => {
-    const roleId = idOf(built.stack.workflows.batchStateMachineRole);
+    const roleId = built.idOf(built.stack.workflows.batchStateMachineRole);
     expect(referencedId(machine.RoleArn)).toBe(roleId);
     const role = resourcesOfType(built.template, 'AWS::IAM::Role')[roleId]?.Properties as CfnJson;
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
@@ -113,7 +110,7 @@ describe('batch state machine', () => {
   it('may invoke exactly the four task functions (and their versions), nothing else', () => {
     const policies = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy')).filter((policy) =>
       (policy.Properties.Roles as unknown[]).some(
-        (role) => referencedId(role) === idOf(built.stack.workflows.batchStateMachineRole),
+        (role) => referencedId(role) === built.idOf(built.stack.workflows.batchStateMachineRole),
       ),
     );
     const invokes = policies.flatMap((policy) =>
@@ -124,8 +121,8 @@ describe('batch state machine', () => {
     expect(invokes).toHaveLength(1);
     expect(invokes[0]?.Action).toBe('lambda:InvokeFunction');
     const expected = Object.values(built.stack.workflows.tasks).flatMap((fn: SynthForgeFunction) => [
-      { 'Fn::GetAtt': [idOf(fn), 'Arn'] },
-      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(fn), 'Arn'] }, ':*']] },
+      { 'Fn::GetAtt': [built.idOf(fn), 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [built.idOf(fn), 'Arn'] }, ':*']] },
     ]);
     expect(invokes[0]?.Resource).toEqual(expected);
   });
