@@ -1,4 +1,4 @@
-import { Cursor, IsoDateTime, Limit, TimeRangeQuery } from './common.ts';
+import { Cursor, IsoDateTime, Limit, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { GeneratorInfo, GeneratorSummary, ParamValues, ParamViolation } from './generators.ts';
 import { Job, JobId, JobKind, JobStatus, LogEntry, StatusCounts } from './jobs.ts';
 import { z } from './zod.ts';
@@ -48,7 +48,7 @@ export const JobListQuery = TimeRangeQuery.extend({
   batch: JobId.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
-});
+}).refine(...orderedTimeRange);
 export const JobList = z
   .object({ jobs: z.array(Job), next_cursor: z.string().optional() })
   .openapi('JobList');
@@ -58,7 +58,7 @@ export const JobIdParams = z.object({ id: JobId });
 export const LogsQuery = z.object({ tail: z.coerce.number().int().min(1).max(1000).default(100) });
 export const JobLogs = z.object({ job_id: JobId, entries: z.array(LogEntry) }).openapi('JobLogs');
 
-export const UsageQuery = TimeRangeQuery;
+export const UsageQuery = TimeRangeQuery.refine(...orderedTimeRange);
 export const Usage = z
   .object({
     start_time: IsoDateTime,
@@ -72,5 +72,10 @@ export const Usage = z
     }),
     frames: z.number().int().describe('frames rendered by completed jobs'),
     result_bytes: z.number().int(),
+    truncated: z
+      .boolean()
+      .describe(
+        'true when the range holds more jobs than one report reads: narrow the range for exact figures',
+      ),
   })
   .openapi('Usage');

@@ -1,4 +1,4 @@
-import { Cursor, IsoDateTime, Limit, TimeRangeQuery } from './common.ts';
+import { Cursor, IsoDateTime, Limit, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { ParamValues } from './generators.ts';
 import { Job, JobId, JobStatus, StatusCounts } from './jobs.ts';
 import { z } from './zod.ts';
@@ -93,7 +93,9 @@ export const BatchSummary = z
   .openapi('BatchSummary');
 export type BatchSummary = z.infer<typeof BatchSummary>;
 
-export const BatchListQuery = TimeRangeQuery.extend({ limit: Limit, cursor: Cursor.optional() });
+export const BatchListQuery = TimeRangeQuery.extend({ limit: Limit, cursor: Cursor.optional() }).refine(
+  ...orderedTimeRange,
+);
 
 export const BatchListItem = z
   .object({ id: JobId, name: z.string(), status: JobStatus, created: IsoDateTime, total: z.number().int() })

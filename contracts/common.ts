@@ -16,6 +16,16 @@ export const TimeRangeQuery = z.object({
   end_time: IsoDateTime.optional().openapi({ description: 'exclusive' }),
 });
 
+/** Refinement for every query built on TimeRangeQuery: an empty or inverted range is a mistake. */
+export const orderedTimeRange: [
+  (range: { start_time?: string | undefined; end_time?: string | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (range) =>
+    !range.start_time || !range.end_time || Date.parse(range.start_time) < Date.parse(range.end_time),
+  { message: 'end_time must be after start_time', path: ['end_time'] },
+];
+
 export const IdempotencyKeyHeader = z
   .string()
   .min(1)

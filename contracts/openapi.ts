@@ -13,7 +13,6 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not found (also for another tenant’s resources)',
   409: 'Illegal state change, or an idempotent request still in flight',
   413: 'Body too large',
-  415: 'Body is not JSON',
   422: 'Idempotency-Key reused with another body',
   429: 'Rate limited: see Retry-After and X-RateLimit-*',
   500: 'Internal error: no stack trace, the request id says which',
@@ -46,16 +45,28 @@ export function buildOpenApiDocument(serverUrl?: string) {
   });
 }
 
+interface ResponseSpec {
+  description: string;
+  content?: Record<string, { schema: z.ZodType }>;
+  headers?: z.ZodObject;
+}
+
+const POLL_HEADERS = z.object({ Location: z.string().url().describe('where to poll the started job') });
+
 function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
+  // What every route of a kind can answer is derived; `route.errors` adds what its domain can.
   const errorStatuses = new Set<number>(route.errors);
   if (route.auth) for (const status of [401, 429, 500]) errorStatuses.add(status);
-  const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> =
-    {
-      [route.response.status]: {
-        description: route.mode === 'starts-job' ? 'Accepted: the job has started; poll it' : 'OK',
-        content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
-      },
-    };
+  if (route.params || route.query || route.body) errorStatuses.add(400);
+  if (route.body) errorStatuses.add(413);
+  if (route.idempotent) for (const status of [409, 422]) errorStatuses.add(status);
+  const responses: Record<string, ResponseSpec> = {
+    [route.response.status]: {
+      description: route.mode === 'starts-job' ? 'Accepted: the job has started; poll it' : 'OK',
+      content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
+      ...(route.pollPath ? { headers: POLL_HEADERS } : {}),
+    },
+  };
   for (const status of [...errorStatuses].sort()) {
     responses[status] = {
       description: STATUS_TEXT[status] ?? 'Error',

@@ -59,6 +59,8 @@ export interface RouteDef<
   description?: string;
   /** `starts-job` routes answer 202 at once with where to poll; `immediate` routes answer with the result. */
   mode: 'immediate' | 'starts-job';
+  /** `starts-job` routes: where to poll the job the answer describes (sent as `Location`). */
+  pollPath?: (body: z.output<R>) => string;
   /** Accepts an `Idempotency-Key` header. */
   idempotent?: boolean;
   params?: P;
@@ -218,6 +220,7 @@ export const routes = {
     tag: 'batches',
     summary: 'Starts one standard job (a batch of one)',
     mode: 'starts-job',
+    pollPath: (body) => `/api/v1/jobs/${body.job.id}`,
     idempotent: true,
     body: SingleJobRequest,
     response: { status: 202, schema: SingleJobResponse },
@@ -232,6 +235,7 @@ export const routes = {
     tag: 'batches',
     summary: 'Starts one preview job: one small frame (a batch of one)',
     mode: 'starts-job',
+    pollPath: (body) => `/api/v1/jobs/${body.job.id}`,
     idempotent: true,
     body: SingleJobRequest,
     response: { status: 202, schema: SingleJobResponse },
@@ -246,6 +250,7 @@ export const routes = {
     tag: 'batches',
     summary: 'Starts a batch of standard and preview jobs',
     mode: 'starts-job',
+    pollPath: (body) => `/api/v1/batches/${body.id}/summary`,
     idempotent: true,
     body: BatchRequest,
     response: { status: 202, schema: Batch },

@@ -4,7 +4,7 @@
  * Each function is given only the environment its routes need, so every adapter is built on first
  * use, and a missing setting fails loudly there, naming the variable.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type AwsClients, createAwsClients } from './adapters/clients.ts';
 import { DynamoIdempotencyStore } from './adapters/dynamo/idempotency-store.ts';
@@ -26,6 +26,7 @@ import type {
   JobStore,
   KeyStore,
 } from './domain/ports.ts';
+import { logger } from './shared/logger.ts';
 
 export interface RuntimeConfig {
   region: string;
@@ -123,7 +124,14 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     publishJobStateChanges: (batch) => events().publishJobStateChanges(batch),
   };
   const engine = once(
-    () => new JobsEngine({ store: store(), events: lazyEvents, workflow: lazyWorkflow, clock }),
+    () =>
+      new JobsEngine({
+        store: store(),
+        events: lazyEvents,
+        workflow: lazyWorkflow,
+        clock,
+        report: (message, details) => logger.error(message, details),
+      }),
   );
   const batches = once(
     () =>
@@ -133,6 +141,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         blobs: blobs(),
         clock,
         newId: () => newJobId(clock.now()),
+        newSeed: () => randomInt(0, 2 ** 31 - 1),
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
         workerMemoryMb: config.workerMemoryMb,
       }),

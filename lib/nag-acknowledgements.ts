@@ -62,7 +62,7 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
   });
 
   const resultObjects = iam5Resource(stack, data.outputsBucket.arnForObjects('*'));
-  for (const fn of [workflows.tasks.runJob, apiHandlers.families.batches, apiHandlers.families.jobs]) {
+  for (const fn of [workflows.tasks.runJob, apiHandlers.families.batches]) {
     list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
   }
 

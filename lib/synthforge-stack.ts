@@ -100,6 +100,10 @@ export class SynthForgeStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       functions: this.functions,
+      // The authorizer answers every bad key by throwing 'Unauthorized' (the only way to get a 401),
+      // which Lambda counts as an Error: an alarm on its Errors would page on every scanner. Its real
+      // failures reach API Gateway as authorizer errors, answered 5xx, which the API 5xx alarm watches.
+      withoutErrorsAlarm: [this.apiHandlers.authorizer],
       batchStateMachine: this.workflows.batchStateMachine,
       deadLetterQueue: this.events.deadLetterQueue,
       restApi: this.api.restApi,

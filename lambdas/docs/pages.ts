@@ -37,18 +37,31 @@ export function readDocsAsset(name: string): { body: string; contentType: string
   return { body, contentType: asset.contentType };
 }
 
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+/** A JS string literal that cannot close the <script> element it sits in. */
+const scriptString = (text: string) => JSON.stringify(text).replace(/</g, '\\u003c');
+
 /** `base` is the API's base URL as the browser reached it (with the stage prefix, if any). */
-export function swaggerUiPage(base: string): string {
+export function swaggerUiPage(rawBase: string): string {
+  const base = escapeHtml(rawBase);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SynthForge API — Swagger UI</title>
 <link rel="stylesheet" href="${base}/docs/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="${base}/docs/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '${base}/openapi.json', dom_id: '#swagger-ui', persistAuthorization: true });</script>
+<script>window.ui = SwaggerUIBundle({ url: ${scriptString(`${rawBase}/openapi.json`)}, dom_id: '#swagger-ui', persistAuthorization: true });</script>
 </body></html>`;
 }
 
-export function redocPage(base: string): string {
+export function redocPage(rawBase: string): string {
+  const base = escapeHtml(rawBase);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SynthForge API — ReDoc</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>

@@ -57,8 +57,10 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent) => {
   try {
     return await authorize(event, keysFromEnv());
   } catch (error) {
+    // A key store that cannot answer is an outage, not a bad key: rethrown, API Gateway answers 500
+    // (the SynthForge envelope) instead of telling a valid caller their key is wrong.
     if ((error as Error).message !== 'Unauthorized')
       logger.error('authorizer failed', { error: error as Error });
-    throw new Error('Unauthorized');
+    throw error;
   }
 };

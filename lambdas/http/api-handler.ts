@@ -11,7 +11,7 @@ import type { RouteDef } from '../../contracts/routes.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
-import { errorResponse, jsonResponse, type RawBody } from './responses.ts';
+import { errorResponse, jsonResponse, RawBody } from './responses.ts';
 import { describeIssues } from './zod-issues.ts';
 
 /** Bodies above this are refused with 413 before they are parsed. */
@@ -112,7 +112,8 @@ async function dispatch(
 
   const idempotencyKey = headers['idempotency-key'];
   if (!route.idempotent || idempotencyKey === undefined) {
-    return jsonResponse(route.response.status, await impl(request), requestId);
+    const body = await impl(request);
+    return jsonResponse(route.response.status, body, requestId, pollHeaders(route, body, request.baseUrl));
   }
   const key = parsePart(IdempotencyKeyHeader, idempotencyKey, 'header');
   const store = options.idempotency?.();
@@ -123,6 +124,7 @@ async function dispatch(
   switch (claim.outcome) {
     case 'replay':
       return jsonResponse(claim.response.status, claim.response.body, requestId, {
+        ...pollHeaders(route, claim.response.body, request.baseUrl),
         'idempotent-replayed': 'true',
       });
     case 'in_flight':
@@ -149,8 +151,16 @@ async function dispatch(
     await store.abandon(tenant, key).catch((e) => logger.warn('could not release idempotency key', { e }));
     throw error;
   }
-  await store.complete(tenant, key, response);
-  return jsonResponse(response.status, response.body, requestId);
+  // The work has happened: failing to remember the answer must not turn it into an error.
+  await store
+    .complete(tenant, key, response)
+    .catch((error) => logger.error('could not store the idempotent response', { error, key }));
+  return jsonResponse(
+    response.status,
+    response.body,
+    requestId,
+    pollHeaders(route, response.body, request.baseUrl),
+  );
 }
 
 function parsePart<S extends z.ZodType | undefined>(
@@ -189,13 +199,9 @@ function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, strin
     // `curl -d @file.json` labels JSON as a form; any label is fine as long as the body is JSON.
     const contentType = headers['content-type'];
     if (contentType && !/^application\/([\w.+-]*\+)?json\b/i.test(contentType)) {
-      throw new DomainError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'the body must be JSON (Content-Type: application/json)',
-        {
-          content_type: contentType,
-        },
-      );
+      throw new DomainError('INVALID_REQUEST', 'the body must be JSON (Content-Type: application/json)', {
+        content_type: contentType,
+      });
     }
     throw new DomainError('INVALID_REQUEST', 'the body is not valid JSON', {
       reason: (error as Error).message.slice(0, 200),
@@ -214,6 +220,12 @@ function rejectPrototypeKeys(key: string, value: unknown): unknown {
   return value;
 }
 
+/** A started job's answer says where to poll it, as DESIGN §1 asks of every 202. */
+function pollHeaders(route: RouteDef, body: unknown, baseUrl: string): Record<string, string> {
+  if (!route.pollPath || body instanceof RawBody) return {};
+  return { location: `${baseUrl}${route.pollPath(body as never)}` };
+}
+
 function tenantOf(event: APIGatewayProxyEvent): string {
   const tenant = event.requestContext?.authorizer?.tenant;
   return typeof tenant === 'string' ? tenant : '';
@@ -226,14 +238,21 @@ function lowerCaseHeaders(headers: APIGatewayProxyEvent['headers'] | null): Reco
   return out;
 }
 
+/** A host as it may appear in a URL we hand back; anything else (an injected Host header) is dropped. */
+const SAFE_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
 function baseUrlOf(event: APIGatewayProxyEvent, headers: Record<string, string>): string {
-  const host = event.requestContext?.domainName ?? headers.host ?? 'localhost';
+  const claimedHost = event.requestContext?.domainName ?? headers.host ?? '';
+  const host = SAFE_HOST.test(claimedHost) ? claimedHost : 'localhost';
+  const forwarded = headers['x-forwarded-proto'];
   const proto =
-    headers['x-forwarded-proto'] ??
-    (host.startsWith('127.0.0.1') || host.startsWith('localhost') ? 'http' : 'https');
+    forwarded === 'http' || forwarded === 'https'
+      ? forwarded
+      : host.startsWith('127.0.0.1') || host.startsWith('localhost')
+        ? 'http'
+        : 'https';
   const stage = event.requestContext?.stage;
-  const prefix =
-    stage && stage !== '$default' && stage !== 'local' && !host.includes('://') ? `/${stage}` : '';
+  const prefix = stage && stage !== '$default' && stage !== 'local' ? `/${stage}` : '';
   return `${proto}://${host}${prefix}`;
 }
 

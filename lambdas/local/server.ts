@@ -96,6 +96,8 @@ async function handle(
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
+  // The local platform speaks plain HTTP, whatever a client claims; links it hands back say so.
+  headers['x-forwarded-proto'] = 'http';
 
   let authorizer: Record<string, string> | undefined;
   let limitHeaders: Record<string, string> = {};
@@ -106,17 +108,16 @@ async function handle(
         options.keys,
       );
       authorizer = result.context as Record<string, string>;
-    } catch {
-      return send(
-        response,
-        errorResponse(
-          new DomainError(
-            'UNAUTHORIZED',
-            'a valid API key is required: X-API-Key, Authorization: Token or Bearer',
-          ),
-          requestId,
-        ),
-      );
+    } catch (error) {
+      const failure =
+        (error as Error).message === 'Unauthorized'
+          ? new DomainError(
+              'UNAUTHORIZED',
+              'a valid API key is required: X-API-Key, Authorization: Token or Bearer',
+            )
+          : new DomainError('UNAVAILABLE', 'the key store did not answer; retry shortly', {}, 1);
+      if (failure.code === 'UNAVAILABLE') logger.error('authorizer failed', { error: error as Error });
+      return send(response, errorResponse(failure, requestId));
     }
     const decision = options.rateLimiter.take(authorizer.keyId ?? '');
     limitHeaders = decision.headers;

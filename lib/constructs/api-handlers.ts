@@ -133,12 +133,11 @@ export class ApiHandlers extends Construct {
       ...common,
       entry: 'lambdas/handlers/api/jobs.ts',
       description: 'API: list, get and cancel jobs, job logs, usage',
+      // No outputs bucket: none of these routes reads a result (result links are the batches routes').
       environment: {
         STATE_TABLE: data.stateTable.tableName,
-        OUTPUTS_BUCKET: data.outputsBucket.bucketName,
         BATCH_STATE_MACHINE_ARN: workflows.batchStateMachine.stateMachineArn,
         EVENT_BUS_NAME: events.bus.eventBusName,
-        RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
       },
     });
@@ -149,7 +148,6 @@ export class ApiHandlers extends Construct {
       'dynamodb:UpdateItem',
       'dynamodb:BatchWriteItem',
     ]);
-    data.allowOutputs(jobs, ['s3:GetObject']);
     events.allowPublish(jobs);
     jobs.allow({
       sid: 'StopBatchExecutions',

@@ -63,7 +63,9 @@ const ACCESS_LOG_FIELDS: Record<string, string> = {
   responseLatency: '"$context.responseLatency"',
   integrationStatus: '"$context.integration.status"',
   integrationLatency: '"$context.integration.latency"',
-  tenant: '"$context.authorizer.principalId"',
+  // The authorizer's context: `tenant` is the tenant, the principal id is the key that authenticated.
+  tenant: '"$context.authorizer.tenant"',
+  keyId: '"$context.authorizer.principalId"',
   errorType: '"$context.error.responseType"',
   // Already a quoted, escaped JSON string.
   errorMessage: '$context.error.messageString',
@@ -71,104 +73,137 @@ const ACCESS_LOG_FIELDS: Record<string, string> = {
   xrayTraceId: '"$context.xrayTraceId"',
 };
 
-/** A gateway response body in the envelope; `message` is a JSON string literal or `$context.error.messageString`. */
-const envelope = (code: string, message: string) => ({
-  'application/json': `{"error":{"code":"${code}","message":${message}}}`,
+/**
+ * The detailed reason the request validator rejected a request (which property, which constraint).
+ * API Gateway substitutes it unquoted but with its own double quotes already escaped
+ * (`[object has missing required properties ([\"job_runs\"])]`), so it belongs inside a JSON string.
+ */
+const VALIDATION_ERRORS = '$context.error.validationErrorString';
+
+/**
+ * A gateway response body in the envelope. `message` is a JSON string literal or
+ * `$context.error.messageString` (already quoted and escaped); `details` is serialized as JSON, so a
+ * context variable in one of its strings lands between quotes.
+ */
+const envelope = (code: string, message: string, details?: Record<string, string>) => ({
+  'application/json': `{"error":{"code":"${code}","message":${message}${
+    details ? `,"details":${JSON.stringify(details)}` : ''
+  }}}`,
 });
 const text = (message: string) => JSON.stringify(message);
 const FROM_GATEWAY = '$context.error.messageString';
 
-interface GatewayResponseSpec {
+export interface GatewayResponseSpec {
   type: ResponseType;
   statusCode: string;
   code: string;
   message: string;
+  details?: Record<string, string>;
   headers?: Record<string, string>;
 }
 
 /**
  * API Gateway's own errors, in the envelope. The codes are those of `contracts/errors.ts`. A 5xx
- * carries no detail.
+ * carries no detail. The 429s announce the tenant usage plan's limits in `X-RateLimit-*`.
  */
-export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
-  {
-    type: ResponseType.UNAUTHORIZED,
-    statusCode: '401',
-    code: 'UNAUTHORIZED',
-    message: text(
-      'a valid API key is required: X-API-Key: <key>, or Authorization: Token <key> or Bearer <key>',
-    ),
-  },
-  { type: ResponseType.ACCESS_DENIED, statusCode: '403', code: 'FORBIDDEN', message: text('not allowed') },
-  {
-    type: ResponseType.INVALID_API_KEY,
-    statusCode: '403',
-    code: 'FORBIDDEN',
-    message: text('this API key is not enabled for this stage'),
-  },
-  {
-    type: ResponseType.WAF_FILTERED,
-    statusCode: '403',
-    code: 'FORBIDDEN',
-    message: text('blocked by the firewall'),
-  },
-  // API Gateway answers an unknown path or method with "Missing Authentication Token".
-  {
-    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    statusCode: '404',
-    code: 'NOT_FOUND',
-    message: text('no such route'),
-  },
-  {
-    type: ResponseType.RESOURCE_NOT_FOUND,
-    statusCode: '404',
-    code: 'NOT_FOUND',
-    message: text('no such route'),
-  },
-  {
-    type: ResponseType.BAD_REQUEST_BODY,
-    statusCode: '400',
-    code: 'INVALID_PARAMETERS',
-    message: FROM_GATEWAY,
-  },
-  {
-    type: ResponseType.BAD_REQUEST_PARAMETERS,
-    statusCode: '400',
-    code: 'INVALID_PARAMETERS',
-    message: FROM_GATEWAY,
-  },
-  {
-    type: ResponseType.REQUEST_TOO_LARGE,
-    statusCode: '413',
-    code: 'PAYLOAD_TOO_LARGE',
-    message: text('the request body is too large'),
-  },
-  {
-    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
-    statusCode: '415',
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    message: text('send application/json'),
-  },
-  {
-    type: ResponseType.THROTTLED,
-    statusCode: '429',
-    code: 'RATE_LIMITED',
-    message: text('too many requests; retry after the Retry-After delay'),
-    headers: { 'Retry-After': '1' },
-  },
-  {
-    type: ResponseType.QUOTA_EXCEEDED,
-    statusCode: '429',
-    code: 'RATE_LIMITED',
-    message: text("this key's daily request quota is used up"),
-    headers: { 'Retry-After': '3600' },
-  },
-  // Any other 4xx keeps its own status: giving DEFAULT_4XX a status would impose it on every 4xx.
-  { type: ResponseType.DEFAULT_4XX, statusCode: '', code: 'INVALID_REQUEST', message: FROM_GATEWAY },
-  // Every other 5xx (authorizer failure, integration failure or timeout) becomes a bare 500: a status
-  // on DEFAULT_5XX applies to all of them, on purpose; the access log keeps the real error type.
-  { type: ResponseType.DEFAULT_5XX, statusCode: '500', code: 'INTERNAL', message: text('internal error') },
-];
+export function gatewayResponses(
+  limits: Pick<ApiLimits, 'tenantBurstLimit' | 'tenantQuotaPerDay'>,
+): GatewayResponseSpec[] {
+  // A gateway response can only carry static headers or request values: API Gateway exposes neither
+  // the bucket's refill time nor the quota's reset time to it. Seed 001's `X-RateLimit-Reset` is an
+  // epoch timestamp (the local platform sends one); a static value would be wrong, so the deployed
+  // 429 leaves it out and `Retry-After` says when to come back.
+  const rateLimited = (limit: number, retryAfterSeconds: number) => ({
+    'Retry-After': String(retryAfterSeconds),
+    'X-RateLimit-Limit': String(limit),
+    'X-RateLimit-Remaining': '0',
+  });
+  return [
+    {
+      type: ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      code: 'UNAUTHORIZED',
+      message: text(
+        'a valid API key is required: X-API-Key: <key>, or Authorization: Token <key> or Bearer <key>',
+      ),
+    },
+    { type: ResponseType.ACCESS_DENIED, statusCode: '403', code: 'FORBIDDEN', message: text('not allowed') },
+    {
+      type: ResponseType.INVALID_API_KEY,
+      statusCode: '403',
+      code: 'FORBIDDEN',
+      message: text('this API key is not enabled for this stage'),
+    },
+    {
+      type: ResponseType.WAF_FILTERED,
+      statusCode: '403',
+      code: 'FORBIDDEN',
+      message: text('blocked by the firewall'),
+    },
+    // API Gateway answers an unknown path or method with "Missing Authentication Token".
+    {
+      type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+      statusCode: '404',
+      code: 'NOT_FOUND',
+      message: text('no such route'),
+    },
+    {
+      type: ResponseType.RESOURCE_NOT_FOUND,
+      statusCode: '404',
+      code: 'NOT_FOUND',
+      message: text('no such route'),
+    },
+    // The request validator's rejections name the problem in `details`.
+    {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      code: 'INVALID_PARAMETERS',
+      message: FROM_GATEWAY,
+      details: { validation: VALIDATION_ERRORS },
+    },
+    {
+      type: ResponseType.BAD_REQUEST_PARAMETERS,
+      statusCode: '400',
+      code: 'INVALID_PARAMETERS',
+      message: FROM_GATEWAY,
+      details: { validation: VALIDATION_ERRORS },
+    },
+    {
+      type: ResponseType.REQUEST_TOO_LARGE,
+      statusCode: '413',
+      code: 'PAYLOAD_TOO_LARGE',
+      message: text('the request body is too large'),
+    },
+    // DESIGN §1 has no 415: a body that is not JSON is invalid input, as the handlers answer it.
+    {
+      type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+      statusCode: '400',
+      code: 'INVALID_REQUEST',
+      message: text('the body must be JSON (Content-Type: application/json)'),
+    },
+    // THROTTLED also answers stage or account throttling; the headers announce the tenant's usage-plan
+    // bucket (its burst), the limit a client controls.
+    {
+      type: ResponseType.THROTTLED,
+      statusCode: '429',
+      code: 'RATE_LIMITED',
+      message: text('too many requests; retry after the Retry-After delay'),
+      headers: rateLimited(limits.tenantBurstLimit, 1),
+    },
+    {
+      type: ResponseType.QUOTA_EXCEEDED,
+      statusCode: '429',
+      code: 'RATE_LIMITED',
+      message: text("this key's daily request quota is used up"),
+      headers: rateLimited(limits.tenantQuotaPerDay, 3600),
+    },
+    // Any other 4xx keeps its own status: giving DEFAULT_4XX a status would impose it on every 4xx.
+    { type: ResponseType.DEFAULT_4XX, statusCode: '', code: 'INVALID_REQUEST', message: FROM_GATEWAY },
+    // Every other 5xx (authorizer failure, integration failure or timeout) becomes a bare 500: a status
+    // on DEFAULT_5XX applies to all of them, on purpose; the access log keeps the real error type.
+    { type: ResponseType.DEFAULT_5XX, statusCode: '500', code: 'INTERNAL', message: text('internal error') },
+  ];
+}
 
 export class Api extends Construct {
   readonly restApi: RestApi;
@@ -273,11 +308,11 @@ export class Api extends Construct {
       this.methods.push({ route, method });
     }
 
-    for (const response of GATEWAY_RESPONSES) {
+    for (const response of gatewayResponses(limits)) {
       this.restApi.addGatewayResponse(`Response${response.type.responseType}`, {
         type: response.type,
         ...(response.statusCode ? { statusCode: response.statusCode } : {}),
-        templates: envelope(response.code, response.message),
+        templates: envelope(response.code, response.message, response.details),
         responseHeaders: Object.fromEntries(
           Object.entries(response.headers ?? {}).map(([name, value]) => [name, `'${value}'`]),
         ),

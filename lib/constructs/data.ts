@@ -20,6 +20,7 @@ export type TableAction =
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
   | 'dynamodb:Query'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:BatchWriteItem';
 
 export type OutputsAction = 's3:GetObject' | 's3:PutObject';
@@ -135,9 +136,17 @@ export class Data extends Construct {
     );
   }
 
-  /** Lets `fn` run exactly `actions` on the state table (and Query on its indexes), with the key. */
+  /**
+   * Lets `fn` run exactly `actions` on the state table (and Query on its indexes), with the key.
+   * Query comes with BatchGetItem: the job store reads a batch's members from the batch index and
+   * then the jobs themselves from the table (strongly consistent, which an index cannot be).
+   */
   allowStateTable(fn: SynthForgeFunction, actions: TableAction[]): void {
-    this.#allowTable(fn, 'StateTable', this.stateTable, this.stateTableIndexArns, actions);
+    const granted: TableAction[] =
+      actions.includes('dynamodb:Query') && !actions.includes('dynamodb:BatchGetItem')
+        ? [...actions, 'dynamodb:BatchGetItem']
+        : actions;
+    this.#allowTable(fn, 'StateTable', this.stateTable, this.stateTableIndexArns, granted);
   }
 
   /** Lets `fn` run exactly `actions` on the keys table, with the key. */

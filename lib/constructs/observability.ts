@@ -15,11 +15,19 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 export interface ObservabilityProps {
-  /** Each gets an alarm on its Errors metric. */
+  /** Every function of the stack: each gets an alarm on its Errors metric, unless excluded below. */
   readonly functions: readonly IFunction[];
+  /**
+   * Functions whose Errors are not failures, so an alarm on them would only page on noise (the
+   * authorizer: each rejected key is a Lambda error). Their real failures must surface elsewhere,
+   * as the authorizer's do in the API's 5xx.
+   * @default - none
+   */
+  readonly withoutErrorsAlarm?: readonly IFunction[];
+  /** Its 5XXError metric (which includes authorizer failures) gets an alarm. */
+  readonly restApi: RestApi;
   readonly batchStateMachine: IStateMachine;
   readonly deadLetterQueue: IQueue;
-  readonly restApi: RestApi;
   /**
    * Subscribed to the alarm topic.
    * @default - no subscription (subscribe to the topic yourself)
@@ -52,7 +60,12 @@ export class Observability extends Construct {
       this.alarms.push(created);
     };
 
-    for (const fn of props.functions) {
+    const withoutErrorsAlarm = new Set(props.withoutErrorsAlarm ?? []);
+    for (const fn of withoutErrorsAlarm) {
+      if (!props.functions.includes(fn))
+        throw new Error(`${fn.node.path} is excluded but not among the functions`);
+    }
+    for (const fn of props.functions.filter((f) => !withoutErrorsAlarm.has(f))) {
       alarm(
         `${fn.node.id}Errors`,
         fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
@@ -81,11 +94,12 @@ export class Observability extends Construct {
       1,
       'Events or reconciler invocations that could not be delivered: inspect and redrive',
     );
+    // Also where authorizer failures (other than a rejected key) show: API Gateway answers them 5xx.
     alarm(
       'Api5xx',
       props.restApi.metricServerError({ period: PERIOD, statistic: 'Sum' }),
       5,
-      'The API answered 5xx',
+      'The API answered 5xx (a handler, integration or authorizer failure)',
     );
   }
 }

@@ -3,25 +3,25 @@
  * the four Lambda tasks it invokes, and the reconciler that closes the jobs of an execution that
  * ended without saying so.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { relative } from 'node:path';
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import {
+  placeholdersOf,
+  readDefinition,
+  STATE_MACHINE_FILES,
+  TASK_FUNCTIONS,
+} from '../../statemachines/definitions.ts';
 import { REPO_ROOT } from '../paths.ts';
 import type { Data } from './data.ts';
 import type { Events } from './events.ts';
 import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
 
-/** The batch workflow's definition, relative to the repository root. */
-export const BATCH_ASL_FILE = 'statemachines/generation-batch.asl.json';
-
-/** The `${Name}` placeholders of an ASL text (what `definitionSubstitutions` must supply). */
-export function aslPlaceholders(text: string): Set<string> {
-  return new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((match) => match[1] as string));
-}
+/** A placeholder of the batch workflow's ASL that names a task function. */
+type BatchTaskPlaceholder = (typeof TASK_FUNCTIONS.generationBatch)[number];
 
 export interface WorkflowsProps {
   /** Tables, key and bucket the tasks use. */
@@ -132,14 +132,19 @@ export class Workflows extends Construct {
 
     this.tasks = { startBatch, runJob, failJob, finishBatch };
 
-    const definition = readFileSync(join(REPO_ROOT, BATCH_ASL_FILE), 'utf8');
-    this.substitutions = {
-      StartBatchFunctionArn: startBatch.functionArn,
-      RunJobFunctionArn: runJob.functionArn,
-      FailJobFunctionArn: failJob.functionArn,
-      FinishBatchFunctionArn: finishBatch.functionArn,
+    // The placeholders come from statemachines/definitions.ts, which the local platform uses too; the
+    // record type makes the compiler demand a function for each of them.
+    const taskOf: Record<BatchTaskPlaceholder, SynthForgeFunction> = {
+      StartBatchFunctionArn: startBatch,
+      RunJobFunctionArn: runJob,
+      FailJobFunctionArn: failJob,
+      FinishBatchFunctionArn: finishBatch,
     };
-    assertSamePlaceholders(aslPlaceholders(definition), Object.keys(this.substitutions));
+    const definition = readDefinition('generationBatch');
+    this.substitutions = Object.fromEntries(
+      TASK_FUNCTIONS.generationBatch.map((placeholder) => [placeholder, taskOf[placeholder].functionArn]),
+    );
+    assertSamePlaceholders(placeholdersOf(definition), Object.keys(this.substitutions));
 
     this.batchStateMachineRole = new Role(this, 'BatchStateMachineRole', {
       assumedBy: new ServicePrincipal('states.amazonaws.com', {
@@ -197,7 +202,7 @@ function assertSamePlaceholders(placeholders: Set<string>, supplied: string[]): 
   const unused = supplied.filter((name) => !placeholders.has(name));
   if (missing.length > 0 || unused.length > 0) {
     throw new Error(
-      `${BATCH_ASL_FILE}: placeholders without a substitution: [${missing.join(', ')}]; substitutions without a placeholder: [${unused.join(', ')}]`,
+      `${relative(REPO_ROOT, STATE_MACHINE_FILES.generationBatch)}: placeholders without a substitution: [${missing.join(', ')}]; substitutions without a placeholder: [${unused.join(', ')}]`,
     );
   }
 }

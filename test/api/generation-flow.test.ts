@@ -431,6 +431,7 @@ describe('a batch of three standard jobs and one preview', () => {
     // Assess
     expect(usage.status).toBe(200);
     expect(usage.body).toMatchObject({
+      truncated: false,
       batches: 1,
       jobs: {
         total: 4,
@@ -614,5 +615,32 @@ describe('public routes', () => {
       expect(response.headers.get('content-type')).toMatch(/javascript|css/);
       expect(body.length).toBeGreaterThan(1000);
     }
+  });
+});
+
+describe('jobs submitted without a seed', () => {
+  it('each get their own seed, recorded in param_values, and so different scenes', async () => {
+    // Prepare
+    const tiny = { image_width: 64, image_height: 64, frames: 1 };
+
+    // Act
+    const submitted = await fixture.api.post<Batch>('/api/v1/batches', {
+      job_runs: [
+        { name: 'shapes', param_values: tiny },
+        { name: 'shapes', param_values: tiny },
+      ],
+    });
+    const summary = await waitForBatch(fixture.api, submitted.body.id);
+    const archives = await Promise.all(
+      summary.job_runs.map(async (job) =>
+        Buffer.from(await (await fetch(job.result_url ?? '')).arrayBuffer()),
+      ),
+    );
+
+    // Assess
+    const seeds = submitted.body.job_runs.map((job) => job.param_values.seed);
+    expect(seeds.every((seed) => Number.isInteger(seed))).toBe(true);
+    expect(seeds[0]).not.toBe(seeds[1]);
+    expect(archives[0]?.equals(archives[1] as Buffer)).toBe(false);
   });
 });

@@ -62,9 +62,9 @@ describe('AwsSolutions on the SynthForge stack', () => {
     const ledger: Record<string, number> = {};
     for (const { id } of acknowledgements) ledger[ruleFamily(id)] = (ledger[ruleFamily(id)] ?? 0) + 1;
     expect(ledger).toEqual({
-      // 10 function roles (X-Ray) + the state machine role (log delivery, X-Ray) + 3 result-object
-      // statements + 4 task-version invokes + 1 StopExecution on the machine's executions.
-      'AwsSolutions-IAM5': 19,
+      // 10 function roles (X-Ray) + the state machine role (log delivery, X-Ray) + 2 result-object
+      // statements (run-job, batches) + 4 task-version invokes + 1 StopExecution on the machine's executions.
+      'AwsSolutions-IAM5': 18,
       'AwsSolutions-IAM4': 1,
       'AwsSolutions-COG4': 1,
       'AwsSolutions-APIG4': 6,

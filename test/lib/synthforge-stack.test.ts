@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STATE_TABLE } from '../../lambdas/adapters/dynamo/tables.ts';
 import { flattenReference } from '../../lib/nag-acknowledgements.ts';
 import { buildTestStack, referencedId, resourcesOfType, type TestStack } from './stack-fixture.ts';
 
@@ -116,11 +117,13 @@ describe('IAM', () => {
     ).toEqual(['states:StartExecution', 'states:StopExecution']);
   });
 
-  it('touches only the two tables (and the state table index), with their key via DynamoDB only', () => {
+  it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
     const { stateTable, keysTable, tableKey } = built.stack.data;
     const allowed = [
       `<${built.idOf(stateTable)}.Arn>`,
-      `<${built.idOf(stateTable)}.Arn>/index/gsi1`,
+      ...STATE_TABLE.globalSecondaryIndexes.map(
+        ({ indexName }) => `<${built.idOf(stateTable)}.Arn>/index/${indexName}`,
+      ),
       `<${built.idOf(keysTable)}.Arn>`,
     ];
     for (const { resources } of withAction('dynamodb:'))
@@ -140,7 +143,7 @@ describe('IAM', () => {
     expect(readers[0]?.actions).toEqual(['dynamodb:GetItem']);
   });
 
-  it('reaches result objects of the outputs bucket only: run-job writes, the list/get APIs read', () => {
+  it('reaches result objects of the outputs bucket only: run-job writes, the batches API reads (to presign)', () => {
     const objects = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/*`;
     const s3 = withAction('s3:');
     for (const { resources } of s3) expect(resources).toEqual([objects]);
@@ -149,7 +152,6 @@ describe('IAM', () => {
     expect(byRole).toEqual({
       [roleOf(workflows.tasks.runJob)]: ['s3:PutObject'],
       [roleOf(apiHandlers.families.batches)]: ['s3:GetObject'],
-      [roleOf(apiHandlers.families.jobs)]: ['s3:GetObject'],
     });
   });
 

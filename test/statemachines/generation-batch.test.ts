@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { aslPlaceholders } from '../../lib/constructs/workflows.ts';
-import { REPO_ROOT } from '../../lib/paths.ts';
+import { placeholdersOf, readDefinition } from '../../statemachines/definitions.ts';
 
 // asl-validator ships no types: this is the part of its API the test uses.
 type AslValidator = (definition: unknown) => {
@@ -13,8 +10,7 @@ type AslValidator = (definition: unknown) => {
 };
 const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
-const FILE = join(REPO_ROOT, 'statemachines', 'generation-batch.asl.json');
-const text = readFileSync(FILE, 'utf8');
+const text = readDefinition('generationBatch');
 const definition = JSON.parse(text) as { TimeoutSeconds?: number; States: Record<string, State> };
 
 interface State {
@@ -112,7 +108,7 @@ describe('statemachines/generation-batch.asl.json', () => {
   });
 
   it('names its four task functions by placeholder', () => {
-    expect(aslPlaceholders(text)).toEqual(
+    expect(placeholdersOf(text)).toEqual(
       new Set(['StartBatchFunctionArn', 'RunJobFunctionArn', 'FailJobFunctionArn', 'FinishBatchFunctionArn']),
     );
   });

@@ -2,6 +2,7 @@ import {
   type AttributeDefinition,
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { TableLayout } from './tables.ts';
@@ -42,7 +43,11 @@ export function createTableInput(tableName: string, layout: TableLayout): Create
   };
 }
 
-/** Creates the table unless it exists already (an on-disk emulator keeps its tables across restarts). */
+/**
+ * Creates the table unless it exists already (an on-disk emulator keeps its tables across restarts).
+ * A table kept from an older layout that lacks one of its indexes is refused: the emulator cannot
+ * add an index to a table, and queries on the missing one would fail later, far from the cause.
+ */
 export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
@@ -52,5 +57,14 @@ export async function ensureTable(
     await client.send(new CreateTableCommand(createTableInput(tableName, layout)));
   } catch (error) {
     if ((error as Error).name !== 'ResourceInUseException') throw error;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const missing = layout.globalSecondaryIndexes.filter((index) => !present.has(index.indexName));
+    if (missing.length > 0) {
+      throw new Error(
+        `table ${tableName} exists without the index(es) ${missing.map((index) => index.indexName).join(', ')}: ` +
+          'it was created from an older layout; delete it (or the local data directory) to recreate it',
+      );
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -24,8 +25,11 @@ interface IdempotencyItem {
   expiresAt: number;
   /** Epoch ms; after it an IN_PROGRESS claim is stale. */
   inProgressExpiresAt: number;
-  /** JSON of the StoredResponse, once COMPLETED. */
-  response?: string;
+  /**
+   * The StoredResponse once COMPLETED: gzipped JSON, because a batch's answer lists every job and
+   * a DynamoDB item holds at most 400 KB.
+   */
+  response?: Uint8Array;
 }
 
 /** A claim that keeps changing under us this often is reported as in flight rather than retried forever. */
@@ -61,7 +65,7 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
       if (existing === undefined || existing.expiresAt < nowMs) continue;
       if (existing.fingerprint !== fingerprint) return { outcome: 'mismatch' };
       if (existing.status === 'COMPLETED') {
-        return { outcome: 'replay', response: JSON.parse(existing.response ?? 'null') as StoredResponse };
+        return { outcome: 'replay', response: decodeResponse(existing.response) };
       }
       if (existing.inProgressExpiresAt > nowMs) return { outcome: 'in_flight' };
       if (await this.#takeOverStale(tenant, key, fingerprint, nowMs)) return { outcome: 'started' };
@@ -80,7 +84,10 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
           // Never resurrect a key that was abandoned or expired and deleted meanwhile.
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#status': 'status', '#response': 'response' },
-          ExpressionAttributeValues: { ':completed': 'COMPLETED', ':response': JSON.stringify(response) },
+          ExpressionAttributeValues: {
+            ':completed': 'COMPLETED',
+            ':response': gzipSync(JSON.stringify(response)),
+          },
         }),
       );
     } catch (error) {
@@ -168,4 +175,9 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
   #key(tenant: string, key: string): { pk: string; sk: string } {
     return { pk: keys.tenantPartition(tenant), sk: keys.idempotency(key) };
   }
+}
+
+function decodeResponse(stored: Uint8Array | undefined): StoredResponse {
+  if (!stored) throw new Error('a completed idempotency record has no response');
+  return JSON.parse(gunzipSync(stored).toString('utf8')) as StoredResponse;
 }

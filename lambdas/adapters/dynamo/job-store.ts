@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -17,7 +18,7 @@ import { newUlid } from '../ids.ts';
 import { CursorCodec } from './cursor.ts';
 import { isConditionalCheckFailure } from './errors.ts';
 import { ExpressionAttributes } from './expressions.ts';
-import { assertStorableTenant, keys, STATE_TABLE } from './tables.ts';
+import { assertStorableTenant, BATCH_INDEX, KIND_INDEX, keys, STATE_TABLE } from './tables.ts';
 import { ulidBoundsFor } from './ulid-bounds.ts';
 
 export interface DynamoJobStoreOptions {
@@ -27,6 +28,12 @@ export interface DynamoJobStoreOptions {
   clock?: Clock;
   /** Items one Query reads while a filtered list fills its page (filters apply after the read). */
   queryPageSize?: number;
+  /**
+   * Wait before the second round of a batch read or write whose keys DynamoDB handed back; it
+   * doubles each round after.
+   * @default 50
+   */
+  retryBaseDelayMs?: number;
 }
 
 /** `create` met a job id that exists already; the other jobs of the call were written. */
@@ -50,13 +57,23 @@ const PATCHABLE_FIELDS = [
 ] as const satisfies readonly (keyof JobPatch)[];
 
 /** Attributes that exist only for the table's keys and bookkeeping; records never carry them. */
-const STORAGE_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'previousStatus'] as const;
+const STORAGE_ATTRIBUTES = [
+  STATE_TABLE.partitionKey,
+  STATE_TABLE.sortKey as string,
+  BATCH_INDEX.partitionKey,
+  BATCH_INDEX.sortKey,
+  KIND_INDEX.partitionKey,
+  KIND_INDEX.sortKey,
+  'previousStatus',
+] as const;
 
-const BATCH_INDEX = STATE_TABLE.globalSecondaryIndexes[0]?.indexName ?? 'gsi1';
 const CREATE_CONCURRENCY = 10;
 const MAX_LOG_MESSAGE_CHARS = 2_000;
 const BATCH_WRITE_SIZE = 25;
-const MAX_BATCH_WRITE_ROUNDS = 8;
+/** The most keys one BatchGetItem may ask for. */
+const BATCH_GET_SIZE = 100;
+/** Rounds of a batch read or write before the keys DynamoDB keeps handing back count as a failure. */
+const MAX_BATCH_ROUNDS = 8;
 /** A list answers within bounded time: after this many reads it returns what it has, with a cursor. */
 const MAX_QUERIES_PER_LIST = 10;
 
@@ -71,6 +88,7 @@ export class DynamoJobStore implements JobStore {
   readonly #cursors: CursorCodec;
   readonly #clock: Clock;
   readonly #queryPageSize: number;
+  readonly #retryBaseDelayMs: number;
 
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
@@ -80,6 +98,7 @@ export class DynamoJobStore implements JobStore {
     this.#cursors = new CursorCodec(options.cursorSecret);
     this.#clock = options.clock ?? systemClock;
     this.#queryPageSize = options.queryPageSize ?? 100;
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 50;
   }
 
   async create(jobs: JobRecord[]): Promise<void> {
@@ -124,12 +143,13 @@ export class DynamoJobStore implements JobStore {
     const range = query.since === undefined && query.until === undefined ? 'all' : idRangeOf(query);
     if (range === undefined) return { items: [] };
 
-    const request = listRequest(this.#tableName, tenant, query, range);
+    const source = listSource(tenant, query);
+    const request = listRequest(this.#tableName, source, query, range);
     const filtered = request.FilterExpression !== undefined;
     // One item beyond the page tells whether another page exists without an extra empty one.
     const wanted = query.limit + 1;
     const matches: JobRecord[] = [];
-    let startKey = after === undefined ? undefined : listPosition(tenant, query.batchId, after);
+    let startKey = after === undefined ? undefined : listPosition(tenant, source, after);
     for (let queries = 0; queries < MAX_QUERIES_PER_LIST; queries++) {
       const stillWanted = wanted - matches.length;
       const output = await this.dynamo.send(
@@ -160,25 +180,76 @@ export class DynamoJobStore implements JobStore {
     return { items: matches };
   }
 
+  /**
+   * The batch index is eventually consistent, and callers count the statuses right after writing them
+   * and keep those counts for good. So the index gives only which jobs belong to the batch (written
+   * with the jobs, at submission, long before), and the jobs themselves come from the table, read
+   * strongly consistently.
+   */
   async listBatchItems(tenant: string, batchId: string): Promise<JobRecord[]> {
     assertStorableTenant(tenant);
-    const items: JobRecord[] = [];
+    const ids = await this.#batchMemberIds(tenant, batchId);
+    const jobs = await this.#getConsistently(tenant, ids);
+    return ids.flatMap((id) => {
+      const job = jobs.get(id);
+      return job === undefined ? [] : [job];
+    });
+  }
+
+  /** The ids of a batch's jobs, oldest first (ULIDs), from the batch index. */
+  async #batchMemberIds(tenant: string, batchId: string): Promise<string[]> {
+    const attributes = new ExpressionAttributes();
+    const condition = `${attributes.name(BATCH_INDEX.partitionKey)} = ${attributes.value(keys.batchPartition(tenant, batchId))} AND begins_with(${attributes.name(BATCH_INDEX.sortKey)}, ${attributes.value(keys.job(''))})`;
+    const projection = attributes.name(BATCH_INDEX.sortKey);
+    const ids: string[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const output = await this.dynamo.send(
         new QueryCommand({
           TableName: this.#tableName,
-          IndexName: BATCH_INDEX,
-          KeyConditionExpression: 'gsi1pk = :batch AND begins_with(gsi1sk, :job)',
-          ExpressionAttributeValues: { ':batch': keys.batchPartition(tenant, batchId), ':job': keys.job('') },
+          IndexName: BATCH_INDEX.indexName,
+          KeyConditionExpression: condition,
+          ProjectionExpression: projection,
+          ...attributes.toRequest(),
           ScanIndexForward: true,
           ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
         }),
       );
-      items.push(...(output.Items ?? []).map(fromItem));
+      for (const item of output.Items ?? []) ids.push(jobIdOfSortKey(String(item[BATCH_INDEX.sortKey])));
       startKey = output.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return items;
+    return ids;
+  }
+
+  /**
+   * The jobs with these ids, by id, read with strongly consistent BatchGetItem requests. Keys that
+   * DynamoDB hands back unprocessed (throttling, the 16 MB response cap) are asked for again after a
+   * short backoff, for a bounded number of rounds.
+   */
+  async #getConsistently(tenant: string, ids: readonly string[]): Promise<Map<string, JobRecord>> {
+    const found = new Map<string, JobRecord>();
+    let pending: Record<string, unknown>[] = ids.map((id) => jobKey(tenant, id));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} jobs could not be read`);
+      if (round > 0) await sleep(this.#retryBaseDelayMs * 2 ** (round - 1));
+      const unprocessed: Record<string, unknown>[] = [];
+      for (let start = 0; start < pending.length; start += BATCH_GET_SIZE) {
+        const output = await this.dynamo.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.#tableName]: { Keys: pending.slice(start, start + BATCH_GET_SIZE), ConsistentRead: true },
+            },
+          }),
+        );
+        for (const item of output.Responses?.[this.#tableName] ?? []) {
+          const job = fromItem(item);
+          found.set(job.id, job);
+        }
+        unprocessed.push(...(output.UnprocessedKeys?.[this.#tableName]?.Keys ?? []));
+      }
+      pending = unprocessed;
+    }
+    return found;
   }
 
   async transition(
@@ -290,8 +361,8 @@ export class DynamoJobStore implements JobStore {
       },
     }));
     for (let round = 0; pending.length > 0; round++) {
-      if (round === MAX_BATCH_WRITE_ROUNDS) throw new Error(`${pending.length} log entries were not written`);
-      if (round > 0) await sleep(25 * 2 ** round);
+      if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} log entries were not written`);
+      if (round > 0) await sleep(this.#retryBaseDelayMs * 2 ** (round - 1));
       const unprocessed: typeof pending = [];
       for (let start = 0; start < pending.length; start += BATCH_WRITE_SIZE) {
         const output = await this.dynamo.send(
@@ -348,14 +419,19 @@ function jobKey(tenant: string, id: string): { pk: string; sk: string } {
   return { pk: keys.tenantPartition(tenant), sk: keys.job(id) };
 }
 
-/** The one mapping from a record to its item: keys first, then the record as it is. */
+/** The one mapping from a record to its item: the record as it is, then its keys. */
 function toItem(job: JobRecord): Record<string, unknown> {
   return {
     ...job,
     ...jobKey(job.tenant, job.id),
+    [KIND_INDEX.partitionKey]: keys.kindPartition(job.tenant, job.kind),
+    [KIND_INDEX.sortKey]: keys.job(job.id),
     ...(job.batchId === undefined
       ? {}
-      : { gsi1pk: keys.batchPartition(job.tenant, job.batchId), gsi1sk: keys.job(job.id) }),
+      : {
+          [BATCH_INDEX.partitionKey]: keys.batchPartition(job.tenant, job.batchId),
+          [BATCH_INDEX.sortKey]: keys.job(job.id),
+        }),
   };
 }
 
@@ -390,46 +466,75 @@ function idRangeOf(query: JobQuery): { lowest: string; highest: string } | undef
   });
 }
 
-/** A batch's jobs are read from the batch index; everything else from the tenant's partition. */
+/** Where a list reads: an index (none for the table itself), its key names, and the partition. */
+interface ListSource {
+  indexName?: string;
+  partitionKey: string;
+  sortKey: string;
+  partition: string;
+  /** The index holds only jobs of this kind: no filter on the kind is needed. */
+  kind?: JobRecord['kind'];
+}
+
+/**
+ * A batch's jobs are read from the batch index, the jobs of one kind from the kind index (filtering
+ * the whole tenant partition for its few batches could spend a list's reads and find none), and
+ * everything else from the tenant's partition. Every source is sorted by job id.
+ */
+function listSource(tenant: string, query: JobQuery): ListSource {
+  if (query.batchId !== undefined) {
+    return { ...BATCH_INDEX, partition: keys.batchPartition(tenant, query.batchId) };
+  }
+  if (query.kind !== undefined) {
+    return { ...KIND_INDEX, partition: keys.kindPartition(tenant, query.kind), kind: query.kind };
+  }
+  return {
+    partitionKey: STATE_TABLE.partitionKey,
+    sortKey: STATE_TABLE.sortKey as string,
+    partition: keys.tenantPartition(tenant),
+  };
+}
+
 function listRequest(
   tableName: string,
-  tenant: string,
+  source: ListSource,
   query: JobQuery,
   range: 'all' | { lowest: string; highest: string },
 ): QueryCommandInput {
   const attributes = new ExpressionAttributes();
-  const [partitionAttribute, sortAttribute, partition] =
-    query.batchId === undefined
-      ? (['pk', 'sk', keys.tenantPartition(tenant)] as const)
-      : (['gsi1pk', 'gsi1sk', keys.batchPartition(tenant, query.batchId)] as const);
-  const sort = attributes.name(sortAttribute);
+  const sort = attributes.name(source.sortKey);
   const sortCondition =
     range === 'all'
       ? `begins_with(${sort}, ${attributes.value(keys.job(''))})`
       : `${sort} BETWEEN ${attributes.value(keys.job(range.lowest))} AND ${attributes.value(keys.job(range.highest))}`;
   const filters = [
-    ...(query.kind === undefined ? [] : [`${attributes.name('kind')} = ${attributes.value(query.kind)}`]),
+    ...(query.kind === undefined || source.kind === query.kind
+      ? []
+      : [`${attributes.name('kind')} = ${attributes.value(query.kind)}`]),
     ...(query.status === undefined
       ? []
       : [`${attributes.name('status')} = ${attributes.value(query.status)}`]),
   ];
   return {
     TableName: tableName,
-    ...(query.batchId === undefined ? {} : { IndexName: BATCH_INDEX }),
-    KeyConditionExpression: `${attributes.name(partitionAttribute)} = ${attributes.value(partition)} AND ${sortCondition}`,
+    ...(source.indexName === undefined ? {} : { IndexName: source.indexName }),
+    KeyConditionExpression: `${attributes.name(source.partitionKey)} = ${attributes.value(source.partition)} AND ${sortCondition}`,
     ...(filters.length === 0 ? {} : { FilterExpression: filters.join(' AND ') }),
     ...attributes.toRequest(),
     ScanIndexForward: false,
   };
 }
 
-/** The key a list resumes after: a job's base-table key, plus its batch-index key when listing a batch. */
-function listPosition(tenant: string, batchId: string | undefined, jobId: string): Record<string, unknown> {
+/**
+ * The key a list resumes after: a job's table key, plus its key in the index the list reads (an
+ * index's ExclusiveStartKey holds both).
+ */
+function listPosition(tenant: string, source: ListSource, jobId: string): Record<string, unknown> {
   return {
     ...jobKey(tenant, jobId),
-    ...(batchId === undefined
+    ...(source.indexName === undefined
       ? {}
-      : { gsi1pk: keys.batchPartition(tenant, batchId), gsi1sk: keys.job(jobId) }),
+      : { [source.partitionKey]: source.partition, [source.sortKey]: keys.job(jobId) }),
   };
 }
 

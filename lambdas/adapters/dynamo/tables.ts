@@ -4,23 +4,40 @@
  *
  * State table (single-table design; every partition key starts with the tenant):
  *   job         pk = T#<tenant>             sk = JOB#<jobId>          (job ids are ULIDs: sk order = creation order)
- *   batch item  gsi1pk = T#<tenant>#B#<batchId>  gsi1sk = JOB#<jobId>
+ *   batch item  gsi1pk = T#<tenant>#B#<batchId>  gsi1sk = JOB#<jobId>   (jobs of a batch)
+ *   job by kind gsi2pk = T#<tenant>#K#<kind>     gsi2sk = JOB#<jobId>   (every job)
  *   log entry   pk = T#<tenant>#L#<jobId>   sk = <at>#<seq>
  *   idempotency pk = T#<tenant>             sk = IDEM#<key>
  *
  * Keys table: pk = KEY#<sha256>. It is looked up before the tenant is known, which is why it is a
  * table of its own that only the authorizer and the key tool may read.
  */
+export interface IndexLayout {
+  indexName: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
 export interface TableLayout {
   partitionKey: string;
   sortKey?: string;
-  globalSecondaryIndexes: { indexName: string; partitionKey: string; sortKey: string }[];
+  globalSecondaryIndexes: IndexLayout[];
 }
+
+/** The jobs of one batch, oldest first by sort key. */
+export const BATCH_INDEX: IndexLayout = { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' };
+
+/**
+ * The jobs of one kind, so that listing the few batches of a tenant does not filter its many
+ * generation jobs. Every job written since this index was added carries its keys; a job written
+ * before it did not and is missing from kind lists (acceptable: no stack held jobs then).
+ */
+export const KIND_INDEX: IndexLayout = { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' };
 
 export const STATE_TABLE: TableLayout = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  globalSecondaryIndexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  globalSecondaryIndexes: [BATCH_INDEX, KIND_INDEX],
 };
 
 export const KEYS_TABLE: TableLayout = {
@@ -32,6 +49,7 @@ export const keys = {
   tenantPartition: (tenant: string) => `T#${tenant}`,
   job: (jobId: string) => `JOB#${jobId}`,
   batchPartition: (tenant: string, batchId: string) => `T#${tenant}#B#${batchId}`,
+  kindPartition: (tenant: string, kind: string) => `T#${tenant}#K#${kind}`,
   logPartition: (tenant: string, jobId: string) => `T#${tenant}#L#${jobId}`,
   idempotency: (key: string) => `IDEM#${key}`,
   apiKey: (hash: string) => `KEY#${hash}`,

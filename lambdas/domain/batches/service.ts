@@ -17,6 +17,8 @@ export interface BatchServiceDeps {
   blobs: BlobStore;
   clock: Clock;
   newId: () => string;
+  /** A seed for a job submitted without one. */
+  newSeed: () => number;
   resultUrlTtlSeconds: number;
   /** Memory of the function that renders jobs; the estimate bills it. */
   workerMemoryMb: number;
@@ -79,7 +81,12 @@ export class BatchService {
         problems.push({ index, generator: run.name, violations });
         return;
       }
-      const params = applyDefaults(generator, run.param_values);
+      // Jobs without a seed each get their own: a batch of defaults is N different scenes, not N copies.
+      const seeded =
+        run.param_values.seed === undefined && generator.parameters.some((p) => p.name === 'seed')
+          ? { ...run.param_values, seed: this.deps.newSeed() }
+          : run.param_values;
+      const params = applyDefaults(generator, seeded);
       planned.push({
         generator,
         preview: run.is_preview,
@@ -163,19 +170,42 @@ export class BatchService {
       createdAt: now,
       updatedAt: now,
     }));
-    // Items first: a batch record never points at jobs that do not exist.
-    await this.deps.engine.store.create(items);
-    await this.deps.engine.store.create([batch]);
-    await this.deps.engine.log(tenant, batchId, 'info', `submitted ${items.length} jobs`);
+    const { engine, workflow } = this.deps;
     try {
-      await this.deps.workflow.start({ tenant, batchId, items: items.map((item) => ({ jobId: item.id })) });
+      await engine.store.create([batch]);
+      await engine.store.create(items);
+    } catch (error) {
+      // Whatever part was written is failed, so no job is left pending with nothing to run it.
+      await this.#failUnstarted(batch, items, {
+        code: 'SUBMISSION_FAILED',
+        message: 'the batch could not be stored',
+      });
+      throw error;
+    }
+    await engine.log(tenant, batchId, 'info', `submitted ${items.length} jobs`);
+    let executionId: string;
+    try {
+      ({ executionId } = await workflow.start({
+        tenant,
+        batchId,
+        items: items.map((item) => ({ jobId: item.id })),
+      }));
     } catch (error) {
       const reason = { code: 'WORKFLOW_UNAVAILABLE', message: 'the batch workflow could not be started' };
-      await this.deps.engine.transition(tenant, batchId, 'failed', { error: reason }, reason.message);
-      await this.deps.engine.closeOpenItems(tenant, batchId, 'failed', reason);
+      await this.#failUnstarted(batch, items, reason);
       throw unavailable(reason.message, { batch_id: batchId, cause: (error as Error).name }, 5);
     }
+    // Recorded now, not only when the execution's first step runs: a cancel in between must stop it.
+    await engine.store.update(tenant, batchId, { executionId });
     return presentBatch(batch, items);
+  }
+
+  /** Fails a batch that never started, and its jobs, from the records in hand (no index read). */
+  async #failUnstarted(batch: JobRecord, items: JobRecord[], error: { code: string; message: string }) {
+    const { engine } = this.deps;
+    for (const job of [batch, ...items]) {
+      await engine.transition(job.tenant, job.id, 'failed', { error }, error.message).catch(() => undefined);
+    }
   }
 
   async get(tenant: string, batchId: string): Promise<Batch> {

@@ -9,14 +9,38 @@ export interface JobsEngineDeps {
   events: EventPublisher;
   workflow: BatchWorkflow;
   clock: Clock;
+  /** Where failures of best-effort follow-ups go (the event, the log line, a cancel's clean-up). */
+  report?: (message: string, details: Record<string, unknown>) => void;
 }
 
 /**
  * The one jobs engine: every status change goes through `transition`, which is one conditional
  * write in the store and, when it applies, exactly one `Job State Change` event and one log line.
+ * The write is the truth: once it has applied, a failing event or log line is reported, not thrown,
+ * so that nothing built on the change (a cancel's clean-up, a job's completion) is cut short.
  */
 export class JobsEngine {
-  constructor(private readonly deps: JobsEngineDeps) {}
+  readonly #report: NonNullable<JobsEngineDeps['report']>;
+
+  constructor(private readonly deps: JobsEngineDeps) {
+    this.#report = deps.report ?? (() => undefined);
+  }
+
+  /** Runs a follow-up whose failure must not undo or interrupt what already happened. */
+  async #bestEffort(
+    what: string,
+    details: Record<string, unknown>,
+    work: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.#report(`${what} failed`, {
+        ...details,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
 
   get store(): JobStore {
     return this.deps.store;
@@ -38,24 +62,23 @@ export class JobsEngine {
     const outcome = await this.deps.store.transition(tenant, id, to, patch);
     if (!outcome.applied) return outcome;
     const { job, previous } = outcome;
-    await this.deps.events.publishJobStateChanges([
-      {
-        tenant,
-        jobId: job.id,
-        kind: job.kind,
-        ...(job.batchId ? { batchId: job.batchId } : {}),
-        previousStatus: previous,
-        status: job.status,
-        version: job.version,
-        at: job.updatedAt,
-        ...(job.error ? { error: job.error } : {}),
-      },
-    ]);
-    await this.log(
+    const event = {
       tenant,
-      id,
-      to === 'failed' ? 'error' : 'info',
-      logMessage ?? `status: ${previous} -> ${to}`,
+      jobId: job.id,
+      kind: job.kind,
+      ...(job.batchId ? { batchId: job.batchId } : {}),
+      previousStatus: previous,
+      status: job.status,
+      version: job.version,
+      at: job.updatedAt,
+      ...(job.error ? { error: job.error } : {}),
+    };
+    // The full event goes with the report, so a lost event can be replayed from the logs.
+    await this.#bestEffort('publishing a Job State Change', { event }, () =>
+      this.deps.events.publishJobStateChanges([event]),
+    );
+    await this.#bestEffort('writing a job log line', { tenant, jobId: id }, () =>
+      this.log(tenant, id, to === 'failed' ? 'error' : 'info', logMessage ?? `status: ${previous} -> ${to}`),
     );
     return outcome;
   }
@@ -91,14 +114,27 @@ export class JobsEngine {
         status: outcome.job.status,
       });
     }
-    if (job.kind === 'batch') {
-      if (outcome.job.executionId) await this.deps.workflow.stop(outcome.job.executionId, reason.message);
-      await this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch');
-      const counts = await this.countItems(tenant, id);
-      const recorded = await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' });
-      return recorded ?? { ...outcome.job, counts };
+    if (job.kind !== 'batch') return outcome.job;
+    // The batch is cancelled from here on, whatever follows. Each clean-up step is attempted even if
+    // an earlier one failed; what is left open, the reconciler closes when the aborted execution reports.
+    const executionId = outcome.job.executionId;
+    if (executionId) {
+      await this.#bestEffort('stopping a cancelled batch', { tenant, batchId: id, executionId }, () =>
+        this.deps.workflow.stop(executionId, reason.message),
+      );
     }
-    return outcome.job;
+    await this.#bestEffort('cancelling the open jobs of a batch', { tenant, batchId: id }, () =>
+      this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch'),
+    );
+    let recorded: JobRecord | undefined;
+    await this.#bestEffort("recording a cancelled batch's counts", { tenant, batchId: id }, async () => {
+      const counts = await this.countItems(tenant, id);
+      recorded = (await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' })) ?? {
+        ...outcome.job,
+        counts,
+      };
+    });
+    return recorded ?? outcome.job;
   }
 
   /** Moves every job of a batch that is not terminal to `to`. Returns how many moved. */

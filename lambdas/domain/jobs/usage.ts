@@ -1,20 +1,15 @@
-import type { StatusCounts } from '../../../contracts/jobs.ts';
+import type { z } from 'zod';
+import type { Usage } from '../../../contracts/api.ts';
+import { invalidParameters } from '../errors.ts';
 import type { JobStore } from '../ports.ts';
 import { countByStatus } from './engine.ts';
 import type { JobRecord } from './model.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
-/** Usage reads at most this many jobs; a range holding more is reported as truncated in the logs. */
-const MAX_JOBS_SCANNED = 20_000;
+/** Usage reads at most this many jobs; a range holding more is answered with `truncated: true`. */
+export const MAX_JOBS_SCANNED = 20_000;
 
-export interface UsageReport {
-  start_time: string;
-  end_time: string;
-  batches: number;
-  jobs: { total: number; by_status: StatusCounts; standard: number; preview: number };
-  frames: number;
-  result_bytes: number;
-}
+export type UsageReport = z.output<typeof Usage>;
 
 export async function usageReport(
   store: JobStore,
@@ -24,6 +19,12 @@ export async function usageReport(
 ): Promise<UsageReport> {
   const end = range.end_time ? new Date(range.end_time) : now;
   const start = range.start_time ? new Date(range.start_time) : new Date(end.getTime() - 30 * DAY_MS);
+  if (start >= end) {
+    throw invalidParameters('start_time must be before end_time (which defaults to now)', {
+      start_time: start.toISOString(),
+      end_time: end.toISOString(),
+    });
+  }
   const jobs: JobRecord[] = [];
   let cursor: string | undefined;
   do {
@@ -53,5 +54,6 @@ export async function usageReport(
       0,
     ),
     result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
+    truncated: cursor !== undefined,
   };
 }

@@ -68,3 +68,23 @@ describe('stageWildcardArn', () => {
     ).toBe('arn:aws:execute-api:eu-west-1:111122223333:api1/prod/*/*');
   });
 });
+
+describe('the authorizer handler', () => {
+  const fixture = useEmulators();
+
+  it('reports a key store that cannot answer as a failure, not as a bad key', async () => {
+    // Prepare: a keys table that does not exist, on the emulator.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = fixture.emulators.dynamoEndpoint;
+    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    process.env.KEYS_TABLE = 'no-such-keys-table';
+    const { handler } = await import('../../../lambdas/handlers/authorizer.ts');
+
+    // Act
+    const outcome = await handler(eventWith({ 'X-API-Key': 'sf_any' })).catch((error: Error) => error);
+
+    // Assess
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).not.toBe('Unauthorized');
+  });
+});

@@ -63,6 +63,31 @@ describe('createApiHandler', () => {
     });
   });
 
+  it('says where to poll a started job, in Location, on the first answer and on a replay', async () => {
+    const handler = handlerWith(async () => ({ id: '01JD3X2K8Q7YV4N6B5M9T0RWZC' }));
+    const keyed = postEvent({
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k-location' },
+    });
+
+    const first = await handler(keyed);
+    const replay = await handler(structuredClone(keyed));
+
+    const where =
+      'https://abc123defg.execute-api.us-east-1.amazonaws.com/dev/api/v1/batches/01JD3X2K8Q7YV4N6B5M9T0RWZC/summary';
+    expect(first.headers?.location).toBe(where);
+    expect(replay.headers?.location).toBe(where);
+  });
+
+  it('hands back links on its own host, whatever Host header a client forges', async () => {
+    calls.length = 0;
+    const event = postEvent();
+    event.requestContext.domainName = 'evil"><script>';
+
+    await handlerWith()(event);
+
+    expect(calls[0]).toMatchObject({ baseUrl: 'https://localhost/dev' });
+  });
+
   it('never takes the tenant from the body: unknown fields are rejected', async () => {
     const response = await handlerWith()(
       postEvent({ body: JSON.stringify({ tenant: 'other', job_runs: [] }) }),
@@ -99,7 +124,7 @@ describe('createApiHandler', () => {
 
   it.each([
     ['not JSON', '{"job_runs": [', 'application/json', 400, 'INVALID_REQUEST'],
-    ['XML', '<batch/>', 'application/xml', 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    ['XML', '<batch/>', 'application/xml', 400, 'INVALID_REQUEST'],
     ['empty', '', 'application/json', 400, 'INVALID_PARAMETERS'],
   ])('rejects a %s body in the envelope', async (_, body, contentType, status, code) => {
     const event = postEvent({ body, headers: { 'Content-Type': contentType } });
@@ -131,6 +156,15 @@ describe('createApiHandler', () => {
 
     expect(response.statusCode).toBe(400);
     expect(parse(response.body).error.details.issues[0].constraint).toBe('unrecognized_keys');
+  });
+
+  it('rejects an inverted time range instead of answering an empty list', async () => {
+    const response = await handlerWith()(
+      jobEvent({ start_time: '2026-11-02T00:00:00Z', end_time: '2026-11-01T00:00:00Z' }),
+    );
+
+    expect(response.statusCode).toBe(400);
+    expect(parse(response.body).error.details.issues[0]).toMatchObject({ parameter: 'end_time' });
   });
 
   it('coerces and defaults query parameters', async () => {

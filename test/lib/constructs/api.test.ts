@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../../contracts/errors.ts';
 import { routes as contractRoutes } from '../../../contracts/routes.ts';
 import { API_ROUTES, pathParameters } from '../../../lib/api-routes.ts';
-import { GATEWAY_RESPONSES } from '../../../lib/constructs/api.ts';
+import { gatewayResponses } from '../../../lib/constructs/api.ts';
 import { API_FUNCTION_MAX_TIMEOUT } from '../../../lib/constructs/synthforge-function.ts';
 import {
   buildTestStack,
@@ -16,9 +16,40 @@ let built: TestStack;
 /** Every method, keyed `METHOD /path`, with its properties. */
 let methods: Map<string, Record<string, unknown>>;
 
+/**
+ * What API Gateway puts in place of the context variables a gateway response uses: messageString
+ * comes quoted, validationErrorString unquoted with its own quotes escaped.
+ */
+const MESSAGE = '"Invalid request body"';
+const VALIDATION = String.raw`[object has missing required properties ([\"job_runs\"])]`;
+const render = (template: string) =>
+  template
+    .replaceAll('$context.error.messageString', MESSAGE)
+    .replaceAll('$context.error.validationErrorString', VALIDATION);
+
+/** The gateway response of a type, as synthesized. */
+const gatewayResponse = (type: string) => {
+  const found = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse')).find(
+    (r) => r.Properties.ResponseType === type,
+  )?.Properties as Record<string, unknown> | undefined;
+  if (!found) throw new Error(`no ${type} gateway response`);
+  return found;
+};
+/** Its body, rendered and parsed. */
+const bodyOf = (type: string) =>
+  JSON.parse(
+    render((gatewayResponse(type).ResponseTemplates as Record<string, string>)['application/json'] ?? ''),
+  );
+
 beforeAll(() => {
   built = buildTestStack({
-    api: { stageRateLimit: 70, stageBurstLimit: 140, tenantRateLimit: 7, tenantBurstLimit: 14 },
+    api: {
+      stageRateLimit: 70,
+      stageBurstLimit: 140,
+      tenantRateLimit: 7,
+      tenantBurstLimit: 14,
+      tenantQuotaPerDay: 4321,
+    },
   });
   const restApiId = built.idOf(built.stack.api.restApi);
   const resources = resourcesOfType(built.template, 'AWS::ApiGateway::Resource');
@@ -165,6 +196,11 @@ describe('stage', () => {
     expect(referencedId(access.DestinationArn)).toBe(built.idOf(built.stack.api.accessLogs));
     const sample = JSON.parse(access.Format.replace('$context.error.messageString', '"x"'));
     expect(sample).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    // The tenant from the authorizer's context; the principal id is the key id, logged as such.
+    expect(sample).toMatchObject({
+      tenant: '$context.authorizer.tenant',
+      keyId: '$context.authorizer.principalId',
+    });
   });
 
   it('keeps access and execution logs for the stage retention', () => {
@@ -182,7 +218,7 @@ describe('stage', () => {
   it('has a tenant usage plan with throttle and daily quota on the stage', () => {
     built.template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 7, BurstLimit: 14 },
-      Quota: { Limit: 50_000, Period: 'DAY' },
+      Quota: { Limit: 4321, Period: 'DAY' },
       ApiStages: [
         {
           ApiId: { Ref: built.idOf(built.stack.api.restApi) },
@@ -198,49 +234,82 @@ describe('stage', () => {
 describe('gateway responses', () => {
   it('answer in the error envelope with the codes and statuses of contracts/errors.ts', () => {
     const responses = Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse'));
-    expect(responses).toHaveLength(GATEWAY_RESPONSES.length);
-    for (const spec of GATEWAY_RESPONSES) {
-      const found = responses.find((r) => r.Properties.ResponseType === spec.type.responseType)?.Properties;
-      if (!found) throw new Error(`no ${spec.type.responseType} gateway response`);
-      const template = found.ResponseTemplates['application/json'] as string;
-      const body = JSON.parse(template.replace('$context.error.messageString', '"from the gateway"'));
-      expect(Object.keys(body)).toEqual(['error']);
-      expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
+    const specs = gatewayResponses(built.config.api);
+    expect(responses).toHaveLength(specs.length);
+    for (const spec of specs) {
+      const type = spec.type.responseType;
+      const found = gatewayResponse(type);
+      const body = bodyOf(type);
+      expect(Object.keys(body), type).toEqual(['error']);
+      expect(Object.keys(body.error).sort(), type).toEqual(
+        spec.details ? ['code', 'details', 'message'] : ['code', 'message'],
+      );
       const code = body.error.code as keyof typeof ERROR_STATUS;
-      expect(ERROR_STATUS[code], spec.type.responseType).toBeDefined();
-      if (found?.StatusCode !== undefined) expect(Number(found.StatusCode)).toBe(ERROR_STATUS[code]);
+      expect(ERROR_STATUS[code], type).toBeDefined();
+      if (found.StatusCode !== undefined) expect(Number(found.StatusCode), type).toBe(ERROR_STATUS[code]);
     }
   });
 
   it('maps the documented cases', () => {
-    const byType = (type: string) =>
-      Object.values(resourcesOfType(built.template, 'AWS::ApiGateway::GatewayResponse')).find(
-        (r) => r.Properties.ResponseType === type,
-      )?.Properties as Record<string, unknown>;
-    const codeOf = (type: string) =>
-      JSON.parse(
-        (byType(type).ResponseTemplates as Record<string, string>)['application/json']?.replace(
-          '$context.error.messageString',
-          '""',
-        ) ?? '',
-      ).error.code;
-    expect([byType('UNAUTHORIZED').StatusCode, codeOf('UNAUTHORIZED')]).toEqual(['401', 'UNAUTHORIZED']);
-    expect([byType('ACCESS_DENIED').StatusCode, codeOf('ACCESS_DENIED')]).toEqual(['403', 'FORBIDDEN']);
-    expect([byType('THROTTLED').StatusCode, codeOf('THROTTLED')]).toEqual(['429', 'RATE_LIMITED']);
-    expect([byType('QUOTA_EXCEEDED').StatusCode, codeOf('QUOTA_EXCEEDED')]).toEqual(['429', 'RATE_LIMITED']);
-    expect(byType('THROTTLED').ResponseParameters).toEqual({ 'gatewayresponse.header.Retry-After': "'1'" });
-    expect([byType('REQUEST_TOO_LARGE').StatusCode, codeOf('REQUEST_TOO_LARGE')]).toEqual([
-      '413',
-      'PAYLOAD_TOO_LARGE',
-    ]);
-    expect([byType('BAD_REQUEST_BODY').StatusCode, codeOf('BAD_REQUEST_BODY')]).toEqual([
-      '400',
-      'INVALID_PARAMETERS',
-    ]);
-    expect(codeOf('BAD_REQUEST_PARAMETERS')).toBe('INVALID_PARAMETERS');
-    expect(byType('DEFAULT_5XX')).toMatchObject({
+    const statusAndCode = (type: string) => [gatewayResponse(type).StatusCode, bodyOf(type).error.code];
+    expect(statusAndCode('UNAUTHORIZED')).toEqual(['401', 'UNAUTHORIZED']);
+    expect(statusAndCode('ACCESS_DENIED')).toEqual(['403', 'FORBIDDEN']);
+    expect(statusAndCode('THROTTLED')).toEqual(['429', 'RATE_LIMITED']);
+    expect(statusAndCode('QUOTA_EXCEEDED')).toEqual(['429', 'RATE_LIMITED']);
+    expect(statusAndCode('REQUEST_TOO_LARGE')).toEqual(['413', 'PAYLOAD_TOO_LARGE']);
+    expect(statusAndCode('BAD_REQUEST_BODY')).toEqual(['400', 'INVALID_PARAMETERS']);
+    expect(statusAndCode('BAD_REQUEST_PARAMETERS')).toEqual(['400', 'INVALID_PARAMETERS']);
+    expect(gatewayResponse('DEFAULT_5XX')).toMatchObject({
       StatusCode: '500',
       ResponseTemplates: { 'application/json': '{"error":{"code":"INTERNAL","message":"internal error"}}' },
+    });
+  });
+
+  it.each(['BAD_REQUEST_BODY', 'BAD_REQUEST_PARAMETERS'])(
+    '%s names the problem: details.validation carries the validator’s error string',
+    (type) => {
+      const template = (gatewayResponse(type).ResponseTemplates as Record<string, string>)[
+        'application/json'
+      ];
+      // Inside a JSON string, where its escaped quotes keep the body valid JSON.
+      expect(template).toContain('"details":{"validation":"$context.error.validationErrorString"}');
+      expect(bodyOf(type).error).toEqual({
+        code: 'INVALID_PARAMETERS',
+        message: 'Invalid request body',
+        details: { validation: '[object has missing required properties (["job_runs"])]' },
+      });
+    },
+  );
+
+  it('429s carry Retry-After and X-RateLimit-* from the tenant usage plan: burst when throttled, daily quota when used up', () => {
+    expect(gatewayResponse('THROTTLED').ResponseParameters).toEqual({
+      'gatewayresponse.header.Retry-After': "'1'",
+      'gatewayresponse.header.X-RateLimit-Limit': "'14'",
+      'gatewayresponse.header.X-RateLimit-Remaining': "'0'",
+    });
+    expect(gatewayResponse('QUOTA_EXCEEDED').ResponseParameters).toEqual({
+      'gatewayresponse.header.Retry-After': "'3600'",
+      'gatewayresponse.header.X-RateLimit-Limit': "'4321'",
+      'gatewayresponse.header.X-RateLimit-Remaining': "'0'",
+    });
+  });
+
+  it('gatewayResponses builds the rate-limit headers from the limits it is given', () => {
+    const headersOf = (limits: { tenantBurstLimit: number; tenantQuotaPerDay: number }, type: string) =>
+      gatewayResponses(limits).find((spec) => spec.type.responseType === type)?.headers;
+    expect(headersOf({ tenantBurstLimit: 3, tenantQuotaPerDay: 99 }, 'THROTTLED')).toMatchObject({
+      'X-RateLimit-Limit': '3',
+    });
+    expect(headersOf({ tenantBurstLimit: 3, tenantQuotaPerDay: 99 }, 'QUOTA_EXCEEDED')).toMatchObject({
+      'X-RateLimit-Limit': '99',
+    });
+    expect(headersOf({ tenantBurstLimit: 500, tenantQuotaPerDay: 1_000_000 }, 'THROTTLED')).toMatchObject({
+      'X-RateLimit-Limit': '500',
+    });
+    expect(
+      headersOf({ tenantBurstLimit: 500, tenantQuotaPerDay: 1_000_000 }, 'QUOTA_EXCEEDED'),
+    ).toMatchObject({
+      'X-RateLimit-Limit': '1000000',
     });
   });
 });

@@ -42,6 +42,48 @@ describe('tables', () => {
     });
   });
 
+  it('give the state table its batch index and its kind index', () => {
+    const state = tables[built.idOf(built.stack.data.stateTable)];
+    const indexes = state?.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
+    expect(indexes.map((index) => [index.IndexName, index.KeySchema])).toEqual([
+      [
+        'gsi1',
+        [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'gsi2',
+        [
+          { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+    expect(state?.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'gsi2pk', AttributeType: 'S' },
+        { AttributeName: 'gsi2sk', AttributeType: 'S' },
+      ]),
+    );
+  });
+
+  it('let every function that may Query the state table read it with BatchGetItem too, and no other', () => {
+    const stateTable = built.idOf(built.stack.data.stateTable);
+    const tableStatements = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[])
+      .filter((statement) => referencedId(statement.Resource) === stateTable)
+      .map((statement) => [statement.Action].flat() as string[]);
+    const querying = tableStatements.filter((actions) => actions.includes('dynamodb:Query'));
+    const others = tableStatements.filter((actions) => !actions.includes('dynamodb:Query'));
+
+    expect(querying.length).toBeGreaterThan(0);
+    expect(others.length).toBeGreaterThan(0);
+    for (const actions of querying) expect(actions).toContain('dynamodb:BatchGetItem');
+    for (const actions of others) expect(actions).not.toContain('dynamodb:BatchGetItem');
+  });
+
   it('have point-in-time recovery, on-demand billing, and SSE with the rotating customer-managed key', () => {
     const keyId = built.idOf(built.stack.data.tableKey);
     for (const table of Object.values(tables)) {

@@ -101,14 +101,8 @@ describe('every function', () => {
       ],
       [
         apiHandlers.families.jobs,
-        [
-          'BATCH_STATE_MACHINE_ARN',
-          'CURSOR_SECRET_ARN',
-          'EVENT_BUS_NAME',
-          'OUTPUTS_BUCKET',
-          'RESULT_URL_TTL_SECONDS',
-          'STATE_TABLE',
-        ],
+        // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime.
+        ['BATCH_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
       ],
       [apiHandlers.authorizer, ['KEYS_TABLE']],
       [workflows.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],

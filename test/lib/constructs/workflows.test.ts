@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
-import { aslPlaceholders, BATCH_ASL_FILE } from '../../../lib/constructs/workflows.ts';
-import { REPO_ROOT } from '../../../lib/paths.ts';
+import { placeholdersOf, readDefinition, TASK_FUNCTIONS } from '../../../statemachines/definitions.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -14,7 +11,7 @@ import {
 
 let built: TestStack;
 let machine: CfnJson;
-const aslText = readFileSync(join(REPO_ROOT, BATCH_ASL_FILE), 'utf8');
+const aslText = readDefinition('generationBatch');
 
 beforeAll(() => {
   built = buildTestStack();
@@ -23,24 +20,15 @@ beforeAll(() => {
   machine = machines[0]?.Properties as CfnJson;
 });
 
-describe('aslPlaceholders', () => {
-  it('finds each placeholder once and nothing else', () => {
-    const text = JSON.stringify({
-      a: '$' + '{One}',
-      b: '$' + '{Two}',
-      c: '$' + '{One}',
-      d: '$.x',
-      e: '$$' + '{',
-    });
-    expect(aslPlaceholders(text)).toEqual(new Set(['One', 'Two']));
-  });
-});
-
 describe('batch state machine', () => {
   it('inlines the ASL file (no S3 asset) with a substitution for exactly each placeholder', () => {
     expect(machine.DefinitionString).toBe(aslText);
     expect(machine.DefinitionS3Location).toBeUndefined();
-    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(aslPlaceholders(aslText));
+    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholdersOf(aslText));
+    // The same placeholders the local platform substitutes.
+    expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(
+      [...TASK_FUNCTIONS.generationBatch].sort(),
+    );
   });
 
   it('substitutes each placeholder with the ARN of its task function', () => {

@@ -92,7 +92,13 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
     0.5,
     'Gaussian pixel noise, standard deviation as a fraction of full scale, applied after blur; boxes do not move.',
   ),
-  int('seed', 0, 0, MAX_SEED, 'Random seed: the same parameters and seed give a byte-identical archive.'),
+  int(
+    'seed',
+    0,
+    0,
+    MAX_SEED,
+    'Random seed: the same parameters and seed give a byte-identical archive. A job submitted without one gets a random seed, recorded in its param_values and params.json.',
+  ),
 ];
 
 export const SHAPES_ORDERED_PAIRS: readonly OrderedPair[] = [

@@ -17,6 +17,40 @@ function store(): DynamoIdempotencyStore {
 }
 
 describe('DynamoIdempotencyStore', () => {
+  it('replays an answer larger than a DynamoDB item: a 1,500-job batch', async () => {
+    // Prepare: over 400 KB of JSON, the item limit, unless it is compressed.
+    const idempotency = store();
+    const tenant = aTenant();
+    const jobRuns = Array.from({ length: 1_500 }, (_, i) => ({
+      id: `01JD3X2K8Q7YV4N6B5M9T${String(i).padStart(5, '0')}`,
+      name: 'shapes',
+      param_values: {
+        seed: i,
+        min_size: 0.123456789 * i,
+        max_size: 0.987654321,
+        palette: 'vivid',
+        background: 'gradient',
+        classes: 'all',
+        note: `job ${i} of a large batch, with enough text that the answer grows past the limit`,
+        lighting: 1 + i / 10_000,
+        blur: i / 1_000,
+        noise: i / 5_000,
+        max_rotation_deg: (i * 7) % 180,
+      },
+      status: 'pending',
+    }));
+    const big = { status: 202, body: { id: 'batch', job_runs: jobRuns } };
+    expect(JSON.stringify(big).length).toBeGreaterThan(400 * 1024);
+    await idempotency.begin(tenant, 'big', 'hash', T0);
+
+    // Act
+    await idempotency.complete(tenant, 'big', big);
+    const replay = await idempotency.begin(tenant, 'big', 'hash', seconds(1));
+
+    // Assess
+    expect(replay).toEqual({ outcome: 'replay', response: big });
+  });
+
   it('starts exactly one of 20 concurrent requests with the same key and body', async () => {
     // Prepare
     const idempotency = store();

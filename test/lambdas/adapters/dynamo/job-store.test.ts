@@ -310,6 +310,77 @@ describe('DynamoJobStore: list', () => {
     );
   });
 
+  it('finds the only batch of a tenant on the first page, under 300 newer generation jobs', async () => {
+    // Prepare: reads of 10 items, so a list that filtered the tenant's partition by kind would spend
+    // its reads on generation jobs and answer an empty page with a cursor.
+    const store = storeWith({ queryPageSize: 10 });
+    const tenant = aTenant();
+    const jobs = jobsOverTime(tenant, 301, (index) => (index === 0 ? { kind: 'batch' } : {}));
+    await store.create(jobs);
+
+    // Act
+    const batches = await store.list(tenant, { kind: 'batch', limit: 3 });
+    const generation = await store.list(tenant, { kind: 'generation', limit: 3 });
+
+    // Assess
+    expect(batches).toEqual({ items: [jobs[0]] });
+    expect(generation.items.map((job) => job.id)).toEqual(
+      jobs
+        .slice(-3)
+        .map((job) => job.id)
+        .reverse(),
+    );
+    expect(generation.nextCursor).toBeDefined();
+  });
+
+  it('pages through one kind with a status filter, resuming where a call ran out of reads', async () => {
+    // Prepare: 30 batches, 3 of them running, among 60 generation jobs that all run; reads of 2 items,
+    // so some calls end on their read budget and the next resumes inside the kind index.
+    const store = storeWith({ queryPageSize: 2 });
+    const tenant = aTenant();
+    const runningBatches = [3, 42, 81];
+    const jobs = jobsOverTime(tenant, 90, (index): Partial<JobRecord> => {
+      if (index % 3 !== 0) return { status: 'running' };
+      return { kind: 'batch', status: runningBatches.includes(index) ? 'running' : 'completed' };
+    });
+    await store.create(jobs);
+    const idsAt = (indexes: number[]) => indexes.map((index) => jobs[index]?.id);
+
+    // Act
+    const first = await store.list(tenant, { kind: 'batch', status: 'running', limit: 1 });
+    const all = await listAll(store, tenant, { kind: 'batch', status: 'running', limit: 1 });
+
+    // Assess
+    expect(first.items.map((job) => job.id)).toEqual(idsAt([81]));
+    expect(first.nextCursor).toBeDefined();
+    expect(all.map((job) => job.id)).toEqual(idsAt([81, 42, 3]));
+  });
+
+  it('lists one kind created in [since, until)', async () => {
+    // Prepare
+    const store = storeWith();
+    const tenant = aTenant();
+    const jobs = jobsOverTime(tenant, 20, (index) => (index % 2 === 0 ? { kind: 'batch' } : {}));
+    await store.create(jobs);
+
+    // Act
+    const listed = await listAll(store, tenant, {
+      kind: 'batch',
+      since: jobs[5]?.createdAt as string,
+      until: jobs[15]?.createdAt as string,
+      limit: 2,
+    });
+
+    // Assess
+    expect(listed.map((job) => job.id)).toEqual(
+      jobs
+        .slice(5, 15)
+        .filter((job) => job.kind === 'batch')
+        .map((job) => job.id)
+        .reverse(),
+    );
+  });
+
   it('rejects a cursor replayed by another tenant', async () => {
     // Prepare
     const store = storeWith();
@@ -415,6 +486,27 @@ describe('DynamoJobStore: listBatchItems', () => {
 
     // Assess
     expect(listed).toStrictEqual(items);
+  });
+
+  it('reflects the transitions made just before the read, across more jobs than one request reads', async () => {
+    // Prepare: 250 jobs take three BatchGetItem requests; jobs at both ends of each have just moved.
+    // (dynalite updates its indexes at once, so this cannot tell the index from the table; the
+    // mocked-client tests in job-store-batch-items.test.ts do.)
+    const store = storeWith();
+    const tenant = aTenant();
+    const batchId = aJob({ tenant }).id;
+    const items = jobsOverTime(tenant, 250, () => ({ batchId }));
+    await store.create(items.slice().reverse());
+    const moved = [0, 99, 100, 199, 200, 249].map((index) => items[index]?.id as string);
+    for (const id of moved) await store.transition(tenant, id, 'running');
+
+    // Act
+    const listed = await store.listBatchItems(tenant, batchId);
+
+    // Assess
+    expect(listed.map((job) => job.id)).toEqual(items.map((job) => job.id));
+    expect(listed.filter((job) => job.status === 'running').map((job) => job.id)).toEqual(moved);
+    expect(listed[99]).toStrictEqual(await store.get(tenant, moved[1] as string));
   });
 });
 

@@ -86,6 +86,7 @@ describe('tenant isolation in the state table', () => {
           for (const item of items) {
             expect(String(item.pk).startsWith(`T#${tenant}`)).toBe(true);
             if (item.gsi1pk !== undefined) expect(String(item.gsi1pk).startsWith(`T#${tenant}#`)).toBe(true);
+            if (item.gsi2pk !== undefined) expect(String(item.gsi2pk).startsWith(`T#${tenant}#`)).toBe(true);
           }
         },
       ),

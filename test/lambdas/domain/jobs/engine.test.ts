@@ -267,6 +267,41 @@ describe('JobsEngine.cancel', () => {
   });
 });
 
+describe('JobsEngine when a follow-up fails', () => {
+  it('still stops and closes a cancelled batch when its event cannot be published', async () => {
+    // Prepare: a bus that is down, and a workflow that fails to stop.
+    const base = anEngine();
+    const reports: string[] = [];
+    const engine = new JobsEngine({
+      store: base.store,
+      events: {
+        publishJobStateChanges: async () => {
+          throw new Error('EventBridge is unavailable');
+        },
+      },
+      workflow: base.workflow,
+      clock: steppingClock(),
+      report: (message) => reports.push(message),
+    });
+    const tenant = aTenant();
+    const batch = aJob({ tenant, kind: 'batch', status: 'running', executionId: 'execution-7', total: 2 });
+    const items = (['running', 'pending'] as const).map((status) =>
+      aJob({ tenant, batchId: batch.id, status }),
+    );
+    await base.store.create([...items, batch]);
+
+    // Act
+    const cancelled = await engine.cancel(tenant, batch.id);
+
+    // Assess
+    expect(cancelled.status).toBe('cancelled');
+    expect(base.workflow.stopped).toEqual([{ executionId: 'execution-7', cause: expect.any(String) }]);
+    const after = await Promise.all(items.map((item) => base.store.get(tenant, item.id)));
+    expect(after.map((item) => item?.status)).toEqual(['cancelled', 'cancelled']);
+    expect(reports).toContain('publishing a Job State Change failed');
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Model-based: one job, a random sequence of operations, and a model of what each must do.
 
