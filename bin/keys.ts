@@ -24,7 +24,7 @@ import {
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { awsClientsFor, createAwsClients } from '../lambdas/adapters/clients.ts';
 import { DynamoKeyStore } from '../lambdas/adapters/dynamo/key-store.ts';
-import { createApiKey } from '../lambdas/domain/keys.ts';
+import { assertTenantName, createApiKey } from '../lambdas/domain/keys.ts';
 import type { KeyStore } from '../lambdas/domain/ports.ts';
 import { startEmulators } from '../lambdas/local/emulators.ts';
 import { type EmulatorEndpoints, ENDPOINTS_FILE } from '../lambdas/local/platform.ts';
@@ -104,6 +104,8 @@ const target = values.stage
 try {
   if (command === 'create') {
     if (!values.tenant) throw new Error(`--tenant is required\n${USAGE}`);
+    // Checked before anything is created in API Gateway, so a bad name leaves no orphan key behind.
+    assertTenantName(values.tenant);
     let usageKey: string | undefined;
     if (target.usagePlan) {
       // The usage-plan key's value is never shown to the tenant: they authenticate with their SynthForge key.

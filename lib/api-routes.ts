@@ -7,8 +7,6 @@ import { ROUTE_LIST, type RouteDef, type RouteFamily } from '../contracts/routes
 
 export type { HttpMethod, RouteFamily } from '../contracts/routes.ts';
 
-export const ROUTE_FAMILIES: readonly RouteFamily[] = ['public', 'generators', 'batches', 'jobs'];
-
 export type ApiRoute = Pick<RouteDef, 'method' | 'path' | 'family' | 'auth' | 'operationId' | 'body'>;
 
 export const API_ROUTES: readonly ApiRoute[] = ROUTE_LIST;

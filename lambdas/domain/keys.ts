@@ -5,6 +5,15 @@ import type { ApiKeyRecord, KeyStore } from './ports.ts';
 export const API_KEY_PREFIX = 'sf_';
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
+/** Tenant names become the first part of every storage key: a narrow alphabet keeps them unambiguous. */
+export function assertTenantName(tenant: string): void {
+  if (!TENANT_PATTERN.test(tenant)) {
+    throw new Error(
+      `tenant must match ${TENANT_PATTERN}: lower-case letters, digits and dashes, 2 to 63 long`,
+    );
+  }
+}
+
 export function generateApiKey(): string {
   return `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
@@ -42,11 +51,7 @@ export async function createApiKey(
   store: KeyStore,
   options: { tenant: string; label?: string; usageKey?: string; now: Date },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
-  if (!TENANT_PATTERN.test(options.tenant)) {
-    throw new Error(
-      `tenant must match ${TENANT_PATTERN}: lower-case letters, digits and dashes, 2 to 63 long`,
-    );
-  }
+  assertTenantName(options.tenant);
   const key = generateApiKey();
   const record: ApiKeyRecord = {
     hash: hashApiKey(key),

@@ -13,11 +13,12 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type ApiHandler, createApiHandler, type RouteBinding } from '../http/api-handler.ts';
 import { logger, metrics, tracer } from './powertools.ts';
 
-export function withPowertools<E, R>(handler: (event: E) => Promise<R>) {
-  return middy(handler)
+/** `emitsMetrics`: only then is the metrics middleware added (it warns on every empty flush). */
+export function withPowertools<E, R>(handler: (event: E) => Promise<R>, emitsMetrics = true) {
+  const wrapped = middy(handler)
     .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(injectLambdaContext(logger, { resetKeys: true }));
+  return emitsMetrics ? wrapped.use(logMetrics(metrics)) : wrapped;
 }
 
 /** An API Gateway entry point for routes that need no AWS service. */
@@ -26,5 +27,5 @@ export function staticApiEntry(bindings: () => RouteBinding[]) {
   return withPowertools(async (event: APIGatewayProxyEvent) => {
     api ??= createApiHandler(bindings());
     return api(event);
-  });
+  }, false);
 }

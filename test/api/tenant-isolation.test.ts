@@ -9,6 +9,7 @@ import type { JobList, Usage } from '../../contracts/api.ts';
 import type { Batch, BatchList } from '../../contracts/batches.ts';
 import type { Job } from '../../contracts/jobs.ts';
 import { newJobId } from '../../lambdas/adapters/ids.ts';
+import { aJob } from '../support/jobs.ts';
 import { type Api, expectError, keyFor, usePlatform, waitForBatch } from '../support/platform.ts';
 
 const fixture = usePlatform();
@@ -92,6 +93,20 @@ describe('tenant isolation', () => {
       expect(after.get(id)).toEqual(aliceBefore.get(id));
     }
     expect(after.get(aliceBatch.id)?.status).toBe('completed');
+  });
+
+  it("cannot cancel another tenant's job while it is still open: a job a cancel would end stays pending", async () => {
+    // Prepare: an open job of a third tenant, which a cancel would end if the tenant check failed.
+    const open = aJob({ tenant: 'carol', status: 'pending' });
+    await fixture.platform.runtime.store.create([open]);
+
+    // Act
+    const bobs = await bob.delete(`/api/v1/jobs/${open.id}`);
+    const stored = await fixture.platform.runtime.store.get('carol', open.id);
+
+    // Assess
+    expectError(bobs, 404, 'NOT_FOUND');
+    expect(stored).toMatchObject({ status: 'pending', version: open.version });
   });
 
   it("shows Bob none of Alice's jobs, batches or usage in any list", async () => {
@@ -184,7 +199,7 @@ describe('tenant isolation', () => {
       expect(String(item.pk)).toBe('T#alice');
       expect(item.tenant).toBe('alice');
     }
-    for (const item of items) expect(String(item.pk)).toMatch(/^T#(alice|bob)(#|$)/);
+    for (const item of items) expect(String(item.pk)).toMatch(/^T#(alice|bob|carol)(#|$)/);
   });
 });
 

@@ -29,7 +29,7 @@ export interface GeneratorSchema {
   orderedPairs?: readonly OrderedPair[];
   /**
    * Cross-field rules that `orderedPairs` cannot express. Called only with complete values whose
-   * parameters are each valid on their own; random sampling does not know about these rules.
+   * parameters are each valid on their own; random sampling draws again until they hold.
    */
   validate?(params: ParamValues): ParamViolation[];
 }

@@ -1,7 +1,10 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { BatchRequest } from '../../../contracts/batches.ts';
 import { routes } from '../../../contracts/routes.ts';
 import { presentJob } from '../../domain/jobs/present.ts';
-import { bind, type RouteBinding } from '../../http/api-handler.ts';
+import { bind, type RouteBinding, type RouteRequest } from '../../http/api-handler.ts';
 import type { Runtime } from '../../runtime.ts';
+import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
 
 export function batchRoutes(runtime: Runtime): RouteBinding[] {
@@ -10,14 +13,8 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
   /** One job is a batch of one, as in Infinity. */
   const submitOne =
     (preview: boolean) =>
-    async ({
-      tenant,
-      body,
-    }: {
-      tenant: string;
-      body: { name: string; param_values: Record<string, unknown>; batch_name?: string };
-    }) => {
-      const batch = await batches.submit(tenant, {
+    async ({ tenant, body }: RouteRequest<typeof routes.submitStandardJob>) => {
+      const batch = await submitted(tenant, {
         ...(body.batch_name ? { name: body.batch_name } : {}),
         job_runs: [{ name: body.name, is_preview: preview, param_values: body.param_values }],
       });
@@ -25,10 +22,17 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
       return { batch_id: batch.id, job: presentJob(await engine.get(tenant, jobId)) };
     };
 
+  const submitted = async (tenant: string, request: BatchRequest) => {
+    const batch = await batches.submit(tenant, request);
+    metrics.addMetric('BatchesSubmitted', MetricUnit.Count, 1);
+    metrics.addMetric('JobsSubmitted', MetricUnit.Count, batch.job_runs.length);
+    return batch;
+  };
+
   return [
     bind(routes.submitStandardJob, submitOne(false)),
     bind(routes.submitPreviewJob, submitOne(true)),
-    bind(routes.submitBatch, async ({ tenant, body }) => batches.submit(tenant, body)),
+    bind(routes.submitBatch, async ({ tenant, body }) => submitted(tenant, body)),
     bind(routes.estimateBatch, async ({ body }) => batches.estimate(body)),
     bind(routes.listBatches, async ({ tenant, query }) => {
       const page = await batches.list(tenant, query);

@@ -1,8 +1,18 @@
-import { runGenerationJob } from '../../domain/generation/run-job.ts';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type RunJobInput, runGenerationJob } from '../../domain/generation/run-job.ts';
 import type { Runtime } from '../../runtime.ts';
+import { metrics } from '../../shared/powertools.ts';
 import { taskEntry } from '../../shared/runtime-entry.ts';
 
-export const runJobTask = (runtime: Runtime, event: { tenant: string; batchId: string; jobId: string }) =>
-  runGenerationJob(runtime, event);
+export const runJobTask = async (runtime: Runtime, event: RunJobInput) => {
+  const started = performance.now();
+  const outcome = await runGenerationJob(runtime, event);
+  if (outcome.outcome === 'completed') {
+    metrics.addMetric('JobsCompleted', MetricUnit.Count, 1);
+    metrics.addMetric('FramesRendered', MetricUnit.Count, outcome.frames);
+    metrics.addMetric('JobSeconds', MetricUnit.Seconds, (performance.now() - started) / 1000);
+  }
+  return outcome;
+};
 
 export const handler = taskEntry(runJobTask);

@@ -2,9 +2,7 @@ import { startBatch } from '../../domain/batches/workflow-tasks.ts';
 import type { Runtime } from '../../runtime.ts';
 import { taskEntry } from '../../shared/runtime-entry.ts';
 
-export const startBatchTask = (
-  runtime: Runtime,
-  event: { tenant: string; batchId: string; executionId: string },
-) => startBatch(runtime.engine, event);
+export const startBatchTask = (runtime: Runtime, event: Parameters<typeof startBatch>[1]) =>
+  startBatch(runtime.engine, event);
 
 export const handler = taskEntry(startBatchTask);
