@@ -40,6 +40,8 @@ export interface RuntimeConfig {
   resultUrlTtlSeconds: number;
   idempotencyTtlSeconds: number;
   workerMemoryMb: number;
+  /** Days a result stays in the outputs bucket (the bucket's lifecycle rule deletes it then). */
+  resultRetentionDays: number;
   /** Signs list cursors (tamper evidence; the tenant binding of a cursor does not depend on it). */
   cursorSecret: string;
 }
@@ -144,6 +146,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         newSeed: () => randomInt(0, 2 ** 31 - 1),
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
         workerMemoryMb: config.workerMemoryMb,
+        resultRetentionDays: config.resultRetentionDays,
       }),
   );
   const keys = once(
@@ -201,6 +204,7 @@ export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     resultUrlTtlSeconds: number('RESULT_URL_TTL_SECONDS', 900),
     idempotencyTtlSeconds: number('IDEMPOTENCY_TTL_SECONDS', 86_400),
     workerMemoryMb: number('WORKER_MEMORY_MB', 2048),
+    resultRetentionDays: number('RESULT_RETENTION_DAYS', 30),
     cursorSecret: await cursorSecretFrom(env),
   };
 }

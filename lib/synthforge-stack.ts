@@ -83,6 +83,7 @@ export class SynthForgeStack extends Stack {
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
         workerMemoryMb: this.workflows.tasks.runJob.memoryMb,
+        resultRetentionDays: config.resultRetentionDays,
       },
       defaults,
       removalPolicy,

@@ -67,6 +67,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     resultUrlTtlSeconds: 900,
     idempotencyTtlSeconds: 86_400,
     workerMemoryMb: 2048,
+    // Local results are never deleted: s3rver has no lifecycle rules.
+    resultRetentionDays: 36_500,
     cursorSecret: 'synthforge-local-cursor-secret',
   };
   let runtime: Runtime | undefined;

@@ -29,6 +29,8 @@ export interface ApiRuntimeSettings {
   readonly idempotencyTtlSeconds: number;
   /** Memory of the job worker, which batch estimates price (`WORKER_MEMORY_MB`). */
   readonly workerMemoryMb: number;
+  /** Days a result stays in the outputs bucket: past them summaries say so (`RESULT_RETENTION_DAYS`). */
+  readonly resultRetentionDays: number;
 }
 
 export interface ApiHandlersProps {
@@ -107,6 +109,7 @@ export class ApiHandlers extends Construct {
         RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
         IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
         WORKER_MEMORY_MB: String(settings.workerMemoryMb),
+        RESULT_RETENTION_DAYS: String(settings.resultRetentionDays),
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
       },
     });

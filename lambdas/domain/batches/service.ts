@@ -22,6 +22,8 @@ export interface BatchServiceDeps {
   resultUrlTtlSeconds: number;
   /** Memory of the function that renders jobs; the estimate bills it. */
   workerMemoryMb: number;
+  /** Days a result is kept; after that its link would only find a deleted object. */
+  resultRetentionDays: number;
 }
 
 /** Seconds one megapixel frame of `shapes` takes on one Lambda vCPU (measured by `npm run bench`). */
@@ -216,18 +218,30 @@ export class BatchService {
   async summary(tenant: string, batchId: string): Promise<BatchSummary> {
     const { batch, items } = await this.load(tenant, batchId);
     const ttl = this.deps.resultUrlTtlSeconds;
+    const keptUntil = (item: JobRecord) =>
+      Date.parse(item.finishedAt ?? item.updatedAt) + this.deps.resultRetentionDays * 86_400_000;
+    const now = this.deps.clock.now().getTime();
     const jobRuns = await Promise.all(
-      items.map(async (item) => ({
-        id: item.id,
-        name: item.generator ?? item.name ?? '',
-        status: item.status,
-        in_progress: inProgress(item),
-        result_url:
-          item.status === 'completed' && item.result
-            ? await this.deps.blobs.presignGet(item.result.key, ttl, `${item.id}.zip`)
-            : null,
-        ...(item.error ? { error: item.error } : {}),
-      })),
+      items.map(async (item) => {
+        const expired = item.status === 'completed' && keptUntil(item) <= now;
+        const error = expired
+          ? {
+              code: 'RESULT_EXPIRED',
+              message: `results are kept ${this.deps.resultRetentionDays} days; this one was deleted`,
+            }
+          : item.error;
+        return {
+          id: item.id,
+          name: item.generator ?? item.name ?? '',
+          status: item.status,
+          in_progress: inProgress(item),
+          result_url:
+            item.status === 'completed' && item.result && !expired
+              ? await this.deps.blobs.presignGet(item.result.key, ttl, `${item.id}.zip`)
+              : null,
+          ...(error ? { error } : {}),
+        };
+      }),
     );
     return {
       id: batch.id,

@@ -94,6 +94,7 @@ describe('every function', () => {
           'EVENT_BUS_NAME',
           'IDEMPOTENCY_TTL_SECONDS',
           'OUTPUTS_BUCKET',
+          'RESULT_RETENTION_DAYS',
           'RESULT_URL_TTL_SECONDS',
           'STATE_TABLE',
           'WORKER_MEMORY_MB',
@@ -127,6 +128,7 @@ describe('every function', () => {
       BATCH_MAX_CONCURRENCY: '8',
       RESULT_URL_TTL_SECONDS: '900',
       IDEMPOTENCY_TTL_SECONDS: '86400',
+      RESULT_RETENTION_DAYS: '30',
       WORKER_MEMORY_MB: String(functions[built.idOf(workflows.tasks.runJob)]?.Properties.MemorySize),
     });
   });

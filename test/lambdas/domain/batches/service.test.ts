@@ -6,7 +6,7 @@ import { DomainError } from '../../../../lambdas/domain/errors.ts';
 import { JobsEngine } from '../../../../lambdas/domain/jobs/engine.ts';
 import type { BatchExecutionInput, BatchWorkflow, BlobStore } from '../../../../lambdas/domain/ports.ts';
 import { useEmulators } from '../../../support/emulators.ts';
-import { aTenant } from '../../../support/jobs.ts';
+import { aJob, aTenant } from '../../../support/jobs.ts';
 
 const fixture = useEmulators();
 const clock = { now: () => new Date() };
@@ -36,6 +36,7 @@ function serviceWith(workflow: BatchWorkflow) {
     newSeed: () => 7,
     resultUrlTtlSeconds: 60,
     workerMemoryMb: 2048,
+    resultRetentionDays: 30,
   });
   return { service, store };
 }
@@ -95,5 +96,36 @@ describe('BatchService.submit', () => {
     expect(items).toHaveLength(3);
     expect(items.map((job) => job.status)).toEqual(['failed', 'failed', 'failed']);
     expect(items.every((job) => job.error?.code === 'WORKFLOW_UNAVAILABLE')).toBe(true);
+  });
+});
+
+describe('BatchService.summary', () => {
+  it('links a result while it is kept, and says it expired once the bucket has deleted it', async () => {
+    // Prepare
+    const { service, store } = serviceWith({
+      start: async () => ({ executionId: 'x' }),
+      stop: async () => undefined,
+    });
+    const tenant = aTenant();
+    const batch = aJob({ tenant, kind: 'batch', status: 'completed' });
+    const result = {
+      key: `${tenant}/jobs/x/result.zip`,
+      bytes: 10,
+      frames: 1,
+      contentType: 'application/zip',
+    };
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    const fresh = aJob({ tenant, batchId: batch.id, status: 'completed', result, finishedAt: daysAgo(29) });
+    const old = aJob({ tenant, batchId: batch.id, status: 'completed', result, finishedAt: daysAgo(31) });
+    await store.create([batch, fresh, old]);
+
+    // Act
+    const summary = await service.summary(tenant, batch.id);
+
+    // Assess
+    const byId = new Map(summary.job_runs.map((job) => [job.id, job]));
+    expect(byId.get(fresh.id)).toMatchObject({ result_url: 'unused' });
+    expect(byId.get(fresh.id)?.error).toBeUndefined();
+    expect(byId.get(old.id)).toMatchObject({ result_url: null, error: { code: 'RESULT_EXPIRED' } });
   });
 });
