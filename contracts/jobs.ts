@@ -1,14 +1,11 @@
+import { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES } from './vocabulary.ts';
 import { z } from './zod.ts';
 
-/** The one lifecycle every asynchronous operation shares (DESIGN §2 "One jobs engine"). */
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES };
+
 export const JobStatus = z.enum(JOB_STATUSES).openapi('JobStatus');
 export type JobStatus = z.infer<typeof JobStatus>;
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
-
-/** Families of jobs. Later issues add training, image, hyperpod, avatarization, export. */
-export const JOB_KINDS = ['generation', 'batch'] as const;
 export const JobKind = z.enum(JOB_KINDS).openapi('JobKind');
 export type JobKind = z.infer<typeof JobKind>;
 

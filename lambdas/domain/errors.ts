@@ -1,4 +1,4 @@
-import { ERROR_STATUS, type ErrorCode } from '../../contracts/errors.ts';
+import { ERROR_STATUS, type ErrorCode } from '../../contracts/vocabulary.ts';
 
 /**
  * An error the API answers in its documented envelope. The domain throws these; the HTTP layer

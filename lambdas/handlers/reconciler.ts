@@ -2,7 +2,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { type ClosedExecution, reconcileClosedExecution } from '../domain/jobs/reconciler.ts';
 import type { Runtime } from '../runtime.ts';
 import { logger } from '../shared/logger.ts';
-import { taskEntry } from '../shared/runtime-entry.ts';
+import { taskEntry } from '../shared/task-entry.ts';
 
 /** The fields of Step Functions' `Execution Status Change` event the reconciler reads. */
 export interface ExecutionStatusChange {

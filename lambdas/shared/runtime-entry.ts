@@ -1,4 +1,4 @@
-/** Entry points for handlers that use the AWS-backed runtime (tables, bucket, workflow, bus). */
+/** Entry points for API routes that use the AWS-backed runtime (tables, bucket, workflow, bus). */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { type ApiHandler, createApiHandler, type RouteBinding } from '../http/api-handler.ts';
 import { type Runtime, runtimeFromEnv } from '../runtime.ts';
@@ -14,9 +14,4 @@ export function apiEntry(bindingsFor: (runtime: Runtime) => RouteBinding[]) {
     }
     return api(event);
   });
-}
-
-/** A Step Functions task or EventBridge target. */
-export function taskEntry<E, R>(task: (runtime: Runtime, event: E) => Promise<R>) {
-  return withPowertools(async (event: E) => task(await runtimeFromEnv(), event));
 }

@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TERMINAL_STATUSES } from '../../../contracts/jobs.ts';
+import { TERMINAL_STATUSES } from '../../../contracts/vocabulary.ts';
 import { allowedSources, isTerminal } from '../../domain/jobs/lifecycle.ts';
 import type { JobPatch, JobRecord, JobStatus, LogEntry } from '../../domain/jobs/model.ts';
 import type { Clock, JobQuery, JobStore, Page, TransitionOutcome } from '../../domain/ports.ts';

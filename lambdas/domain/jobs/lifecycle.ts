@@ -1,4 +1,4 @@
-import { JOB_STATUSES, type JobStatus, TERMINAL_STATUSES } from '../../../contracts/jobs.ts';
+import { JOB_STATUSES, type JobStatus, TERMINAL_STATUSES } from '../../../contracts/vocabulary.ts';
 
 /**
  * The allowed edges of the job lifecycle. Everything else is illegal, and a terminal status never

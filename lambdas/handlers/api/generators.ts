@@ -4,7 +4,7 @@ import { describeGenerator, getGenerator, listGenerators } from '../../domain/ge
 import { randomizeUnspecified, validateJobs } from '../../domain/generators/params.ts';
 import { Rng } from '../../domain/generators/rng.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
-import { staticApiEntry } from '../../shared/lambda-entry.ts';
+import { staticApiEntry } from '../../shared/static-api-entry.ts';
 
 function generatorNamed(name: string) {
   const generator = getGenerator(name);

@@ -4,7 +4,7 @@ import { readDocsAsset, redocPage, swaggerUiPage } from '../../docs/pages.ts';
 import { notFound } from '../../domain/errors.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
 import { RawBody } from '../../http/responses.ts';
-import { staticApiEntry } from '../../shared/lambda-entry.ts';
+import { staticApiEntry } from '../../shared/static-api-entry.ts';
 
 const ASSET_CACHE_SECONDS = 86_400;
 

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { failJob } from '../../domain/batches/workflow-tasks.ts';
 import type { Runtime } from '../../runtime.ts';
 import { metrics } from '../../shared/powertools.ts';
-import { taskEntry } from '../../shared/runtime-entry.ts';
+import { taskEntry } from '../../shared/task-entry.ts';
 
 export const failJobTask = async (runtime: Runtime, event: Parameters<typeof failJob>[1]) => {
   const result = await failJob(runtime.engine, event);

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type RunJobInput, runGenerationJob } from '../../domain/generation/run-job.ts';
 import type { Runtime } from '../../runtime.ts';
 import { metrics } from '../../shared/powertools.ts';
-import { taskEntry } from '../../shared/runtime-entry.ts';
+import { taskEntry } from '../../shared/task-entry.ts';
 
 export const runJobTask = async (runtime: Runtime, event: RunJobInput) => {
   const started = performance.now();

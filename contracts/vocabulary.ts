@@ -1,0 +1,36 @@
+/**
+ * The contract's plain values, free of zod: the workflow tasks, the authorizer and the job store
+ * use them without loading the schema library (about 700 KB of a Lambda bundle). The schemas in
+ * jobs.ts and errors.ts are built from these, so each list is still written once.
+ */
+
+/** The one lifecycle every asynchronous operation shares (DESIGN §2 "One jobs engine"). */
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** Families of jobs. Later issues add training, image, hyperpod, avatarization, export. */
+export const JOB_KINDS = ['generation', 'batch'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/**
+ * Machine-readable error codes. The HTTP status of each is fixed here, once, so that handlers,
+ * the OpenAPI document and the SDK agree on it.
+ */
+export const ERROR_STATUS = {
+  INVALID_PARAMETERS: 400,
+  INVALID_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ILLEGAL_STATE: 409,
+  REQUEST_IN_FLIGHT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
