@@ -41,7 +41,8 @@ export interface JobStore {
    */
   transition(tenant: string, id: string, to: JobStatus, patch?: JobPatch): Promise<TransitionOutcome>;
   /**
-   * Changes non-status fields of a job that is not terminal. With `expectedVersion`, applies only if
+   * Changes non-status fields of a job that is not terminal; a patch that would lower `progress`
+   * does not apply. With `expectedVersion`, applies only if
    * the version still matches (optimistic concurrency). With `whenStatus`, applies only in that
    * status, terminal or not (a batch's final counts, written once it has ended). Returns undefined
    * when the condition fails.

@@ -311,6 +311,8 @@ export class DynamoJobStore implements JobStore {
       ...(options.expectedVersion === undefined
         ? []
         : [`${version} = ${attributes.value(options.expectedVersion)}`]),
+      // Progress only moves forward, even when two attempts at one job overlap.
+      ...(patch.progress === undefined ? [] : [progressDoesNotDrop(attributes, patch.progress)]),
     ];
     const after = await this.#conditionalUpdate(tenant, id, attributes, assignments, conditions);
     return after ? fromItem(after) : undefined;
@@ -544,4 +546,9 @@ function jobIdOfSortKey(sortKey: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function progressDoesNotDrop(attributes: ExpressionAttributes, progress: number): string {
+  const name = attributes.name('progress');
+  return `(attribute_not_exists(${name}) OR ${name} <= ${attributes.value(progress)})`;
 }

@@ -51,7 +51,11 @@ export async function runGenerationJob(
         if (progress <= reported || (progress - reported < 10 && fraction < 1)) return;
         reported = progress;
         const updated = await engine.store.update(tenant, jobId, { progress, message });
-        if (!updated) throw new JobEnded();
+        if (updated) return;
+        // Not applied: the job ended under us (stop rendering), or an overlapping attempt is further
+        // along (carry on; the store keeps the higher progress).
+        const current = await engine.store.get(tenant, jobId);
+        if (!current || isTerminal(current.status)) throw new JobEnded();
       },
     });
   } catch (error) {

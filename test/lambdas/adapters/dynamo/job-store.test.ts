@@ -684,6 +684,23 @@ describe('DynamoJobStore: update', () => {
     expect(await rawItem(job.tenant, job.id)).toBe(before);
   });
 
+  it('never lowers progress, even when an overlapping attempt reports an older figure', async () => {
+    // Prepare
+    const store = storeWith();
+    const job = aJob({ tenant: aTenant(), status: 'running' });
+    await store.create([job]);
+    await store.update(job.tenant, job.id, { progress: 50 });
+
+    // Act
+    const lower = await store.update(job.tenant, job.id, { progress: 30, message: 'stale attempt' });
+    const higher = await store.update(job.tenant, job.id, { progress: 60 });
+
+    // Assess
+    expect(lower).toBeUndefined();
+    expect(higher).toMatchObject({ progress: 60 });
+    expect((await store.get(job.tenant, job.id))?.message).toBeUndefined();
+  });
+
   it('records the final counts of an ended batch only in the status it names', async () => {
     // Prepare
     const store = storeWith();
