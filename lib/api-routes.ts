@@ -3,7 +3,7 @@
  * table the handlers parse with, the local platform routes with and the OpenAPI document describes.
  */
 import { z } from 'zod';
-import { ROUTE_LIST, type RouteDef, type RouteFamily } from '../contracts/routes.ts';
+import { ROUTE_LIST, type RouteDef } from '../contracts/routes.ts';
 
 export type { HttpMethod, RouteFamily } from '../contracts/routes.ts';
 

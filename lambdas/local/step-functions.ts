@@ -55,6 +55,7 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   readonly executions = new Map<string, ExecutionRecord>();
   #runtime: Runtime | undefined;
   #shuttingDown = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, (input: unknown) => Promise<unknown>>;
 
@@ -77,7 +78,15 @@ export class LocalBatchWorkflow implements BatchWorkflow {
           const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
           const task = byFunctionName.get(FunctionName);
           if (!task) throw new Error(`no local function ${FunctionName}`);
-          return { Payload: (await task(this.runtime, Payload)) ?? null, StatusCode: 200 };
+          // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
+          // and a shutdown must let it finish before the emulators close under it.
+          const running = task(this.runtime, Payload);
+          this.#inFlight.add(running);
+          try {
+            return { Payload: (await running) ?? null, StatusCode: 200 };
+          } finally {
+            this.#inFlight.delete(running);
+          }
         },
       ]),
     );
@@ -133,7 +142,8 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   async shutdown(graceMs = 5_000): Promise<void> {
     this.#shuttingDown = true;
     for (const record of this.executions.values()) if (record.status === 'RUNNING') record.abort();
-    await Promise.race([this.idle(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    const settled = Promise.all([this.idle(), Promise.allSettled([...this.#inFlight])]);
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }
 
   /** Resolves when every execution started so far has closed. */
