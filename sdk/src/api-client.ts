@@ -1,0 +1,278 @@
+/**
+ * The low level of the SDK: one typed method per route of the API, all built on `call`, which
+ * takes any route of the table (contracts/routes.ts) and is typed from its schemas.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Routes, routes } from '../../contracts/routes.ts';
+import { requestIdOf, SynthForgeError } from './errors.ts';
+import { decodeText, type FetchFunction, type OutgoingRequest, sendWithRetries } from './http.ts';
+import { DEFAULT_RETRY_POLICY, isRepeatable, type RetryPolicy } from './retry.ts';
+import type {
+  AnyRoute,
+  BodyOf,
+  CallOptions,
+  ParamsOf,
+  QueryOf,
+  ResponseOf,
+  RouteArgs,
+  RouteInput,
+} from './route-types.ts';
+
+/** How to reach the API and how patiently. */
+export interface ApiClientOptions {
+  /** The API's root, with the stage for a deployed stack: `https://abc.execute-api.eu-west-1.amazonaws.com/dev`. */
+  baseUrl: string;
+  /** Sent as `X-API-Key` on every authenticated route. The public routes (`health`, `openapi`) work without. */
+  apiKey?: string;
+  /** Per attempt, body included. Default 30 s. */
+  timeoutMs?: number;
+  /** Default: 5 attempts, backoff from 200 ms up to 10 s. */
+  retries?: Partial<RetryPolicy>;
+  /** Default: the platform's `fetch`. */
+  fetch?: FetchFunction;
+}
+
+/** Options for fetching a result archive from its presigned link. */
+export interface DownloadRequestOptions {
+  signal?: AbortSignal;
+  /** Per attempt. Default 5 minutes: an archive can be hundreds of megabytes. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
+const USER_AGENT = 'synthforge-sdk/0.1.0';
+
+type RouteOf<Name extends keyof Routes> = Routes[Name];
+
+/**
+ * A client for the SynthForge API. Every call has a timeout; transient failures (429, 502, 503, 504,
+ * network errors) are retried with exponential backoff and full jitter, honouring `Retry-After`; a
+ * POST is retried only with an `Idempotency-Key`, which the client generates for every submission,
+ * so a retry never starts a second job. Answers are checked against the contract.
+ */
+export class ApiClient {
+  /** The API's root, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly retryPolicy: RetryPolicy;
+  readonly #apiKey: string | undefined;
+  readonly #fetch: FetchFunction;
+
+  constructor(options: ApiClientOptions) {
+    const parsed = URL.canParse(options.baseUrl) ? new URL(options.baseUrl) : undefined;
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new TypeError(`baseUrl must be an http(s) URL, got ${JSON.stringify(options.baseUrl)}`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retries };
+    if (!(this.retryPolicy.maxAttempts >= 1)) throw new RangeError('retries.maxAttempts must be at least 1');
+    this.#apiKey = options.apiKey;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /**
+   * Calls any route of the table: fills its path parameters, query string and JSON body, sends it
+   * with retries and returns the answer parsed with the route's response schema.
+   */
+  async call<R extends AnyRoute>(route: R, ...[input]: RouteArgs<R>): Promise<ResponseOf<R>> {
+    const given = (input ?? {}) as RouteInput<AnyRoute> & { params?: object; query?: object; body?: unknown };
+    if (given.idempotencyKey !== undefined && !route.idempotent) {
+      throw new TypeError(`${route.operationId} does not take an Idempotency-Key`);
+    }
+    // One key for all attempts of this call: that is what lets the server recognise a retry.
+    const idempotencyKey = route.idempotent ? (given.idempotencyKey ?? randomUUID()) : undefined;
+    // A route with an all-optional body still needs a JSON object to parse.
+    const body = route.body ? JSON.stringify(given.body ?? {}) : undefined;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (route.auth && this.#apiKey !== undefined) headers['x-api-key'] = this.#apiKey;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+
+    const answer = await this.#send({
+      method: route.method,
+      url: buildUrl(this.baseUrl, route.path, given.params, given.query),
+      headers,
+      ...(body === undefined ? {} : { body }),
+      repeatable: isRepeatable(route.method, idempotencyKey !== undefined),
+      timeoutMs: given.timeoutMs ?? this.timeoutMs,
+      signal: given.signal,
+    });
+    return parseAnswer(route, answer.status, answer.headers, answer.body);
+  }
+
+  /**
+   * The bytes behind a result link (a presigned URL), with the same timeouts and retries as a call.
+   * The API key is never sent: the link authorises itself and may point at another host.
+   */
+  async fetchResult(url: string, options: DownloadRequestOptions = {}): Promise<Uint8Array> {
+    const answer = await this.#send({
+      method: 'GET',
+      url,
+      headers: { 'user-agent': USER_AGENT },
+      repeatable: true,
+      timeoutMs: options.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS,
+      signal: options.signal,
+    });
+    return answer.body;
+  }
+
+  #send(request: OutgoingRequest) {
+    return sendWithRetries({ fetch: this.#fetch, policy: this.retryPolicy }, request);
+  }
+
+  // The named methods: one line each over `call`, typed by the route table.
+
+  /** What this API is and where its documentation lives. */
+  root(options?: CallOptions) {
+    return this.call(routes.root, { ...options });
+  }
+  /** Liveness (no key needed). */
+  health(options?: CallOptions) {
+    return this.call(routes.health, { ...options });
+  }
+  /** The OpenAPI document (no key needed). */
+  openapi(options?: CallOptions) {
+    return this.call(routes.openapi, { ...options });
+  }
+  /** The generators this deployment offers. */
+  listGenerators(options?: CallOptions) {
+    return this.call(routes.listGenerators, { ...options });
+  }
+  /** A generator's parameters (name, type, default_value, options) and whether it allows previews. */
+  getGenerator(name: ParamsOf<RouteOf<'getGenerator'>>['name'], options?: CallOptions) {
+    return this.call(routes.getGenerator, { ...options, params: { name } });
+  }
+  /** Checks job parameters on the server: one entry per job, null when valid. */
+  validateParams(
+    name: ParamsOf<RouteOf<'validateParams'>>['name'],
+    body: BodyOf<RouteOf<'validateParams'>>,
+    options?: CallOptions,
+  ) {
+    return this.call(routes.validateParams, { ...options, params: { name }, body });
+  }
+  /** Valid random parameter sets drawn by the server, keeping any values given. */
+  randomParams(
+    name: ParamsOf<RouteOf<'randomParams'>>['name'],
+    body: BodyOf<RouteOf<'randomParams'>> = {},
+    options?: CallOptions,
+  ) {
+    return this.call(routes.randomParams, { ...options, params: { name }, body });
+  }
+  /** Starts a batch of standard and preview jobs (idempotent: safe to retry). */
+  submitBatch(body: BodyOf<RouteOf<'submitBatch'>>, options?: CallOptions) {
+    return this.call(routes.submitBatch, { ...options, body });
+  }
+  /** Starts one standard job, a batch of one (idempotent: safe to retry). */
+  submitStandardJob(body: BodyOf<RouteOf<'submitStandardJob'>>, options?: CallOptions) {
+    return this.call(routes.submitStandardJob, { ...options, body });
+  }
+  /** Starts one preview job, a batch of one (idempotent: safe to retry). */
+  submitPreviewJob(body: BodyOf<RouteOf<'submitPreviewJob'>>, options?: CallOptions) {
+    return this.call(routes.submitPreviewJob, { ...options, body });
+  }
+  /** Items, frames per job and estimated cost of a batch, without starting it. */
+  estimateBatch(body: BodyOf<RouteOf<'estimateBatch'>>, options?: CallOptions) {
+    return this.call(routes.estimateBatch, { ...options, body });
+  }
+  /** Batches, newest first, optionally in a time range; one page. */
+  listBatches(query: QueryOf<RouteOf<'listBatches'>> = {}, options?: CallOptions) {
+    return this.call(routes.listBatches, { ...options, query });
+  }
+  /** A batch and its jobs. */
+  getBatch(id: ParamsOf<RouteOf<'getBatch'>>['id'], options?: CallOptions) {
+    return this.call(routes.getBatch, { ...options, params: { id } });
+  }
+  /** Per job: status, in_progress and a short-lived result_url. */
+  getBatchSummary(id: ParamsOf<RouteOf<'getBatchSummary'>>['id'], options?: CallOptions) {
+    return this.call(routes.getBatchSummary, { ...options, params: { id } });
+  }
+  /** Jobs of every kind, newest first, filtered by kind, status, batch and time; one page. */
+  listJobs(query: QueryOf<RouteOf<'listJobs'>> = {}, options?: CallOptions) {
+    return this.call(routes.listJobs, { ...options, query });
+  }
+  /** One job. */
+  getJob(id: ParamsOf<RouteOf<'getJob'>>['id'], options?: CallOptions) {
+    return this.call(routes.getJob, { ...options, params: { id } });
+  }
+  /** Cancels a job; cancelling a batch cancels its open jobs. A job that already ended: 409. */
+  cancelJob(id: ParamsOf<RouteOf<'cancelJob'>>['id'], options?: CallOptions) {
+    return this.call(routes.cancelJob, { ...options, params: { id } });
+  }
+  /** The last `tail` entries of a job's log. */
+  getJobLogs(
+    id: ParamsOf<RouteOf<'getJobLogs'>>['id'],
+    query: QueryOf<RouteOf<'getJobLogs'>> = {},
+    options?: CallOptions,
+  ) {
+    return this.call(routes.getJobLogs, { ...options, params: { id }, query });
+  }
+  /** Jobs, batches, frames and bytes in a time range (default: the last 30 days). */
+  getUsage(query: QueryOf<RouteOf<'getUsage'>> = {}, options?: CallOptions) {
+    return this.call(routes.getUsage, { ...options, query });
+  }
+}
+
+/**
+ * The URL of a route: the base URL (its path, a deployed stage, is kept), the path with each
+ * `{name}` replaced by its encoded value, and the defined query values.
+ */
+export function buildUrl(
+  baseUrl: string,
+  pathTemplate: string,
+  params: object | undefined,
+  query: object | undefined,
+): string {
+  const values = (params ?? {}) as Record<string, unknown>;
+  const path = pathTemplate.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined || value === null || value === '') {
+      throw new TypeError(`${pathTemplate} needs the path parameter ${name}`);
+    }
+    return encodeURIComponent(String(value));
+  });
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined && value !== null) search.append(name, String(value));
+  }
+  const queryString = search.toString();
+  return `${baseUrl.replace(/\/+$/, '')}${path}${queryString ? `?${queryString}` : ''}`;
+}
+
+/** The answer parsed with the route's response schema; anything else is an `INVALID_RESPONSE`. */
+function parseAnswer<R extends AnyRoute>(
+  route: R,
+  status: number,
+  headers: Headers,
+  body: Uint8Array,
+): ResponseOf<R> {
+  const text = decodeText(body);
+  const requestId = requestIdOf(headers);
+  const invalid = (reason: string, details?: Record<string, unknown>) =>
+    new SynthForgeError({
+      status,
+      code: 'INVALID_RESPONSE',
+      message: `${route.operationId}: the answer does not match the API contract: ${reason}`,
+      details,
+      requestId,
+    });
+
+  let payload: unknown = text;
+  if ((headers.get('content-type') ?? '').includes('json')) {
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      throw invalid('the body is not JSON');
+    }
+  }
+  const parsed = route.response.schema.safeParse(payload);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 10).map(({ path, message }) => ({ path, message }));
+    const first = issues[0];
+    throw invalid(first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'schema mismatch', {
+      issues,
+    });
+  }
+  return parsed.data as ResponseOf<R>;
+}

@@ -1,0 +1,197 @@
+/**
+ * Downloads a batch's results, one folder per job with its ZIP extracted, as seed 000's client does
+ * (peers.md §1.1): resumable, in parallel, and refusing to mix two batches in one folder.
+ *
+ * Layout of `dir`:
+ *   batch_id.txt            the batch this folder belongs to
+ *   <jobId>/                one completed job's archive, extracted
+ *   <jobId>/.complete       written last: the job's folder is whole and is skipped next time
+ *   .<jobId>.partial/       a job being extracted; renamed to <jobId>/ once whole
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ApiClient } from './api-client.ts';
+import { BatchFolderMismatchError } from './errors.ts';
+import { forEachConcurrently } from './pool.ts';
+import type { BatchSummary, BatchSummaryJob } from './resources.ts';
+import { extractZip } from './unzip.ts';
+
+/** The file in a download folder naming its batch. */
+export const BATCH_MARKER_FILE = 'batch_id.txt';
+/** The file in a job folder saying that its extraction finished. */
+export const JOB_COMPLETE_MARKER = '.complete';
+
+/** Options of `Batch.download`. */
+export interface DownloadOptions {
+  /** Jobs downloaded at once. Default 4. */
+  concurrency?: number;
+  /** Called after each job is downloaded or found already there. A throw stops the download. */
+  onProgress?: (progress: DownloadProgress) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Per archive request. Default 5 minutes. */
+  timeoutMs?: number;
+}
+
+/** One step of a download. */
+export interface DownloadProgress {
+  jobId: string;
+  /** `skipped`: its folder was already complete. */
+  outcome: 'downloaded' | 'skipped';
+  /** The archive's size in bytes (0 when skipped). */
+  bytes: number;
+  /** Jobs handled so far, this one included, and the number to handle. */
+  done: number;
+  total: number;
+  /** Archive bytes downloaded so far. */
+  totalBytes: number;
+}
+
+/** What a download did. */
+export interface DownloadReport {
+  batchId: string;
+  dir: string;
+  /** Jobs downloaded now. */
+  downloaded: string[];
+  /** Jobs whose folder was already complete. */
+  skipped: string[];
+  /** Jobs with no result to download: failed, cancelled, or not finished yet. */
+  unavailable: Pick<BatchSummaryJob, 'id' | 'status'>[];
+  /** Archive bytes downloaded now. */
+  bytes: number;
+}
+
+/** Downloads every completed job of `batchId` into `dir`; see the module comment for the layout. */
+export async function downloadBatch(
+  client: ApiClient,
+  batchId: string,
+  dir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadReport> {
+  const signal = options.signal;
+  // Read first: an unknown batch is a 404 before the folder is marked as its own.
+  const links = new ResultLinks(
+    client,
+    batchId,
+    await client.getBatchSummary(batchId, signal ? { signal } : {}),
+  );
+  await mkdir(dir, { recursive: true });
+  await claimFolder(dir, batchId);
+
+  const ready = links.jobs.filter((job) => job.status === 'completed' && job.result_url !== null);
+  const report: DownloadReport = {
+    batchId,
+    dir,
+    downloaded: [],
+    skipped: [],
+    unavailable: links.jobs.filter((job) => !ready.includes(job)).map(({ id, status }) => ({ id, status })),
+    bytes: 0,
+  };
+  const progress = async (jobId: string, outcome: DownloadProgress['outcome'], bytes: number) => {
+    (outcome === 'downloaded' ? report.downloaded : report.skipped).push(jobId);
+    report.bytes += bytes;
+    const done = report.downloaded.length + report.skipped.length;
+    await options.onProgress?.({
+      jobId,
+      outcome,
+      bytes,
+      done,
+      total: ready.length,
+      totalBytes: report.bytes,
+    });
+  };
+
+  await forEachConcurrently(ready, options.concurrency ?? 4, async (job) => {
+    signal?.throwIfAborted();
+    // Job ids are ULIDs (the contract's JobId pattern), so they are safe as folder names.
+    const jobDir = join(dir, job.id);
+    if (await exists(join(jobDir, JOB_COMPLETE_MARKER))) return progress(job.id, 'skipped', 0);
+    const archive = await client.fetchResult(await links.urlFor(job.id), {
+      ...(signal ? { signal } : {}),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    await extractJob(archive, dir, batchId, job.id);
+    return progress(job.id, 'downloaded', archive.length);
+  });
+  return report;
+}
+
+/**
+ * Marks `dir` as `batchId`'s, or checks that it already is. The marker is created exclusively, so
+ * two downloads of different batches racing into one folder cannot both claim it.
+ */
+async function claimFolder(dir: string, batchId: string): Promise<void> {
+  const marker = join(dir, BATCH_MARKER_FILE);
+  try {
+    await writeFile(marker, `${batchId}\n`, { flag: 'wx' });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const existing = (await readFile(marker, 'utf8')).trim();
+  if (existing !== batchId) throw new BatchFolderMismatchError(dir, batchId, existing);
+}
+
+/**
+ * Extracts into a staging folder and renames it into place once whole, so that `<jobId>/` exists
+ * only complete: an interrupted extraction leaves a `.partial` folder that the next run replaces.
+ */
+async function extractJob(archive: Uint8Array, dir: string, batchId: string, jobId: string): Promise<void> {
+  const staging = join(dir, `.${jobId}.partial`);
+  const target = join(dir, jobId);
+  await rm(staging, { recursive: true, force: true });
+  const files = await extractZip(archive, staging);
+  const marker = {
+    batch_id: batchId,
+    job_id: jobId,
+    files: files.map((file) => file.name),
+    bytes: archive.length,
+  };
+  await writeFile(join(staging, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+  // A folder without its marker is an earlier, unfinished attempt (or a stray copy): replaced.
+  await rm(target, { recursive: true, force: true });
+  await rename(staging, target);
+}
+
+/**
+ * The result links of a batch. A link lives `result_url_expires_in` seconds; once half of that has
+ * passed, the summary is read again so that a long download never uses an expired link.
+ */
+class ResultLinks {
+  #summary: BatchSummary;
+  #readAtMs = Date.now();
+  #reading: Promise<BatchSummary> | undefined;
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly batchId: string,
+    summary: BatchSummary,
+  ) {
+    this.#summary = summary;
+  }
+
+  get jobs(): BatchSummaryJob[] {
+    return this.#summary.job_runs;
+  }
+
+  async urlFor(jobId: string): Promise<string> {
+    const halfLifeMs = (this.#summary.result_url_expires_in * 1000) / 2;
+    if (Date.now() - this.#readAtMs > halfLifeMs) {
+      // One read shared by every worker that finds the links stale at the same time.
+      this.#reading ??= this.client.getBatchSummary(this.batchId).finally(() => {
+        this.#reading = undefined;
+      });
+      this.#summary = await this.#reading;
+      this.#readAtMs = Date.now();
+    }
+    const url = this.#summary.job_runs.find((job) => job.id === jobId)?.result_url;
+    if (!url) throw new Error(`job ${jobId} of batch ${this.batchId} has no result link any more`);
+    return url;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * The SynthForge TypeScript SDK: `ApiClient` (every route, typed from the contracts), `Session` (one
+ * generator), `Batch` (a submitted batch and its results) and `Manager` (the front door).
+ */
+export { type RouteName, type Routes, routes } from '../../contracts/routes.ts';
+export { ApiClient, type ApiClientOptions, buildUrl, type DownloadRequestOptions } from './api-client.ts';
+export { type AwaitCompletionOptions, Batch, BatchTimeoutError, isBatchFinished } from './batch.ts';
+export {
+  BATCH_MARKER_FILE,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadReport,
+  JOB_COMPLETE_MARKER,
+} from './download.ts';
+export {
+  ArchiveError,
+  BatchFolderMismatchError,
+  NetworkError,
+  parseRetryAfter,
+  SynthForgeError,
+  type SynthForgeErrorCode,
+  type SynthForgeErrorInit,
+  TimeoutError,
+} from './errors.ts';
+export type { FetchFunction } from './http.ts';
+export { Manager, type RecentJobsFilter } from './manager.ts';
+export type {
+  BatchEstimate,
+  BatchListItem,
+  BatchRequest,
+  BatchResource,
+  BatchSummary,
+  BatchSummaryJob,
+  GeneratorInfo,
+  Job,
+  ParameterSpec,
+  ParamValues,
+  ParamViolation,
+} from './resources.ts';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
+export type {
+  BodyOf,
+  CallOptions,
+  ParamsOf,
+  QueryOf,
+  ResponseOf,
+  RouteArgs,
+  RouteInput,
+} from './route-types.ts';
+export { type JobKindOptions, Session, type SubmitOptions } from './session.ts';
+export { extractZip, readZip, type ZipFile } from './unzip.ts';

@@ -1,0 +1,80 @@
+/**
+ * The SDK's front door, the facade of seed 004 (`Manager`): made with a base URL and key, it offers
+ * health, recent jobs and batches, and sessions; later issues add `createRunner(...)` here.
+ */
+import { Limit } from '../../contracts/common.ts';
+import type { Routes } from '../../contracts/routes.ts';
+import { ApiClient, type ApiClientOptions } from './api-client.ts';
+import { Batch } from './batch.ts';
+import type { BatchListItem, Job } from './resources.ts';
+import type { CallOptions, QueryOf, ResponseOf } from './route-types.ts';
+import { Session } from './session.ts';
+
+/** The most items one list page holds (the contract's bound on `limit`). */
+const MAX_PAGE_SIZE = Limit.unwrap().maxValue ?? 100;
+
+/** Filters of `recentJobs`: those of `GET /api/v1/jobs`, paging aside. */
+export type RecentJobsFilter = Omit<QueryOf<Routes['listJobs']>, 'limit' | 'cursor'>;
+
+/** High-level access to SynthForge. `new Manager({ baseUrl, apiKey })`. */
+export class Manager {
+  /** The low-level client, for anything the manager does not wrap. */
+  readonly client: ApiClient;
+
+  constructor(options: ApiClientOptions | ApiClient) {
+    this.client = options instanceof ApiClient ? options : new ApiClient(options);
+  }
+
+  /** Liveness of the API. */
+  health(options?: CallOptions): Promise<ResponseOf<Routes['health']>> {
+    return this.client.health(options);
+  }
+
+  /** The `limit` newest jobs of every kind (batches included), optionally filtered; pages are followed. */
+  async recentJobs(limit = 20, filter: RecentJobsFilter = {}, options?: CallOptions): Promise<Job[]> {
+    return collectPages(limit, (pageSize, cursor) =>
+      this.client
+        .listJobs({ ...filter, limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
+        .then((page) => ({ items: page.jobs, next: page.next_cursor })),
+    );
+  }
+
+  /** The `limit` newest batches; pages are followed. */
+  async recentBatches(limit = 20, options?: CallOptions): Promise<BatchListItem[]> {
+    return collectPages(limit, (pageSize, cursor) =>
+      this.client
+        .listBatches({ limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
+        .then((page) => ({ items: page.batches, next: page.next_cursor })),
+    );
+  }
+
+  /** A session for one generator (reads its description). */
+  session(generator: string, options?: CallOptions): Promise<Session> {
+    return Session.create(this.client, generator, options);
+  }
+
+  /** A batch submitted earlier, by id (nothing is read until it is used). */
+  batch(id: string): Batch {
+    return new Batch(this.client, id);
+  }
+}
+
+/** Reads pages until `limit` items are in hand or the list ends. */
+async function collectPages<T>(
+  limit: number,
+  readPage: (
+    pageSize: number,
+    cursor: string | undefined,
+  ) => Promise<{ items: T[]; next: string | undefined }>,
+): Promise<T[]> {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`limit must be a whole number of at least 1, got ${limit}`);
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await readPage(Math.min(MAX_PAGE_SIZE, limit - items.length), cursor);
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor && items.length < limit);
+  return items.slice(0, limit);
+}

@@ -1,0 +1,29 @@
+/**
+ * The API's resources as the SDK hands them out, named once from the route table's response
+ * schemas so that they cannot drift from what the client actually parses.
+ */
+import type { Routes } from '../../contracts/routes.ts';
+import type { BodyOf, ResponseOf } from './route-types.ts';
+
+/** A generator's description: parameters in Infinity's format, previews allowed or not. */
+export type GeneratorInfo = ResponseOf<Routes['getGenerator']>;
+/** One parameter of a generator: name, type, default_value, options (min, max, choices). */
+export type ParameterSpec = GeneratorInfo['params'][number];
+/** Parameter name to value for one job. */
+export type ParamValues = Record<string, unknown>;
+/** One problem with one parameter of one job. */
+export type ParamViolation = NonNullable<ResponseOf<Routes['validateParams']>['results'][number]>[number];
+/** A batch and its jobs (`job_runs`). */
+export type BatchResource = ResponseOf<Routes['getBatch']>;
+/** A batch's jobs with their status and result links. */
+export type BatchSummary = ResponseOf<Routes['getBatchSummary']>;
+/** One job of a batch summary: status, in_progress, result_url, error. */
+export type BatchSummaryJob = BatchSummary['job_runs'][number];
+/** One entry of the batch list. */
+export type BatchListItem = ResponseOf<Routes['listBatches']>['batches'][number];
+/** A job of any kind, as the jobs routes present it. */
+export type Job = ResponseOf<Routes['getJob']>;
+/** A batch's size and cost, computed without starting it. */
+export type BatchEstimate = ResponseOf<Routes['estimateBatch']>;
+/** What `submitBatch` takes. */
+export type BatchRequest = BodyOf<Routes['submitBatch']>;

@@ -1,0 +1,32 @@
+/**
+ * Compile-time tests of the client's types, checked by `npm run typecheck` (never executed): each
+ * `@ts-expect-error` fails the type check if the call it marks ever becomes accepted.
+ */
+import { routes } from '../../contracts/routes.ts';
+import type { ApiClient } from '../src/api-client.ts';
+
+export async function typeChecks(client: ApiClient): Promise<unknown[]> {
+  // Outputs are the contract's z.output types.
+  const job = await client.getJob('01JD3X2K8Q7YV4N6B5M9T0RWZC');
+  const progress: number = job.progress;
+  const batch = await client.call(routes.submitBatch, { body: { job_runs: [{ name: 'shapes' }] } });
+  const firstJobId: string | undefined = batch.job_runs[0]?.id;
+
+  // Inputs: required when the schema requires them, optional when it does not.
+  await client.call(routes.health);
+  await client.call(routes.listJobs, { query: { kind: 'batch', limit: 5 } });
+  await client.randomParams('shapes');
+
+  // @ts-expect-error a route with path parameters needs them
+  await client.call(routes.getJob);
+  // @ts-expect-error a job kind the contract does not list
+  await client.call(routes.listJobs, { query: { kind: 'training' } });
+  // @ts-expect-error a batch needs job_runs
+  await client.call(routes.submitBatch, { body: {} });
+  // @ts-expect-error a GET takes no body
+  await client.call(routes.getJob, { params: { id: 'x' }, body: {} });
+  // @ts-expect-error is_preview is a boolean
+  await client.submitBatch({ job_runs: [{ name: 'shapes', is_preview: 'yes' }] });
+
+  return [progress, firstJobId];
+}
