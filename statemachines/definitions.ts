@@ -39,3 +39,28 @@ export function substitute(definition: string, values: Record<string, string>): 
     return value;
   });
 }
+
+/** The fields of an ASL state that nest other states. */
+interface NestingState {
+  Type: string;
+  ItemProcessor?: { States: Record<string, NestingState> };
+  Iterator?: { States: Record<string, NestingState> };
+  Branches?: { States: Record<string, NestingState> }[];
+}
+
+/**
+ * Every state of a definition, the states inside Map and Parallel included, as `[path, state]`
+ * (nested paths read `RunJobs/RunJob`). State names are unique per machine, so the last segment
+ * is the name a runner's overrides use.
+ */
+export function allStates<S extends NestingState>(states: Record<string, S>, prefix = ''): [string, S][] {
+  return Object.entries(states).flatMap(([name, state]) => {
+    const path = `${prefix}${name}`;
+    const nested = [
+      ...(state.ItemProcessor ? [state.ItemProcessor.States] : []),
+      ...(state.Iterator ? [state.Iterator.States] : []),
+      ...(state.Branches ?? []).map((branch) => branch.States),
+    ] as Record<string, S>[];
+    return [[path, state] as [string, S], ...nested.flatMap((inner) => allStates(inner, `${path}/`))];
+  });
+}

@@ -5,7 +5,7 @@
  * EventBridge rule does in the cloud.
  */
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { readDefinition, substitute, TASK_FUNCTIONS } from '../../statemachines/definitions.ts';
+import { allStates, readDefinition, substitute, TASK_FUNCTIONS } from '../../statemachines/definitions.ts';
 import type { BatchExecutionInput, BatchWorkflow } from '../domain/ports.ts';
 import type { ExecutionStatusChangeEvent } from '../handlers/reconciler.ts';
 import { failJobTask } from '../handlers/workflow/fail-job.ts';
@@ -72,23 +72,25 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     // Every Task state is a lambda:invoke; the override plays Lambda: it calls the task function
     // with the Payload and wraps the answer in the same {Payload} envelope.
     this.#handlers = Object.fromEntries(
-      taskStateNames(definition).map((state) => [
-        state,
-        async (input: unknown) => {
-          const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-          const task = byFunctionName.get(FunctionName);
-          if (!task) throw new Error(`no local function ${FunctionName}`);
-          // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
-          // and a shutdown must let it finish before the emulators close under it.
-          const running = task(this.runtime, Payload);
-          this.#inFlight.add(running);
-          try {
-            return { Payload: (await running) ?? null, StatusCode: 200 };
-          } finally {
-            this.#inFlight.delete(running);
-          }
-        },
-      ]),
+      allStates(definition.States)
+        .filter(([, state]) => state.Type === 'Task')
+        .map(([path]) => [
+          path.split('/').pop() as string,
+          async (input: unknown) => {
+            const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+            const task = byFunctionName.get(FunctionName);
+            if (!task) throw new Error(`no local function ${FunctionName}`);
+            // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
+            // and a shutdown must let it finish before the emulators close under it.
+            const running = task(this.runtime, Payload);
+            this.#inFlight.add(running);
+            try {
+              return { Payload: (await running) ?? null, StatusCode: 200 };
+            } finally {
+              this.#inFlight.delete(running);
+            }
+          },
+        ]),
     );
   }
 
@@ -197,23 +199,4 @@ export class LocalBatchWorkflow implements BatchWorkflow {
       });
     }
   }
-}
-
-/** Names of every Task state, Map iterations included. */
-export function taskStateNames(definition: { States: Record<string, unknown> }): string[] {
-  const names: string[] = [];
-  for (const [name, state] of Object.entries(definition.States)) {
-    const s = state as {
-      Type: string;
-      ItemProcessor?: { States: Record<string, unknown> };
-      Iterator?: { States: Record<string, unknown> };
-      Branches?: { States: Record<string, unknown> }[];
-    };
-    if (s.Type === 'Task') names.push(name);
-    const nested = [s.ItemProcessor, s.Iterator, ...(s.Branches ?? [])].filter(Boolean) as {
-      States: Record<string, unknown>;
-    }[];
-    for (const inner of nested) names.push(...taskStateNames(inner));
-  }
-  return names;
 }

@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../lib/paths.ts';
 import {
+  allStates,
   placeholdersOf,
   readDefinition,
   STATE_MACHINE_FILES,
@@ -46,4 +47,26 @@ describe('STATE_MACHINE_FILES and TASK_FUNCTIONS', () => {
       expect(placeholdersOf(readDefinition(name))).toEqual(new Set(TASK_FUNCTIONS[name]));
     },
   );
+});
+
+describe('allStates', () => {
+  it('lists the states inside Map and Parallel states too, by path', () => {
+    const states: Parameters<typeof allStates>[0] = {
+      A: { Type: 'Task' },
+      M: { Type: 'Map', ItemProcessor: { States: { B: { Type: 'Task' } } } },
+      P: {
+        Type: 'Parallel',
+        Branches: [{ States: { C: { Type: 'Pass' } } }, { States: { D: { Type: 'Task' } } }],
+      },
+    };
+
+    expect(allStates(states).map(([path, state]) => `${path}:${state.Type}`)).toEqual([
+      'A:Task',
+      'M:Map',
+      'M/B:Task',
+      'P:Parallel',
+      'P/C:Pass',
+      'P/D:Task',
+    ]);
+  });
 });

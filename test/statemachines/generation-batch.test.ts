@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { placeholdersOf, readDefinition } from '../../statemachines/definitions.ts';
+import { allStates, placeholdersOf, readDefinition } from '../../statemachines/definitions.ts';
 
 // asl-validator ships no types: this is the part of its API the test uses.
 type AslValidator = (definition: unknown) => {
@@ -27,19 +27,6 @@ interface State {
   QueryLanguage?: string;
   MaxConcurrency?: number;
   MaxConcurrencyPath?: string;
-}
-
-/** Every state, nested Map and Parallel states included, with its path. */
-function allStates(states: Record<string, State>, prefix = ''): [string, State][] {
-  return Object.entries(states).flatMap(([name, state]) => {
-    const path = `${prefix}${name}`;
-    const nested = [
-      ...(state.ItemProcessor ? [state.ItemProcessor.States] : []),
-      ...(state.Iterator ? [state.Iterator.States] : []),
-      ...(state.Branches ?? []).map((branch) => branch.States),
-    ];
-    return [[path, state] as [string, State], ...nested.flatMap((inner) => allStates(inner, `${path}/`))];
-  });
 }
 
 const LAMBDA_SERVICE_ERRORS = [

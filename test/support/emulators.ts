@@ -1,10 +1,10 @@
-import { afterAll, beforeAll } from 'vitest';
 import { type AwsClients, awsClientsFor } from '../../lambdas/adapters/clients.ts';
 import {
   type EmulatorOptions,
   type RunningEmulators,
   startEmulators,
 } from '../../lambdas/local/emulators.ts';
+import { useFixture } from './fixture.ts';
 
 export interface EmulatorFixture {
   readonly emulators: RunningEmulators;
@@ -16,30 +16,22 @@ export interface EmulatorFixture {
  * (afterAll). Read the fixture's fields inside tests and hooks, once the emulators are up.
  */
 export function useEmulators(options: EmulatorOptions = {}): EmulatorFixture {
-  let running: { emulators: RunningEmulators; clients: AwsClients } | undefined;
-
-  beforeAll(async () => {
-    const emulators = await startEmulators(options);
-    running = { emulators, clients: awsClientsFor(emulators) };
-  });
-
-  afterAll(async () => {
-    running?.clients.destroy();
-    await running?.emulators.stop();
-    running = undefined;
-  });
-
-  const started = () => {
-    if (running === undefined)
-      throw new Error('the emulators are not running: use the fixture inside a test');
-    return running;
-  };
+  const fixture = useFixture(
+    async () => {
+      const emulators = await startEmulators(options);
+      return { emulators, clients: awsClientsFor(emulators) };
+    },
+    async ({ emulators, clients }) => {
+      clients.destroy();
+      await emulators.stop();
+    },
+  );
   return {
     get emulators() {
-      return started().emulators;
+      return fixture.get().emulators;
     },
     get clients() {
-      return started().clients;
+      return fixture.get().clients;
     },
   };
 }

@@ -2,7 +2,7 @@
  * The whole local platform for one test file, and a small HTTP client for it. Tests talk to the
  * platform the way a user does: plain `fetch` against its URL, with an API key.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { BatchSummary } from '../../contracts/batches.ts';
 import { ErrorEnvelope } from '../../contracts/errors.ts';
 import { createApiKey } from '../../lambdas/domain/keys.ts';
@@ -11,6 +11,7 @@ import {
   type LocalPlatformOptions,
   startLocalPlatform,
 } from '../../lambdas/local/platform.ts';
+import { useFixture } from './fixture.ts';
 
 export interface PlatformFixture {
   readonly platform: LocalPlatform;
@@ -23,33 +24,24 @@ export interface PlatformFixture {
  * the calling test file and stops it after the file. Read the fixture's fields inside tests and hooks.
  */
 export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture {
-  let running: { platform: LocalPlatform; api: Api } | undefined;
-
-  beforeAll(async () => {
-    const platform = await startLocalPlatform({
-      port: 0,
-      retryIntervalMs: 0,
-      rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
-      ...options,
-    });
-    running = { platform, api: new Api(platform.url, platform.devKey) };
-  });
-
-  afterAll(async () => {
-    await running?.platform.stop();
-    running = undefined;
-  });
-
-  const started = () => {
-    if (running === undefined) throw new Error('the platform is not running: use the fixture inside a test');
-    return running;
-  };
+  const fixture = useFixture(
+    async () => {
+      const platform = await startLocalPlatform({
+        port: 0,
+        retryIntervalMs: 0,
+        rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+        ...options,
+      });
+      return { platform, api: new Api(platform.url, platform.devKey) };
+    },
+    ({ platform }) => platform.stop(),
+  );
   return {
     get platform() {
-      return started().platform;
+      return fixture.get().platform;
     },
     get api() {
-      return started().api;
+      return fixture.get().api;
     },
   };
 }

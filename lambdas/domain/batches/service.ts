@@ -5,7 +5,6 @@ import { getGenerator } from '../generators/catalogue.ts';
 import type { Generator } from '../generators/generator.ts';
 import { applyDefaults, validateParams } from '../generators/params.ts';
 import { countByStatus, type JobsEngine } from '../jobs/engine.ts';
-import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import { inProgress } from '../jobs/present.ts';
 import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
@@ -291,7 +290,7 @@ export function presentBatch(batch: JobRecord, items: JobRecord[]): Batch {
       is_preview: item.preview ?? false,
       param_values: item.params ?? {},
       status: item.status,
-      in_progress: !isTerminal(item.status),
+      in_progress: inProgress(item),
       progress: item.progress,
     })),
   };

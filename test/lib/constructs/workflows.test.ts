@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
-import { placeholdersOf, readDefinition, TASK_FUNCTIONS } from '../../../statemachines/definitions.ts';
+import {
+  allStates,
+  placeholdersOf,
+  readDefinition,
+  TASK_FUNCTIONS,
+} from '../../../statemachines/definitions.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -52,14 +57,9 @@ describe('batch state machine', () => {
         referencedId(arn),
       ]),
     );
-    const tasks: { Parameters: { FunctionName: string }; TimeoutSeconds: number }[] = [];
-    const walk = (states: CfnJson) => {
-      for (const state of Object.values(states) as CfnJson[]) {
-        if (state.Type === 'Task') tasks.push(state);
-        if (state.ItemProcessor) walk(state.ItemProcessor.States);
-      }
-    };
-    walk(JSON.parse(aslText).States);
+    const tasks = allStates<CfnJson>(JSON.parse(aslText).States)
+      .map(([, state]) => state)
+      .filter((state) => state.Type === 'Task');
     expect(tasks.length).toBeGreaterThanOrEqual(4);
     for (const task of tasks) {
       const fnId = byPlaceholder.get(task.Parameters.FunctionName) as string;

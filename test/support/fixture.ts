@@ -1,0 +1,22 @@
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * A resource started once for the calling test file (beforeAll) and stopped after it (afterAll).
+ * `get()` answers the running value, and says clearly when it is read outside a test.
+ */
+export function useFixture<T>(start: () => Promise<T>, stop: (value: T) => Promise<void>): { get(): T } {
+  let running: { value: T } | undefined;
+  beforeAll(async () => {
+    running = { value: await start() };
+  });
+  afterAll(async () => {
+    if (running) await stop(running.value);
+    running = undefined;
+  });
+  return {
+    get() {
+      if (running === undefined) throw new Error('the fixture is not running: use it inside a test or hook');
+      return running.value;
+    },
+  };
+}
