@@ -6,17 +6,13 @@
  * Exit status: 1 when a benchmark could not run (an ERROR row); with --strict, also when a ratio
  * misses its target. Absolute numbers are informational: only ratios are held to targets.
  */
+// First, before any benchmark module loads the platform.
+import '../lambdas/local/process-defaults.ts';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { errorRow, markdownTable, type Row } from './lib/rows.ts';
-
-// Before any benchmark module loads the platform: Powertools reads these at import.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const { values } = parseArgs({
   options: {

@@ -2,14 +2,11 @@
  * `npm start`: the local platform. Options: --port (8000), --host (127.0.0.1), --data-dir
  * (.synthforge), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4).
  */
+// First: it sets the environment the imports below read when they load.
+import '../lambdas/local/process-defaults.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalPlatform } from '../lambdas/local/platform.ts';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const { values } = parseArgs({
   options: {
