@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6,B8] [--strict]');
   process.exit(0);
 }
 
@@ -34,18 +34,22 @@ const PROFILES = {
     b1: { rounds: 7, entries: ['api-public', 'api-jobs', 'authorizer', 'wf-run-job'] },
     b2: { submitRequests: 200, submitSeconds: 6, readSeconds: 2, rounds: 4, concurrency: 8 },
     b6: { jobs: { 512: 3, 1024: 2 }, framesPerJob: 4 },
+    // About 35 MiB of archives: rendering them is most of this benchmark's time.
+    b8: { jobs: 6, framesPerJob: 2, width: 1024, height: 1024, rounds: 3, concurrency: 4 },
   },
   full: {
     b1: { rounds: 15, entries: undefined },
     b2: { submitRequests: 1000, submitSeconds: 30, readSeconds: 5, rounds: 6, concurrency: 8 },
     b6: { jobs: { 512: 8, 1024: 4 }, framesPerJob: 4 },
+    // About 140 MiB: archives of 24 MiB each, several times what a download may hold in memory.
+    b8: { jobs: 6, framesPerJob: 2, width: 2048, height: 2048, rounds: 5, concurrency: 4 },
   },
 } as const;
 
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B5,B6')
+  (values.only ?? 'B1,B2,B5,B6,B8')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -87,6 +91,11 @@ const benchmarks: Benchmark[] = [
     label: 'shapes render throughput',
     run: async () => (await import('./b6-render.ts')).benchRender({ ...profile.b6, log }),
   },
+  {
+    id: 'B8',
+    label: 'result download (Batch.download)',
+    run: async () => (await import('./b8-download.ts')).benchDownload({ ...profile.b8, log }),
+  },
 ];
 
 const rows: Row[] = [];
@@ -109,7 +118,7 @@ const durationSeconds = (performance.now() - started) / 1000;
 console.log(`\n## SynthForge benchmarks (${profileName}, ${durationSeconds.toFixed(0)} s)\n`);
 console.log(markdownTable(rows));
 console.log(
-  '\nRatio = project / reference (B1: median of per-round ratios, 95 % bootstrap interval in brackets).',
+  '\nRatio = project / reference; a ratio with an interval in brackets is the median of per-round ratios (95 % bootstrap interval).',
 );
 for (const warning of warnings) console.log(`\nWARNING: ${warning}`);
 

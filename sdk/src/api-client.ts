@@ -5,7 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import { type Routes, routes } from '../../contracts/routes.ts';
 import { requestIdOf, SynthForgeError } from './errors.ts';
-import { decodeText, type FetchFunction, type OutgoingRequest, sendWithRetries } from './http.ts';
+import {
+  type BodyReader,
+  decodeText,
+  type FetchFunction,
+  type OutgoingRequest,
+  readWholeBody,
+  reportingBytes,
+  sendWithRetries,
+  writeBodyToFile,
+} from './http.ts';
 import { DEFAULT_RETRY_POLICY, isRepeatable, type RetryPolicy } from './retry.ts';
 import type {
   AnyRoute,
@@ -17,6 +26,7 @@ import type {
   RouteArgs,
   RouteInput,
 } from './route-types.ts';
+import { SDK_VERSION } from './version.ts';
 
 /** How to reach the API and how patiently. */
 export interface ApiClientOptions {
@@ -35,13 +45,18 @@ export interface ApiClientOptions {
 /** Options for fetching a result archive from its presigned link. */
 export interface DownloadRequestOptions {
   signal?: AbortSignal;
-  /** Per attempt. Default 5 minutes: an archive can be hundreds of megabytes. */
+  /** Per attempt, body included. Default 5 minutes: an archive can be hundreds of megabytes. */
   timeoutMs?: number;
+  /**
+   * Called with the length of each chunk of the archive as it arrives. An attempt that breaks off
+   * and is retried starts the archive over, so its chunks are counted again. A throw ends the fetch.
+   */
+  onBytes?: (bytes: number) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
-const USER_AGENT = 'synthforge-sdk/0.1.0';
+const USER_AGENT = `synthforge-sdk/${SDK_VERSION}`;
 
 type RouteOf<Name extends keyof Routes> = Routes[Name];
 
@@ -90,7 +105,7 @@ export class ApiClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
 
-    const answer = await this.#send({
+    const answer = await this.#send(readWholeBody, {
       method: route.method,
       url: buildUrl(this.baseUrl, route.path, given.params, given.query),
       headers,
@@ -103,11 +118,25 @@ export class ApiClient {
   }
 
   /**
-   * The bytes behind a result link (a presigned URL), with the same timeouts and retries as a call.
-   * The API key is never sent: the link authorises itself and may point at another host.
+   * The bytes behind a result link (a presigned URL), in memory, with the same timeouts and retries
+   * as a call. The API key is never sent: the link authorises itself and may point at another host.
+   * For an archive of any size prefer `fetchResultToFile`, whose memory does not grow with it.
    */
-  async fetchResult(url: string, options: DownloadRequestOptions = {}): Promise<Uint8Array> {
-    const answer = await this.#send({
+  fetchResult(url: string, options: DownloadRequestOptions = {}): Promise<Uint8Array> {
+    return this.#fetchResult(url, readWholeBody, options);
+  }
+
+  /**
+   * Streams the bytes behind a result link to the file `path` (created or replaced; its folder must
+   * exist) and resolves with the number written. Retried like `fetchResult`: an answer that breaks
+   * off mid-body is fetched again from the start, over the file.
+   */
+  fetchResultToFile(url: string, path: string, options: DownloadRequestOptions = {}): Promise<number> {
+    return this.#fetchResult(url, writeBodyToFile(path), options);
+  }
+
+  async #fetchResult<Body>(url: string, reader: BodyReader<Body>, options: DownloadRequestOptions) {
+    const answer = await this.#send(reportingBytes(reader, options.onBytes), {
       method: 'GET',
       url,
       headers: { 'user-agent': USER_AGENT },
@@ -118,8 +147,8 @@ export class ApiClient {
     return answer.body;
   }
 
-  #send(request: OutgoingRequest) {
-    return sendWithRetries({ fetch: this.#fetch, policy: this.retryPolicy }, request);
+  #send<Body>(reader: BodyReader<Body>, request: OutgoingRequest) {
+    return sendWithRetries({ fetch: this.#fetch, policy: this.retryPolicy }, request, reader);
   }
 
   // The named methods: one line each over `call`, typed by the route table.

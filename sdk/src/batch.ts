@@ -112,18 +112,8 @@ export class Batch {
    * Cancels the batch: its execution stops and its open jobs are cancelled; jobs that completed keep
    * their results. A batch that already ended is a 409 `SynthForgeError`.
    */
-  async cancel(options?: CallOptions): Promise<Job> {
-    try {
-      return await this.client.cancelJob(this.id, options);
-    } catch (error) {
-      // A retried DELETE whose first attempt did cancel (its answer was lost) meets a 409; the batch
-      // being cancelled now is the outcome the caller asked for.
-      if (error instanceof SynthForgeError && error.status === 409 && error.attempts > 1) {
-        const job = await this.client.getJob(this.id, options);
-        if (job.status === 'cancelled') return job;
-      }
-      throw error;
-    }
+  cancel(options?: CallOptions): Promise<Job> {
+    return cancelJob(this.client, this.id, options);
   }
 
   /**
@@ -133,5 +123,21 @@ export class Batch {
    */
   download(dir: string, options?: DownloadOptions): Promise<DownloadReport> {
     return downloadBatch(this.client, this.id, dir, options);
+  }
+}
+
+/**
+ * Cancels a job (a batch id cancels the batch). A retried DELETE whose first attempt did cancel (its
+ * answer was lost) meets a 409; the job being cancelled now is the outcome the caller asked for.
+ */
+export async function cancelJob(client: ApiClient, id: string, options?: CallOptions): Promise<Job> {
+  try {
+    return await client.cancelJob(id, options);
+  } catch (error) {
+    if (error instanceof SynthForgeError && error.status === 409 && error.attempts > 1) {
+      const job = await client.getJob(id, options);
+      if (job.status === 'cancelled') return job;
+    }
+    throw error;
   }
 }

@@ -6,15 +6,19 @@
  *   batch_id.txt            the batch this folder belongs to
  *   <jobId>/                one completed job's archive, extracted
  *   <jobId>/.complete       written last: the job's folder is whole and is skipped next time
+ *   .<jobId>.zip.partial    a job's archive as it downloads; removed once extracted
  *   .<jobId>.partial/       a job being extracted; renamed to <jobId>/ once whole
+ *
+ * An archive streams to its file and is extracted from there entry by entry, so memory holds a few
+ * buffers per job in flight, whatever the archives' sizes.
  */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiClient } from './api-client.ts';
+import type { ApiClient, DownloadRequestOptions } from './api-client.ts';
 import { BatchFolderMismatchError } from './errors.ts';
 import { forEachConcurrently } from './pool.ts';
 import type { BatchSummary, BatchSummaryJob } from './resources.ts';
-import { extractZip } from './unzip.ts';
+import { extractZipFile } from './unzip.ts';
 
 /** The file in a download folder naming its batch. */
 export const BATCH_MARKER_FILE = 'batch_id.txt';
@@ -27,6 +31,14 @@ export interface DownloadOptions {
   concurrency?: number;
   /** Called after each job is downloaded or found already there. A throw stops the download. */
   onProgress?: (progress: DownloadProgress) => void | Promise<void>;
+  /**
+   * Called with the length of each chunk of archive data as it arrives, from every job downloading
+   * at once, so that a progress bar can show bytes and rate while a large archive downloads
+   * (`onProgress` comes only once a job is whole). A chunk of an attempt that breaks off and is
+   * retried was counted already: the retry counts the archive again from its start, so the sum can
+   * exceed `DownloadReport.bytes`. A throw stops the download.
+   */
+  onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
   /** Per archive request. Default 5 minutes. */
   timeoutMs?: number;
@@ -105,12 +117,12 @@ export async function downloadBatch(
     // Job ids are ULIDs (the contract's JobId pattern), so they are safe as folder names.
     const jobDir = join(dir, job.id);
     if (await exists(join(jobDir, JOB_COMPLETE_MARKER))) return progress(job.id, 'skipped', 0);
-    const archive = await client.fetchResult(await links.urlFor(job.id), {
-      ...(signal ? { signal } : {}),
-      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    const bytes = await downloadJob(client, await links.urlFor(job.id), dir, batchId, job.id, {
+      signal,
+      timeoutMs: options.timeoutMs,
+      onBytes: options.onBytes,
     });
-    await extractJob(archive, dir, batchId, job.id);
-    return progress(job.id, 'downloaded', archive.length);
+    return progress(job.id, 'downloaded', bytes);
   });
   return report;
 }
@@ -132,24 +144,38 @@ async function claimFolder(dir: string, batchId: string): Promise<void> {
 }
 
 /**
- * Extracts into a staging folder and renames it into place once whole, so that `<jobId>/` exists
- * only complete: an interrupted extraction leaves a `.partial` folder that the next run replaces.
+ * Streams a job's archive to `.<jobId>.zip.partial` (replacing one an interrupted run left), then
+ * extracts it into a staging folder that is renamed into place once whole, so that `<jobId>/` exists
+ * only complete. A job that fails takes its archive and staging folder with it; one that is
+ * interrupted leaves them for the next run to replace. Resolves with the archive's size.
  */
-async function extractJob(archive: Uint8Array, dir: string, batchId: string, jobId: string): Promise<void> {
+async function downloadJob(
+  client: ApiClient,
+  url: string,
+  dir: string,
+  batchId: string,
+  jobId: string,
+  request: DownloadRequestOptions,
+): Promise<number> {
+  const archive = join(dir, `.${jobId}.zip.partial`);
   const staging = join(dir, `.${jobId}.partial`);
   const target = join(dir, jobId);
-  await rm(staging, { recursive: true, force: true });
-  const files = await extractZip(archive, staging);
-  const marker = {
-    batch_id: batchId,
-    job_id: jobId,
-    files: files.map((file) => file.name),
-    bytes: archive.length,
-  };
-  await writeFile(join(staging, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
-  // A folder without its marker is an earlier, unfinished attempt (or a stray copy): replaced.
-  await rm(target, { recursive: true, force: true });
-  await rename(staging, target);
+  try {
+    const bytes = await client.fetchResultToFile(url, archive, request);
+    await rm(staging, { recursive: true, force: true });
+    const files = await extractZipFile(archive, staging);
+    const marker = { batch_id: batchId, job_id: jobId, files: files.map((file) => file.name), bytes };
+    await writeFile(join(staging, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+    // A folder without its marker is an earlier, unfinished attempt (or a stray copy): replaced.
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target);
+    return bytes;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await rm(archive, { force: true });
+  }
 }
 
 /**

@@ -23,7 +23,7 @@ export {
   TimeoutError,
 } from './errors.ts';
 export type { FetchFunction } from './http.ts';
-export { Manager, type RecentJobsFilter } from './manager.ts';
+export { Manager, type RecentBatchesFilter, type RecentJobsFilter } from './manager.ts';
 export type {
   BatchEstimate,
   BatchListItem,
@@ -47,5 +47,5 @@ export type {
   RouteArgs,
   RouteInput,
 } from './route-types.ts';
-export { type JobKindOptions, Session, type SubmitOptions } from './session.ts';
-export { extractZip, readZip, type ZipFile } from './unzip.ts';
+export { type JobKindOptions, type RandomParamsOptions, Session, type SubmitOptions } from './session.ts';
+export { type ExtractedFile, extractZip, extractZipFile, readZip, type ZipFile } from './unzip.ts';

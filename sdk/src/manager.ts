@@ -5,7 +5,7 @@
 import { Limit } from '../../contracts/common.ts';
 import type { Routes } from '../../contracts/routes.ts';
 import { ApiClient, type ApiClientOptions } from './api-client.ts';
-import { Batch } from './batch.ts';
+import { Batch, cancelJob } from './batch.ts';
 import type { BatchListItem, Job } from './resources.ts';
 import type { CallOptions, QueryOf, ResponseOf } from './route-types.ts';
 import { Session } from './session.ts';
@@ -15,6 +15,9 @@ const MAX_PAGE_SIZE = Limit.unwrap().maxValue ?? 100;
 
 /** Filters of `recentJobs`: those of `GET /api/v1/jobs`, paging aside. */
 export type RecentJobsFilter = Omit<QueryOf<Routes['listJobs']>, 'limit' | 'cursor'>;
+
+/** Filters of `recentBatches`: those of `GET /api/v1/batches`, paging aside. */
+export type RecentBatchesFilter = Omit<QueryOf<Routes['listBatches']>, 'limit' | 'cursor'>;
 
 /** High-level access to SynthForge. `new Manager({ baseUrl, apiKey })`. */
 export class Manager {
@@ -39,11 +42,15 @@ export class Manager {
     );
   }
 
-  /** The `limit` newest batches; pages are followed. */
-  async recentBatches(limit = 20, options?: CallOptions): Promise<BatchListItem[]> {
+  /** The `limit` newest batches, optionally in a time range; pages are followed. */
+  async recentBatches(
+    limit = 20,
+    filter: RecentBatchesFilter = {},
+    options?: CallOptions,
+  ): Promise<BatchListItem[]> {
     return collectPages(limit, (pageSize, cursor) =>
       this.client
-        .listBatches({ limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
+        .listBatches({ ...filter, limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
         .then((page) => ({ items: page.batches, next: page.next_cursor })),
     );
   }
@@ -51,6 +58,14 @@ export class Manager {
   /** A session for one generator (reads its description). */
   session(generator: string, options?: CallOptions): Promise<Session> {
     return Session.create(this.client, generator, options);
+  }
+
+  /**
+   * Cancels a job; a batch id cancels the batch's open jobs. A job that already ended is a 409
+   * `SynthForgeError`, unless this call's own retried request is what cancelled it.
+   */
+  cancelJob(id: string, options?: CallOptions): Promise<Job> {
+    return cancelJob(this.client, id, options);
   }
 
   /** A batch submitted earlier, by id (nothing is read until it is used). */

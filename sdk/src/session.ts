@@ -26,6 +26,12 @@ export interface JobKindOptions {
   preview?: boolean | readonly boolean[];
 }
 
+/** Options of `Session.randomJobParams`. */
+export interface RandomParamsOptions extends Pick<CallOptions, 'signal' | 'timeoutMs'> {
+  /** Values every drawn set keeps; the other parameters are drawn. */
+  keep?: ParamValues;
+}
+
 /** Options of `Session.submit`. */
 export interface SubmitOptions
   extends JobKindOptions,
@@ -77,9 +83,11 @@ export class Session {
 
   /**
    * `n` complete, valid parameter sets drawn by the server, which knows the generator's rules across
-   * parameters. With a `seed` the same call gives the same sets.
+   * parameters. With a `seed` the same call gives the same sets; `options.keep` fixes some values
+   * in every set (`{ frames: 1 }`) and draws only the rest.
    */
-  async randomJobParams(n: number, seed?: number, options?: CallOptions): Promise<ParamValues[]> {
+  async randomJobParams(n: number, seed?: number, options: RandomParamsOptions = {}): Promise<ParamValues[]> {
+    const { keep, ...callOptions } = options;
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a whole number, got ${n}`);
     const drawn: ParamValues[] = [];
     for (let chunk = 0; drawn.length < n; chunk++) {
@@ -88,8 +96,12 @@ export class Session {
       const chunkSeed = seed === undefined ? undefined : (seed + chunk) % (MAX_SEED + 1);
       const answer = await this.client.randomParams(
         this.name,
-        { n: count, ...(chunkSeed === undefined ? {} : { seed: chunkSeed }) },
-        options,
+        {
+          n: count,
+          ...(chunkSeed === undefined ? {} : { seed: chunkSeed }),
+          ...(keep === undefined ? {} : { param_values: keep }),
+        },
+        callOptions,
       );
       drawn.push(...answer.job_params);
     }

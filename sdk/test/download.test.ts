@@ -1,7 +1,8 @@
 /**
  * `Batch.download` against the local platform: an interrupted download completes when run again
- * without touching the jobs it had finished, leftovers of an interrupted extraction are replaced,
- * jobs without results are reported, and a folder holding another batch is refused.
+ * without touching the jobs it had finished, leftovers of an interrupted download or extraction are
+ * replaced, jobs without results are reported, and a folder holding another batch is refused.
+ * (download-streaming.test.ts covers memory, broken connections and corrupt archives.)
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,10 +62,18 @@ describe('Batch.download', () => {
     await mkdir(join(dir, stale ?? ''), { recursive: true });
     await writeFile(join(dir, stale ?? '', 'stray.txt'), 'an extraction that never finished');
     await mkdir(join(dir, `.${staging}.partial`), { recursive: true });
+    // Larger than the archive: had it been written over rather than replaced, its tail would remain.
+    await writeFile(join(dir, `.${staging}.zip.partial`), 'x'.repeat(256 * 1024));
     const progress: DownloadProgress[] = [];
+    let received = 0;
 
     // Act
-    const report = await batch.download(dir, { onProgress: (step) => void progress.push(step) });
+    const report = await batch.download(dir, {
+      onProgress: (step) => void progress.push(step),
+      onBytes: (bytes) => {
+        received += bytes;
+      },
+    });
 
     // Assess
     expect(firstRun).toBe(interruption);
@@ -73,6 +82,7 @@ describe('Batch.download', () => {
     expect(report.downloaded.sort()).toEqual([stale, staging].sort());
     expect(progress.find((step) => step.jobId === finished)).toMatchObject({ outcome: 'skipped', bytes: 0 });
     expect(progress.at(-1)).toMatchObject({ done: 3, total: 3, totalBytes: report.bytes });
+    expect(received).toBe(report.bytes);
     expect(await readFile(join(dir, finished, 'sentinel.txt'), 'utf8')).toBe('left by the test');
     expect((await stat(join(dir, finished, 'params.json'))).mtimeMs).toBe(paramsMtime);
     expect(await readdir(join(dir, stale ?? ''))).not.toContain('stray.txt');

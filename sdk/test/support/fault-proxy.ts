@@ -1,7 +1,8 @@
 /**
- * A loopback HTTP proxy in front of the local platform that injects faults into chosen requests:
- * answers of its own (429 with Retry-After, 503, a body that breaks the contract), connections
- * dropped before or after the platform handled the request, and requests never answered. It counts
+ * A loopback HTTP proxy in front of the local platform (or its S3 emulator) that injects faults into
+ * chosen requests: answers of its own (429 with Retry-After, 503, a body that breaks the contract),
+ * connections dropped before or after the platform handled the request or partway through its
+ * answer's body, and requests never answered. It counts
  * every request it receives, so tests can say how many attempts a client made.
  */
 import {
@@ -21,6 +22,8 @@ export type Fault =
   | { kind: 'drop' }
   /** Forwards the request, waits for the platform's whole answer, then destroys the connection instead of relaying it. */
   | { kind: 'drop-after-forward' }
+  /** Relays the platform's status and headers (its full Content-Length) but only the first `bytes` of its body, then destroys the connection. */
+  | { kind: 'cut-body'; bytes: number }
   /** Never answers; the connection stays open until the client gives up or the proxy closes. */
   | { kind: 'stall' };
 
@@ -123,6 +126,12 @@ export class FaultProxy {
         await this.#forward(seen, `${path}${url.search}`, body);
         request.socket.destroy();
         return;
+      case 'cut-body': {
+        const answer = await this.#forward(seen, `${path}${url.search}`, body);
+        response.writeHead(answer.status, answer.headers);
+        response.write(answer.body.subarray(0, fault.bytes), () => request.socket.destroy());
+        return;
+      }
       case undefined: {
         const answer = await this.#forward(seen, `${path}${url.search}`, body);
         response.writeHead(answer.status, answer.headers).end(answer.body);
