@@ -66,6 +66,15 @@ function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
       content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
       ...(route.pollPath ? { headers: POLL_HEADERS } : {}),
     },
+    ...(route.accepted
+      ? {
+          202: {
+            description: route.accepted.description,
+            content: { 'application/json': { schema: route.accepted.schema } },
+            headers: POLL_HEADERS,
+          },
+        }
+      : {}),
   };
   for (const status of [...errorStatuses].sort()) {
     responses[status] = {

@@ -32,12 +32,23 @@ import {
   SingleJobRequest,
   SingleJobResponse,
 } from './batches.ts';
+import {
+  GenerateAccepted,
+  GenerateBatchAccepted,
+  GenerateBatchRequest,
+  GenerateBatchResult,
+  GenerateRequest,
+  GenerateResponse,
+  ImageBatchParams,
+  ImageJobParams,
+  ImageJobState,
+} from './images.ts';
 import { Job } from './jobs.ts';
 import { z } from './zod.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** Which Lambda serves the route. */
-export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs';
+export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs' | 'images';
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
@@ -46,6 +57,7 @@ export interface RouteDef<
   Q extends AnyObject | undefined = AnyObject | undefined,
   B extends z.ZodType | undefined = z.ZodType | undefined,
   R extends z.ZodType = z.ZodType,
+  A extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   operationId: string;
   method: HttpMethod;
@@ -67,6 +79,13 @@ export interface RouteDef<
   query?: Q;
   body?: B;
   response: { status: 200 | 202; schema: R; contentType?: 'application/json' | 'text/html' };
+  /**
+   * A 200 route that may answer 202 instead when its work outlasts the wait (`POST /generate`): the
+   * 202's body and where to poll it (sent as `Location`). The handler answers it with `accepted(body)`.
+   */
+  accepted?: A extends z.ZodType
+    ? { schema: A; description: string; pollPath: (body: z.output<A>) => string }
+    : undefined;
   /** Error statuses this route can answer, besides 401, 429 and 500 which every authenticated route can. */
   errors: number[];
 }
@@ -76,7 +95,8 @@ function route<
   Q extends AnyObject | undefined = undefined,
   B extends z.ZodType | undefined = undefined,
   R extends z.ZodType = z.ZodType,
->(def: RouteDef<P, Q, B, R>): RouteDef<P, Q, B, R> {
+  A extends z.ZodType | undefined = undefined,
+>(def: RouteDef<P, Q, B, R, A>): RouteDef<P, Q, B, R, A> {
   return def;
 }
 
@@ -375,6 +395,76 @@ export const routes = {
     query: UsageQuery,
     response: { status: 200, schema: Usage },
     errors: [400],
+  }),
+  generateImage: route({
+    operationId: 'generateImage',
+    method: 'POST',
+    path: '/api/v1/generate',
+    family: 'images',
+    auth: true,
+    tag: 'images',
+    summary: 'Generates one image from a prompt (seed 001)',
+    description:
+      'Waits for the image up to a configured time below API Gateway’s limit and answers 200 with it; ' +
+      'if the model takes longer (a GPU endpoint waking from zero takes minutes) it answers 202 with ' +
+      'the job, its phase (`warming` with an estimated ready time) and where to poll. A model that is not ' +
+      'deployed, or cannot serve here, is a 503 with the reason, before anything is stored.',
+    mode: 'immediate',
+    idempotent: true,
+    body: GenerateRequest,
+    response: { status: 200, schema: GenerateResponse },
+    accepted: {
+      schema: GenerateAccepted,
+      description: 'Accepted: the image is not ready yet; poll Location',
+      pollPath: (body: { job_id: string }) => `/api/v1/generate/${body.job_id}`,
+    },
+    errors: [400, 409, 413, 422, 503],
+  }),
+  getGeneratedImage: route({
+    operationId: 'getGeneratedImage',
+    method: 'GET',
+    path: '/api/v1/generate/{job_id}',
+    family: 'images',
+    auth: true,
+    tag: 'images',
+    summary: 'One generated image once ready (200), or where its job stands (202)',
+    mode: 'immediate',
+    params: ImageJobParams,
+    response: { status: 200, schema: GenerateResponse },
+    accepted: {
+      schema: ImageJobState,
+      description: 'Accepted: the image is not ready yet; poll again',
+      pollPath: (body: { job_id: string }) => `/api/v1/generate/${body.job_id}`,
+    },
+    errors: [404, 409],
+  }),
+  generateImageBatch: route({
+    operationId: 'generateImageBatch',
+    method: 'POST',
+    path: '/api/v1/generate/batch',
+    family: 'images',
+    auth: true,
+    tag: 'images',
+    summary: 'Generates one image per prompt, as one batch (seed 001)',
+    mode: 'starts-job',
+    pollPath: (body) => `/api/v1/generate/batch/${body.batch_id}`,
+    idempotent: true,
+    body: GenerateBatchRequest,
+    response: { status: 202, schema: GenerateBatchAccepted },
+    errors: [400, 409, 413, 422, 503],
+  }),
+  getGeneratedBatch: route({
+    operationId: 'getGeneratedBatch',
+    method: 'GET',
+    path: '/api/v1/generate/batch/{batch_id}',
+    family: 'images',
+    auth: true,
+    tag: 'images',
+    summary: "A batch's images in seed 001's shape, each with its job's status",
+    mode: 'immediate',
+    params: ImageBatchParams,
+    response: { status: 200, schema: GenerateBatchResult },
+    errors: [404],
   }),
 } as const;
 

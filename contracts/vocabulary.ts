@@ -10,8 +10,8 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-/** Families of jobs. Later issues add training, image, hyperpod, avatarization, export. */
-export const JOB_KINDS = ['generation', 'batch'] as const;
+/** Families of jobs: `image` is one text-to-image job on a model endpoint. Later issues add training, hyperpod, avatarization, export. */
+export const JOB_KINDS = ['generation', 'batch', 'image'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /**
@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   IDEMPOTENCY_KEY_REUSED: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  /** The model behind an endpoint failed on this request (its reason in the message). */
+  MODEL_ERROR: 502,
   UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 

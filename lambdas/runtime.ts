@@ -6,6 +6,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DeployedModel } from '../contracts/models.ts';
 import { type AwsClients, createAwsClients } from './adapters/clients.ts';
 import { DynamoIdempotencyStore } from './adapters/dynamo/idempotency-store.ts';
 import { DynamoJobStore } from './adapters/dynamo/job-store.ts';
@@ -13,9 +14,14 @@ import { DynamoKeyStore } from './adapters/dynamo/key-store.ts';
 import { EventBridgeEventPublisher } from './adapters/eventbridge/event-publisher.ts';
 import { newJobId } from './adapters/ids.ts';
 import { S3BlobStore } from './adapters/s3/blob-store.ts';
+import { SageMakerModelEndpoints } from './adapters/sagemaker/model-endpoints.ts';
 import { StepFunctionsBatchWorkflow } from './adapters/sfn/batch-workflow.ts';
+import { StepFunctionsTaskCallbacks } from './adapters/sfn/task-callbacks.ts';
 import { BatchService } from './domain/batches/service.ts';
 import { inProcessRenderer, type Renderer } from './domain/generation/renderer.ts';
+import { ImageModels, parseDeployedModels } from './domain/images/models.ts';
+import { ImageService } from './domain/images/service.ts';
+import type { ImageTaskDeps } from './domain/images/workflow-tasks.ts';
 import { JobsEngine } from './domain/jobs/engine.ts';
 import type {
   BatchWorkflow,
@@ -25,6 +31,7 @@ import type {
   IdempotencyStore,
   JobStore,
   KeyStore,
+  TaskCallbacks,
 } from './domain/ports.ts';
 import { logger } from './shared/logger.ts';
 
@@ -44,6 +51,19 @@ export interface RuntimeConfig {
   resultRetentionDays: number;
   /** Signs list cursors (tamper evidence; the tenant binding of a cursor does not depend on it). */
   cursorSecret: string;
+  /** The image workflow's state machine (statemachines/image-generation.asl.json). */
+  imageStateMachineArn?: string;
+  /** Text-to-image: the deployed models and the timing of the workflow's waits. */
+  images: ImageRuntimeConfig;
+}
+
+export interface ImageRuntimeConfig {
+  models: DeployedModel[];
+  defaultModelId?: string;
+  /** `POST /generate` waits this long before answering 202. */
+  syncWaitSeconds: number;
+  /** The longest a queued request waits for an instance before SageMaker drops it (`RequestTTLSeconds`). */
+  requestTtlSeconds: number;
 }
 
 export interface Runtime {
@@ -57,6 +77,9 @@ export interface Runtime {
   readonly idempotency: IdempotencyStore;
   readonly renderer: Renderer;
   readonly clients: AwsClients;
+  readonly images: ImageService;
+  /** What the image workflow's steps and the endpoint notifications need. */
+  readonly imageTasks: ImageTaskDeps;
 }
 
 export interface RuntimeOverrides {
@@ -65,6 +88,8 @@ export interface RuntimeOverrides {
   events?: EventPublisher;
   clock?: Clock;
   renderer?: Renderer;
+  imageWorkflow?: BatchWorkflow;
+  callbacks?: TaskCallbacks;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -149,6 +174,47 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         resultRetentionDays: config.resultRetentionDays,
       }),
   );
+  const models = once(() => new ImageModels(config.images.models, config.images.defaultModelId));
+  const endpoints = once(
+    () =>
+      new SageMakerModelEndpoints(clients.sageMakerRuntime, clients.sageMaker, {
+        bucket: required(config.bucket, 'OUTPUTS_BUCKET'),
+      }),
+  );
+  const imageWorkflow = once(
+    () =>
+      overrides.imageWorkflow ??
+      new StepFunctionsBatchWorkflow(clients.sfn, {
+        stateMachineArn: required(config.imageStateMachineArn, 'IMAGE_STATE_MACHINE_ARN'),
+        maxConcurrency: config.batchMaxConcurrency,
+      }),
+  );
+  const images = once(
+    () =>
+      new ImageService({
+        engine: engine(),
+        workflow: imageWorkflow(),
+        blobs: blobs(),
+        endpoints: endpoints(),
+        models: models(),
+        clock,
+        newId: () => newJobId(clock.now()),
+        newSeed: () => randomInt(0, 2 ** 32),
+        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+      }),
+  );
+  const imageTasks = once(
+    (): ImageTaskDeps => ({
+      engine: engine(),
+      blobs: blobs(),
+      endpoints: endpoints(),
+      callbacks: overrides.callbacks ?? new StepFunctionsTaskCallbacks(clients.sfn),
+      models: models(),
+      clock,
+      requestTtlSeconds: config.images.requestTtlSeconds,
+      report: (message, details) => logger.error(message, details),
+    }),
+  );
   const keys = once(
     () => new DynamoKeyStore(clients.dynamo, { tableName: required(config.keysTable, 'KEYS_TABLE') }),
   );
@@ -182,6 +248,12 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     get idempotency() {
       return idempotency();
     },
+    get images() {
+      return images();
+    },
+    get imageTasks() {
+      return imageTasks();
+    },
   };
 }
 
@@ -206,6 +278,13 @@ export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     workerMemoryMb: number('WORKER_MEMORY_MB', 2048),
     resultRetentionDays: number('RESULT_RETENTION_DAYS', 30),
     cursorSecret: await cursorSecretFrom(env),
+    ...(env.IMAGE_STATE_MACHINE_ARN ? { imageStateMachineArn: env.IMAGE_STATE_MACHINE_ARN } : {}),
+    images: {
+      models: env.IMAGE_MODELS ? parseDeployedModels(env.IMAGE_MODELS) : [],
+      ...(env.IMAGE_DEFAULT_MODEL_ID ? { defaultModelId: env.IMAGE_DEFAULT_MODEL_ID } : {}),
+      syncWaitSeconds: number('IMAGE_SYNC_WAIT_SECONDS', 20),
+      requestTtlSeconds: number('IMAGE_REQUEST_TTL_SECONDS', 3600),
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { ImageGenerationConfigSchema } from '../contracts/models.ts';
 import { REPO_ROOT } from './paths.ts';
 
 /** Where `loadStageConfig` looks for `<stage>.json`. */
@@ -110,6 +111,8 @@ export const StageConfigSchema = z
      */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     api: ApiLimitsSchema.prefault({}),
+    /** GPU generators: the models deployed on asynchronous endpoints that scale to zero. */
+    imageGeneration: ImageGenerationConfigSchema.prefault({}),
     /** Subscribed to the alarm topic when set. */
     alarmEmail: z.email().optional(),
   })

@@ -28,24 +28,34 @@ export const NAG_REASONS = {
   stateMachineLogsAndXRay:
     'Step Functions logging and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and the X-Ray actions support no resource-level permissions, so AWS requires Resource "*".',
   resultObjects:
-    'Result archives are written and presigned under tenant-prefixed keys chosen at run time (<tenant>/...); the statement is limited to objects of this one outputs bucket and to the single action the function needs.',
+    'Results (archives, images) and image requests are written and presigned under tenant-prefixed keys chosen at run time (<tenant>/...); the statement is limited to objects of this one outputs bucket and to the actions the function needs.',
   invokeTaskVersions:
-    'Step Functions invokes the four batch task functions; the ":*" suffix covers only the versions and aliases of that one named function (the same grant CDK writes for LambdaInvoke tasks), never other functions.',
+    'Step Functions invokes the task functions of its workflow; the ":*" suffix covers only the versions and aliases of that one named function (the same grant CDK writes for LambdaInvoke tasks), never other functions.',
   stopBatchExecutions:
-    'Cancelling a batch stops its execution, whose name is only known at run time; the resource is limited to executions of the one batch state machine.',
+    'Cancelling a batch stops its execution, whose name is only known at run time; the resource is limited to executions of the one state machine that runs it (generation or image batches).',
   apiGatewayCloudWatchRole:
     'API Gateway writes execution logs through an account-level role that must carry the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs (its documented setup); the role is assumable only by apigateway.amazonaws.com and holds nothing else.',
   noCognito:
     'SynthForge authenticates API keys (X-API-Key, Authorization: Token or Bearer) with a Lambda REQUEST authorizer on every non-public method, as its clients (SDKs of seeds 000-004) require; there are no Cognito users to authorize.',
   publicRoute:
     'Public by contract: the service root, health check, OpenAPI document and documentation pages carry no tenant data and must work without a key; they are still behind the web ACL and stage throttling.',
+  endpointRequests:
+    'A model endpoint reads the request of whichever job invokes it, at <tenant>/jobs/<jobId>/request.json with both chosen at run time; the statement allows only GetObject, only on keys of that shape, in the one outputs bucket.',
+  endpointResponses:
+    "SageMaker names each asynchronous response and failure object itself (a generated inference id) under the endpoint's own staging prefixes _endpoints/<endpoint>/output/ and _endpoints/<endpoint>/failures/; the statement allows only PutObject there.",
+  endpointRegistryAuth:
+    'ecr:GetAuthorizationToken (and, for endpoints in a VPC, the EC2 Describe actions SageMaker uses to place network interfaces) support no resource-level permissions, so AWS requires Resource "*"; the image itself is pulled from its one repository only.',
+  endpointNetworkInterfaces:
+    "SageMaker creates and deletes the endpoint instances' network interfaces in the stage's subnets; their ids exist only at run time, so the resource is every network interface of this account and region.",
+  endpointStagingObjects:
+    'The endpoint callback reads (and deletes, once moved) the responses and failures SageMaker writes under generated names in the staging prefix _endpoints/; the statement is limited to that prefix of the one outputs bucket.',
   cursorSecretRotation:
     'The secret only signs short-lived pagination cursors (tamper evidence); the tenant binding of a cursor does not depend on it. Rotating it would invalidate every cursor in flight, and it is read once per cold start, so it is not rotated.',
 } as const;
 
 /** Every acknowledgement of `stack`, with the construct it belongs on. */
 export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[] {
-  const { workflows, apiHandlers, api, data } = stack;
+  const { workflows, imageWorkflow, apiHandlers, api, data, modelEndpoints } = stack;
   const list: NagAcknowledgement[] = [];
 
   for (const fn of stack.functions) {
@@ -55,30 +65,53 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
       reason: NAG_REASONS.lambdaXRay,
     });
   }
-  list.push({
-    scope: childOf(workflows.batchStateMachineRole, 'DefaultPolicy'),
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: NAG_REASONS.stateMachineLogsAndXRay,
-  });
-
-  const resultObjects = iam5Resource(stack, data.outputsBucket.arnForObjects('*'));
-  for (const fn of [workflows.tasks.runJob, apiHandlers.families.batches]) {
-    list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
-  }
-
-  for (const fn of Object.values(workflows.tasks) as SynthForgeFunction[]) {
+  for (const role of [workflows.batchStateMachineRole, imageWorkflow.stateMachineRole]) {
     list.push({
-      scope: workflows.invokeTasksPolicy,
-      id: iam5Resource(stack, `${fn.functionArn}:*`),
-      reason: NAG_REASONS.invokeTaskVersions,
+      scope: childOf(role, 'DefaultPolicy'),
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: NAG_REASONS.stateMachineLogsAndXRay,
     });
   }
 
-  list.push({
-    scope: accessPolicyOf(apiHandlers.families.jobs),
-    id: iam5Resource(stack, workflows.batchExecutionArns),
-    reason: NAG_REASONS.stopBatchExecutions,
-  });
+  const resultObjects = iam5Resource(stack, data.outputsBucket.arnForObjects('*'));
+  for (const fn of [
+    workflows.tasks.runJob,
+    apiHandlers.families.batches,
+    apiHandlers.families.images,
+    imageWorkflow.notifications,
+  ]) {
+    list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
+  }
+
+  const invoked: [SynthForgeFunction[], IConstruct][] = [
+    [Object.values(workflows.tasks) as SynthForgeFunction[], workflows.invokeTasksPolicy],
+    [
+      [
+        workflows.tasks.startBatch,
+        imageWorkflow.invokeModel,
+        workflows.tasks.failJob,
+        workflows.tasks.finishBatch,
+      ],
+      imageWorkflow.invokeTasksPolicy,
+    ],
+  ];
+  for (const [functions, scope] of invoked) {
+    for (const fn of functions) {
+      list.push({
+        scope,
+        id: iam5Resource(stack, `${fn.functionArn}:*`),
+        reason: NAG_REASONS.invokeTaskVersions,
+      });
+    }
+  }
+
+  for (const executions of [workflows.batchExecutionArns, imageWorkflow.executionArns]) {
+    list.push({
+      scope: accessPolicyOf(apiHandlers.families.jobs),
+      id: iam5Resource(stack, executions),
+      reason: NAG_REASONS.stopBatchExecutions,
+    });
+  }
 
   const pushToCloudWatch = ManagedPolicy.fromAwsManagedPolicyName(
     'service-role/AmazonAPIGatewayPushToCloudWatchLogs',
@@ -91,6 +124,36 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
   list.push({ scope: api.restApi, id: 'AwsSolutions-COG4', reason: NAG_REASONS.noCognito });
   for (const { route, method } of api.methods) {
     if (!route.auth) list.push({ scope: method, id: 'AwsSolutions-APIG4', reason: NAG_REASONS.publicRoute });
+  }
+
+  for (const endpoint of modelEndpoints.endpoints) {
+    const scope = endpoint.accessPolicy;
+    list.push(
+      {
+        scope,
+        id: iam5Resource(stack, modelEndpoints.requestObjectsArn),
+        reason: NAG_REASONS.endpointRequests,
+      },
+      { scope, id: iam5Resource(stack, endpoint.outputObjectsArn), reason: NAG_REASONS.endpointResponses },
+      { scope, id: iam5Resource(stack, endpoint.failureObjectsArn), reason: NAG_REASONS.endpointResponses },
+      { scope, id: 'AwsSolutions-IAM5[Resource::*]', reason: NAG_REASONS.endpointRegistryAuth },
+    );
+    if (endpoint.networkInterfacesArn !== undefined) {
+      list.push({
+        scope,
+        id: iam5Resource(stack, endpoint.networkInterfacesArn),
+        reason: NAG_REASONS.endpointNetworkInterfaces,
+      });
+    }
+  }
+  // Whoever was granted the staged objects (the callback), once per policy that holds the grant.
+  const stagingPolicies = new Set(modelEndpoints.stagingGrants.map((grant) => grant.policy));
+  for (const scope of stagingPolicies) {
+    list.push({
+      scope,
+      id: iam5Resource(stack, modelEndpoints.stagingObjectsArn),
+      reason: NAG_REASONS.endpointStagingObjects,
+    });
   }
 
   list.push({

@@ -9,6 +9,8 @@ import { Api } from './constructs/api.ts';
 import { ApiHandlers } from './constructs/api-handlers.ts';
 import { Data } from './constructs/data.ts';
 import { Events } from './constructs/events.ts';
+import { ImageWorkflow } from './constructs/image-workflow.ts';
+import { ModelEndpoints } from './constructs/model-endpoints.ts';
 import { Observability } from './constructs/observability.ts';
 import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
 import { Workflows } from './constructs/workflows.ts';
@@ -38,7 +40,11 @@ export class SynthForgeStack extends Stack {
   readonly config: StageConfig;
   readonly data: Data;
   readonly events: Events;
+  /** GPU models on asynchronous endpoints that scale to zero, and their notification topics. */
+  readonly modelEndpoints: ModelEndpoints;
   readonly workflows: Workflows;
+  /** Text-to-image batches: InvokeModel waits on a task token, the endpoints' notifications resume it. */
+  readonly imageWorkflow: ImageWorkflow;
   readonly apiHandlers: ApiHandlers;
   readonly api: Api;
   readonly observability: Observability;
@@ -65,6 +71,14 @@ export class SynthForgeStack extends Stack {
       removalPolicy,
     });
 
+    this.modelEndpoints = new ModelEndpoints(this, 'ModelEndpoints', {
+      stage: config.stage,
+      config: config.imageGeneration,
+      outputsBucket: this.data.outputsBucket,
+      logRetention,
+      removalPolicy,
+    });
+
     this.workflows = new Workflows(this, 'Workflows', {
       data: this.data,
       events: this.events,
@@ -72,7 +86,19 @@ export class SynthForgeStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.events.reconcileFailedExecutions(this.workflows.batchStateMachine, this.workflows.reconciler);
+    this.imageWorkflow = new ImageWorkflow(this, 'ImageWorkflow', {
+      data: this.data,
+      events: this.events,
+      endpoints: this.modelEndpoints,
+      batchTasks: this.workflows.tasks,
+      defaults,
+      logRetention,
+      removalPolicy,
+    });
+    this.events.reconcileFailedExecutions(
+      [this.workflows.batchStateMachine, this.imageWorkflow.stateMachine],
+      this.workflows.reconciler,
+    );
 
     this.apiHandlers = new ApiHandlers(this, 'ApiHandlers', {
       data: this.data,
@@ -84,6 +110,12 @@ export class SynthForgeStack extends Stack {
         idempotencyTtlSeconds: config.idempotencyTtlSeconds,
         workerMemoryMb: this.workflows.tasks.runJob.memoryMb,
         resultRetentionDays: config.resultRetentionDays,
+      },
+      images: {
+        workflow: this.imageWorkflow,
+        endpoints: this.modelEndpoints,
+        syncWaitSeconds: config.imageGeneration.syncWaitSeconds,
+        defaultModelId: config.imageGeneration.defaultModelId,
       },
       defaults,
       removalPolicy,
@@ -108,6 +140,7 @@ export class SynthForgeStack extends Stack {
       batchStateMachine: this.workflows.batchStateMachine,
       deadLetterQueue: this.events.deadLetterQueue,
       restApi: this.api.restApi,
+      modelEndpointNames: this.modelEndpoints.endpoints.map((endpoint) => endpoint.endpointName),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
@@ -116,11 +149,26 @@ export class SynthForgeStack extends Stack {
     new CfnOutput(this, 'KeysTableName', { value: this.data.keysTable.tableName });
     new CfnOutput(this, 'OutputsBucketName', { value: this.data.outputsBucket.bucketName });
     new CfnOutput(this, 'BatchStateMachineArn', { value: this.workflows.batchStateMachine.stateMachineArn });
+    new CfnOutput(this, 'ImageStateMachineArn', { value: this.imageWorkflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'UsagePlanId', {
       value: this.api.usagePlan.usagePlanId,
       description: 'The usage plan the keys tool adds tenant keys to',
     });
+    new CfnOutput(this, 'ModelSuccessTopicArn', {
+      value: this.modelEndpoints.successTopic.topicArn,
+      description: 'Model endpoints publish each successful asynchronous inference here',
+    });
+    new CfnOutput(this, 'ModelErrorTopicArn', {
+      value: this.modelEndpoints.errorTopic.topicArn,
+      description: 'Model endpoints publish each failed asynchronous inference here',
+    });
+    for (const { model, endpointName } of this.modelEndpoints.endpoints) {
+      new CfnOutput(this, `ModelEndpoint${pascalCase(model.name)}`, {
+        value: endpointName,
+        description: `SageMaker asynchronous endpoint of ${model.modelId} (scales to zero)`,
+      });
+    }
   }
 
   /** Every Lambda function of the stack. */
@@ -129,7 +177,17 @@ export class SynthForgeStack extends Stack {
       ...Object.values(this.apiHandlers.families),
       this.apiHandlers.authorizer,
       ...Object.values(this.workflows.tasks),
+      this.imageWorkflow.invokeModel,
+      this.imageWorkflow.notifications,
       this.workflows.reconciler,
     ];
   }
+}
+
+/** `stable-diffusion-v1-5` → `StableDiffusionV15` (an output id takes letters and digits only). */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const STATE_MACHINE_FILES = {
   generationBatch: fileURLToPath(new URL('./generation-batch.asl.json', import.meta.url)),
+  imageGeneration: fileURLToPath(new URL('./image-generation.asl.json', import.meta.url)),
 } as const;
 
 export type StateMachineName = keyof typeof STATE_MACHINE_FILES;
@@ -17,6 +18,12 @@ export const TASK_FUNCTIONS = {
   generationBatch: [
     'StartBatchFunctionArn',
     'RunJobFunctionArn',
+    'FailJobFunctionArn',
+    'FinishBatchFunctionArn',
+  ],
+  imageGeneration: [
+    'StartBatchFunctionArn',
+    'InvokeModelFunctionArn',
     'FailJobFunctionArn',
     'FinishBatchFunctionArn',
   ],

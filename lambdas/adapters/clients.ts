@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -13,7 +15,14 @@ export interface AwsCredentials {
 export interface AwsClientOptions {
   region: string;
   /** Endpoint overrides, for the local emulators. A service left out talks to AWS. */
-  endpoints?: { dynamodb?: string; s3?: string; sfn?: string; eventbridge?: string };
+  endpoints?: {
+    dynamodb?: string;
+    s3?: string;
+    sfn?: string;
+    eventbridge?: string;
+    /** SageMaker's control plane and runtime: the local endpoint host answers both. */
+    sagemaker?: string;
+  };
   /**
    * Explicit credentials. Without them a client with an endpoint override signs with the
    * emulators' dummy credentials, and every other client uses the default provider chain.
@@ -28,6 +37,8 @@ export interface AwsClients {
   s3: S3Client;
   sfn: SFNClient;
   eventBridge: EventBridgeClient;
+  sageMaker: SageMakerClient;
+  sageMakerRuntime: SageMakerRuntimeClient;
   /** Closes the clients' keep-alive sockets, so that a test or the local platform can exit. */
   destroy(): void;
 }
@@ -90,6 +101,8 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   let s3: S3Client | undefined;
   let sfn: SFNClient | undefined;
   let eventBridge: EventBridgeClient | undefined;
+  let sageMaker: SageMakerClient | undefined;
+  let sageMakerRuntime: SageMakerRuntimeClient | undefined;
   return {
     get dynamo() {
       dynamo ??= createDynamoClients(options);
@@ -115,12 +128,22 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       eventBridge ??= new EventBridgeClient(clientSettings(options, endpoints.eventbridge));
       return eventBridge;
     },
+    get sageMaker() {
+      sageMaker ??= new SageMakerClient(clientSettings(options, endpoints.sagemaker));
+      return sageMaker;
+    },
+    get sageMakerRuntime() {
+      sageMakerRuntime ??= new SageMakerRuntimeClient(clientSettings(options, endpoints.sagemaker));
+      return sageMakerRuntime;
+    },
     destroy() {
       // The document client's own destroy() is a no-op: the sockets belong to the client it wraps.
       dynamo?.dynamoDb.destroy();
       s3?.destroy();
       sfn?.destroy();
       eventBridge?.destroy();
+      sageMaker?.destroy();
+      sageMakerRuntime?.destroy();
     },
   };
 }

@@ -61,6 +61,11 @@ export interface JobStore {
 export interface BlobStore {
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
+  /** Copies an object within the bucket; resolves with its size. */
+  copy(fromKey: string, toKey: string, contentType: string): Promise<{ bytes: number }>;
+  delete(key: string): Promise<void>;
+  /** The bucket's name, for `s3://bucket/key` URIs. */
+  readonly bucket: string;
   /** A short-lived GET link. `downloadName` sets Content-Disposition. */
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
 }
@@ -70,6 +75,33 @@ export interface BatchExecutionInput {
   batchId: string;
   /** Pointers only: the parameters stay in the store, so the input stays far below 256 KiB. */
   items: { jobId: string }[];
+}
+
+/**
+ * Model endpoints (SageMaker asynchronous inference behind the adapter). An invocation is queued and
+ * answered later by a notification; while the endpoint has no instance, it starts one.
+ */
+export interface ModelEndpoints {
+  /**
+   * Queues one inference over the request object at `inputKey`. Throws an error named
+   * `EndpointThrottled` when the endpoint refuses for now, `EndpointUnavailable` when it cannot serve.
+   */
+  invokeAsync(request: {
+    endpointName: string;
+    inputKey: string;
+    inferenceId: string;
+    invocationTimeoutSeconds: number;
+    requestTtlSeconds: number;
+  }): Promise<void>;
+  /** Serving instances now (0: scaled to zero); undefined when the endpoint does not exist. */
+  describe(endpointName: string): Promise<{ status: string; instances: number } | undefined>;
+}
+
+/** Resumes a workflow step that waits for a task token (Step Functions' callback pattern). */
+export interface TaskCallbacks {
+  succeed(token: string, output: Record<string, unknown>): Promise<void>;
+  fail(token: string, error: string, cause: string): Promise<void>;
+  heartbeat(token: string): Promise<void>;
 }
 
 export interface BatchWorkflow {

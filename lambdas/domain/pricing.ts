@@ -17,3 +17,11 @@ export const PRICES = {
  * path. `npm run bench` checks these against a local execution.
  */
 export const BATCH_TRANSITIONS = { perBatch: 3, perJob: 1 } as const;
+
+/**
+ * Billable state transitions of the image workflow (statemachines/image-generation.asl.json):
+ * StartBatch, the Map state and FinishBatch once per batch, and one InvokeModel per image — it waits
+ * for the endpoint's notification with a task token, so the wait itself costs nothing, however long
+ * the endpoint takes to wake from zero. A polling design pays a Wait, a check and a Choice per poll.
+ */
+export const IMAGE_TRANSITIONS = { perBatch: 3, perImage: 1 } as const;

@@ -11,7 +11,7 @@ import type { RouteDef } from '../../contracts/routes.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
-import { errorResponse, jsonResponse, RawBody } from './responses.ts';
+import { Accepted, errorResponse, jsonResponse, RawBody } from './responses.ts';
 import { describeIssues } from './zod-issues.ts';
 
 /** Bodies above this are refused with 413 before they are parsed. */
@@ -31,7 +31,14 @@ export interface RouteRequest<R extends RouteDef> {
   baseUrl: string;
 }
 
-export type RouteResult<R extends RouteDef> = z.input<R['response']['schema']> | RawBody;
+export type RouteResult<R extends RouteDef> = z.input<R['response']['schema']> | RawBody | AcceptedResult<R>;
+
+/** The `accepted` answer of a route that may answer 202 instead of 200; never for the others. */
+type AcceptedResult<R extends RouteDef> = [NonNullable<R['accepted']>] extends [never]
+  ? never
+  : NonNullable<R['accepted']> extends { schema: infer S extends z.ZodType }
+    ? Accepted<z.input<S>>
+    : never;
 export type RouteImpl<R extends RouteDef> = (request: RouteRequest<R>) => Promise<RouteResult<R>>;
 
 export interface RouteBinding {
@@ -112,8 +119,13 @@ async function dispatch(
 
   const idempotencyKey = headers['idempotency-key'];
   if (!route.idempotent || idempotencyKey === undefined) {
-    const body = await impl(request);
-    return jsonResponse(route.response.status, body, requestId, pollHeaders(route, body, request.baseUrl));
+    const response = answerOf(route, await impl(request));
+    return jsonResponse(
+      response.status,
+      response.body,
+      requestId,
+      pollHeaders(route, response, request.baseUrl),
+    );
   }
   const key = parsePart(IdempotencyKeyHeader, idempotencyKey, 'header');
   const store = options.idempotency?.();
@@ -124,7 +136,7 @@ async function dispatch(
   switch (claim.outcome) {
     case 'replay':
       return jsonResponse(claim.response.status, claim.response.body, requestId, {
-        ...pollHeaders(route, claim.response.body, request.baseUrl),
+        ...pollHeaders(route, claim.response, request.baseUrl),
         'idempotent-replayed': 'true',
       });
     case 'in_flight':
@@ -145,7 +157,7 @@ async function dispatch(
   }
   let response: StoredResponse;
   try {
-    response = { status: route.response.status, body: await impl(request) };
+    response = answerOf(route, await impl(request));
   } catch (error) {
     // Released so that a retry runs again, as Powertools' idempotency does.
     await store.abandon(tenant, key).catch((e) => logger.warn('could not release idempotency key', { e }));
@@ -159,8 +171,18 @@ async function dispatch(
     response.status,
     response.body,
     requestId,
-    pollHeaders(route, response.body, request.baseUrl),
+    pollHeaders(route, response, request.baseUrl),
   );
+}
+
+/** The status and body of what an implementation returned: its route's 200/202, or the `accepted` 202. */
+function answerOf(route: RouteDef, result: unknown): StoredResponse {
+  if (result instanceof Accepted) {
+    if (!route.accepted)
+      throw new Error(`${route.operationId} answered accepted() but declares no accepted response`);
+    return { status: 202, body: result.body };
+  }
+  return { status: route.response.status, body: result };
 }
 
 function parsePart<S extends z.ZodType | undefined>(
@@ -221,9 +243,13 @@ function rejectPrototypeKeys(key: string, value: unknown): unknown {
 }
 
 /** A started job's answer says where to poll it, as DESIGN §1 asks of every 202. */
-function pollHeaders(route: RouteDef, body: unknown, baseUrl: string): Record<string, string> {
-  if (!route.pollPath || body instanceof RawBody) return {};
-  return { location: `${baseUrl}${route.pollPath(body as never)}` };
+function pollHeaders(route: RouteDef, response: StoredResponse, baseUrl: string): Record<string, string> {
+  if (response.body instanceof RawBody) return {};
+  const pollPath =
+    response.status === 202 && route.accepted && route.response.status !== 202
+      ? route.accepted.pollPath
+      : route.pollPath;
+  return pollPath ? { location: `${baseUrl}${pollPath(response.body as never)}` } : {};
 }
 
 function tenantOf(event: APIGatewayProxyEvent): string {

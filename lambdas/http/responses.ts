@@ -11,6 +11,14 @@ export class RawBody {
   ) {}
 }
 
+/** The other answer of a route that declares `accepted`: 202, its body, and where to poll. */
+export class Accepted<T = unknown> {
+  constructor(readonly body: T) {}
+}
+
+/** Answers 202 instead of the route's 200 (routes with `accepted` only). */
+export const accepted = <T>(body: T): Accepted<T> => new Accepted(body);
+
 const baseHeaders = (requestId: string): Record<string, string> => ({
   'x-request-id': requestId,
   'cache-control': 'no-store',

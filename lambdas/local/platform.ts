@@ -6,14 +6,24 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { awsClientsFor } from '../adapters/clients.ts';
+import type { SNSEvent } from 'aws-lambda';
+import {
+  DEFAULT_INSTANCE_PRICES_USD_PER_HOUR,
+  type DeployedModel,
+  deployedModels,
+  ImageGenerationConfigSchema,
+} from '../../contracts/models.ts';
+import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { isTerminal } from '../domain/jobs/lifecycle.ts';
 import type { JobStatus } from '../domain/jobs/model.ts';
 import { createApiKey, hashApiKey } from '../domain/keys.ts';
+import type { BatchWorkflow } from '../domain/ports.ts';
 import { batchRoutes } from '../handlers/api/batches.ts';
 import { generatorRoutes } from '../handlers/api/generators.ts';
+import { imageRoutes } from '../handlers/api/images.ts';
 import { jobRoutes } from '../handlers/api/jobs.ts';
 import { publicRoutes } from '../handlers/api/public.ts';
+import { endpointNotificationsTask } from '../handlers/endpoint-notifications.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
 import { createApiHandler } from '../http/api-handler.ts';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
@@ -21,8 +31,9 @@ import { logger } from '../shared/logger.ts';
 import { type RunningEmulators, startEmulators } from './emulators.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { SageMakerHost } from './sagemaker-host.ts';
 import { createLocalApiServer, listen } from './server.ts';
-import { LocalBatchWorkflow, type LocalBatchWorkflowOptions } from './step-functions.ts';
+import { LocalBatchWorkflow, type LocalBatchWorkflowOptions, LocalTaskTokens } from './step-functions.ts';
 import { WorkerRenderer } from './worker-renderer.ts';
 
 export interface LocalPlatformOptions {
@@ -37,6 +48,12 @@ export interface LocalPlatformOptions {
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps a workflow task function (by placeholder name). */
   wrapTask?: LocalBatchWorkflowOptions['wrapTask'];
+  /** An endpoint instance idle this long is stopped (scale to zero). Default 60 s. */
+  endpointIdleMs?: number;
+  /** Tests: multiplies the image workflow's HeartbeatSeconds, so that a lost heartbeat shows in ms. */
+  heartbeatScale?: number;
+  /** How long `POST /generate` waits before answering 202. Default 20 s. */
+  imageSyncWaitSeconds?: number;
 }
 
 export interface LocalPlatform {
@@ -46,6 +63,9 @@ export interface LocalPlatform {
   emulators: RunningEmulators;
   runtime: Runtime;
   workflow: LocalBatchWorkflow;
+  imageWorkflow: LocalBatchWorkflow;
+  /** The local SageMaker: its endpoints, their instances, and fault injection. */
+  sageMaker: SageMakerHost;
   events: LocalEventBus;
   /** Batches whose execution was interrupted by the last shutdown and that were started again. */
   resumedBatches: string[];
@@ -55,7 +75,32 @@ export interface LocalPlatform {
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : {});
-  const clients = awsClientsFor(emulators);
+  // The endpoint host answers SageMaker's runtime and control plane; it reads and writes S3 itself.
+  const hostClients = awsClientsFor(emulators);
+  let notify: (event: SNSEvent) => Promise<unknown> = async () => undefined;
+  const sageMaker = await SageMakerHost.start({
+    s3: hostClients.s3,
+    region: emulators.region,
+    notify: (event) => notify(event).then(() => undefined),
+    log: (message, details) => logger.info(message, details ?? {}),
+  });
+  for (const model of LOCAL_ENDPOINT_MODELS) {
+    const staging = `s3://${emulators.bucketName}/_endpoints/${model.endpointName}`;
+    sageMaker.register({
+      name: model.endpointName,
+      s3OutputPath: `${staging}/output`,
+      s3FailurePath: `${staging}/failures`,
+      idleShutdownMs: options.endpointIdleMs ?? 60_000,
+    });
+  }
+  const clients = createAwsClients({
+    region: emulators.region,
+    endpoints: {
+      dynamodb: emulators.dynamoEndpoint,
+      s3: emulators.s3Endpoint,
+      sagemaker: sageMaker.endpoint,
+    },
+  });
   const events = new LocalEventBus(options.dataDir ? join(options.dataDir, 'events.jsonl') : undefined);
   const config: RuntimeConfig = {
     region: emulators.region,
@@ -70,7 +115,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // Local results are never deleted: s3rver has no lifecycle rules.
     resultRetentionDays: 36_500,
     cursorSecret: 'synthforge-local-cursor-secret',
+    images: {
+      models: localImageModels(),
+      defaultModelId: LOCAL_ENDPOINT_MODELS[0]?.modelId,
+      syncWaitSeconds: options.imageSyncWaitSeconds ?? 20,
+      requestTtlSeconds: 3600,
+    },
   };
+  const tokens = new LocalTaskTokens();
   let runtime: Runtime | undefined;
   const workflow = new LocalBatchWorkflow({
     maxConcurrency: config.batchMaxConcurrency,
@@ -78,20 +130,48 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
     onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
   });
+  const imageWorkflow = new LocalBatchWorkflow({
+    machine: 'imageGeneration',
+    maxConcurrency: config.batchMaxConcurrency,
+    retryIntervalMs: options.retryIntervalMs ?? 10,
+    ...(options.heartbeatScale === undefined ? {} : { heartbeatScale: options.heartbeatScale }),
+    tokens,
+    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
+    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
+  });
+  // Cancel stops an execution by its id, whichever machine runs it.
+  const workflows: BatchWorkflow = {
+    start: (input) => workflow.start(input),
+    stop: async (executionId, _cause) => {
+      await workflow.stop(executionId);
+      await imageWorkflow.stop(executionId);
+    },
+  };
   const requireRuntime = () => {
     if (!runtime) throw new Error('runtime not ready');
     return runtime;
   };
   const renderer = new WorkerRenderer();
-  runtime = createRuntime(config, { clients, workflow, events, renderer });
+  runtime = createRuntime(config, {
+    clients,
+    workflow: workflows,
+    imageWorkflow,
+    callbacks: tokens,
+    events,
+    renderer,
+  });
   workflow.bind(runtime);
+  imageWorkflow.bind(runtime);
+  const boundRuntime = runtime;
+  notify = (event) => endpointNotificationsTask(boundRuntime, event);
 
   const rt = runtime;
   const handlers = {
     public: createApiHandler(publicRoutes('local')),
-    generators: createApiHandler(generatorRoutes()),
+    generators: createApiHandler(generatorRoutes(rt.images.deps.models)),
     batches: createApiHandler(batchRoutes(rt), { idempotency: () => rt.idempotency }),
     jobs: createApiHandler(jobRoutes(rt), { idempotency: () => rt.idempotency }),
+    images: createApiHandler(imageRoutes(rt), { idempotency: () => rt.idempotency }),
   };
   const rateLimit = options.rateLimit ?? { perSecond: 50, burst: 100 };
   const server: Server = createLocalApiServer({
@@ -114,6 +194,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     emulators,
     runtime: rt,
     workflow,
+    imageWorkflow,
+    sageMaker,
     events,
     resumedBatches,
     async stop() {
@@ -121,12 +203,49 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       server.closeAllConnections?.();
       // Running executions stop here; their batches resume on the next start with the same data dir.
       await workflow.shutdown();
+      const imagesStopped = imageWorkflow.shutdown();
+      // Steps waiting on an endpoint end now; their batches resume on the next start.
+      tokens.abandonAll();
+      await imagesStopped;
+      await sageMaker.stop();
       await renderer.close();
       clients.destroy();
+      hostClients.destroy();
       if (endpointsFile) await rm(endpointsFile, { force: true });
       await emulators.stop();
     },
   };
+}
+
+/**
+ * The models the local platform serves: the `shapes` container (containers/shapes-endpoint) on a
+ * local asynchronous endpoint. The stage's GPU models are listed too, unable to serve here.
+ */
+export const LOCAL_ENDPOINT_MODELS: readonly DeployedModel[] = [
+  {
+    name: 'shapes-endpoint',
+    modelId: 'synthforge/shapes',
+    description:
+      'The procedural shapes generator as a SageMaker-compatible container: words of the prompt pick shape classes and palette; the seed fixes the scene.',
+    endpointName: 'synthforge-local-shapes',
+    instanceType: 'ml.m5.large',
+    usdPerHour: DEFAULT_INSTANCE_PRICES_USD_PER_HOUR['ml.m5.large'] ?? 0.115,
+    coldStartSeconds: 5,
+    secondsPerImage: 0.5,
+    invocationTimeoutSeconds: 120,
+    defaultSteps: 20,
+    available: true,
+  },
+];
+
+function localImageModels(): DeployedModel[] {
+  const stageModels = deployedModels('local', ImageGenerationConfigSchema.parse({})).map((model) => ({
+    ...model,
+    available: false,
+    unavailableReason:
+      'GPU models run on SageMaker endpoints of a deployed stack (npm run deploy); the local platform serves only synthforge/shapes',
+  }));
+  return [...LOCAL_ENDPOINT_MODELS, ...stageModels];
 }
 
 /** Written to the data dir while the platform runs. */

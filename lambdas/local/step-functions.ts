@@ -4,12 +4,21 @@
  * An execution that ends FAILED, TIMED_OUT or ABORTED is handed to the reconciler, as the
  * EventBridge rule does in the cloud.
  */
+
+import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { allStates, readDefinition, substitute, TASK_FUNCTIONS } from '../../statemachines/definitions.ts';
-import type { BatchExecutionInput, BatchWorkflow } from '../domain/ports.ts';
+import {
+  allStates,
+  readDefinition,
+  type StateMachineName,
+  substitute,
+  TASK_FUNCTIONS,
+} from '../../statemachines/definitions.ts';
+import type { BatchExecutionInput, BatchWorkflow, TaskCallbacks } from '../domain/ports.ts';
 import type { ExecutionStatusChangeEvent } from '../handlers/reconciler.ts';
 import { failJobTask } from '../handlers/workflow/fail-job.ts';
 import { finishBatchTask } from '../handlers/workflow/finish-batch.ts';
+import { invokeModelTask } from '../handlers/workflow/invoke-model.ts';
 import { runJobTask } from '../handlers/workflow/run-job.ts';
 import { startBatchTask } from '../handlers/workflow/start-batch.ts';
 import type { Runtime } from '../runtime.ts';
@@ -18,18 +27,99 @@ import { logger } from '../shared/logger.ts';
 // biome-ignore lint/suspicious/noExplicitAny: task events are typed by each task function.
 export type TaskFunction = (runtime: Runtime, event: any) => Promise<unknown>;
 
+type Placeholder = (typeof TASK_FUNCTIONS)[StateMachineName][number];
+
 /** Placeholder -> the task function Lambda runs behind that function ARN. */
-export const LOCAL_TASK_FUNCTIONS: Record<(typeof TASK_FUNCTIONS.generationBatch)[number], TaskFunction> = {
+export const LOCAL_TASK_FUNCTIONS: Record<Placeholder, TaskFunction> = {
   StartBatchFunctionArn: startBatchTask,
   RunJobFunctionArn: runJobTask,
+  InvokeModelFunctionArn: invokeModelTask,
   FailJobFunctionArn: failJobTask,
   FinishBatchFunctionArn: finishBatchTask,
 };
 
 const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
-const STATE_MACHINE_NAME = 'synthforge-generation-batch';
+const STATE_MACHINE_NAMES: Record<StateMachineName, string> = {
+  generationBatch: 'synthforge-generation-batch',
+  imageGeneration: 'synthforge-image-generation',
+};
 const localFunctionName = (placeholder: string) =>
   `synthforge-local-${placeholder.replace(/FunctionArn$/, '')}`;
+
+/** A step waiting on a task token; what resumes it. */
+interface WaitingTask {
+  resolve: (output: unknown) => void;
+  reject: (error: Error) => void;
+  heartbeatMs: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const namedError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/**
+ * Step Functions' callback pattern, locally: a `.waitForTaskToken` step registers its token here and
+ * waits; `succeed` / `fail` / `heartbeat` are SendTaskSuccess / Failure / Heartbeat. A step that
+ * hears nothing for its HeartbeatSeconds fails with `States.HeartbeatTimeout`, as in AWS
+ * (aws-local-stepfunctions runs neither the callback pattern nor heartbeats itself).
+ */
+export class LocalTaskTokens implements TaskCallbacks {
+  readonly #waiting = new Map<string, WaitingTask>();
+
+  /** A new token and the promise of the step's output. */
+  wait(heartbeatMs: number | undefined): { token: string; output: Promise<unknown> } {
+    const token = `local-task-token-${randomUUID()}`;
+    const output = new Promise<unknown>((resolve, reject) => {
+      const waiting: WaitingTask = { resolve, reject, heartbeatMs, timer: undefined };
+      this.#waiting.set(token, waiting);
+      this.#arm(token, waiting);
+    });
+    return { token, output };
+  }
+
+  async succeed(token: string, output: Record<string, unknown>): Promise<void> {
+    this.#take(token).resolve(output);
+  }
+
+  async fail(token: string, error: string, cause: string): Promise<void> {
+    this.#take(token).reject(namedError(error, cause));
+  }
+
+  async heartbeat(token: string): Promise<void> {
+    const waiting = this.#waiting.get(token);
+    if (!waiting) throw namedError('TaskTimedOut', `task token ${token} is not waiting`);
+    this.#arm(token, waiting);
+  }
+
+  /** Tokens waiting now. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  /** Fails every waiting step (the platform is stopping). */
+  abandonAll(): void {
+    for (const token of [...this.#waiting.keys()])
+      this.#take(token).reject(namedError('States.TaskFailed', 'stopped'));
+  }
+
+  #take(token: string): WaitingTask {
+    const waiting = this.#waiting.get(token);
+    // What SendTaskSuccess answers for a token whose step has closed.
+    if (!waiting) throw namedError('TaskTimedOut', `task token ${token} is not waiting`);
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(token);
+    return waiting;
+  }
+
+  #arm(token: string, waiting: WaitingTask): void {
+    clearTimeout(waiting.timer);
+    if (waiting.heartbeatMs === undefined) return;
+    waiting.timer = setTimeout(() => {
+      if (!this.#waiting.has(token)) return;
+      this.#take(token).reject(namedError('States.HeartbeatTimeout', 'no heartbeat in time'));
+    }, waiting.heartbeatMs);
+    waiting.timer.unref();
+  }
+}
 
 export interface ExecutionRecord {
   executionId: string;
@@ -49,6 +139,14 @@ export interface LocalBatchWorkflowOptions {
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps the task function bound to a placeholder. */
   wrapTask?: (placeholder: string, task: TaskFunction) => TaskFunction;
+  /** Which machine of statemachines/ this runs. Default: the generation batch. */
+  machine?: StateMachineName;
+  /** Constant fields of every execution input (the image workflow's heartbeat and timeout). */
+  settings?: Readonly<Record<string, number>>;
+  /** Where `.waitForTaskToken` steps wait. Needed by machines that have one. */
+  tokens?: LocalTaskTokens;
+  /** Multiplies every HeartbeatSeconds (tests: a lost heartbeat in milliseconds, not minutes). */
+  heartbeatScale?: number;
 }
 
 export class LocalBatchWorkflow implements BatchWorkflow {
@@ -59,9 +157,13 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, (input: unknown) => Promise<unknown>>;
 
+  readonly #machineName: string;
+
   constructor(private readonly options: LocalBatchWorkflowOptions) {
-    const names = Object.fromEntries(TASK_FUNCTIONS.generationBatch.map((p) => [p, localFunctionName(p)]));
-    const definition = JSON.parse(substitute(readDefinition('generationBatch'), names));
+    const machine = options.machine ?? 'generationBatch';
+    this.#machineName = STATE_MACHINE_NAMES[machine];
+    const names = Object.fromEntries(TASK_FUNCTIONS[machine].map((p) => [p, localFunctionName(p)]));
+    const definition = JSON.parse(substitute(readDefinition(machine), names));
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
     const byFunctionName = new Map(
       Object.entries(LOCAL_TASK_FUNCTIONS).map(([placeholder, task]) => [
@@ -74,12 +176,19 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     this.#handlers = Object.fromEntries(
       allStates(definition.States)
         .filter(([, state]) => state.Type === 'Task')
-        .map(([path]) => [
+        .map(([path, state]) => [
           path.split('/').pop() as string,
           async (input: unknown) => {
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
             const task = byFunctionName.get(FunctionName);
             if (!task) throw new Error(`no local function ${FunctionName}`);
+            if ((state as { Resource?: string }).Resource?.endsWith('.waitForTaskToken')) {
+              const heartbeatSeconds = (state as { HeartbeatSeconds?: number }).HeartbeatSeconds;
+              const waited = this.#invokeAndWait(task, Payload as Record<string, unknown>, heartbeatSeconds);
+              // An aborted execution stops listening to its steps: the rejection is observed here.
+              waited.catch(() => undefined);
+              return waited;
+            }
             // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
             // and a shutdown must let it finish before the emulators close under it.
             const running = task(this.runtime, Payload);
@@ -94,6 +203,38 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     );
   }
 
+  /**
+   * A `.waitForTaskToken` step: a fresh token replaces the one the definition passed (the local
+   * runner has no `$$.Task.Token`), the function runs, and the step's output is what the token brings
+   * back; without a heartbeat for the step's HeartbeatSeconds it fails (`heartbeatScale` shortens
+   * that for tests).
+   */
+  async #invokeAndWait(
+    task: TaskFunction,
+    payload: Record<string, unknown>,
+    heartbeatSeconds: number | undefined,
+  ): Promise<unknown> {
+    const tokens = this.options.tokens;
+    if (!tokens) throw new Error('this machine has a waitForTaskToken step but the workflow has no tokens');
+    const heartbeatMs =
+      heartbeatSeconds === undefined
+        ? undefined
+        : heartbeatSeconds * 1000 * (this.options.heartbeatScale ?? 1);
+    const { token, output } = tokens.wait(heartbeatMs);
+    output.catch(() => undefined);
+    const running = task(this.runtime, { ...payload, taskToken: token });
+    this.#inFlight.add(running);
+    try {
+      await running;
+    } catch (error) {
+      // The function failed: the step fails with its error, and nothing will send the token back.
+      await tokens.fail(token, (error as Error).name, (error as Error).message).catch(() => undefined);
+    } finally {
+      this.#inFlight.delete(running);
+    }
+    return output;
+  }
+
   /** The runtime is created after the workflow (it needs the workflow); the platform binds it here. */
   bind(runtime: Runtime): void {
     this.#runtime = runtime;
@@ -105,11 +246,11 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   }
 
   async start(input: BatchExecutionInput): Promise<{ executionId: string }> {
-    const executionId = `${LOCAL_ARN_PREFIX}:execution:${STATE_MACHINE_NAME}:${input.batchId}`;
+    const executionId = `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${input.batchId}`;
     const existing = this.executions.get(executionId);
     // Named after the batch, like StartExecution: starting it again while it runs is a no-op.
     if (existing && existing.status === 'RUNNING') return { executionId };
-    const fullInput = { ...input, maxConcurrency: this.options.maxConcurrency };
+    const fullInput = { ...this.options.settings, ...input, maxConcurrency: this.options.maxConcurrency };
     const run = this.#machine.run(fullInput as never, {
       overrides: {
         taskResourceLocalHandlers: this.#handlers as never,
@@ -117,7 +258,8 @@ export class LocalBatchWorkflow implements BatchWorkflow {
           Object.keys(this.#handlers).map((state) => [state, this.options.retryIntervalMs ?? 10]),
         ),
       },
-      context: { Execution: { Id: executionId, Name: input.batchId } },
+      // `$$.Task.Token` must resolve; each waiting step gets its own token in #invokeAndWait.
+      context: { Execution: { Id: executionId, Name: input.batchId }, Task: { Token: 'replaced-per-step' } },
     });
     const record: ExecutionRecord = {
       executionId,
@@ -174,6 +316,12 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     }
     await counting.catch(() => undefined);
     if (record.status === 'SUCCEEDED' || this.#shuttingDown) return;
+    logger.warn('a local execution closed abnormally', {
+      executionId: record.executionId,
+      status: record.status,
+      error,
+      cause,
+    });
     try {
       await this.options.onClosedAbnormally({
         version: '0',

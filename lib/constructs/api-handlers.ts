@@ -12,6 +12,8 @@ import type { RouteFamily } from '../api-routes.ts';
 import { REPO_ROOT } from '../paths.ts';
 import type { Data } from './data.ts';
 import type { Events } from './events.ts';
+import type { ImageWorkflow } from './image-workflow.ts';
+import type { ModelEndpoints } from './model-endpoints.ts';
 import {
   API_FUNCTION_MAX_TIMEOUT,
   type FunctionDefaults,
@@ -38,6 +40,14 @@ export interface ApiHandlersProps {
   readonly events: Events;
   /** The batch workflow the submission routes start and the cancel route stops. */
   readonly workflows: Workflows;
+  /** Text-to-image: the workflow `POST /generate` starts, and the endpoints it reads. */
+  readonly images: {
+    readonly workflow: ImageWorkflow;
+    readonly endpoints: ModelEndpoints;
+    /** How long `POST /generate` waits before answering 202. */
+    readonly syncWaitSeconds: number;
+    readonly defaultModelId?: string | undefined;
+  };
   readonly settings: ApiRuntimeSettings;
   readonly defaults: FunctionDefaults;
   /** What deleting the stack does to the cursor secret. */
@@ -94,6 +104,45 @@ export class ApiHandlers extends Construct {
       ...common,
       entry: 'lambdas/handlers/api/generators.ts',
       description: 'API: generator catalogue, parameter validation and random parameters',
+      // The catalogue lists the stage's models too; reading it touches no AWS service.
+      environment: props.images.workflow.modelsEnvironment,
+    });
+
+    const { workflow: imageWorkflow, endpoints } = props.images;
+    const images = new SynthForgeFunction(this, 'Images', {
+      ...common,
+      entry: 'lambdas/handlers/api/images.ts',
+      description: 'API: text-to-image generation (seed 001), one image or a batch',
+      environment: {
+        STATE_TABLE: data.stateTable.tableName,
+        OUTPUTS_BUCKET: data.outputsBucket.bucketName,
+        IMAGE_STATE_MACHINE_ARN: imageWorkflow.stateMachine.stateMachineArn,
+        EVENT_BUS_NAME: events.bus.eventBusName,
+        BATCH_MAX_CONCURRENCY: String(settings.batchMaxConcurrency),
+        RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
+        IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
+        IMAGE_SYNC_WAIT_SECONDS: String(props.images.syncWaitSeconds),
+        ...(props.images.defaultModelId ? { IMAGE_DEFAULT_MODEL_ID: props.images.defaultModelId } : {}),
+        ...imageWorkflow.modelsEnvironment,
+      },
+    });
+    // Submissions store jobs and idempotency records, write each request to S3, read results for
+    // their links; the phase of a waiting job comes from DescribeEndpoint.
+    data.allowStateTable(images, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    data.allowOutputs(images, ['s3:GetObject', 's3:PutObject']);
+    events.allowPublish(images);
+    endpoints.grantDescribe(images);
+    images.allow({
+      sid: 'StartImageExecutions',
+      actions: ['states:StartExecution'],
+      resources: [imageWorkflow.stateMachine.stateMachineArn],
     });
 
     const batches = new SynthForgeFunction(this, 'Batches', {
@@ -155,7 +204,7 @@ export class ApiHandlers extends Construct {
     jobs.allow({
       sid: 'StopBatchExecutions',
       actions: ['states:StopExecution'],
-      resources: [workflows.batchExecutionArns],
+      resources: [workflows.batchExecutionArns, imageWorkflow.executionArns],
     });
     this.#allowCursorSecret(jobs);
 
@@ -169,7 +218,7 @@ export class ApiHandlers extends Construct {
     });
     data.allowKeysTable(this.authorizer, ['dynamodb:GetItem']);
 
-    this.families = { public: publicFn, generators, batches, jobs };
+    this.families = { public: publicFn, generators, batches, jobs, images };
   }
 
   #allowCursorSecret(fn: SynthForgeFunction): void {

@@ -67,7 +67,7 @@ export class Events extends Construct {
    * publishes these to the default bus) to `reconciler`, with retries and this construct's
    * dead-letter queue.
    */
-  reconcileFailedExecutions(stateMachine: IStateMachine, reconciler: IFunction): Rule {
+  reconcileFailedExecutions(stateMachines: readonly IStateMachine[], reconciler: IFunction): Rule {
     return new Rule(this, 'FailedExecutions', {
       description: 'Batch executions that ended without FinishBatch: the reconciler closes their jobs',
       eventPattern: {
@@ -75,7 +75,7 @@ export class Events extends Construct {
         detailType: ['Step Functions Execution Status Change'],
         detail: {
           status: [...RECONCILED_STATUSES],
-          stateMachineArn: [stateMachine.stateMachineArn],
+          stateMachineArn: stateMachines.map((stateMachine) => stateMachine.stateMachineArn),
         },
       },
       targets: [

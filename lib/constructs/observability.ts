@@ -1,11 +1,17 @@
 /**
  * Alarms on what should never happen quietly: function errors, failed or timed-out batch executions,
- * dead letters, and API 5xx. They notify one SNS topic, which e-mails the alarm address when the
- * stage has one.
+ * dead letters, API 5xx, and model endpoints whose container answers 5xx. They notify one SNS topic,
+ * which e-mails the alarm address when the stage has one.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -28,6 +34,12 @@ export interface ObservabilityProps {
   readonly restApi: RestApi;
   readonly batchStateMachine: IStateMachine;
   readonly deadLetterQueue: IQueue;
+  /**
+   * SageMaker endpoints whose model errors (the container answered 5xx: out of GPU memory, a bad
+   * model) get an alarm each. Their one variant is `AllTraffic`.
+   * @default - none
+   */
+  readonly modelEndpointNames?: readonly string[];
   /**
    * Subscribed to the alarm topic.
    * @default - no subscription (subscribe to the topic yourself)
@@ -101,5 +113,19 @@ export class Observability extends Construct {
       5,
       'The API answered 5xx (a handler, integration or authorizer failure)',
     );
+    for (const endpointName of props.modelEndpointNames ?? []) {
+      alarm(
+        `${endpointName}ModelErrors`,
+        new Metric({
+          namespace: 'AWS/SageMaker',
+          metricName: 'Invocation5XXErrors',
+          dimensionsMap: { EndpointName: endpointName, VariantName: 'AllTraffic' },
+          period: PERIOD,
+          statistic: 'Sum',
+        }),
+        1,
+        `The model behind ${endpointName} failed requests (5xx): see /aws/sagemaker/Endpoints/${endpointName}`,
+      );
+    }
   }
 }

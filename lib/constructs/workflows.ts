@@ -3,25 +3,15 @@
  * the four Lambda tasks it invokes, and the reconciler that closes the jobs of an execution that
  * ended without saying so.
  */
-import { relative } from 'node:path';
-import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import {
-  placeholdersOf,
-  readDefinition,
-  STATE_MACHINE_FILES,
-  TASK_FUNCTIONS,
-} from '../../statemachines/definitions.ts';
-import { REPO_ROOT } from '../paths.ts';
 import type { Data } from './data.ts';
 import type { Events } from './events.ts';
+import { lambdaStateMachine } from './lambda-state-machine.ts';
 import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
-
-/** A placeholder of the batch workflow's ASL that names a task function. */
-type BatchTaskPlaceholder = (typeof TASK_FUNCTIONS.generationBatch)[number];
 
 export interface WorkflowsProps {
   /** Tables, key and bucket the tasks use. */
@@ -54,6 +44,8 @@ export class Workflows extends Construct {
   readonly invokeTasksPolicy: Policy;
   /** What `definitionSubstitutions` supplies, by placeholder. */
   readonly substitutions: Record<string, string>;
+  /** The ARN of every execution of the batch state machine (what StopExecution acts on). */
+  readonly batchExecutionArns: string;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -132,77 +124,30 @@ export class Workflows extends Construct {
 
     this.tasks = { startBatch, runJob, failJob, finishBatch };
 
-    // The placeholders come from statemachines/definitions.ts, which the local platform uses too; the
-    // record type makes the compiler demand a function for each of them.
-    const taskOf: Record<BatchTaskPlaceholder, SynthForgeFunction> = {
-      StartBatchFunctionArn: startBatch,
-      RunJobFunctionArn: runJob,
-      FailJobFunctionArn: failJob,
-      FinishBatchFunctionArn: finishBatch,
-    };
-    const definition = readDefinition('generationBatch');
-    this.substitutions = Object.fromEntries(
-      TASK_FUNCTIONS.generationBatch.map((placeholder) => [placeholder, taskOf[placeholder].functionArn]),
-    );
-    assertSamePlaceholders(placeholdersOf(definition), Object.keys(this.substitutions));
-
-    this.batchStateMachineRole = new Role(this, 'BatchStateMachineRole', {
-      assumedBy: new ServicePrincipal('states.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-      description: 'Runs the SynthForge batch workflow',
-    });
-    const taskFunctions = Object.values(this.tasks) as SynthForgeFunction[];
-    this.invokeTasksPolicy = new Policy(this, 'InvokeTasks', {
-      roles: [this.batchStateMachineRole],
-      statements: [
-        new PolicyStatement({
-          sid: 'InvokeBatchTasks',
-          actions: ['lambda:InvokeFunction'],
-          // Each function and its versions and aliases (`:*`), as CDK's own LambdaInvoke task grants;
-          // nothing else.
-          resources: taskFunctions.flatMap((fn) => [fn.functionArn, `${fn.functionArn}:*`]),
-        }),
-      ],
-    });
-
-    const logGroup = new LogGroup(this, 'BatchExecutionLogs', {
-      // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's log resource policy.
-      logGroupName: `/aws/vendedlogs/states/synthforge-${defaults.stage}-generation-batch`,
-      retention: props.logRetention,
+    const built = lambdaStateMachine(this, {
+      machine: 'generationBatch',
+      taskOf: {
+        StartBatchFunctionArn: startBatch,
+        RunJobFunctionArn: runJob,
+        FailJobFunctionArn: failJob,
+        FinishBatchFunctionArn: finishBatch,
+      },
+      stage: defaults.stage,
+      logSuffix: 'generation-batch',
+      description: 'batch workflow: one batch of generation jobs',
+      logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
+      ids: {
+        role: 'BatchStateMachineRole',
+        invokePolicy: 'InvokeTasks',
+        logGroup: 'BatchExecutionLogs',
+        stateMachine: 'BatchStateMachine',
+      },
     });
-
-    this.batchStateMachine = new StateMachine(this, 'BatchStateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      comment: 'Runs one batch of generation jobs',
-      definitionBody: DefinitionBody.fromString(definition),
-      definitionSubstitutions: this.substitutions,
-      role: this.batchStateMachineRole,
-      logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    // The first execution must find the invoke permission in place.
-    this.batchStateMachine.node.addDependency(this.invokeTasksPolicy);
-  }
-
-  /** The ARN of every execution of the batch state machine (what StopExecution acts on). */
-  get batchExecutionArns(): string {
-    return Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${this.batchStateMachine.stateMachineName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-  }
-}
-
-function assertSamePlaceholders(placeholders: Set<string>, supplied: string[]): void {
-  const missing = [...placeholders].filter((name) => !supplied.includes(name));
-  const unused = supplied.filter((name) => !placeholders.has(name));
-  if (missing.length > 0 || unused.length > 0) {
-    throw new Error(
-      `${relative(REPO_ROOT, STATE_MACHINE_FILES.generationBatch)}: placeholders without a substitution: [${missing.join(', ')}]; substitutions without a placeholder: [${unused.join(', ')}]`,
-    );
+    this.batchStateMachine = built.stateMachine;
+    this.batchStateMachineRole = built.role;
+    this.invokeTasksPolicy = built.invokePolicy;
+    this.substitutions = built.substitutions;
+    this.batchExecutionArns = built.executionArns;
   }
 }

@@ -295,7 +295,12 @@ function parseAnswer<R extends AnyRoute>(
       throw invalid('the body is not JSON');
     }
   }
-  const parsed = route.response.schema.safeParse(payload);
+  // A route that may answer 202 instead of its 200 (`accepted`) is read with that answer's schema.
+  const schema =
+    status === 202 && route.accepted && route.response.status !== 202
+      ? route.accepted.schema
+      : route.response.schema;
+  const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 10).map(({ path, message }) => ({ path, message }));
     const first = issues[0];

@@ -25,8 +25,17 @@ export type ParamsOf<R extends AnyRoute> = InputOf<R['params']>;
 export type QueryOf<R extends AnyRoute> = QueryInput<InputOf<R['query']>>;
 /** The JSON body of a route; never when it takes none. */
 export type BodyOf<R extends AnyRoute> = InputOf<R['body']>;
-/** The parsed success answer of a route. */
-export type ResponseOf<R extends AnyRoute> = z.output<R['response']['schema']>;
+/**
+ * The parsed success answer of a route: its 200/202 body, or for a route that may also answer 202
+ * (`accepted`, e.g. `POST /generate` when the image is not ready in time) either body.
+ */
+export type ResponseOf<R extends AnyRoute> = z.output<R['response']['schema']> | AcceptedOf<R>;
+
+type AcceptedOf<R extends AnyRoute> = [NonNullable<R['accepted']>] extends [never]
+  ? never
+  : NonNullable<R['accepted']> extends { schema: infer S extends z.ZodType }
+    ? z.output<S>
+    : never;
 
 /** Options any call accepts. */
 export interface CallOptions {

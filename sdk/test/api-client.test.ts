@@ -52,7 +52,12 @@ describe('named methods', () => {
     const defaultRandom = await client.randomParams('shapes');
 
     // Assess
-    expect(list.generators.map((generator) => generator.name)).toEqual(['shapes']);
+    // The procedural generator, the local endpoint's model, and the stage's GPU model (listed, not servable here).
+    expect(list.generators.map((generator) => [generator.name, generator.runs_on])).toEqual([
+      ['shapes', 'lambda'],
+      ['shapes-endpoint', 'endpoint'],
+      ['stable-diffusion-v1-5', 'endpoint'],
+    ]);
     expect(shapes.params.map((spec) => spec.name)).toContain('frames');
     expect(verdict.valid).toBe(false);
     expect(verdict.results[0]?.[0]).toMatchObject({ parameter: 'frames', kind: 'range' });

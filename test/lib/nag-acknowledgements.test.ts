@@ -62,9 +62,12 @@ describe('AwsSolutions on the SynthForge stack', () => {
     const ledger: Record<string, number> = {};
     for (const { id } of acknowledgements) ledger[ruleFamily(id)] = (ledger[ruleFamily(id)] ?? 0) + 1;
     expect(ledger).toEqual({
-      // 10 function roles (X-Ray) + the state machine role (log delivery, X-Ray) + 2 result-object
-      // statements (run-job, batches) + 4 task-version invokes + 1 StopExecution on the machine's executions.
-      'AwsSolutions-IAM5': 18,
+      // 13 function roles (X-Ray) + 2 state machine roles (log delivery, X-Ray) + 4 result-object
+      // statements (run-job, batches API, images API, endpoint notifications) + 8 task-version invokes
+      // (4 per workflow) + 2 StopExecution (one per machine's executions) + the default model endpoint's
+      // role (request objects, its response and failure prefixes, ECR token) + 1 staging policy (the
+      // notifications read and delete staged responses).
+      'AwsSolutions-IAM5': 34,
       'AwsSolutions-IAM4': 1,
       'AwsSolutions-COG4': 1,
       'AwsSolutions-APIG4': 6,

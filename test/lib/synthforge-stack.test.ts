@@ -11,8 +11,12 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-/** Actions AWS only allows on Resource "*" (X-Ray, and the log delivery Step Functions logging uses). */
+/**
+ * Actions AWS only allows on Resource "*" (X-Ray, the log delivery Step Functions logging uses, and the
+ * ECR registry token a SageMaker model's image pull starts with).
+ */
 const STAR_ONLY_ACTIONS = new Set([
+  'ecr:GetAuthorizationToken',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
@@ -59,6 +63,11 @@ beforeAll(() => {
 });
 
 const roleOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) => built.idOf(fn.executionRole);
+/** The SageMaker execution roles of the model endpoints (test/lib/constructs/model-endpoints.test.ts checks them). */
+const endpointRoles = () =>
+  new Set(built.stack.modelEndpoints.endpoints.map((endpoint) => built.idOf(endpoint.executionRole)));
+const ofFunctions = <T extends { roles: string[] }>(list: T[]) =>
+  list.filter((s) => !s.roles.some((role) => endpointRoles().has(role)));
 const withAction = (prefix: string) => statements.filter((s) => s.actions.some((a) => a.startsWith(prefix)));
 
 describe('IAM', () => {
@@ -96,25 +105,43 @@ describe('IAM', () => {
     }
   });
 
-  it('starts executions only of the batch state machine, and only from the batches API', () => {
-    const machine = built.idOf(built.stack.workflows.batchStateMachine);
+  it('starts executions of each workflow only from its own API: batches from batches, images from images', () => {
+    const { workflows, imageWorkflow, apiHandlers } = built.stack;
     const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
-    expect(starts.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.families.batches)]]);
-    expect(starts[0]?.resources).toEqual([`<${machine}>`]);
+    const byRole = Object.fromEntries(starts.map((s) => [s.roles[0], s.resources]));
+    expect(byRole).toEqual({
+      [roleOf(apiHandlers.families.batches)]: [`<${built.idOf(workflows.batchStateMachine)}>`],
+      [roleOf(apiHandlers.families.images)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
+    });
   });
 
-  it('stops only executions of the batch state machine, and only from the jobs API (cancel)', () => {
-    const machine = built.idOf(built.stack.workflows.batchStateMachine);
+  it('stops only executions of the two workflows, and only from the jobs API (cancel)', () => {
+    const executions = (machine: string) =>
+      `arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<${machine}.Name>:*`;
     const stops = statements.filter((s) => s.actions.includes('states:StopExecution'));
     expect(stops.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.families.jobs)]]);
     expect(stops[0]?.resources).toEqual([
-      `arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<${machine}.Name>:*`,
+      executions(built.idOf(built.stack.workflows.batchStateMachine)),
+      executions(built.idOf(built.stack.imageWorkflow.stateMachine)),
     ]);
+  });
+
+  it('lets only the endpoint notifications resume waiting steps, and only of the image workflow', () => {
+    const resumes = withAction('states:SendTask');
+    expect(resumes.map((s) => s.roles)).toEqual([[roleOf(built.stack.imageWorkflow.notifications)]]);
+    expect(resumes[0]?.resources).toEqual([`<${built.idOf(built.stack.imageWorkflow.stateMachine)}>`]);
     expect(
       withAction('states:')
         .flatMap((s) => s.actions)
         .sort(),
-    ).toEqual(['states:StartExecution', 'states:StopExecution']);
+    ).toEqual([
+      'states:SendTaskFailure',
+      'states:SendTaskHeartbeat',
+      'states:SendTaskSuccess',
+      'states:StartExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -128,7 +155,21 @@ describe('IAM', () => {
     ];
     for (const { resources } of withAction('dynamodb:'))
       for (const r of resources) expect(allowed).toContain(r);
-    for (const { resources, statement } of withAction('kms:')) {
+    // The model endpoints' own key: their SageMaker roles use it (model-endpoints.test.ts checks how);
+    // a function may only decrypt staged endpoint outputs with it, through S3.
+    const endpointKey = `<${built.idOf(built.stack.modelEndpoints.key)}.Arn>`;
+    for (const { roles, actions, statement } of withAction('kms:').filter((s) =>
+      s.resources.includes(endpointKey),
+    )) {
+      if (roles.every((role) => endpointRoles().has(role))) continue;
+      expect(actions).toEqual(['kms:Decrypt']);
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
+      });
+    }
+    for (const { resources, statement } of withAction('kms:').filter(
+      (s) => !s.resources.includes(endpointKey),
+    )) {
       expect(resources).toEqual([`<${built.idOf(tableKey)}.Arn>`]);
       expect(statement.Condition).toEqual({
         StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' },
@@ -143,15 +184,31 @@ describe('IAM', () => {
     expect(readers[0]?.actions).toEqual(['dynamodb:GetItem']);
   });
 
-  it('reaches result objects of the outputs bucket only: run-job writes, the batches API reads (to presign)', () => {
+  it('reaches result objects of the outputs bucket only, each function with the actions it needs', () => {
     const objects = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/*`;
-    const s3 = withAction('s3:');
-    for (const { resources } of s3) expect(resources).toEqual([objects]);
-    const byRole = Object.fromEntries(s3.map((s) => [s.roles[0], s.actions]));
-    const { workflows, apiHandlers } = built.stack;
+    const staging = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/_endpoints/*`;
+    const s3 = ofFunctions(withAction('s3:'));
+    const byRole: Record<string, Record<string, string[]>> = {};
+    for (const { roles, resources, actions } of s3) {
+      for (const resource of resources) {
+        expect([objects, staging]).toContain(resource);
+        const role = roles[0] ?? '';
+        const entry = byRole[role] ?? {};
+        entry[resource] = [...(entry[resource] ?? []), ...actions].sort();
+        byRole[role] = entry;
+      }
+    }
+    const { workflows, apiHandlers, imageWorkflow } = built.stack;
     expect(byRole).toEqual({
-      [roleOf(workflows.tasks.runJob)]: ['s3:PutObject'],
-      [roleOf(apiHandlers.families.batches)]: ['s3:GetObject'],
+      [roleOf(workflows.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
+      [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject'] },
+      // Writes each request before its job exists; reads images to presign them.
+      [roleOf(apiHandlers.families.images)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
+      // Copies the staged response to the job's key, then deletes it.
+      [roleOf(imageWorkflow.notifications)]: {
+        [objects]: ['s3:PutObject'],
+        [staging]: ['s3:DeleteObject', 's3:GetObject'],
+      },
     });
   });
 
@@ -192,7 +249,11 @@ describe('stack', () => {
         'ApiUrl',
         'BatchStateMachineArn',
         'EventBusName',
+        'ImageStateMachineArn',
         'KeysTableName',
+        'ModelEndpointStableDiffusionV15',
+        'ModelErrorTopicArn',
+        'ModelSuccessTopicArn',
         'OutputsBucketName',
         'StateTableName',
         'UsagePlanId',

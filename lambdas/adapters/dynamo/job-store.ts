@@ -51,6 +51,7 @@ const PATCHABLE_FIELDS = [
   'result',
   'error',
   'executionId',
+  'inference',
   'counts',
   'startedAt',
   'finishedAt',

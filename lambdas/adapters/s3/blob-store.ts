@@ -1,4 +1,11 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore } from '../../domain/ports.ts';
 
@@ -13,26 +20,26 @@ export interface S3BlobStoreOptions {
  * client must be built by createAwsClients: its WHEN_REQUIRED checksums keep presigned URLs clean.
  */
 export class S3BlobStore implements BlobStore {
-  readonly #bucket: string;
+  readonly bucket: string;
   readonly #maxPresignSeconds: number;
 
   constructor(
     private readonly s3: S3Client,
     options: S3BlobStoreOptions,
   ) {
-    this.#bucket = options.bucket;
+    this.bucket = options.bucket;
     this.#maxPresignSeconds = options.maxPresignSeconds ?? 900;
   }
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
     );
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
-      const output = await this.s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const output = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return output.Body === undefined ? new Uint8Array() : await output.Body.transformToByteArray();
     } catch (error) {
       if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
@@ -40,11 +47,29 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async copy(fromKey: string, toKey: string, contentType: string): Promise<{ bytes: number }> {
+    await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: toKey,
+        CopySource: `${this.bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`,
+        ContentType: contentType,
+        MetadataDirective: 'REPLACE',
+      }),
+    );
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: toKey }));
+    return { bytes: head.ContentLength ?? 0 };
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
   /** `ttlSeconds` is clamped to [1, maxPresignSeconds]: a link never outlives the configured maximum. */
   async presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string> {
     const expiresIn = Math.min(Math.max(Math.floor(ttlSeconds), 1), this.#maxPresignSeconds);
     const command = new GetObjectCommand({
-      Bucket: this.#bucket,
+      Bucket: this.bucket,
       Key: key,
       ...(downloadName === undefined ? {} : { ResponseContentDisposition: attachment(downloadName) }),
     });

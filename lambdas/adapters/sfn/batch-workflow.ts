@@ -6,6 +6,8 @@ export interface StepFunctionsBatchWorkflowOptions {
   stateMachineArn: string;
   /** How many items of a batch the Map state runs at once. */
   maxConcurrency: number;
+  /** Constant fields every execution input carries (the image workflow's `heartbeatSeconds`, `timeoutSeconds`). */
+  settings?: Readonly<Record<string, number>>;
 }
 
 /** The execution input the batch state machine reads (statemachines/generation-batch.asl.json). */
@@ -23,6 +25,7 @@ const MAX_CAUSE_CHARS = 32_768;
 export class StepFunctionsBatchWorkflow implements BatchWorkflow {
   readonly #stateMachineArn: string;
   readonly #maxConcurrency: number;
+  readonly #settings: Readonly<Record<string, number>>;
 
   constructor(
     private readonly sfn: SFNClient,
@@ -34,10 +37,12 @@ export class StepFunctionsBatchWorkflow implements BatchWorkflow {
     }
     this.#stateMachineArn = options.stateMachineArn;
     this.#maxConcurrency = options.maxConcurrency;
+    this.#settings = options.settings ?? {};
   }
 
   async start(input: BatchExecutionInput): Promise<{ executionId: string }> {
     const document: BatchExecutionDocument = {
+      ...this.#settings,
       tenant: input.tenant,
       batchId: input.batchId,
       maxConcurrency: this.#maxConcurrency,

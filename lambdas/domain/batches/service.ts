@@ -1,6 +1,6 @@
 import type { Batch, BatchEstimate, BatchRequest, BatchSummary } from '../../../contracts/batches.ts';
 import type { ParamValues } from '../../../contracts/generators.ts';
-import { invalidParameters, notFound, unavailable } from '../errors.ts';
+import { invalidParameters, notFound } from '../errors.ts';
 import { getGenerator } from '../generators/catalogue.ts';
 import type { Generator } from '../generators/generator.ts';
 import { applyDefaults, validateParams } from '../generators/params.ts';
@@ -9,6 +9,7 @@ import type { JobRecord } from '../jobs/model.ts';
 import { inProgress } from '../jobs/present.ts';
 import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
 import { BATCH_TRANSITIONS, PRICES } from '../pricing.ts';
+import { storeAndStartBatch } from './start.ts';
 
 export interface BatchServiceDeps {
   engine: JobsEngine;
@@ -171,42 +172,8 @@ export class BatchService {
       createdAt: now,
       updatedAt: now,
     }));
-    const { engine, workflow } = this.deps;
-    try {
-      await engine.store.create([batch]);
-      await engine.store.create(items);
-    } catch (error) {
-      // Whatever part was written is failed, so no job is left pending with nothing to run it.
-      await this.#failUnstarted(batch, items, {
-        code: 'SUBMISSION_FAILED',
-        message: 'the batch could not be stored',
-      });
-      throw error;
-    }
-    await engine.log(tenant, batchId, 'info', `submitted ${items.length} jobs`);
-    let executionId: string;
-    try {
-      ({ executionId } = await workflow.start({
-        tenant,
-        batchId,
-        items: items.map((item) => ({ jobId: item.id })),
-      }));
-    } catch (error) {
-      const reason = { code: 'WORKFLOW_UNAVAILABLE', message: 'the batch workflow could not be started' };
-      await this.#failUnstarted(batch, items, reason);
-      throw unavailable(reason.message, { batch_id: batchId, cause: (error as Error).name }, 5);
-    }
-    // Recorded now, not only when the execution's first step runs: a cancel in between must stop it.
-    await engine.store.update(tenant, batchId, { executionId });
+    await storeAndStartBatch(this.deps, batch, items, `${items.length} jobs`);
     return presentBatch(batch, items);
-  }
-
-  /** Fails a batch that never started, and its jobs, from the records in hand (no index read). */
-  async #failUnstarted(batch: JobRecord, items: JobRecord[], error: { code: string; message: string }) {
-    const { engine } = this.deps;
-    for (const job of [batch, ...items]) {
-      await engine.transition(job.tenant, job.id, 'failed', { error }, error.message).catch(() => undefined);
-    }
   }
 
   async get(tenant: string, batchId: string): Promise<Batch> {

@@ -28,17 +28,37 @@ export interface JobRecord {
   error?: { code: string; message: string };
   /** Handle of the workflow execution that runs this job (batch jobs). */
   executionId?: string;
+  /** Image jobs: the endpoint invocation that is making the image, and the workflow step waiting for it. */
+  inference?: InferenceRecord;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
 }
 
+/** An image job's invocation of a model endpoint. Internal: never presented by the API. */
+export interface InferenceRecord {
+  endpointName: string;
+  /** The Step Functions task token the workflow waits on; the endpoint's notification sends it back. */
+  taskToken: string;
+  invokedAt: string;
+  /** Instances the endpoint had when invoked: 0 means this job waits for a cold start. */
+  instancesAtInvoke: number;
+}
+
 /** Fields a transition or an update may set besides status and version. */
 export type JobPatch = Partial<
   Pick<
     JobRecord,
-    'progress' | 'message' | 'result' | 'error' | 'executionId' | 'counts' | 'startedAt' | 'finishedAt'
+    | 'progress'
+    | 'message'
+    | 'result'
+    | 'error'
+    | 'executionId'
+    | 'inference'
+    | 'counts'
+    | 'startedAt'
+    | 'finishedAt'
   >
 >;
 

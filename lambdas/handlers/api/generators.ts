@@ -1,8 +1,9 @@
 import { routes } from '../../../contracts/routes.ts';
-import { notFound } from '../../domain/errors.ts';
+import { DomainError, notFound } from '../../domain/errors.ts';
 import { describeGenerator, getGenerator, listGenerators } from '../../domain/generators/catalogue.ts';
 import { randomizeUnspecified, validateJobs } from '../../domain/generators/params.ts';
 import { Rng } from '../../domain/generators/rng.ts';
+import { ImageModels, parseDeployedModels } from '../../domain/images/models.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
 import { staticApiEntry } from '../../shared/static-api-entry.ts';
 
@@ -12,20 +13,43 @@ function generatorNamed(name: string) {
   return generator;
 }
 
-export function generatorRoutes(): RouteBinding[] {
+/** The models of the stage (`IMAGE_MODELS`): the generators that run on endpoints. */
+function modelsFromEnv(): ImageModels {
+  return new ImageModels(process.env.IMAGE_MODELS ? parseDeployedModels(process.env.IMAGE_MODELS) : []);
+}
+
+/**
+ * The catalogue: procedural generators (Lambda) and the stage's models (endpoints). Random
+ * parameters are drawn for procedural generators only: a prompt cannot be drawn.
+ */
+export function generatorRoutes(models: ImageModels = modelsFromEnv()): RouteBinding[] {
+  const endpointGenerators = new Map(models.generators().map((info) => [info.name, info]));
+  const described = (name: string) => endpointGenerators.get(name) ?? describeGenerator(generatorNamed(name));
   return [
     bind(routes.listGenerators, async () => ({
-      generators: listGenerators().map((generator) => {
-        const { name, description, runs_on, options } = describeGenerator(generator);
-        return { name, description, runs_on, options };
-      }),
+      generators: [...listGenerators().map(describeGenerator), ...endpointGenerators.values()].map(
+        ({ name, description, runs_on, options }) => ({ name, description, runs_on, options }),
+      ),
     })),
-    bind(routes.getGenerator, async ({ params }) => describeGenerator(generatorNamed(params.name))),
+    bind(routes.getGenerator, async ({ params }) => described(params.name)),
     bind(routes.validateParams, async ({ params, body }) => {
-      const results = validateJobs(generatorNamed(params.name), body.job_params);
+      const endpoint = endpointGenerators.get(params.name);
+      const schema = endpoint
+        ? { name: endpoint.name, parameters: endpoint.params }
+        : generatorNamed(params.name);
+      const results = validateJobs(schema, body.job_params);
       return { valid: results.every((result) => result === null), results };
     }),
     bind(routes.randomParams, async ({ params, body }) => {
+      if (endpointGenerators.has(params.name)) {
+        throw new DomainError(
+          'INVALID_REQUEST',
+          `${params.name} takes a prompt: random parameters are drawn for procedural generators only`,
+          {
+            generator: params.name,
+          },
+        );
+      }
       const generator = generatorNamed(params.name);
       const rng = new Rng(body.seed ?? Math.floor(Math.random() * 2 ** 31));
       const kept = body.param_values ?? {};

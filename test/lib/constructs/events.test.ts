@@ -47,7 +47,7 @@ describe('dead-letter queue', () => {
 });
 
 describe('reconciler rule', () => {
-  it('sends failed, timed-out and aborted executions of the batch state machine, from the default bus', () => {
+  it('sends failed, timed-out and aborted executions of both workflows, from the default bus', () => {
     const rules = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'));
     expect(rules).toHaveLength(1);
     const rule = rules[0]?.Properties as CfnJson;
@@ -57,7 +57,10 @@ describe('reconciler rule', () => {
       'detail-type': ['Step Functions Execution Status Change'],
       detail: {
         status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-        stateMachineArn: [{ Ref: built.idOf(built.stack.workflows.batchStateMachine) }],
+        stateMachineArn: [
+          { Ref: built.idOf(built.stack.workflows.batchStateMachine) },
+          { Ref: built.idOf(built.stack.imageWorkflow.stateMachine) },
+        ],
       },
     });
   });

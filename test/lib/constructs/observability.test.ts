@@ -8,15 +8,21 @@ let topic: string;
 
 beforeAll(() => {
   built = buildTestStack({ alarmEmail: 'oncall@example.com' });
-  alarms = Object.values(resourcesOfType(built.template, 'AWS::CloudWatch::Alarm'));
+  // The observability alarms (the model endpoints' wake-from-zero alarms act on scaling, not on people).
+  const ids = new Set(built.stack.observability.alarms.map((alarm) => built.idOf(alarm)));
+  alarms = Object.entries(resourcesOfType(built.template, 'AWS::CloudWatch::Alarm'))
+    .filter(([id]) => ids.has(id))
+    .map(([, alarm]) => alarm);
   topic = built.idOf(built.stack.observability.alarmTopic);
 });
 
 describe('alarms', () => {
-  it('watch every function but the authorizer, failed and timed-out executions, dead letters and API 5xx, and notify the topic', () => {
+  it('watch every function but the authorizer, failed and timed-out executions, dead letters, API 5xx and model errors, and notify the topic', () => {
     const alarmed = built.stack.functions.filter((fn) => fn !== built.stack.apiHandlers.authorizer);
     expect(alarmed).toHaveLength(built.stack.functions.length - 1);
-    expect(alarms).toHaveLength(alarmed.length + 4);
+    const endpoints = built.stack.modelEndpoints.endpoints;
+    expect(endpoints).toHaveLength(1);
+    expect(alarms).toHaveLength(alarmed.length + 4 + endpoints.length);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
@@ -33,6 +39,7 @@ describe('alarms', () => {
         'AWS/States/ExecutionsTimedOut',
         'AWS/SQS/ApproximateNumberOfMessagesVisible',
         'AWS/ApiGateway/5XXError',
+        'AWS/SageMaker/Invocation5XXErrors',
       ]),
     );
     const dlqAlarm = alarms.find((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
@@ -72,14 +79,35 @@ describe('alarms', () => {
         ]),
       },
     });
-    const subscriptions = Object.values(resourcesOfType(built.template, 'AWS::SNS::Subscription'));
+    // The model topics' subscriptions (the endpoint notifications function) are the image workflow's.
+    const subscriptions = Object.values(resourcesOfType(built.template, 'AWS::SNS::Subscription')).filter(
+      (s) => referencedId(s.Properties.TopicArn) === topic,
+    );
     expect(subscriptions.map((s) => [s.Properties.Protocol, s.Properties.Endpoint])).toEqual([
       ['email', 'oncall@example.com'],
     ]);
     expect(referencedId(subscriptions[0]?.Properties.TopicArn)).toBe(topic);
   });
 
+  it("alarm on each model endpoint's Invocation5XXErrors, on its one variant", () => {
+    const modelErrors = alarms.filter((alarm) => alarm.Properties.MetricName === 'Invocation5XXErrors');
+    expect(modelErrors.map((alarm) => alarm.Properties.Dimensions)).toEqual(
+      built.stack.modelEndpoints.endpoints.map((endpoint) => [
+        { Name: 'EndpointName', Value: endpoint.endpointName },
+        { Name: 'VariantName', Value: 'AllTraffic' },
+      ]),
+    );
+    expect(modelErrors[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SageMaker',
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+  });
+
   it('without an alarm address, the topic has no subscription', () => {
-    expect(resourcesOfType(buildTestStack().template, 'AWS::SNS::Subscription')).toEqual({});
+    const bare = buildTestStack();
+    const alarmTopic = bare.idOf(bare.stack.observability.alarmTopic);
+    const subscriptions = Object.values(resourcesOfType(bare.template, 'AWS::SNS::Subscription'));
+    expect(subscriptions.filter((s) => referencedId(s.Properties.TopicArn) === alarmTopic)).toEqual([]);
   });
 });

@@ -27,9 +27,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s ten, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s thirteen, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(10);
+    expect(Object.keys(functions)).toHaveLength(13);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -81,10 +81,34 @@ describe('every function', () => {
   });
 
   it('gets the common environment plus exactly the variables its handler reads', () => {
-    const { apiHandlers, workflows } = built.stack;
+    const { apiHandlers, workflows, imageWorkflow } = built.stack;
+    const imageTask = [
+      'EVENT_BUS_NAME',
+      'IMAGE_MODELS',
+      'IMAGE_REQUEST_TTL_SECONDS',
+      'OUTPUTS_BUCKET',
+      'STATE_TABLE',
+    ];
     const expected = new Map<SynthForgeFunction, string[]>([
       [apiHandlers.families.public, []],
-      [apiHandlers.families.generators, []],
+      // The catalogue lists the stage's models; nothing else.
+      [apiHandlers.families.generators, ['IMAGE_MODELS']],
+      [
+        apiHandlers.families.images,
+        [
+          'BATCH_MAX_CONCURRENCY',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'IMAGE_MODELS',
+          'IMAGE_STATE_MACHINE_ARN',
+          'IMAGE_SYNC_WAIT_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+        ],
+      ],
+      [imageWorkflow.invokeModel, imageTask],
+      [imageWorkflow.notifications, imageTask],
       [
         apiHandlers.families.batches,
         [

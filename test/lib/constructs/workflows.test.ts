@@ -20,9 +20,63 @@ const aslText = readDefinition('generationBatch');
 
 beforeAll(() => {
   built = buildTestStack();
-  const machines = Object.values(resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine'));
-  expect(machines).toHaveLength(1);
-  machine = machines[0]?.Properties as CfnJson;
+  const machines = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine');
+  // The generation batch and the image workflow.
+  expect(Object.keys(machines)).toHaveLength(2);
+  machine = machines[built.idOf(built.stack.workflows.batchStateMachine)]?.Properties as CfnJson;
+});
+
+describe('image state machine', () => {
+  it('inlines its ASL with the ARN of the function behind each placeholder, and may invoke only those', () => {
+    const { imageWorkflow, workflows } = built.stack;
+    const image = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[
+      built.idOf(imageWorkflow.stateMachine)
+    ]?.Properties as CfnJson;
+    const functions = {
+      StartBatchFunctionArn: workflows.tasks.startBatch,
+      InvokeModelFunctionArn: imageWorkflow.invokeModel,
+      FailJobFunctionArn: workflows.tasks.failJob,
+      FinishBatchFunctionArn: workflows.tasks.finishBatch,
+    };
+    expect(image.DefinitionString).toBe(readDefinition('imageGeneration'));
+    expect(image.DefinitionSubstitutions).toEqual(
+      Object.fromEntries(
+        Object.entries(functions).map(([placeholder, fn]) => [
+          placeholder,
+          { 'Fn::GetAtt': [built.idOf(fn), 'Arn'] },
+        ]),
+      ),
+    );
+    const policy = resourcesOfType(built.template, 'AWS::IAM::Policy')[
+      built.idOf(imageWorkflow.invokeTasksPolicy)
+    ];
+    const invoke = (policy?.Properties.PolicyDocument as { Statement: CfnJson[] } | undefined)?.Statement;
+    expect(invoke).toHaveLength(1);
+    expect(invoke?.[0]?.Resource).toEqual(
+      Object.values(functions).flatMap((fn) => [
+        { 'Fn::GetAtt': [built.idOf(fn), 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [built.idOf(fn), 'Arn'] }, ':*']] },
+      ]),
+    );
+  });
+
+  it('subscribes the endpoint notifications to both model topics, failed deliveries kept', () => {
+    const { imageWorkflow, modelEndpoints, events } = built.stack;
+    const subscriptions = Object.values(resourcesOfType(built.template, 'AWS::SNS::Subscription')).filter(
+      (subscription) => subscription.Properties.Protocol === 'lambda',
+    );
+    expect(
+      subscriptions.map((subscription) => referencedId(subscription.Properties.TopicArn)).sort(),
+    ).toEqual([built.idOf(modelEndpoints.successTopic), built.idOf(modelEndpoints.errorTopic)].sort());
+    for (const subscription of subscriptions) {
+      expect(subscription.Properties.Endpoint).toEqual({
+        'Fn::GetAtt': [built.idOf(imageWorkflow.notifications), 'Arn'],
+      });
+      expect(JSON.stringify(subscription.Properties.RedrivePolicy)).toContain(
+        built.idOf(events.deadLetterQueue),
+      );
+    }
+  });
 });
 
 describe('batch state machine', () => {

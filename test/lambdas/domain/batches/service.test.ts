@@ -14,6 +14,9 @@ const unusedBlobs: BlobStore = {
   put: async () => undefined,
   get: async () => undefined,
   presignGet: async () => 'unused',
+  copy: async () => ({ bytes: 0 }),
+  delete: async () => undefined,
+  bucket: 'unused',
 };
 
 function serviceWith(workflow: BatchWorkflow) {

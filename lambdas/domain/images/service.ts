@@ -1,0 +1,258 @@
+/**
+ * Text-to-image generation (seed 001) as jobs of the one engine: a request becomes a batch of image
+ * jobs, each of which the image workflow sends to its model's endpoint and waits for with a task
+ * token. This module validates, estimates, stores and starts; it also presents the jobs in seed
+ * 001's shapes.
+ */
+import type {
+  GenerateBatchRequest,
+  GenerateRequest,
+  ResolvedImageParameters,
+} from '../../../contracts/images.ts';
+import type { DeployedModel } from '../../../contracts/models.ts';
+import { storeAndStartBatch } from '../batches/start.ts';
+import { DomainError, notFound } from '../errors.ts';
+import type { JobsEngine } from '../jobs/engine.ts';
+import { isTerminal } from '../jobs/lifecycle.ts';
+import type { JobRecord } from '../jobs/model.ts';
+import type { BatchWorkflow, BlobStore, Clock, ModelEndpoints } from '../ports.ts';
+import { IMAGE_TRANSITIONS, PRICES } from '../pricing.ts';
+import type { ImageModels } from './models.ts';
+
+export interface ImageServiceDeps {
+  engine: JobsEngine;
+  workflow: BatchWorkflow;
+  blobs: BlobStore;
+  endpoints: ModelEndpoints;
+  models: ImageModels;
+  clock: Clock;
+  newId: () => string;
+  /** A seed for a request without one (0 … 2^32 − 1). */
+  newSeed: () => number;
+  resultUrlTtlSeconds: number;
+}
+
+/** What one image job keeps in its `params`: the prompt and every resolved parameter. */
+export interface ImageJobParams extends ResolvedImageParameters {
+  prompt: string;
+}
+
+/** The Hugging Face inference toolkit's text-to-image request, which the shapes container speaks too. */
+export function endpointRequest(params: ImageJobParams): Record<string, unknown> {
+  return {
+    inputs: params.prompt,
+    parameters: {
+      ...(params.negative_prompt ? { negative_prompt: params.negative_prompt } : {}),
+      width: params.width,
+      height: params.height,
+      num_inference_steps: params.num_inference_steps,
+      guidance_scale: params.guidance_scale,
+      seed: params.seed,
+    },
+  };
+}
+
+/** Where an image job's request and image live: under its tenant, like every key. */
+export const imageKeys = (tenant: string, jobId: string) => ({
+  request: `${tenant}/jobs/${jobId}/request.json`,
+  image: `${tenant}/jobs/${jobId}/image.png`,
+});
+
+/** Instance seconds of one image: the model's per-image figure, scaled by pixels and steps. */
+export function gpuSecondsPerImage(
+  model: DeployedModel,
+  params: Pick<ImageJobParams, 'width' | 'height' | 'num_inference_steps'>,
+): number {
+  return (
+    model.secondsPerImage * ((params.width * params.height) / (512 * 512)) * (params.num_inference_steps / 50)
+  );
+}
+
+export function estimateCost(model: DeployedModel, perImage: ImageJobParams[]) {
+  const gpuSeconds = perImage.reduce((sum, params) => sum + gpuSecondsPerImage(model, params), 0);
+  const transitions = IMAGE_TRANSITIONS.perBatch + IMAGE_TRANSITIONS.perImage * perImage.length;
+  const usd = (gpuSeconds / 3600) * model.usdPerHour + transitions * PRICES.stepFunctionsPerTransition;
+  return {
+    gpu_seconds: round(gpuSeconds, 2),
+    usd: round(usd, 6),
+    instance_type: model.instanceType,
+  };
+}
+
+export class ImageService {
+  constructor(readonly deps: ImageServiceDeps) {}
+
+  /** Validates against the model, stores one batch of one image job, and starts it. */
+  async generate(tenant: string, request: GenerateRequest) {
+    const model = this.deps.models.resolve(request.model_id);
+    const params = this.#resolve(model, request, request.prompt, request.seed);
+    const { batch, items } = await this.#submit(tenant, model, request.prompt.slice(0, 80), [params]);
+    const job = items[0] as JobRecord;
+    return { batch, job, model, params, cost: estimateCost(model, [params]) };
+  }
+
+  /** One image job per prompt, in one batch; each prompt gets its own seed (the given one plus its index). */
+  async generateBatch(tenant: string, request: GenerateBatchRequest) {
+    const model = this.deps.models.resolve(request.model_id);
+    const base = request.seed ?? this.deps.newSeed();
+    const perPrompt = request.prompts.map((prompt, index) =>
+      this.#resolve(model, request, prompt, (base + index) % 4_294_967_296),
+    );
+    const name = request.name ?? `${request.prompts.length} images from ${model.modelId}`;
+    const { batch, items } = await this.#submit(tenant, model, name, perPrompt);
+    return { batch, items, model, perPrompt, cost: estimateCost(model, perPrompt) };
+  }
+
+  /** An image job of this tenant; anything else (another kind, another tenant) is a 404. */
+  async imageJob(tenant: string, jobId: string): Promise<JobRecord> {
+    const job = await this.deps.engine.store.get(tenant, jobId);
+    if (job?.kind !== 'image') throw notFound('job', jobId);
+    return job;
+  }
+
+  /** A batch started by `/generate/batch` and its image jobs. */
+  async imageBatch(tenant: string, batchId: string): Promise<{ batch: JobRecord; items: JobRecord[] }> {
+    const batch = await this.deps.engine.store.get(tenant, batchId);
+    if (batch?.kind !== 'batch') throw notFound('batch', batchId);
+    const items = await this.deps.engine.store.listBatchItems(tenant, batchId);
+    if (items.length === 0 || items.some((item) => item.kind !== 'image')) throw notFound('batch', batchId);
+    return { batch, items };
+  }
+
+  /**
+   * Waits for a job to end, up to `ms` (the synchronous part of `POST /generate`). Reads the store
+   * every `intervalMs`: the job record is the one place its outcome is written.
+   */
+  async waitForEnd(tenant: string, jobId: string, ms: number, intervalMs = 250): Promise<JobRecord> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const job = await this.imageJob(tenant, jobId);
+      if (isTerminal(job.status) || Date.now() >= deadline) return job;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))),
+      );
+    }
+  }
+
+  /** The image of a completed job: where it is, and a short-lived link to it. */
+  async image(job: JobRecord): Promise<{ image_path: string; image_url: string }> {
+    if (job.status === 'failed') {
+      throw new DomainError('MODEL_ERROR', job.error?.message ?? 'the model failed', {
+        job_id: job.id,
+        code: job.error?.code ?? 'MODEL_ERROR',
+      });
+    }
+    if (job.status === 'cancelled' || !job.result) {
+      throw new DomainError('ILLEGAL_STATE', `job ${job.id} is ${job.status}: it has no image`, {
+        job_id: job.id,
+        status: job.status,
+      });
+    }
+    return {
+      image_path: `s3://${this.deps.blobs.bucket}/${job.result.key}`,
+      image_url: await this.deps.blobs.presignGet(
+        job.result.key,
+        this.deps.resultUrlTtlSeconds,
+        `${job.id}.png`,
+      ),
+    };
+  }
+
+  /**
+   * Where an unfinished job stands. `warming` while its endpoint has no instance: the estimate is
+   * the invocation time plus the model's cold start.
+   */
+  async state(job: JobRecord) {
+    const model = job.generator ? this.deps.models.byName(job.generator) : undefined;
+    let phase: 'queued' | 'warming' | 'generating' | 'done' = isTerminal(job.status) ? 'done' : 'queued';
+    let estimatedReadyAt: string | undefined;
+    if (job.status === 'running' && job.inference && model) {
+      const endpoint = await this.deps.endpoints.describe(job.inference.endpointName).catch(() => undefined);
+      const warming = (endpoint?.instances ?? job.inference.instancesAtInvoke) === 0;
+      phase = warming ? 'warming' : 'generating';
+      if (warming) {
+        const readyAt = Date.parse(job.inference.invokedAt) + model.coldStartSeconds * 1000;
+        estimatedReadyAt = new Date(Math.max(readyAt, this.deps.clock.now().getTime())).toISOString();
+      }
+    }
+    return {
+      job_id: job.id,
+      batch_id: job.batchId ?? job.id,
+      status: job.status,
+      phase,
+      progress: job.progress,
+      ...(job.message ? { message: job.message } : {}),
+      ...(estimatedReadyAt ? { estimated_ready_at: estimatedReadyAt } : {}),
+      created_at: job.createdAt,
+    };
+  }
+
+  #resolve(
+    model: DeployedModel,
+    request: Omit<GenerateRequest, 'prompt' | 'seed'>,
+    prompt: string,
+    seed: number | undefined,
+  ): ImageJobParams {
+    return {
+      prompt,
+      ...(request.negative_prompt ? { negative_prompt: request.negative_prompt } : {}),
+      model_id: model.modelId,
+      width: request.width,
+      height: request.height,
+      num_inference_steps: request.num_inference_steps ?? model.defaultSteps,
+      guidance_scale: request.guidance_scale,
+      seed: seed ?? this.deps.newSeed(),
+    };
+  }
+
+  async #submit(tenant: string, model: DeployedModel, name: string, perImage: ImageJobParams[]) {
+    const { blobs, clock, newId } = this.deps;
+    const now = clock.now().toISOString();
+    const batchId = newId();
+    const batch: JobRecord = {
+      tenant,
+      id: batchId,
+      kind: 'batch',
+      status: 'pending',
+      version: 1,
+      name,
+      generator: model.name,
+      progress: 0,
+      total: perImage.length,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const items: JobRecord[] = perImage.map((params) => ({
+      tenant,
+      id: newId(),
+      kind: 'image',
+      status: 'pending',
+      version: 1,
+      name: params.prompt.slice(0, 80),
+      batchId,
+      generator: model.name,
+      params: { ...params },
+      progress: 0,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    // The requests go to S3 first: the endpoint reads its input from there, and a job must never be
+    // stored, let alone started, without it.
+    await Promise.all(
+      items.map((item) =>
+        blobs.put(
+          imageKeys(tenant, item.id).request,
+          new TextEncoder().encode(JSON.stringify(endpointRequest(item.params as unknown as ImageJobParams))),
+          'application/json',
+        ),
+      ),
+    );
+    await storeAndStartBatch(this.deps, batch, items, `${items.length} image jobs to ${model.modelId}`);
+    return { batch, items };
+  }
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

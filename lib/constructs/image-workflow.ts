@@ -1,0 +1,134 @@
+/**
+ * The image workflow: the state machine in `statemachines/image-generation.asl.json`, its InvokeModel
+ * task (queues an asynchronous inference and waits on a task token), and the function subscribed to
+ * the endpoints' SNS topics that ends each job and sends its token back. The batch steps it shares
+ * with the generation workflow (start, fail a job, finish) are the same functions.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { Data } from './data.ts';
+import type { Events } from './events.ts';
+import { lambdaStateMachine } from './lambda-state-machine.ts';
+import type { ModelEndpoints } from './model-endpoints.ts';
+import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
+import type { BatchTasks } from './workflows.ts';
+
+export interface ImageWorkflowProps {
+  readonly data: Data;
+  readonly events: Events;
+  /** The endpoints the images come from, their topics and staging prefixes. */
+  readonly endpoints: ModelEndpoints;
+  /** The batch steps this workflow shares with the generation workflow. */
+  readonly batchTasks: Pick<BatchTasks, 'startBatch' | 'failJob' | 'finishBatch'>;
+  readonly defaults: FunctionDefaults;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** How long a queued request may wait for an instance (`RequestTTLSeconds`); the ASL's heartbeat outlasts it. */
+  readonly requestTtlSeconds?: number;
+}
+
+export class ImageWorkflow extends Construct {
+  readonly invokeModel: SynthForgeFunction;
+  /** Subscribed to the endpoints' success and error topics. */
+  readonly notifications: SynthForgeFunction;
+  readonly stateMachine: StateMachine;
+  readonly stateMachineRole: Role;
+  readonly invokeTasksPolicy: Policy;
+  readonly substitutions: Record<string, string>;
+  /** The ARN of every execution of the image state machine (what StopExecution acts on). */
+  readonly executionArns: string;
+  /** The environment every function that reads the model catalogue needs. */
+  readonly modelsEnvironment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: ImageWorkflowProps) {
+    super(scope, id);
+    const { data, events, endpoints, defaults } = props;
+    this.modelsEnvironment = { IMAGE_MODELS: JSON.stringify(endpoints.deployedModels) };
+    const environment = {
+      STATE_TABLE: data.stateTable.tableName,
+      EVENT_BUS_NAME: events.bus.eventBusName,
+      OUTPUTS_BUCKET: data.outputsBucket.bucketName,
+      IMAGE_REQUEST_TTL_SECONDS: String(props.requestTtlSeconds ?? 3600),
+      ...this.modelsEnvironment,
+    };
+
+    this.invokeModel = new SynthForgeFunction(this, 'InvokeModel', {
+      entry: 'lambdas/handlers/workflow/invoke-model.ts',
+      description: 'Image workflow: records the task token and queues the inference on the model endpoint',
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      environment,
+      defaults,
+    });
+    data.allowStateTable(this.invokeModel, [
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    events.allowPublish(this.invokeModel);
+    endpoints.grantInvoke(this.invokeModel);
+    endpoints.grantDescribe(this.invokeModel);
+
+    this.notifications = new SynthForgeFunction(this, 'EndpointNotifications', {
+      entry: 'lambdas/handlers/endpoint-notifications.ts',
+      description: 'Image workflow: ends the job an endpoint notification is about and resumes its step',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment,
+      defaults,
+    });
+    data.allowStateTable(this.notifications, [
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    // The image is copied from the staging prefix to the job's own key (CopyObject reads the source
+    // and puts the target), then the staged object is deleted.
+    data.allowOutputs(this.notifications, ['s3:PutObject']);
+    endpoints.grantReadOutputs(this.notifications);
+    endpoints.grantDeleteOutputs(this.notifications);
+    events.allowPublish(this.notifications);
+    // Failed deliveries (after SNS's own retries) are kept, not lost.
+    for (const topic of [endpoints.successTopic, endpoints.errorTopic]) {
+      topic.addSubscription(
+        new LambdaSubscription(this.notifications, { deadLetterQueue: events.deadLetterQueue }),
+      );
+    }
+
+    const built = lambdaStateMachine(this, {
+      machine: 'imageGeneration',
+      taskOf: {
+        StartBatchFunctionArn: props.batchTasks.startBatch,
+        InvokeModelFunctionArn: this.invokeModel,
+        FailJobFunctionArn: props.batchTasks.failJob,
+        FinishBatchFunctionArn: props.batchTasks.finishBatch,
+      },
+      stage: defaults.stage,
+      logSuffix: 'image-generation',
+      description: 'image workflow: one batch of text-to-image jobs on a model endpoint',
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      ids: {
+        role: 'StateMachineRole',
+        invokePolicy: 'InvokeTasks',
+        logGroup: 'ExecutionLogs',
+        stateMachine: 'StateMachine',
+      },
+    });
+    this.stateMachine = built.stateMachine;
+    this.stateMachineRole = built.role;
+    this.invokeTasksPolicy = built.invokePolicy;
+    this.substitutions = built.substitutions;
+    this.executionArns = built.executionArns;
+    // Only the steps of this machine wait on tokens: the notifications may answer exactly those.
+    this.notifications.allow({
+      sid: 'ResumeWaitingSteps',
+      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      resources: [this.stateMachine.stateMachineArn],
+    });
+  }
+}

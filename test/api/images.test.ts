@@ -1,0 +1,287 @@
+/**
+ * Seed 001's generation routes end to end on the local platform: the image workflow's ASL runs on
+ * aws-local-stepfunctions, its InvokeModel step waits on a task token, the shapes container serves
+ * the local asynchronous endpoint, and the endpoint's notification resumes the step. Success, a
+ * model error, throttling, a lost heartbeat, cancel, and the documented bad inputs.
+ */
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import type { GenerateResponse as GenerateResponseSchema } from '../../contracts/images.ts';
+
+type GenerateResponse = z.output<typeof GenerateResponseSchema>;
+
+import type { TaskFunction } from '../../lambdas/local/step-functions.ts';
+import { expectError, usePlatform } from '../support/platform.ts';
+
+const ENDPOINT = 'synthforge-local-shapes';
+const SHAPES_MODEL = 'synthforge/shapes';
+/** A prompt whose InvokeModel step reaches no endpoint: nothing will answer it, or heartbeat it. */
+const UNANSWERED = 'nobody answers this prompt';
+const fixture = usePlatform({
+  // 4,500 s of HeartbeatSeconds become 9 s: a lost notification is seen within a test, and a cold
+  // start of the local endpoint (a child process) stays well inside it.
+  heartbeatScale: 0.002,
+  wrapTask: (placeholder, task): TaskFunction =>
+    placeholder !== 'InvokeModelFunctionArn'
+      ? task
+      : async (runtime, event: { tenant: string; jobId: string }) => {
+          const job = await runtime.engine.get(event.tenant, event.jobId);
+          return job.params?.prompt === UNANSWERED ? { status: job.status } : task(runtime, event);
+        },
+});
+
+async function decodePng(url: string): Promise<PNG> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return PNG.sync.read(Buffer.from(await response.arrayBuffer()));
+}
+
+async function jobCount(): Promise<number> {
+  const page = await fixture.api.get<{ jobs: unknown[] }>('/api/v1/jobs', { limit: 100 });
+  return page.body.jobs.length;
+}
+
+async function pollImage(jobId: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await fixture.api.get<GenerateResponse & { status?: string }>(`/api/v1/generate/${jobId}`);
+    if (answer.status !== 202 || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('POST /api/v1/generate', () => {
+  it('answers 200 with the image, its S3 path, a link, every parameter and the cost', async () => {
+    // Act
+    const answer = await fixture.api.post<GenerateResponse>('/api/v1/generate', {
+      prompt: 'pastel stars and circles',
+      width: 128,
+      height: 96,
+      seed: 42,
+    });
+
+    // Assess
+    expect(answer.status, answer.text).toBe(200);
+    const body = answer.body;
+    expect(body.image_path).toBe(
+      `s3://${fixture.platform.emulators.bucketName}/dev/jobs/${body.job_id}/image.png`,
+    );
+    expect(body.parameters).toEqual({
+      model_id: SHAPES_MODEL,
+      width: 128,
+      height: 96,
+      num_inference_steps: 20,
+      guidance_scale: 7.5,
+      seed: 42,
+    });
+    expect(body.prompt).toBe('pastel stars and circles');
+    expect(body.cost.gpu_seconds).toBeGreaterThan(0);
+    expect(body.cost.instance_type).toBe('ml.m5.large');
+    const png = await decodePng(body.image_url);
+    expect([png.width, png.height]).toEqual([128, 96]);
+    const job = await fixture.api.get<{ kind: string; status: string }>(`/api/v1/jobs/${body.job_id}`);
+    expect(job.body).toMatchObject({ kind: 'image', status: 'completed' });
+  });
+
+  it('gives the same image for the same seed', async () => {
+    const request = { prompt: 'dark triangles', width: 64, height: 64, seed: 7 };
+    const [first, second] = await Promise.all([
+      fixture.api.post<GenerateResponse>('/api/v1/generate', request),
+      fixture.api.post<GenerateResponse>('/api/v1/generate', request),
+    ]);
+    const [a, b] = await Promise.all([decodePng(first.body.image_url), decodePng(second.body.image_url)]);
+    expect(Buffer.compare(a.data, b.data)).toBe(0);
+  });
+
+  it.each([
+    [{ prompt: 'x', width: 2048 }, 'width', 'width must be between 64 and 1024'],
+    [{ prompt: 'x', height: 100 }, 'height', 'height must be a multiple of 8'],
+    [
+      { prompt: 'x', num_inference_steps: 151 },
+      'num_inference_steps',
+      'num_inference_steps must be between 1 and 150',
+    ],
+    [{ prompt: 'x', guidance_scale: 0.5 }, 'guidance_scale', 'guidance_scale must be between 1 and 20'],
+    [{ width: 512 }, 'prompt', 'prompt is required'],
+    [{ prompt: 'x', seed: -1 }, 'seed', 'seed must be between 0 and 4294967295'],
+  ])('refuses %j with 400 naming %s, and stores nothing', async (body, parameter, message) => {
+    // Prepare
+    const before = await jobCount();
+
+    // Act
+    const answer = await fixture.api.post<{
+      error: { message: string; details: { issues: { parameter: string }[] } };
+    }>('/api/v1/generate', body);
+
+    // Assess
+    expectError(answer, 400, 'INVALID_PARAMETERS');
+    expect(answer.body.error.message).toContain(message);
+    expect(answer.body.error.details.issues[0]?.parameter).toBe(parameter);
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('refuses an unknown model with 400 and a model that cannot serve here with 503, storing nothing', async () => {
+    // Prepare
+    const before = await jobCount();
+
+    // Act
+    const unknown = await fixture.api.post('/api/v1/generate', { prompt: 'x', model_id: 'nobody/nothing' });
+    const gpu = await fixture.api.post<{ error: { details: { reason: string } } }>('/api/v1/generate', {
+      prompt: 'x',
+      model_id: 'runwayml/stable-diffusion-v1-5',
+    });
+
+    // Assess
+    expectError(unknown, 400, 'INVALID_PARAMETERS');
+    expect(unknown.text).toContain(SHAPES_MODEL);
+    expectError(gpu, 503, 'UNAVAILABLE');
+    expect(gpu.body.error.details.reason).toMatch(/deployed stack/);
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('answers 502 with the reason when the model fails', async () => {
+    // Prepare
+    fixture.platform.sageMaker.failNextInvocations(ENDPOINT, 1, {
+      status: 500,
+      body: '{"message":"CUDA out of memory"}',
+    });
+
+    // Act
+    const answer = await fixture.api.post<{ error: { details: { job_id: string } } }>('/api/v1/generate', {
+      prompt: 'x',
+      width: 64,
+      height: 64,
+    });
+
+    // Assess
+    expectError(answer, 502, 'MODEL_ERROR');
+    const job = await fixture.api.get<{ status: string; error: { code: string } }>(
+      `/api/v1/jobs/${answer.body.error.details.job_id}`,
+    );
+    expect(job.body).toMatchObject({ status: 'failed', error: { code: 'MODEL_ERROR' } });
+  });
+
+  it('retries a throttled endpoint and then makes the image', async () => {
+    // Prepare
+    fixture.platform.sageMaker.throttleNext(ENDPOINT, 2);
+
+    // Act
+    const answer = await fixture.api.post<GenerateResponse>('/api/v1/generate', {
+      prompt: 'x',
+      width: 64,
+      height: 64,
+    });
+
+    // Assess
+    expect(answer.status, answer.text).toBe(200);
+    expect((await decodePng(answer.body.image_url)).width).toBe(64);
+  });
+});
+
+describe('GET /api/v1/generate/{job_id}', () => {
+  it('fails a job whose step hears no heartbeat, as Step Functions does', async () => {
+    // Prepare: no wait, so the answer is the 202 with where to poll.
+    const submitted = await fixture.platform.runtime.images.generate('dev', {
+      prompt: UNANSWERED,
+      width: 64,
+      height: 64,
+      guidance_scale: 7.5,
+    });
+
+    // Act
+    const answer = await pollImage(submitted.job.id);
+
+    // Assess
+    expectError(answer, 502, 'MODEL_ERROR');
+    const stored = await fixture.api.get<{ status: string; error: { code: string } }>(
+      `/api/v1/jobs/${submitted.job.id}`,
+    );
+    expect(stored.body).toMatchObject({ status: 'failed', error: { code: 'States.HeartbeatTimeout' } });
+  });
+
+  it('answers 202 with the phase while the job is not done', async () => {
+    // Prepare
+    const submitted = await fixture.platform.runtime.images.generate('dev', {
+      prompt: UNANSWERED,
+      width: 64,
+      height: 64,
+      guidance_scale: 7.5,
+    });
+
+    // Act
+    const answer = await fixture.api.get<{ status: string; phase: string; job_id: string }>(
+      `/api/v1/generate/${submitted.job.id}`,
+    );
+
+    // Assess
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ job_id: submitted.job.id, phase: 'queued' });
+    expect(answer.headers.get('location')).toMatch(new RegExp(`/api/v1/generate/${submitted.job.id}$`));
+  });
+});
+
+describe('POST /api/v1/generate/batch', () => {
+  it('answers 202 with where to poll, then the images in seed 001 shape', async () => {
+    // Act
+    const accepted = await fixture.api.post<{ batch_id: string; jobs: { job_id: string; prompt: string }[] }>(
+      '/api/v1/generate/batch',
+      { prompts: ['vivid circles', 'muted stars'], batch_size: 2, width: 96, height: 64, seed: 100 },
+    );
+    let result = await fixture.api.get<{
+      status: string;
+      images: { status: string; image_url?: string; prompt: string; seed: number }[];
+    }>(`/api/v1/generate/batch/${accepted.body.batch_id}`);
+    const deadline = Date.now() + 20_000;
+    while (result.body.status !== 'completed' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      result = await fixture.api.get(`/api/v1/generate/batch/${accepted.body.batch_id}`);
+    }
+
+    // Assess
+    expect(accepted.status, accepted.text).toBe(202);
+    expect(accepted.headers.get('location')).toMatch(
+      new RegExp(`/api/v1/generate/batch/${accepted.body.batch_id}$`),
+    );
+    expect(accepted.body.jobs.map((job) => job.prompt)).toEqual(['vivid circles', 'muted stars']);
+    expect(result.body.status).toBe('completed');
+    expect(result.body.images.map((image) => [image.prompt, image.seed, image.status])).toEqual([
+      ['vivid circles', 100, 'completed'],
+      ['muted stars', 101, 'completed'],
+    ]);
+    for (const image of result.body.images) {
+      const png = await decodePng(image.image_url ?? '');
+      expect([png.width, png.height]).toEqual([96, 64]);
+    }
+  });
+
+  it('refuses a batch_size that is not the number of prompts', async () => {
+    const answer = await fixture.api.post('/api/v1/generate/batch', { prompts: ['a', 'b'], batch_size: 3 });
+    expectError(answer, 400, 'INVALID_PARAMETERS');
+    expect(answer.text).toContain('batch_size must equal the number of prompts');
+  });
+});
+
+describe('the endpoint', () => {
+  it('lists the models as generators that run on endpoints', async () => {
+    const list = await fixture.api.get<{ generators: { name: string; runs_on: string }[] }>(
+      '/api/v1/generators',
+    );
+    expect(list.body.generators).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'shapes-endpoint', runs_on: 'endpoint' }),
+        expect.objectContaining({ name: 'stable-diffusion-v1-5', runs_on: 'endpoint' }),
+      ]),
+    );
+    const shown = await fixture.api.get<{ params: { name: string }[] }>('/api/v1/generators/shapes-endpoint');
+    expect(shown.body.params.map((spec) => spec.name)).toEqual([
+      'prompt',
+      'negative_prompt',
+      'width',
+      'height',
+      'num_inference_steps',
+      'guidance_scale',
+      'seed',
+    ]);
+  });
+});
