@@ -75,6 +75,12 @@ export interface RouteDef<
   pollPath?: (body: z.output<R>) => string;
   /** Accepts an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /**
+   * False: API Gateway does not check the body against its model; the handler's own messages are
+   * the documented errors (seed 001's `Invalid parameter: width must be between 64 and 1024`). The
+   * handler parses with the same schema either way. Default true.
+   */
+  edgeValidation?: boolean;
   params?: P;
   query?: Q;
   body?: B;
@@ -411,6 +417,7 @@ export const routes = {
       'deployed, or cannot serve here, is a 503 with the reason, before anything is stored.',
     mode: 'immediate',
     idempotent: true,
+    edgeValidation: false,
     body: GenerateRequest,
     response: { status: 200, schema: GenerateResponse },
     accepted: {
@@ -449,6 +456,7 @@ export const routes = {
     mode: 'starts-job',
     pollPath: (body) => `/api/v1/generate/batch/${body.batch_id}`,
     idempotent: true,
+    edgeValidation: false,
     body: GenerateBatchRequest,
     response: { status: 202, schema: GenerateBatchAccepted },
     errors: [400, 409, 413, 422, 503],

@@ -7,7 +7,10 @@ import { ROUTE_LIST, type RouteDef } from '../contracts/routes.ts';
 
 export type { HttpMethod, RouteFamily } from '../contracts/routes.ts';
 
-export type ApiRoute = Pick<RouteDef, 'method' | 'path' | 'family' | 'auth' | 'operationId' | 'body'>;
+export type ApiRoute = Pick<
+  RouteDef,
+  'method' | 'path' | 'family' | 'auth' | 'operationId' | 'body' | 'edgeValidation'
+>;
 
 export const API_ROUTES: readonly ApiRoute[] = ROUTE_LIST;
 
@@ -21,7 +24,7 @@ export function pathParameters(path: string): string[] {
  * the route's zod schema, so the edge rejects a malformed body before any Lambda runs.
  */
 export function requestBodySchema(route: ApiRoute): Record<string, unknown> | undefined {
-  if (!route.body) return undefined;
+  if (!route.body || route.edgeValidation === false) return undefined;
   const { $schema: _dialect, ...schema } = z.toJSONSchema(route.body, {
     target: 'draft-4',
     io: 'input',

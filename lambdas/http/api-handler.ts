@@ -12,7 +12,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 import { Accepted, errorResponse, jsonResponse, RawBody } from './responses.ts';
-import { describeIssues } from './zod-issues.ts';
+import { invalidInput } from './zod-issues.ts';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -196,13 +196,7 @@ function parsePart<S extends z.ZodType | undefined>(
     location === 'query' && 'strict' in schema ? (schema as unknown as z.ZodObject).strict() : schema;
   const parsed = strictSchema.safeParse(input);
   if (parsed.success) return parsed.data as Out<S>;
-  const issues = describeIssues(parsed.error, input);
-  const first = issues[0];
-  throw new DomainError(
-    'INVALID_PARAMETERS',
-    first ? `invalid ${location}: ${first.parameter || location}: ${first.message}` : `invalid ${location}`,
-    { location, issues },
-  );
+  throw invalidInput(parsed.error, input, location);
 }
 
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DomainError } from '../domain/errors.ts';
 
 export interface IssueDetail {
   /** Dotted path of the offending field, e.g. `job_runs.0.name`; empty for the whole part. */
@@ -32,4 +33,59 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return current;
+}
+
+/**
+ * The first problem in seed 001's shape (`details: {parameter, value, constraint}`), with the
+ * constraint written for a person: `64 <= width <= 1024` rather than a zod code.
+ */
+export function firstIssue(error: z.ZodError, input: unknown): Record<string, unknown> | undefined {
+  const issue = error.issues[0];
+  const detail = describeIssues(error, input)[0];
+  if (!issue || !detail) return undefined;
+  return {
+    parameter: detail.parameter,
+    ...('value' in detail ? { value: detail.value } : {}),
+    constraint: readableConstraint(issue, detail.parameter || 'value'),
+  };
+}
+
+function readableConstraint(issue: z.core.$ZodIssue, name: string): string {
+  switch (issue.code) {
+    case 'too_big':
+      return `${name} ${issue.inclusive === false ? '<' : '<='} ${issue.maximum}`;
+    case 'too_small':
+      return `${name} ${issue.inclusive === false ? '>' : '>='} ${issue.minimum}`;
+    case 'not_multiple_of':
+      return `${name} a multiple of ${issue.divisor}`;
+    case 'invalid_type':
+      return `${name} is a ${issue.expected}`;
+    case 'invalid_value':
+      return `${name} is one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `no other keys than the documented ones (${issue.keys.join(', ')} is not one)`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * The 400 for input that failed its schema, as every route (and the WebSocket API) answers it. A
+ * message that already names its parameter (the seed 001 contracts' own) reads as the seed's
+ * example does: "Invalid parameter: width must be between 64 and 1024".
+ */
+export function invalidInput(
+  error: z.ZodError,
+  input: unknown,
+  location: 'path' | 'query' | 'body' | 'header' | 'message',
+): DomainError {
+  const issues = describeIssues(error, input);
+  const first = issues[0];
+  const named = first?.parameter && first.message.startsWith(first.parameter);
+  const message = !first
+    ? `invalid ${location}`
+    : named
+      ? `Invalid parameter: ${first.message}`
+      : `invalid ${location}: ${first.parameter || location}: ${first.message}`;
+  return new DomainError('INVALID_PARAMETERS', message, { location, ...firstIssue(error, input), issues });
 }

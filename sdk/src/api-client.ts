@@ -237,6 +237,26 @@ export class ApiClient {
   ) {
     return this.call(routes.getJobLogs, { ...options, params: { id }, query });
   }
+  /**
+   * One image from a prompt (seed 001). Answers the image (`image_path`, `image_url`) when it is
+   * ready within the server's wait, else where its job stands (`phase`: queued, warming with
+   * `estimated_ready_at`, generating): poll `getGeneratedImage(job_id)`. Idempotent: safe to retry.
+   */
+  generateImage(body: BodyOf<RouteOf<'generateImage'>>, options?: CallOptions) {
+    return this.call(routes.generateImage, { ...options, body });
+  }
+  /** A generated image once ready, or where its job stands. */
+  getGeneratedImage(jobId: ParamsOf<RouteOf<'getGeneratedImage'>>['job_id'], options?: CallOptions) {
+    return this.call(routes.getGeneratedImage, { ...options, params: { job_id: jobId } });
+  }
+  /** One image per prompt, as one batch (answers at once; poll `getGeneratedBatch`). Idempotent. */
+  generateImageBatch(body: BodyOf<RouteOf<'generateImageBatch'>>, options?: CallOptions) {
+    return this.call(routes.generateImageBatch, { ...options, body });
+  }
+  /** A batch's images in seed 001's shape, each with its job's status. */
+  getGeneratedBatch(batchId: ParamsOf<RouteOf<'getGeneratedBatch'>>['batch_id'], options?: CallOptions) {
+    return this.call(routes.getGeneratedBatch, { ...options, params: { batch_id: batchId } });
+  }
   /** Jobs, batches, frames and bytes in a time range (default: the last 30 days). */
   getUsage(query: QueryOf<RouteOf<'getUsage'>> = {}, options?: CallOptions) {
     return this.call(routes.getUsage, { ...options, query });

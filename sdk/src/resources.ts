@@ -27,3 +27,11 @@ export type Job = ResponseOf<Routes['getJob']>;
 export type BatchEstimate = ResponseOf<Routes['estimateBatch']>;
 /** What `submitBatch` takes. */
 export type BatchRequest = BodyOf<Routes['submitBatch']>;
+/** `POST /generate` answered 200: the image, its parameters and cost. */
+export type GeneratedImage = Extract<ResponseOf<Routes['generateImage']>, { image_url: string }>;
+/** An image job that is not finished: its phase (queued, warming, generating) and progress. */
+export type ImageJobState = Extract<ResponseOf<Routes['getGeneratedImage']>, { phase: string }>;
+/** `POST /generate/batch`: the batch and one job per prompt. */
+export type ImageBatchAccepted = ResponseOf<Routes['generateImageBatch']>;
+/** A batch of images in seed 001's shape. */
+export type ImageBatchResult = ResponseOf<Routes['getGeneratedBatch']>;

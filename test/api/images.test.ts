@@ -96,6 +96,7 @@ describe('POST /api/v1/generate', () => {
 
   it.each([
     [{ prompt: 'x', width: 2048 }, 'width', 'width must be between 64 and 1024'],
+    [{ prompt: 'x', width: 'wide' }, 'width', 'width must be a whole number of pixels'],
     [{ prompt: 'x', height: 100 }, 'height', 'height must be a multiple of 8'],
     [
       { prompt: 'x', num_inference_steps: 151 },
@@ -103,9 +104,10 @@ describe('POST /api/v1/generate', () => {
       'num_inference_steps must be between 1 and 150',
     ],
     [{ prompt: 'x', guidance_scale: 0.5 }, 'guidance_scale', 'guidance_scale must be between 1 and 20'],
-    [{ width: 512 }, 'prompt', 'prompt is required'],
+    [{ width: 512 }, 'prompt', 'prompt is required and must be a string'],
     [{ prompt: 'x', seed: -1 }, 'seed', 'seed must be between 0 and 4294967295'],
   ])('refuses %j with 400 naming %s, and stores nothing', async (body, parameter, message) => {
+    // The seed's own example: width 2048 → {parameter: width, value: 2048, constraint: width <= 1024}.
     // Prepare
     const before = await jobCount();
 
@@ -114,9 +116,13 @@ describe('POST /api/v1/generate', () => {
       error: { message: string; details: { issues: { parameter: string }[] } };
     }>('/api/v1/generate', body);
 
-    // Assess
+    // Assess: seed 001's shape, "Invalid parameter: ..." with the parameter, value and constraint.
     expectError(answer, 400, 'INVALID_PARAMETERS');
-    expect(answer.body.error.message).toContain(message);
+    expect(answer.body.error.message).toBe(`Invalid parameter: ${message}`);
+    expect(answer.body.error.details).toMatchObject({
+      parameter,
+      constraint: expect.stringContaining(parameter),
+    });
     expect(answer.body.error.details.issues[0]?.parameter).toBe(parameter);
     expect(await jobCount()).toBe(before);
   });
