@@ -55,6 +55,8 @@ export interface PositionalSpec {
   description: string;
   /** Default true. */
   required?: boolean;
+  /** The last positional only: takes every remaining argument (`PROMPT...`). */
+  variadic?: boolean;
 }
 
 export interface CommandSpec<O extends OptionSpecs> {
@@ -101,7 +103,8 @@ export function defineCommand<const O extends OptionSpecs = Record<never, Option
         return 0;
       }
       const required = positionals.filter((p) => p.required !== false).length;
-      if (args.length < required || args.length > positionals.length) {
+      const most = positionals.at(-1)?.variadic ? Number.POSITIVE_INFINITY : positionals.length;
+      if (args.length < required || args.length > most) {
         const expected = positionals.map((p) => (p.required === false ? `[${p.name}]` : p.name)).join(' ');
         throw new UsageError(
           args.length < required
@@ -126,7 +129,10 @@ function parseCommandLine(words: readonly string[], options: OptionSpecs, argv: 
 
 /** `synthforge batch download ID DIR [options]` */
 export function usageLine(command: Pick<Command, 'words' | 'positionals' | 'options'>): string {
-  const args = command.positionals.map((p) => (p.required === false ? `[${p.name}]` : p.name));
+  const args = command.positionals.map((p) => {
+    const name = p.variadic ? `${p.name}...` : p.name;
+    return p.required === false ? `[${name}]` : name;
+  });
   return ['synthforge', ...command.words, ...args, '[options]'].join(' ');
 }
 

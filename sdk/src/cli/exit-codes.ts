@@ -33,10 +33,22 @@ export class UsageError extends Error {
   }
 }
 
+/** A wait ran out of time; what it waited for goes on (exit 4). */
+export class WaitTimedOut extends Error {
+  override readonly name = 'WaitTimedOut';
+  constructor(
+    message: string,
+    /** Extra lines printed under the message (how to look again). */
+    readonly lines: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
 /** The exit status for an error a command let through. */
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof UsageError || error instanceof BatchFolderMismatchError) return EXIT.usage;
-  if (error instanceof BatchTimeoutError) return EXIT.timedOut;
+  if (error instanceof BatchTimeoutError || error instanceof WaitTimedOut) return EXIT.timedOut;
   if (error instanceof SynthForgeError) {
     // 4xx other than "slow down" means this request will never succeed as it is: the caller's to fix.
     return error.status >= 400 && error.status < 500 && !error.retryable ? EXIT.usage : EXIT.unavailable;

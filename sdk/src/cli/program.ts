@@ -10,15 +10,17 @@ import { alignRows, type Command, GLOBAL_OPTIONS, renderCommandHelp } from './co
 import { batchCommands } from './commands/batch.ts';
 import { configCommands } from './commands/config.ts';
 import { generatorCommands } from './commands/generators.ts';
+import { imageCommands } from './commands/images.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { serviceCommands } from './commands/service.ts';
 import { CliContext, type CliIo } from './context.ts';
-import { EXIT, exitCodeFor, isAbort, UsageError } from './exit-codes.ts';
+import { EXIT, exitCodeFor, isAbort, UsageError, WaitTimedOut } from './exit-codes.ts';
 
 export const COMMANDS: readonly Command[] = [
   ...generatorCommands,
   ...batchCommands,
   ...jobCommands,
+  ...imageCommands,
   ...serviceCommands,
   ...configCommands,
 ];
@@ -27,6 +29,7 @@ const GROUPS: Record<string, string> = {
   generators: 'what can be generated, and with which parameters',
   batch: 'submit batches, follow them, download their results',
   jobs: 'jobs of every kind: list, show, cancel, logs',
+  images: 'images from prompts (seed 001) on the stage’s models',
   config: 'profiles of API URL and key',
 };
 
@@ -218,6 +221,9 @@ function describeError(
       lines: [...error.lines, `(see synthforge ${helpFor ? `${helpFor} ` : ''}--help)`],
       fields: { code: 'USAGE' },
     };
+  }
+  if (error instanceof WaitTimedOut) {
+    return { message: error.message, lines: [...error.lines], fields: { code: 'WAIT_TIMEOUT' } };
   }
   if (error instanceof BatchTimeoutError) {
     return {
