@@ -227,6 +227,37 @@ describe('GET /api/v1/generate/{job_id}', () => {
   });
 });
 
+describe('cancel', () => {
+  it('stops an image batch whose job waits on its endpoint: the job ends cancelled, its token unanswered', async () => {
+    // Prepare
+    const submitted = await fixture.platform.runtime.images.generate('dev', {
+      prompt: UNANSWERED,
+      width: 64,
+      height: 64,
+      guidance_scale: 7.5,
+    });
+    const deadline = Date.now() + 5_000;
+    while (
+      (await fixture.api.get<{ status: string }>(`/api/v1/jobs/${submitted.batch.id}`)).body.status !==
+      'running'
+    ) {
+      if (Date.now() > deadline) throw new Error('the image batch did not start');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    // Act
+    const cancelled = await fixture.api.delete<{ status: string }>(`/api/v1/jobs/${submitted.batch.id}`);
+
+    // Assess
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    const job = await fixture.api.get<{ status: string }>(`/api/v1/jobs/${submitted.job.id}`);
+    expect(job.body.status).toBe('cancelled');
+    const answer = await fixture.api.get(`/api/v1/generate/${submitted.job.id}`);
+    expectError(answer, 409, 'ILLEGAL_STATE');
+  });
+});
+
 describe('POST /api/v1/generate/batch', () => {
   it('answers 202 with where to poll, then the images in seed 001 shape', async () => {
     // Act
