@@ -44,6 +44,7 @@ const platform = await startLocalPlatform({
 console.log(`SynthForge local platform
   API          ${platform.url}            (docs: ${platform.url}/docs, ${platform.url}/redoc)
   API key      ${platform.devKey}         (tenant "dev"; send it as X-API-Key)
+  WebSocket    ${platform.webSocketUrl}?api_key=<key>
   DynamoDB     ${platform.emulators.dynamoEndpoint}   tables ${platform.emulators.tableNames.state}, ${platform.emulators.tableNames.keys}
   S3           ${platform.emulators.s3Endpoint}   bucket ${platform.emulators.bucketName}
   Data         ${dataDir ?? 'in memory (--memory)'}${platform.resumedBatches.length ? `\n  Resumed      ${platform.resumedBatches.length} interrupted batch(es)` : ''}

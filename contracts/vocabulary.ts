@@ -36,3 +36,19 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** Seed 001's WebSocket endpoint: `ws(s)://<host>/api/v1/ws/generation?api_key=<key>`. */
+export const WEBSOCKET_PATH = '/api/v1/ws/generation';
+
+/**
+ * API Gateway's WebSocket quotas (peers.md §5.6), which the local platform applies too: a frame
+ * holds at most 32 KB (every server message fits in one), a client message at most 128 KB (a larger
+ * one closes the connection with 1009), a connection lives at most 2 h and is closed after 10 min
+ * without a message from the client.
+ */
+export const WEBSOCKET_LIMITS = {
+  maxServerMessageBytes: 32 * 1024,
+  maxClientMessageBytes: 128 * 1024,
+  connectionSeconds: 2 * 60 * 60,
+  idleSeconds: 10 * 60,
+} as const;

@@ -49,13 +49,17 @@ export const NAG_REASONS = {
     "SageMaker creates and deletes the endpoint instances' network interfaces in the stage's subnets; their ids exist only at run time, so the resource is every network interface of this account and region.",
   endpointStagingObjects:
     'The endpoint callback reads (and deletes, once moved) the responses and failures SageMaker writes under generated names in the staging prefix _endpoints/; the statement is limited to that prefix of the one outputs bucket.',
+  webSocketConnections:
+    'API Gateway names each WebSocket connection at run time; the statement allows only execute-api:ManageConnections, only POST (PostToConnection) on @connections, of the one WebSocket API and stage of this stack.',
+  webSocketRoutes:
+    "On a WebSocket API only the $connect route can take an authorizer: the key authorizer checks the tenant's key there, and every later message of the connection ($default, generate, $disconnect) carries that authorizer's context, which is where the handlers read the tenant from.",
   cursorSecretRotation:
     'The secret only signs short-lived pagination cursors (tamper evidence); the tenant binding of a cursor does not depend on it. Rotating it would invalidate every cursor in flight, and it is read once per cold start, so it is not rotated.',
 } as const;
 
 /** Every acknowledgement of `stack`, with the construct it belongs on. */
 export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[] {
-  const { workflows, imageWorkflow, apiHandlers, api, data, modelEndpoints } = stack;
+  const { workflows, imageWorkflow, apiHandlers, api, data, modelEndpoints, webSocket } = stack;
   const list: NagAcknowledgement[] = [];
 
   for (const fn of stack.functions) {
@@ -79,6 +83,8 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
     apiHandlers.families.batches,
     apiHandlers.families.images,
     imageWorkflow.notifications,
+    webSocket.messages,
+    webSocket.push,
   ]) {
     list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
   }
@@ -124,6 +130,21 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
   list.push({ scope: api.restApi, id: 'AwsSolutions-COG4', reason: NAG_REASONS.noCognito });
   for (const { route, method } of api.methods) {
     if (!route.auth) list.push({ scope: method, id: 'AwsSolutions-APIG4', reason: NAG_REASONS.publicRoute });
+  }
+
+  for (const fn of [webSocket.messages, webSocket.push]) {
+    list.push({
+      scope: accessPolicyOf(fn),
+      id: iam5Resource(stack, webSocket.connectionsArn),
+      reason: NAG_REASONS.webSocketConnections,
+    });
+  }
+  for (const routeKey of ['$disconnect', '$default', 'generate']) {
+    list.push({
+      scope: childOf(webSocket.api, `${routeKey}-Route`),
+      id: 'AwsSolutions-APIG4',
+      reason: NAG_REASONS.webSocketRoutes,
+    });
   }
 
   for (const endpoint of modelEndpoints.endpoints) {

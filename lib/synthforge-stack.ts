@@ -13,6 +13,7 @@ import { ImageWorkflow } from './constructs/image-workflow.ts';
 import { ModelEndpoints } from './constructs/model-endpoints.ts';
 import { Observability } from './constructs/observability.ts';
 import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
+import { GenerationWebSocket } from './constructs/websocket-api.ts';
 import { Workflows } from './constructs/workflows.ts';
 
 /**
@@ -47,6 +48,8 @@ export class SynthForgeStack extends Stack {
   readonly imageWorkflow: ImageWorkflow;
   readonly apiHandlers: ApiHandlers;
   readonly api: Api;
+  /** Seed 001's WebSocket API: `generate` messages, and each job's progress and result pushed back. */
+  readonly webSocket: GenerationWebSocket;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: SynthForgeStackProps) {
@@ -131,12 +134,30 @@ export class SynthForgeStack extends Stack {
       removalPolicy,
     });
 
+    this.webSocket = new GenerationWebSocket(this, 'WebSocket', {
+      stage: config.stage,
+      data: this.data,
+      events: this.events,
+      imageWorkflow: this.imageWorkflow,
+      defaultModelId: config.imageGeneration.defaultModelId,
+      settings: {
+        batchMaxConcurrency: config.batchMaxConcurrency,
+        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+      },
+      limits: config.api,
+      defaults,
+      logRetention,
+      removalPolicy,
+      // The REST API sets the account's CloudWatch role, which the stage's access logs need.
+      dependsOn: [this.api.restApi.node.findChild('Account')],
+    });
+
     this.observability = new Observability(this, 'Observability', {
       functions: this.functions,
       // The authorizer answers every bad key by throwing 'Unauthorized' (the only way to get a 401),
       // which Lambda counts as an Error: an alarm on its Errors would page on every scanner. Its real
       // failures reach API Gateway as authorizer errors, answered 5xx, which the API 5xx alarm watches.
-      withoutErrorsAlarm: [this.apiHandlers.authorizer],
+      withoutErrorsAlarm: [this.apiHandlers.authorizer, this.webSocket.authorizer],
       batchStateMachine: this.workflows.batchStateMachine,
       deadLetterQueue: this.events.deadLetterQueue,
       restApi: this.api.restApi,
@@ -145,6 +166,10 @@ export class SynthForgeStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the SynthForge API' });
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.webSocket.url,
+      description: 'Seed 001 WebSocket API: connect with ?api_key=<key>, send {"type":"generate",...}',
+    });
     new CfnOutput(this, 'StateTableName', { value: this.data.stateTable.tableName });
     new CfnOutput(this, 'KeysTableName', { value: this.data.keysTable.tableName });
     new CfnOutput(this, 'OutputsBucketName', { value: this.data.outputsBucket.bucketName });
@@ -180,6 +205,7 @@ export class SynthForgeStack extends Stack {
       this.imageWorkflow.invokeModel,
       this.imageWorkflow.notifications,
       this.workflows.reconciler,
+      ...this.webSocket.functions,
     ];
   }
 }

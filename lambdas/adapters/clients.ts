@@ -56,7 +56,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 8_000;
 const MAX_ATTEMPTS = 3;
 
 /** Settings every client shares: region, retries, timeouts, and the endpoint and credentials. */
-function clientSettings(options: AwsClientOptions, endpoint: string | undefined) {
+export function clientSettings(options: AwsClientOptions, endpoint: string | undefined) {
   return {
     region: options.region,
     maxAttempts: MAX_ATTEMPTS,

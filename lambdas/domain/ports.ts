@@ -171,3 +171,65 @@ export interface KeyStore {
 export interface Clock {
   now(): Date;
 }
+
+/** A WebSocket connection (seed 001's generation socket), opened with a tenant's key. */
+export interface SocketConnection {
+  tenant: string;
+  /** API Gateway's id of the connection (the local platform makes ids of the same shape). */
+  connectionId: string;
+  /** The key that opened it. */
+  keyId?: string;
+  connectedAt: string;
+  /** API Gateway closes a connection after 2 h; the record expires then too (TTL). */
+  expiresAt: string;
+}
+
+/** A connection waiting for a job's progress and result. */
+export interface JobSubscription {
+  tenant: string;
+  jobId: string;
+  connectionId: string;
+  /** The job version whose messages this connection was last sent (0: none yet). */
+  deliveredVersion: number;
+  expiresAt: string;
+}
+
+/** Connections and their subscriptions, tenant-scoped like every record. */
+export interface ConnectionStore {
+  add(connection: SocketConnection): Promise<void>;
+  /** The connection and how many jobs it waits for. */
+  get(
+    tenant: string,
+    connectionId: string,
+  ): Promise<(SocketConnection & { subscriptions: number }) | undefined>;
+  /** Removes a connection and every subscription it holds. Removing a removed one is a no-op. */
+  remove(tenant: string, connectionId: string): Promise<void>;
+  /**
+   * Subscribes a connection that exists and holds fewer than `maxPerConnection` subscriptions.
+   * Returns false otherwise.
+   */
+  subscribe(subscription: JobSubscription, maxPerConnection: number): Promise<boolean>;
+  /** The subscriptions to a job that have not expired at `now`. */
+  subscribers(tenant: string, jobId: string, now: Date): Promise<JobSubscription[]>;
+  /**
+   * Claims the delivery of `version` of a job to a connection: one conditional write, true for
+   * exactly one caller per version and never once a later version was claimed (events arrive at
+   * least once and in any order).
+   */
+  claim(tenant: string, jobId: string, connectionId: string, version: number): Promise<boolean>;
+  /** Gives back a claim whose messages could not be sent, so that a retry sends them. */
+  release(
+    tenant: string,
+    jobId: string,
+    connectionId: string,
+    version: number,
+    previous: number,
+  ): Promise<void>;
+  unsubscribe(tenant: string, jobId: string, connectionId: string): Promise<void>;
+}
+
+/** Sends to WebSocket clients (API Gateway's `PostToConnection` behind the adapter). */
+export interface ConnectionMessenger {
+  /** `gone`: the connection no longer exists (API Gateway's 410 GoneException). Other failures throw. */
+  send(connectionId: string, data: string): Promise<'sent' | 'gone'>;
+}

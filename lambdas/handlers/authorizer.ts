@@ -7,7 +7,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { createDynamoClients } from '../adapters/clients.ts';
 import { DynamoKeyStore } from '../adapters/dynamo/key-store.ts';
 import { authenticate, extractApiKey } from '../domain/keys.ts';
-import type { KeyStore } from '../domain/ports.ts';
+import type { ApiKeyRecord, KeyStore } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 
 /** `arn:aws:execute-api:region:account:apiId/stage/METHOD/path` -> every method of that stage. */
@@ -21,18 +21,45 @@ export async function authorize(
   keys: KeyStore,
 ): Promise<APIGatewayAuthorizerResult> {
   const record = await authenticate(keys, extractApiKey(event.headers));
-  // API Gateway answers 401 for exactly this message; a Deny would be a 403.
+  return {
+    ...allowKey(record, stageWildcardArn(event.methodArn)),
+    ...(record?.usageKey ? { usageIdentifierKey: record.usageKey } : {}),
+  };
+}
+
+/**
+ * The answer for an authenticated key: allowed on `resource`, with the tenant in the context the
+ * handlers read it from. No key, or a bad one, throws the one error API Gateway answers 401 for
+ * (a Deny would be a 403).
+ */
+export function allowKey(record: ApiKeyRecord | undefined, resource: string): APIGatewayAuthorizerResult {
   if (!record) throw new Error('Unauthorized');
   return {
     principalId: record.keyId,
     policyDocument: {
       Version: '2012-10-17',
-      Statement: [
-        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: stageWildcardArn(event.methodArn) },
-      ],
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: resource }],
     },
     context: { tenant: record.tenant, keyId: record.keyId },
-    ...(record.usageKey ? { usageIdentifierKey: record.usageKey } : {}),
+  };
+}
+
+/**
+ * An authorizer Lambda handler over `decide`, with the key store of the function's KEYS_TABLE. A
+ * key store that cannot answer is an outage, not a bad key: rethrown, API Gateway answers 500
+ * instead of telling a valid caller their key is wrong.
+ */
+export function keyAuthorizerHandler<E>(
+  decide: (event: E, keys: KeyStore) => Promise<APIGatewayAuthorizerResult>,
+) {
+  return async (event: E) => {
+    try {
+      return await decide(event, keysFromEnv());
+    } catch (error) {
+      if ((error as Error).message !== 'Unauthorized')
+        logger.error('authorizer failed', { error: error as Error });
+      throw error;
+    }
   };
 }
 
@@ -53,14 +80,4 @@ function keysFromEnv(): KeyStore {
   return keyStore;
 }
 
-export const handler = async (event: APIGatewayRequestAuthorizerEvent) => {
-  try {
-    return await authorize(event, keysFromEnv());
-  } catch (error) {
-    // A key store that cannot answer is an outage, not a bad key: rethrown, API Gateway answers 500
-    // (the SynthForge envelope) instead of telling a valid caller their key is wrong.
-    if ((error as Error).message !== 'Unauthorized')
-      logger.error('authorizer failed', { error: error as Error });
-    throw error;
-  }
-};
+export const handler = keyAuthorizerHandler<APIGatewayRequestAuthorizerEvent>(authorize);

@@ -13,6 +13,7 @@ import {
   deployedModels,
   ImageGenerationConfigSchema,
 } from '../../contracts/models.ts';
+import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { isTerminal } from '../domain/jobs/lifecycle.ts';
 import type { JobStatus } from '../domain/jobs/model.ts';
@@ -28,12 +29,14 @@ import { reconcileTask } from '../handlers/reconciler.ts';
 import { createApiHandler } from '../http/api-handler.ts';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
 import { logger } from '../shared/logger.ts';
+import { generationSocketFor } from '../shared/websocket-entry.ts';
 import { type RunningEmulators, startEmulators } from './emulators.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SageMakerHost } from './sagemaker-host.ts';
 import { createLocalApiServer, listen } from './server.ts';
 import { LocalBatchWorkflow, type LocalBatchWorkflowOptions, LocalTaskTokens } from './step-functions.ts';
+import { attachWebSocketApi, type LocalWebSocketApi, type LocalWebSocketOptions } from './websocket.ts';
 import { WorkerRenderer } from './worker-renderer.ts';
 
 export interface LocalPlatformOptions {
@@ -54,11 +57,16 @@ export interface LocalPlatformOptions {
   heartbeatScale?: number;
   /** How long `POST /generate` waits before answering 202. Default 20 s. */
   imageSyncWaitSeconds?: number;
+  /** Tests: WebSocket idle and lifetime limits shorter than API Gateway's 10 min and 2 h. */
+  webSocketLimits?: LocalWebSocketOptions['limits'];
 }
 
 export interface LocalPlatform {
   url: string;
   port: number;
+  /** Seed 001's WebSocket endpoint: `ws://host:port/api/v1/ws/generation` (add `?api_key=<key>`). */
+  webSocketUrl: string;
+  sockets: LocalWebSocketApi;
   devKey: string;
   emulators: RunningEmulators;
   runtime: Runtime;
@@ -179,6 +187,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     keys: rt.keys,
     rateLimiter: new RateLimiter(rateLimit.perSecond, rateLimit.burst),
   });
+  const sockets = attachWebSocketApi({
+    server,
+    keys: rt.keys,
+    events,
+    socketFor: (messenger) => generationSocketFor(rt, messenger),
+    ...(options.webSocketLimits ? { limits: options.webSocketLimits } : {}),
+  });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? 0, host);
   const devKey = await ensureDevKey(rt, options.dataDir);
@@ -190,6 +205,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   return {
     url: `http://${host}:${port}`,
     port,
+    webSocketUrl: `ws://${host}:${port}${WEBSOCKET_PATH}`,
+    sockets,
     devKey,
     emulators,
     runtime: rt,
@@ -199,6 +216,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     events,
     resumedBatches,
     async stop() {
+      // Open sockets first: upgraded connections would keep the server from closing.
+      await sockets.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       // Running executions stop here; their batches resume on the next start with the same data dir.

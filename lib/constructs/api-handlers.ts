@@ -114,36 +114,14 @@ export class ApiHandlers extends Construct {
       entry: 'lambdas/handlers/api/images.ts',
       description: 'API: text-to-image generation (seed 001), one image or a batch',
       environment: {
-        STATE_TABLE: data.stateTable.tableName,
-        OUTPUTS_BUCKET: data.outputsBucket.bucketName,
-        IMAGE_STATE_MACHINE_ARN: imageWorkflow.stateMachine.stateMachineArn,
-        EVENT_BUS_NAME: events.bus.eventBusName,
-        BATCH_MAX_CONCURRENCY: String(settings.batchMaxConcurrency),
-        RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
+        ...imageWorkflow.submitterEnvironment({ ...settings, defaultModelId: props.images.defaultModelId }),
         IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
         IMAGE_SYNC_WAIT_SECONDS: String(props.images.syncWaitSeconds),
-        ...(props.images.defaultModelId ? { IMAGE_DEFAULT_MODEL_ID: props.images.defaultModelId } : {}),
-        ...imageWorkflow.modelsEnvironment,
       },
     });
-    // Submissions store jobs and idempotency records, write each request to S3, read results for
-    // their links; the phase of a waiting job comes from DescribeEndpoint.
-    data.allowStateTable(images, [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ]);
-    data.allowOutputs(images, ['s3:GetObject', 's3:PutObject']);
-    events.allowPublish(images);
+    // The phase of a waiting job comes from DescribeEndpoint.
+    imageWorkflow.allowSubmit(images);
     endpoints.grantDescribe(images);
-    images.allow({
-      sid: 'StartImageExecutions',
-      actions: ['states:StartExecution'],
-      resources: [imageWorkflow.stateMachine.stateMachineArn],
-    });
 
     const batches = new SynthForgeFunction(this, 'Batches', {
       ...common,

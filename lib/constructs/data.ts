@@ -11,7 +11,10 @@ import { Construct } from 'constructs';
 import { KEYS_TABLE, STATE_TABLE, type TableLayout } from '../../lambdas/adapters/dynamo/tables.ts';
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
-/** The item attribute DynamoDB's TTL deletes expired items by. Only idempotency records set it: jobs and their logs are kept. */
+/**
+ * The item attribute DynamoDB's TTL deletes expired items by. Only idempotency records and WebSocket
+ * connections (with their subscriptions) set it: jobs and their logs are kept.
+ */
 export const TTL_ATTRIBUTE = 'ttl';
 
 export type TableAction =

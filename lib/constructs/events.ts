@@ -10,6 +10,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { JOB_EVENT_SOURCE, JOB_STATE_CHANGE } from '../../lambdas/adapters/eventbridge/event-publisher.ts';
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
 /** The execution statuses that close an execution without FinishBatch having run. */
@@ -60,6 +61,34 @@ export class Events extends Construct {
   /** Lets `fn` publish to the SynthForge bus, and to no other. */
   allowPublish(fn: SynthForgeFunction): void {
     fn.allow({ sid: 'PublishJobEvents', actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] });
+  }
+
+  /**
+   * Sends every `Job State Change` of jobs of `kinds` on the SynthForge bus to `target`, with
+   * retries and this construct's dead-letter queue. `maxEventAge` bounds how late a delivery is
+   * still worth making.
+   */
+  forwardJobStateChanges(
+    id: string,
+    props: { description: string; kinds: readonly string[]; maxEventAge: Duration },
+    target: IFunction,
+  ): Rule {
+    return new Rule(this, id, {
+      description: props.description,
+      eventBus: this.bus,
+      eventPattern: {
+        source: [JOB_EVENT_SOURCE],
+        detailType: [JOB_STATE_CHANGE],
+        detail: { kind: [...props.kinds] },
+      },
+      targets: [
+        new LambdaFunction(target, {
+          retryAttempts: this.#retryAttempts,
+          maxEventAge: props.maxEventAge,
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
   }
 
   /**

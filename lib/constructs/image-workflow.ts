@@ -44,9 +44,14 @@ export class ImageWorkflow extends Construct {
   /** The environment every function that reads the model catalogue needs. */
   readonly modelsEnvironment: Record<string, string>;
 
+  readonly #data: Data;
+  readonly #events: Events;
+
   constructor(scope: Construct, id: string, props: ImageWorkflowProps) {
     super(scope, id);
     const { data, events, endpoints, defaults } = props;
+    this.#data = data;
+    this.#events = events;
     this.modelsEnvironment = { IMAGE_MODELS: JSON.stringify(endpoints.deployedModels) };
     const environment = {
       STATE_TABLE: data.stateTable.tableName,
@@ -128,6 +133,50 @@ export class ImageWorkflow extends Construct {
     this.notifications.allow({
       sid: 'ResumeWaitingSteps',
       actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+      resources: [this.stateMachine.stateMachineArn],
+    });
+  }
+
+  /**
+   * The environment of a function that submits image jobs (`POST /generate`, the WebSocket's
+   * `generate`): where jobs, requests and executions go, and the model catalogue.
+   */
+  submitterEnvironment(settings: {
+    batchMaxConcurrency: number;
+    resultUrlTtlSeconds: number;
+    defaultModelId?: string | undefined;
+  }): Record<string, string> {
+    return {
+      STATE_TABLE: this.#data.stateTable.tableName,
+      OUTPUTS_BUCKET: this.#data.outputsBucket.bucketName,
+      IMAGE_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+      EVENT_BUS_NAME: this.#events.bus.eventBusName,
+      BATCH_MAX_CONCURRENCY: String(settings.batchMaxConcurrency),
+      RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
+      ...(settings.defaultModelId ? { IMAGE_DEFAULT_MODEL_ID: settings.defaultModelId } : {}),
+      ...this.modelsEnvironment,
+    };
+  }
+
+  /**
+   * What submitting image jobs takes: jobs, their log and idempotency records in the state table,
+   * each request written to S3 (and results read for their links), the events, and starting this
+   * workflow.
+   */
+  allowSubmit(fn: SynthForgeFunction): void {
+    this.#data.allowStateTable(fn, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    this.#data.allowOutputs(fn, ['s3:GetObject', 's3:PutObject']);
+    this.#events.allowPublish(fn);
+    fn.allow({
+      sid: 'StartImageExecutions',
+      actions: ['states:StartExecution'],
       resources: [this.stateMachine.stateMachineArn],
     });
   }

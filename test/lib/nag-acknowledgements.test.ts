@@ -62,15 +62,17 @@ describe('AwsSolutions on the SynthForge stack', () => {
     const ledger: Record<string, number> = {};
     for (const { id } of acknowledgements) ledger[ruleFamily(id)] = (ledger[ruleFamily(id)] ?? 0) + 1;
     expect(ledger).toEqual({
-      // 13 function roles (X-Ray) + 2 state machine roles (log delivery, X-Ray) + 4 result-object
-      // statements (run-job, batches API, images API, endpoint notifications) + 8 task-version invokes
-      // (4 per workflow) + 2 StopExecution (one per machine's executions) + the default model endpoint's
-      // role (request objects, its response and failure prefixes, ECR token) + 1 staging policy (the
-      // notifications read and delete staged responses).
-      'AwsSolutions-IAM5': 34,
+      // 17 function roles (X-Ray) + 2 state machine roles (log delivery, X-Ray) + 6 result-object
+      // statements (run-job, batches API, images API, endpoint notifications, WebSocket messages and
+      // push) + 8 task-version invokes (4 per workflow) + 2 StopExecution (one per machine's
+      // executions) + the default model endpoint's role (request objects, its response and failure
+      // prefixes, ECR token) + 1 staging policy (the notifications read and delete staged responses)
+      // + 2 PostToConnection statements (WebSocket messages and push, this API's stage only).
+      'AwsSolutions-IAM5': 42,
       'AwsSolutions-IAM4': 1,
       'AwsSolutions-COG4': 1,
-      'AwsSolutions-APIG4': 6,
+      // 6 public REST routes + 3 WebSocket routes after $connect (only $connect takes an authorizer).
+      'AwsSolutions-APIG4': 9,
       'AwsSolutions-SMG4': 1,
     });
   });

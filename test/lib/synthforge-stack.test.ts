@@ -105,13 +105,14 @@ describe('IAM', () => {
     }
   });
 
-  it('starts executions of each workflow only from its own API: batches from batches, images from images', () => {
-    const { workflows, imageWorkflow, apiHandlers } = built.stack;
+  it('starts executions of each workflow only from its own API: batches from batches, images from images and the WebSocket generate', () => {
+    const { workflows, imageWorkflow, apiHandlers, webSocket } = built.stack;
     const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
     const byRole = Object.fromEntries(starts.map((s) => [s.roles[0], s.resources]));
     expect(byRole).toEqual({
       [roleOf(apiHandlers.families.batches)]: [`<${built.idOf(workflows.batchStateMachine)}>`],
       [roleOf(apiHandlers.families.images)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
+      [roleOf(webSocket.messages)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
     });
   });
 
@@ -138,6 +139,7 @@ describe('IAM', () => {
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
       'states:SendTaskSuccess',
+      'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
       'states:StopExecution',
@@ -177,11 +179,14 @@ describe('IAM', () => {
     }
   });
 
-  it('lets only the authorizer read the keys table, and only with GetItem', () => {
+  it('lets only the two key authorizers (REST, WebSocket) read the keys table, and only with GetItem', () => {
     const keysTable = `<${built.idOf(built.stack.data.keysTable)}.Arn>`;
     const readers = withAction('dynamodb:').filter((s) => s.resources.includes(keysTable));
-    expect(readers.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.authorizer)]]);
-    expect(readers[0]?.actions).toEqual(['dynamodb:GetItem']);
+    expect(readers.map((s) => s.roles)).toEqual([
+      [roleOf(built.stack.apiHandlers.authorizer)],
+      [roleOf(built.stack.webSocket.authorizer)],
+    ]);
+    for (const reader of readers) expect(reader.actions).toEqual(['dynamodb:GetItem']);
   });
 
   it('reaches result objects of the outputs bucket only, each function with the actions it needs', () => {
@@ -198,7 +203,7 @@ describe('IAM', () => {
         byRole[role] = entry;
       }
     }
-    const { workflows, apiHandlers, imageWorkflow } = built.stack;
+    const { workflows, apiHandlers, imageWorkflow, webSocket } = built.stack;
     expect(byRole).toEqual({
       [roleOf(workflows.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
       [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject'] },
@@ -209,6 +214,10 @@ describe('IAM', () => {
         [objects]: ['s3:PutObject'],
         [staging]: ['s3:DeleteObject', 's3:GetObject'],
       },
+      // As the images API (generate); and a link to the image of a job that finished first.
+      [roleOf(webSocket.messages)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
+      // Presigns each result it pushes.
+      [roleOf(webSocket.push)]: { [objects]: ['s3:GetObject'] },
     });
   });
 
@@ -257,6 +266,7 @@ describe('stack', () => {
         'OutputsBucketName',
         'StateTableName',
         'UsagePlanId',
+        'WebSocketUrl',
       ].sort(),
     );
   });

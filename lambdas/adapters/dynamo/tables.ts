@@ -8,6 +8,8 @@
  *   job by kind gsi2pk = T#<tenant>#K#<kind>     gsi2sk = JOB#<jobId>   (every job)
  *   log entry   pk = T#<tenant>#L#<jobId>   sk = <at>#<seq>
  *   idempotency pk = T#<tenant>             sk = IDEM#<key>
+ *   ws connection     pk = T#<tenant>       sk = WSC#<connectionId>        (expires with the connection, 2 h)
+ *   ws subscription   pk = T#<tenant>       sk = WSS#<jobId>#<connectionId> (a connection waiting for a job)
  *
  * Keys table: pk = KEY#<sha256>. It is looked up before the tenant is known, which is why it is a
  * table of its own that only the authorizer and the key tool may read.
@@ -52,6 +54,9 @@ export const keys = {
   kindPartition: (tenant: string, kind: string) => `T#${tenant}#K#${kind}`,
   logPartition: (tenant: string, jobId: string) => `T#${tenant}#L#${jobId}`,
   idempotency: (key: string) => `IDEM#${key}`,
+  socketConnection: (connectionId: string) => `WSC#${connectionId}`,
+  jobSubscribers: (jobId: string) => `WSS#${jobId}#`,
+  jobSubscription: (jobId: string, connectionId: string) => `WSS#${jobId}#${connectionId}`,
   apiKey: (hash: string) => `KEY#${hash}`,
 };
 

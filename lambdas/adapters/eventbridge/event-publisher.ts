@@ -117,6 +117,21 @@ export function detailOf(change: JobStateChange): JobStateChangeDetail {
   };
 }
 
+/** The change a `Job State Change` event's detail describes (what a rule's target receives). */
+export function changeOf(detail: JobStateChangeDetail): JobStateChange {
+  return {
+    jobId: detail.job_id,
+    tenant: detail.tenant,
+    kind: detail.kind as JobStateChange['kind'],
+    ...(detail.batch_id === undefined ? {} : { batchId: detail.batch_id }),
+    previousStatus: detail.previous_status as JobStateChange['previousStatus'],
+    status: detail.status as JobStateChange['status'],
+    version: detail.version,
+    at: detail.at,
+    ...(detail.error === undefined ? {} : { error: detail.error }),
+  };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -136,26 +136,7 @@ export class ImageService {
 
   /** The image of a completed job: where it is, and a short-lived link to it. */
   async image(job: JobRecord): Promise<{ image_path: string; image_url: string }> {
-    if (job.status === 'failed') {
-      throw new DomainError('MODEL_ERROR', job.error?.message ?? 'the model failed', {
-        job_id: job.id,
-        code: job.error?.code ?? 'MODEL_ERROR',
-      });
-    }
-    if (job.status === 'cancelled' || !job.result) {
-      throw new DomainError('ILLEGAL_STATE', `job ${job.id} is ${job.status}: it has no image`, {
-        job_id: job.id,
-        status: job.status,
-      });
-    }
-    return {
-      image_path: `s3://${this.deps.blobs.bucket}/${job.result.key}`,
-      image_url: await this.deps.blobs.presignGet(
-        job.result.key,
-        this.deps.resultUrlTtlSeconds,
-        `${job.id}.png`,
-      ),
-    };
+    return presentImage(job, this.deps.blobs, this.deps.resultUrlTtlSeconds);
   }
 
   /**
@@ -250,6 +231,33 @@ export class ImageService {
     await storeAndStartBatch(this.deps, batch, items, `${items.length} image jobs to ${model.modelId}`);
     return { batch, items };
   }
+}
+
+/**
+ * The image of a completed job: where it is, and a short-lived link to it. A job that failed is
+ * the model's error, one that was cancelled has no image: the errors `GET /generate/{id}` answers.
+ */
+export async function presentImage(
+  job: JobRecord,
+  blobs: BlobStore,
+  ttlSeconds: number,
+): Promise<{ image_path: string; image_url: string }> {
+  if (job.status === 'failed') {
+    throw new DomainError('MODEL_ERROR', job.error?.message ?? 'the model failed', {
+      job_id: job.id,
+      code: job.error?.code ?? 'MODEL_ERROR',
+    });
+  }
+  if (job.status === 'cancelled' || !job.result) {
+    throw new DomainError('ILLEGAL_STATE', `job ${job.id} is ${job.status}: it has no image`, {
+      job_id: job.id,
+      status: job.status,
+    });
+  }
+  return {
+    image_path: `s3://${blobs.bucket}/${job.result.key}`,
+    image_url: await blobs.presignGet(job.result.key, ttlSeconds, `${job.id}.png`),
+  };
 }
 
 function round(value: number, digits: number): number {

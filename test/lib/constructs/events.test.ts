@@ -46,11 +46,27 @@ describe('dead-letter queue', () => {
   });
 });
 
+/** The reconciler's rule (the other rule, the WebSocket push's, is tested with its construct). */
+const reconcilerRule = () =>
+  resourcesOfType(built.template, 'AWS::Events::Rule')[
+    built.idOf(built.stack.events.node.findChild('FailedExecutions') as never)
+  ]?.Properties as CfnJson;
+
+describe('rules', () => {
+  it('are the reconciler’s and the WebSocket push’s, nothing else', () => {
+    const rules = Object.keys(resourcesOfType(built.template, 'AWS::Events::Rule')).sort();
+    expect(rules).toEqual(
+      [
+        built.idOf(built.stack.events.node.findChild('FailedExecutions') as never),
+        built.idOf(built.stack.webSocket.pushRule),
+      ].sort(),
+    );
+  });
+});
+
 describe('reconciler rule', () => {
   it('sends failed, timed-out and aborted executions of both workflows, from the default bus', () => {
-    const rules = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'));
-    expect(rules).toHaveLength(1);
-    const rule = rules[0]?.Properties as CfnJson;
+    const rule = reconcilerRule();
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual({
       source: ['aws.states'],
@@ -66,8 +82,7 @@ describe('reconciler rule', () => {
   });
 
   it('targets the reconciler with retries and the dead-letter queue', () => {
-    const rule = Object.values(resourcesOfType(built.template, 'AWS::Events::Rule'))[0]
-      ?.Properties as CfnJson;
+    const rule = reconcilerRule();
     expect(rule.Targets).toHaveLength(1);
     const target = rule.Targets[0];
     expect(referencedId(target.Arn)).toBe(built.idOf(built.stack.workflows.reconciler));

@@ -17,9 +17,10 @@ beforeAll(() => {
 });
 
 describe('alarms', () => {
-  it('watch every function but the authorizer, failed and timed-out executions, dead letters, API 5xx and model errors, and notify the topic', () => {
-    const alarmed = built.stack.functions.filter((fn) => fn !== built.stack.apiHandlers.authorizer);
-    expect(alarmed).toHaveLength(built.stack.functions.length - 1);
+  it('watch every function but the two key authorizers, failed and timed-out executions, dead letters, API 5xx and model errors, and notify the topic', () => {
+    const authorizers = [built.stack.apiHandlers.authorizer, built.stack.webSocket.authorizer];
+    const alarmed = built.stack.functions.filter((fn) => !authorizers.includes(fn));
+    expect(alarmed).toHaveLength(built.stack.functions.length - 2);
     const endpoints = built.stack.modelEndpoints.endpoints;
     expect(endpoints).toHaveLength(1);
     expect(alarms).toHaveLength(alarmed.length + 4 + endpoints.length);
@@ -47,12 +48,14 @@ describe('alarms', () => {
     expect(JSON.stringify(dimensions)).toContain(built.idOf(built.stack.events.deadLetterQueue));
   });
 
-  it('do not page on rejected keys: the authorizer, which throws for each, has no Errors alarm', () => {
-    const authorizerId = built.idOf(built.stack.apiHandlers.authorizer);
-    const onAuthorizer = alarms.filter((alarm) =>
-      JSON.stringify(alarm.Properties.Dimensions).includes(authorizerId),
-    );
-    expect(onAuthorizer.map((alarm) => alarm.Properties.MetricName)).not.toContain('Errors');
+  it('do not page on rejected keys: the authorizers (REST and WebSocket), which throw for each, have no Errors alarm', () => {
+    for (const authorizer of [built.stack.apiHandlers.authorizer, built.stack.webSocket.authorizer]) {
+      const authorizerId = built.idOf(authorizer);
+      const onAuthorizer = alarms.filter((alarm) =>
+        JSON.stringify(alarm.Properties.Dimensions).includes(authorizerId),
+      );
+      expect(onAuthorizer.map((alarm) => alarm.Properties.MetricName)).not.toContain('Errors');
+    }
   });
 
   it("alarm on the REST API's 5XXError, where authorizer failures show", () => {

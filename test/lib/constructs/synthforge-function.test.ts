@@ -27,9 +27,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s thirteen, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s seventeen, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(13);
+    expect(Object.keys(functions)).toHaveLength(17);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -71,7 +71,8 @@ describe('every function', () => {
       expect(referencedId(logs?.Resource)).toBe(
         built.stack.getLogicalId(fn.logGroup.node.defaultChild as never),
       );
-      // Besides its log group: X-Ray (added by CDK for tracing) and, for the reconciler, its dead-letter queue.
+      // Besides its log group: X-Ray (added by CDK for tracing) and, for the functions EventBridge
+      // invokes (reconciler, WebSocket push), their dead-letter queue.
       const others = statements
         .filter((statement) => statement !== logs)
         .map((statement) => statement.Action);
@@ -81,7 +82,7 @@ describe('every function', () => {
   });
 
   it('gets the common environment plus exactly the variables its handler reads', () => {
-    const { apiHandlers, workflows, imageWorkflow } = built.stack;
+    const { apiHandlers, workflows, imageWorkflow, webSocket } = built.stack;
     const imageTask = [
       'EVENT_BUS_NAME',
       'IMAGE_MODELS',
@@ -135,6 +136,25 @@ describe('every function', () => {
       [workflows.tasks.failJob, ['EVENT_BUS_NAME', 'STATE_TABLE']],
       [workflows.tasks.finishBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
       [workflows.reconciler, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [webSocket.authorizer, ['KEYS_TABLE']],
+      // $connect and $disconnect touch the connection records only.
+      [webSocket.connections, ['STATE_TABLE']],
+      // What ImageService.generate reads (as the images API), and where to post back.
+      [
+        webSocket.messages,
+        [
+          'BATCH_MAX_CONCURRENCY',
+          'EVENT_BUS_NAME',
+          'IMAGE_MODELS',
+          'IMAGE_STATE_MACHINE_ARN',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+          'WEBSOCKET_CALLBACK_URL',
+        ],
+      ],
+      // Reads jobs and subscriptions, presigns results, posts: no workflow, no bus, no models.
+      [webSocket.push, ['OUTPUTS_BUCKET', 'RESULT_URL_TTL_SECONDS', 'STATE_TABLE', 'WEBSOCKET_CALLBACK_URL']],
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {

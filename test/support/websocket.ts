@@ -1,0 +1,113 @@
+/**
+ * A real WebSocket client for the local platform's generation socket: it keeps every message it
+ * receives (raw and parsed) and waits for the ones a test expects.
+ */
+import { WebSocket } from 'ws';
+import type { ServerMessage } from '../../contracts/websocket.ts';
+
+export interface Received {
+  raw: string;
+  bytes: number;
+  message: ServerMessage;
+}
+
+export class SocketClient {
+  readonly received: Received[] = [];
+  #waiters: (() => void)[] = [];
+  closed?: { code: number; reason: string };
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const raw = data.toString();
+      this.received.push({ raw, bytes: Buffer.byteLength(raw), message: JSON.parse(raw) as ServerMessage });
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  /** Opens a connection; rejects with the HTTP status when the upgrade is refused. */
+  static open(url: string, key: string | undefined): Promise<SocketClient> {
+    const target = key === undefined ? url : `${url}?api_key=${encodeURIComponent(key)}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(target);
+      ws.once('open', () => resolve(new SocketClient(ws)));
+      ws.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on('end', () => reject(new UpgradeRefused(response.statusCode ?? 0, body)));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The received messages of one type, optionally about one job. */
+  ofType<T extends ServerMessage['type']>(type: T, jobId?: string): Extract<ServerMessage, { type: T }>[] {
+    return this.received
+      .map((entry) => entry.message)
+      .filter(
+        (message) => message.type === type && (jobId === undefined || jobIdOf(message) === jobId),
+      ) as never;
+  }
+
+  /** Waits until `ready` holds for what has been received, or fails after `timeoutMs`. */
+  async until<T>(ready: (received: Received[]) => T | undefined, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = ready(this.received);
+      if (value !== undefined && value !== false) return value;
+      if (this.closed) throw new Error(`closed (${this.closed.code}) while waiting; got ${this.describe()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out; got ${this.describe()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** The first message of `type` received (about `jobId` when given), waiting for it if need be. */
+  async next<T extends ServerMessage['type']>(
+    type: T,
+    options: { jobId?: string; timeoutMs?: number } = {},
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    return this.until(() => this.ofType(type, options.jobId)[0], options.timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+
+  describe(): string {
+    return JSON.stringify(this.received.map((entry) => entry.message)).slice(0, 2_000);
+  }
+}
+
+export class UpgradeRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`the upgrade was refused with ${status}: ${body}`);
+    this.name = 'UpgradeRefused';
+  }
+}
+
+function jobIdOf(message: ServerMessage): string | undefined {
+  return 'job_id' in message ? message.job_id : undefined;
+}
