@@ -222,33 +222,29 @@ function sizeParameter(parameters: Record<string, unknown>, name: 'width' | 'hei
   return value;
 }
 
-function integerParameter(
-  parameters: Record<string, unknown>,
-  name: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = parameters[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new InvocationError(`"${name}" must be an integer, got ${JSON.stringify(value)}`);
-  }
-  if (value < min || value > max) {
-    throw new InvocationError(`"${name}" must be between ${min} and ${max}, got ${value}`);
-  }
-  return value;
+function integerParameter(parameters: Record<string, unknown>, name: string, min: number, max: number) {
+  return numericParameter(parameters, name, min, max, true);
 }
 
-function numberParameter(
+function numberParameter(parameters: Record<string, unknown>, name: string, min: number, max: number) {
+  return numericParameter(parameters, name, min, max, false);
+}
+
+/** A bounded number (a whole one when `integer`), or undefined when absent; else a 400. */
+function numericParameter(
   parameters: Record<string, unknown>,
   name: string,
   min: number,
   max: number,
+  integer: boolean,
 ): number | undefined {
   const value = parameters[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvocationError(`"${name}" must be a number, got ${JSON.stringify(value)}`);
+  const valid = typeof value === 'number' && (integer ? Number.isInteger(value) : Number.isFinite(value));
+  if (!valid) {
+    throw new InvocationError(
+      `"${name}" must be ${integer ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}`,
+    );
   }
   if (value < min || value > max) {
     throw new InvocationError(`"${name}" must be between ${min} and ${max}, got ${value}`);
