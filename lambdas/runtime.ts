@@ -8,6 +8,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DeployedModel } from '../contracts/models.ts';
 import { type AwsClients, createAwsClients } from './adapters/clients.ts';
+import { DynamoColdStartStore } from './adapters/dynamo/cold-start-store.ts';
 import { DynamoIdempotencyStore } from './adapters/dynamo/idempotency-store.ts';
 import { DynamoJobStore } from './adapters/dynamo/job-store.ts';
 import { DynamoKeyStore } from './adapters/dynamo/key-store.ts';
@@ -175,6 +176,9 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
       }),
   );
   const models = once(() => new ImageModels(config.images.models, config.images.defaultModelId));
+  const coldStarts = once(
+    () => new DynamoColdStartStore(clients.dynamo, { tableName: required(config.stateTable, 'STATE_TABLE') }),
+  );
   const endpoints = once(
     () =>
       new SageMakerModelEndpoints(clients.sageMakerRuntime, clients.sageMaker, {
@@ -197,6 +201,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         blobs: blobs(),
         endpoints: endpoints(),
         models: models(),
+        coldStarts: coldStarts(),
         clock,
         newId: () => newJobId(clock.now()),
         newSeed: () => randomInt(0, 2 ** 32),
@@ -210,6 +215,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
       endpoints: endpoints(),
       callbacks: overrides.callbacks ?? new StepFunctionsTaskCallbacks(clients.sfn),
       models: models(),
+      coldStarts: coldStarts(),
       clock,
       requestTtlSeconds: config.images.requestTtlSeconds,
       report: (message, details) => logger.error(message, details),

@@ -97,6 +97,18 @@ export interface ModelEndpoints {
   describe(endpointName: string): Promise<{ status: string; instances: number } | undefined>;
 }
 
+/**
+ * Cold starts a tenant has seen per endpoint: how long an image waited from its invocation at zero
+ * instances to its result. They refine the `warming` estimate, which starts from the model's
+ * configured `coldStartSeconds`.
+ */
+export interface ColdStartStore {
+  /** Folds one observation into the endpoint's running estimate. */
+  record(tenant: string, endpointName: string, seconds: number, now: Date): Promise<void>;
+  /** The running estimate, when this tenant has seen a cold start of the endpoint. */
+  estimate(tenant: string, endpointName: string): Promise<number | undefined>;
+}
+
 /** Resumes a workflow step that waits for a task token (Step Functions' callback pattern). */
 export interface TaskCallbacks {
   succeed(token: string, output: Record<string, unknown>): Promise<void>;

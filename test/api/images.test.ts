@@ -82,6 +82,10 @@ describe('POST /api/v1/generate', () => {
     expect([png.width, png.height]).toEqual([128, 96]);
     const job = await fixture.api.get<{ kind: string; status: string }>(`/api/v1/jobs/${body.job_id}`);
     expect(job.body).toMatchObject({ kind: 'image', status: 'completed' });
+    // The first image of the file woke the endpoint from zero: its cold start refines the estimate.
+    const observed = await fixture.platform.runtime.imageTasks.coldStarts.estimate('dev', ENDPOINT);
+    expect(observed).toBeGreaterThanOrEqual(0);
+    expect(observed).toBeLessThan(60);
   });
 
   it('gives the same image for the same seed', async () => {

@@ -8,6 +8,7 @@
  *   job by kind gsi2pk = T#<tenant>#K#<kind>     gsi2sk = JOB#<jobId>   (every job)
  *   log entry   pk = T#<tenant>#L#<jobId>   sk = <at>#<seq>
  *   idempotency pk = T#<tenant>             sk = IDEM#<key>
+ *   cold start  pk = T#<tenant>             sk = COLD#<endpointName>  (observed cold starts, a running mean)
  *   ws connection     pk = T#<tenant>       sk = WSC#<connectionId>        (expires with the connection, 2 h)
  *   ws subscription   pk = T#<tenant>       sk = WSS#<jobId>#<connectionId> (a connection waiting for a job)
  *
@@ -58,6 +59,7 @@ export const keys = {
   jobSubscribers: (jobId: string) => `WSS#${jobId}#`,
   jobSubscription: (jobId: string, connectionId: string) => `WSS#${jobId}#${connectionId}`,
   apiKey: (hash: string) => `KEY#${hash}`,
+  coldStart: (endpointName: string) => `COLD#${endpointName}`,
 };
 
 /**

@@ -15,7 +15,7 @@ import { DomainError, notFound } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
-import type { BatchWorkflow, BlobStore, Clock, ModelEndpoints } from '../ports.ts';
+import type { BatchWorkflow, BlobStore, Clock, ColdStartStore, ModelEndpoints } from '../ports.ts';
 import { IMAGE_TRANSITIONS, PRICES } from '../pricing.ts';
 import type { ImageModels } from './models.ts';
 
@@ -25,6 +25,7 @@ export interface ImageServiceDeps {
   blobs: BlobStore;
   endpoints: ModelEndpoints;
   models: ImageModels;
+  coldStarts: ColdStartStore;
   clock: Clock;
   newId: () => string;
   /** A seed for a request without one (0 … 2^32 − 1). */
@@ -141,7 +142,8 @@ export class ImageService {
 
   /**
    * Where an unfinished job stands. `warming` while its endpoint has no instance: the estimate is
-   * the invocation time plus the model's cold start.
+   * the invocation time plus the cold start this tenant has observed for the endpoint (the model's
+   * configured `coldStartSeconds` until it has seen one).
    */
   async state(job: JobRecord) {
     const model = job.generator ? this.deps.models.byName(job.generator) : undefined;
@@ -152,7 +154,11 @@ export class ImageService {
       const warming = (endpoint?.instances ?? job.inference.instancesAtInvoke) === 0;
       phase = warming ? 'warming' : 'generating';
       if (warming) {
-        const readyAt = Date.parse(job.inference.invokedAt) + model.coldStartSeconds * 1000;
+        // The tenant's observed cold starts of this endpoint, else the model's configured figure.
+        const observed = await this.deps.coldStarts
+          .estimate(job.tenant, job.inference.endpointName)
+          .catch(() => undefined);
+        const readyAt = Date.parse(job.inference.invokedAt) + (observed ?? model.coldStartSeconds) * 1000;
         estimatedReadyAt = new Date(Math.max(readyAt, this.deps.clock.now().getTime())).toISOString();
       }
     }

@@ -7,10 +7,11 @@
  */
 
 import type { JobsEngine } from '../jobs/engine.ts';
+import type { JobRecord } from '../jobs/model.ts';
 import { assertTenantName } from '../keys.ts';
-import type { BlobStore, Clock, ModelEndpoints, TaskCallbacks } from '../ports.ts';
+import type { BlobStore, Clock, ColdStartStore, ModelEndpoints, TaskCallbacks } from '../ports.ts';
 import type { ImageModels } from './models.ts';
-import { imageKeys } from './service.ts';
+import { gpuSecondsPerImage, type ImageJobParams, imageKeys } from './service.ts';
 
 export interface ImageTaskDeps {
   engine: JobsEngine;
@@ -18,6 +19,7 @@ export interface ImageTaskDeps {
   endpoints: ModelEndpoints;
   callbacks: TaskCallbacks;
   models: ImageModels;
+  coldStarts: ColdStartStore;
   clock: Clock;
   /** How long a queued request may wait for an instance before SageMaker drops it (`RequestTTLSeconds`). */
   requestTtlSeconds: number;
@@ -61,9 +63,14 @@ export async function invokeModel(deps: ImageTaskDeps, input: InvokeModelInput):
     invokedAt: clock.now().toISOString(),
     instancesAtInvoke: endpoint.instances,
   };
+  const coldStart =
+    endpoint.instances === 0
+      ? ((await deps.coldStarts.estimate(input.tenant, model.endpointName).catch(() => undefined)) ??
+        model.coldStartSeconds)
+      : 0;
   const message =
     endpoint.instances === 0
-      ? `warming: ${model.modelId} is starting an instance (about ${Math.ceil(model.coldStartSeconds / 60)} min)`
+      ? `warming: ${model.modelId} is starting an instance (about ${Math.max(1, Math.round(coldStart / 60))} min)`
       : `generating on ${model.modelId}`;
   // The token is on the job before the endpoint can answer: a fast notification must find it.
   const recorded =
@@ -170,6 +177,7 @@ export async function handleEndpointNotification(
       { result, progress: 100 },
       `completed: ${bytes} bytes`,
     );
+    await recordColdStart(deps, job);
     await resume(() => callbacks.succeed(token, { status: 'completed', bytes }));
     return { outcome: 'completed', jobId: job.id };
   }
@@ -193,4 +201,19 @@ function sanitize(reason: string): string {
     .replace(/arn:aws[\w-]*:[^\s"']+/g, '<arn>')
     .replace(/\b\d{12}\b/g, '<account>')
     .slice(0, 500);
+}
+
+/**
+ * A job invoked at zero instances waited for a cold start: how long, less its own inference, refines
+ * the tenant's `warming` estimate for the endpoint. Best effort: the image is what matters.
+ */
+async function recordColdStart(deps: ImageTaskDeps, job: JobRecord): Promise<void> {
+  const inference = job.inference;
+  const model = job.generator ? deps.models.byName(job.generator) : undefined;
+  if (inference?.instancesAtInvoke !== 0 || !model) return;
+  const waited = (deps.clock.now().getTime() - Date.parse(inference.invokedAt)) / 1000;
+  const inferring = gpuSecondsPerImage(model, job.params as unknown as ImageJobParams);
+  await deps.coldStarts
+    .record(job.tenant, inference.endpointName, Math.max(0, waited - inferring), deps.clock.now())
+    .catch((error) => deps.report('could not record a cold start', { jobId: job.id, error }));
 }
