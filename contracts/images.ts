@@ -53,6 +53,15 @@ export const ImageParameters = z.object({
     .openapi({ description: 'for reproducible images; a request without one gets a random seed, returned' }),
 });
 
+/** The parameters of seed 001's own examples. */
+const SEED_EXAMPLE_PARAMETERS = {
+  model_id: 'runwayml/stable-diffusion-v1-5',
+  width: 512,
+  height: 512,
+  num_inference_steps: 50,
+  guidance_scale: 7.5,
+};
+
 const prompt = z
   .string({ error: 'prompt is required and must be a string' })
   .trim()
@@ -65,28 +74,21 @@ export const GenerateRequest = ImageParameters.extend({ prompt })
     example: {
       prompt: 'A beautiful sunset over mountains',
       negative_prompt: 'blurry, low quality',
-      model_id: 'runwayml/stable-diffusion-v1-5',
-      width: 512,
-      height: 512,
-      num_inference_steps: 50,
-      guidance_scale: 7.5,
+      ...SEED_EXAMPLE_PARAMETERS,
       seed: 42,
     },
   });
 export type GenerateRequest = z.output<typeof GenerateRequest>;
 
-/** The parameters as answered: every value the image was made with, defaults and seed included. */
-export const ResolvedImageParameters = z
-  .object({
-    negative_prompt: z.string().optional(),
-    model_id: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    num_inference_steps: z.number().int(),
-    guidance_scale: z.number(),
-    seed: z.number().int(),
-  })
-  .openapi('ImageParameters');
+/**
+ * The parameters as answered: every value the image was made with, defaults and seed included —
+ * the request's parameters with the ones the server chooses (model, steps, seed) always present.
+ */
+export const ResolvedImageParameters = ImageParameters.required({
+  model_id: true,
+  num_inference_steps: true,
+  seed: true,
+}).openapi('ImageParameters');
 export type ResolvedImageParameters = z.output<typeof ResolvedImageParameters>;
 
 export const ImageCost = z
@@ -158,11 +160,7 @@ export const GenerateBatchRequest = ImageParameters.extend({
     example: {
       prompts: ['A beautiful sunset over mountains', 'A futuristic city with flying cars'],
       batch_size: 2,
-      model_id: 'runwayml/stable-diffusion-v1-5',
-      width: 512,
-      height: 512,
-      num_inference_steps: 50,
-      guidance_scale: 7.5,
+      ...SEED_EXAMPLE_PARAMETERS,
     },
   });
 export type GenerateBatchRequest = z.output<typeof GenerateBatchRequest>;

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { DOCS_ASSETS } from '../../lambdas/docs/pages.ts';
 import type { RouteFamily } from '../api-routes.ts';
 import { REPO_ROOT } from '../paths.ts';
-import type { Data } from './data.ts';
+import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
 import type { ImageWorkflow } from './image-workflow.ts';
 import type { ModelEndpoints } from './model-endpoints.ts';
@@ -140,16 +140,7 @@ export class ApiHandlers extends Construct {
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
       },
     });
-    // Submissions create jobs (PutItem), transition them (UpdateItem), log (BatchWriteItem) and keep
-    // idempotency records (PutItem/UpdateItem/DeleteItem).
-    data.allowStateTable(batches, [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ]);
+    data.allowStateTable(batches, JOB_SUBMISSION_ACTIONS);
     data.allowOutputs(batches, ['s3:GetObject']);
     events.allowPublish(batches);
     batches.allow({

@@ -26,6 +26,20 @@ export type TableAction =
   | 'dynamodb:BatchGetItem'
   | 'dynamodb:BatchWriteItem';
 
+/**
+ * What submitting a batch of jobs (of any family) does to the state table: creates jobs (PutItem),
+ * transitions them (UpdateItem), logs (BatchWriteItem), keeps idempotency records
+ * (PutItem/UpdateItem/DeleteItem) and reads them back (GetItem, Query).
+ */
+export const JOB_SUBMISSION_ACTIONS: readonly TableAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
 export type OutputsAction = 's3:GetObject' | 's3:PutObject';
 
 const WRITE_ACTIONS: ReadonlySet<TableAction> = new Set([
@@ -144,11 +158,11 @@ export class Data extends Construct {
    * Query comes with BatchGetItem: the job store reads a batch's members from the batch index and
    * then the jobs themselves from the table (strongly consistent, which an index cannot be).
    */
-  allowStateTable(fn: SynthForgeFunction, actions: TableAction[]): void {
+  allowStateTable(fn: SynthForgeFunction, actions: readonly TableAction[]): void {
     const granted: TableAction[] =
       actions.includes('dynamodb:Query') && !actions.includes('dynamodb:BatchGetItem')
         ? [...actions, 'dynamodb:BatchGetItem']
-        : actions;
+        : [...actions];
     this.#allowTable(fn, 'StateTable', this.stateTable, this.stateTableIndexArns, granted);
   }
 

@@ -10,7 +10,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Data } from './data.ts';
+import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
 import { lambdaStateMachine } from './lambda-state-machine.ts';
 import type { ModelEndpoints } from './model-endpoints.ts';
@@ -164,14 +164,7 @@ export class ImageWorkflow extends Construct {
    * workflow.
    */
   allowSubmit(fn: SynthForgeFunction): void {
-    this.#data.allowStateTable(fn, [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ]);
+    this.#data.allowStateTable(fn, JOB_SUBMISSION_ACTIONS);
     this.#data.allowOutputs(fn, ['s3:GetObject', 's3:PutObject']);
     this.#events.allowPublish(fn);
     fn.allow({

@@ -6,6 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { concatBytes } from '../../lambdas/domain/archive/bytes.ts';
 import { NetworkError, SynthForgeError, TimeoutError } from './errors.ts';
 import { backoffDelay, type RetryPolicy, shouldRetryAnswer, wait } from './retry.ts';
 
@@ -42,18 +43,8 @@ export type BodyReader<Body> = (chunks: AsyncIterable<Uint8Array>) => Promise<Bo
 /** The whole body in memory: for API answers, which are small, and `ApiClient.fetchResult`. */
 export const readWholeBody: BodyReader<Uint8Array> = async (chunks) => {
   const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of chunks) {
-    parts.push(chunk);
-    length += chunk.length;
-  }
-  const body = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.length;
-  }
-  return body;
+  for await (const chunk of chunks) parts.push(chunk);
+  return concatBytes(parts);
 };
 
 /**

@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { isUnsafeEntryName } from '../../lambdas/domain/archive/entry-names.ts';
 import { ArchiveError } from './errors.ts';
 
 /** One file of an archive, inflated and verified. */
@@ -379,15 +380,7 @@ function targetPath(root: string, name: string): string {
  * refused: absolute paths, drive letters, `..`, backslashes, NUL and empty segments.
  */
 function checkEntryName(name: string): void {
-  const segments = name.split('/');
-  const unsafe =
-    name.length === 0 ||
-    name.startsWith('/') ||
-    name.includes('\\') ||
-    name.includes('\0') ||
-    /^[A-Za-z]:/.test(name) ||
-    segments.some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (unsafe) throw new ArchiveError(`unsafe entry name ${JSON.stringify(name)}`);
+  if (isUnsafeEntryName(name)) throw new ArchiveError(`unsafe entry name ${JSON.stringify(name)}`);
 }
 
 /** Makes folders (with their parents) as entries need them, each once: an archive has many files per folder. */

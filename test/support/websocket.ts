@@ -4,6 +4,8 @@
  */
 import { WebSocket } from 'ws';
 import type { ServerMessage } from '../../contracts/websocket.ts';
+import type { ConnectionMessenger, ConnectionStore } from '../../lambdas/domain/ports.ts';
+import { GenerationSocket } from '../../lambdas/domain/websocket/service.ts';
 
 export interface Received {
   raw: string;
@@ -110,4 +112,26 @@ export class UpgradeRefused extends Error {
 
 function jobIdOf(message: ServerMessage): string | undefined {
   return 'job_id' in message ? message.job_id : undefined;
+}
+
+/**
+ * A GenerationSocket that only keeps connections: for tests of connecting, disconnecting and
+ * limits, where no job is ever generated, read or presented.
+ */
+export function connectionsOnlySocket(
+  connections: ConnectionStore,
+  messenger: ConnectionMessenger,
+): GenerationSocket {
+  const unused = async (): Promise<never> => {
+    throw new Error('not used by a connections-only test');
+  };
+  return new GenerationSocket({
+    connections,
+    messenger,
+    jobs: { get: async () => undefined },
+    generate: unused,
+    image: unused,
+    clock: { now: () => new Date() },
+    report: () => undefined,
+  });
 }

@@ -5,6 +5,7 @@
  */
 import { crc32, deflateRawSync } from 'node:zlib';
 import { concatBytes } from './bytes.ts';
+import { isUnsafeEntryName } from './entry-names.ts';
 
 export interface ZipEntry {
   /** A relative path with forward slashes, e.g. `frames/frame_0000.png`. */
@@ -150,15 +151,7 @@ function checkEntries(entries: readonly ZipEntry[]): void {
 
 /** Extractors write these names to disk, so nothing may point outside the extraction folder. */
 function checkName(name: string): void {
-  const segments = name.split('/');
-  const unsafe =
-    name.length === 0 ||
-    name.includes('\\') ||
-    name.includes('\0') ||
-    name.startsWith('/') ||
-    name.endsWith('/') ||
-    segments.some((segment) => segment === '' || segment === '.' || segment === '..');
-  if (unsafe) throw new RangeError(`unsafe ZIP entry name: ${JSON.stringify(name)}`);
+  if (isUnsafeEntryName(name)) throw new RangeError(`unsafe ZIP entry name: ${JSON.stringify(name)}`);
   if (Buffer.byteLength(name, 'utf8') > 0xffff)
     throw new ZipLimitError('a ZIP entry name is at most 65535 bytes');
 }

@@ -3,6 +3,7 @@ import { DomainError, notFound } from '../../domain/errors.ts';
 import { describeGenerator, getGenerator, listGenerators } from '../../domain/generators/catalogue.ts';
 import { randomizeUnspecified, validateJobs } from '../../domain/generators/params.ts';
 import { Rng } from '../../domain/generators/rng.ts';
+import { describeEndpointModels } from '../../domain/images/generator-info.ts';
 import { ImageModels, parseDeployedModels } from '../../domain/images/models.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
 import { staticApiEntry } from '../../shared/static-api-entry.ts';
@@ -23,7 +24,7 @@ function modelsFromEnv(): ImageModels {
  * parameters are drawn for procedural generators only: a prompt cannot be drawn.
  */
 export function generatorRoutes(models: ImageModels = modelsFromEnv()): RouteBinding[] {
-  const endpointGenerators = new Map(models.generators().map((info) => [info.name, info]));
+  const endpointGenerators = new Map(describeEndpointModels(models.models).map((info) => [info.name, info]));
   const described = (name: string) => endpointGenerators.get(name) ?? describeGenerator(generatorNamed(name));
   return [
     bind(routes.listGenerators, async () => ({

@@ -21,34 +21,38 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** A mistake in how the CLI was called: printed with a pointer to the command's help. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
+/** A failure the CLI itself reports: a message, lines under it, a code for `--json`, and its exit status. */
+export abstract class CliError extends Error {
+  abstract readonly code: string;
+  abstract readonly exit: ExitCode;
   constructor(
     message: string,
-    /** Extra lines printed under the message (e.g. every invalid parameter). */
+    /** Extra lines printed under the message (every invalid parameter, how to look again). */
     readonly lines: readonly string[] = [],
   ) {
     super(message);
   }
 }
 
+/** A mistake in how the CLI was called: printed with a pointer to the command's help. */
+export class UsageError extends CliError {
+  override readonly name = 'UsageError';
+  readonly code = 'USAGE';
+  readonly exit = EXIT.usage;
+}
+
 /** A wait ran out of time; what it waited for goes on (exit 4). */
-export class WaitTimedOut extends Error {
+export class WaitTimedOut extends CliError {
   override readonly name = 'WaitTimedOut';
-  constructor(
-    message: string,
-    /** Extra lines printed under the message (how to look again). */
-    readonly lines: readonly string[] = [],
-  ) {
-    super(message);
-  }
+  readonly code = 'WAIT_TIMEOUT';
+  readonly exit = EXIT.timedOut;
 }
 
 /** The exit status for an error a command let through. */
 export function exitCodeFor(error: unknown): ExitCode {
-  if (error instanceof UsageError || error instanceof BatchFolderMismatchError) return EXIT.usage;
-  if (error instanceof BatchTimeoutError || error instanceof WaitTimedOut) return EXIT.timedOut;
+  if (error instanceof CliError) return error.exit;
+  if (error instanceof BatchFolderMismatchError) return EXIT.usage;
+  if (error instanceof BatchTimeoutError) return EXIT.timedOut;
   if (error instanceof SynthForgeError) {
     // 4xx other than "slow down" means this request will never succeed as it is: the caller's to fix.
     return error.status >= 400 && error.status < 500 && !error.retryable ? EXIT.usage : EXIT.unavailable;

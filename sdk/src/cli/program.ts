@@ -14,7 +14,7 @@ import { imageCommands } from './commands/images.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { serviceCommands } from './commands/service.ts';
 import { CliContext, type CliIo } from './context.ts';
-import { EXIT, exitCodeFor, isAbort, UsageError, WaitTimedOut } from './exit-codes.ts';
+import { CliError, EXIT, exitCodeFor, isAbort, UsageError } from './exit-codes.ts';
 
 export const COMMANDS: readonly Command[] = [
   ...generatorCommands,
@@ -213,17 +213,13 @@ function describeError(
   error: unknown,
   argv: readonly string[],
 ): { message: string; lines: string[]; fields: Record<string, unknown> } {
-  if (error instanceof UsageError) {
-    const { words } = splitCommandLine(argv);
-    const helpFor = findCommand(words)?.words.join(' ');
-    return {
-      message: error.message,
-      lines: [...error.lines, `(see synthforge ${helpFor ? `${helpFor} ` : ''}--help)`],
-      fields: { code: 'USAGE' },
-    };
-  }
-  if (error instanceof WaitTimedOut) {
-    return { message: error.message, lines: [...error.lines], fields: { code: 'WAIT_TIMEOUT' } };
+  if (error instanceof CliError) {
+    const lines = [...error.lines];
+    if (error instanceof UsageError) {
+      const helpFor = findCommand(splitCommandLine(argv).words)?.words.join(' ');
+      lines.push(`(see synthforge ${helpFor ? `${helpFor} ` : ''}--help)`);
+    }
+    return { message: error.message, lines, fields: { code: error.code } };
   }
   if (error instanceof BatchTimeoutError) {
     return {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXIT } from '../../src/cli/exit-codes.ts';
+import { EXIT, exitCodeFor, UsageError, WaitTimedOut } from '../../src/cli/exit-codes.ts';
 import { COMMANDS, splitCommandLine } from '../../src/cli/program.ts';
 import { runInProcess } from '../support/cli.ts';
 
@@ -102,6 +102,13 @@ describe('command lines that are wrong', () => {
     const run = await runInProcess(['batch', 'list'], { env: {} });
     expect(run.code).toBe(EXIT.usage);
     expect(run.stderr).toContain('synthforge config set api_url');
+  });
+});
+
+describe("the CLI's own failures", () => {
+  it('exit with their own status: 2 for a mistake, 4 for a wait that timed out', () => {
+    expect(exitCodeFor(new UsageError('wrong'))).toBe(EXIT.usage);
+    expect(exitCodeFor(new WaitTimedOut('too long', ['look again']))).toBe(EXIT.timedOut);
   });
 });
 

@@ -11,11 +11,10 @@ import { DynamoConnectionStore } from '../../../lambdas/adapters/dynamo/connecti
 import { DynamoKeyStore } from '../../../lambdas/adapters/dynamo/key-store.ts';
 import { createApiKey } from '../../../lambdas/domain/keys.ts';
 import type { JobStateChange } from '../../../lambdas/domain/ports.ts';
-import { GenerationSocket } from '../../../lambdas/domain/websocket/service.ts';
 import { listen } from '../../../lambdas/local/server.ts';
 import { attachWebSocketApi, type LocalWebSocketApi } from '../../../lambdas/local/websocket.ts';
 import { useEmulators } from '../../support/emulators.ts';
-import { SocketClient, UpgradeRefused } from '../../support/websocket.ts';
+import { connectionsOnlySocket, SocketClient, UpgradeRefused } from '../../support/websocket.ts';
 
 const fixture = useEmulators();
 let server: Server;
@@ -35,20 +34,7 @@ beforeAll(async () => {
     server,
     keys,
     events: { subscribe: (_listener: (event: JobStateChange) => void) => () => undefined },
-    socketFor: (messenger) =>
-      new GenerationSocket({
-        connections,
-        messenger,
-        jobs: { get: async () => undefined },
-        generate: async () => {
-          throw new Error('not used');
-        },
-        image: async () => {
-          throw new Error('not used');
-        },
-        clock: { now: () => new Date() },
-        report: () => undefined,
-      }),
+    socketFor: (messenger) => connectionsOnlySocket(connections, messenger),
     limits: { idleMs: 600, lifetimeMs: 1_500 },
   });
   const port = await listen(server, 0, '127.0.0.1');

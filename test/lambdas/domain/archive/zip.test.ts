@@ -89,6 +89,7 @@ describe('createZip', () => {
     ['a backslash', 'frames\\frame.png'],
     ['an empty segment', 'frames//frame.png'],
     ['a directory name', 'frames/'],
+    ['a drive letter', 'C:/escape.txt'],
   ])('rejects %s as an entry name', (_, name) => {
     // Act
     const act = () => createZip([{ name, data: text('x') }]);

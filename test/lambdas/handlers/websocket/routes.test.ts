@@ -5,12 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoConnectionStore } from '../../../../lambdas/adapters/dynamo/connection-store.ts';
 import type { ConnectionMessenger } from '../../../../lambdas/domain/ports.ts';
-import { GenerationSocket } from '../../../../lambdas/domain/websocket/service.ts';
 import { connectionsRoute } from '../../../../lambdas/handlers/websocket/connections.ts';
 import { messagesRoute } from '../../../../lambdas/handlers/websocket/messages.ts';
 import type { WebSocketRouteEvent } from '../../../../lambdas/handlers/websocket/routes.ts';
 import { useEmulators } from '../../../support/emulators.ts';
 import { aTenant } from '../../../support/jobs.ts';
+import { connectionsOnlySocket } from '../../../support/websocket.ts';
 
 const fixture = useEmulators();
 
@@ -25,19 +25,7 @@ function setup() {
   const connections = new DynamoConnectionStore(fixture.clients.dynamo, {
     tableName: fixture.emulators.tableNames.state,
   });
-  const socket = new GenerationSocket({
-    connections,
-    messenger,
-    jobs: { get: async () => undefined },
-    generate: async () => {
-      throw new Error('not used');
-    },
-    image: async () => {
-      throw new Error('not used');
-    },
-    clock: { now: () => new Date() },
-    report: () => undefined,
-  });
+  const socket = connectionsOnlySocket(connections, messenger);
   return { socket, connections, sent };
 }
 
