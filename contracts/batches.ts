@@ -74,7 +74,7 @@ export const BatchSummaryJob = z
       .url()
       .nullable()
       .describe(
-        'short-lived presigned link to the result ZIP; null while running or when the job did not complete',
+        'short-lived presigned link to the result: a ZIP for a procedural generator, a PNG for a model; null while running or when the job did not complete',
       ),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
@@ -110,6 +110,11 @@ export const BatchEstimate = z
     items: z.number().int(),
     frames_per_job: z.array(z.number().int()),
     total_frames: z.number().int(),
+    gpu_seconds: z
+      .number()
+      .describe(
+        'instance seconds on model endpoints (GPU generators); 0 for a batch of procedural generators',
+      ),
     estimated_cost_usd: z.number(),
     cost_breakdown: z.object({
       compute_usd: z.number(),

@@ -81,6 +81,13 @@ export const GenerateRequest = ImageParameters.extend({ prompt })
 export type GenerateRequest = z.output<typeof GenerateRequest>;
 
 /**
+ * A model's `param_values` in a job run of `POST /api/v1/batches` (seed 000's batch format, where
+ * `name` is the generator): the generate request without `model_id`, which the name already picks.
+ */
+export const ModelRunParams = ImageParameters.omit({ model_id: true }).extend({ prompt }).strict();
+export type ModelRunParams = z.output<typeof ModelRunParams>;
+
+/**
  * The parameters as answered: every value the image was made with, defaults and seed included —
  * the request's parameters with the ones the server chooses (model, steps, seed) always present.
  */

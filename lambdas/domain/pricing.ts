@@ -25,3 +25,9 @@ export const BATCH_TRANSITIONS = { perBatch: 3, perJob: 1 } as const;
  * the endpoint takes to wake from zero. A polling design pays a Wait, a check and a Choice per poll.
  */
 export const IMAGE_TRANSITIONS = { perBatch: 3, perImage: 1 } as const;
+
+/** A price or duration rounded to `digits` decimals, as estimates answer them. */
+export function roundTo(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ParamViolation } from '../../contracts/generators.ts';
 import { DomainError } from '../domain/errors.ts';
 
 export interface IssueDetail {
@@ -48,6 +49,44 @@ export function firstIssue(error: z.ZodError, input: unknown): Record<string, un
     ...('value' in detail ? { value: detail.value } : {}),
     constraint: readableConstraint(issue, detail.parameter || 'value'),
   };
+}
+
+/** Infinity's kind of a parameter problem, for a zod issue. */
+const VIOLATION_KIND: Partial<Record<z.core.$ZodIssue['code'], ParamViolation['kind']>> = {
+  too_big: 'range',
+  too_small: 'range',
+  not_multiple_of: 'range',
+  invalid_value: 'choice',
+  unrecognized_keys: 'unsupported',
+};
+
+/**
+ * Every issue as seed 000's parameter violations (`{parameter, kind, value, constraint, message}`),
+ * for `param_values` checked by a zod schema rather than a generator's parameter specs. An unknown
+ * key is reported once per key, under its own name, as the specs' validation does.
+ */
+export function paramViolations(error: z.ZodError, input: unknown): ParamViolation[] {
+  return error.issues.flatMap((issue): ParamViolation[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        parameter: key,
+        kind: 'unsupported',
+        value: valueAt(input, [key]),
+        constraint: 'a parameter of this generator',
+        message: `${key} is not a parameter of this generator`,
+      }));
+    }
+    const parameter = issue.path.map(String).join('.');
+    return [
+      {
+        parameter,
+        kind: VIOLATION_KIND[issue.code] ?? 'type',
+        value: valueAt(input, issue.path),
+        constraint: readableConstraint(issue, parameter || 'value'),
+        message: issue.message,
+      },
+    ];
+  });
 }
 
 function readableConstraint(issue: z.core.$ZodIssue, name: string): string {

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { DOCS_ASSETS } from '../../lambdas/docs/pages.ts';
 import type { RouteFamily } from '../api-routes.ts';
 import { REPO_ROOT } from '../paths.ts';
-import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
+import type { Data } from './data.ts';
 import type { Events } from './events.ts';
 import type { ImageWorkflow } from './image-workflow.ts';
 import type { ModelEndpoints } from './model-endpoints.ts';
@@ -128,21 +128,16 @@ export class ApiHandlers extends Construct {
       entry: 'lambdas/handlers/api/batches.ts',
       description: 'API: standard and preview jobs, batches, estimates and summaries',
       environment: {
-        STATE_TABLE: data.stateTable.tableName,
-        OUTPUTS_BUCKET: data.outputsBucket.bucketName,
+        // A batch whose generators are models runs on the image workflow (batches/submission.ts).
+        ...imageWorkflow.submitterEnvironment({ ...settings, defaultModelId: props.images.defaultModelId }),
         BATCH_STATE_MACHINE_ARN: workflows.batchStateMachine.stateMachineArn,
-        EVENT_BUS_NAME: events.bus.eventBusName,
-        BATCH_MAX_CONCURRENCY: String(settings.batchMaxConcurrency),
-        RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
         IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
         WORKER_MEMORY_MB: String(settings.workerMemoryMb),
         RESULT_RETENTION_DAYS: String(settings.resultRetentionDays),
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
       },
     });
-    data.allowStateTable(batches, JOB_SUBMISSION_ACTIONS);
-    data.allowOutputs(batches, ['s3:GetObject']);
-    events.allowPublish(batches);
+    imageWorkflow.allowSubmit(batches);
     batches.allow({
       sid: 'StartBatchExecutions',
       actions: ['states:StartExecution'],

@@ -4,7 +4,7 @@
  *
  * Layout of `dir`:
  *   batch_id.txt            the batch this folder belongs to
- *   <jobId>/                one completed job's archive, extracted
+ *   <jobId>/                one completed job's archive, extracted; a model's image as image.png
  *   <jobId>/.complete       written last: the job's folder is whole and is skipped next time
  *   .<jobId>.zip.partial    a job's archive as it downloads; removed once extracted
  *   .<jobId>.partial/       a job being extracted; renamed to <jobId>/ once whole
@@ -12,7 +12,7 @@
  * An archive streams to its file and is extracted from there entry by entry, so memory holds a few
  * buffers per job in flight, whatever the archives' sizes.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiClient, DownloadRequestOptions } from './api-client.ts';
 import { BatchFolderMismatchError } from './errors.ts';
@@ -163,7 +163,7 @@ async function downloadJob(
   try {
     const bytes = await client.fetchResultToFile(url, archive, request);
     await rm(staging, { recursive: true, force: true });
-    const files = await extractZipFile(archive, staging);
+    const files = await unpackResult(archive, staging);
     const marker = { batch_id: batchId, job_id: jobId, files: files.map((file) => file.name), bytes };
     await writeFile(join(staging, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
     // A folder without its marker is an earlier, unfinished attempt (or a stray copy): replaced.
@@ -176,6 +176,27 @@ async function downloadJob(
   } finally {
     await rm(archive, { force: true });
   }
+}
+
+/** A PNG's first bytes: the result of a job on a model endpoint is one image, not an archive. */
+const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
+
+/**
+ * A job's downloaded result into `staging`: a ZIP archive (procedural generators) extracted, a PNG
+ * (models) moved in as `image.png`. Told apart by their first bytes, which are the formats' own.
+ */
+async function unpackResult(downloaded: string, staging: string): Promise<{ name: string }[]> {
+  const handle = await open(downloaded, 'r');
+  const head = new Uint8Array(PNG_SIGNATURE.length);
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  if (!head.every((byte, index) => byte === PNG_SIGNATURE[index])) return extractZipFile(downloaded, staging);
+  await mkdir(staging, { recursive: true });
+  await rename(downloaded, join(staging, 'image.png'));
+  return [{ name: 'image.png' }];
 }
 
 /**

@@ -51,6 +51,20 @@ async function pollImage(jobId: string, timeoutMs = 20_000) {
   }
 }
 
+async function pollSummary(batchId: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const summary = await fixture.api.get<{
+      status: string;
+      job_runs: { id: string; status: string; result_url: string | null }[];
+    }>(`/api/v1/batches/${batchId}/summary`);
+    if (['completed', 'failed', 'cancelled'].includes(summary.body.status) || Date.now() > deadline) {
+      return summary.body;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('POST /api/v1/generate', () => {
   it('answers 200 with the image, its S3 path, a link, every parameter and the cost', async () => {
     // Act
@@ -300,6 +314,138 @@ describe('POST /api/v1/generate/batch', () => {
     const answer = await fixture.api.post('/api/v1/generate/batch', { prompts: ['a', 'b'], batch_size: 3 });
     expectError(answer, 400, 'INVALID_PARAMETERS');
     expect(answer.text).toContain('batch_size must equal the number of prompts');
+  });
+});
+
+describe('POST /api/v1/batches with models as generators', () => {
+  const modelRun = (param_values: Record<string, unknown>) => ({ name: 'shapes-endpoint', param_values });
+
+  it('runs each job run of a model as an image job, and links each PNG from the summary', async () => {
+    // Act
+    const accepted = await fixture.api.post<{
+      id: string;
+      job_runs: { name: string; param_values: object }[];
+    }>('/api/v1/batches', {
+      name: 'models through seed 000',
+      job_runs: [
+        modelRun({ prompt: 'bold stars', width: 96, height: 64, seed: 5 }),
+        modelRun({ prompt: 'soft circles', width: 80, height: 64 }),
+      ],
+    });
+    const summary = await pollSummary(accepted.body.id);
+
+    // Assess
+    expect(accepted.status, accepted.text).toBe(202);
+    expect(accepted.body.job_runs[0]).toMatchObject({
+      name: 'shapes-endpoint',
+      param_values: { prompt: 'bold stars', width: 96, height: 64, seed: 5, model_id: SHAPES_MODEL },
+    });
+    expect(summary.status).toBe('completed');
+    const sizes = [];
+    for (const job of summary.job_runs) {
+      expect(decodeURIComponent(job.result_url ?? '')).toContain(`${job.id}.png`);
+      const png = await decodePng(job.result_url ?? '');
+      sizes.push([png.width, png.height]);
+    }
+    expect(sizes).toEqual([
+      [96, 64],
+      [80, 64],
+    ]);
+    const asImages = await fixture.api.get<{ images: { prompt: string }[] }>(
+      `/api/v1/generate/batch/${accepted.body.id}`,
+    );
+    expect(asImages.body.images.map((image) => image.prompt)).toEqual(['bold stars', 'soft circles']);
+  });
+
+  it('estimates instance seconds and their price for models, and none for procedural generators', async () => {
+    // Act
+    const gpu = await fixture.api.post<{
+      gpu_seconds: number;
+      items: number;
+      cost_breakdown: { compute_usd: number };
+      assumptions: Record<string, string | number>;
+    }>('/api/v1/batches/estimate', {
+      job_runs: [
+        modelRun({ prompt: 'a', width: 512, height: 512, num_inference_steps: 50 }),
+        modelRun({ prompt: 'b', width: 1024, height: 512, num_inference_steps: 25 }),
+      ],
+    });
+    const cpu = await fixture.api.post<{ gpu_seconds: number }>('/api/v1/batches/estimate', {
+      job_runs: [{ name: 'shapes' }],
+    });
+
+    // Assess
+    const model = fixture.platform.runtime.images.deps.models.byName('shapes-endpoint');
+    if (!model) throw new Error('the local platform serves shapes-endpoint');
+    // 512² at 50 steps is one `secondsPerImage`; twice the pixels at half the steps is one more.
+    expect(gpu.status, gpu.text).toBe(200);
+    expect(gpu.body.items).toBe(2);
+    expect(gpu.body.gpu_seconds).toBeCloseTo(2 * model.secondsPerImage, 2);
+    expect(gpu.body.cost_breakdown.compute_usd).toBeCloseTo(
+      ((2 * model.secondsPerImage) / 3600) * model.usdPerHour,
+      6,
+    );
+    expect(gpu.body.assumptions.instance_types).toBe(model.instanceType);
+    expect(cpu.body.gpu_seconds).toBe(0);
+  });
+
+  it("lists every run's problems in one 400, by the seed 001 rules, and stores nothing", async () => {
+    // Prepare
+    const before = await jobCount();
+
+    // Act
+    const answer = await fixture.api.post<{
+      error: {
+        details: { job_runs: { index: number; violations: { parameter: string; kind: string }[] }[] };
+      };
+    }>('/api/v1/batches', {
+      job_runs: [
+        modelRun({ prompt: 'fine' }),
+        modelRun({ width: 2048 }),
+        modelRun({ prompt: 'x', height: 100, model_id: SHAPES_MODEL }),
+      ],
+    });
+    const validated = await fixture.api.post<{ valid: boolean; results: ({ parameter: string }[] | null)[] }>(
+      '/api/v1/generators/shapes-endpoint/validate',
+      { job_params: [{ prompt: 'fine' }, { prompt: 'x', height: 100 }] },
+    );
+
+    // Assess
+    expectError(answer, 400, 'INVALID_PARAMETERS');
+    expect(
+      answer.body.error.details.job_runs.map((run) => [
+        run.index,
+        run.violations.map((violation) => `${violation.parameter}:${violation.kind}`).sort(),
+      ]),
+    ).toEqual([
+      [1, ['prompt:type', 'width:range']],
+      [2, ['height:range', 'model_id:unsupported']],
+    ]);
+    expect(validated.body.valid).toBe(false);
+    expect(validated.body.results[0]).toBeNull();
+    expect(validated.body.results[1]?.map((violation) => violation.parameter)).toEqual(['height']);
+    expect(await jobCount()).toBe(before);
+  });
+
+  it('refuses a batch that mixes Lambda and endpoint generators, and a model that cannot serve here', async () => {
+    // Prepare
+    const before = await jobCount();
+
+    // Act
+    const mixed = await fixture.api.post<{ error: { details: { job_runs: { index: number }[] } } }>(
+      '/api/v1/batches',
+      { job_runs: [{ name: 'shapes' }, modelRun({ prompt: 'x' })] },
+    );
+    const gpu = await fixture.api.post('/api/v1/batches', {
+      job_runs: [{ name: 'stable-diffusion-v1-5', param_values: { prompt: 'x' } }],
+    });
+
+    // Assess
+    expectError(mixed, 400, 'INVALID_PARAMETERS');
+    expect(mixed.body.error.details.job_runs.map((run) => run.index)).toEqual([1]);
+    expect(mixed.text).toContain('submit them as two batches');
+    expectError(gpu, 503, 'UNAVAILABLE');
+    expect(await jobCount()).toBe(before);
   });
 });
 

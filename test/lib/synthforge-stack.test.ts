@@ -142,8 +142,26 @@ describe('IAM', () => {
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
+      'states:StartExecution',
       'states:StopExecution',
     ]);
+  });
+
+  it('lets each submitter start only the workflows its routes run', () => {
+    const { apiHandlers, workflows, imageWorkflow, webSocket } = built.stack;
+    const batchMachine = `<${built.idOf(workflows.batchStateMachine)}>`;
+    const imageMachine = `<${built.idOf(imageWorkflow.stateMachine)}>`;
+    const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
+    expect(starts).toEqual(
+      expect.arrayContaining([
+        // Procedural generators on the batch workflow, models on the image workflow.
+        [[roleOf(apiHandlers.families.batches)], [batchMachine]],
+        [[roleOf(apiHandlers.families.batches)], [imageMachine]],
+        [[roleOf(apiHandlers.families.images)], [imageMachine]],
+        [[roleOf(webSocket.messages)], [imageMachine]],
+      ]),
+    );
+    expect(starts).toHaveLength(4);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -206,7 +224,8 @@ describe('IAM', () => {
     const { workflows, apiHandlers, imageWorkflow, webSocket } = built.stack;
     expect(byRole).toEqual({
       [roleOf(workflows.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
-      [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject'] },
+      // Writes each request before its job exists; reads results and images to presign them.
+      [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
       // Writes each request before its job exists; reads images to presign them.
       [roleOf(apiHandlers.families.images)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
       // Copies the staged response to the job's key, then deletes it.

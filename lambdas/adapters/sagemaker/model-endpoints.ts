@@ -9,7 +9,15 @@ import type { ModelEndpoints } from '../../domain/ports.ts';
 export interface SageMakerModelEndpointsOptions {
   /** The bucket holding the request objects. */
   bucket: string;
+  /**
+   * How long an endpoint's description is reused, per container. DescribeEndpoint is a control-plane
+   * call with a low request rate, and every status poll and every invocation of a batch reads it;
+   * an instance count a few seconds old only delays a `warming` becoming `generating`. Default 5 s.
+   */
+  describeCacheMs?: number;
 }
+
+type EndpointDescription = { status: string; instances: number };
 
 /** Errors that mean "not now": SageMaker throttles with these, some as a 400 without a message. */
 const THROTTLING = new Set([
@@ -20,6 +28,12 @@ const THROTTLING = new Set([
 ]);
 
 export class SageMakerModelEndpoints implements ModelEndpoints {
+  /** Descriptions read, or being read, per endpoint: concurrent callers share one call. */
+  readonly #described = new Map<
+    string,
+    { at: number; description: Promise<EndpointDescription | undefined> }
+  >();
+
   constructor(
     private readonly runtime: SageMakerRuntimeClient,
     private readonly control: SageMakerClient,
@@ -44,7 +58,18 @@ export class SageMakerModelEndpoints implements ModelEndpoints {
     }
   }
 
-  async describe(endpointName: string): Promise<{ status: string; instances: number } | undefined> {
+  describe(endpointName: string): Promise<EndpointDescription | undefined> {
+    const now = Date.now();
+    const cached = this.#described.get(endpointName);
+    if (cached && now - cached.at < (this.options.describeCacheMs ?? 5000)) return cached.description;
+    const description = this.#describe(endpointName);
+    this.#described.set(endpointName, { at: now, description });
+    // A failed read is not kept: the next caller asks again.
+    description.catch(() => this.#described.delete(endpointName));
+    return description;
+  }
+
+  async #describe(endpointName: string): Promise<EndpointDescription | undefined> {
     try {
       const output = await this.control.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
       const instances = (output.ProductionVariants ?? []).reduce(

@@ -1,5 +1,5 @@
 import type { Batch, BatchEstimate, BatchRequest, BatchSummary } from '../../../contracts/batches.ts';
-import type { ParamValues } from '../../../contracts/generators.ts';
+import type { ParamValues, ParamViolation } from '../../../contracts/generators.ts';
 import { invalidParameters, notFound } from '../errors.ts';
 import { getGenerator } from '../generators/catalogue.ts';
 import type { Generator } from '../generators/generator.ts';
@@ -8,7 +8,7 @@ import { countByStatus, type JobsEngine } from '../jobs/engine.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import { inProgress } from '../jobs/present.ts';
 import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
-import { BATCH_TRANSITIONS, PRICES } from '../pricing.ts';
+import { BATCH_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
 import { storeAndStartBatch } from './start.ts';
 
 export interface BatchServiceDeps {
@@ -29,85 +29,112 @@ export interface BatchServiceDeps {
 /** Seconds one megapixel frame of `shapes` takes on one Lambda vCPU (measured by `npm run bench`). */
 export const RENDER_SECONDS_PER_MEGAPIXEL = 0.6;
 
-interface PlannedJob {
+export interface PlannedJob {
   generator: Generator;
   preview: boolean;
   params: ParamValues;
   frames: number;
 }
 
-/** Batches of generation jobs: submission, estimates, and the views the API and SDK poll. */
+type JobRun = BatchRequest['job_runs'][number];
+
+/** A job run that cannot run as given: where it is in the batch, and every problem with it. */
+export interface RunProblem {
+  index: number;
+  generator: string;
+  violations: ParamViolation[];
+}
+
+/** One 400 listing every problem of every job run, before anything is stored or started. */
+export function rejectInvalidRuns(problems: readonly RunProblem[], total: number): void {
+  const first = problems[0];
+  if (!first) return;
+  throw invalidParameters(
+    `${problems.length} of ${total} jobs are invalid; job ${first.index}: ${first.violations[0]?.message}`,
+    { job_runs: problems },
+  );
+}
+
+/** The problem of a job run that names no generator of the catalogue. */
+export function unknownGenerator(run: JobRun, index: number): RunProblem {
+  return {
+    index,
+    generator: run.name,
+    violations: [
+      {
+        parameter: 'name',
+        kind: 'unsupported',
+        value: run.name,
+        constraint: 'a generator listed by GET /api/v1/generators',
+        message: `no generator named ${JSON.stringify(run.name)}`,
+      },
+    ],
+  };
+}
+
+/** The problem of a preview asked of a generator that has none. */
+export function previewNotAllowed(run: JobRun, index: number): RunProblem {
+  return {
+    index,
+    generator: run.name,
+    violations: [
+      {
+        parameter: 'is_preview',
+        kind: 'choice',
+        value: true,
+        constraint: 'this generator does not allow previews',
+        message: `${run.name} does not allow previews`,
+      },
+    ],
+  };
+}
+
+/**
+ * Batches of procedural generation jobs (Lambda): planning, estimates, submission, and the views
+ * the API and SDK poll. Batches of models on endpoints are planned by batches/submission.ts and run
+ * by the image service; they are read here like any batch.
+ */
 export class BatchService {
   constructor(private readonly deps: BatchServiceDeps) {}
 
+  /** Is this the name of a procedural generator? */
+  has(name: string): boolean {
+    return getGenerator(name) !== undefined;
+  }
+
+  /** One job run of a procedural generator, validated and completed with defaults and a seed. */
+  planRun(run: JobRun, index: number): PlannedJob | RunProblem {
+    const generator = getGenerator(run.name);
+    if (!generator) return unknownGenerator(run, index);
+    if (run.is_preview && !generator.allowsPreview) return previewNotAllowed(run, index);
+    const violations = validateParams(generator, run.param_values);
+    if (violations) return { index, generator: run.name, violations };
+    // Jobs without a seed each get their own: a batch of defaults is N different scenes, not N copies.
+    const seeded =
+      run.param_values.seed === undefined && generator.parameters.some((p) => p.name === 'seed')
+        ? { ...run.param_values, seed: this.deps.newSeed() }
+        : run.param_values;
+    const params = applyDefaults(generator, seeded);
+    return {
+      generator,
+      preview: run.is_preview,
+      params,
+      frames: generator.estimateFrames(params, run.is_preview),
+    };
+  }
+
   /** Validates every job before anything is stored; one 400 lists every problem of every job. */
   plan(request: BatchRequest): PlannedJob[] {
-    const problems: Record<string, unknown>[] = [];
-    const planned: PlannedJob[] = [];
-    request.job_runs.forEach((run, index) => {
-      const generator = getGenerator(run.name);
-      if (!generator) {
-        problems.push({
-          index,
-          generator: run.name,
-          violations: [
-            {
-              parameter: 'name',
-              kind: 'unsupported',
-              value: run.name,
-              constraint: 'a generator listed by GET /api/v1/generators',
-              message: `no generator named ${JSON.stringify(run.name)}`,
-            },
-          ],
-        });
-        return;
-      }
-      if (run.is_preview && !generator.allowsPreview) {
-        problems.push({
-          index,
-          generator: run.name,
-          violations: [
-            {
-              parameter: 'is_preview',
-              kind: 'choice',
-              value: true,
-              constraint: 'this generator does not allow previews',
-              message: `${generator.name} does not allow previews`,
-            },
-          ],
-        });
-        return;
-      }
-      const violations = validateParams(generator, run.param_values);
-      if (violations) {
-        problems.push({ index, generator: run.name, violations });
-        return;
-      }
-      // Jobs without a seed each get their own: a batch of defaults is N different scenes, not N copies.
-      const seeded =
-        run.param_values.seed === undefined && generator.parameters.some((p) => p.name === 'seed')
-          ? { ...run.param_values, seed: this.deps.newSeed() }
-          : run.param_values;
-      const params = applyDefaults(generator, seeded);
-      planned.push({
-        generator,
-        preview: run.is_preview,
-        params,
-        frames: generator.estimateFrames(params, run.is_preview),
-      });
-    });
-    if (problems.length > 0) {
-      const first = problems[0] as { index: number; violations: { message: string }[] };
-      throw invalidParameters(
-        `${problems.length} of ${request.job_runs.length} jobs are invalid; job ${first.index}: ${first.violations[0]?.message}`,
-        { job_runs: problems },
-      );
-    }
-    return planned;
+    const outcomes = request.job_runs.map((run, index) => this.planRun(run, index));
+    rejectInvalidRuns(outcomes.filter(isProblem), outcomes.length);
+    return outcomes as PlannedJob[];
   }
 
   estimate(request: BatchRequest): BatchEstimate {
-    const planned = this.plan(request);
+    return this.estimatePlanned(this.plan(request));
+  }
+
+  estimatePlanned(planned: readonly PlannedJob[]): BatchEstimate {
     const framesPerJob = planned.map((job) => job.frames);
     const megapixelFrames = planned.reduce(
       (sum, job) => sum + job.frames * megapixels(job.params, job.preview),
@@ -126,6 +153,7 @@ export class BatchService {
       items: planned.length,
       frames_per_job: framesPerJob,
       total_frames: framesPerJob.reduce((a, b) => a + b, 0),
+      gpu_seconds: 0,
       estimated_cost_usd: round6(computeUsd + orchestrationUsd + planned.length * PRICES.s3PutPerRequest),
       cost_breakdown: {
         compute_usd: round6(computeUsd),
@@ -142,7 +170,14 @@ export class BatchService {
   }
 
   async submit(tenant: string, request: BatchRequest): Promise<Batch> {
-    const planned = this.plan(request);
+    return this.submitPlanned(tenant, request.name, this.plan(request));
+  }
+
+  async submitPlanned(
+    tenant: string,
+    name: string | undefined,
+    planned: readonly PlannedJob[],
+  ): Promise<Batch> {
     const now = this.deps.clock.now().toISOString();
     const batchId = this.deps.newId();
     const batch: JobRecord = {
@@ -151,7 +186,7 @@ export class BatchService {
       kind: 'batch',
       status: 'pending',
       version: 1,
-      name: request.name ?? `batch ${now}`,
+      name: name ?? `batch ${now}`,
       progress: 0,
       total: planned.length,
       createdAt: now,
@@ -203,7 +238,11 @@ export class BatchService {
           in_progress: inProgress(item),
           result_url:
             item.status === 'completed' && item.result && !expired
-              ? await this.deps.blobs.presignGet(item.result.key, ttl, `${item.id}.zip`)
+              ? await this.deps.blobs.presignGet(
+                  item.result.key,
+                  ttl,
+                  `${item.id}${extensionOf(item.result.key)}`,
+                )
               : null,
           ...(error ? { error } : {}),
         };
@@ -270,4 +309,15 @@ function megapixels(params: ParamValues, preview: boolean): number {
   return (width * scale * height * scale) / 1e6;
 }
 
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
+const round6 = (value: number) => roundTo(value, 6);
+
+export function isProblem(outcome: object): outcome is RunProblem {
+  return 'violations' in outcome;
+}
+
+/** `.zip` of a procedural job's archive, `.png` of a model's image: the download keeps it. */
+function extensionOf(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot) : '';
+}

@@ -16,7 +16,7 @@ import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import type { BatchWorkflow, BlobStore, Clock, ColdStartStore, ModelEndpoints } from '../ports.ts';
-import { IMAGE_TRANSITIONS, PRICES } from '../pricing.ts';
+import { IMAGE_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
 import type { ImageModels } from './models.ts';
 
 export interface ImageServiceDeps {
@@ -53,6 +53,12 @@ export function endpointRequest(params: ImageJobParams): Record<string, unknown>
   };
 }
 
+/** One image of a batch: the model that makes it and every parameter it is made with. */
+export interface PlannedModelRun {
+  model: DeployedModel;
+  params: ImageJobParams;
+}
+
 /** Where an image job's request and image live: under its tenant, like every key. */
 export const imageKeys = (tenant: string, jobId: string) => ({
   request: `${tenant}/jobs/${jobId}/request.json`,
@@ -74,8 +80,8 @@ export function estimateCost(model: DeployedModel, perImage: ImageJobParams[]) {
   const transitions = IMAGE_TRANSITIONS.perBatch + IMAGE_TRANSITIONS.perImage * perImage.length;
   const usd = (gpuSeconds / 3600) * model.usdPerHour + transitions * PRICES.stepFunctionsPerTransition;
   return {
-    gpu_seconds: round(gpuSeconds, 2),
-    usd: round(usd, 6),
+    gpu_seconds: roundTo(gpuSeconds, 2),
+    usd: roundTo(usd, 6),
     instance_type: model.instanceType,
   };
 }
@@ -86,8 +92,8 @@ export class ImageService {
   /** Validates against the model, stores one batch of one image job, and starts it. */
   async generate(tenant: string, request: GenerateRequest) {
     const model = this.deps.models.resolve(request.model_id);
-    const params = this.#resolve(model, request, request.prompt, request.seed);
-    const { batch, items } = await this.#submit(tenant, model, request.prompt.slice(0, 80), [params]);
+    const params = this.resolveParams(model, request, request.prompt, request.seed);
+    const { batch, items } = await this.submitRuns(tenant, request.prompt.slice(0, 80), [{ model, params }]);
     const job = items[0] as JobRecord;
     return { batch, job, model, params, cost: estimateCost(model, [params]) };
   }
@@ -97,10 +103,14 @@ export class ImageService {
     const model = this.deps.models.resolve(request.model_id);
     const base = request.seed ?? this.deps.newSeed();
     const perPrompt = request.prompts.map((prompt, index) =>
-      this.#resolve(model, request, prompt, (base + index) % 4_294_967_296),
+      this.resolveParams(model, request, prompt, (base + index) % 4_294_967_296),
     );
     const name = request.name ?? `${request.prompts.length} images from ${model.modelId}`;
-    const { batch, items } = await this.#submit(tenant, model, name, perPrompt);
+    const { batch, items } = await this.submitRuns(
+      tenant,
+      name,
+      perPrompt.map((params) => ({ model, params })),
+    );
     return { batch, items, model, perPrompt, cost: estimateCost(model, perPrompt) };
   }
 
@@ -121,16 +131,18 @@ export class ImageService {
   }
 
   /**
-   * Waits for a job to end, up to `ms` (the synchronous part of `POST /generate`). Reads the store
-   * every `intervalMs`: the job record is the one place its outcome is written.
+   * Waits for a job to end, up to `ms` (the synchronous part of `POST /generate`). Reads the store,
+   * the one place its outcome is written: every `firstIntervalMs` at first, when a warm endpoint's
+   * answer is near, then half again as long each time up to two seconds, so that a job waiting on a
+   * cold start costs a handful of reads rather than one every quarter second.
    */
-  async waitForEnd(tenant: string, jobId: string, ms: number, intervalMs = 250): Promise<JobRecord> {
+  async waitForEnd(tenant: string, jobId: string, ms: number, firstIntervalMs = 250): Promise<JobRecord> {
     const deadline = Date.now() + ms;
-    for (;;) {
+    for (let interval = firstIntervalMs; ; interval = Math.min(interval * 1.5, 2000)) {
       const job = await this.imageJob(tenant, jobId);
       if (isTerminal(job.status) || Date.now() >= deadline) return job;
       await new Promise((resolve) =>
-        setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))),
+        setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))),
       );
     }
   }
@@ -174,9 +186,10 @@ export class ImageService {
     };
   }
 
-  #resolve(
+  /** Every parameter an image is made with: the request's, the model's defaults, and a seed. */
+  resolveParams(
     model: DeployedModel,
-    request: Omit<GenerateRequest, 'prompt' | 'seed'>,
+    request: Omit<GenerateRequest, 'prompt' | 'seed' | 'model_id'>,
     prompt: string,
     seed: number | undefined,
   ): ImageJobParams {
@@ -192,8 +205,13 @@ export class ImageService {
     };
   }
 
-  async #submit(tenant: string, model: DeployedModel, name: string, perImage: ImageJobParams[]) {
+  /**
+   * Stores one batch of image jobs and starts the image workflow. Each job names its own model, so
+   * one batch (`POST /api/v1/batches`) may mix models; the workflow finds each job's endpoint.
+   */
+  async submitRuns(tenant: string, name: string, runs: readonly PlannedModelRun[]) {
     const { blobs, clock, newId } = this.deps;
+    const models = new Set(runs.map((run) => run.model.name));
     const now = clock.now().toISOString();
     const batchId = newId();
     const batch: JobRecord = {
@@ -203,13 +221,13 @@ export class ImageService {
       status: 'pending',
       version: 1,
       name,
-      generator: model.name,
+      ...(models.size === 1 ? { generator: runs[0]?.model.name } : {}),
       progress: 0,
-      total: perImage.length,
+      total: runs.length,
       createdAt: now,
       updatedAt: now,
     };
-    const items: JobRecord[] = perImage.map((params) => ({
+    const items: JobRecord[] = runs.map(({ model, params }) => ({
       tenant,
       id: newId(),
       kind: 'image',
@@ -234,7 +252,8 @@ export class ImageService {
         ),
       ),
     );
-    await storeAndStartBatch(this.deps, batch, items, `${items.length} image jobs to ${model.modelId}`);
+    const to = [...new Set(runs.map((run) => run.model.modelId))].join(', ');
+    await storeAndStartBatch(this.deps, batch, items, `${items.length} image jobs to ${to}`);
     return { batch, items };
   }
 }
@@ -264,9 +283,4 @@ export async function presentImage(
     image_path: `s3://${blobs.bucket}/${job.result.key}`,
     image_url: await blobs.presignGet(job.result.key, ttlSeconds, `${job.id}.png`),
   };
-}
-
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
 }

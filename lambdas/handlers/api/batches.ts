@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { BatchRequest } from '../../../contracts/batches.ts';
 import { routes } from '../../../contracts/routes.ts';
+import { BatchSubmission } from '../../domain/batches/submission.ts';
 import { presentJob } from '../../domain/jobs/present.ts';
 import { bind, type RouteBinding, type RouteRequest } from '../../http/api-handler.ts';
 import type { Runtime } from '../../runtime.ts';
@@ -9,6 +10,12 @@ import { apiEntry } from '../../shared/runtime-entry.ts';
 
 export function batchRoutes(runtime: Runtime): RouteBinding[] {
   const { batches, engine } = runtime;
+  // Built on first use: a function that only lists batches never builds the image service.
+  let submission: BatchSubmission | undefined;
+  const submissions = () => {
+    submission ??= new BatchSubmission(batches, runtime.images);
+    return submission;
+  };
 
   /** One job is a batch of one, as in Infinity. */
   const submitOne =
@@ -23,7 +30,7 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
     };
 
   const submitted = async (tenant: string, request: BatchRequest) => {
-    const batch = await batches.submit(tenant, request);
+    const batch = await submissions().submit(tenant, request);
     metrics.addMetric('BatchesSubmitted', MetricUnit.Count, 1);
     metrics.addMetric('JobsSubmitted', MetricUnit.Count, batch.job_runs.length);
     return batch;
@@ -33,7 +40,7 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
     bind(routes.submitStandardJob, submitOne(false)),
     bind(routes.submitPreviewJob, submitOne(true)),
     bind(routes.submitBatch, async ({ tenant, body }) => submitted(tenant, body)),
-    bind(routes.estimateBatch, async ({ body }) => batches.estimate(body)),
+    bind(routes.estimateBatch, async ({ body }) => submissions().estimate(body)),
     bind(routes.listBatches, async ({ tenant, query }) => {
       const page = await batches.list(tenant, query);
       return {

@@ -4,6 +4,7 @@ import { describeGenerator, getGenerator, listGenerators } from '../../domain/ge
 import { randomizeUnspecified, validateJobs } from '../../domain/generators/params.ts';
 import { Rng } from '../../domain/generators/rng.ts';
 import { describeEndpointModels } from '../../domain/images/generator-info.ts';
+import { validateModelParams } from '../../domain/images/model-runs.ts';
 import { ImageModels, parseDeployedModels } from '../../domain/images/models.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
 import { staticApiEntry } from '../../shared/static-api-entry.ts';
@@ -34,11 +35,10 @@ export function generatorRoutes(models: ImageModels = modelsFromEnv()): RouteBin
     })),
     bind(routes.getGenerator, async ({ params }) => described(params.name)),
     bind(routes.validateParams, async ({ params, body }) => {
-      const endpoint = endpointGenerators.get(params.name);
-      const schema = endpoint
-        ? { name: endpoint.name, parameters: endpoint.params }
-        : generatorNamed(params.name);
-      const results = validateJobs(schema, body.job_params);
+      // A model's parameters are checked by the schema its batches are checked by, not its specs.
+      const results = endpointGenerators.has(params.name)
+        ? body.job_params.map(validateModelParams)
+        : validateJobs(generatorNamed(params.name), body.job_params);
       return { valid: results.every((result) => result === null), results };
     }),
     bind(routes.randomParams, async ({ params, body }) => {

@@ -303,6 +303,18 @@ describe('a batch after submission', () => {
     expect(run.stdout).toMatch(/^4 jobs, 12 frames\nestimated cost: \$\d+\.\d{4}\n/);
     expect(await storedJobCount()).toBe(before);
   });
+
+  it("estimates a model's batch in instance seconds", async () => {
+    // Act
+    const run = await cli(['batch', 'estimate', '-g', 'shapes-endpoint', '-p', '-'], {
+      stdin: '{"prompt": "amber stars", "width": 512, "height": 512}\n{"prompt": "teal circles"}\n',
+    });
+
+    // Assess
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    expect(run.stdout).toMatch(/^2 jobs, 2 frames\n/);
+    expect(run.stdout).toMatch(/^ {2}GPU {12}\$\d+\.\d{4} \([\d.]+ instance seconds\)$/m);
+  });
 });
 
 describe('configuration', () => {

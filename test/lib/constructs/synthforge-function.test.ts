@@ -110,6 +110,7 @@ describe('every function', () => {
       ],
       [imageWorkflow.invokeModel, imageTask],
       [imageWorkflow.notifications, imageTask],
+      // A batch whose generators are models starts the image workflow: its models and machine too.
       [
         apiHandlers.families.batches,
         [
@@ -118,6 +119,8 @@ describe('every function', () => {
           'CURSOR_SECRET_ARN',
           'EVENT_BUS_NAME',
           'IDEMPOTENCY_TTL_SECONDS',
+          'IMAGE_MODELS',
+          'IMAGE_STATE_MACHINE_ARN',
           'OUTPUTS_BUCKET',
           'RESULT_RETENTION_DAYS',
           'RESULT_URL_TTL_SECONDS',

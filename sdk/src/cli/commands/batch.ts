@@ -148,7 +148,9 @@ export const batchCommands: Command[] = [
         return [
           `${plural(estimate.items, 'job')}, ${plural(estimate.total_frames, 'frame')}`,
           `estimated cost: $${estimate.estimated_cost_usd.toFixed(4)}`,
-          `  compute        $${cost.compute_usd.toFixed(4)}`,
+          estimate.gpu_seconds > 0
+            ? `  GPU            $${cost.compute_usd.toFixed(4)} (${estimate.gpu_seconds} instance seconds)`
+            : `  compute        $${cost.compute_usd.toFixed(4)}`,
           `  orchestration  $${cost.orchestration_usd.toFixed(4)}`,
           `  storage        $${cost.storage_usd_per_month.toFixed(4)} per month`,
         ].join('\n');
