@@ -302,7 +302,9 @@ export function presentBatch(batch: JobRecord, items: JobRecord[]): Batch {
   };
 }
 
+/** Megapixels of one frame: a scene's image size, or one crop of an identity-crops job. */
 function megapixels(params: ParamValues, preview: boolean): number {
+  if (params.output === 'identity_crops') return Number(params.crop_size ?? 64) ** 2 / 1e6;
   const width = Number(params.image_width ?? 512);
   const height = Number(params.image_height ?? 512);
   const scale = preview ? Math.min(1, 256 / Math.max(width, height)) : 1;

@@ -22,7 +22,7 @@ const PALETTE_RANGES: Readonly<Record<Palette, HsvRange>> = {
  * Objects must stand out from what is behind them, or a detector is trained on invisible objects.
  * Distance in RGB units (0..441).
  */
-const MIN_CONTRAST = 64;
+export const MIN_CONTRAST = 64;
 const CONTRAST_ATTEMPTS = 8;
 
 export function paletteColour(palette: Palette, rng: Rng): Rgb {
@@ -61,7 +61,8 @@ export function hsvToRgb(hue: number, saturation: number, value: number): Rgb {
   return [toByte(channel(5)), toByte(channel(3)), toByte(channel(1))];
 }
 
-function nearestDistance(colour: Rgb, others: readonly Rgb[]): number {
+/** RGB distance from `colour` to the nearest of `others`; infinite when there are none. */
+export function nearestDistance(colour: Rgb, others: readonly Rgb[]): number {
   let nearest = Number.POSITIVE_INFINITY;
   for (const other of others) {
     nearest = Math.min(nearest, Math.hypot(colour[0] - other[0], colour[1] - other[1], colour[2] - other[2]));

@@ -1,6 +1,10 @@
 /**
  * The `shapes` generator's parameters in Infinity's format, and their typed reading. Sizes are
  * fractions of the image so that a preview (rendered smaller) shows the same scene as frame 0.
+ *
+ * One generator, two outputs: annotated scenes, or identity crops for re-identification. The
+ * parameter format has no way to say "applies only when output is X", so each description says
+ * which output reads it; the other output ignores it.
  */
 import type { ParameterSpec, ParamValues } from '../../../../contracts/generators.ts';
 import type { OrderedPair } from '../generator.ts';
@@ -19,19 +23,52 @@ export const BACKGROUND_CHOICES = ['solid', 'gradient', 'texture', 'random'] as 
 export type BackgroundChoice = (typeof BACKGROUND_CHOICES)[number];
 export type BackgroundKind = Exclude<BackgroundChoice, 'random'>;
 
+/** What a job produces: annotated scenes, or a folder of crops per object identity. */
+export const OUTPUTS = ['scenes', 'identity_crops'] as const;
+export type Output = (typeof OUTPUTS)[number];
+
 export const MAX_SEED = 2 ** 31 - 1;
 
+const SCENES_ONLY = 'For scenes only.';
+
 export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
-  int('image_width', 512, 64, 2048, 'Frame width in pixels.'),
-  int('image_height', 512, 64, 2048, 'Frame height in pixels.'),
-  int('frames', 4, 1, 100, 'Frames in a standard job; each is an independent scene. A preview renders one.'),
-  int('min_objects', 2, 1, 50, 'Fewest objects placed in a frame; must not exceed max_objects.'),
+  {
+    // No `choices`: random sampling draws every choice uniformly, and a random batch that mixed
+    // scene archives with crop archives would be of no use to anyone. Without choices the sampler
+    // keeps the default unless the user fixes the output; the generator's validate checks the value.
+    name: 'output',
+    type: 'str',
+    default_value: 'scenes',
+    description:
+      'What a job produces, one of: scenes, identity_crops. "scenes": annotated frames ' +
+      '(frames/frame_0000.png, ..., COCO annotations.json). "identity_crops": a re-identification dataset, ' +
+      'one folder of square crops per object identity (identities/id_0000/crop_0000.png, ...) and ' +
+      'identities.json; each identity is one fixed object (shape, proportions, colours, pattern) seen under ' +
+      'varied pose, lighting, occlusion, background and noise. Random parameters keep this value unless it ' +
+      'is given, so a random batch never mixes the two.',
+  },
+  int('image_width', 512, 64, 2048, `Frame width in pixels. ${SCENES_ONLY}`),
+  int('image_height', 512, 64, 2048, `Frame height in pixels. ${SCENES_ONLY}`),
+  int(
+    'frames',
+    4,
+    1,
+    100,
+    `Frames in a standard job; each is an independent scene. A preview renders one. ${SCENES_ONLY}`,
+  ),
+  int(
+    'min_objects',
+    2,
+    1,
+    50,
+    `Fewest objects placed in a frame; must not exceed max_objects. ${SCENES_ONLY}`,
+  ),
   int(
     'max_objects',
     8,
     1,
     50,
-    'Most objects placed in a frame (fewer when allow_occlusion is false and space runs out).',
+    `Most objects placed in a frame (fewer when allow_occlusion is false and space runs out). ${SCENES_ONLY}`,
   ),
   {
     name: 'classes',
@@ -40,16 +77,23 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
     options: { choices: [...CLASS_CHOICES] },
     description:
       'Which shape classes appear: "all" draws each object\'s class uniformly, a class name makes every object ' +
-      'that class. The COCO categories always list all five classes with fixed ids.',
+      'that class. The COCO categories always list all five classes with fixed ids. For identity_crops, the ' +
+      'class of each identity (one class makes identities differ by proportions, colours and pattern only).',
   },
   float(
     'min_size',
     0.1,
     0.02,
     1,
-    "Smallest object diameter (of its circumscribed circle) as a fraction of the image's shorter side.",
+    `Smallest object diameter (of its circumscribed circle) as a fraction of the image's shorter side. ${SCENES_ONLY}`,
   ),
-  float('max_size', 0.3, 0.02, 1, "Largest object diameter as a fraction of the image's shorter side."),
+  float(
+    'max_size',
+    0.3,
+    0.02,
+    1,
+    `Largest object diameter as a fraction of the image's shorter side. ${SCENES_ONLY}`,
+  ),
   {
     name: 'palette',
     type: 'str',
@@ -59,14 +103,21 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
       'Colour family of objects and background: vivid (saturated, bright), pastel, muted, dark, grayscale or ' +
       'full (any hue, saturation and value).',
   },
-  float('max_rotation_deg', 180, 0, 180, 'Objects are rotated by a uniform angle in [-max, +max] degrees.'),
+  float(
+    'max_rotation_deg',
+    180,
+    0,
+    180,
+    'Objects are rotated by a uniform angle in [-max, +max] degrees (for identity_crops, each crop of an ' +
+      'identity independently).',
+  ),
   {
     name: 'allow_occlusion',
     type: 'bool',
     default_value: true,
     description:
       'When true, later objects paint over earlier ones and fully hidden objects are left out of the ' +
-      'annotations; when false, objects never overlap (an object that finds no free place is dropped).',
+      `annotations; when false, objects never overlap (an object that finds no free place is dropped). ${SCENES_ONLY}`,
   },
   {
     name: 'background',
@@ -75,22 +126,31 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
     options: { choices: [...BACKGROUND_CHOICES] },
     description:
       'solid colour, linear gradient, texture (checkerboard, stripes or smooth noise), or random (one of the ' +
-      'three per frame).',
+      'three per frame, or per crop).',
   },
-  float('lighting', 1, 0.5, 1.5, 'Brightness gain applied to the whole frame (1 = unchanged).'),
+  float(
+    'lighting',
+    1,
+    0.5,
+    1.5,
+    'Brightness gain applied to the whole frame (1 = unchanged). For identity_crops, the mean gain: each crop ' +
+      'varies it by up to ±25 % and adds its own contrast and colour cast.',
+  ),
   float(
     'blur',
     0,
     0,
     5,
-    'Gaussian blur sigma in pixels, applied to the colours only: bounding boxes still bound the sharp objects.',
+    'Gaussian blur sigma in pixels, applied to the colours only: bounding boxes still bound the sharp objects. ' +
+      "For identity_crops, added to each crop's own random blur (up to 1 % of crop_size).",
   ),
   float(
     'noise',
     0,
     0,
     0.5,
-    'Gaussian pixel noise, standard deviation as a fraction of full scale, applied after blur; boxes do not move.',
+    'Gaussian pixel noise, standard deviation as a fraction of full scale, applied after blur; boxes do not move. ' +
+      "For identity_crops, added to each crop's own random noise (up to 0.04).",
   ),
   int(
     'seed',
@@ -98,6 +158,34 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
     0,
     MAX_SEED,
     'Random seed: the same parameters and seed give a byte-identical archive. A job submitted without one gets a random seed, recorded in its param_values and params.json.',
+  ),
+  // The identity_crops parameters come after seed so that random sampling, which draws parameters
+  // in this order, draws every earlier parameter exactly as it did before they existed.
+  int(
+    'identities',
+    16,
+    2,
+    500,
+    'For identity_crops only: distinct objects in the dataset. Identity i depends on the seed and i alone, so ' +
+      'a larger job starts with the identities of a smaller one.',
+  ),
+  int(
+    'crops_per_identity',
+    8,
+    2,
+    200,
+    'For identity_crops only: crops of each identity. identities x crops_per_identity x crop_size² must ' +
+      'stay within the job pixel budget, and the crops within the job crop budget.',
+  ),
+  int('crop_size', 64, 32, 256, 'For identity_crops only: side of each square crop in pixels.'),
+  float(
+    'max_occlusion',
+    0.3,
+    0,
+    0.6,
+    'For identity_crops only: the largest fraction of an object an occluding shape may hide. About half ' +
+      'the crops are occluded, each hiding between a quarter of this and this (the measured fraction is in ' +
+      'identities.json); 0 for none.',
   ),
 ];
 
@@ -108,6 +196,7 @@ export const SHAPES_ORDERED_PAIRS: readonly OrderedPair[] = [
 
 /** The parameters as the renderer uses them. */
 export interface ShapesParams {
+  output: Output;
   imageWidth: number;
   imageHeight: number;
   frames: number;
@@ -124,6 +213,10 @@ export interface ShapesParams {
   blur: number;
   noise: number;
   seed: number;
+  identities: number;
+  cropsPerIdentity: number;
+  cropSize: number;
+  maxOcclusion: number;
 }
 
 /**
@@ -136,6 +229,7 @@ export function readShapesParams(values: ParamValues): ShapesParams {
   const minSize = numberParam(values, 'min_size');
   const maxSize = numberParam(values, 'max_size');
   return {
+    output: choiceParam(values, 'output', OUTPUTS),
     imageWidth: numberParam(values, 'image_width'),
     imageHeight: numberParam(values, 'image_height'),
     frames: numberParam(values, 'frames'),
@@ -152,6 +246,10 @@ export function readShapesParams(values: ParamValues): ShapesParams {
     blur: numberParam(values, 'blur'),
     noise: numberParam(values, 'noise'),
     seed: numberParam(values, 'seed'),
+    identities: numberParam(values, 'identities'),
+    cropsPerIdentity: numberParam(values, 'crops_per_identity'),
+    cropSize: numberParam(values, 'crop_size'),
+    maxOcclusion: numberParam(values, 'max_occlusion'),
   };
 }
 

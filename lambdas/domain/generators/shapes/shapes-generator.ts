@@ -1,9 +1,10 @@
 /**
- * The `shapes` generator: procedural 2D scenes of geometric objects with exact COCO annotations.
- * It runs on a CPU in Lambda: a 512x512 frame takes tens of milliseconds, about 200 ms with
- * strong blur and noise.
+ * The `shapes` generator: procedural 2D scenes of geometric objects with exact COCO annotations,
+ * or (output=identity_crops) a re-identification dataset of crops per object identity, described
+ * in identity-crops.ts. It runs on a CPU in Lambda: a 512x512 frame takes tens of milliseconds,
+ * about 200 ms with strong blur and noise.
  *
- * Archive layout (standard and preview alike):
+ * Scenes archive layout (standard and preview alike):
  *   annotations.json         COCO: images, categories, annotations (bbox, area, segmentation)
  *   frames/frame_0000.png    one 8-bit RGB PNG per frame
  *   params.json              the complete parameter set, so the job can be rerun
@@ -26,7 +27,9 @@ import type { Generator, RenderOptions, RenderResult } from '../generator.ts';
 import { applyDefaults } from '../params.ts';
 import { deriveSeed } from '../rng.ts';
 import { type AnnotatedFrame, cocoDataset } from './coco.ts';
+import { cropCounts, renderIdentityCrops } from './identity-crops.ts';
 import {
+  OUTPUTS,
   readShapesParams,
   SHAPES_ORDERED_PAIRS,
   SHAPES_PARAMETERS,
@@ -43,6 +46,61 @@ export const PREVIEW_LONGEST_SIDE = 256;
  * well inside the 2 GB worker.
  */
 export const MAX_PIXELS_PER_JOB = 64 * 1024 * 1024;
+
+/**
+ * Crops one job may render (identities x crops_per_identity); MAX_PIXELS_PER_JOB applies to crops
+ * too. Every crop is its own PNG and ZIP entry, so the count is held under ZIP32's 65,535 entries
+ * with room to spare. Small crops cost more per pixel than frames (each is relit, blurred and
+ * noised, and has its own background and occluder): about 1 ms a 32 px crop and 2.5 ms a 64 px one
+ * on one core, so the largest jobs either limit allows take under a minute of the worker's 15.
+ */
+export const MAX_CROPS_PER_JOB = 50_000;
+
+/** The generator's cross-field rules, for the output the values choose. */
+function shapesRules(params: ParamValues): ParamViolation[] {
+  const output = params.output;
+  if (!OUTPUTS.some((choice) => choice === output)) {
+    // `output` declares no choices (see parameters.ts), so its value is checked here.
+    const constraint = `one of: ${OUTPUTS.join(', ')}`;
+    return [
+      {
+        parameter: 'output',
+        kind: 'choice',
+        value: output,
+        constraint,
+        message: `output must be ${constraint}, got ${JSON.stringify(output)}`,
+      },
+    ];
+  }
+  return output === 'identity_crops' ? cropBudget(params) : pixelBudget(params);
+}
+
+function cropBudget(values: ParamValues): ParamViolation[] {
+  const { identities, cropsPerIdentity, cropSize } = readShapesParams(values);
+  const crops = identities * cropsPerIdentity;
+  const pixels = crops * cropSize * cropSize;
+  const shown = `${identities}x${cropsPerIdentity}`;
+  const violations: ParamViolation[] = [];
+  if (crops > MAX_CROPS_PER_JOB) {
+    violations.push({
+      parameter: 'crops_per_identity',
+      kind: 'range',
+      value: cropsPerIdentity,
+      constraint: `identities x crops_per_identity <= ${MAX_CROPS_PER_JOB}`,
+      message: `a job may render at most ${MAX_CROPS_PER_JOB} crops; ${shown} is ${crops}: split it into more jobs`,
+    });
+  }
+  if (pixels > MAX_PIXELS_PER_JOB) {
+    violations.push({
+      parameter: 'crops_per_identity',
+      kind: 'range',
+      value: cropsPerIdentity,
+      constraint: `identities x crops_per_identity x crop_size² <= ${MAX_PIXELS_PER_JOB}`,
+      message: `a job may render at most ${MAX_PIXELS_PER_JOB} pixels; ${shown} crops of ${cropSize}x${cropSize} is ${pixels}: split it into more jobs or use smaller crops`,
+    });
+  }
+  return violations;
+}
 
 function pixelBudget(params: ParamValues): ParamViolation[] {
   const { imageWidth: width, imageHeight: height, frames } = readShapesParams(params);
@@ -63,21 +121,40 @@ export const shapesGenerator: Generator = {
   name: 'shapes',
   description:
     'Procedural 2D scenes of circles, rectangles, triangles, regular polygons and stars over solid, gradient ' +
-    'or textured backgrounds, with pixel-exact COCO boxes, areas and outlines.',
+    'or textured backgrounds, with pixel-exact COCO boxes, areas and outlines; or (output=identity_crops) a ' +
+    're-identification dataset of crops of distinct object identities under varied pose, lighting and occlusion.',
   output:
     'A ZIP of PNG frames (frames/frame_0000.png, ...), COCO annotations (annotations.json) and the complete ' +
-    'parameters (params.json).',
+    'parameters (params.json); with output=identity_crops, a folder of PNG crops per identity ' +
+    '(identities/id_0000/crop_0000.png, ...), identities.json and params.json.',
   runsOn: 'lambda',
   allowsPreview: true,
   parameters: SHAPES_PARAMETERS,
   orderedPairs: SHAPES_ORDERED_PAIRS,
-  validate: pixelBudget,
-  estimateFrames: (params, preview) => (preview ? 1 : readShapesParams(params).frames),
+  validate: shapesRules,
+  estimateFrames,
   render: renderShapesJob,
 };
 
+/** Frames for scenes; for identity crops, the crops (each is one image). */
+function estimateFrames(values: ParamValues, preview: boolean): number {
+  const params = readShapesParams(values);
+  if (params.output === 'identity_crops') {
+    const { identities, crops } = cropCounts(params, preview);
+    return identities * crops;
+  }
+  return preview ? 1 : params.frames;
+}
+
 export async function renderShapesJob(values: ParamValues, options: RenderOptions): Promise<RenderResult> {
   const params = readShapesParams(values);
+  // Canonical order, so that the same parameters in another key order give the same bytes.
+  const paramsEntry = { name: 'params.json', data: jsonBytes(applyDefaults(shapesGenerator, values)) };
+  if (params.output === 'identity_crops') {
+    const { entries, crops } = await renderIdentityCrops(params, options);
+    return { archive: createZip([...entries, paramsEntry]), frames: crops };
+  }
+
   const frameCount = shapesGenerator.estimateFrames(values, options.preview);
 
   const entries: ZipEntry[] = [];
@@ -90,12 +167,7 @@ export async function renderShapesJob(values: ParamValues, options: RenderOption
     frames.push({ fileName, width, height, annotations: scene.annotations });
     await options.onProgress?.((index + 1) / frameCount, `rendered frame ${index + 1} of ${frameCount}`);
   }
-  // Canonical order, so that the same parameters in another key order give the same bytes.
-  const complete = applyDefaults(shapesGenerator, values);
-  entries.push(
-    { name: 'annotations.json', data: jsonBytes(cocoDataset(frames)) },
-    { name: 'params.json', data: jsonBytes(complete) },
-  );
+  entries.push({ name: 'annotations.json', data: jsonBytes(cocoDataset(frames)) }, paramsEntry);
   return { archive: createZip(entries), frames: frameCount };
 }
 

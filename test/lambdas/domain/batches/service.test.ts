@@ -132,3 +132,27 @@ describe('BatchService.summary', () => {
     expect(byId.get(old.id)).toMatchObject({ result_url: null, error: { code: 'RESULT_EXPIRED' } });
   });
 });
+
+describe('BatchService.estimate', () => {
+  it('bills an identity-crops job by its crops, not by a scene frame', () => {
+    // Prepare: 50 jobs of 64 crops of 64² against 50 jobs of 64 frames of 512²: the same frames.
+    const { service } = serviceWith({
+      start: async () => ({ executionId: 'x' }),
+      stop: async () => undefined,
+    });
+    const jobs = (param_values: Record<string, unknown>) => ({
+      job_runs: Array.from({ length: 50 }, () => ({ name: 'shapes', is_preview: false, param_values })),
+    });
+
+    // Act
+    const crops = service.estimate(
+      jobs({ output: 'identity_crops', identities: 8, crops_per_identity: 8, crop_size: 64 }),
+    );
+    const scenes = service.estimate(jobs({ frames: 64 }));
+
+    // Assess: the same frames, each 64 times fewer pixels (requests cost the same for both).
+    expect(crops.total_frames).toBe(scenes.total_frames);
+    expect(crops.cost_breakdown.compute_usd).toBeLessThan(scenes.cost_breakdown.compute_usd / 30);
+    expect(crops.cost_breakdown.compute_usd).toBeGreaterThan(0);
+  });
+});

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { ParamValues } from '../../../../../contracts/generators.ts';
 import {
@@ -20,6 +19,7 @@ import {
   shapesGenerator,
 } from '../../../../../lambdas/domain/generators/shapes/shapes-generator.ts';
 import { readZipFiles } from '../../archive/read-zip.ts';
+import { decodePng } from './decode-png.ts';
 
 interface Job {
   files: Map<string, Uint8Array>;
@@ -36,15 +36,6 @@ async function renderJob(values: ParamValues, preview = false): Promise<Job> {
   const files = readZipFiles(archive);
   const json = (name: string) => JSON.parse(Buffer.from(files.get(name) ?? []).toString('utf8'));
   return { files, archive, coco: json('annotations.json'), params: json('params.json'), frames };
-}
-
-function decodePng(bytes: Uint8Array | undefined): { width: number; height: number; rgb: Uint8Array } {
-  const image = PNG.sync.read(Buffer.from(bytes ?? []));
-  const rgb = new Uint8Array(image.width * image.height * 3);
-  for (let pixel = 0; pixel < image.width * image.height; pixel++) {
-    rgb.set(image.data.subarray(pixel * 4, pixel * 4 + 3), pixel * 3);
-  }
-  return { width: image.width, height: image.height, rgb };
 }
 
 const SMALL = { image_width: 96, image_height: 72 };

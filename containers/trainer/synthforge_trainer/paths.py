@@ -1,0 +1,67 @@
+"""The SageMaker training-container directory layout, rooted at one folder.
+
+SageMaker mounts everything under /opt/ml; the local platform runs the trainer as a plain process
+and points `SYNTHFORGE_ML_ROOT` at a job folder instead, so both see the same relative layout.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+ROOT_ENV_VAR = "SYNTHFORGE_ML_ROOT"
+DEFAULT_ROOT = "/opt/ml"
+
+
+@dataclass(frozen=True)
+class MLPaths:
+    """Every path the trainer reads or writes."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "MLPaths":
+        env = os.environ if environ is None else environ
+        return cls(Path(env.get(ROOT_ENV_VAR) or DEFAULT_ROOT))
+
+    @property
+    def hyperparameters(self) -> Path:
+        return self.root / "input" / "config" / "hyperparameters.json"
+
+    @property
+    def train_data(self) -> Path:
+        """The `train` channel: one folder per identity holding its crops."""
+        return self.root / "input" / "data" / "train"
+
+    @property
+    def model_dir(self) -> Path:
+        """Uploaded by SageMaker as model.tar.gz when the job ends."""
+        return self.root / "model"
+
+    @property
+    def model_weights(self) -> Path:
+        return self.model_dir / "model.pt"
+
+    @property
+    def model_metadata(self) -> Path:
+        return self.model_dir / "model.json"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """Synced to S3 by SageMaker while the job runs (CheckpointConfig) and restored on a new job."""
+        return self.root / "checkpoints"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.checkpoints_dir / "checkpoint.pt"
+
+    @property
+    def progress(self) -> Path:
+        return self.checkpoints_dir / "progress.json"
+
+    @property
+    def failure(self) -> Path:
+        """Its text becomes the training job's FailureReason."""
+        return self.root / "output" / "failure"
