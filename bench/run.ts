@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6,B8] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6,B8,B11] [--strict]');
   process.exit(0);
 }
 
@@ -49,7 +49,7 @@ const PROFILES = {
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B5,B6,B8')
+  (values.only ?? 'B1,B2,B5,B6,B8,B11')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -95,6 +95,11 @@ const benchmarks: Benchmark[] = [
     id: 'B8',
     label: 'result download (Batch.download)',
     run: async () => (await import('./b8-download.ts')).benchDownload({ ...profile.b8, log }),
+  },
+  {
+    id: 'B11',
+    label: 'training: trainer throughput on CPU and workflow transitions',
+    run: async () => (await import('./b11-training.ts')).benchTraining({ log }),
   },
 ];
 

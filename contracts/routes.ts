@@ -44,11 +44,20 @@ import {
   ImageJobState,
 } from './images.ts';
 import { Job } from './jobs.ts';
+import {
+  TrainAccepted,
+  TrainCancelled,
+  TrainingList,
+  TrainingListQuery,
+  TrainingTask,
+  TrainingTaskParams,
+  TrainRequest,
+} from './training.ts';
 import { z } from './zod.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** Which Lambda serves the route. */
-export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs' | 'images';
+export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs' | 'images' | 'training';
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
@@ -81,6 +90,11 @@ export interface RouteDef<
    * handler parses with the same schema either way. Default true.
    */
   edgeValidation?: boolean;
+  /**
+   * The error code of input that fails the route's schemas; default `INVALID_PARAMETERS` (400).
+   * Seed 002's routes answer `VALIDATION_ERROR` (422), as LaxAI's FastAPI does.
+   */
+  invalidInputCode?: 'INVALID_PARAMETERS' | 'VALIDATION_ERROR';
   params?: P;
   query?: Q;
   body?: B;
@@ -473,6 +487,67 @@ export const routes = {
     params: ImageBatchParams,
     response: { status: 200, schema: GenerateBatchResult },
     errors: [404],
+  }),
+  startTraining: route({
+    operationId: 'startTraining',
+    method: 'POST',
+    path: '/api/v1/train',
+    family: 'training',
+    auth: true,
+    tag: 'training',
+    summary: 'Starts a training run (seed 002)',
+    description:
+      'Trains a metric-learning re-identification model (ResNet with CBAM attention, triplet loss) on ' +
+      'SageMaker, on the crops of a finished identity-crops batch or a folder under your datasets/. ' +
+      '`tenant_id` may only name your own tenant (403 otherwise). Invalid parameters are a 422, as in ' +
+      'LaxAI, and start nothing.',
+    mode: 'starts-job',
+    pollPath: (body) => `/api/v1/train/${body.task_id}/status`,
+    idempotent: true,
+    edgeValidation: false,
+    invalidInputCode: 'VALIDATION_ERROR',
+    body: TrainRequest,
+    response: { status: 202, schema: TrainAccepted },
+    errors: [403, 404, 409, 413, 422, 503],
+  }),
+  getTrainingStatus: route({
+    operationId: 'getTrainingStatus',
+    method: 'GET',
+    path: '/api/v1/train/{task_id}/status',
+    family: 'training',
+    auth: true,
+    tag: 'training',
+    summary: "A training run's status and live progress: epoch, loss, best loss, evaluation, logs",
+    mode: 'immediate',
+    params: TrainingTaskParams,
+    response: { status: 200, schema: TrainingTask },
+    errors: [404],
+  }),
+  listTrainingJobs: route({
+    operationId: 'listTrainingJobs',
+    method: 'GET',
+    path: '/api/v1/train/jobs',
+    family: 'training',
+    auth: true,
+    tag: 'training',
+    summary: 'Your training runs, newest first',
+    mode: 'immediate',
+    query: TrainingListQuery,
+    response: { status: 200, schema: TrainingList },
+    errors: [400],
+  }),
+  cancelTraining: route({
+    operationId: 'cancelTraining',
+    method: 'DELETE',
+    path: '/api/v1/train/{task_id}',
+    family: 'training',
+    auth: true,
+    tag: 'training',
+    summary: 'Cancels a training run: its SageMaker training job is stopped',
+    mode: 'immediate',
+    params: TrainingTaskParams,
+    response: { status: 200, schema: TrainCancelled },
+    errors: [404, 409],
   }),
 } as const;
 

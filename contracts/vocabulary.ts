@@ -11,7 +11,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 /** Families of jobs: `image` is one text-to-image job on a model endpoint. Later issues add training, hyperpod, avatarization, export. */
-export const JOB_KINDS = ['generation', 'batch', 'image'] as const;
+export const JOB_KINDS = ['generation', 'batch', 'image', 'training'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /**
@@ -21,6 +21,8 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const ERROR_STATUS = {
   INVALID_PARAMETERS: 400,
   INVALID_REQUEST: 400,
+  /** Seed 002's routes: input that fails the schema (FastAPI's 422). */
+  VALIDATION_ERROR: 422,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,

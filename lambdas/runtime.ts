@@ -7,6 +7,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DeployedModel } from '../contracts/models.ts';
+import type { TrainingSettings } from '../contracts/training.ts';
 import { type AwsClients, createAwsClients } from './adapters/clients.ts';
 import { DynamoColdStartStore } from './adapters/dynamo/cold-start-store.ts';
 import { DynamoIdempotencyStore } from './adapters/dynamo/idempotency-store.ts';
@@ -34,6 +35,9 @@ import type {
   KeyStore,
   TaskCallbacks,
 } from './domain/ports.ts';
+import { TrainingService, type TrainingServiceDeps } from './domain/training/service.ts';
+import { parseTrainingSettings } from './domain/training/settings.ts';
+import type { TrainingTaskDeps } from './domain/training/workflow-tasks.ts';
 import { logger } from './shared/logger.ts';
 
 export interface RuntimeConfig {
@@ -56,6 +60,12 @@ export interface RuntimeConfig {
   imageStateMachineArn?: string;
   /** Text-to-image: the deployed models and the timing of the workflow's waits. */
   images: ImageRuntimeConfig;
+  /** The training workflow's state machine (statemachines/training.asl.json). */
+  trainingStateMachineArn?: string;
+  /** The stage's training instance, limits and resumes (`TRAINING_SETTINGS`). */
+  training?: TrainingSettings;
+  /** The KMS key of training volumes (instance types without local storage). */
+  trainingVolumeKeyArn?: string;
 }
 
 export interface ImageRuntimeConfig {
@@ -81,6 +91,9 @@ export interface Runtime {
   readonly images: ImageService;
   /** What the image workflow's steps and the endpoint notifications need. */
   readonly imageTasks: ImageTaskDeps;
+  readonly training: TrainingService;
+  /** What the training workflow's steps need. */
+  readonly trainingTasks: TrainingTaskDeps;
 }
 
 export interface RuntimeOverrides {
@@ -90,6 +103,9 @@ export interface RuntimeOverrides {
   clock?: Clock;
   renderer?: Renderer;
   imageWorkflow?: BatchWorkflow;
+  trainingWorkflow?: BatchWorkflow;
+  /** Locally: whether the trainer can run on this machine (python3 with torch). */
+  trainerAvailability?: TrainingServiceDeps['trainerAvailability'];
   callbacks?: TaskCallbacks;
 }
 
@@ -108,7 +124,7 @@ function once<T>(build: () => T): () => T {
   };
 }
 
-function required(value: string | undefined, variable: string): string {
+function required<T>(value: T | undefined, variable: string): T {
   if (!value) throw new Error(`environment variable ${variable} is not set for this function`);
   return value;
 }
@@ -221,6 +237,35 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
       report: (message, details) => logger.error(message, details),
     }),
   );
+  const trainingWorkflow = once(
+    () =>
+      overrides.trainingWorkflow ??
+      new StepFunctionsBatchWorkflow(clients.sfn, {
+        stateMachineArn: required(config.trainingStateMachineArn, 'TRAINING_STATE_MACHINE_ARN'),
+        maxConcurrency: 1,
+      }),
+  );
+  const training = once(
+    () =>
+      new TrainingService({
+        engine: engine(),
+        workflow: trainingWorkflow(),
+        blobs: blobs(),
+        clock,
+        newId: () => newJobId(clock.now()),
+        settings: required(config.training, 'TRAINING_SETTINGS'),
+        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+        ...(overrides.trainerAvailability ? { trainerAvailability: overrides.trainerAvailability } : {}),
+      }),
+  );
+  const trainingTasks = once(
+    (): TrainingTaskDeps => ({
+      engine: engine(),
+      blobs: blobs(),
+      settings: required(config.training, 'TRAINING_SETTINGS'),
+      ...(config.trainingVolumeKeyArn ? { volumeKeyArn: config.trainingVolumeKeyArn } : {}),
+    }),
+  );
   const keys = once(
     () => new DynamoKeyStore(clients.dynamo, { tableName: required(config.keysTable, 'KEYS_TABLE') }),
   );
@@ -260,6 +305,12 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
     get imageTasks() {
       return imageTasks();
     },
+    get training() {
+      return training();
+    },
+    get trainingTasks() {
+      return trainingTasks();
+    },
   };
 }
 
@@ -285,6 +336,9 @@ export async function configFromEnv(env: NodeJS.ProcessEnv = process.env): Promi
     resultRetentionDays: number('RESULT_RETENTION_DAYS', 30),
     cursorSecret: await cursorSecretFrom(env),
     ...(env.IMAGE_STATE_MACHINE_ARN ? { imageStateMachineArn: env.IMAGE_STATE_MACHINE_ARN } : {}),
+    ...(env.TRAINING_STATE_MACHINE_ARN ? { trainingStateMachineArn: env.TRAINING_STATE_MACHINE_ARN } : {}),
+    ...(env.TRAINING_SETTINGS ? { training: parseTrainingSettings(env.TRAINING_SETTINGS) } : {}),
+    ...(env.TRAINING_VOLUME_KEY_ARN ? { trainingVolumeKeyArn: env.TRAINING_VOLUME_KEY_ARN } : {}),
     images: {
       models: env.IMAGE_MODELS ? parseDeployedModels(env.IMAGE_MODELS) : [],
       ...(env.IMAGE_DEFAULT_MODEL_ID ? { defaultModelId: env.IMAGE_DEFAULT_MODEL_ID } : {}),

@@ -9,7 +9,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
-import { ImageGenerationConfigSchema } from '../contracts/models.ts';
+import { ECR_IMAGE_URI, ImageGenerationConfigSchema } from '../contracts/models.ts';
+import { TrainingConfigSchema } from '../contracts/training.ts';
 import { REPO_ROOT } from './paths.ts';
 
 /** Where `loadStageConfig` looks for `<stage>.json`. */
@@ -113,6 +114,14 @@ export const StageConfigSchema = z
     api: ApiLimitsSchema.prefault({}),
     /** GPU generators: the models deployed on asynchronous endpoints that scale to zero. */
     imageGeneration: ImageGenerationConfigSchema.prefault({}),
+    /** Seed 002 training runs: the default instance, what a request may choose, limits and resumes. */
+    training: TrainingConfigSchema.refine(
+      (training) => training.image === undefined || ECR_IMAGE_URI.test(training.image),
+      {
+        path: ['image'],
+        message: 'an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>',
+      },
+    ).prefault({}),
     /** Subscribed to the alarm topic when set. */
     alarmEmail: z.email().optional(),
   })

@@ -33,6 +33,20 @@ export const NAG_REASONS = {
     'Step Functions invokes the task functions of its workflow; the ":*" suffix covers only the versions and aliases of that one named function (the same grant CDK writes for LambdaInvoke tasks), never other functions.',
   stopBatchExecutions:
     'Cancelling a batch stops its execution, whose name is only known at run time; the resource is limited to executions of the one state machine that runs it (generation or image batches).',
+  stopTrainingExecutions:
+    'Cancelling a training run stops its execution (which stops its SageMaker training job), whose name is the task id, known only at run time; the resource is limited to executions of the one training state machine.',
+  trainingJobs:
+    'Step Functions creates, waits on (describe, tags) and stops the training job of each run, named sf-<task id>-<attempt> at run time; the statement allows only those training actions, only on training jobs named sf-* in this account and region.',
+  trainingInputs:
+    "SageMaker reads a run's inputs under tenant-prefixed keys chosen at run time: the manifest <tenant>/training/<task>/manifest.json and the result archives <tenant>/jobs/<job>/result.zip it lists, or a dataset folder <tenant>/datasets/..., and the checkpoints <tenant>/training/runs/<name>/checkpoints/ it resumes; the statements allow only GetObject on keys of those shapes in the one outputs bucket.",
+  trainingOutputs:
+    "SageMaker writes a run's model under <tenant>/training/<task>/output/ (in a folder it names after the training job) and syncs its checkpoints to <tenant>/training/runs/<name>/checkpoints/, both chosen at run time; the statements allow only PutObject/AbortMultipartUpload there and DeleteObject on checkpoints only, in the one outputs bucket.",
+  trainingRegistryAndMetrics:
+    'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions, so AWS requires Resource "*"; the image is pulled from its one repository only, and metrics are limited by condition to the /aws/sagemaker/TrainingJobs namespace.',
+  trainingLogs:
+    "SageMaker writes each training job's logs to a stream it names after the job in the account's one /aws/sagemaker/TrainingJobs log group; the statement is limited to that log group and its streams.",
+  trainingResults:
+    "The training routes and the RecordTraining step read a run's live progress (<tenant>/training/runs/<name>/checkpoints/progress.json) and its model (<tenant>/training/<task>/output/...) under keys chosen at run time, and the API writes a run's manifest (<tenant>/training/<task>/manifest.json); each statement allows one action on keys of those shapes only, in the one outputs bucket.",
   apiGatewayCloudWatchRole:
     'API Gateway writes execution logs through an account-level role that must carry the AWS managed policy AmazonAPIGatewayPushToCloudWatchLogs (its documented setup); the role is assumable only by apigateway.amazonaws.com and holds nothing else.',
   noCognito:
@@ -59,7 +73,8 @@ export const NAG_REASONS = {
 
 /** Every acknowledgement of `stack`, with the construct it belongs on. */
 export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[] {
-  const { workflows, imageWorkflow, apiHandlers, api, data, modelEndpoints, webSocket } = stack;
+  const { workflows, imageWorkflow, trainingWorkflow, apiHandlers, api, data, modelEndpoints, webSocket } =
+    stack;
   const list: NagAcknowledgement[] = [];
 
   for (const fn of stack.functions) {
@@ -69,7 +84,11 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
       reason: NAG_REASONS.lambdaXRay,
     });
   }
-  for (const role of [workflows.batchStateMachineRole, imageWorkflow.stateMachineRole]) {
+  for (const role of [
+    workflows.batchStateMachineRole,
+    imageWorkflow.stateMachineRole,
+    trainingWorkflow.stateMachineRole,
+  ]) {
     list.push({
       scope: childOf(role, 'DefaultPolicy'),
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -100,6 +119,7 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
       ],
       imageWorkflow.invokeTasksPolicy,
     ],
+    [[trainingWorkflow.prepareTraining, trainingWorkflow.recordTraining], trainingWorkflow.invokeTasksPolicy],
   ];
   for (const [functions, scope] of invoked) {
     for (const fn of functions) {
@@ -117,6 +137,66 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
       id: iam5Resource(stack, executions),
       reason: NAG_REASONS.stopBatchExecutions,
     });
+  }
+  for (const fn of [apiHandlers.families.jobs, apiHandlers.families.training]) {
+    list.push({
+      scope: accessPolicyOf(fn),
+      id: iam5Resource(stack, trainingWorkflow.executionArns),
+      reason: NAG_REASONS.stopTrainingExecutions,
+    });
+  }
+
+  // Training: the machine's training jobs, the SageMaker role's inputs and outputs, and the
+  // functions that read (and, for the API, write the manifest of) a run's objects.
+  list.push({
+    scope: trainingWorkflow.trainingJobsPolicy,
+    id: iam5Resource(stack, trainingWorkflow.trainingJobsArn),
+    reason: NAG_REASONS.trainingJobs,
+  });
+  const trainingRole = trainingWorkflow.trainingRolePolicy;
+  for (const [objects, reason] of [
+    [trainingWorkflow.archiveObjectsArn, NAG_REASONS.trainingInputs],
+    [trainingWorkflow.manifestObjectsArn, NAG_REASONS.trainingInputs],
+    [trainingWorkflow.datasetObjectsArn, NAG_REASONS.trainingInputs],
+    [trainingWorkflow.checkpointObjectsArn, `${NAG_REASONS.trainingInputs} ${NAG_REASONS.trainingOutputs}`],
+    [trainingWorkflow.modelObjectsArn, NAG_REASONS.trainingOutputs],
+  ] as const) {
+    list.push({ scope: trainingRole, id: iam5Resource(stack, objects), reason });
+  }
+  list.push(
+    {
+      scope: trainingRole,
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: NAG_REASONS.trainingRegistryAndMetrics,
+    },
+    {
+      scope: trainingRole,
+      id: iam5Resource(stack, trainingWorkflow.trainingLogStreamsArn),
+      reason: NAG_REASONS.trainingLogs,
+    },
+  );
+  const trainingReaders: [SynthForgeFunction, string[]][] = [
+    [
+      trainingWorkflow.recordTraining,
+      [trainingWorkflow.progressObjectsArn, trainingWorkflow.modelObjectsArn],
+    ],
+    [
+      apiHandlers.families.training,
+      [
+        trainingWorkflow.manifestObjectsArn,
+        trainingWorkflow.progressObjectsArn,
+        trainingWorkflow.modelObjectsArn,
+      ],
+    ],
+  ];
+  for (const [fn, objects] of trainingReaders) {
+    for (const resource of objects) {
+      list.push({
+        scope: accessPolicyOf(fn),
+        id: iam5Resource(stack, resource),
+        reason: NAG_REASONS.trainingResults,
+      });
+    }
   }
 
   const pushToCloudWatch = ManagedPolicy.fromAwsManagedPolicyName(

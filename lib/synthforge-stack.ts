@@ -13,6 +13,7 @@ import { ImageWorkflow } from './constructs/image-workflow.ts';
 import { ModelEndpoints } from './constructs/model-endpoints.ts';
 import { Observability } from './constructs/observability.ts';
 import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
+import { TrainingWorkflow } from './constructs/training-workflow.ts';
 import { GenerationWebSocket } from './constructs/websocket-api.ts';
 import { Workflows } from './constructs/workflows.ts';
 
@@ -46,6 +47,8 @@ export class SynthForgeStack extends Stack {
   readonly workflows: Workflows;
   /** Text-to-image batches: InvokeModel waits on a task token, the endpoints' notifications resume it. */
   readonly imageWorkflow: ImageWorkflow;
+  /** Seed 002: training runs as SageMaker training jobs, one execution per run. */
+  readonly trainingWorkflow: TrainingWorkflow;
   readonly apiHandlers: ApiHandlers;
   readonly api: Api;
   /** Seed 001's WebSocket API: `generate` messages, and each job's progress and result pushed back. */
@@ -98,8 +101,16 @@ export class SynthForgeStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    this.trainingWorkflow = new TrainingWorkflow(this, 'TrainingWorkflow', {
+      data: this.data,
+      events: this.events,
+      config: config.training,
+      defaults,
+      logRetention,
+      removalPolicy,
+    });
     this.events.reconcileFailedExecutions(
-      [this.workflows.batchStateMachine, this.imageWorkflow.stateMachine],
+      [this.workflows.batchStateMachine, this.imageWorkflow.stateMachine, this.trainingWorkflow.stateMachine],
       this.workflows.reconciler,
     );
 
@@ -120,6 +131,7 @@ export class SynthForgeStack extends Stack {
         syncWaitSeconds: config.imageGeneration.syncWaitSeconds,
         defaultModelId: config.imageGeneration.defaultModelId,
       },
+      training: this.trainingWorkflow,
       defaults,
       removalPolicy,
     });
@@ -175,6 +187,9 @@ export class SynthForgeStack extends Stack {
     new CfnOutput(this, 'OutputsBucketName', { value: this.data.outputsBucket.bucketName });
     new CfnOutput(this, 'BatchStateMachineArn', { value: this.workflows.batchStateMachine.stateMachineArn });
     new CfnOutput(this, 'ImageStateMachineArn', { value: this.imageWorkflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TrainingStateMachineArn', {
+      value: this.trainingWorkflow.stateMachine.stateMachineArn,
+    });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'UsagePlanId', {
       value: this.api.usagePlan.usagePlanId,
@@ -204,6 +219,8 @@ export class SynthForgeStack extends Stack {
       ...Object.values(this.workflows.tasks),
       this.imageWorkflow.invokeModel,
       this.imageWorkflow.notifications,
+      this.trainingWorkflow.prepareTraining,
+      this.trainingWorkflow.recordTraining,
       this.workflows.reconciler,
       ...this.webSocket.functions,
     ];

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const STATE_MACHINE_FILES = {
   generationBatch: fileURLToPath(new URL('./generation-batch.asl.json', import.meta.url)),
   imageGeneration: fileURLToPath(new URL('./image-generation.asl.json', import.meta.url)),
+  training: fileURLToPath(new URL('./training.asl.json', import.meta.url)),
 } as const;
 
 export type StateMachineName = keyof typeof STATE_MACHINE_FILES;
@@ -27,6 +28,18 @@ export const TASK_FUNCTIONS = {
     'FailJobFunctionArn',
     'FinishBatchFunctionArn',
   ],
+  training: ['PrepareTrainingFunctionArn', 'RecordTrainingFunctionArn'],
+} as const satisfies Record<StateMachineName, readonly string[]>;
+
+/**
+ * Substitutions that are not Lambda functions: the training job's role and image. The
+ * stack fills them from its constructs; the local platform, whose training host ignores them, with
+ * placeholders of the right shape.
+ */
+export const SERVICE_SUBSTITUTIONS = {
+  generationBatch: [],
+  imageGeneration: [],
+  training: ['TrainingRoleArn', 'TrainerImageUri'],
 } as const satisfies Record<StateMachineName, readonly string[]>;
 
 export function readDefinition(name: StateMachineName): string {

@@ -64,6 +64,8 @@ export interface BlobStore {
   /** Copies an object within the bucket; resolves with its size. */
   copy(fromKey: string, toKey: string, contentType: string): Promise<{ bytes: number }>;
   delete(key: string): Promise<void>;
+  /** Bytes of an object, or undefined when there is none. */
+  size(key: string): Promise<number | undefined>;
   /** The bucket's name, for `s3://bucket/key` URIs. */
   readonly bucket: string;
   /** A short-lived GET link. `downloadName` sets Content-Disposition. */

@@ -109,9 +109,11 @@ async function dispatch(
   }
   const request: RouteRequest<RouteDef> = {
     tenant,
-    params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
-    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query'),
-    body: route.body ? parsePart(route.body, readJsonBody(event, headers), 'body') : undefined,
+    params: parsePart(route.params, event.pathParameters ?? {}, 'path', route.invalidInputCode),
+    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query', route.invalidInputCode),
+    body: route.body
+      ? parsePart(route.body, readJsonBody(event, headers), 'body', route.invalidInputCode)
+      : undefined,
     headers,
     requestId,
     baseUrl: baseUrlOf(event, headers),
@@ -189,6 +191,7 @@ function parsePart<S extends z.ZodType | undefined>(
   schema: S,
   input: unknown,
   location: 'path' | 'query' | 'body' | 'header',
+  code?: RouteDef['invalidInputCode'],
 ): Out<S> {
   if (!schema) return undefined as Out<S>;
   // Query strings: a misspelt filter is an error, not a silently ignored parameter.
@@ -196,7 +199,7 @@ function parsePart<S extends z.ZodType | undefined>(
     location === 'query' && 'strict' in schema ? (schema as unknown as z.ZodObject).strict() : schema;
   const parsed = strictSchema.safeParse(input);
   if (parsed.success) return parsed.data as Out<S>;
-  throw invalidInput(parsed.error, input, location);
+  throw invalidInput(parsed.error, input, location, code);
 }
 
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {

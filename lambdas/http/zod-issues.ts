@@ -117,6 +117,7 @@ export function invalidInput(
   error: z.ZodError,
   input: unknown,
   location: 'path' | 'query' | 'body' | 'header' | 'message',
+  code: 'INVALID_PARAMETERS' | 'VALIDATION_ERROR' = 'INVALID_PARAMETERS',
 ): DomainError {
   const issues = describeIssues(error, input);
   const first = issues[0];
@@ -126,5 +127,5 @@ export function invalidInput(
     : named
       ? `Invalid parameter: ${first.message}`
       : `invalid ${location}: ${first.parameter || location}: ${first.message}`;
-  return new DomainError('INVALID_PARAMETERS', message, { location, ...firstIssue(error, input), issues });
+  return new DomainError(code, message, { location, ...firstIssue(error, input), issues });
 }

@@ -13,17 +13,20 @@ import {
   deployedModels,
   ImageGenerationConfigSchema,
 } from '../../contracts/models.ts';
+import { TrainingConfigSchema, trainingSettingsOf } from '../../contracts/training.ts';
 import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { isTerminal } from '../domain/jobs/lifecycle.ts';
 import type { JobStatus } from '../domain/jobs/model.ts';
 import { createApiKey, hashApiKey } from '../domain/keys.ts';
 import type { BatchWorkflow } from '../domain/ports.ts';
+import { trainingJobPrefix } from '../domain/training/keys.ts';
 import { batchRoutes } from '../handlers/api/batches.ts';
 import { generatorRoutes } from '../handlers/api/generators.ts';
 import { imageRoutes } from '../handlers/api/images.ts';
 import { jobRoutes } from '../handlers/api/jobs.ts';
 import { publicRoutes } from '../handlers/api/public.ts';
+import { trainingRoutes } from '../handlers/api/training.ts';
 import { endpointNotificationsTask } from '../handlers/endpoint-notifications.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
 import { createApiHandler } from '../http/api-handler.ts';
@@ -36,6 +39,7 @@ import { RateLimiter } from './rate-limiter.ts';
 import { SageMakerHost } from './sagemaker-host.ts';
 import { createLocalApiServer, listen } from './server.ts';
 import { LocalBatchWorkflow, type LocalBatchWorkflowOptions, LocalTaskTokens } from './step-functions.ts';
+import { LocalTrainingHost, type LocalTrainingHostOptions } from './training-host.ts';
 import { attachWebSocketApi, type LocalWebSocketApi, type LocalWebSocketOptions } from './websocket.ts';
 import { WorkerRenderer } from './worker-renderer.ts';
 
@@ -59,6 +63,8 @@ export interface LocalPlatformOptions {
   imageSyncWaitSeconds?: number;
   /** Tests: WebSocket idle and lifetime limits shorter than API Gateway's 10 min and 2 h. */
   webSocketLimits?: LocalWebSocketOptions['limits'];
+  /** The local training host's settings (tests: a short checkpoint sync, fewer torch threads). */
+  training?: Pick<LocalTrainingHostOptions, 'checkpointSyncMs' | 'stopGraceMs' | 'env' | 'python'>;
 }
 
 export interface LocalPlatform {
@@ -74,8 +80,11 @@ export interface LocalPlatform {
   imageWorkflow: LocalBatchWorkflow;
   /** The local SageMaker: its endpoints, their instances, and fault injection. */
   sageMaker: SageMakerHost;
+  trainingWorkflow: LocalBatchWorkflow;
+  /** The local SageMaker training: each training job a trainer process on CPU. */
+  trainingHost: LocalTrainingHost;
   events: LocalEventBus;
-  /** Batches whose execution was interrupted by the last shutdown and that were started again. */
+  /** Batches and training runs whose execution the last shutdown interrupted, started again. */
   resumedBatches: string[];
   stop(): Promise<void>;
 }
@@ -123,6 +132,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     // Local results are never deleted: s3rver has no lifecycle rules.
     resultRetentionDays: 36_500,
     cursorSecret: 'synthforge-local-cursor-secret',
+    // One local training job at a time is the CPU's worth; the default instance names what it stands for.
+    training: trainingSettingsOf(TrainingConfigSchema.parse({ allowedInstanceTypes: ['ml.m5.xlarge'] })),
     images: {
       models: localImageModels(),
       defaultModelId: LOCAL_ENDPOINT_MODELS[0]?.modelId,
@@ -147,12 +158,30 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
     onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
   });
+  const trainingHost = new LocalTrainingHost({
+    s3: hostClients.s3,
+    log: (message, details) => logger.info(message, details ?? {}),
+    ...options.training,
+  });
+  const trainingWorkflow = new LocalBatchWorkflow({
+    machine: 'training',
+    maxConcurrency: 1,
+    retryIntervalMs: options.retryIntervalMs ?? 10,
+    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
+    services: {
+      'sagemaker:createTrainingJob.sync': (parameters) => trainingHost.run(parameters as never),
+    },
+    // Stopping the execution stops its training job, as Step Functions does for a `.sync` step.
+    onStop: (input) => trainingHost.stop(trainingJobPrefix(input.batchId)),
+    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
+  });
   // Cancel stops an execution by its id, whichever machine runs it.
   const workflows: BatchWorkflow = {
     start: (input) => workflow.start(input),
     stop: async (executionId, _cause) => {
       await workflow.stop(executionId);
       await imageWorkflow.stop(executionId);
+      await trainingWorkflow.stop(executionId);
     },
   };
   const requireRuntime = () => {
@@ -164,12 +193,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     clients,
     workflow: workflows,
     imageWorkflow,
+    trainingWorkflow,
+    trainerAvailability: () => trainingHost.available(),
     callbacks: tokens,
     events,
     renderer,
   });
   workflow.bind(runtime);
   imageWorkflow.bind(runtime);
+  trainingWorkflow.bind(runtime);
   const boundRuntime = runtime;
   notify = (event) => endpointNotificationsTask(boundRuntime, event);
 
@@ -180,6 +212,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     batches: createApiHandler(batchRoutes(rt), { idempotency: () => rt.idempotency }),
     jobs: createApiHandler(jobRoutes(rt), { idempotency: () => rt.idempotency }),
     images: createApiHandler(imageRoutes(rt), { idempotency: () => rt.idempotency }),
+    training: createApiHandler(trainingRoutes(rt), { idempotency: () => rt.idempotency }),
   };
   const rateLimit = options.rateLimit ?? { perSecond: 50, burst: 100 };
   const server: Server = createLocalApiServer({
@@ -200,7 +233,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   // Lets `npm run keys` reach this platform's emulators while it runs.
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
   if (endpointsFile) await writeFile(endpointsFile, JSON.stringify(describeEmulators(emulators), null, 2));
-  const resumedBatches = await resumeInterruptedBatches(rt, workflow);
+  const resumedBatches = await resumeInterruptedBatches(rt, {
+    generation: workflow,
+    images: imageWorkflow,
+    training: trainingWorkflow,
+  });
 
   return {
     url: `http://${host}:${port}`,
@@ -213,6 +250,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     workflow,
     imageWorkflow,
     sageMaker,
+    trainingWorkflow,
+    trainingHost,
     events,
     resumedBatches,
     async stop() {
@@ -226,6 +265,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       // Steps waiting on an endpoint end now; their batches resume on the next start.
       tokens.abandonAll();
       await imagesStopped;
+      // Trainers are stopped (each checkpoints on SIGTERM); their runs resume from it on the next start.
+      const trainingStopped = trainingWorkflow.shutdown();
+      await trainingHost.stopAll();
+      await trainingStopped;
       await sageMaker.stop();
       await renderer.close();
       clients.destroy();
@@ -306,16 +349,19 @@ async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Prom
  * Batches that were pending or running when the platform last stopped are started again: the
  * workflow skips jobs that ended and re-runs the ones that were interrupted, so nothing is lost.
  */
-async function resumeInterruptedBatches(runtime: Runtime, workflow: LocalBatchWorkflow): Promise<string[]> {
+async function resumeInterruptedBatches(
+  runtime: Runtime,
+  workflows: { generation: LocalBatchWorkflow; images: LocalBatchWorkflow; training: LocalBatchWorkflow },
+): Promise<string[]> {
   const resumed: string[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await runtime.clients.dynamo.send(
       new ScanCommand({
         TableName: runtime.config.stateTable,
-        FilterExpression: '#kind = :batch',
+        FilterExpression: '#kind IN (:batch, :training)',
         ExpressionAttributeNames: { '#kind': 'kind' },
-        ExpressionAttributeValues: { ':batch': 'batch' },
+        ExpressionAttributeValues: { ':batch': 'batch', ':training': 'training' },
         ExclusiveStartKey: startKey,
       }),
     );
@@ -323,10 +369,18 @@ async function resumeInterruptedBatches(runtime: Runtime, workflow: LocalBatchWo
       if (isTerminal(item.status as JobStatus)) continue;
       const tenant = String(item.tenant);
       const batchId = String(item.id);
-      const items = await runtime.store.listBatchItems(tenant, batchId);
-      await workflow.start({ tenant, batchId, items: items.map((job) => ({ jobId: job.id })) });
+      if (item.kind === 'training') {
+        // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).
+        await workflows.training.start({ tenant, batchId, items: [] });
+        logger.info('resumed an interrupted training run', { taskId: batchId });
+      } else {
+        const items = await runtime.store.listBatchItems(tenant, batchId);
+        // A batch of image jobs runs on the image workflow, any other on the generation workflow.
+        const workflow = items.some((job) => job.kind === 'image') ? workflows.images : workflows.generation;
+        await workflow.start({ tenant, batchId, items: items.map((job) => ({ jobId: job.id })) });
+        logger.info('resumed an interrupted batch', { batchId });
+      }
       resumed.push(batchId);
-      logger.info('resumed an interrupted batch', { batchId });
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);

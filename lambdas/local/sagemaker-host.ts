@@ -56,6 +56,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SNSEvent } from 'aws-lambda';
+import { parseS3Uri, tryParseS3Uri } from './s3-uri.ts';
 
 const HOST = '127.0.0.1';
 const DEFAULT_REGION = 'us-east-1';
@@ -193,11 +194,6 @@ export interface InjectedModelFailure {
   body?: string;
   /** Default application/json. */
   contentType?: string;
-}
-
-interface S3Location {
-  bucket: string;
-  key: string;
 }
 
 interface Invocation {
@@ -1078,17 +1074,6 @@ function secondsHeader(
     throw constraint(member, seconds, `Member must have value greater than or equal to ${min}`);
   if (seconds > max) throw constraint(member, seconds, `Member must have value less than or equal to ${max}`);
   return seconds;
-}
-
-function tryParseS3Uri(uri: string): S3Location | undefined {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  return match ? { bucket: match[1] ?? '', key: match[2] ?? '' } : undefined;
-}
-
-function parseS3Uri(uri: string): S3Location {
-  const location = tryParseS3Uri(uri);
-  if (!location) throw new Error(`not an S3 URI: ${uri}`);
-  return location;
 }
 
 /** `s3://bucket/prefix` + optional path extension + file name, with single slashes. */

@@ -10,6 +10,7 @@ import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-
 import {
   allStates,
   readDefinition,
+  SERVICE_SUBSTITUTIONS,
   type StateMachineName,
   substitute,
   TASK_FUNCTIONS,
@@ -19,6 +20,8 @@ import type { ExecutionStatusChangeEvent } from '../handlers/reconciler.ts';
 import { failJobTask } from '../handlers/workflow/fail-job.ts';
 import { finishBatchTask } from '../handlers/workflow/finish-batch.ts';
 import { invokeModelTask } from '../handlers/workflow/invoke-model.ts';
+import { prepareTrainingTask } from '../handlers/workflow/prepare-training.ts';
+import { recordTrainingTask } from '../handlers/workflow/record-training.ts';
 import { runJobTask } from '../handlers/workflow/run-job.ts';
 import { startBatchTask } from '../handlers/workflow/start-batch.ts';
 import type { Runtime } from '../runtime.ts';
@@ -36,12 +39,28 @@ export const LOCAL_TASK_FUNCTIONS: Record<Placeholder, TaskFunction> = {
   InvokeModelFunctionArn: invokeModelTask,
   FailJobFunctionArn: failJobTask,
   FinishBatchFunctionArn: finishBatchTask,
+  PrepareTrainingFunctionArn: prepareTrainingTask,
+  RecordTrainingFunctionArn: recordTrainingTask,
 };
+
+/**
+ * The values of the non-Lambda substitutions locally: the training host runs the trainer from the
+ * working tree and ignores the role and image, but the definition must name something of the
+ * right shape.
+ */
+const LOCAL_SERVICE_VALUES: Record<string, string> = {
+  TrainingRoleArn: 'arn:aws:iam::000000000000:role/synthforge-local-training',
+  TrainerImageUri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/synthforge-trainer:local',
+};
+
+/** A Task state's service integration other than Lambda, as the local platform plays it. */
+export type ServiceTask = (parameters: Record<string, unknown>) => Promise<unknown>;
 
 const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
 const STATE_MACHINE_NAMES: Record<StateMachineName, string> = {
   generationBatch: 'synthforge-generation-batch',
   imageGeneration: 'synthforge-image-generation',
+  training: 'synthforge-training',
 };
 const localFunctionName = (placeholder: string) =>
   `synthforge-local-${placeholder.replace(/FunctionArn$/, '')}`;
@@ -147,6 +166,16 @@ export interface LocalBatchWorkflowOptions {
   tokens?: LocalTaskTokens;
   /** Multiplies every HeartbeatSeconds (tests: a lost heartbeat in milliseconds, not minutes). */
   heartbeatScale?: number;
+  /**
+   * Service integrations by resource, without `arn:aws:states:::` (`sagemaker:createTrainingJob.sync`):
+   * called with the state's resolved Parameters; what they answer is the step's result.
+   */
+  services?: Readonly<Record<string, ServiceTask>>;
+  /**
+   * Called when an execution is stopped (cancel): Step Functions stops the job a `.sync` step was
+   * waiting for, which the local service must do too.
+   */
+  onStop?: (input: BatchExecutionInput) => Promise<void>;
 }
 
 export class LocalBatchWorkflow implements BatchWorkflow {
@@ -162,7 +191,10 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   constructor(private readonly options: LocalBatchWorkflowOptions) {
     const machine = options.machine ?? 'generationBatch';
     this.#machineName = STATE_MACHINE_NAMES[machine];
-    const names = Object.fromEntries(TASK_FUNCTIONS[machine].map((p) => [p, localFunctionName(p)]));
+    const names = {
+      ...Object.fromEntries(TASK_FUNCTIONS[machine].map((p) => [p, localFunctionName(p)])),
+      ...Object.fromEntries(SERVICE_SUBSTITUTIONS[machine].map((p) => [p, LOCAL_SERVICE_VALUES[p] ?? p])),
+    };
     const definition = JSON.parse(substitute(readDefinition(machine), names));
     this.#machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
     const byFunctionName = new Map(
@@ -179,6 +211,8 @@ export class LocalBatchWorkflow implements BatchWorkflow {
         .map(([path, state]) => [
           path.split('/').pop() as string,
           async (input: unknown) => {
+            const resource = (state as { Resource?: string }).Resource ?? '';
+            if (!resource.startsWith('arn:aws:states:::lambda:')) return this.#runService(resource, input);
             const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
             const task = byFunctionName.get(FunctionName);
             if (!task) throw new Error(`no local function ${FunctionName}`);
@@ -235,6 +269,20 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     return output;
   }
 
+  /** A service integration step: tracked like a task, so that a shutdown waits for it to end. */
+  async #runService(resource: string, parameters: unknown): Promise<unknown> {
+    const name = resource.replace(/^arn:aws:states:::/, '');
+    const service = this.options.services?.[name];
+    if (!service) throw new Error(`no local service plays ${resource}`);
+    const running = service(parameters as Record<string, unknown>);
+    this.#inFlight.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#inFlight.delete(running);
+    }
+  }
+
   /** The runtime is created after the workflow (it needs the workflow); the platform binds it here. */
   bind(runtime: Runtime): void {
     this.#runtime = runtime;
@@ -276,7 +324,9 @@ export class LocalBatchWorkflow implements BatchWorkflow {
 
   async stop(executionId: string): Promise<void> {
     const record = this.executions.get(executionId);
-    if (record?.status === 'RUNNING') record.abort();
+    if (record?.status !== 'RUNNING') return;
+    record.abort();
+    await this.options.onStop?.(record.input);
   }
 
   /**

@@ -19,6 +19,7 @@ import {
   type FunctionDefaults,
   SynthForgeFunction,
 } from './synthforge-function.ts';
+import type { TrainingWorkflow } from './training-workflow.ts';
 import type { Workflows } from './workflows.ts';
 
 /** Runtime settings the API handlers read from their environment. */
@@ -48,6 +49,8 @@ export interface ApiHandlersProps {
     readonly syncWaitSeconds: number;
     readonly defaultModelId?: string | undefined;
   };
+  /** Seed 002: the workflow `POST /train` starts and its cancel stops. */
+  readonly training: TrainingWorkflow;
   readonly settings: ApiRuntimeSettings;
   readonly defaults: FunctionDefaults;
   /** What deleting the stack does to the cursor secret. */
@@ -76,7 +79,7 @@ export class ApiHandlers extends Construct {
   /** The REQUEST authorizer: API key → tenant (and the tenant's usage-plan key). */
   readonly authorizer: SynthForgeFunction;
   /**
-   * HMAC key for list cursors, read once per cold start by the list routes (jobs, batches). A
+   * HMAC key for list cursors, read once per cold start by the list routes (jobs, batches, training). A
    * random value generated at deploy time: it never appears in the template or the environment.
    */
   readonly cursorSecret: Secret;
@@ -165,12 +168,35 @@ export class ApiHandlers extends Construct {
       'dynamodb:BatchWriteItem',
     ]);
     events.allowPublish(jobs);
+    // DELETE /jobs/{id} cancels a job of any family: a batch, an image batch or a training run.
     jobs.allow({
       sid: 'StopBatchExecutions',
       actions: ['states:StopExecution'],
-      resources: [workflows.batchExecutionArns, imageWorkflow.executionArns],
+      resources: [workflows.batchExecutionArns, imageWorkflow.executionArns, props.training.executionArns],
     });
     this.#allowCursorSecret(jobs);
+
+    const trainingWorkflow = props.training;
+    const training = new SynthForgeFunction(this, 'Training', {
+      ...common,
+      entry: 'lambdas/handlers/api/training.ts',
+      description: 'API: training runs (seed 002): start, status with live progress, list, cancel',
+      environment: {
+        ...trainingWorkflow.submitterEnvironment(settings),
+        IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
+        CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
+        // A cancel stops the run's execution through the jobs engine's workflow client, which the
+        // runtime builds from this variable (it stops by execution ARN, whichever machine it is of).
+        BATCH_STATE_MACHINE_ARN: workflows.batchStateMachine.stateMachineArn,
+      },
+    });
+    trainingWorkflow.allowSubmit(training);
+    training.allow({
+      sid: 'StopTrainingExecutions',
+      actions: ['states:StopExecution'],
+      resources: [trainingWorkflow.executionArns],
+    });
+    this.#allowCursorSecret(training);
 
     this.authorizer = new SynthForgeFunction(this, 'Authorizer', {
       ...common,
@@ -182,7 +208,7 @@ export class ApiHandlers extends Construct {
     });
     data.allowKeysTable(this.authorizer, ['dynamodb:GetItem']);
 
-    this.families = { public: publicFn, generators, batches, jobs, images };
+    this.families = { public: publicFn, generators, batches, jobs, images, training };
   }
 
   #allowCursorSecret(fn: SynthForgeFunction): void {

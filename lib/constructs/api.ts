@@ -295,7 +295,11 @@ export class Api extends Construct {
             schema: { schema: JsonSchemaVersion.DRAFT4, ...(bodySchema as JsonSchema) },
           })
         : undefined;
-      const method = resource.addMethod(route.method, integrations[route.family], {
+      const integration = integrations[route.family];
+      // Without one, API Gateway would answer with a mock integration: fail the synthesis instead.
+      if (!integration)
+        throw new Error(`${route.method} ${route.path}: no function serves its family ${route.family}`);
+      const method = resource.addMethod(route.method, integration, {
         requestValidator: this.requestValidator,
         ...(model ? { requestModels: { 'application/json': model } } : {}),
         requestParameters: Object.fromEntries(

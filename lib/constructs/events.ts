@@ -1,7 +1,7 @@
 /**
  * SynthForge's events: the bus that carries `Job State Change` events (with a replayable archive),
- * the dead-letter queue for event deliveries that fail, and the rule that sends failed batch
- * executions to the reconciler.
+ * the dead-letter queue for event deliveries that fail, and the rule that sends failed workflow
+ * executions (batch, image, training) to the reconciler.
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
@@ -98,7 +98,8 @@ export class Events extends Construct {
    */
   reconcileFailedExecutions(stateMachines: readonly IStateMachine[], reconciler: IFunction): Rule {
     return new Rule(this, 'FailedExecutions', {
-      description: 'Batch executions that ended without FinishBatch: the reconciler closes their jobs',
+      description:
+        'Workflow executions that failed, timed out or were aborted: the reconciler closes their jobs',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],

@@ -1,8 +1,13 @@
 /**
  * A state machine of statemachines/ whose Task states invoke Lambda functions: its ASL loaded with
  * `DefinitionBody.fromString` and its `${Placeholder}` substitutions, a role that may invoke exactly
- * those functions, execution logs (ALL, with data) and X-Ray. The batch and image workflows are both
- * built here, so they cannot drift apart in how they are secured and observed.
+ * those functions, execution logs (ALL, with data) and X-Ray. The batch, image and training workflows
+ * are all built here, so they cannot drift apart in how they are secured and observed.
+ *
+ * A machine whose ASL also names non-Lambda values (the training job's role, image and volume key:
+ * `SERVICE_SUBSTITUTIONS`) gets them as `services`, and what its service integrations need as
+ * `serviceStatements`, in a policy of their own: definitions loaded from a file get no IAM generated
+ * for them, so every statement is written out by the caller.
  */
 import { relative } from 'node:path';
 import { ArnFormat, type RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -13,6 +18,7 @@ import type { Construct } from 'constructs';
 import {
   placeholdersOf,
   readDefinition,
+  SERVICE_SUBSTITUTIONS,
   STATE_MACHINE_FILES,
   type StateMachineName,
   TASK_FUNCTIONS,
@@ -20,7 +26,10 @@ import {
 import { REPO_ROOT } from '../paths.ts';
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
-export interface LambdaStateMachineProps<M extends StateMachineName> {
+/** The non-Lambda placeholders of a machine's ASL (`never` for a machine that has none). */
+export type ServicePlaceholder<M extends StateMachineName> = (typeof SERVICE_SUBSTITUTIONS)[M][number];
+
+interface BaseProps<M extends StateMachineName> {
   machine: M;
   /** The function behind each placeholder of the machine's ASL: the compiler demands every one. */
   taskOf: Record<(typeof TASK_FUNCTIONS)[M][number], SynthForgeFunction>;
@@ -30,14 +39,34 @@ export interface LambdaStateMachineProps<M extends StateMachineName> {
   description: string;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
-  /** Construct ids: kept per workflow so that existing stacks keep their logical ids. */
-  ids: { role: string; invokePolicy: string; logGroup: string; stateMachine: string };
+  /**
+   * Construct ids: kept per workflow so that existing stacks keep their logical ids. `servicePolicy`
+   * names the policy that holds `serviceStatements` (only a machine with some has it).
+   */
+  ids: { role: string; invokePolicy: string; logGroup: string; stateMachine: string; servicePolicy?: string };
 }
+
+/**
+ * A machine with service placeholders must be given a value for each (the compiler demands every
+ * one) and the statements its service integrations need; a machine without any takes neither.
+ */
+type ServiceProps<M extends StateMachineName> = [ServicePlaceholder<M>] extends [never]
+  ? { services?: undefined; serviceStatements?: undefined }
+  : {
+      /** The value behind each service placeholder (a role ARN, an image URI, a key ARN). */
+      services: Record<ServicePlaceholder<M>, string>;
+      /** What the Task states that call AWS services directly need, beyond invoking the tasks. */
+      serviceStatements: readonly PolicyStatement[];
+    };
+
+export type LambdaStateMachineProps<M extends StateMachineName> = BaseProps<M> & ServiceProps<M>;
 
 export interface LambdaStateMachine {
   stateMachine: StateMachine;
   role: Role;
   invokePolicy: Policy;
+  /** The role's statements for the machine's service integrations, when it has any. */
+  servicePolicy?: Policy;
   substitutions: Record<string, string>;
   /** The ARN of every execution of the machine (what StopExecution acts on). */
   executionArns: string;
@@ -49,9 +78,19 @@ export function lambdaStateMachine<M extends StateMachineName>(
 ): LambdaStateMachine {
   const definition = readDefinition(props.machine);
   const placeholders = TASK_FUNCTIONS[props.machine] as readonly (typeof TASK_FUNCTIONS)[M][number][];
-  const substitutions = Object.fromEntries(
-    placeholders.map((placeholder) => [placeholder, props.taskOf[placeholder].functionArn]),
-  );
+  const services: Record<string, string> = props.services ?? {};
+  const substitutions = {
+    ...Object.fromEntries(
+      placeholders.map((placeholder) => [placeholder, props.taskOf[placeholder].functionArn]),
+    ),
+    // A missing value is left out, so the check below names its placeholder.
+    ...Object.fromEntries(
+      (SERVICE_SUBSTITUTIONS[props.machine] as readonly string[]).flatMap((placeholder) => {
+        const value = services[placeholder];
+        return value === undefined ? [] : [[placeholder, value]];
+      }),
+    ),
+  } as Record<string, string>;
   assertSamePlaceholders(props.machine, placeholdersOf(definition), Object.keys(substitutions));
 
   const role = new Role(scope, props.ids.role, {
@@ -90,13 +129,30 @@ export function lambdaStateMachine<M extends StateMachineName>(
   });
   // The first execution must find the invoke permission in place.
   stateMachine.node.addDependency(invokePolicy);
+  const serviceStatements = props.serviceStatements ?? [];
+  const servicePolicy =
+    serviceStatements.length > 0
+      ? new Policy(scope, props.ids.servicePolicy ?? 'ServiceIntegrations', {
+          roles: [role],
+          statements: [...serviceStatements],
+        })
+      : undefined;
+  // And the permissions of its service integrations.
+  if (servicePolicy) stateMachine.node.addDependency(servicePolicy);
   const executionArns = Stack.of(scope).formatArn({
     service: 'states',
     resource: 'execution',
     resourceName: `${stateMachine.stateMachineName}:*`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-  return { stateMachine, role, invokePolicy, substitutions, executionArns };
+  return {
+    stateMachine,
+    role,
+    invokePolicy,
+    ...(servicePolicy ? { servicePolicy } : {}),
+    substitutions,
+    executionArns,
+  };
 }
 
 function assertSamePlaceholders(

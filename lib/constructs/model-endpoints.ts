@@ -27,6 +27,7 @@ import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagema
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Fact, FactName } from 'aws-cdk-lib/region-info';
 import { Construct, type IConstruct } from 'constructs';
+import { hasInstanceStorage } from '../../contracts/instances.ts';
 import {
   type DeployedModel,
   deployedModels,
@@ -62,36 +63,6 @@ export const ENDPOINT_VARIANT = 'AllTraffic';
  * weights from the Hub (several GB for Stable Diffusion) before it does.
  */
 const HUGGINGFACE_STARTUP_HEALTH_CHECK_SECONDS = 900;
-
-/**
- * Instance families with local NVMe instance storage besides those whose name says so with a `d`
- * (c5d, g4dn, p4d, m6id, ...). SageMaker encrypts such storage in hardware and rejects an endpoint
- * configuration that names a volume KMS key for them.
- */
-const INSTANCE_STORE_FAMILIES: ReadonlySet<string> = new Set([
-  'g5',
-  'g6',
-  'g6e',
-  'gr6',
-  'p5',
-  'p5e',
-  'p5en',
-  'p6-b200',
-  'trn1',
-  'trn1n',
-  'trn2',
-]);
-
-/**
- * Whether an instance type (`ml.g5.xlarge`) has local instance storage, in which case its endpoint
- * configuration must not name a KMS key for the ML storage volume.
- */
-export function hasInstanceStorage(instanceType: string): boolean {
-  const family = instanceType.split('.')[1] ?? '';
-  if (INSTANCE_STORE_FAMILIES.has(family)) return true;
-  const attributes = /^[a-z]+\d+([a-z]*)/.exec(family)?.[1] ?? '';
-  return attributes.includes('d');
-}
 
 export interface ModelEndpointsProps {
   /** The stage name: each endpoint is `synthforge-<stage>-<model>` (`endpointNameOf`). */

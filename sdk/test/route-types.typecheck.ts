@@ -20,7 +20,7 @@ export async function typeChecks(client: ApiClient): Promise<unknown[]> {
   // @ts-expect-error a route with path parameters needs them
   await client.call(routes.getJob);
   // @ts-expect-error a job kind the contract does not list
-  await client.call(routes.listJobs, { query: { kind: 'training' } });
+  await client.call(routes.listJobs, { query: { kind: 'hyperpod' } });
   // @ts-expect-error a batch needs job_runs
   await client.call(routes.submitBatch, { body: {} });
   // @ts-expect-error a GET takes no body

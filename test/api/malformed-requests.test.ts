@@ -390,7 +390,7 @@ const QUERY_ROUTES: { path: string; bad: Record<string, fc.Arbitrary<string>> }[
   {
     path: '/api/v1/jobs',
     bad: {
-      kind: fc.constantFrom('', 'training', 'BATCH', 'generation,batch'),
+      kind: fc.constantFrom('', 'hyperpod', 'BATCH', 'generation,batch'),
       status: fc.constantFrom('', 'done', 'in_progress', 'RUNNING'),
       batch: badId,
       limit: badLimit,

@@ -21,6 +21,31 @@ describe('parseStageConfig', () => {
     expect(config.alarmEmail).toBeUndefined();
   });
 
+  it('fills the training defaults: one GPU instance, no spot, two resumes, the image built from containers/trainer', () => {
+    const { training } = parseStageConfig({ stage: 'qa' });
+    expect(training).toEqual({
+      instanceType: 'ml.g5.xlarge',
+      allowedInstanceTypes: [],
+      volumeSizeGb: 30,
+      maxRuntimeSeconds: 14_400,
+      maxRuntimeLimitSeconds: 86_400,
+      spot: false,
+      maxWaitSeconds: 172_800,
+      maxAutoResumes: 2,
+      instancePricesUsdPerHour: {},
+    });
+    expect(training.image).toBeUndefined();
+  });
+
+  it('checks the training section with the rest: limits that contradict each other, an image outside ECR', () => {
+    const parse = () =>
+      parseStageConfig({
+        stage: 'qa',
+        training: { maxRuntimeSeconds: 90_000, maxRuntimeLimitSeconds: 3_600, image: 'trainer:latest' },
+      });
+    expect(parse).toThrow(/- training\.maxRuntimeSeconds: must not exceed maxRuntimeLimitSeconds/);
+  });
+
   it('lists every problem with its path in one error', () => {
     const parse = () =>
       parseStageConfig(

@@ -62,13 +62,18 @@ describe('AwsSolutions on the SynthForge stack', () => {
     const ledger: Record<string, number> = {};
     for (const { id } of acknowledgements) ledger[ruleFamily(id)] = (ledger[ruleFamily(id)] ?? 0) + 1;
     expect(ledger).toEqual({
-      // 17 function roles (X-Ray) + 2 state machine roles (log delivery, X-Ray) + 6 result-object
+      // 20 function roles (X-Ray) + 3 state machine roles (log delivery, X-Ray) + 6 result-object
       // statements (run-job, batches API, images API, endpoint notifications, WebSocket messages and
-      // push) + 8 task-version invokes (4 per workflow) + 2 StopExecution (one per machine's
-      // executions) + the default model endpoint's role (request objects, its response and failure
-      // prefixes, ECR token) + 1 staging policy (the notifications read and delete staged responses)
-      // + 2 PostToConnection statements (WebSocket messages and push, this API's stage only).
-      'AwsSolutions-IAM5': 42,
+      // push) + 10 task-version invokes (4 per batch/image workflow, 2 for training) + 4
+      // StopExecution (the jobs API: batch, image and training executions; the training API:
+      // training executions) + the default model endpoint's role (request objects, its response and
+      // failure prefixes, ECR token) + 1 staging policy (the notifications read and delete staged
+      // responses) + 2 PostToConnection statements (WebSocket messages and push, this API's stage
+      // only) + training: the machine's sf-* training jobs, the SageMaker role's 5 object patterns
+      // (archives, manifests, datasets, checkpoints, models), its ECR token and metrics (*) and its
+      // log group's streams, RecordTraining's progress and models, the training API's manifests,
+      // progress and models.
+      'AwsSolutions-IAM5': 63,
       'AwsSolutions-IAM4': 1,
       'AwsSolutions-COG4': 1,
       // 6 public REST routes + 3 WebSocket routes after $connect (only $connect takes an authorizer).

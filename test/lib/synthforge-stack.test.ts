@@ -12,10 +12,11 @@ interface Statement {
 }
 
 /**
- * Actions AWS only allows on Resource "*" (X-Ray, the log delivery Step Functions logging uses, and the
- * ECR registry token a SageMaker model's image pull starts with).
+ * Actions AWS only allows on Resource "*" (X-Ray, the log delivery Step Functions logging uses, the
+ * ECR registry token a SageMaker image pull starts with, and a training job's metrics).
  */
 const STAR_ONLY_ACTIONS = new Set([
+  'cloudwatch:PutMetricData',
   'ecr:GetAuthorizationToken',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
@@ -63,9 +64,15 @@ beforeAll(() => {
 });
 
 const roleOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) => built.idOf(fn.executionRole);
-/** The SageMaker execution roles of the model endpoints (test/lib/constructs/model-endpoints.test.ts checks them). */
+/**
+ * The SageMaker execution roles: the model endpoints' (test/lib/constructs/model-endpoints.test.ts
+ * checks them) and the training jobs' (test/lib/constructs/training-workflow.test.ts).
+ */
 const endpointRoles = () =>
-  new Set(built.stack.modelEndpoints.endpoints.map((endpoint) => built.idOf(endpoint.executionRole)));
+  new Set([
+    ...built.stack.modelEndpoints.endpoints.map((endpoint) => built.idOf(endpoint.executionRole)),
+    built.idOf(built.stack.trainingWorkflow.trainingRole),
+  ]);
 const ofFunctions = <T extends { roles: string[] }>(list: T[]) =>
   list.filter((s) => !s.roles.some((role) => endpointRoles().has(role)));
 const withAction = (prefix: string) => statements.filter((s) => s.actions.some((a) => a.startsWith(prefix)));
@@ -76,9 +83,15 @@ describe('IAM', () => {
   });
 
   it('uses Resource "*" only for the actions AWS allows on nothing else', () => {
-    for (const { actions, resources } of statements.filter((s) => s.resources.includes('*'))) {
+    for (const { actions, resources, statement } of statements.filter((s) => s.resources.includes('*'))) {
       expect(resources).toEqual(['*']);
       for (const action of actions) expect(STAR_ONLY_ACTIONS, action).toContain(action);
+      // Metrics go only to the training jobs' namespace.
+      if (actions.includes('cloudwatch:PutMetricData')) {
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' },
+        });
+      }
     }
   });
 
@@ -91,40 +104,86 @@ describe('IAM', () => {
     ]);
   });
 
-  it('never passes a role', () => {
-    expect(withAction('iam:')).toEqual([]);
+  it('passes one role, the training role, only to SageMaker and only from the training state machine', () => {
+    const { trainingWorkflow } = built.stack;
+    const passes = withAction('iam:');
+    expect(
+      passes.map(({ roles, actions, resources, statement }) => ({
+        roles,
+        actions,
+        resources,
+        condition: statement.Condition,
+      })),
+    ).toEqual([
+      {
+        roles: [built.idOf(trainingWorkflow.stateMachineRole)],
+        actions: ['iam:PassRole'],
+        resources: [`<${built.idOf(trainingWorkflow.trainingRole)}.Arn>`],
+        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+    ]);
+    for (const { resources } of passes) expect(resources).not.toContain('*');
   });
 
-  it('publishes events only to the SynthForge bus', () => {
+  it('acts on SageMaker training jobs only from the training state machine, only on jobs named sf-*', () => {
+    const { trainingWorkflow } = built.stack;
+    const onJobs = statements.filter((s) =>
+      s.actions.some((action) => /^sagemaker:(\w+TrainingJob|AddTags|ListTags)$/.test(action)),
+    );
+    expect(onJobs.map((s) => s.roles)).toEqual([[built.idOf(trainingWorkflow.stateMachineRole)]]);
+    expect(onJobs[0]?.resources).toEqual([
+      'arn:<AWS::Partition>:sagemaker:eu-west-1:123456789012:training-job/sf-*',
+    ]);
+    for (const { actions } of withAction('sagemaker:')) {
+      for (const action of actions) expect(action).not.toMatch(/\*/);
+    }
+  });
+
+  it('publishes events only to the SynthForge bus; only the training machine keeps the managed .sync rule', () => {
     const bus = `<${built.idOf(built.stack.events.bus)}.Arn>`;
-    const publishers = withAction('events:');
+    const publishers = withAction('events:PutEvents');
     expect(publishers.length).toBeGreaterThan(0);
     for (const { actions, resources } of publishers) {
       expect(actions).toEqual(['events:PutEvents']);
       expect(resources).toEqual([bus]);
     }
+    const rules = withAction('events:').filter((s) => !publishers.includes(s));
+    expect(rules.map(({ roles, actions, resources }) => ({ roles, actions, resources }))).toEqual([
+      {
+        roles: [built.idOf(built.stack.trainingWorkflow.stateMachineRole)],
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          'arn:<AWS::Partition>:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+        ],
+      },
+    ]);
   });
 
-  it('starts executions of each workflow only from its own API: batches from batches, images from images and the WebSocket generate', () => {
-    const { workflows, imageWorkflow, apiHandlers, webSocket } = built.stack;
+  it('starts executions of each workflow only from its own API: batches from batches, images from images and the WebSocket generate, training from training', () => {
+    const { workflows, imageWorkflow, trainingWorkflow, apiHandlers, webSocket } = built.stack;
     const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
     const byRole = Object.fromEntries(starts.map((s) => [s.roles[0], s.resources]));
     expect(byRole).toEqual({
       [roleOf(apiHandlers.families.batches)]: [`<${built.idOf(workflows.batchStateMachine)}>`],
       [roleOf(apiHandlers.families.images)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
       [roleOf(webSocket.messages)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
+      [roleOf(apiHandlers.families.training)]: [`<${built.idOf(trainingWorkflow.stateMachine)}>`],
     });
   });
 
-  it('stops only executions of the two workflows, and only from the jobs API (cancel)', () => {
+  it('stops executions only to cancel: any workflow’s from the jobs API, training runs’ from the training API', () => {
     const executions = (machine: string) =>
       `arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<${machine}.Name>:*`;
+    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow } = built.stack;
     const stops = statements.filter((s) => s.actions.includes('states:StopExecution'));
-    expect(stops.map((s) => s.roles)).toEqual([[roleOf(built.stack.apiHandlers.families.jobs)]]);
-    expect(stops[0]?.resources).toEqual([
-      executions(built.idOf(built.stack.workflows.batchStateMachine)),
-      executions(built.idOf(built.stack.imageWorkflow.stateMachine)),
-    ]);
+    expect(Object.fromEntries(stops.map((s) => [s.roles.join(), s.resources]))).toEqual({
+      [roleOf(apiHandlers.families.jobs)]: [
+        executions(built.idOf(workflows.batchStateMachine)),
+        executions(built.idOf(imageWorkflow.stateMachine)),
+        executions(built.idOf(trainingWorkflow.stateMachine)),
+      ],
+      [roleOf(apiHandlers.families.training)]: [executions(built.idOf(trainingWorkflow.stateMachine))],
+    });
   });
 
   it('lets only the endpoint notifications resume waiting steps, and only of the image workflow', () => {
@@ -143,14 +202,17 @@ describe('IAM', () => {
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
+      'states:StartExecution',
+      'states:StopExecution',
       'states:StopExecution',
     ]);
   });
 
   it('lets each submitter start only the workflows its routes run', () => {
-    const { apiHandlers, workflows, imageWorkflow, webSocket } = built.stack;
+    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
     const batchMachine = `<${built.idOf(workflows.batchStateMachine)}>`;
     const imageMachine = `<${built.idOf(imageWorkflow.stateMachine)}>`;
+    const trainingMachine = `<${built.idOf(trainingWorkflow.stateMachine)}>`;
     const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
     expect(starts).toEqual(
       expect.arrayContaining([
@@ -159,9 +221,10 @@ describe('IAM', () => {
         [[roleOf(apiHandlers.families.batches)], [imageMachine]],
         [[roleOf(apiHandlers.families.images)], [imageMachine]],
         [[roleOf(webSocket.messages)], [imageMachine]],
+        [[roleOf(apiHandlers.families.training)], [trainingMachine]],
       ]),
     );
-    expect(starts).toHaveLength(4);
+    expect(starts).toHaveLength(5);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -187,8 +250,15 @@ describe('IAM', () => {
         StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' },
       });
     }
+    // The training volume key: only SageMaker's training role, only to create the volume's grant
+    // (test/lib/constructs/training-workflow.test.ts).
+    const volumeKey = `<${built.idOf(built.stack.trainingWorkflow.volumeKey)}.Arn>`;
+    const onVolumeKey = withAction('kms:').filter((s) => s.resources.includes(volumeKey));
+    expect(onVolumeKey.map(({ roles, actions }) => ({ roles, actions }))).toEqual([
+      { roles: [built.idOf(built.stack.trainingWorkflow.trainingRole)], actions: ['kms:CreateGrant'] },
+    ]);
     for (const { resources, statement } of withAction('kms:').filter(
-      (s) => !s.resources.includes(endpointKey),
+      (s) => !s.resources.includes(endpointKey) && !s.resources.includes(volumeKey),
     )) {
       expect(resources).toEqual([`<${built.idOf(tableKey)}.Arn>`]);
       expect(statement.Condition).toEqual({
@@ -208,21 +278,32 @@ describe('IAM', () => {
   });
 
   it('reaches result objects of the outputs bucket only, each function with the actions it needs', () => {
-    const objects = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/*`;
-    const staging = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>/_endpoints/*`;
+    const bucket = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>`;
+    const objects = `${bucket}/*`;
+    const staging = `${bucket}/_endpoints/*`;
+    const manifests = `${bucket}/*/training/*/manifest.json`;
+    const progress = `${bucket}/*/training/runs/*/checkpoints/progress.json`;
+    const models = `${bucket}/*/training/*/output/*`;
     const s3 = ofFunctions(withAction('s3:'));
     const byRole: Record<string, Record<string, string[]>> = {};
     for (const { roles, resources, actions } of s3) {
       for (const resource of resources) {
-        expect([objects, staging]).toContain(resource);
+        expect([objects, staging, manifests, progress, models]).toContain(resource);
         const role = roles[0] ?? '';
         const entry = byRole[role] ?? {};
         entry[resource] = [...(entry[resource] ?? []), ...actions].sort();
         byRole[role] = entry;
       }
     }
-    const { workflows, apiHandlers, imageWorkflow, webSocket } = built.stack;
+    const { workflows, apiHandlers, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
     expect(byRole).toEqual({
+      // A run's progress and its model; the API also writes the manifest of a run on a batch.
+      [roleOf(trainingWorkflow.recordTraining)]: { [progress]: ['s3:GetObject'], [models]: ['s3:GetObject'] },
+      [roleOf(apiHandlers.families.training)]: {
+        [manifests]: ['s3:PutObject'],
+        [progress]: ['s3:GetObject'],
+        [models]: ['s3:GetObject'],
+      },
       [roleOf(workflows.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
       // Writes each request before its job exists; reads results and images to presign them.
       [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
@@ -251,6 +332,7 @@ describe('IAM', () => {
       [
         roleOf(built.stack.apiHandlers.families.batches),
         roleOf(built.stack.apiHandlers.families.jobs),
+        roleOf(built.stack.apiHandlers.families.training),
       ].sort(),
     );
   });
@@ -284,6 +366,7 @@ describe('stack', () => {
         'ModelSuccessTopicArn',
         'OutputsBucketName',
         'StateTableName',
+        'TrainingStateMachineArn',
         'UsagePlanId',
         'WebSocketUrl',
       ].sort(),

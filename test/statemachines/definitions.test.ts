@@ -5,6 +5,7 @@ import {
   allStates,
   placeholdersOf,
   readDefinition,
+  SERVICE_SUBSTITUTIONS,
   STATE_MACHINE_FILES,
   type StateMachineName,
   substitute,
@@ -44,7 +45,9 @@ describe('STATE_MACHINE_FILES and TASK_FUNCTIONS', () => {
   it.each(NAMES)(
     'list exactly the placeholders of %s (what the stack and the local platform supply)',
     (name) => {
-      expect(placeholdersOf(readDefinition(name))).toEqual(new Set(TASK_FUNCTIONS[name]));
+      expect(placeholdersOf(readDefinition(name))).toEqual(
+        new Set([...TASK_FUNCTIONS[name], ...SERVICE_SUBSTITUTIONS[name]]),
+      );
     },
   );
 });

@@ -52,6 +52,7 @@ const PATCHABLE_FIELDS = [
   'error',
   'executionId',
   'inference',
+  'training',
   'counts',
   'startedAt',
   'finishedAt',

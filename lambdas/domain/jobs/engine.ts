@@ -114,15 +114,16 @@ export class JobsEngine {
         status: outcome.job.status,
       });
     }
-    if (job.kind !== 'batch') return outcome.job;
-    // The batch is cancelled from here on, whatever follows. Each clean-up step is attempted even if
+    // The job is cancelled from here on, whatever follows. Each clean-up step is attempted even if
     // an earlier one failed; what is left open, the reconciler closes when the aborted execution reports.
+    // A job that owns an execution (a batch, a training run) has it stopped, which stops its work.
     const executionId = outcome.job.executionId;
     if (executionId) {
-      await this.#bestEffort('stopping a cancelled batch', { tenant, batchId: id, executionId }, () =>
+      await this.#bestEffort(`stopping a cancelled ${job.kind}`, { tenant, jobId: id, executionId }, () =>
         this.deps.workflow.stop(executionId, reason.message),
       );
     }
+    if (job.kind !== 'batch') return outcome.job;
     await this.#bestEffort('cancelling the open jobs of a batch', { tenant, batchId: id }, () =>
       this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch'),
     );

@@ -30,6 +30,8 @@ export interface JobRecord {
   executionId?: string;
   /** Image jobs: the endpoint invocation that is making the image, and the workflow step waiting for it. */
   inference?: InferenceRecord;
+  /** Training jobs: the run's name, data, attempts and, once it ended, its last progress. */
+  training?: TrainingRecord;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -46,6 +48,25 @@ export interface InferenceRecord {
   instancesAtInvoke: number;
 }
 
+/** A training job's run. Internal, like every storage key: the API presents it in seed 002's shape. */
+export interface TrainingRecord {
+  /** The run name: its checkpoints live under it, so a later run of this name can resume them. */
+  customName: string;
+  /** The `train` channel: a manifest of result archives (a batch) or a folder of identity folders. */
+  dataset: { type: 'ManifestFile' | 'S3Prefix'; key: string; identities?: number; batchId?: string };
+  /** Training jobs started so far: the first, and each resume after a suspension. */
+  attempts: number;
+  /** The current (or last) SageMaker training job. */
+  trainingJobName?: string;
+  instanceType: string;
+  spot: boolean;
+  maxRuntimeSeconds: number;
+  /** Billable instance seconds of the attempts that ended. */
+  billableSeconds?: number;
+  /** The trainer's last progress, kept when the run ends (live progress is read from its checkpoints). */
+  progress?: Record<string, unknown>;
+}
+
 /** Fields a transition or an update may set besides status and version. */
 export type JobPatch = Partial<
   Pick<
@@ -56,6 +77,7 @@ export type JobPatch = Partial<
     | 'error'
     | 'executionId'
     | 'inference'
+    | 'training'
     | 'counts'
     | 'startedAt'
     | 'finishedAt'

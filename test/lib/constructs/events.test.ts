@@ -65,7 +65,7 @@ describe('rules', () => {
 });
 
 describe('reconciler rule', () => {
-  it('sends failed, timed-out and aborted executions of both workflows, from the default bus', () => {
+  it('sends failed, timed-out and aborted executions of the three workflows, from the default bus', () => {
     const rule = reconcilerRule();
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual({
@@ -76,6 +76,7 @@ describe('reconciler rule', () => {
         stateMachineArn: [
           { Ref: built.idOf(built.stack.workflows.batchStateMachine) },
           { Ref: built.idOf(built.stack.imageWorkflow.stateMachine) },
+          { Ref: built.idOf(built.stack.trainingWorkflow.stateMachine) },
         ],
       },
     });

@@ -5,6 +5,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hasInstanceStorage } from '../../../contracts/instances.ts';
 import {
   deployedModels,
   type EndpointModelInput,
@@ -15,7 +16,6 @@ import { parseStageConfig } from '../../../lib/config.ts';
 import {
   ENDPOINT_STAGING_PREFIX,
   HUGGINGFACE_INFERENCE_GPU_TAG,
-  hasInstanceStorage,
   type ModelEndpoint,
   ModelEndpoints,
 } from '../../../lib/constructs/model-endpoints.ts';

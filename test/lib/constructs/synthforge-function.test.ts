@@ -27,9 +27,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s seventeen, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s twenty, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(17);
+    expect(Object.keys(functions)).toHaveLength(20);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -82,7 +82,7 @@ describe('every function', () => {
   });
 
   it('gets the common environment plus exactly the variables its handler reads', () => {
-    const { apiHandlers, workflows, imageWorkflow, webSocket } = built.stack;
+    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
     const imageTask = [
       'EVENT_BUS_NAME',
       'IMAGE_MODELS',
@@ -133,6 +133,31 @@ describe('every function', () => {
         // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime.
         ['BATCH_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
       ],
+      [
+        apiHandlers.families.training,
+        [
+          // The cancel route stops the run's execution through the engine's workflow client, which
+          // lambdas/runtime.ts builds from BATCH_STATE_MACHINE_ARN (it stops by execution ARN).
+          'BATCH_STATE_MACHINE_ARN',
+          'CURSOR_SECRET_ARN',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+          'TRAINING_SETTINGS',
+          'TRAINING_STATE_MACHINE_ARN',
+        ],
+      ],
+      // The blobs adapter needs the bucket even for PrepareTraining, which names the job's S3 URIs.
+      [
+        trainingWorkflow.prepareTraining,
+        ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE', 'TRAINING_SETTINGS', 'TRAINING_VOLUME_KEY_ARN'],
+      ],
+      [
+        trainingWorkflow.recordTraining,
+        ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE', 'TRAINING_SETTINGS'],
+      ],
       [apiHandlers.authorizer, ['KEYS_TABLE']],
       [workflows.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
       [workflows.tasks.runJob, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
@@ -169,6 +194,25 @@ describe('every function', () => {
         POWERTOOLS_SERVICE_NAME: 'synthforge',
         POWERTOOLS_METRICS_NAMESPACE: 'SynthForge',
       });
+    }
+    // The stage's training settings, without the image and the prices (TrainingSettings), as parsed.
+    const settings = {
+      instanceType: 'ml.g5.xlarge',
+      allowedInstanceTypes: [],
+      volumeSizeGb: 30,
+      maxRuntimeSeconds: 14_400,
+      maxRuntimeLimitSeconds: 86_400,
+      spot: false,
+      maxWaitSeconds: 172_800,
+      maxAutoResumes: 2,
+    };
+    for (const fn of [
+      apiHandlers.families.training,
+      trainingWorkflow.prepareTraining,
+      trainingWorkflow.recordTraining,
+    ]) {
+      const env = functions[built.idOf(fn)]?.Properties.Environment.Variables as Record<string, string>;
+      expect(JSON.parse(env.TRAINING_SETTINGS as string), fn.node.path).toEqual(settings);
     }
     const batchesEnv = functions[built.idOf(apiHandlers.families.batches)]?.Properties.Environment.Variables;
     expect(batchesEnv).toMatchObject({

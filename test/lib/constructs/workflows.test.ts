@@ -21,8 +21,8 @@ const aslText = readDefinition('generationBatch');
 beforeAll(() => {
   built = buildTestStack();
   const machines = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine');
-  // The generation batch and the image workflow.
-  expect(Object.keys(machines)).toHaveLength(2);
+  // The generation batch, the image workflow and the training workflow.
+  expect(Object.keys(machines)).toHaveLength(3);
   machine = machines[built.idOf(built.stack.workflows.batchStateMachine)]?.Properties as CfnJson;
 });
 
@@ -123,30 +123,56 @@ describe('batch state machine', () => {
     }
   });
 
-  it('logs ALL events with execution data to a log group with retention, and traces with X-Ray', () => {
-    expect(machine.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
-    const destination = machine.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
-    const group = resourcesOfType(built.template, 'AWS::Logs::LogGroup')[referencedId(destination) as string];
-    expect(group?.Properties).toMatchObject({
-      RetentionInDays: 30,
-      LogGroupName: '/aws/vendedlogs/states/synthforge-test-generation-batch',
-    });
-    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+  // Every machine is built by lambdaStateMachine: each is checked here, once.
+  const machines = () => {
+    const { workflows, imageWorkflow, trainingWorkflow } = built.stack;
+    return [
+      ['generation-batch', workflows.batchStateMachine, workflows.batchStateMachineRole],
+      ['image-generation', imageWorkflow.stateMachine, imageWorkflow.stateMachineRole],
+      ['training', trainingWorkflow.stateMachine, trainingWorkflow.stateMachineRole],
+    ] as const;
+  };
+  const propertiesOf = (construct: Parameters<TestStack['idOf']>[0]) =>
+    resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[built.idOf(construct)]
+      ?.Properties as CfnJson;
+
+  it('logs ALL events with execution data to a log group with retention, and traces with X-Ray: every machine', () => {
+    for (const [name, stateMachine] of machines()) {
+      const properties = propertiesOf(stateMachine);
+      expect(properties.LoggingConfiguration, name).toMatchObject({
+        Level: 'ALL',
+        IncludeExecutionData: true,
+      });
+      const destination = properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn;
+      const group = resourcesOfType(built.template, 'AWS::Logs::LogGroup')[
+        referencedId(destination) as string
+      ];
+      expect(group?.Properties, name).toMatchObject({
+        RetentionInDays: 30,
+        LogGroupName: `/aws/vendedlogs/states/synthforge-test-${name}`,
+      });
+      expect(properties.TracingConfiguration, name).toEqual({ Enabled: true });
+    }
   });
 
-  it('runs as its own role, assumable only by Step Functions of this account', () => {
-    const roleId = built.idOf(built.stack.workflows.batchStateMachineRole);
-    expect(referencedId(machine.RoleArn)).toBe(roleId);
-    const role = resourcesOfType(built.template, 'AWS::IAM::Role')[roleId]?.Properties as CfnJson;
-    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
-      {
-        Action: 'sts:AssumeRole',
-        Effect: 'Allow',
-        Principal: { Service: 'states.amazonaws.com' },
-        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
-      },
-    ]);
-    expect(role.ManagedPolicyArns).toBeUndefined();
+  it('runs each machine as its own role, assumable only by Step Functions of this account', () => {
+    const roles = new Set<string>();
+    for (const [name, stateMachine, stateMachineRole] of machines()) {
+      const roleId = built.idOf(stateMachineRole);
+      roles.add(roleId);
+      expect(referencedId(propertiesOf(stateMachine).RoleArn), name).toBe(roleId);
+      const role = resourcesOfType(built.template, 'AWS::IAM::Role')[roleId]?.Properties as CfnJson;
+      expect(role.AssumeRolePolicyDocument.Statement, name).toEqual([
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'states.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+        },
+      ]);
+      expect(role.ManagedPolicyArns, name).toBeUndefined();
+    }
+    expect(roles.size).toBe(3);
   });
 
   it('may invoke exactly the four task functions (and their versions), nothing else', () => {

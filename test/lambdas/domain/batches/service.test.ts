@@ -11,6 +11,7 @@ import { aJob, aTenant } from '../../../support/jobs.ts';
 const fixture = useEmulators();
 const clock = { now: () => new Date() };
 const unusedBlobs: BlobStore = {
+  size: async () => undefined,
   put: async () => undefined,
   get: async () => undefined,
   presignGet: async () => 'unused',

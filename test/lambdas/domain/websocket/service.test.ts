@@ -39,6 +39,7 @@ class RecordingMessenger implements ConnectionMessenger {
 }
 
 const blobs: BlobStore = {
+  size: async () => undefined,
   bucket: 'outputs',
   presignGet: async (key) => `https://outputs.example/${key}?signature=1`,
   put: async () => undefined,

@@ -1,0 +1,410 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainingJobName } from '../../../lambdas/domain/training/keys.ts';
+import { parseStageConfig } from '../../../lib/config.ts';
+import { TRAINER_IMAGE_DIRECTORY, TRAINING_JOB_NAMES } from '../../../lib/constructs/training-workflow.ts';
+import { flattenReference } from '../../../lib/nag-acknowledgements.ts';
+import {
+  allStates,
+  placeholdersOf,
+  readDefinition,
+  SERVICE_SUBSTITUTIONS,
+  substitute,
+  TASK_FUNCTIONS,
+} from '../../../statemachines/definitions.ts';
+import {
+  buildTestStack,
+  type CfnJson,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** One Allow statement, with its actions and (flattened) resources as lists. */
+interface Grant {
+  sid: string | undefined;
+  actions: string[];
+  resources: string[];
+  condition: Statement['Condition'];
+}
+
+let built: TestStack;
+let machine: CfnJson;
+const aslText = readDefinition('training');
+
+/** Every statement of every policy attached to the role with this logical id. */
+function grantsOf(template: TestStack['template'], roleId: string): Grant[] {
+  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
+    .filter((policy) => (policy.Properties.Roles as unknown[]).some((role) => referencedId(role) === roleId))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+    .map((statement) => {
+      expect(statement.Effect).toBe('Allow');
+      return {
+        sid: statement.Sid,
+        actions: [statement.Action].flat(),
+        resources: [statement.Resource].flat().map(flattenReference),
+        condition: statement.Condition,
+      };
+    });
+}
+
+beforeAll(() => {
+  built = buildTestStack();
+  machine = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[
+    built.idOf(built.stack.trainingWorkflow.stateMachine)
+  ]?.Properties as CfnJson;
+});
+
+const bucket = () => `<${built.idOf(built.stack.data.outputsBucket)}.Arn>`;
+const objects = (pattern: string) => `${bucket()}/${pattern}`;
+
+describe('training state machine', () => {
+  it('inlines its ASL and substitutes the training role, the trainer image, the volume key and both steps', () => {
+    // Prepare
+    const { trainingWorkflow } = built.stack;
+    const getAtt = (construct: { node: { defaultChild?: unknown } }) => ({
+      'Fn::GetAtt': [built.idOf(construct), 'Arn'],
+    });
+
+    // Assess
+    expect(machine.DefinitionString).toBe(aslText);
+    expect(machine.DefinitionS3Location).toBeUndefined();
+    expect(machine.DefinitionSubstitutions).toEqual({
+      PrepareTrainingFunctionArn: getAtt(trainingWorkflow.prepareTraining),
+      RecordTrainingFunctionArn: getAtt(trainingWorkflow.recordTraining),
+      TrainingRoleArn: getAtt(trainingWorkflow.trainingRole),
+      TrainerImageUri: {
+        'Fn::Sub': expect.stringMatching(
+          /^123456789012\.dkr\.ecr\.eu-west-1\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-container-assets-123456789012-eu-west-1:[0-9a-f]{64}$/,
+        ),
+      },
+    });
+    // The same placeholders the local platform substitutes.
+    expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(
+      [...TASK_FUNCTIONS.training, ...SERVICE_SUBSTITUTIONS.training].sort(),
+    );
+  });
+
+  it('leaves no unsubstituted placeholder in the definition CloudFormation deploys', () => {
+    // Prepare
+    const values = Object.fromEntries(
+      Object.keys(machine.DefinitionSubstitutions).map((name) => [name, `value-of-${name}`]),
+    );
+
+    // Act
+    const deployed = substitute(machine.DefinitionString, values);
+
+    // Assess
+    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholdersOf(aslText));
+    expect(deployed).not.toContain('${');
+    const train = JSON.parse(deployed).States.Train;
+    expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    expect(train.Parameters).toMatchObject({
+      RoleArn: 'value-of-TrainingRoleArn',
+      AlgorithmSpecification: { TrainingImage: 'value-of-TrainerImageUri' },
+      EnableNetworkIsolation: true,
+    });
+  });
+
+  it('gives each step function a timeout within the TimeoutSeconds of the Task that invokes it', () => {
+    const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
+    const byPlaceholder = new Map(
+      Object.entries(machine.DefinitionSubstitutions).map(([name, arn]) => [
+        `\${${name}}`,
+        referencedId(arn),
+      ]),
+    );
+    const lambdaTasks = allStates<CfnJson>(JSON.parse(aslText).States)
+      .map(([, state]) => state)
+      .filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke');
+    expect(lambdaTasks).toHaveLength(3);
+    for (const task of lambdaTasks) {
+      const fnId = byPlaceholder.get(task.Parameters.FunctionName) as string;
+      expect(functions[fnId]?.Properties.Timeout, task.Parameters.FunctionName).toBeLessThanOrEqual(
+        task.TimeoutSeconds,
+      );
+    }
+  });
+
+  it('may invoke its two steps, run sf-* training jobs, keep the .sync rule and pass the training role to SageMaker, nothing else', () => {
+    // Prepare
+    const { trainingWorkflow } = built.stack;
+    const fnArn = (fn: { node: { defaultChild?: unknown } }) => `<${built.idOf(fn)}.Arn>`;
+
+    // Act
+    const grants = grantsOf(built.template, built.idOf(trainingWorkflow.stateMachineRole)).filter(
+      // Logging and X-Ray (CDK's, in the role's default policy): support no resource.
+      (grant) => !grant.actions.every((action) => /^(logs|xray):/.test(action)),
+    );
+
+    // Assess
+    expect(grants).toEqual([
+      {
+        sid: 'InvokeWorkflowTasks',
+        actions: ['lambda:InvokeFunction'],
+        resources: [
+          fnArn(trainingWorkflow.prepareTraining),
+          `${fnArn(trainingWorkflow.prepareTraining)}:*`,
+          fnArn(trainingWorkflow.recordTraining),
+          `${fnArn(trainingWorkflow.recordTraining)}:*`,
+        ],
+        condition: undefined,
+      },
+      {
+        sid: 'RunTrainingJobs',
+        actions: [
+          'sagemaker:CreateTrainingJob',
+          'sagemaker:DescribeTrainingJob',
+          'sagemaker:StopTrainingJob',
+          'sagemaker:AddTags',
+          'sagemaker:ListTags',
+        ],
+        resources: ['arn:<AWS::Partition>:sagemaker:eu-west-1:123456789012:training-job/sf-*'],
+        condition: undefined,
+      },
+      {
+        sid: 'HearOfTrainingJobsEnding',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          'arn:<AWS::Partition>:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
+        ],
+        condition: undefined,
+      },
+      {
+        sid: 'PassTrainingRole',
+        actions: ['iam:PassRole'],
+        resources: [`<${built.idOf(trainingWorkflow.trainingRole)}.Arn>`],
+        condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('names every training job it may act on the way the domain names them (sf-<task>-<attempt>)', () => {
+    const prefix = TRAINING_JOB_NAMES.replace(/\*$/, '');
+    expect(trainingJobName('01JABCDEF0123456789XYZ', 1).startsWith(prefix)).toBe(true);
+    expect(trainingJobName('01JABCDEF0123456789XYZ', 3).startsWith(prefix)).toBe(true);
+  });
+
+  it('waits for the training role’s permissions before it can start a job', () => {
+    const resources = built.template.toJSON().Resources as Record<string, { DependsOn?: string[] }>;
+    const dependsOn = resources[built.idOf(built.stack.trainingWorkflow.stateMachine)]?.DependsOn ?? [];
+    expect(dependsOn).toEqual(
+      expect.arrayContaining([
+        built.idOf(built.stack.trainingWorkflow.trainingRolePolicy),
+        built.idOf(built.stack.trainingWorkflow.trainingJobsPolicy),
+        built.idOf(built.stack.trainingWorkflow.invokeTasksPolicy),
+      ]),
+    );
+  });
+});
+
+describe('training role', () => {
+  const inputs = () => [
+    objects('*/jobs/*/result.zip'),
+    objects('*/training/*/manifest.json'),
+    objects('*/datasets/*'),
+    objects('*/training/runs/*/checkpoints/*'),
+  ];
+  const outputs = () => [objects('*/training/*/output/*'), objects('*/training/runs/*/checkpoints/*')];
+  const grants = () => grantsOf(built.template, built.idOf(built.stack.trainingWorkflow.trainingRole));
+
+  it('is assumable only by SageMaker, on behalf of this account, and carries no managed policy', () => {
+    const role = resourcesOfType(built.template, 'AWS::IAM::Role')[
+      built.idOf(built.stack.trainingWorkflow.trainingRole)
+    ]?.Properties as CfnJson;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'sagemaker.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      },
+    ]);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toBeUndefined();
+  });
+
+  it('reads only its inputs: the manifests and the archives they list, dataset folders, checkpoints', () => {
+    const reads = grants().filter((grant) => grant.actions.includes('s3:GetObject'));
+    expect(reads.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
+      { actions: ['s3:GetObject'], resources: inputs() },
+    ]);
+  });
+
+  it('lists the bucket only under its input prefixes', () => {
+    const lists = grants().filter((grant) => grant.actions.includes('s3:ListBucket'));
+    expect(lists).toEqual([
+      {
+        sid: 'ListInputs',
+        actions: ['s3:ListBucket'],
+        resources: [bucket()],
+        condition: {
+          StringLike: {
+            's3:prefix': ['*/datasets/*', '*/training/runs/*/checkpoints*', '*/training/*/manifest.json'],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('writes only its outputs: the model and the checkpoints (deleting only checkpoints), never an input', () => {
+    const writes = grants().filter((grant) =>
+      grant.actions.some((action) => /^s3:(Put|Delete|Abort)/.test(action)),
+    );
+    expect(writes.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
+      { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: outputs() },
+      { actions: ['s3:DeleteObject'], resources: [objects('*/training/runs/*/checkpoints/*')] },
+    ]);
+    const written = writes.flatMap((grant) => grant.resources);
+    for (const input of [
+      objects('*/jobs/*/result.zip'),
+      objects('*/training/*/manifest.json'),
+      objects('*/datasets/*'),
+    ]) {
+      expect(written).not.toContain(input);
+    }
+    // Nothing of the bucket beyond those patterns (no `<bucket>/*`).
+    for (const grant of grants().filter((g) => g.actions.some((action) => action.startsWith('s3:')))) {
+      expect(grant.resources).not.toContain(objects('*'));
+    }
+  });
+
+  it('pulls only the trainer image, logs only to the training jobs’ group and namespace, and uses only its volume key', () => {
+    const { trainingWorkflow } = built.stack;
+    const others = grants().filter((grant) => !grant.actions.some((action) => action.startsWith('s3:')));
+    expect(others).toEqual([
+      {
+        sid: 'PullTrainerImage',
+        actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+        resources: [
+          'arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/cdk-hnb659fds-container-assets-123456789012-eu-west-1',
+        ],
+        condition: undefined,
+      },
+      {
+        sid: 'AuthenticateToEcr',
+        actions: ['ecr:GetAuthorizationToken'],
+        resources: ['*'],
+        condition: undefined,
+      },
+      {
+        sid: 'WriteTrainingLogs',
+        actions: [
+          'logs:CreateLogGroup',
+          'logs:CreateLogStream',
+          'logs:DescribeLogStreams',
+          'logs:PutLogEvents',
+        ],
+        resources: [
+          'arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/TrainingJobs',
+          'arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/sagemaker/TrainingJobs:*',
+        ],
+        condition: undefined,
+      },
+      {
+        sid: 'PublishTrainingMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        condition: { StringEquals: { 'cloudwatch:namespace': '/aws/sagemaker/TrainingJobs' } },
+      },
+      {
+        sid: 'UseVolumeKey',
+        actions: ['kms:CreateGrant'],
+        resources: [`<${built.idOf(trainingWorkflow.volumeKey)}.Arn>`],
+        condition: undefined,
+      },
+    ]);
+  });
+
+  it('encrypts training volumes with a key of its own that rotates', () => {
+    const key = resourcesOfType(built.template, 'AWS::KMS::Key')[
+      built.idOf(built.stack.trainingWorkflow.volumeKey)
+    ];
+    expect(key?.Properties.EnableKeyRotation).toBe(true);
+    expect(key?.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('trainer image', () => {
+  it('is built from containers/trainer by default (an image asset: Docker is needed only to deploy)', () => {
+    expect(existsSync(join(TRAINER_IMAGE_DIRECTORY, 'Dockerfile'))).toBe(true);
+    const asset = built.stack.trainingWorkflow.node.tryFindChild('TrainerImage');
+    expect(asset).toBeDefined();
+  });
+
+  it('is the stage’s training.image when set, pulled from that repository only', () => {
+    // Prepare
+    const image = '210987654321.dkr.ecr.eu-central-1.amazonaws.com/team/trainer:2026-05-01';
+
+    // Act
+    const custom = buildTestStack({ training: { image } });
+
+    // Assess
+    const { trainingWorkflow } = custom.stack;
+    expect(trainingWorkflow.node.tryFindChild('TrainerImage')).toBeUndefined();
+    const definition = resourcesOfType(custom.template, 'AWS::StepFunctions::StateMachine')[
+      custom.idOf(trainingWorkflow.stateMachine)
+    ]?.Properties as CfnJson;
+    expect(definition.DefinitionSubstitutions.TrainerImageUri).toBe(image);
+    const pull = grantsOf(custom.template, custom.idOf(trainingWorkflow.trainingRole)).find(
+      (grant) => grant.sid === 'PullTrainerImage',
+    );
+    expect(pull?.resources).toEqual([
+      'arn:<AWS::Partition>:ecr:eu-central-1:210987654321:repository/team/trainer',
+    ]);
+  });
+
+  it('refuses a training.image that is not an ECR image URI, naming the field', () => {
+    expect(() =>
+      parseStageConfig({ stage: 'qa', training: { image: 'docker.io/library/trainer:1' } }),
+    ).toThrow(/training\.image: an ECR image URI/);
+  });
+});
+
+describe('step functions', () => {
+  const actionsOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) =>
+    grantsOf(built.template, built.idOf(fn.executionRole))
+      .filter((grant) => grant.sid !== 'WriteOwnLogGroup' && !grant.actions[0]?.startsWith('xray:'))
+      .map(({ sid, actions, resources }) => ({ sid, actions, resources }));
+  const stateTable = () => [
+    {
+      sid: 'StateTable',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      resources: [`<${built.idOf(built.stack.data.stateTable)}.Arn>`],
+    },
+    {
+      sid: 'StateTableKey',
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      resources: [`<${built.idOf(built.stack.data.tableKey)}.Arn>`],
+    },
+    {
+      sid: 'PublishJobEvents',
+      actions: ['events:PutEvents'],
+      resources: [`<${built.idOf(built.stack.events.bus)}.Arn>`],
+    },
+  ];
+
+  it('PrepareTraining reads and updates the task and publishes its change, nothing else', () => {
+    expect(actionsOf(built.stack.trainingWorkflow.prepareTraining)).toEqual(stateTable());
+  });
+
+  it('RecordTraining also reads the trainer’s progress and heads the model, nothing else of the bucket', () => {
+    expect(actionsOf(built.stack.trainingWorkflow.recordTraining)).toEqual([
+      ...stateTable(),
+      {
+        sid: 'ReadTrainingResults',
+        actions: ['s3:GetObject'],
+        resources: [objects('*/training/runs/*/checkpoints/progress.json'), objects('*/training/*/output/*')],
+      },
+    ]);
+  });
+});
