@@ -161,13 +161,13 @@ export class TrainingWorkflow extends Construct {
       ...this.settingsEnvironment,
     };
 
-    // Lambda timeouts stay within the ASL's TimeoutSeconds (120) of the Task that invokes them.
-    // Table actions: get = GetItem, transition/update = UpdateItem, log = BatchWriteItem.
     this.volumeKey = new Key(this, 'VolumeKey', {
       description: 'Encrypts the ML storage volumes of SynthForge training jobs',
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
+    // Lambda timeouts stay within the ASL's TimeoutSeconds (120) of the Task that invokes them.
+    // Table actions: get = GetItem, transition/update = UpdateItem, log = BatchWriteItem.
     this.prepareTraining = new SynthForgeFunction(this, 'PrepareTraining', {
       entry: 'lambdas/handlers/workflow/prepare-training.ts',
       description: "Training workflow: marks the task running and answers its training job's request",

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
 import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
 import { docsAssetFiles } from '../../../lib/constructs/api-handlers.ts';
 import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
@@ -195,17 +196,9 @@ describe('every function', () => {
         POWERTOOLS_METRICS_NAMESPACE: 'SynthForge',
       });
     }
-    // The stage's training settings, without the image and the prices (TrainingSettings), as parsed.
-    const settings = {
-      instanceType: 'ml.g5.xlarge',
-      allowedInstanceTypes: [],
-      volumeSizeGb: 30,
-      maxRuntimeSeconds: 14_400,
-      maxRuntimeLimitSeconds: 86_400,
-      spot: false,
-      maxWaitSeconds: 172_800,
-      maxAutoResumes: 2,
-    };
+    // The stage's training settings (the test stage names none: the defaults), without the image and
+    // the prices, as the functions parse them.
+    const settings = trainingSettingsOf(TrainingConfigSchema.parse({}));
     for (const fn of [
       apiHandlers.families.training,
       trainingWorkflow.prepareTraining,
