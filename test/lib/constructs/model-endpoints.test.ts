@@ -5,7 +5,6 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasInstanceStorage } from '../../../contracts/instances.ts';
 import {
   deployedModels,
   type EndpointModelInput,
@@ -261,21 +260,6 @@ describe('asynchronous endpoint configuration', () => {
     expect(gpu.KmsKeyId).toBeUndefined();
     expect(referencedId(cpu.KmsKeyId)).toBe(two.idOf(two.stack.modelEndpoints.key));
     expect(cpu.AsyncInferenceConfig.ClientConfig).toEqual({ MaxConcurrentInvocationsPerInstance: 4 });
-  });
-
-  it('knows which instance types have local storage', () => {
-    for (const type of [
-      'ml.g5.xlarge',
-      'ml.g4dn.xlarge',
-      'ml.g6e.2xlarge',
-      'ml.p4d.24xlarge',
-      'ml.m5d.large',
-    ]) {
-      expect(hasInstanceStorage(type), type).toBe(true);
-    }
-    for (const type of ['ml.m5.large', 'ml.c5.xlarge', 'ml.inf2.xlarge', 'ml.g5g.xlarge', 'ml.p3.2xlarge']) {
-      expect(hasInstanceStorage(type), type).toBe(false);
-    }
   });
 });
 
