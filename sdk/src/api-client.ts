@@ -257,6 +257,31 @@ export class ApiClient {
   getGeneratedBatch(batchId: ParamsOf<RouteOf<'getGeneratedBatch'>>['batch_id'], options?: CallOptions) {
     return this.call(routes.getGeneratedBatch, { ...options, params: { batch_id: batchId } });
   }
+  /**
+   * Starts a training run (seed 002): a re-identification model trained on a finished
+   * identity-crops batch (`dataset: { batch_id }`, default your most recent one) or a folder under
+   * your datasets/ (`dataset: { s3_prefix }`). Answers at once with its `task_id`; follow it with
+   * `getTrainingStatus`. Every field is optional (the contract's defaults apply); invalid parameters
+   * are a 422 `VALIDATION_ERROR` and start nothing. Idempotent: safe to retry.
+   */
+  startTraining(body: BodyOf<RouteOf<'startTraining'>> = {}, options?: CallOptions) {
+    return this.call(routes.startTraining, { ...options, body });
+  }
+  /**
+   * A training run: its status and live progress (epoch, loss, best loss, recall@1 and mAP once
+   * evaluated, the last log lines), its request, and `model_url` once completed.
+   */
+  getTrainingStatus(taskId: ParamsOf<RouteOf<'getTrainingStatus'>>['task_id'], options?: CallOptions) {
+    return this.call(routes.getTrainingStatus, { ...options, params: { task_id: taskId } });
+  }
+  /** Training runs, newest first, optionally of one status; one page. */
+  listTrainingJobs(query: QueryOf<RouteOf<'listTrainingJobs'>> = {}, options?: CallOptions) {
+    return this.call(routes.listTrainingJobs, { ...options, query });
+  }
+  /** Cancels a training run (its training job is stopped). A run that already ended: 409. */
+  cancelTraining(taskId: ParamsOf<RouteOf<'cancelTraining'>>['task_id'], options?: CallOptions) {
+    return this.call(routes.cancelTraining, { ...options, params: { task_id: taskId } });
+  }
   /** Jobs, batches, frames and bytes in a time range (default: the last 30 days). */
   getUsage(query: QueryOf<RouteOf<'getUsage'>> = {}, options?: CallOptions) {
     return this.call(routes.getUsage, { ...options, query });

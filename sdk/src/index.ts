@@ -23,7 +23,12 @@ export {
   TimeoutError,
 } from './errors.ts';
 export type { FetchFunction } from './http.ts';
-export { Manager, type RecentBatchesFilter, type RecentJobsFilter } from './manager.ts';
+export {
+  Manager,
+  type RecentBatchesFilter,
+  type RecentJobsFilter,
+  type RecentTrainingFilter,
+} from './manager.ts';
 export type {
   BatchEstimate,
   BatchListItem,
@@ -40,6 +45,12 @@ export type {
   ParameterSpec,
   ParamValues,
   ParamViolation,
+  TrainAccepted,
+  TrainCancelled,
+  TrainingList,
+  TrainingProgress,
+  TrainingTask,
+  TrainRequest,
 } from './resources.ts';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 export type {

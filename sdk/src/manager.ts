@@ -1,12 +1,12 @@
 /**
  * The SDK's front door, the facade of seed 004 (`Manager`): made with a base URL and key, it offers
- * health, recent jobs and batches, and sessions; later issues add `createRunner(...)` here.
+ * health, recent jobs, batches and training runs, and sessions; later issues add `createRunner(...)` here.
  */
 import { Limit } from '../../contracts/common.ts';
 import type { Routes } from '../../contracts/routes.ts';
 import { ApiClient, type ApiClientOptions } from './api-client.ts';
 import { Batch, cancelJob } from './batch.ts';
-import type { BatchListItem, Job } from './resources.ts';
+import type { BatchListItem, Job, TrainingTask } from './resources.ts';
 import type { CallOptions, QueryOf, ResponseOf } from './route-types.ts';
 import { Session } from './session.ts';
 
@@ -18,6 +18,9 @@ export type RecentJobsFilter = Omit<QueryOf<Routes['listJobs']>, 'limit' | 'curs
 
 /** Filters of `recentBatches`: those of `GET /api/v1/batches`, paging aside. */
 export type RecentBatchesFilter = Omit<QueryOf<Routes['listBatches']>, 'limit' | 'cursor'>;
+
+/** Filters of `recentTraining`: those of `GET /api/v1/train/jobs`, paging aside. */
+export type RecentTrainingFilter = Omit<QueryOf<Routes['listTrainingJobs']>, 'limit' | 'cursor'>;
 
 /** High-level access to SynthForge. `new Manager({ baseUrl, apiKey })`. */
 export class Manager {
@@ -52,6 +55,19 @@ export class Manager {
       this.client
         .listBatches({ ...filter, limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
         .then((page) => ({ items: page.batches, next: page.next_cursor })),
+    );
+  }
+
+  /** The `limit` newest training runs, optionally of one status; pages are followed. */
+  async recentTraining(
+    limit = 20,
+    filter: RecentTrainingFilter = {},
+    options?: CallOptions,
+  ): Promise<TrainingTask[]> {
+    return collectPages(limit, (pageSize, cursor) =>
+      this.client
+        .listTrainingJobs({ ...filter, limit: pageSize, ...(cursor ? { cursor } : {}) }, options)
+        .then((page) => ({ items: page.jobs, next: page.next_cursor })),
     );
   }
 

@@ -35,3 +35,15 @@ export type ImageJobState = Extract<ResponseOf<Routes['getGeneratedImage']>, { p
 export type ImageBatchAccepted = ResponseOf<Routes['generateImageBatch']>;
 /** A batch of images in seed 001's shape. */
 export type ImageBatchResult = ResponseOf<Routes['getGeneratedBatch']>;
+/** What `startTraining` takes: seed 002's request, every field optional (the contract's defaults apply). */
+export type TrainRequest = BodyOf<Routes['startTraining']>;
+/** `POST /train` answered 202: the run's `task_id` and its first progress. */
+export type TrainAccepted = ResponseOf<Routes['startTraining']>;
+/** A training run: status, live progress, its request, its dataset, and `model_url` once completed. */
+export type TrainingTask = ResponseOf<Routes['getTrainingStatus']>;
+/** A run's live progress: epoch, loss, best loss, recall@1 and mAP, the last log lines. */
+export type TrainingProgress = TrainingTask['progress'];
+/** One page of training runs. */
+export type TrainingList = ResponseOf<Routes['listTrainingJobs']>;
+/** `DELETE /train/{task_id}`: the run and its new status. */
+export type TrainCancelled = ResponseOf<Routes['cancelTraining']>;

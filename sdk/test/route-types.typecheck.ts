@@ -28,5 +28,15 @@ export async function typeChecks(client: ApiClient): Promise<unknown[]> {
   // @ts-expect-error is_preview is a boolean
   await client.submitBatch({ job_runs: [{ name: 'shapes', is_preview: 'yes' }] });
 
-  return [progress, firstJobId];
+  // Training (seed 002): every request field is optional; outputs carry the live progress.
+  const accepted = await client.startTraining();
+  const task = await client.getTrainingStatus(accepted.task_id);
+  const epoch: number | null = task.progress.current_epoch;
+  await client.listTrainingJobs({ status: 'running', limit: 5 });
+  // @ts-expect-error attention_layers names ResNet stages
+  await client.startTraining({ model_kwargs: { attention_layers: ['layer7'] } });
+  // @ts-expect-error a training status the contract does not list
+  await client.listTrainingJobs({ status: 'suspended' });
+
+  return [progress, firstJobId, epoch];
 }

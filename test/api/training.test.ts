@@ -22,11 +22,19 @@ const TINY = {
   model_kwargs: { embedding_dim: 32, attention_layers: ['layer1', 'layer4'] },
 };
 
+/**
+ * Polls until `done`. A connection reset is read again: while a trainer's 135 MB checkpoints stream
+ * into the in-process S3 emulator the event loop stalls, and a kept-alive socket can be closed by the
+ * server just as the client reuses it (Node's keep-alive race), which says nothing about the platform.
+ */
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
+    const value = await read().catch((error: Error & { cause?: { code?: string } }) => {
+      if (error.cause?.code !== 'ECONNRESET' || Date.now() > deadline) throw error;
+      return undefined;
+    });
+    if ((value !== undefined && done(value)) || Date.now() > deadline) return value as T;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -149,7 +157,11 @@ describe('POST /api/v1/train', () => {
     expect(final.dataset?.identities).toBe(12);
     expect(final.wandb_tags).toEqual(['e2e']);
     // The model: SageMaker's model.tar.gz, holding the trainer's model.pt and model.json.
-    const model = await fetch(final.model_url ?? '');
+    const model = await until(
+      () => fetch(final.model_url ?? ''),
+      () => true,
+      10_000,
+    );
     expect(model.status).toBe(200);
     const tar = gunzipSync(Buffer.from(await model.arrayBuffer()));
     expect(tar.toString('latin1')).toContain('model.pt');

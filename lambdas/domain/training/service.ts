@@ -176,16 +176,12 @@ export class TrainingService {
     const kept = training.progress
       ? parseProgress(new TextEncoder().encode(JSON.stringify(training.progress)))
       : undefined;
-    const live =
-      job.status === 'running' && !kept
-        ? parseProgress(
-            await this.deps.blobs
-              .get(trainingKeys(job.tenant, job.id, training.customName).progress)
-              .catch(() => undefined),
-          )
-        : undefined;
+    const live = job.status === 'running' && !kept ? await this.#liveProgress(job, training) : undefined;
     // A progress file left by an earlier run of the same name is not this task's.
-    const own = live?.updated_at && live.updated_at < (job.startedAt ?? job.createdAt) ? undefined : live;
+    const own =
+      live?.updated_at && Date.parse(live.updated_at) < Date.parse(job.startedAt ?? job.createdAt)
+        ? undefined
+        : live;
     const base = kept ?? own ?? pendingProgress(job.status, job.message ?? '');
     // The job's status is the truth; the trainer's own word (suspended) shows while it is running.
     const status = job.status === 'running' && base.status === 'suspended' ? 'suspended' : job.status;
@@ -194,6 +190,21 @@ export class TrainingService {
       status,
       message: job.status === 'running' ? base.message || (job.message ?? '') : (job.message ?? base.message),
     };
+  }
+
+  /**
+   * The progress the trainer last synced. Read twice before giving up: a read that meets the object
+   * while a sync replaces it (or a passing error) would otherwise show a run that has trained for
+   * epochs as if it had not started, and a poller would see its progress go backwards.
+   */
+  async #liveProgress(job: JobRecord, training: TrainingRecord): Promise<TrainingProgress | undefined> {
+    const key = trainingKeys(job.tenant, job.id, training.customName).progress;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const progress = parseProgress(await this.deps.blobs.get(key).catch(() => undefined));
+      if (progress) return progress;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return undefined;
   }
 
   /** The instance, spot and runtime of the run: the request's choices within the stage's limits. */

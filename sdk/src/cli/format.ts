@@ -4,6 +4,15 @@
  */
 import { UsageError } from './exit-codes.ts';
 
+/** `label:  value` lines, the values aligned; rows without a value are left out. */
+export function fieldList(rows: readonly (readonly [string, string | undefined])[]): string {
+  const present = rows.filter(
+    (row): row is readonly [string, string] => row[1] !== undefined && row[1] !== '',
+  );
+  const width = Math.max(0, ...present.map(([label]) => label.length));
+  return present.map(([label, value]) => `${`${label}:`.padEnd(width + 1)}  ${value}`).join('\n');
+}
+
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
@@ -94,6 +103,19 @@ export function parseCount(text: string, option: string, min: number, max: numbe
     throw new UsageError(`${option} takes a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   }
   return value;
+}
+
+/** One of `allowed`, or undefined when the option was not given. */
+export function parseChoice<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  option: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
 }
 
 /** A time as `2026-11-22 14:03:07Z`, short enough for a table. */

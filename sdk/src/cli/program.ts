@@ -13,6 +13,7 @@ import { generatorCommands } from './commands/generators.ts';
 import { imageCommands } from './commands/images.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { serviceCommands } from './commands/service.ts';
+import { trainCommands } from './commands/train.ts';
 import { CliContext, type CliIo } from './context.ts';
 import { CliError, EXIT, exitCodeFor, isAbort, UsageError } from './exit-codes.ts';
 
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   ...batchCommands,
   ...jobCommands,
   ...imageCommands,
+  ...trainCommands,
   ...serviceCommands,
   ...configCommands,
 ];
@@ -30,6 +32,7 @@ const GROUPS: Record<string, string> = {
   batch: 'submit batches, follow them, download their results',
   jobs: 'jobs of every kind: list, show, cancel, logs',
   images: 'images from prompts (seed 001) on the stage’s models',
+  train: 'training runs (seed 002): start, follow, list, cancel',
   config: 'profiles of API URL and key',
 };
 
@@ -153,7 +156,7 @@ function editDistance(a: string, b: string): number {
 
 export function renderProgramHelp(): string {
   const lines = [
-    'synthforge: the SynthForge command line (generators, batches, jobs)',
+    'synthforge: the SynthForge command line (generators, batches, jobs, images, training)',
     '',
     'Usage: synthforge COMMAND [arguments] [options]',
     '',
@@ -168,10 +171,10 @@ export function renderProgramHelp(): string {
     'Exit status:',
     ...alignRows([
       [String(EXIT.ok), 'done'],
-      [String(EXIT.jobsFailed), 'the batch or job ended with failed or cancelled jobs'],
+      [String(EXIT.jobsFailed), 'the batch, job or training run ended failed or cancelled'],
       [String(EXIT.usage), 'wrong command, arguments, configuration or request; nothing was started'],
       [String(EXIT.unavailable), 'server or network error (5xx, throttled after every retry, no answer)'],
-      [String(EXIT.timedOut), 'a wait ran out of time; the batch goes on'],
+      [String(EXIT.timedOut), 'a wait ran out of time; the batch or run goes on'],
       [String(EXIT.interrupted), 'interrupted (Ctrl-C)'],
     ]),
     '',

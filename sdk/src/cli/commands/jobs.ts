@@ -3,8 +3,17 @@ import { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES } from '../../../../contract
 import type { Job } from '../../resources.ts';
 import { type Command, defineCommand, TIME_RANGE_OPTIONS } from '../command.ts';
 import type { CliContext } from '../context.ts';
-import { EXIT, UsageError } from '../exit-codes.ts';
-import { formatBytes, parseCount, parseDuration, shortTime, table, timeRangeOf } from '../format.ts';
+import { EXIT } from '../exit-codes.ts';
+import {
+  fieldList,
+  formatBytes,
+  parseChoice,
+  parseCount,
+  parseDuration,
+  shortTime,
+  table,
+  timeRangeOf,
+} from '../format.ts';
 
 const JOB_ID = { name: 'ID', description: 'the job id (a batch id cancels or shows the whole batch)' };
 
@@ -24,8 +33,8 @@ export const jobCommands: Command[] = [
       'synthforge jobs list --kind batch --limit 5',
     ],
     async run(ctx, { values }) {
-      const kind = oneOf(values.kind, JOB_KINDS, '--kind');
-      const status = oneOf(values.status, JOB_STATUSES, '--status');
+      const kind = parseChoice(values.kind, JOB_KINDS, '--kind');
+      const status = parseChoice(values.status, JOB_STATUSES, '--status');
       const limit = parseCount(values.limit ?? '20', '--limit', 1, 10_000);
       const jobs = await (await ctx.manager()).recentJobs(
         limit,
@@ -176,19 +185,5 @@ function describeJob(job: Job): string {
     ['finished', job.finished_at && shortTime(job.finished_at)],
     ['parameters', job.param_values ? JSON.stringify(job.param_values) : undefined],
   ];
-  const present = rows.filter((row): row is [string, string] => row[1] !== undefined && row[1] !== '');
-  const width = Math.max(...present.map(([label]) => label.length));
-  return present.map(([label, value]) => `${`${label}:`.padEnd(width + 1)}  ${value}`).join('\n');
-}
-
-function oneOf<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  option: string,
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`${option} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
+  return fieldList(rows);
 }
