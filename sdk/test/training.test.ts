@@ -5,9 +5,6 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../test/support/platform.ts';
-import { ApiClient } from '../src/api-client.ts';
-import { SynthForgeError } from '../src/errors.ts';
-import type { TrainingTask } from '../src/index.ts';
 import {
   ENDED,
   identityCropsBatch,
@@ -15,7 +12,10 @@ import {
   TINY_TRAINING,
   trainingRunCount,
   until,
-} from './support/training.ts';
+} from '../../test/support/training.ts';
+import { ApiClient } from '../src/api-client.ts';
+import { SynthForgeError } from '../src/errors.ts';
+import type { TrainingTask } from '../src/index.ts';
 
 const fixture = usePlatform({ training: TEST_TRAINING });
 let client: ApiClient;

@@ -9,67 +9,25 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { TrainingTask } from '../../contracts/training.ts';
 import { expectError, keyFor, usePlatform } from '../support/platform.ts';
+import {
+  identityCropsBatch,
+  TEST_TRAINING,
+  TINY_TRAINING,
+  trainingRunCount,
+  until,
+} from '../support/training.ts';
 
-const fixture = usePlatform({ training: { checkpointSyncMs: 200, stopGraceMs: 10_000 } });
+const fixture = usePlatform({ training: TEST_TRAINING });
 
-/**
- * Small enough for two cores (about 5 s an epoch): 12 identities × 6 crops of 32 px (10 train, 2 held
- * out), batches of 4 identities × 4 crops, a ResNet-18 with a 32-d embedding. Large enough that the
- * epoch loss falls steadily; with 3 batches an epoch it only wanders.
- */
+/** The shared tiny run, trained 4 epochs here: enough for the epoch loss to fall steadily. */
 const TINY = {
-  training_kwargs: { num_epochs: 4, batch_size: 16, num_workers: 0, learning_rate: 0.001 },
-  model_kwargs: { embedding_dim: 32, attention_layers: ['layer1', 'layer4'] },
+  ...TINY_TRAINING,
+  training_kwargs: { ...TINY_TRAINING.training_kwargs, num_epochs: 4, learning_rate: 0.001 },
 };
-
-/**
- * Polls until `done`. A connection reset is read again: while a trainer's 135 MB checkpoints stream
- * into the in-process S3 emulator the event loop stalls, and a kept-alive socket can be closed by the
- * server just as the client reuses it (Node's keep-alive race), which says nothing about the platform.
- */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch((error: Error & { cause?: { code?: string } }) => {
-      if (error.cause?.code !== 'ECONNRESET' || Date.now() > deadline) throw error;
-      return undefined;
-    });
-    if ((value !== undefined && done(value)) || Date.now() > deadline) return value as T;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function cropsBatch(): Promise<string> {
-  const submitted = await fixture.api.post<{ id: string }>('/api/v1/batches', {
-    name: 'players',
-    job_runs: [
-      {
-        name: 'shapes',
-        param_values: {
-          output: 'identity_crops',
-          identities: 12,
-          crops_per_identity: 6,
-          crop_size: 32,
-          seed: 11,
-        },
-      },
-    ],
-  });
-  expect(submitted.status, submitted.text).toBe(202);
-  const batch = await until(
-    () => fixture.api.get<{ status: string }>(`/api/v1/batches/${submitted.body.id}`),
-    (answer) => answer.body.status === 'completed',
-    30_000,
-  );
-  expect(batch.body.status).toBe('completed');
-  return submitted.body.id;
-}
+const cropsBatch = () => identityCropsBatch(fixture.api);
+const trainingCount = () => trainingRunCount(fixture.api);
 
 const status = (taskId: string) => fixture.api.get<TrainingTask>(`/api/v1/train/${taskId}/status`);
-
-async function trainingCount(): Promise<number> {
-  return (await fixture.api.get<{ jobs: unknown[] }>('/api/v1/train/jobs')).body.jobs.length;
-}
 
 describe('POST /api/v1/train', () => {
   it('refuses the documented bad inputs with the documented errors, starting nothing', async () => {

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../../test/support/platform.ts';
+import { identityCropsBatch, TEST_TRAINING, trainingRunCount } from '../../../test/support/training.ts';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import type { TrainingTask } from '../../src/index.ts';
 import { type CliRun, type CliRunOptions, runInProcess } from '../support/cli.ts';
-import { identityCropsBatch, TEST_TRAINING, trainingRunCount } from '../support/training.ts';
 
 const fixture = usePlatform({ training: TEST_TRAINING });
 const dirs: string[] = [];

@@ -1,9 +1,9 @@
 /**
  * Training runs small enough for a test: a tiny identity-crops batch made by the `shapes` generator,
- * and training parameters that take a few seconds an epoch on CPU (as test/api/training.test.ts).
+ * and training parameters that take a few seconds an epoch on CPU. Shared by the API, SDK and CLI tests.
  */
 import { expect } from 'vitest';
-import type { Api } from '../../../test/support/platform.ts';
+import type { Api } from './platform.ts';
 
 /** The platform's training settings for tests: progress synced often, a short grace on stop. */
 export const TEST_TRAINING = { checkpointSyncMs: 200, stopGraceMs: 10_000 };
@@ -20,7 +20,12 @@ export const TINY_TRAINING = {
 /** The statuses a run ends in. */
 export const ENDED = ['completed', 'failed', 'cancelled'];
 
-/** Reads until `done` holds or `timeoutMs` has passed; resolves with the last value read. */
+/**
+ * Reads until `done` holds or `timeoutMs` has passed; resolves with the last value read. A connection
+ * reset is read again: while a trainer's 135 MB checkpoints stream into the in-process S3 emulator the
+ * event loop stalls, and a kept-alive socket can be closed by the server just as the client reuses it
+ * (Node's keep-alive race), which says nothing about the platform.
+ */
 export async function until<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
@@ -28,8 +33,11 @@ export async function until<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
+    const value = await read().catch((error: Error & { cause?: { code?: string } }) => {
+      if (error.cause?.code !== 'ECONNRESET' || Date.now() > deadline) throw error;
+      return undefined;
+    });
+    if ((value !== undefined && done(value)) || Date.now() > deadline) return value as T;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
