@@ -17,7 +17,7 @@ import { EventBridgeEventPublisher } from './adapters/eventbridge/event-publishe
 import { newJobId } from './adapters/ids.ts';
 import { S3BlobStore } from './adapters/s3/blob-store.ts';
 import { SageMakerModelEndpoints } from './adapters/sagemaker/model-endpoints.ts';
-import { StepFunctionsBatchWorkflow } from './adapters/sfn/batch-workflow.ts';
+import { StepFunctionsBatchWorkflow, stopExecution } from './adapters/sfn/batch-workflow.ts';
 import { StepFunctionsTaskCallbacks } from './adapters/sfn/task-callbacks.ts';
 import { BatchService } from './domain/batches/service.ts';
 import { inProcessRenderer, type Renderer } from './domain/generation/renderer.ts';
@@ -158,11 +158,14 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         busName: required(config.eventBusName, 'EVENT_BUS_NAME'),
       }),
   );
-  // The engine only reaches the workflow when it cancels a batch, so functions that never cancel
-  // need no state machine ARN.
+  // The engine reaches the workflow only to stop an execution (a cancel), by its ARN, whichever
+  // machine runs it: no function needs a state machine ARN to cancel a batch or a training run.
   const lazyWorkflow: BatchWorkflow = {
     start: (input) => workflow().start(input),
-    stop: (executionId, cause) => workflow().stop(executionId, cause),
+    stop: (executionId, cause) =>
+      overrides.workflow
+        ? overrides.workflow.stop(executionId, cause)
+        : stopExecution(clients.sfn, executionId, cause),
   };
   const lazyEvents: EventPublisher = {
     publishJobStateChanges: (batch) => events().publishJobStateChanges(batch),

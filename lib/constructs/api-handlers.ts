@@ -155,7 +155,6 @@ export class ApiHandlers extends Construct {
       // No outputs bucket: none of these routes reads a result (result links are the batches routes').
       environment: {
         STATE_TABLE: data.stateTable.tableName,
-        BATCH_STATE_MACHINE_ARN: workflows.batchStateMachine.stateMachineArn,
         EVENT_BUS_NAME: events.bus.eventBusName,
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
       },
@@ -185,9 +184,6 @@ export class ApiHandlers extends Construct {
         ...trainingWorkflow.submitterEnvironment(settings),
         IDEMPOTENCY_TTL_SECONDS: String(settings.idempotencyTtlSeconds),
         CURSOR_SECRET_ARN: this.cursorSecret.secretArn,
-        // A cancel stops the run's execution through the jobs engine's workflow client, which the
-        // runtime builds from this variable (it stops by execution ARN, whichever machine it is of).
-        BATCH_STATE_MACHINE_ARN: workflows.batchStateMachine.stateMachineArn,
       },
     });
     trainingWorkflow.allowSubmit(training);

@@ -67,19 +67,25 @@ export class StepFunctionsBatchWorkflow implements BatchWorkflow {
     }
   }
 
-  async stop(executionId: string, cause: string): Promise<void> {
-    try {
-      await this.sfn.send(
-        new StopExecutionCommand({ executionArn: executionId, cause: cause.slice(0, MAX_CAUSE_CHARS) }),
-      );
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return;
-      throw error;
-    }
+  stop(executionId: string, cause: string): Promise<void> {
+    return stopExecution(this.sfn, executionId, cause);
   }
 
   #executionArn(executionName: string): string {
     return `${executionArnPrefix(this.#stateMachineArn)}${executionName}`;
+  }
+}
+
+/**
+ * Stops an execution by its ARN, whichever state machine it belongs to: a cancel needs no state
+ * machine ARN. One that does not exist (any more) is stopped already.
+ */
+export async function stopExecution(sfn: SFNClient, executionArn: string, cause: string): Promise<void> {
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, MAX_CAUSE_CHARS) }));
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return;
+    throw error;
   }
 }
 

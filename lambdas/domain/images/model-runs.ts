@@ -9,8 +9,8 @@ import type { ParamViolation } from '../../../contracts/generators.ts';
 import { ModelRunParams } from '../../../contracts/images.ts';
 import { paramViolations } from '../../http/zod-issues.ts';
 import { previewNotAllowed, type RunProblem } from '../batches/service.ts';
-import { IMAGE_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
-import { gpuSecondsPerImage, type ImageService, type PlannedModelRun } from './service.ts';
+import { PRICES, roundTo } from '../pricing.ts';
+import { type ImageService, imageRunCosts, type PlannedModelRun } from './service.ts';
 
 type JobRun = BatchRequest['job_runs'][number];
 
@@ -53,13 +53,7 @@ export function validateModelParams(values: unknown): ParamViolation[] | null {
 
 /** What a batch of images costs: instance time on each model's endpoint, orchestration, storage. */
 export function estimateModelRuns(runs: readonly PlannedModelRun[]): BatchEstimate {
-  const gpuSeconds = runs.reduce((sum, run) => sum + gpuSecondsPerImage(run.model, run.params), 0);
-  const gpuUsd = runs.reduce(
-    (sum, run) => sum + (gpuSecondsPerImage(run.model, run.params) / 3600) * run.model.usdPerHour,
-    0,
-  );
-  const transitions = IMAGE_TRANSITIONS.perBatch + IMAGE_TRANSITIONS.perImage * runs.length;
-  const orchestrationUsd = transitions * PRICES.stepFunctionsPerTransition;
+  const { gpuSeconds, gpuUsd, transitions, orchestrationUsd } = imageRunCosts(runs);
   const pixels = runs.reduce((sum, run) => sum + run.params.width * run.params.height, 0);
   const storageGb = (pixels * PNG_BYTES_PER_PIXEL) / 1024 ** 3;
   const models = [...new Map(runs.map((run) => [run.model.name, run.model])).values()];

@@ -75,13 +75,33 @@ export function gpuSecondsPerImage(
   );
 }
 
-export function estimateCost(model: DeployedModel, perImage: ImageJobParams[]) {
-  const gpuSeconds = perImage.reduce((sum, params) => sum + gpuSecondsPerImage(model, params), 0);
-  const transitions = IMAGE_TRANSITIONS.perBatch + IMAGE_TRANSITIONS.perImage * perImage.length;
-  const usd = (gpuSeconds / 3600) * model.usdPerHour + transitions * PRICES.stepFunctionsPerTransition;
+/**
+ * What a batch of images costs to make: instance seconds on each image's model at its price, and
+ * the image workflow's transitions. The one cost model of the generate routes and the batch estimate.
+ */
+export function imageRunCosts(runs: readonly PlannedModelRun[]) {
+  let gpuSeconds = 0;
+  let gpuUsd = 0;
+  for (const { model, params } of runs) {
+    const seconds = gpuSecondsPerImage(model, params);
+    gpuSeconds += seconds;
+    gpuUsd += (seconds / 3600) * model.usdPerHour;
+  }
+  const transitions = IMAGE_TRANSITIONS.perBatch + IMAGE_TRANSITIONS.perImage * runs.length;
   return {
-    gpu_seconds: roundTo(gpuSeconds, 2),
-    usd: roundTo(usd, 6),
+    gpuSeconds,
+    gpuUsd,
+    transitions,
+    orchestrationUsd: transitions * PRICES.stepFunctionsPerTransition,
+  };
+}
+
+/** The `cost` of a generate route's answer: one model's images. */
+export function estimateCost(model: DeployedModel, perImage: ImageJobParams[]) {
+  const costs = imageRunCosts(perImage.map((params) => ({ model, params })));
+  return {
+    gpu_seconds: roundTo(costs.gpuSeconds, 2),
+    usd: roundTo(costs.gpuUsd + costs.orchestrationUsd, 6),
     instance_type: model.instanceType,
   };
 }

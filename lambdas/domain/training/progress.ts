@@ -25,13 +25,17 @@ const intOrNull = (value: unknown) => (Number.isInteger(value) ? (value as numbe
 
 export function parseProgress(bytes: Uint8Array | undefined): TrainingProgress | undefined {
   if (!bytes) return undefined;
-  let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    return progressFrom(JSON.parse(new TextDecoder().decode(bytes)));
   } catch {
     return undefined;
   }
-  if (typeof raw !== 'object' || raw === null) return undefined;
+}
+
+/** A progress object already parsed (the one a task keeps when it ends), read the same way. */
+export function progressFrom(value: unknown): TrainingProgress | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const raw = value as Record<string, unknown>;
   const metrics = raw.metrics as Record<string, unknown> | null | undefined;
   const recall = numberOrNull(metrics?.recall_at_1);
   const map = numberOrNull(metrics?.mean_average_precision);

@@ -18,7 +18,7 @@ import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord, TrainingRecord } from '../jobs/model.ts';
 import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
 import { trainingKeys } from './keys.ts';
-import { parseProgress, pendingProgress } from './progress.ts';
+import { parseProgress, pendingProgress, progressFrom } from './progress.ts';
 
 export interface TrainingServiceDeps {
   engine: JobsEngine;
@@ -173,9 +173,7 @@ export class TrainingService {
 
   async #progress(job: JobRecord): Promise<TrainingProgress> {
     const training = job.training as TrainingRecord;
-    const kept = training.progress
-      ? parseProgress(new TextEncoder().encode(JSON.stringify(training.progress)))
-      : undefined;
+    const kept = training.progress ? progressFrom(training.progress) : undefined;
     const live = job.status === 'running' && !kept ? await this.#liveProgress(job, training) : undefined;
     // A progress file left by an earlier run of the same name is not this task's.
     const own =

@@ -131,15 +131,13 @@ describe('every function', () => {
       ],
       [
         apiHandlers.families.jobs,
-        // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime.
-        ['BATCH_STATE_MACHINE_ARN', 'CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
+        // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime. A cancel
+        // stops its execution by ARN, so no state machine ARN either.
+        ['CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
       ],
       [
         apiHandlers.families.training,
         [
-          // The cancel route stops the run's execution through the engine's workflow client, which
-          // lambdas/runtime.ts builds from BATCH_STATE_MACHINE_ARN (it stops by execution ARN).
-          'BATCH_STATE_MACHINE_ARN',
           'CURSOR_SECRET_ARN',
           'EVENT_BUS_NAME',
           'IDEMPOTENCY_TTL_SECONDS',

@@ -6,7 +6,6 @@ import { parseStageConfig } from '../../../lib/config.ts';
 import { TRAINER_IMAGE_DIRECTORY, TRAINING_JOB_NAMES } from '../../../lib/constructs/training-workflow.ts';
 import { flattenReference } from '../../../lib/nag-acknowledgements.ts';
 import {
-  allStates,
   placeholdersOf,
   readDefinition,
   SERVICE_SUBSTITUTIONS,
@@ -113,26 +112,6 @@ describe('training state machine', () => {
       AlgorithmSpecification: { TrainingImage: 'value-of-TrainerImageUri' },
       EnableNetworkIsolation: true,
     });
-  });
-
-  it('gives each step function a timeout within the TimeoutSeconds of the Task that invokes it', () => {
-    const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
-    const byPlaceholder = new Map(
-      Object.entries(machine.DefinitionSubstitutions).map(([name, arn]) => [
-        `\${${name}}`,
-        referencedId(arn),
-      ]),
-    );
-    const lambdaTasks = allStates<CfnJson>(JSON.parse(aslText).States)
-      .map(([, state]) => state)
-      .filter((state) => state.Resource === 'arn:aws:states:::lambda:invoke');
-    expect(lambdaTasks).toHaveLength(3);
-    for (const task of lambdaTasks) {
-      const fnId = byPlaceholder.get(task.Parameters.FunctionName) as string;
-      expect(functions[fnId]?.Properties.Timeout, task.Parameters.FunctionName).toBeLessThanOrEqual(
-        task.TimeoutSeconds,
-      );
-    }
   });
 
   it('may invoke its two steps, run sf-* training jobs, keep the .sync rule and pass the training role to SageMaker, nothing else', () => {
