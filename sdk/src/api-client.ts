@@ -15,7 +15,7 @@ import {
   sendWithRetries,
   writeBodyToFile,
 } from './http.ts';
-import { DEFAULT_RETRY_POLICY, isRepeatable, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY_POLICY, isRepeatable, type RetryPolicy, SYSTEM_TIMERS, type Timers } from './retry.ts';
 import type {
   AnyRoute,
   BodyOf,
@@ -40,6 +40,11 @@ export interface ApiClientOptions {
   retries?: Partial<RetryPolicy>;
   /** Default: the platform's `fetch`. */
   fetch?: FetchFunction;
+  /**
+   * The clock and pauses of retries and of `Batch.awaitCompletion`. Default: the real ones; a test
+   * passes its own to see the waits asked for without spending them.
+   */
+  timers?: Timers;
 }
 
 /** Options for fetching a result archive from its presigned link. */
@@ -71,6 +76,7 @@ export class ApiClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
   readonly retryPolicy: RetryPolicy;
+  readonly timers: Timers;
   readonly #apiKey: string | undefined;
   readonly #fetch: FetchFunction;
 
@@ -85,6 +91,7 @@ export class ApiClient {
     if (!(this.retryPolicy.maxAttempts >= 1)) throw new RangeError('retries.maxAttempts must be at least 1');
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.timers = options.timers ?? SYSTEM_TIMERS;
   }
 
   /**
@@ -148,7 +155,12 @@ export class ApiClient {
   }
 
   #send<Body>(reader: BodyReader<Body>, request: OutgoingRequest) {
-    return sendWithRetries({ fetch: this.#fetch, policy: this.retryPolicy }, request, reader);
+    const timers = this.timers;
+    return sendWithRetries(
+      { fetch: this.#fetch, policy: this.retryPolicy, sleep: (ms, signal) => timers.sleep(ms, signal) },
+      request,
+      reader,
+    );
   }
 
   // The named methods: one line each over `call`, typed by the route table.

@@ -7,7 +7,6 @@ import type { ApiClient } from './api-client.ts';
 import { type DownloadOptions, type DownloadReport, downloadBatch } from './download.ts';
 import { SynthForgeError, TimeoutError } from './errors.ts';
 import type { BatchResource, BatchSummary, BatchSummaryJob, Job } from './resources.ts';
-import { wait } from './retry.ts';
 import type { CallOptions } from './route-types.ts';
 
 /** Options of `Batch.awaitCompletion`. */
@@ -85,14 +84,15 @@ export class Batch {
     const timeoutMs = options.timeoutMs ?? DEFAULT_AWAIT_TIMEOUT_MS;
     const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     const callOptions = options.signal ? { signal: options.signal } : {};
-    const deadline = Date.now() + timeoutMs;
+    const { timers } = this.client;
+    const deadline = timers.now() + timeoutMs;
     for (;;) {
       const summary = await this.summary(callOptions);
       await options.onProgress?.(summary);
       if (isBatchFinished(summary)) return summary;
-      const remaining = deadline - Date.now();
+      const remaining = deadline - timers.now();
       if (remaining <= 0) throw new BatchTimeoutError(this.id, timeoutMs, summary);
-      await wait(Math.min(pollIntervalMs, remaining), options.signal);
+      await timers.sleep(Math.min(pollIntervalMs, remaining), options.signal);
     }
   }
 

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { concatBytes } from '../../lambdas/domain/archive/bytes.ts';
 import { NetworkError, SynthForgeError, TimeoutError } from './errors.ts';
-import { backoffDelay, type RetryPolicy, shouldRetryAnswer, wait } from './retry.ts';
+import { backoffDelay, type RetryPolicy, shouldRetryAnswer, type Timers, wait } from './retry.ts';
 
 /** The `fetch` the client uses: the platform's, or one the caller supplies (a proxy agent, a test double). */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
@@ -77,11 +77,12 @@ export function reportingBytes<Body>(
     );
 }
 
-/** Where the retry loop gets its clock and dice from; tests of the loop never need to replace them. */
+/** Where the retry loop gets its pauses and dice from: real timers and `Math.random` by default. */
 export interface SendContext {
   fetch: FetchFunction;
   policy: RetryPolicy;
   random?: () => number;
+  sleep?: Timers['sleep'];
 }
 
 /**
@@ -96,6 +97,7 @@ export async function sendWithRetries<Body>(
   readBody: BodyReader<Body>,
 ): Promise<ReceivedAnswer<Body>> {
   const { policy } = context;
+  const sleep = context.sleep ?? wait;
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptOnce(context.fetch, request, attempt, readBody);
     if (!(outcome instanceof Error)) return outcome;
@@ -107,11 +109,11 @@ export async function sendWithRetries<Body>(
       const delay = outcome.retryAfterMs ?? backoffDelay(policy, attempt, context.random);
       // A server asking for a longer pause than the policy allows is answered by giving up now.
       if (delay > policy.maxDelayMs) throw outcome;
-      await wait(delay, request.signal);
+      await sleep(delay, request.signal);
       continue;
     }
     if (lastAttempt || !request.repeatable) throw outcome;
-    await wait(backoffDelay(policy, attempt, context.random), request.signal);
+    await sleep(backoffDelay(policy, attempt, context.random), request.signal);
   }
 }
 

@@ -52,7 +52,7 @@ export type {
   TrainingTask,
   TrainRequest,
 } from './resources.ts';
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy, type Timers } from './retry.ts';
 export type {
   BodyOf,
   CallOptions,

@@ -50,6 +50,21 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
   return Math.floor(random() * cap);
 }
 
+/**
+ * The SDK's sense of time: the pauses of the retry loop and the polls and deadline of
+ * `Batch.awaitCompletion`. Real by default; a test (or a simulation) passes its own to see the waits
+ * asked for without spending them.
+ */
+export interface Timers {
+  /** Milliseconds since the epoch, as `Date.now()`. */
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock and timers. */
+export const SYSTEM_TIMERS: Timers = { now: () => Date.now(), sleep: (ms, signal) => wait(ms, signal) };
+
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 export async function wait(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) {

@@ -1,46 +1,330 @@
+/**
+ * The OpenAPI document against the routes the README documents. The expectations are written out
+ * here, not read from `contracts/routes.ts`: the document is built from that table, so a test that
+ * took its expectations from it would agree with any mistake in it (a route dropped, a key no longer
+ * required, an error status lost).
+ */
 import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../contracts/openapi.ts';
-import { ROUTE_LIST } from '../../contracts/routes.ts';
+
+interface Operation {
+  operationId?: string;
+  security?: Record<string, unknown[]>[];
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  'x-synthforge-mode': string;
+}
+
+interface ExpectedRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  operationId: string;
+  /** False for the public routes: no API key. */
+  auth: boolean;
+  /** The answers that are not errors. */
+  ok: string[];
+  /** The error statuses the route can answer, each in the error envelope. */
+  errors: string[];
+}
+
+// What every authenticated route can answer (README "Routes": 401 no or bad key, 429 rate limited),
+// plus 500; 400 whenever the route parses a path, query or body; 413 whenever it takes a body; 409
+// and 422 whenever it takes an Idempotency-Key (in flight, key reused).
+const AUTH = ['401', '429', '500'];
+const READ = ['400', ...AUTH];
+const READ_ONE = ['400', ...AUTH, '404'];
+const BODY = ['400', ...AUTH, '413'];
+const SUBMIT = ['400', ...AUTH, '409', '413', '422'];
+
+/** Every route of README "Routes" (and its training section), with what it answers. */
+const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
+  // Public.
+  { method: 'GET', path: '/', operationId: 'root', auth: false, ok: ['200'], errors: [] },
+  { method: 'GET', path: '/health', operationId: 'health', auth: false, ok: ['200'], errors: [] },
+  { method: 'GET', path: '/openapi.json', operationId: 'openapi', auth: false, ok: ['200'], errors: [] },
+  { method: 'GET', path: '/docs', operationId: 'docs', auth: false, ok: ['200'], errors: [] },
+  // The Swagger UI and ReDoc scripts, served by the API itself so `/docs` works offline.
+  {
+    method: 'GET',
+    path: '/docs/{asset}',
+    operationId: 'docsAsset',
+    auth: false,
+    ok: ['200'],
+    errors: ['400', '404'],
+  },
+  { method: 'GET', path: '/redoc', operationId: 'redoc', auth: false, ok: ['200'], errors: [] },
+  // Generators.
+  {
+    method: 'GET',
+    path: '/api/v1/generators',
+    operationId: 'listGenerators',
+    auth: true,
+    ok: ['200'],
+    errors: AUTH,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/generators/{name}',
+    operationId: 'getGenerator',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/generators/{name}/validate',
+    operationId: 'validateParams',
+    auth: true,
+    ok: ['200'],
+    errors: [...BODY, '404'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/generators/{name}/random',
+    operationId: 'randomParams',
+    auth: true,
+    ok: ['200'],
+    errors: [...BODY, '404'],
+  },
+  // Batches and single jobs.
+  {
+    method: 'POST',
+    path: '/api/v1/batches',
+    operationId: 'submitBatch',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '404', '503'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/jobs/standard',
+    operationId: 'submitStandardJob',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '404', '503'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/jobs/preview',
+    operationId: 'submitPreviewJob',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '404', '503'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/batches/estimate',
+    operationId: 'estimateBatch',
+    auth: true,
+    ok: ['200'],
+    errors: [...BODY, '404'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches',
+    operationId: 'listBatches',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/{id}',
+    operationId: 'getBatch',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/{id}/summary',
+    operationId: 'getBatchSummary',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  // Jobs.
+  { method: 'GET', path: '/api/v1/jobs', operationId: 'listJobs', auth: true, ok: ['200'], errors: READ },
+  {
+    method: 'GET',
+    path: '/api/v1/jobs/{id}',
+    operationId: 'getJob',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/jobs/{id}',
+    operationId: 'cancelJob',
+    auth: true,
+    ok: ['200'],
+    errors: [...READ_ONE, '409'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/jobs/{id}/logs',
+    operationId: 'getJobLogs',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  { method: 'GET', path: '/api/v1/usage', operationId: 'getUsage', auth: true, ok: ['200'], errors: READ },
+  // Images (seed 001): `POST /generate` answers 200 when the image is ready in time, else 202.
+  {
+    method: 'POST',
+    path: '/api/v1/generate',
+    operationId: 'generateImage',
+    auth: true,
+    ok: ['200', '202'],
+    errors: [...SUBMIT, '503'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/generate/{job_id}',
+    operationId: 'getGeneratedImage',
+    auth: true,
+    ok: ['200', '202'],
+    errors: [...READ_ONE, '409'],
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/generate/batch',
+    operationId: 'generateImageBatch',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '503'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/generate/batch/{batch_id}',
+    operationId: 'getGeneratedBatch',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  // Training (seed 002): `tenant_id` naming another tenant is a 403.
+  {
+    method: 'POST',
+    path: '/api/v1/train',
+    operationId: 'startTraining',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '403', '404', '503'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/train/{task_id}/status',
+    operationId: 'getTrainingStatus',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/train/jobs',
+    operationId: 'listTrainingJobs',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/train/{task_id}',
+    operationId: 'cancelTraining',
+    auth: true,
+    ok: ['200'],
+    errors: [...READ_ONE, '409'],
+  },
+];
+
+const ERROR_ENVELOPE_REF = '#/components/schemas/Error';
+const sorted = (values: readonly string[]) => [...new Set(values)].sort();
+const label = (route: Pick<ExpectedRoute, 'method' | 'path'>) => `${route.method} ${route.path}`;
 
 describe('buildOpenApiDocument', () => {
   const document = buildOpenApiDocument() as unknown as {
-    paths: Record<
-      string,
-      Record<
-        string,
-        { security?: unknown[]; responses: Record<string, unknown>; 'x-synthforge-mode': string }
-      >
-    >;
-    components: { schemas: Record<string, unknown> };
+    paths: Record<string, Record<string, Operation>>;
+    components: {
+      schemas: Record<string, { properties?: Record<string, { required?: string[] }> }>;
+      securitySchemes: Record<string, Record<string, unknown>>;
+    };
   };
+  const operation = (route: ExpectedRoute) => document.paths[route.path]?.[route.method.toLowerCase()];
 
-  it('documents every route of the route table, once', () => {
+  it('documents exactly the routes the README lists, each once', () => {
+    // Prepare
     const documented = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
 
-    expect(documented.sort()).toEqual(ROUTE_LIST.map((route) => `${route.method} ${route.path}`).sort());
+    // Assess: nothing missing, and nothing the list lacks (an undocumented route is a finding too).
+    expect(documented.sort()).toEqual(EXPECTED_ROUTES.map(label).sort());
+    expect(new Set(documented).size).toBe(documented.length);
   });
 
-  it('requires a key on every route but the public ones, and says 401 for them', () => {
-    for (const route of ROUTE_LIST) {
-      const operation = document.paths[route.path]?.[route.method.toLowerCase()];
-      expect(operation?.security?.length ?? 0, route.operationId).toBe(route.auth ? 2 : 0);
-      if (route.auth) expect(Object.keys(operation?.responses ?? {}), route.operationId).toContain('401');
-    }
-  });
+  it.each(EXPECTED_ROUTES.map((route) => [label(route), route] as const))(
+    '%s: method, operationId, security and answers as documented',
+    (_name, route) => {
+      // Act
+      const documented = operation(route);
 
-  it('says of every route whether it answers at once or starts a job', () => {
-    const submit = document.paths['/api/v1/batches']?.post;
+      // Assess
+      expect(documented, 'route missing from the document').toBeDefined();
+      expect(documented?.operationId).toBe(route.operationId);
+      // A secured route takes X-API-Key or a bearer token; a public one overrides any global
+      // requirement with an explicitly empty list.
+      expect(documented?.security).toEqual(route.auth ? [{ ApiKey: [] }, { Bearer: [] }] : []);
+      const statuses = Object.keys(documented?.responses ?? {});
+      expect(sorted(statuses.filter((status) => Number(status) < 400))).toEqual(sorted(route.ok));
+      expect(sorted(statuses.filter((status) => Number(status) >= 400))).toEqual(sorted(route.errors));
+      for (const status of route.errors) {
+        expect(documented?.responses[status]?.content?.['application/json']?.schema, status).toEqual({
+          $ref: ERROR_ENVELOPE_REF,
+        });
+      }
+    },
+  );
 
-    expect(submit?.['x-synthforge-mode']).toBe('starts-job');
-    expect(Object.keys(submit?.responses ?? {})).toEqual(
-      expect.arrayContaining(['202', '400', '409', '422']),
+  it('gives every operation its own operationId', () => {
+    // Prepare
+    const ids = Object.values(document.paths).flatMap((methods) =>
+      Object.values(methods).map((op) => op.operationId),
     );
+
+    // Assess
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('defines the key schemes the secured routes name: X-API-Key and a bearer token', () => {
+    // Assess
+    expect(document.components.securitySchemes.ApiKey).toEqual({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-API-Key',
+    });
+    expect(document.components.securitySchemes.Bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('documents the error envelope as {"error": {"code", "message", "details"}}', () => {
+    // Prepare
+    const envelope = document.components.schemas.Error;
+
+    // Assess
+    expect(envelope?.properties?.error).toMatchObject({
+      properties: { code: expect.anything(), message: expect.anything(), details: expect.anything() },
+      required: ['code', 'message'],
+    });
+  });
+
+  it('says of a route whether it answers at once or starts a job', () => {
+    // Assess
+    expect(document.paths['/api/v1/batches']?.post?.['x-synthforge-mode']).toBe('starts-job');
+    expect(document.paths['/api/v1/train']?.post?.['x-synthforge-mode']).toBe('starts-job');
     expect(document.paths['/api/v1/jobs']?.get?.['x-synthforge-mode']).toBe('immediate');
   });
 
   it('names the shared schemas as components', () => {
+    // Assess
     expect(Object.keys(document.components.schemas)).toEqual(
       expect.arrayContaining(['Error', 'Job', 'Batch', 'BatchSummary', 'ParameterSpec', 'GeneratorInfo']),
     );

@@ -7,12 +7,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobStore } from '../../domain/ports.ts';
+import type { BlobStore, Clock } from '../../domain/ports.ts';
 
 export interface S3BlobStoreOptions {
   bucket: string;
   /** The longest a presigned link may live. Default 900 s. */
   maxPresignSeconds?: number;
+  /** When links are signed: the system clock by default (a test signs a link that has already expired). */
+  clock?: Clock;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface S3BlobStoreOptions {
 export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly #maxPresignSeconds: number;
+  readonly #clock: Clock;
 
   constructor(
     private readonly s3: S3Client,
@@ -29,6 +32,7 @@ export class S3BlobStore implements BlobStore {
   ) {
     this.bucket = options.bucket;
     this.#maxPresignSeconds = options.maxPresignSeconds ?? 900;
+    this.#clock = options.clock ?? { now: () => new Date() };
   }
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
@@ -84,7 +88,7 @@ export class S3BlobStore implements BlobStore {
       Key: key,
       ...(downloadName === undefined ? {} : { ResponseContentDisposition: attachment(downloadName) }),
     });
-    return getSignedUrl(this.s3, command, { expiresIn });
+    return getSignedUrl(this.s3, command, { expiresIn, signingDate: this.#clock.now() });
   }
 }
 

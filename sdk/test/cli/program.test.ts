@@ -3,8 +3,11 @@
  * and exits with. The API is a scripted fetch here; the commands against the real platform are in
  * commands.test.ts.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT, exitCodeFor, UsageError, WaitTimedOut } from '../../src/cli/exit-codes.ts';
 import { COMMANDS, splitCommandLine } from '../../src/cli/program.ts';
 import { runInProcess } from '../support/cli.ts';
@@ -100,6 +103,35 @@ describe('command lines that are wrong', () => {
 
   it('says how to configure the API when no URL is set', async () => {
     const run = await runInProcess(['batch', 'list'], { env: {} });
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr).toContain('synthforge config set api_url');
+  });
+});
+
+describe('the configuration of whoever runs the tests', () => {
+  let home: string | undefined;
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it('is never read: a configured ~/.config/synthforge changes no answer', async () => {
+    // Prepare: a home folder as the README's `synthforge config set api_url …` leaves it.
+    home = await mkdtemp(join(tmpdir(), 'synthforge-home-'));
+    await mkdir(join(home, '.config', 'synthforge'), { recursive: true });
+    await writeFile(
+      join(home, '.config', 'synthforge', 'config.json'),
+      JSON.stringify({
+        current_profile: 'default',
+        profiles: { default: { api_url: 'http://127.0.0.1:9' } },
+      }),
+    );
+    vi.stubEnv('HOME', home);
+
+    // Act
+    const run = await runInProcess(['batch', 'list'], { env: {} });
+
+    // Assess
     expect(run.code).toBe(EXIT.usage);
     expect(run.stderr).toContain('synthforge config set api_url');
   });

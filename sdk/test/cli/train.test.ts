@@ -223,7 +223,6 @@ describe('a run one stops following', () => {
       '--json',
     ]);
     const { task_id: taskId } = JSON.parse(started.stdout) as { task_id: string };
-    const interrupt = new AbortController();
 
     // Act
     const timedOut = await cli([
@@ -236,9 +235,10 @@ describe('a run one stops following', () => {
       '--timeout',
       '500ms',
     ]);
-    setTimeout(() => interrupt.abort(), 500);
+    // Ctrl-C once the follower printed the run's status, i.e. while it is following: not after a
+    // fixed delay, which a loaded machine can spend before the follower even starts.
     const interrupted = await cli(['train', 'status', taskId, '--follow', '--poll-interval', '100ms'], {
-      signal: interrupt.signal,
+      interruptWhen: new RegExp(`^Training run ${taskId} "cli_stopped": `, 'm'),
     });
     const stillGoing = await fixture.api.get<TrainingTask>(`/api/v1/train/${taskId}/status`);
     const cancelled = await cli(['train', 'cancel', taskId]);

@@ -29,12 +29,14 @@ const parse = (body: string) => JSON.parse(body);
 describe('createApiHandler', () => {
   const fixture = useEmulators();
   const calls: unknown[] = [];
-  const handlerWith = (impl: () => Promise<unknown> = async () => ({ ok: true })) =>
+  const handlerWith = (
+    impl: (request: { tenant: string }) => Promise<unknown> = async () => ({ ok: true }),
+  ) =>
     createApiHandler(
       [
         bind(routes.submitBatch, async (request) => {
           calls.push(request);
-          return impl() as never;
+          return impl(request) as never;
         }),
         bind(routes.listJobs, async ({ query }) => ({ jobs: [], next_cursor: JSON.stringify(query) })),
       ],
@@ -208,6 +210,11 @@ describe('createApiHandler', () => {
         headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
         ...(body ? { body } : {}),
       });
+    const keyedFor = (tenant: string, key: string) => {
+      const event = keyed(key);
+      event.requestContext.authorizer = { tenant };
+      return event;
+    };
 
     it('runs once and replays the first answer for the same key and body', async () => {
       // Prepare
@@ -246,15 +253,46 @@ describe('createApiHandler', () => {
       expect(runs).toBe(1);
     });
 
-    it('answers 409 while the first request is in flight', async () => {
-      let release!: () => void;
-      const handler = handlerWith(() => new Promise((resolve) => (release = () => resolve({ ok: true }))));
-      const first = handler(keyed('k-flight'));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    it('keeps the keys of each tenant apart: the same key and body from two tenants runs twice', async () => {
+      // Prepare: two tenants that happen to pick the same key (a counter, a date) for the same body.
+      const runs: string[] = [];
+      const handler = handlerWith(async ({ tenant }) => {
+        runs.push(tenant);
+        return { id: `batch-of-${tenant}` };
+      });
 
+      // Act
+      const acme = await handler(keyedFor('acme', 'k-shared-by-tenants'));
+      const globex = await handler(keyedFor('globex', 'k-shared-by-tenants'));
+      const acmeAgain = await handler(keyedFor('acme', 'k-shared-by-tenants'));
+
+      // Assess: globex is neither refused nor answered with acme's batch; acme still replays its own.
+      expect(runs).toEqual(['acme', 'globex']);
+      expect([acme.statusCode, globex.statusCode]).toEqual([202, 202]);
+      expect(parse(globex.body)).toEqual({ id: 'batch-of-globex' });
+      expect(globex.headers?.['idempotent-replayed']).toBeUndefined();
+      expect(parse(acmeAgain.body)).toEqual({ id: 'batch-of-acme' });
+      expect(acmeAgain.headers?.['idempotent-replayed']).toBe('true');
+    });
+
+    it('answers 409 while the first request is in flight', async () => {
+      // Prepare: the first request holds its key until released; its implementation runs only
+      // once the key is claimed, so entering it means the in-flight record exists.
+      let release!: () => void;
+      let entered!: () => void;
+      const inFlight = new Promise<void>((resolve) => (entered = resolve));
+      const handler = handlerWith(() => {
+        entered();
+        return new Promise((resolve) => (release = () => resolve({ ok: true })));
+      });
+      const first = handler(keyed('k-flight'));
+      await inFlight;
+
+      // Act
       const second = await handler(keyed('k-flight'));
       release();
 
+      // Assess
       expect(second.statusCode).toBe(409);
       expect(parse(second.body).error.code).toBe('REQUEST_IN_FLIGHT');
       expect((await first).statusCode).toBe(202);
@@ -274,10 +312,36 @@ describe('createApiHandler', () => {
       expect([failed.statusCode, retried.statusCode]).toEqual([503, 202]);
     });
 
-    it('rejects a key that is not printable ASCII', async () => {
-      const response = await handlerWith()(keyed('with space'));
+    it.each([
+      ['a control character', 'tab\there'],
+      ['a non-ASCII letter', 'clé-1'],
+      ['DEL', 'key\u007f'],
+      ['a space (printable, but the contract refuses spaces too)', 'with space'],
+      ['nothing', ''],
+      ['more than 255 characters', 'k'.repeat(256)],
+    ])('rejects a key with %s, and runs nothing', async (_, key) => {
+      // Prepare
+      let runs = 0;
+      const handler = handlerWith(async () => ({ run: ++runs }));
 
+      // Act
+      const response = await handler(keyed(key));
+
+      // Assess
       expect(response.statusCode).toBe(400);
+      expect(parse(response.body).error.details.location).toBe('header');
+      expect(runs).toBe(0);
+    });
+
+    it('accepts a key of 255 printable ASCII characters', async () => {
+      // Prepare: the bounds of the rule above, so that it cannot pass by refusing every key.
+      const key = `${'~!'.repeat(127)}k`;
+
+      // Act
+      const response = await handlerWith()(keyed(key));
+
+      // Assess
+      expect(response.statusCode).toBe(202);
     });
   });
 });
