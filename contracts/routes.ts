@@ -244,6 +244,9 @@ export const routes = {
     auth: true,
     tag: 'generators',
     summary: 'Samples valid parameter sets, keeping any values given',
+    description:
+      'The kept param_values are checked as a job run with them is checked: values no valid set can keep ' +
+      'answer 400 INVALID_PARAMETERS with their violations; otherwise every set returned passes validate.',
     mode: 'immediate',
     params: GeneratorNameParams,
     body: RandomRequest,

@@ -12,6 +12,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 import { Accepted, errorResponse, jsonResponse, RawBody } from './responses.ts';
+import { decodeUtf8 } from './utf8.ts';
 import { invalidInput } from './zod-issues.ts';
 
 /** Bodies above this are refused with 413 before they are parsed. */
@@ -203,13 +204,7 @@ function parsePart<S extends z.ZodType | undefined>(
 }
 
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
-  const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new DomainError('PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`, {
-      limit_bytes: MAX_BODY_BYTES,
-    });
-  }
+  const text = bodyText(event);
   if (text.trim().length === 0) return undefined;
   try {
     return JSON.parse(text, rejectPrototypeKeys);
@@ -226,6 +221,29 @@ function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, strin
       reason: (error as Error).message.slice(0, 200),
     });
   }
+}
+
+/**
+ * The body as text. Bytes (base64, as the local API sends every body) must be valid UTF-8: a body
+ * with stray bytes is refused rather than read with replacement characters in it. A body that
+ * arrives as text was decoded by API Gateway already (see lib/constructs/api.ts).
+ */
+function bodyText(event: APIGatewayProxyEvent): string {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
+  if ((bytes?.length ?? Buffer.byteLength(raw)) > MAX_BODY_BYTES) {
+    throw new DomainError('PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`, {
+      limit_bytes: MAX_BODY_BYTES,
+    });
+  }
+  if (!bytes) return raw;
+  const decoded = decodeUtf8(bytes);
+  if (decoded.ok) return decoded.text;
+  throw new DomainError(
+    'INVALID_REQUEST',
+    `the body is not valid UTF-8: the first invalid byte sequence starts at byte ${decoded.offset}`,
+    { byte_offset: decoded.offset },
+  );
 }
 
 /** zod drops a `__proto__` key silently; refusing it keeps "unknown fields are an error" true. */

@@ -147,8 +147,10 @@ async function handle(
     multiValueQueryStringParameters: Object.keys(multiQuery).length > 0 ? multiQuery : null,
     pathParameters: names.length > 0 ? pathParameters : null,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
-    isBase64Encoded: false,
+    // The bytes as they came, for the handler to decode strictly: decoding here would turn invalid
+    // UTF-8 into U+FFFD that nothing downstream could tell from a character the client sent.
+    body: body.length > 0 ? body.toString('base64') : null,
+    isBase64Encoded: body.length > 0,
     requestContext: {
       requestId,
       stage: 'local',

@@ -225,6 +225,15 @@ export class Api extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    // Invalid UTF-8 in a body is NOT refused strictly here, unlike locally. With no binaryMediaTypes a
+    // REST API hands a Lambda proxy the body as an already decoded "UTF8-encoded string" (developer
+    // guide, "Content type conversions in API Gateway"); what it does with bytes that are not UTF-8
+    // is not documented, and a decoder that substitutes U+FFFD leaves nothing the handler could
+    // tell from text the client sent. Listing '*/*' in binaryMediaTypes would hand the function the
+    // bytes in base64 (isBase64Encoded), which the handler already decodes strictly
+    // (lambdas/http/utf8.ts), but it is not set: whether the body-and-parameters validator below
+    // still checks a body it treats as binary has not been seen on a deployment, and that check
+    // guards every JSON route. Decide it with the first deployment.
     this.restApi = new RestApi(this, 'RestApi', {
       restApiName: `synthforge-${stage}`,
       description: 'SynthForge API',

@@ -37,8 +37,19 @@ export function applyDefaults(generator: GeneratorSchema, values: ParamValues): 
  * parameter is valid on its own, so that they never report on a value that is already wrong.
  */
 export function validateParams(generator: GeneratorSchema, values: unknown): ParamViolation[] | null {
-  if (!isRecord(values)) return [notAnObject(values)];
+  const own = valueViolations(generator, values);
+  if (own) return own;
+  const complete = applyDefaults(generator, values as ParamValues);
+  const violations = [...orderViolations(generator, complete), ...(generator.validate?.(complete) ?? [])];
+  return violations.length > 0 ? violations : null;
+}
 
+/**
+ * The first half of validateParams: the problems of each value on its own (not an object, an
+ * unknown name, a wrong type, out of range, not a choice), without the rules across parameters.
+ */
+export function valueViolations(generator: GeneratorSchema, values: unknown): ParamViolation[] | null {
+  if (!isRecord(values)) return [notAnObject(values)];
   const specs = new Map(generator.parameters.map((spec) => [spec.name, spec]));
   const violations: ParamViolation[] = [];
   for (const [name, value] of Object.entries(values)) {
@@ -46,10 +57,6 @@ export function validateParams(generator: GeneratorSchema, values: unknown): Par
     const spec = specs.get(name);
     const violation = spec ? checkValue(spec, value) : unsupported(generator, name, value);
     if (violation) violations.push(violation);
-  }
-  if (violations.length === 0) {
-    const complete = applyDefaults(generator, values);
-    violations.push(...orderViolations(generator, complete), ...(generator.validate?.(complete) ?? []));
   }
   return violations.length > 0 ? violations : null;
 }
@@ -71,16 +78,49 @@ export function randomParams(generator: GeneratorSchema, rng: Rng): ParamValues 
  * The user's values over random ones. Every parameter is sampled, given or not, so that the value
  * drawn for one parameter does not depend on which others the user fixed. Ordered pairs are then
  * repaired around the user's values (min_objects fixed at 40 draws max_objects from [40, 50]).
- * Unknown keys are kept, so that validation still reports them.
+ *
+ * The result passes validateParams whenever some draw does, or the user's values completed with
+ * defaults do. Otherwise it holds the user's values (unknown keys included) so that validation
+ * still reports them; callers that promise valid sets use drawParamSets.
  */
 export function randomizeUnspecified(generator: GeneratorSchema, values: ParamValues, rng: Rng): ParamValues {
-  // A generator's own cross-field rule (e.g. a pixel budget) is met by drawing again; if the user's
-  // fixed values make it unreachable, the last draw is returned and validation says why.
+  // A generator's validate hook may only see values that are each valid on their own (it reads
+  // them as typed values), so wrong values get one draw and no retries against the hook.
   let drawn = drawOnce(generator, values, rng);
-  for (let attempt = 1; attempt < MAX_DRAWS && (generator.validate?.(drawn) ?? []).length > 0; attempt++) {
+  if (valueViolations(generator, values) !== null) return drawn;
+  // A generator's own cross-field rule (e.g. a pixel budget) is met by drawing again; when the
+  // draws keep missing a rule few random sets meet, the user's values with defaults may meet it.
+  for (let attempt = 1; attempt < MAX_DRAWS && validateParams(generator, drawn) !== null; attempt++) {
     drawn = drawOnce(generator, values, rng);
   }
-  return drawn;
+  if (validateParams(generator, drawn) === null) return drawn;
+  const completed = applyDefaults(generator, values);
+  return validateParams(generator, completed) === null ? completed : drawn;
+}
+
+/** `n` valid sets keeping the user's values, or why they cannot be kept. */
+export type ParamSetsDraw = { sets: ParamValues[] } | { violations: ParamViolation[] };
+
+/**
+ * `n` random complete sets that keep the user's values and each pass validateParams; or, when
+ * no valid set can keep them, the violations validateParams reports for them, which are exactly
+ * what a job run submitted with these values is refused with. Values that a submission refuses
+ * only for a rule across parameters (min_objects 40 above the default max_objects) are kept when
+ * a draw repairs the rest (max_objects drawn from [40, 50]).
+ */
+export function drawParamSets(generator: GeneratorSchema, kept: unknown, n: number, rng: Rng): ParamSetsDraw {
+  const wrong = valueViolations(generator, kept);
+  if (wrong) return { violations: wrong };
+  const values = kept as ParamValues;
+  const sets: ParamValues[] = [];
+  for (let index = 0; index < n; index++) {
+    const set = randomizeUnspecified(generator, values, rng);
+    const problems = validateParams(generator, set);
+    // Neither the draws nor the defaults meet the rules across parameters with these values.
+    if (problems) return { violations: validateParams(generator, values) ?? problems };
+    sets.push(set);
+  }
+  return { sets };
 }
 
 const MAX_DRAWS = 64;
@@ -139,7 +179,10 @@ function repairPair(
 function checkValue(spec: ParameterSpec, value: unknown): ParamViolation | undefined {
   const rule = TYPE_RULES[spec.type];
   if (!rule.accepts(value)) {
-    return violation(spec.name, 'type', value, rule.constraint, describeJson(value));
+    // JSON has no infinities, but a number beyond a double's range (1e400) parses to one, which
+    // JSON would write back as null: the answer names it as text.
+    const reported = typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+    return violation(spec.name, 'type', reported, rule.constraint, describeJson(value));
   }
   const { min, max, choices } = spec.options ?? {};
   if (
@@ -227,7 +270,10 @@ function describeJson(value: unknown): string {
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return "a number beyond a double's range";
+    return Number.isInteger(value) ? 'an integer' : 'a number';
+  }
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }

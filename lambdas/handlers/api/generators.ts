@@ -1,7 +1,8 @@
+import type { ParamViolation } from '../../../contracts/generators.ts';
 import { routes } from '../../../contracts/routes.ts';
-import { DomainError, notFound } from '../../domain/errors.ts';
+import { DomainError, invalidParameters, notFound } from '../../domain/errors.ts';
 import { describeGenerator, getGenerator, listGenerators } from '../../domain/generators/catalogue.ts';
-import { randomizeUnspecified, validateJobs } from '../../domain/generators/params.ts';
+import { drawParamSets, validateJobs } from '../../domain/generators/params.ts';
 import { Rng } from '../../domain/generators/rng.ts';
 import { describeEndpointModels } from '../../domain/images/generator-info.ts';
 import { validateModelParams } from '../../domain/images/model-runs.ts';
@@ -53,10 +54,28 @@ export function generatorRoutes(models: ImageModels = modelsFromEnv()): RouteBin
       }
       const generator = generatorNamed(params.name);
       const rng = new Rng(body.seed ?? Math.floor(Math.random() * 2 ** 31));
-      const kept = body.param_values ?? {};
-      return { job_params: Array.from({ length: body.n }, () => randomizeUnspecified(generator, kept, rng)) };
+      // The kept values pass the validation a submission with them passes, or get its 400.
+      const drawn = drawParamSets(generator, body.param_values ?? {}, body.n, rng);
+      if ('violations' in drawn) throw invalidKeptValues(generator.name, drawn.violations);
+      return { job_params: drawn.sets };
     }),
   ];
+}
+
+/**
+ * The 400 for `param_values` that no valid set can keep: the first problem as seed 001's
+ * `{parameter, value, constraint}`, and every problem as the violations a batch's job run reports.
+ */
+function invalidKeptValues(generator: string, violations: ParamViolation[]): DomainError {
+  const [first] = violations;
+  return invalidParameters(`param_values cannot be kept: ${first?.message}`, {
+    location: 'body',
+    generator,
+    parameter: first?.parameter,
+    value: first?.value,
+    constraint: first?.constraint,
+    violations,
+  });
 }
 
 export const handler = staticApiEntry(generatorRoutes);

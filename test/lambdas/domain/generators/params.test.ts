@@ -5,6 +5,7 @@ import { listGenerators } from '../../../../lambdas/domain/generators/catalogue.
 import type { GeneratorSchema } from '../../../../lambdas/domain/generators/generator.ts';
 import {
   applyDefaults,
+  drawParamSets,
   randomizeUnspecified,
   randomParams,
   validateJobs,
@@ -478,6 +479,163 @@ describe('properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+/** A schema whose cross-field rule few random sets meet: widths above 65 break it, the default does not. */
+const NARROW: GeneratorSchema = {
+  name: 'narrow',
+  parameters: [
+    { name: 'width', type: 'int', default_value: 64, options: { min: 64, max: 1024 } },
+    { name: 'shape', type: 'str', default_value: 'circle', options: { choices: ['circle', 'star'] } },
+  ],
+  validate: (values) =>
+    (values.width as number) > 65
+      ? [{ parameter: 'width', kind: 'range', value: values.width, constraint: '<= 65', message: 'too wide' }]
+      : [],
+};
+
+/** Values a user may send as `param_values`, sensible or not: known and unknown keys, any JSON and beyond. */
+function keptValues(schema: GeneratorSchema): fc.Arbitrary<Record<string, unknown>> {
+  const names = schema.parameters.map((spec) => spec.name);
+  const value = fc.oneof(
+    // Values the schema accepts, taken from a random valid set.
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }).chain((seed) => {
+      const valid = randomParams(schema, new Rng(seed));
+      return fc.constantFrom(...Object.values(valid));
+    }),
+    fc.constantFrom(
+      ...schema.parameters
+        .flatMap((spec) => [spec.options?.min, spec.options?.max])
+        .filter((bound): bound is number => bound !== undefined),
+      0,
+    ),
+    fc.constantFrom(
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -1e308,
+      1e308,
+      -1,
+      1.5,
+      'x',
+      '\ud800',
+      '\udfffx',
+      '',
+      null,
+      true,
+      [],
+      {},
+    ),
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.double(),
+  );
+  const key = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...names) },
+    fc.constantFrom('colour', 'classes_', ''),
+  );
+  return fc.dictionary(key, value, { maxKeys: 4 });
+}
+
+describe('drawParamSets', () => {
+  it.each([
+    ['an infinite number (JSON 1e400)', { frames: Number.POSITIVE_INFINITY }, 'frames', 'Infinity'],
+    ['a string for an integer', { frames: 'x' }, 'frames', 'x'],
+    ['a number for a choice', { classes: 5 }, 'classes', 5],
+    ['a lone surrogate for a choice', { palette: '\ud800' }, 'palette', '\ud800'],
+    ['a lone surrogate for output', { output: '\ud800x' }, 'output', '\ud800x'],
+    ['a huge negative number', { frames: -1e308 }, 'frames', -1e308],
+    ['an unknown key', { colour: 'red' }, 'colour', 'red'],
+  ])('answers the violations a submission gets for %s, and no sets', (_, kept, parameter, value) => {
+    // Prepare
+    const [shapes] = listGenerators().filter((generator) => generator.name === 'shapes');
+    if (!shapes) throw new Error('no shapes generator');
+
+    // Act
+    const drawn = drawParamSets(shapes, kept, 3, new Rng(1));
+
+    // Assess
+    expect(drawn).toEqual({ violations: validateParams(shapes, kept) });
+    expect(drawn).toMatchObject({ violations: [{ parameter, value }] });
+  });
+
+  it('names an infinite number as text, since JSON would write it back as null', () => {
+    // Act
+    const violations = validateParams(DEMO, {
+      width: Number.POSITIVE_INFINITY,
+      scale: Number.NEGATIVE_INFINITY,
+    });
+
+    // Assess
+    expect(violations).toMatchObject([
+      { parameter: 'width', kind: 'type', value: 'Infinity', constraint: 'an integer' },
+      { parameter: 'scale', kind: 'type', value: '-Infinity', constraint: 'a finite number' },
+    ]);
+    expect(violations?.[0]?.message).toContain("Infinity (a number beyond a double's range)");
+    expect(JSON.parse(JSON.stringify(violations))).toEqual(violations);
+  });
+
+  it('keeps values a submission refuses only for a rule across parameters, repairing the rest', () => {
+    // Act: min_count 9 is above the default max_count (5), so a job run with it alone is refused.
+    const drawn = drawParamSets(DEMO, { min_count: 9 }, 5, new Rng(2));
+
+    // Assess
+    expect(validateParams(DEMO, { min_count: 9 })).toMatchObject([{ parameter: 'min_count', kind: 'range' }]);
+    if (!('sets' in drawn)) throw new Error(`refused: ${JSON.stringify(drawn)}`);
+    for (const values of drawn.sets) {
+      expect(values.max_count).toBeGreaterThanOrEqual(9);
+      expect(validateParams(DEMO, values)).toBeNull();
+    }
+  });
+
+  it('refuses values that conflict among themselves as a submission does', () => {
+    // Act
+    const drawn = drawParamSets(DEMO, { min_count: 9, max_count: 3 }, 2, new Rng(2));
+
+    // Assess
+    expect(drawn).toEqual({ violations: validateParams(DEMO, { min_count: 9, max_count: 3 }) });
+    expect(drawn).toMatchObject({ violations: [{ parameter: 'min_count', kind: 'range', value: 9 }] });
+  });
+
+  it('falls back to the defaults for what the user left out when random sets keep missing a cross-field rule', () => {
+    // Act
+    const sets = Array.from({ length: 20 }, (_, seed) =>
+      randomizeUnspecified(NARROW, { shape: 'star' }, new Rng(seed)),
+    );
+
+    // Assess
+    for (const values of sets) {
+      expect(validateParams(NARROW, values)).toBeNull();
+      expect(values.shape).toBe('star');
+    }
+  });
+
+  it('for any kept values, answers their violations or n sets that all validate and keep them', () => {
+    const case_ = fc.constantFrom(...SCHEMAS, NARROW).chain((schema) =>
+      fc.record({
+        schema: fc.constant(schema),
+        kept: keptValues(schema),
+        n: fc.integer({ min: 1, max: 5 }),
+        seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      }),
+    );
+    fc.assert(
+      fc.property(case_, ({ schema, kept, n, seed }) => {
+        // Act
+        const drawn = drawParamSets(schema, kept, n, new Rng(seed));
+
+        // Assess: a refusal is exactly what a job run with these values gets; valid values are never refused.
+        const submission = validateParams(schema, kept);
+        if ('violations' in drawn) {
+          expect(submission).not.toBeNull();
+          expect(drawn.violations).toEqual(submission);
+          return;
+        }
+        expect(drawn.sets).toHaveLength(n);
+        expect(validateJobs(schema, drawn.sets)).toEqual(drawn.sets.map(() => null));
+        for (const values of drawn.sets) expect(values).toMatchObject(kept);
+      }),
+      { numRuns: 500 },
     );
   });
 });
