@@ -568,10 +568,39 @@ export function parseServeArguments(argv: readonly string[], env: NodeJS.Process
   return options;
 }
 
+/** Set to `stdin` by a parent that holds this process's stdin open and never writes to it. */
+export const EXIT_WITH_PARENT_VARIABLE = 'SYNTHFORGE_EXIT_WITH_PARENT';
+
+/**
+ * Calls `stop` once `stdin` ends, when `env` asks for it (SYNTHFORGE_EXIT_WITH_PARENT=stdin) and
+ * only then; answers whether it watches. The local endpoint host starts this server with a stdin
+ * pipe it never writes: the pipe ends when the host's process ends, however it ends (SIGKILL and
+ * crashes included, which no signal handler sees), so the server does not outlive it. On SageMaker
+ * the variable is unset and stdin is not read.
+ */
+export function exitWithParent(
+  env: NodeJS.ProcessEnv,
+  stdin: NodeJS.ReadableStream,
+  stop: () => void,
+): boolean {
+  if (env[EXIT_WITH_PARENT_VARIABLE] !== 'stdin') return false;
+  let stopped = false;
+  const once = () => {
+    if (stopped) return;
+    stopped = true;
+    stop();
+  };
+  stdin.once('end', once);
+  stdin.once('error', once);
+  stdin.resume();
+  return true;
+}
+
 /**
  * Starts the server as a container does and prints `shapes-endpoint listening on http://HOST:PORT`
  * once it accepts requests (the local endpoint host reads the port from that line). SIGTERM, which
- * SageMaker sends before stopping an instance, closes it.
+ * SageMaker sends before stopping an instance, closes it; so does the end of the local host that
+ * started it (exitWithParent).
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<Server> {
   const options = parseServeArguments(argv, process.env);
@@ -591,6 +620,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  exitWithParent(process.env, process.stdin, shutdown);
   return server;
 }
 

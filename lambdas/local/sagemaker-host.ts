@@ -56,6 +56,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SNSEvent } from 'aws-lambda';
+import { EXIT_WITH_PARENT_ENV, holdStdinOpen } from './child-lifetime.ts';
 import { parseS3Uri, tryParseS3Uri } from './s3-uri.ts';
 
 const HOST = '127.0.0.1';
@@ -888,10 +889,13 @@ export function childProcessLauncher(options: ChildProcessLauncherOptions = {}):
         ],
         {
           cwd: options.cwd ?? REPOSITORY_ROOT,
-          env: { ...process.env, ...options.env },
-          stdio: ['ignore', 'pipe', 'pipe'],
+          // stdin: a pipe held open and never written; the server exits when it ends, that is when
+          // this process does, even by SIGKILL (child-lifetime.ts).
+          env: { ...process.env, ...EXIT_WITH_PARENT_ENV, ...options.env },
+          stdio: ['pipe', 'pipe', 'pipe'],
         },
       );
+      holdStdinOpen(child);
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       let output = '';
       let ready = false;

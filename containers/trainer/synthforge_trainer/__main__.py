@@ -7,10 +7,11 @@ torch is imported, so a stop request during the seconds of start-up is not lost.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
-from .stop import StopRequest, install_stop_handlers
+from .stop import StopRequest, exit_with_parent, install_stop_handlers
 
 USAGE = "usage: python3 -m synthforge_trainer [train]   (paths under $SYNTHFORGE_ML_ROOT, default /opt/ml)"
 
@@ -22,6 +23,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     stop = StopRequest()
     restore_handlers = install_stop_handlers(stop)
+    # Locally, the end of stdin means the platform that started this run is gone: stop as on SIGTERM.
+    exit_with_parent(stop, os.environ)
     try:
         from .paths import MLPaths
         from .train import run

@@ -3,12 +3,23 @@ torch loads (importing torch takes seconds, and a SIGTERM in that window should 
 
 from __future__ import annotations
 
+import os
 import signal
-from typing import Callable, Dict, Optional
+import threading
+import time
+from typing import Callable, Dict, Mapping, Optional
 
 # Exit status for a run suspended by a signal: the shell convention 128 + signal number
 # (143 for SIGTERM, 130 for SIGINT), so callers can tell "stopped" from "finished" by the code.
 SIGNAL_EXIT_BASE = 128
+
+# Set to "stdin" by a parent that holds this process's stdin open and never writes to it (the local
+# platform, lambdas/local/child-lifetime.ts): the end of stdin then means the parent is gone.
+EXIT_WITH_PARENT_VARIABLE = "SYNTHFORGE_EXIT_WITH_PARENT"
+
+# How long a run whose parent is gone gets to reach its next batch and checkpoint, as the local
+# platform gives a trainer after SIGTERM, before the process ends regardless.
+PARENT_GONE_GRACE_SECONDS = 30.0
 
 
 class StopRequest:
@@ -64,3 +75,53 @@ def install_stop_handlers(stop: StopRequest) -> Callable[[], None]:
             signal.signal(signal_number, handler)  # type: ignore[arg-type]
 
     return restore
+
+
+def exit_with_parent(
+    stop: StopRequest,
+    env: Mapping[str, str],
+    stdin_fd: int = 0,
+    grace_seconds: float = PARENT_GONE_GRACE_SECONDS,
+) -> Optional[threading.Thread]:
+    """Stop as on SIGTERM once stdin ends, when `env` asks for it; return the watching thread.
+
+    Only with SYNTHFORGE_EXIT_WITH_PARENT=stdin: the local platform starts the trainer with a stdin
+    pipe it never writes, which ends when the platform's process does, however it ends (SIGKILL
+    included, which no handler sees). On SageMaker the variable is unset and stdin is not read.
+
+    On the end of stdin the run is asked to stop as SIGTERM asks it (it checkpoints at its next
+    batch and exits 143), its output goes to /dev/null (nobody reads the pipes any more, and a
+    write to them would fail the run instead of stopping it), and if the process is still there
+    after `grace_seconds` it ends with the same status.
+    """
+    if env.get(EXIT_WITH_PARENT_VARIABLE) != "stdin":
+        return None
+
+    def watch() -> None:
+        try:
+            while os.read(stdin_fd, 65536):
+                pass
+        except OSError:
+            pass
+        _discard_output()
+        stop.request(signal.SIGTERM)
+        time.sleep(grace_seconds)
+        os._exit(stop.exit_code)
+
+    watcher = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    watcher.start()
+    return watcher
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at /dev/null, below Python's buffers, so writes keep succeeding."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
