@@ -2,8 +2,10 @@
  * Seed 001's WebSocket API, `/api/v1/ws/generation?api_key=<key>`: the client sends `generate`
  * messages (the fields of `POST /generate`) and receives `progress` and `result` messages in the
  * seed's shapes. SynthForge adds `accepted` (the job a `generate` started), `error` (the REST error
- * vocabulary), `image_url` on results, and `ping`/`pong` to keep an idle connection open (API
- * Gateway closes it after 10 minutes without a client message).
+ * vocabulary), `image_url` on results, `ping`/`pong` to keep an idle connection open (API
+ * Gateway closes it after 10 minutes without a client message), and `subscribe`, with which a
+ * client that connects again (after a drop, or the local platform's stop, which closes every
+ * connection with 1001) follows the jobs it started on an earlier connection.
  *
  * Every server message is one frame of at most 32 KB (`WEBSOCKET_LIMITS`): long free text (a
  * prompt, an error message) is shortened to fit, never the ids or links.
@@ -35,8 +37,35 @@ export type GenerateMessage = z.output<typeof GenerateMessage>;
 /** Keeps the connection from idling out; answered with `pong`. */
 export const PingMessage = z.object({ type: z.literal('ping'), request_id: RequestId }).strict();
 
-export const ClientMessage = z.discriminatedUnion('type', [GenerateMessage, PingMessage], {
-  error: 'type must be "generate" or "ping"',
+/**
+ * Job ids one `subscribe` may name: as many as one connection may wait for at once, so that one
+ * message is answered within one route invocation.
+ */
+export const MAX_SUBSCRIBE_JOB_IDS = 100;
+
+/**
+ * Follows image jobs of the caller's tenant by id, typically those a client started on an earlier
+ * connection. For each job the connection is sent its state as it stands (`progress`, then the
+ * `result` or `error` of a job that has ended) and, while it runs, every later change, as if this
+ * connection had started it. An id that names no image job of the tenant (unknown, or another
+ * tenant's) is answered with an `error` NOT_FOUND that carries it as `job_id`, and nothing else; a
+ * state this connection was already sent is not sent again. Repeated ids count once.
+ */
+export const SubscribeMessage = z
+  .object({
+    type: z.literal('subscribe'),
+    job_ids: z
+      .array(JobId, { error: 'job_ids must be an array of job ids' })
+      .min(1, 'job_ids must name at least one job')
+      .max(MAX_SUBSCRIBE_JOB_IDS, `job_ids must name at most ${MAX_SUBSCRIBE_JOB_IDS} jobs`)
+      .transform((ids) => [...new Set(ids)]),
+    request_id: RequestId,
+  })
+  .strict();
+export type SubscribeMessage = z.output<typeof SubscribeMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [GenerateMessage, PingMessage, SubscribeMessage], {
+  error: 'type must be "generate", "ping" or "subscribe"',
 });
 export type ClientMessage = z.output<typeof ClientMessage>;
 
@@ -78,8 +107,10 @@ export const ResultMessage = z.object({
 });
 
 /**
- * A refused message (`request_id`, no `job_id`: nothing was stored) or a job that ended without an
- * image (`job_id`, and `status` failed or cancelled). Codes and details are the REST API's.
+ * A refused message (`request_id`, no `job_id`: nothing was stored), a job that ended without an
+ * image (`job_id`, and `status` failed or cancelled), or one id of a `subscribe` that cannot be
+ * followed (`job_id` and `request_id`, no `status`: NOT_FOUND, or RATE_LIMITED when the connection
+ * already waits for its maximum of jobs). Codes and details are the REST API's.
  */
 export const ErrorMessage = z.object({
   type: z.literal('error'),

@@ -5,6 +5,9 @@
  * each message is `generate`/`$default`, a closed socket is `$disconnect`, and the local bus drives
  * the pushes, one job at a time in event order. API Gateway's limits hold here too: messages from
  * the client of at most 128 KB (a larger one closes with 1009), 10 min idle, 2 h per connection.
+ * Stopping the platform closes every connection with 1001 (going away), as API Gateway does when it
+ * drops one, so that a client knows to connect again (and `subscribe` to the jobs it followed)
+ * rather than seeing an abnormal closure (1006).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
@@ -20,6 +23,31 @@ import { logger } from '../shared/logger.ts';
 const LOCAL_CONNECT_ARN = 'arn:aws:execute-api:us-east-1:000000000000:local/local/$connect';
 /** API Gateway closes an idle or expired connection with 1001 (going away). */
 const GOING_AWAY = 1001;
+/** The reason of the 1001 every connection is closed with when the platform stops. */
+export const STOPPING_REASON = 'the platform is stopping';
+/** How long a stop waits for a client to answer the close before it drops the connection. */
+const DEFAULT_CLOSE_GRACE_MS = 2_000;
+
+/** One wait of the idle, lifetime or close limits. */
+export interface SocketTimer {
+  /** Starts the wait again from now (a client message restarts the idle wait). */
+  restart(): void;
+  cancel(): void;
+}
+
+/** Where the limits' waits come from: tests pass timers they advance themselves. */
+export interface SocketTimers {
+  /** Calls `fire` once, `ms` from now; never keeps the process alive on its own. */
+  start(ms: number, fire: () => void): SocketTimer;
+}
+
+/** Node's timers, unreferenced: an open connection never keeps the process from exiting. */
+export const NODE_TIMERS: SocketTimers = {
+  start(ms, fire) {
+    const timer = setTimeout(fire, ms).unref();
+    return { restart: () => timer.refresh(), cancel: () => clearTimeout(timer) };
+  },
+};
 
 export interface LocalWebSocketOptions {
   server: Server;
@@ -28,8 +56,13 @@ export interface LocalWebSocketOptions {
   socketFor: (messenger: ConnectionMessenger) => GenerationSocket;
   /** The local bus: every `Job State Change` it carries is pushed. */
   events: { subscribe(listener: (event: JobStateChange) => void): () => void };
-  /** Tests: shorter idle and lifetime limits than API Gateway's. */
-  limits?: { idleMs?: number; lifetimeMs?: number };
+  /**
+   * Tests: shorter idle and lifetime limits than API Gateway's, and how long `close` waits for each
+   * client's answer to its 1001 before dropping the connection (default 2 s).
+   */
+  limits?: { idleMs?: number; lifetimeMs?: number; closeGraceMs?: number };
+  /** Tests: timers they control, for the limits above. @default NODE_TIMERS */
+  timers?: SocketTimers;
 }
 
 export interface LocalWebSocketApi {
@@ -37,7 +70,13 @@ export interface LocalWebSocketApi {
   readonly connections: number;
   /** Resolves once every message, push and disconnect started so far has been handled. */
   idle(): Promise<void>;
-  /** Closes every connection (each is disconnected) and stops pushing. */
+  /** Resolves once no connection is open any more and each one's `$disconnect` has been handled. */
+  drained(): Promise<void>;
+  /**
+   * Stops pushing and closes every connection with 1001 and `STOPPING_REASON`: waits for each
+   * client's answer (the closing handshake) up to the close grace, drops the ones that do not
+   * answer, and returns once each is disconnected. Upgrades that arrive meanwhile get a 503.
+   */
   close(): Promise<void>;
 }
 
@@ -69,6 +108,11 @@ export function attachWebSocketApi(options: LocalWebSocketOptions): LocalWebSock
   const wss = new WebSocketServer({ noServer: true, maxPayload: WEBSOCKET_LIMITS.maxClientMessageBytes });
   const idleMs = options.limits?.idleMs ?? WEBSOCKET_LIMITS.idleSeconds * 1000;
   const lifetimeMs = options.limits?.lifetimeMs ?? WEBSOCKET_LIMITS.connectionSeconds * 1000;
+  const closeGraceMs = options.limits?.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS;
+  const timers = options.timers ?? NODE_TIMERS;
+  let stopping = false;
+  /** Woken when the last open connection has closed. */
+  const emptied: (() => void)[] = [];
   const inFlight = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>, what: string) => {
     const tracked = work
@@ -98,21 +142,34 @@ export function attachWebSocketApi(options: LocalWebSocketOptions): LocalWebSock
   const open = (ws: WebSocket, caller: SocketCaller) => {
     messenger.sockets.set(caller.connectionId, ws);
     const goAway = (reason: string) => ws.close(GOING_AWAY, reason);
-    const lifetime = setTimeout(() => goAway('Connection lifetime exceeded'), lifetimeMs).unref();
-    const idle = setTimeout(() => goAway('Idle timeout'), idleMs).unref();
+    const lifetime = timers.start(lifetimeMs, () => goAway('Connection lifetime exceeded'));
+    const idle = timers.start(idleMs, () => goAway('Idle timeout'));
     ws.on('message', (data) => {
-      idle.refresh();
+      idle.restart();
       track(receiveMessage(socket, caller, textOf(data)), 'a message');
     });
     // `ws` reports a protocol error (a message over maxPayload) here and closes with 1009.
     ws.on('error', (error) => logger.info('websocket: connection error', { error: error.message }));
     ws.on('close', () => {
-      clearTimeout(lifetime);
-      clearTimeout(idle);
+      lifetime.cancel();
+      idle.cancel();
       messenger.sockets.delete(caller.connectionId);
       track(socket.disconnect(caller), 'a disconnect');
+      if (messenger.sockets.size === 0) for (const wake of emptied.splice(0)) wake();
     });
   };
+
+  /** Closes with 1001 and resolves once the connection has closed, dropping it after the grace. */
+  const closeGoingAway = (ws: WebSocket, reason: string): Promise<void> =>
+    new Promise((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) return resolve();
+      const straggler = timers.start(closeGraceMs, () => ws.terminate());
+      ws.once('close', () => {
+        straggler.cancel();
+        resolve();
+      });
+      ws.close(GOING_AWAY, reason);
+    });
 
   const upgrade = async (request: IncomingMessage, raw: Duplex, head: Buffer) => {
     raw.on('error', () => raw.destroy());
@@ -147,6 +204,11 @@ export function attachWebSocketApi(options: LocalWebSocketOptions): LocalWebSock
       logger.error('websocket: $connect failed', { error });
       return refuse(raw, 500, 'INTERNAL', 'internal error');
     }
+    if (stopping) {
+      // The stop has closed the connections it knew of: this one would be left open.
+      refuse(raw, 503, 'UNAVAILABLE', STOPPING_REASON);
+      return socket.disconnect(caller);
+    }
     wss.handleUpgrade(request, raw, head, (ws) => open(ws, caller));
   };
   options.server.on('upgrade', (request: IncomingMessage, raw: Duplex, head: Buffer) => {
@@ -160,11 +222,17 @@ export function attachWebSocketApi(options: LocalWebSocketOptions): LocalWebSock
     async idle() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
+    async drained() {
+      while (messenger.sockets.size > 0 || inFlight.size > 0) {
+        if (messenger.sockets.size > 0) await new Promise<void>((resolve) => emptied.push(resolve));
+        await this.idle();
+      }
+    },
     async close() {
+      stopping = true;
       unsubscribe();
-      for (const ws of messenger.sockets.values()) ws.terminate();
-      // Each terminated socket's close handler disconnects it (tracked) on a later tick.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Each socket's close handler disconnects it (tracked) before its close resolves here.
+      await Promise.all([...messenger.sockets.values()].map((ws) => closeGoingAway(ws, STOPPING_REASON)));
       await this.idle();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
@@ -180,7 +248,10 @@ function textOf(data: RawData): string {
 /** Answers an upgrade request that is not accepted, in the error envelope, and closes the socket. */
 function refuse(raw: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+  const reason =
+    { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[
+      status
+    ] ?? 'Error';
   raw.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -1,12 +1,19 @@
 /**
  * Seed 001's WebSocket API end to end on the local platform, with a real WebSocket client: the key
  * in the query string, `generate` → `accepted` → `progress` → `result`, the documented bad inputs,
- * tenant isolation, and API Gateway's frame limit on every message.
+ * tenant isolation, API Gateway's frame limit on every message, `subscribe` to follow jobs from a
+ * new connection, and the 1001 every connection is closed with when the platform stops.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ServerMessage, WEBSOCKET_LIMITS } from '../../contracts/websocket.ts';
 import { DynamoConnectionStore } from '../../lambdas/adapters/dynamo/connection-store.ts';
+import { newJobId } from '../../lambdas/adapters/ids.ts';
+import { type LocalPlatformOptions, startLocalPlatform } from '../../lambdas/local/platform.ts';
+import { STOPPING_REASON } from '../../lambdas/local/websocket.ts';
 import { keyFor, usePlatform } from '../support/platform.ts';
 import { type SocketClient as Client, SocketClient, UpgradeRefused } from '../support/websocket.ts';
 
@@ -125,7 +132,7 @@ describe('WebSocket /api/v1/ws/generation', () => {
       'Invalid parameter: prompt is required and must be a string',
     ],
     [{ type: 'generate', prompt: 'x', colour: 'red' }, '', 'colour'],
-    [{ type: 'upscale', prompt: 'x' }, 'type', 'type must be "generate" or "ping"'],
+    [{ type: 'upscale', prompt: 'x' }, 'type', 'type must be "generate", "ping" or "subscribe"'],
   ])(
     'answers %j with an INVALID_PARAMETERS error naming %j, and stores nothing',
     async (body, parameter, text) => {
@@ -276,7 +283,8 @@ describe('WebSocket /api/v1/ws/generation', () => {
     await fixture.platform.sockets.idle();
     const connections = fixture.platform.sockets.connections;
     await client.close();
-    await fixture.platform.sockets.idle();
+    // The server sees the close on its own time: wait for it, not for the client's side.
+    await fixture.platform.sockets.drained();
 
     // Assess
     expect(new Set(accepted.map((a) => a.request_id))).toEqual(new Set(['a', 'b']));
@@ -286,7 +294,127 @@ describe('WebSocket /api/v1/ws/generation', () => {
       expect(await store.subscribers('dev', job_id, new Date())).toEqual([]);
     }
     expect(connections).toBeGreaterThanOrEqual(1);
-    expect(fixture.platform.sockets.connections).toBe(connections - 1);
+    expect(fixture.platform.sockets.connections).toBe(0);
     expectWellFormed(client);
+  });
+
+  it("lets a new connection follow a job started on an earlier one, and answers another tenant's id as an unknown one", async () => {
+    // Prepare: the job is started on a connection that then goes.
+    const first = await open();
+    first.send({ type: 'generate', prompt: 'green triangles', width: 64, height: 64 });
+    const { job_id: jobId } = await first.next('accepted');
+    await first.close();
+    const { key } = await keyFor(fixture.platform, 'websocket-subscribe-other');
+    const unknown = newJobId(new Date());
+
+    // Act
+    const again = await open();
+    again.send({ type: 'subscribe', job_ids: [jobId, unknown], request_id: 's-1' });
+    const result = await again.next('result', { jobId });
+    const missing = await again.next('error', { jobId: unknown });
+    const theirs = await open(key);
+    theirs.send({ type: 'subscribe', job_ids: [jobId], request_id: 's-2' });
+    const refused = await theirs.next('error');
+    await fixture.platform.sockets.idle();
+
+    // Assess: the job as it stood, each change after it, and its result.
+    const messages = again.received.map((entry) => entry.message).filter((m) => m !== missing);
+    expect(messages[0]).toMatchObject({ type: 'progress', job_id: jobId });
+    expect(messages.at(-1)).toBe(result);
+    const progress = again.ofType('progress', jobId);
+    for (let i = 1; i < progress.length; i++) {
+      expect(progress[i]?.progress).toBeGreaterThanOrEqual(progress[i - 1]?.progress ?? 0);
+    }
+    expect(progress.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
+    expect(result).toMatchObject({ prompt: 'green triangles' });
+    expect((await decodePng(result.image_url)).width).toBe(64);
+    expect(missing).toMatchObject({ code: 'NOT_FOUND', job_id: unknown, request_id: 's-1' });
+    // Another tenant learns no more of the job than of an id that names nothing.
+    expect(refused).toEqual({
+      ...missing,
+      message: missing.message.replace(unknown, jobId),
+      details: { job: jobId },
+      job_id: jobId,
+      request_id: 's-2',
+    });
+    expect(theirs.received).toHaveLength(1);
+    expectWellFormed(again);
+    expectWellFormed(theirs);
+    await Promise.all([again.close(), theirs.close()]);
+  });
+});
+
+describe('WebSocket connections when the platform stops', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  const options = (dataDir?: string): LocalPlatformOptions => ({
+    port: 0,
+    retryIntervalMs: 0,
+    rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    ...(dataDir ? { dataDir } : {}),
+  });
+
+  it('closes each open connection with 1001 (going away) and says why', async () => {
+    // Prepare
+    const platform = await startLocalPlatform(options());
+    const client = await SocketClient.open(platform.webSocketUrl, platform.devKey);
+    await client.roundTrip('open');
+
+    // Act
+    await platform.stop();
+    const closed = await client.until(() => client.closed);
+
+    // Assess: a clean close the client can act on, not an abnormal closure (1006).
+    expect(closed).toEqual({ code: 1001, reason: STOPPING_REASON });
+  });
+
+  it('lets a client that connects again after a restart subscribe to the job it started, and get its state and result', async () => {
+    // Prepare: a job started and finished on the first run, whose client the stop then closes.
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-ws-restart-'));
+    dirs.push(dataDir);
+    const first = await startLocalPlatform(options(dataDir));
+    const before = await SocketClient.open(first.webSocketUrl, first.devKey);
+    before.send({ type: 'generate', prompt: 'yellow stars', width: 64, height: 96, request_id: 'g-1' });
+    const { job_id: jobId } = await before.next('accepted');
+    await before.next('result', { jobId });
+    await first.stop();
+    const closed = await before.until(() => before.closed);
+
+    // Act
+    const second = await startLocalPlatform(options(dataDir));
+    try {
+      const after = await SocketClient.open(second.webSocketUrl, second.devKey);
+      after.send({ type: 'subscribe', job_ids: [jobId], request_id: 'again' });
+      const result = await after.next('result', { jobId });
+      const { key } = await keyFor(second, 'websocket-restart-other');
+      const theirs = await SocketClient.open(second.webSocketUrl, key);
+      theirs.send({ type: 'subscribe', job_ids: [jobId] });
+      const refused = await theirs.next('error');
+
+      // Assess
+      expect(closed).toEqual({ code: 1001, reason: STOPPING_REASON });
+      expect(after.received.map(({ message }) => message.type)).toEqual(['progress', 'result']);
+      expect(after.ofType('progress', jobId)).toEqual([
+        {
+          type: 'progress',
+          job_id: jobId,
+          step: 20,
+          total_steps: 20,
+          progress: 1,
+          status: 'completed',
+          phase: 'done',
+        },
+      ]);
+      expect(result).toMatchObject({ prompt: 'yellow stars', image_path: expect.stringContaining(jobId) });
+      const png = PNG.sync.read(Buffer.from(await (await fetch(result.image_url)).arrayBuffer()));
+      expect([png.width, png.height]).toEqual([64, 96]);
+      expect(refused).toMatchObject({ type: 'error', code: 'NOT_FOUND', job_id: jobId });
+      expect(theirs.received).toHaveLength(1);
+      await Promise.all([after.close(), theirs.close()]);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import type { ServerMessage } from '../../contracts/websocket.ts';
 import type { ConnectionMessenger, ConnectionStore } from '../../lambdas/domain/ports.ts';
 import { GenerationSocket } from '../../lambdas/domain/websocket/service.ts';
+import type { SocketTimer, SocketTimers } from '../../lambdas/local/websocket.ts';
 
 export interface Received {
   raw: string;
@@ -79,6 +80,15 @@ export class SocketClient {
     }
   }
 
+  /**
+   * Sends `ping` and waits for its `pong`: the connection is open and the server has read every
+   * message sent before it.
+   */
+  async roundTrip(requestId: string): Promise<void> {
+    this.send({ type: 'ping', request_id: requestId });
+    await this.until(() => this.ofType('pong').find((pong) => pong.request_id === requestId));
+  }
+
   /** The first message of `type` received (about `jobId` when given), waiting for it if need be. */
   async next<T extends ServerMessage['type']>(
     type: T,
@@ -134,4 +144,51 @@ export function connectionsOnlySocket(
     clock: { now: () => new Date() },
     report: () => undefined,
   });
+}
+
+/**
+ * Timers that only move when a test says so: the local WebSocket API's idle, lifetime and close
+ * limits are then reached by `advance`, at once and exactly, rather than by waiting for them.
+ */
+interface ManualWait {
+  due: number;
+  ms: number;
+  fire: () => void;
+}
+
+export class ManualTimers implements SocketTimers {
+  #now = 0;
+  readonly #waits = new Set<ManualWait>();
+
+  start(ms: number, fire: () => void): SocketTimer {
+    const wait: ManualWait = { due: this.#now + ms, ms, fire };
+    this.#waits.add(wait);
+    return {
+      restart: () => {
+        wait.due = this.#now + wait.ms;
+      },
+      cancel: () => {
+        this.#waits.delete(wait);
+      },
+    };
+  }
+
+  /** Moves time on by `ms`, firing each wait that falls due on the way, earliest first. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    for (;;) {
+      let next: ManualWait | undefined;
+      for (const wait of this.#waits) if (wait.due <= until && (!next || wait.due < next.due)) next = wait;
+      if (!next) break;
+      this.#now = next.due;
+      this.#waits.delete(next);
+      next.fire();
+    }
+    this.#now = until;
+  }
+
+  /** Waits started and not yet fired or cancelled. */
+  get pending(): number {
+    return this.#waits.size;
+  }
 }

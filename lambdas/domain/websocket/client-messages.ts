@@ -8,13 +8,17 @@ import { invalidInput } from '../../http/zod-issues.ts';
 import { DomainError } from '../errors.ts';
 import type { GenerationSocket, SocketCaller } from './service.ts';
 
+/** What serving a client message needs of the socket. */
+export type MessageReceiver = Pick<GenerationSocket, 'generate' | 'ping' | 'subscribe' | 'refuse'>;
+
 /**
- * Serves one client message: `generate` starts a job, `ping` is answered with `pong`; anything
- * else is answered with `error` (INVALID_REQUEST for what is not a JSON object, INVALID_PARAMETERS
- * naming the parameter, value and constraint as `POST /generate` does) and stores nothing.
+ * Serves one client message: `generate` starts a job, `ping` is answered with `pong`, `subscribe`
+ * follows jobs by id; anything else is answered with `error` (INVALID_REQUEST for what is not
+ * JSON, INVALID_PARAMETERS naming the parameter, value and constraint as `POST /generate` does) and
+ * stores nothing.
  */
 export async function receiveMessage(
-  socket: GenerationSocket,
+  socket: MessageReceiver,
   caller: SocketCaller,
   raw: string,
 ): Promise<void> {
@@ -47,6 +51,9 @@ export async function receiveMessage(
       await socket.generate(caller, request, id);
       return;
     }
+    case 'subscribe':
+      await socket.subscribe(caller, message.job_ids, message.request_id);
+      return;
   }
 }
 

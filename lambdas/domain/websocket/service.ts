@@ -1,6 +1,7 @@
 /**
  * Seed 001's generation socket: a tenant's connection sends `generate` messages and is sent the
- * progress and result of each job it started. The same code serves API Gateway's WebSocket API
+ * progress and result of each job it started, or `subscribe` messages to follow jobs its tenant
+ * started earlier (on a connection that has gone). The same code serves API Gateway's WebSocket API
  * (routes and an EventBridge rule, lambdas/handlers/websocket/) and the local platform's socket
  * (lambdas/local/websocket.ts).
  *
@@ -13,7 +14,7 @@
 import type { GenerateRequest } from '../../../contracts/images.ts';
 import { WEBSOCKET_LIMITS } from '../../../contracts/vocabulary.ts';
 import type { ServerMessage } from '../../../contracts/websocket.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import type {
@@ -89,25 +90,10 @@ export class GenerationSocket {
   async generate(caller: SocketCaller, request: GenerateRequest, requestId?: string): Promise<void> {
     const { tenant, connectionId } = caller;
     const echo = requestId ? { request_id: requestId } : {};
-    const connection = await this.deps.connections.get(tenant, connectionId);
-    if (!connection || Date.parse(connection.expiresAt) <= this.deps.clock.now().getTime()) {
-      await this.refuse(
-        caller,
-        new DomainError('UNAUTHORIZED', 'this connection is not open any more: connect again'),
-        requestId,
-      );
-      return;
-    }
+    const connection = await this.#openConnection(caller, requestId);
+    if (!connection) return;
     if (connection.subscriptions >= this.#maxJobs) {
-      await this.refuse(
-        caller,
-        new DomainError(
-          'RATE_LIMITED',
-          `this connection already waits for ${this.#maxJobs} images: wait for their results or open another connection`,
-          { limit: this.#maxJobs },
-        ),
-        requestId,
-      );
+      await this.refuse(caller, this.#tooManyJobs(), requestId);
       return;
     }
     let started: { job: JobRecord; batch: JobRecord };
@@ -136,6 +122,31 @@ export class GenerationSocket {
         subscription,
         once(() => this.#messagesFor(current)),
       );
+  }
+
+  /**
+   * Follows jobs of the caller's tenant by id, typically those a client started on an earlier
+   * connection: each is subscribed, then its state as it stands is delivered as after `generate`
+   * (progress; the result or error of a job that has ended), and `push` sends every later change.
+   * The delivery claims hold as for any push: a state this connection was already sent goes out
+   * no second time, and none goes out after a newer one. An id that names no image job of the
+   * tenant is answered NOT_FOUND, exactly as an unknown id is, so that another tenant's ids tell
+   * nothing. Ids are served in the order given, one at a time.
+   */
+  async subscribe(caller: SocketCaller, jobIds: readonly string[], requestId?: string): Promise<void> {
+    const connection = await this.#openConnection(caller, requestId);
+    if (!connection) return;
+    for (const jobId of jobIds) {
+      let outcome: Delivery;
+      try {
+        outcome = await this.#follow(caller, connection.expiresAt, jobId, requestId);
+      } catch (error) {
+        // Said for this id alone (nothing internal in it); the other ids are still served.
+        this.deps.report('a subscribe message failed for one job', { jobId, error });
+        outcome = await this.#send(caller, errorMessageOf(error, { job_id: jobId, request_id: requestId }));
+      }
+      if (outcome === 'gone') return;
+    }
   }
 
   /** Answers `ping` (an idle connection is closed after 10 minutes without a client message). */
@@ -175,6 +186,52 @@ export class GenerationSocket {
     );
     const gone = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value === 'gone');
     return { delivered: delivered.length, gone: gone.length };
+  }
+
+  /** Subscribes the connection to one job of its tenant and delivers the job as it stands. */
+  async #follow(
+    caller: SocketCaller,
+    expiresAt: string,
+    jobId: string,
+    requestId: string | undefined,
+  ): Promise<Delivery> {
+    const { tenant, connectionId } = caller;
+    const context = { job_id: jobId, ...(requestId ? { request_id: requestId } : {}) };
+    // Read before subscribing, so that no id that names nothing of this tenant's is ever written.
+    const found = await this.deps.jobs.get(tenant, jobId);
+    if (found?.kind !== 'image') return this.#send(caller, errorMessageOf(notFound('job', jobId), context));
+    const subscription: JobSubscription = { tenant, jobId, connectionId, deliveredVersion: 0, expiresAt };
+    if (!(await this.deps.connections.subscribe(subscription, this.#maxJobs))) {
+      return this.#send(caller, errorMessageOf(this.#tooManyJobs(), context));
+    }
+    // Read again: a change between the first read and the subscription reached no push.
+    const current = await this.deps.jobs.get(tenant, jobId);
+    if (!current) return 'skipped';
+    return this.#deliver(
+      current,
+      subscription,
+      once(() => this.#messagesFor(current)),
+    );
+  }
+
+  /** The connection's record, or undefined (and UNAUTHORIZED said) when it expired or never was. */
+  async #openConnection(caller: SocketCaller, requestId: string | undefined) {
+    const connection = await this.deps.connections.get(caller.tenant, caller.connectionId);
+    if (connection && Date.parse(connection.expiresAt) > this.deps.clock.now().getTime()) return connection;
+    await this.refuse(
+      caller,
+      new DomainError('UNAUTHORIZED', 'this connection is not open any more: connect again'),
+      requestId,
+    );
+    return undefined;
+  }
+
+  #tooManyJobs(): DomainError {
+    return new DomainError(
+      'RATE_LIMITED',
+      `this connection already waits for ${this.#maxJobs} images: wait for their results or open another connection`,
+      { limit: this.#maxJobs },
+    );
   }
 
   async #deliver(

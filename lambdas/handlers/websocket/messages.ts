@@ -1,6 +1,7 @@
 /**
  * `generate` (route selection `$request.body.type`) and `$default` (every other message, `ping`
- * included): both parse the message with the contract and answer on the connection.
+ * and `subscribe` included): both parse the message with the contract and answer on the
+ * connection.
  */
 import { receiveMessage } from '../../domain/websocket/client-messages.ts';
 import type { GenerationSocket } from '../../domain/websocket/service.ts';

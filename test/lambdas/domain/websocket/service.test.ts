@@ -385,3 +385,197 @@ describe('GenerationSocket.generate', () => {
     expect(s.messenger.to(caller.connectionId)).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED' })]);
   });
 });
+
+describe('GenerationSocket.subscribe', () => {
+  /** A connection of `tenant` that follows nothing yet (a client that has just connected again). */
+  async function connected(s: ReturnType<typeof setup>, tenant: string) {
+    const caller = { tenant, connectionId: aConnectionId() };
+    await s.socket.connect(caller);
+    return caller;
+  }
+  /** A running job that has stored its image. */
+  const completed = (job: JobRecord) =>
+    advance(job, 'completed', {
+      result: { key: `${job.tenant}/jobs/${job.id}/image.png`, bytes: 1, contentType: 'image/png' },
+    });
+
+  it('sends a running job as it stands, then every later change, as if this connection had started it', async () => {
+    // Prepare: the job was started on a connection that has gone.
+    const s = setup();
+    const tenant = aTenant();
+    let job = s.save(advance(anImageJob(tenant), 'running'));
+    const caller = await connected(s, tenant);
+
+    // Act
+    await s.socket.subscribe(caller, [job.id], 'again-1');
+    job = s.save(completed(job));
+    await s.socket.push(changeOf(job, 'running'));
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      expect.objectContaining({ type: 'progress', job_id: job.id, status: 'running', step: 2 }),
+      expect.objectContaining({ type: 'progress', job_id: job.id, status: 'completed', step: 20 }),
+      expect.objectContaining({ type: 'result', job_id: job.id, prompt: 'a red circle' }),
+    ]);
+    expect(await s.connections.get(tenant, caller.connectionId)).toMatchObject({ subscriptions: 0 });
+  });
+
+  it('sends a job that has ended its last progress and its result (or error), and follows neither', async () => {
+    // Prepare
+    const s = setup();
+    const tenant = aTenant();
+    const done = s.save(completed(advance(anImageJob(tenant), 'running')));
+    const failed = s.save(
+      advance(advance(anImageJob(tenant), 'running'), 'failed', {
+        error: { code: 'MODEL_ERROR', message: 'CUDA out of memory' },
+      }),
+    );
+    const caller = await connected(s, tenant);
+
+    // Act
+    await s.socket.subscribe(caller, [done.id, failed.id]);
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      expect.objectContaining({ type: 'progress', job_id: done.id, status: 'completed', progress: 1 }),
+      {
+        type: 'result',
+        job_id: done.id,
+        image_path: `s3://outputs/${tenant}/jobs/${done.id}/image.png`,
+        image_url: `https://outputs.example/${tenant}/jobs/${done.id}/image.png?signature=1`,
+        prompt: 'a red circle',
+      },
+      expect.objectContaining({ type: 'error', code: 'MODEL_ERROR', job_id: failed.id, status: 'failed' }),
+    ]);
+    expect(await s.connections.get(tenant, caller.connectionId)).toMatchObject({ subscriptions: 0 });
+  });
+
+  it("answers NOT_FOUND, with the id, for an unknown id, another tenant's job and a job of another kind, and follows none of them", async () => {
+    // Prepare
+    const s = setup();
+    const [mine, theirs] = [aTenant('mine'), aTenant('theirs')];
+    const theirJob = s.save(advance(anImageJob(theirs), 'running'));
+    const myBatch = s.save({ ...anImageJob(mine), kind: 'batch' });
+    const myJob = s.save(advance(anImageJob(mine), 'running'));
+    const unknown = newJobId(new Date());
+    const caller = await connected(s, mine);
+
+    // Act
+    await s.socket.subscribe(caller, [unknown, theirJob.id, myBatch.id, myJob.id], 'r-9');
+
+    // Assess: the same answer for each, whoever's the id is; the tenant's own job is served.
+    const notFound = (id: string) => ({
+      type: 'error',
+      code: 'NOT_FOUND',
+      message: `job "${id}" was not found`,
+      details: { job: id },
+      job_id: id,
+      request_id: 'r-9',
+    });
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      notFound(unknown),
+      notFound(theirJob.id),
+      notFound(myBatch.id),
+      expect.objectContaining({ type: 'progress', job_id: myJob.id }),
+    ]);
+    expect(await s.connections.get(mine, caller.connectionId)).toMatchObject({ subscriptions: 1 });
+    expect(await s.connections.subscribers(theirs, theirJob.id, new Date())).toEqual([]);
+    expect(await s.connections.subscribers(mine, theirJob.id, new Date())).toEqual([]);
+  });
+
+  it('never sends a state twice or an older one after a newer, whichever of subscribe and push comes first', async () => {
+    // Prepare
+    const s = setup();
+    const tenant = aTenant();
+    let job = s.save(advance(anImageJob(tenant), 'running'));
+    const running = changeOf(job);
+    const caller = await connected(s, tenant);
+
+    // Act: subscribe twice at one version; the job moves on before its event arrives; then that
+    // event, and the late one of the earlier version.
+    await s.socket.subscribe(caller, [job.id]);
+    await s.socket.subscribe(caller, [job.id, job.id]);
+    job = s.save(
+      advance(job, 'running', {
+        inference: { endpointName: 'e', taskToken: 't', invokedAt: job.updatedAt, instancesAtInvoke: 0 },
+      }),
+    );
+    await s.socket.subscribe(caller, [job.id]);
+    await s.socket.push(changeOf(job, 'running'));
+    await s.socket.push(running);
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      expect.objectContaining({ type: 'progress', phase: 'queued', status: 'running' }),
+      expect.objectContaining({ type: 'progress', phase: 'warming', status: 'running' }),
+    ]);
+  });
+
+  it('answers ids beyond what the connection may follow with RATE_LIMITED, each with its id', async () => {
+    // Prepare
+    const s = setup({ maxJobsPerConnection: 1 });
+    const tenant = aTenant();
+    const first = s.save(advance(anImageJob(tenant), 'running'));
+    const second = s.save(advance(anImageJob(tenant), 'running'));
+    const caller = await connected(s, tenant);
+
+    // Act
+    await s.socket.subscribe(caller, [first.id, second.id], 'many');
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      expect.objectContaining({ type: 'progress', job_id: first.id }),
+      expect.objectContaining({ type: 'error', code: 'RATE_LIMITED', job_id: second.id, request_id: 'many' }),
+    ]);
+    expect(await s.connections.subscribers(tenant, second.id, new Date())).toEqual([]);
+  });
+
+  it('refuses a connection that is not recorded with UNAUTHORIZED, and reads no job', async () => {
+    // Prepare
+    const reads: string[] = [];
+    const s = setup({
+      jobs: {
+        get: async (_tenant, id) => {
+          reads.push(id);
+          return undefined;
+        },
+      },
+    });
+    const caller = { tenant: aTenant(), connectionId: aConnectionId() };
+
+    // Act
+    await s.socket.subscribe(caller, [newJobId(new Date())], 'late');
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'UNAUTHORIZED', request_id: 'late' }),
+    ]);
+    expect(reads).toEqual([]);
+  });
+
+  it('answers an id whose job cannot be read with INTERNAL, saying nothing of the cause, and serves the others', async () => {
+    // Prepare
+    const s = setup();
+    const tenant = aTenant();
+    const broken = newJobId(new Date());
+    const job = s.save(advance(anImageJob(tenant), 'running'));
+    const read = s.socket.deps.jobs.get;
+    s.socket.deps.jobs = {
+      get: async (t, id) => {
+        if (id === broken) throw new Error('ProvisionedThroughputExceededException at 10.0.0.1');
+        return read(t, id);
+      },
+    };
+    const caller = await connected(s, tenant);
+
+    // Act
+    await s.socket.subscribe(caller, [broken, job.id], 'r-5');
+
+    // Assess
+    expect(s.messenger.to(caller.connectionId)).toEqual([
+      { type: 'error', code: 'INTERNAL', message: 'internal error', job_id: broken, request_id: 'r-5' },
+      expect.objectContaining({ type: 'progress', job_id: job.id }),
+    ]);
+    expect(s.reports).toEqual(['a subscribe message failed for one job']);
+  });
+});

@@ -78,6 +78,34 @@ describe('WebSocket routes', () => {
     ]);
   });
 
+  it('serves subscribe on $default, the route every type but generate takes, for the tenant of the authorizer', async () => {
+    // Prepare: a recorded connection (the connections-only socket knows no job at all).
+    const { socket, sent } = setup();
+    const tenant = aTenant();
+    await connectionsRoute(socket, event('$connect', tenant));
+
+    // Act
+    const answer = await messagesRoute(
+      socket,
+      event(
+        '$default',
+        tenant,
+        '{"type":"subscribe","job_ids":["01JD3X2K8Q7YV4N6B5M9T0RWZC"],"request_id":"s"}',
+      ),
+    );
+
+    // Assess
+    expect(answer).toEqual({ statusCode: 200 });
+    expect(sent.map(({ data }) => JSON.parse(data))).toEqual([
+      expect.objectContaining({
+        type: 'error',
+        code: 'NOT_FOUND',
+        job_id: '01JD3X2K8Q7YV4N6B5M9T0RWZC',
+        request_id: 's',
+      }),
+    ]);
+  });
+
   it('refuses to serve a route without the tenant of the authorizer', async () => {
     const { socket } = setup();
     await expect(connectionsRoute(socket, event('$connect', undefined))).rejects.toThrow(/no tenant/);
