@@ -1,12 +1,14 @@
 /**
  * `npm start`: the local platform. Options: --port (8000), --host (127.0.0.1), --data-dir
- * (.synthforge), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4).
+ * (.synthforge), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4),
+ * --min-free-mb (new work is refused while the data's disk has less free, 64).
  */
 // First: it sets the environment the imports below read when they load.
 import '../lambdas/local/process-defaults.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalPlatform } from '../lambdas/local/platform.ts';
+import { diskFullCode, diskFullMessage } from '../lambdas/local/disk-space.ts';
+import { type LocalPlatform, startLocalPlatform } from '../lambdas/local/platform.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,13 +17,14 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: '.synthforge' },
     memory: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '4' },
+    'min-free-mb': { type: 'string', default: '64' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir .synthforge] [--memory] [--concurrency 4]`,
+    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir .synthforge] [--memory] [--concurrency 4] [--min-free-mb 64]`,
   );
   process.exit(0);
 }
@@ -32,14 +35,32 @@ if (!Number.isInteger(port) || port < 0 || port > 65535)
   throw new Error(`--port must be 0..65535, got ${values.port}`);
 if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 40)
   throw new Error('--concurrency must be 1..40');
+const minFreeMb = Number(values['min-free-mb']);
+if (!Number.isFinite(minFreeMb) || minFreeMb < 0) throw new Error('--min-free-mb must be 0 or more');
 const dataDir = values.memory ? undefined : resolve(values['data-dir']);
 
-const platform = await startLocalPlatform({
-  port,
-  host: values.host,
-  batchMaxConcurrency: concurrency,
-  ...(dataDir ? { dataDir } : {}),
-});
+let platform: LocalPlatform;
+try {
+  platform = await startLocalPlatform({
+    port,
+    host: values.host,
+    batchMaxConcurrency: concurrency,
+    minFreeBytes: Math.round(minFreeMb * 1024 ** 2),
+    ...(dataDir ? { dataDir } : {}),
+  });
+} catch (error) {
+  // One clear line and exit 1 (not a stack trace): a start that cannot work, such as on a full disk,
+  // must say what to fix, and must not leave emulators it started running behind it.
+  const message = error instanceof Error ? error.message : String(error);
+  const code = diskFullCode(error);
+  // The emulators' own messages already name the disk; a plain ENOSPC (a file of the data dir) does not.
+  const reason =
+    code && dataDir && !message.startsWith('the disk holding')
+      ? diskFullMessage(dataDir, code, message)
+      : message;
+  console.error(`SynthForge could not start: ${reason}`);
+  process.exit(1);
+}
 
 console.log(`SynthForge local platform
   API          ${platform.url}            (docs: ${platform.url}/docs, ${platform.url}/redoc)

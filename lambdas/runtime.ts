@@ -33,6 +33,7 @@ import type {
   IdempotencyStore,
   JobStore,
   KeyStore,
+  StorageCapacity,
   TaskCallbacks,
 } from './domain/ports.ts';
 import { TrainingService, type TrainingServiceDeps } from './domain/training/service.ts';
@@ -107,6 +108,8 @@ export interface RuntimeOverrides {
   /** Locally: whether the trainer can run on this machine (python3 with torch). */
   trainerAvailability?: TrainingServiceDeps['trainerAvailability'];
   callbacks?: TaskCallbacks;
+  /** Locally: free space on the disk holding the data folder; submissions are refused when it runs low. */
+  capacity?: StorageCapacity;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -132,6 +135,7 @@ function required<T>(value: T | undefined, variable: string): T {
 export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides = {}): Runtime {
   const clients = overrides.clients ?? createAwsClients({ region: config.region });
   const clock = overrides.clock ?? systemClock;
+  const capacity = overrides.capacity ? { capacity: overrides.capacity } : {};
   const store = once(
     () =>
       new DynamoJobStore(clients.dynamo, {
@@ -192,6 +196,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
         workerMemoryMb: config.workerMemoryMb,
         resultRetentionDays: config.resultRetentionDays,
+        ...capacity,
       }),
   );
   const models = once(() => new ImageModels(config.images.models, config.images.defaultModelId));
@@ -225,6 +230,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         newId: () => newJobId(clock.now()),
         newSeed: () => randomInt(0, 2 ** 32),
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
+        ...capacity,
       }),
   );
   const imageTasks = once(
@@ -259,6 +265,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
         settings: required(config.training, 'TRAINING_SETTINGS'),
         resultUrlTtlSeconds: config.resultUrlTtlSeconds,
         ...(overrides.trainerAvailability ? { trainerAvailability: overrides.trainerAvailability } : {}),
+        ...capacity,
       }),
   );
   const trainingTasks = once(

@@ -72,6 +72,23 @@ export interface BlobStore {
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
 }
 
+/**
+ * Room to keep new work. Only the local platform has a limit here (its data folder is on a disk that
+ * fills up; S3 and DynamoDB do not): submissions are refused while it reports a shortage.
+ */
+export interface StorageCapacity {
+  /** Undefined while there is room; otherwise where it ran short and by how much. */
+  shortage(): Promise<StorageShortage | undefined>;
+}
+
+export interface StorageShortage {
+  /** Where the work would be kept, as the operator knows it (the local platform's data folder). */
+  folder: string;
+  freeBytes: number;
+  /** The free space below which new work is refused. */
+  requiredBytes: number;
+}
+
 export interface BatchExecutionInput {
   tenant: string;
   batchId: string;

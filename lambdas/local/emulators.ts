@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { EMULATOR_CREDENTIALS } from '../adapters/clients.ts';
 import { ensureTable } from '../adapters/dynamo/ensure-table.ts';
 import { KEYS_TABLE, STATE_TABLE } from '../adapters/dynamo/tables.ts';
+import { createDynalite, guardS3Store, openDynaliteStore } from './emulator-disk.ts';
 
 export interface EmulatorOptions {
   /** Keep data under `<dataDir>/dynamodb` and `<dataDir>/s3`. Absent: DynamoDB in memory, S3 in a temp dir. */
@@ -26,6 +26,8 @@ export interface RunningEmulators {
   s3Endpoint: string;
   tableNames: { state: string; keys: string };
   bucketName: string;
+  /** Where S3 keeps its objects: `<dataDir>/s3`, or a temp dir without a dataDir. */
+  s3Directory: string;
   /** Stops both emulators; removes the temp directory when there is no dataDir. */
   stop(): Promise<void>;
 }
@@ -48,10 +50,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
       ? await mkdtemp(join(tmpdir(), 'synthforge-s3-'))
       : join(options.dataDir, 's3');
   const dynamoDirectory = options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb');
+  // What a full disk's message names: the folder the user chose, or the temp dir S3 writes to.
+  const folder = options.dataDir ?? s3Directory;
 
   const [dynamo, s3] = await Promise.allSettled([
-    startDynalite(dynamoDirectory, options.dynamoPort ?? 0),
-    startS3rver(s3Directory, options.s3Port ?? 0, bucketName),
+    startDynalite(dynamoDirectory, options.dynamoPort ?? 0, folder),
+    startS3rver(s3Directory, options.s3Port ?? 0, bucketName, folder),
   ]);
   const stop = async () => {
     await Promise.all([
@@ -78,6 +82,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
     s3Endpoint: s3.value.endpoint,
     tableNames,
     bucketName,
+    s3Directory,
     stop,
   };
 }
@@ -87,15 +92,23 @@ interface StartedEmulator {
   stop(): Promise<void>;
 }
 
-async function startDynalite(directory: string | undefined, port: number): Promise<StartedEmulator> {
+async function startDynalite(
+  directory: string | undefined,
+  port: number,
+  folder: string,
+): Promise<StartedEmulator> {
   if (directory !== undefined) await mkdir(directory, { recursive: true });
   // Tables become ACTIVE at once: the defaults of 500 ms only slow start-up down.
-  const server = dynalite({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    ...(directory === undefined ? {} : { path: directory }),
-  });
+  const { server, store } = createDynalite(
+    {
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(directory === undefined ? {} : { path: directory }),
+    },
+    folder,
+  );
+  if (directory !== undefined) await openDynaliteStore(store, directory, folder);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, HOST, () => {
@@ -106,7 +119,12 @@ async function startDynalite(directory: string | undefined, port: number): Promi
   return { endpoint: endpointOf(server.address() as AddressInfo), stop: () => closeServer(server) };
 }
 
-async function startS3rver(directory: string, port: number, bucketName: string): Promise<StartedEmulator> {
+async function startS3rver(
+  directory: string,
+  port: number,
+  bucketName: string,
+  folder: string,
+): Promise<StartedEmulator> {
   await mkdir(directory, { recursive: true });
   const s3rver = new S3rver({
     address: HOST,
@@ -115,6 +133,7 @@ async function startS3rver(directory: string, port: number, bucketName: string):
     directory,
     configureBuckets: [{ name: bucketName }],
   });
+  guardS3Store(s3rver.store, folder);
   const address = await s3rver.run();
   return { endpoint: endpointOf(address), stop: () => s3rver.close() };
 }

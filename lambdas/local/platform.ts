@@ -33,6 +33,7 @@ import { createApiHandler } from '../http/api-handler.ts';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
 import { logger } from '../shared/logger.ts';
 import { generationSocketFor } from '../shared/websocket-entry.ts';
+import { type FreeSpaceProbe, LocalDiskSpace } from './disk-space.ts';
 import { type RunningEmulators, startEmulators } from './emulators.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -65,6 +66,10 @@ export interface LocalPlatformOptions {
   webSocketLimits?: LocalWebSocketOptions['limits'];
   /** The local training host's settings (tests: a short checkpoint sync, fewer torch threads). */
   training?: Pick<LocalTrainingHostOptions, 'checkpointSyncMs' | 'stopGraceMs' | 'env' | 'python'>;
+  /** Submissions are refused (503) while the disk holding the data has less free. Default 64 MiB. */
+  minFreeBytes?: number;
+  /** Tests: how free space is measured (default: statfs of the data folder). */
+  freeSpace?: FreeSpaceProbe;
 }
 
 export interface LocalPlatform {
@@ -198,6 +203,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     callbacks: tokens,
     events,
     renderer,
+    // Without a data dir, S3's temp dir is what fills up (DynamoDB is in memory).
+    capacity: new LocalDiskSpace(
+      options.dataDir ?? emulators.s3Directory,
+      options.minFreeBytes,
+      options.freeSpace,
+    ),
   });
   workflow.bind(runtime);
   imageWorkflow.bind(runtime);

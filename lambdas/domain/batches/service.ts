@@ -1,5 +1,6 @@
 import type { Batch, BatchEstimate, BatchRequest, BatchSummary } from '../../../contracts/batches.ts';
 import type { ParamValues, ParamViolation } from '../../../contracts/generators.ts';
+import { ensureRoomForWork } from '../capacity.ts';
 import { invalidParameters, notFound } from '../errors.ts';
 import { getGenerator } from '../generators/catalogue.ts';
 import type { Generator } from '../generators/generator.ts';
@@ -7,7 +8,7 @@ import { applyDefaults, validateParams } from '../generators/params.ts';
 import { countByStatus, type JobsEngine } from '../jobs/engine.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import { inProgress } from '../jobs/present.ts';
-import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
+import type { BatchWorkflow, BlobStore, Clock, Page, StorageCapacity } from '../ports.ts';
 import { BATCH_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
 import { storeAndStartBatch } from './start.ts';
 
@@ -24,6 +25,8 @@ export interface BatchServiceDeps {
   workerMemoryMb: number;
   /** Days a result is kept; after that its link would only find a deleted object. */
   resultRetentionDays: number;
+  /** Room for results (the local platform's disk); absent: always room. */
+  capacity?: StorageCapacity;
 }
 
 /** Seconds one megapixel frame of `shapes` takes on one Lambda vCPU (measured by `npm run bench`). */
@@ -178,6 +181,7 @@ export class BatchService {
     name: string | undefined,
     planned: readonly PlannedJob[],
   ): Promise<Batch> {
+    await ensureRoomForWork(this.deps.capacity);
     const now = this.deps.clock.now().toISOString();
     const batchId = this.deps.newId();
     const batch: JobRecord = {

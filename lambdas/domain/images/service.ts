@@ -11,11 +11,19 @@ import type {
 } from '../../../contracts/images.ts';
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { storeAndStartBatch } from '../batches/start.ts';
+import { ensureRoomForWork } from '../capacity.ts';
 import { DomainError, notFound } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
-import type { BatchWorkflow, BlobStore, Clock, ColdStartStore, ModelEndpoints } from '../ports.ts';
+import type {
+  BatchWorkflow,
+  BlobStore,
+  Clock,
+  ColdStartStore,
+  ModelEndpoints,
+  StorageCapacity,
+} from '../ports.ts';
 import { IMAGE_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
 import type { ImageModels } from './models.ts';
 
@@ -31,6 +39,8 @@ export interface ImageServiceDeps {
   /** A seed for a request without one (0 … 2^32 − 1). */
   newSeed: () => number;
   resultUrlTtlSeconds: number;
+  /** Room for requests and images (the local platform's disk); absent: always room. */
+  capacity?: StorageCapacity;
 }
 
 /** What one image job keeps in its `params`: the prompt and every resolved parameter. */
@@ -231,6 +241,7 @@ export class ImageService {
    */
   async submitRuns(tenant: string, name: string, runs: readonly PlannedModelRun[]) {
     const { blobs, clock, newId } = this.deps;
+    await ensureRoomForWork(this.deps.capacity);
     const models = new Set(runs.map((run) => run.model.name));
     const now = clock.now().toISOString();
     const batchId = newId();

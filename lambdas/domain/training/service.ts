@@ -12,11 +12,12 @@ import type {
   TrainingTask,
   TrainRequest,
 } from '../../../contracts/training.ts';
+import { ensureRoomForWork } from '../capacity.ts';
 import { DomainError, illegalState, notFound } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord, TrainingRecord } from '../jobs/model.ts';
-import type { BatchWorkflow, BlobStore, Clock, Page } from '../ports.ts';
+import type { BatchWorkflow, BlobStore, Clock, Page, StorageCapacity } from '../ports.ts';
 import { trainingKeys } from './keys.ts';
 import { parseProgress, pendingProgress, progressFrom } from './progress.ts';
 
@@ -31,6 +32,8 @@ export interface TrainingServiceDeps {
   resultUrlTtlSeconds: number;
   /** Whether training can run here at all (the local platform: python3 with torch); absent: it can. */
   trainerAvailability?: () => Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Room for checkpoints and the model (the local platform's disk); absent: always room. */
+  capacity?: StorageCapacity;
 }
 
 /** How far back the default dataset is looked for: the tenant's most recent batches. */
@@ -73,6 +76,7 @@ export class TrainingService {
         reason: availability.reason,
       });
     }
+    await ensureRoomForWork(this.deps.capacity);
     const id = this.deps.newId();
     const customName = request.custom_name ?? `run-${id.toLowerCase()}`;
     await this.#refuseRunningNamesake(tenant, customName);
