@@ -14,10 +14,10 @@ import {
   ImageGenerationConfigSchema,
 } from '../../contracts/models.ts';
 import { TrainingConfigSchema, trainingSettingsOf } from '../../contracts/training.ts';
-import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
+import { JOB_KINDS, WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
-import { isTerminal } from '../domain/jobs/lifecycle.ts';
-import type { JobStatus } from '../domain/jobs/model.ts';
+import type { JobRecord } from '../domain/jobs/model.ts';
+import { type RecoveryReport, recoverOpenJobs } from '../domain/jobs/recovery.ts';
 import { createApiKey, hashApiKey } from '../domain/keys.ts';
 import type { BatchWorkflow } from '../domain/ports.ts';
 import { trainingJobPrefix } from '../domain/training/keys.ts';
@@ -58,6 +58,8 @@ export interface LocalPlatformOptions {
   wrapTask?: LocalBatchWorkflowOptions['wrapTask'];
   /** An endpoint instance idle this long is stopped (scale to zero). Default 60 s. */
   endpointIdleMs?: number;
+  /** Tests: a new endpoint instance waits this long after its first `/ping` (a slow cold start). */
+  endpointColdStartDelayMs?: number;
   /** Tests: multiplies the image workflow's HeartbeatSeconds, so that a lost heartbeat shows in ms. */
   heartbeatScale?: number;
   /** How long `POST /generate` waits before answering 202. Default 20 s. */
@@ -91,6 +93,8 @@ export interface LocalPlatform {
   events: LocalEventBus;
   /** Batches and training runs whose execution the last shutdown interrupted, started again. */
   resumedBatches: string[];
+  /** Jobs the last run left open that nothing could resume, closed at start (see recoverOpenJobs). */
+  closedJobs: string[];
   stop(): Promise<void>;
 }
 
@@ -113,8 +117,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       s3OutputPath: `${staging}/output`,
       s3FailurePath: `${staging}/failures`,
       idleShutdownMs: options.endpointIdleMs ?? 60_000,
+      ...(options.endpointColdStartDelayMs === undefined
+        ? {}
+        : { coldStartDelayMs: options.endpointColdStartDelayMs }),
     });
   }
+  const leftovers = await sageMaker.removeLeftovers();
+  if (leftovers > 0)
+    logger.info('removed endpoint responses the last run left staged', { objects: leftovers });
   const clients = createAwsClients({
     region: emulators.region,
     endpoints: {
@@ -244,7 +254,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   // Lets `npm run keys` reach this platform's emulators while it runs.
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
   if (endpointsFile) await writeFile(endpointsFile, JSON.stringify(describeEmulators(emulators), null, 2));
-  const resumedBatches = await resumeInterruptedBatches(rt, {
+  const recovery = await recoverInterruptedJobs(rt, {
     generation: workflow,
     images: imageWorkflow,
     training: trainingWorkflow,
@@ -264,7 +274,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     trainingWorkflow,
     trainingHost,
     events,
-    resumedBatches,
+    resumedBatches: recovery.resumed,
+    closedJobs: recovery.closed,
     async stop() {
       // Open sockets first: upgraded connections would keep the server from closing.
       await sockets.close();
@@ -280,7 +291,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       const trainingStopped = trainingWorkflow.shutdown();
       await trainingHost.stopAll();
       await trainingStopped;
-      await sageMaker.stop();
+      // Requests still queued or cut off are dropped, not failed: their jobs re-invoke on the next start.
+      await sageMaker.stop({ abandon: true });
       await renderer.close();
       clients.destroy();
       hostClients.destroy();
@@ -357,43 +369,57 @@ async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Prom
 }
 
 /**
- * Batches that were pending or running when the platform last stopped are started again: the
- * workflow skips jobs that ended and re-runs the ones that were interrupted, so nothing is lost.
+ * The jobs the last run left open, whatever stopped it, are settled (lambdas/domain/jobs/recovery.ts):
+ * batches and training runs start again (their workflows skip jobs that ended and re-run the ones
+ * that were interrupted, so nothing is lost), and jobs nothing can resume are closed.
  */
-async function resumeInterruptedBatches(
+async function recoverInterruptedJobs(
   runtime: Runtime,
   workflows: { generation: LocalBatchWorkflow; images: LocalBatchWorkflow; training: LocalBatchWorkflow },
-): Promise<string[]> {
-  const resumed: string[] = [];
+): Promise<RecoveryReport> {
+  const open: JobRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
+    // A cross-tenant scan: the one place that reads every tenant's jobs, at start and locally only.
     const page = await runtime.clients.dynamo.send(
       new ScanCommand({
         TableName: runtime.config.stateTable,
-        FilterExpression: '#kind IN (:batch, :training)',
-        ExpressionAttributeNames: { '#kind': 'kind' },
-        ExpressionAttributeValues: { ':batch': 'batch', ':training': 'training' },
+        FilterExpression: '#status IN (:pending, :running) AND #kind IN (:kinds)'.replace(
+          ':kinds',
+          JOB_KINDS.map((_, index) => `:kind${index}`).join(', '),
+        ),
+        ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':running': 'running',
+          ...Object.fromEntries(JOB_KINDS.map((kind, index) => [`:kind${index}`, kind])),
+        },
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of page.Items ?? []) {
-      if (isTerminal(item.status as JobStatus)) continue;
-      const tenant = String(item.tenant);
-      const batchId = String(item.id);
-      if (item.kind === 'training') {
-        // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).
-        await workflows.training.start({ tenant, batchId, items: [] });
-        logger.info('resumed an interrupted training run', { taskId: batchId });
-      } else {
-        const items = await runtime.store.listBatchItems(tenant, batchId);
-        // A batch of image jobs runs on the image workflow, any other on the generation workflow.
-        const workflow = items.some((job) => job.kind === 'image') ? workflows.images : workflows.generation;
-        await workflow.start({ tenant, batchId, items: items.map((job) => ({ jobId: job.id })) });
-        logger.info('resumed an interrupted batch', { batchId });
-      }
-      resumed.push(batchId);
+      const job = await runtime.store.get(String(item.tenant), String(item.id));
+      if (job) open.push(job);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return resumed;
+  const report = await recoverOpenJobs(runtime.engine, open, {
+    training: async (job) => {
+      // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).
+      await workflows.training.start({ tenant: job.tenant, batchId: job.id, items: [] });
+      logger.info('resumed an interrupted training run', { taskId: job.id });
+    },
+    batch: async (batch, items) => {
+      // A batch of image jobs runs on the image workflow, any other on the generation workflow.
+      const workflow = items.some((job) => job.kind === 'image') ? workflows.images : workflows.generation;
+      await workflow.start({
+        tenant: batch.tenant,
+        batchId: batch.id,
+        items: items.map((job) => ({ jobId: job.id })),
+      });
+      logger.info('resumed an interrupted batch', { batchId: batch.id });
+    },
+  });
+  if (report.closed.length > 0) logger.info('closed jobs the last run left open', { jobs: report.closed });
+  return report;
 }

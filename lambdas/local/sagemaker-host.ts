@@ -34,7 +34,8 @@
  * Stopping (`stop()`): new requests are refused (the server closes); requests still queued fail at
  * once with an error notification; requests already at an instance are awaited up to `stopGraceMs`,
  * then their instance is stopped and they fail with an error notification. Nothing is dropped without
- * a notification.
+ * a notification, unless the stop abandons them (`stop({ abandon: true })`: the whole local platform
+ * is going down, and its callers invoke them again when they resume).
  *
  * Not emulated: `IncludeInferenceResponseIn` (no inline response in notifications), autoscaling
  * policies and alarms (an instance starts as soon as work waits and none is free), SigV4 checks.
@@ -54,7 +55,13 @@ import {
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { SNSEvent } from 'aws-lambda';
 import { EXIT_WITH_PARENT_ENV, holdStdinOpen } from './child-lifetime.ts';
 import { parseS3Uri, tryParseS3Uri } from './s3-uri.ts';
@@ -276,6 +283,8 @@ export class SageMakerHost {
   readonly #now: () => number;
   #url = '';
   #stopping = false;
+  /** An abandoning stop has ended the grace: what fails from here on failed because of the stop. */
+  #cutOff = false;
   /** Aborts simulated cold-start delays when the host stops. */
   readonly #stopped = new AbortController();
 
@@ -337,6 +346,37 @@ export class SageMakerHost {
     });
   }
 
+  /**
+   * Deletes every object under the registered endpoints' output and failure paths; resolves with how
+   * many. Call it before the first request: nothing is in flight then, so whatever is there was left
+   * by a host that stopped between writing a response and its caller taking it. (In AWS the outputs
+   * bucket expires that staging prefix with a lifecycle rule; the S3 emulator has no lifecycle.)
+   */
+  async removeLeftovers(): Promise<number> {
+    let removed = 0;
+    for (const endpoint of this.#endpoints.values()) {
+      const paths = [endpoint.config.s3OutputPath, endpoint.config.s3FailurePath];
+      for (const path of paths) {
+        if (path === undefined) continue;
+        const { bucket, key } = parseS3Uri(path);
+        const prefix = `${key.replace(/\/+$/, '')}/`;
+        let token: string | undefined;
+        do {
+          const page = await this.#options.s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          );
+          for (const object of page.Contents ?? []) {
+            if (!object.Key) continue;
+            await this.#options.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+            removed++;
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+      }
+    }
+    return removed;
+  }
+
   /** The endpoint's counts as DescribeEndpoint reports them, or undefined for an unknown name. */
   describe(name: string): EndpointSnapshot | undefined {
     const endpoint = this.#endpoints.get(name);
@@ -375,8 +415,16 @@ export class SageMakerHost {
     }
   }
 
-  /** Stops accepting requests, fails queued ones, waits for running ones (see the module comment). */
-  async stop(): Promise<void> {
+  /**
+   * Stops accepting requests, fails queued ones, waits for running ones (see the module comment).
+   *
+   * `abandon`: the host goes down the way a crash takes it, because everything around it stops too
+   * (the local platform shutting down). Queued requests are dropped without a notification, like the
+   * memory they were queued in, and so are requests the stop cuts off at an instance; requests that
+   * answer within the grace are written and notified as usual. Their callers re-invoke them when they
+   * resume: failing them would turn a restart of the platform into failed jobs.
+   */
+  async stop(options: { abandon?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#stopped.abort();
@@ -385,6 +433,12 @@ export class SageMakerHost {
     for (const endpoint of this.#endpoints.values()) {
       for (const invocation of endpoint.queue.splice(0)) {
         clearTimeout(invocation.ttlTimer);
+        if (options.abandon) {
+          this.#log('request dropped: the host stopped before it ran', {
+            inferenceId: invocation.inferenceId,
+          });
+          continue;
+        }
         failures.push(
           this.#finish(endpoint, invocation, {
             ok: false,
@@ -396,6 +450,7 @@ export class SageMakerHost {
     await Promise.allSettled(failures);
     const grace = this.#options.stopGraceMs ?? 10_000;
     await Promise.race([Promise.allSettled([...this.#tasks]), sleep(grace)]);
+    this.#cutOff = options.abandon === true;
     const stops: Promise<void>[] = [];
     for (const endpoint of this.#endpoints.values()) {
       for (const instance of endpoint.instances) stops.push(this.#stopInstance(endpoint, instance));
@@ -783,6 +838,10 @@ export class SageMakerHost {
 
   /** Writes the output or failure object, then delivers the notification. */
   async #finish(endpoint: HostedEndpoint, invocation: Invocation, outcome: Outcome): Promise<void> {
+    if (this.#cutOff && !outcome.ok) {
+      this.#log('request dropped: the host stopped while it ran', { inferenceId: invocation.inferenceId });
+      return;
+    }
     let result = outcome;
     let responseParameters: SageMakerAsyncNotification['responseParameters'];
     if (result.ok) {

@@ -322,11 +322,24 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     return { executionId };
   }
 
+  /**
+   * StopExecution: answers at once, as Step Functions does, and stops what a `.sync` step waits for
+   * (a training job) in the background; a shutdown waits for that like any task in flight.
+   */
   async stop(executionId: string): Promise<void> {
     const record = this.executions.get(executionId);
     if (record?.status !== 'RUNNING') return;
     record.abort();
-    await this.options.onStop?.(record.input);
+    const onStop = this.options.onStop;
+    if (!onStop) return;
+    const stopping = onStop(record.input).catch((error: unknown) =>
+      logger.error('stopping the work of a stopped execution failed', {
+        executionId,
+        error: error as Error,
+      }),
+    );
+    this.#inFlight.add(stopping);
+    void stopping.finally(() => this.#inFlight.delete(stopping));
   }
 
   /**

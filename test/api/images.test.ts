@@ -4,8 +4,9 @@
  * the local asynchronous endpoint, and the endpoint's notification resumes the step. Success, a
  * model error, throttling, a lost heartbeat, cancel, and the documented bad inputs.
  */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import type { GenerateResponse as GenerateResponseSchema } from '../../contracts/images.ts';
 
@@ -30,6 +31,17 @@ const fixture = usePlatform({
           return job.params?.prompt === UNANSWERED ? { status: job.status } : task(runtime, event);
         },
 });
+
+/** What the local endpoint has staged under its output or failure path (`_endpoints/<endpoint>/…`). */
+async function stagedKeys(path: 'output' | 'failures'): Promise<string[]> {
+  const listed = await fixture.platform.runtime.clients.s3.send(
+    new ListObjectsV2Command({
+      Bucket: fixture.platform.emulators.bucketName,
+      Prefix: `_endpoints/${ENDPOINT}/${path}/`,
+    }),
+  );
+  return (listed.Contents ?? []).map((object) => object.Key ?? '');
+}
 
 async function decodePng(url: string): Promise<PNG> {
   const response = await fetch(url);
@@ -184,6 +196,8 @@ describe('POST /api/v1/generate', () => {
       `/api/v1/jobs/${answer.body.error.details.job_id}`,
     );
     expect(job.body).toMatchObject({ status: 'failed', error: { code: 'MODEL_ERROR' } });
+    // The endpoint's failure object is staging: once the job holds the reason, it goes.
+    await vi.waitFor(async () => expect(await stagedKeys('failures')).toEqual([]));
   });
 
   it('retries a throttled endpoint and then makes the image', async () => {

@@ -1,5 +1,8 @@
+import { DynamoJobStore } from '../../lambdas/adapters/dynamo/job-store.ts';
 import { newJobId } from '../../lambdas/adapters/ids.ts';
+import { JobsEngine } from '../../lambdas/domain/jobs/engine.ts';
 import type { JobRecord } from '../../lambdas/domain/jobs/model.ts';
+import type { EmulatorFixture } from './emulators.ts';
 
 /** A pending generation job created at `createdAt` (its id is minted at the same instant). */
 export function aJob(overrides: Partial<JobRecord> & { tenant: string }, createdAt = new Date()): JobRecord {
@@ -21,4 +24,34 @@ export function aJob(overrides: Partial<JobRecord> & { tenant: string }, created
 /** A tenant name no other test in the file uses, so tests never see each other's jobs. */
 export function aTenant(label = 'tenant'): string {
   return `${label}-${crypto.randomUUID()}`;
+}
+
+/** A running batch of three jobs (one running, two pending) whose cancel got as far as the batch. */
+export async function aBatchCancelledHalfway(engine: JobsEngine) {
+  const tenant = aTenant();
+  const batch = aJob({ tenant, kind: 'batch', total: 3 });
+  const jobs = [0, 1, 2].map(() => aJob({ tenant, batchId: batch.id, params: { seed: 1, frames: 1 } }));
+  await engine.store.create([batch, ...jobs]);
+  await engine.transition(tenant, batch.id, 'running');
+  await engine.transition(tenant, jobs[0]?.id ?? '', 'running');
+  // The commit point of a cancel, and nothing after it: as if the process died there.
+  await engine.transition(tenant, batch.id, 'cancelled', { message: 'cancelled by the user' });
+  return { tenant, batch, jobs };
+}
+
+/**
+ * The jobs engine over the real state table of `fixture`, for the workflow steps that run on it:
+ * nothing behind its workflow port and its bus (a cancel stops nothing, events go nowhere).
+ */
+export function engineOver(fixture: EmulatorFixture): JobsEngine {
+  const store = new DynamoJobStore(fixture.clients.dynamo, {
+    tableName: fixture.emulators.tableNames.state,
+    cursorSecret: 'test-support-cursor-secret-0123',
+  });
+  return new JobsEngine({
+    store,
+    workflow: { start: async () => ({ executionId: 'unused' }), stop: async () => undefined },
+    clock: { now: () => new Date() },
+    events: { publishJobStateChanges: async () => undefined },
+  });
 }

@@ -2,7 +2,8 @@
  * The batch workflow's steps (statemachines/generation-batch.asl.json), as plain functions over
  * the jobs engine. The Lambda task handlers and the local platform both call these.
  */
-import type { JobsEngine } from '../jobs/engine.ts';
+import { type JobsEngine, NOT_REPORTED } from '../jobs/engine.ts';
+import { isTerminal } from '../jobs/lifecycle.ts';
 
 export interface StepError {
   /** Step Functions' `Error` (e.g. `States.TaskFailed`, `Lambda.Unknown`, or the thrown error's name). */
@@ -67,10 +68,14 @@ export async function finishBatch(
   input: { tenant: string; batchId: string; outcome: 'completed' | 'failed'; error?: StepError },
 ): Promise<{ status: string }> {
   const { tenant, batchId } = input;
-  const error =
-    input.outcome === 'failed'
-      ? describeStepError(input.error)
-      : { code: 'NOT_REPORTED', message: 'the job did not report a result before its batch ended' };
+  const batch = await engine.store.get(tenant, batchId);
+  if (!batch) return { status: 'missing' };
+  if (isTerminal(batch.status)) {
+    // Cancelled (or ended) while the execution ran: its jobs end the way the batch did, not failed.
+    await engine.closeOpenItemsOfEndedBatch(batch);
+    return { status: batch.status };
+  }
+  const error = input.outcome === 'failed' ? describeStepError(input.error) : { ...NOT_REPORTED };
   await engine.closeOpenItems(tenant, batchId, 'failed', error, `failed: ${error.message}`);
   const counts = await engine.countItems(tenant, batchId);
   const patch = input.outcome === 'failed' ? { counts, error, progress: 100 } : { counts, progress: 100 };

@@ -31,6 +31,9 @@ export async function runGenerationJob(
   const { tenant, jobId } = input;
   const job = await engine.get(tenant, jobId);
   if (isTerminal(job.status)) return { outcome: 'skipped', status: job.status };
+  // Its batch may have ended without closing it (a crash in the middle of a cancel).
+  const closed = await engine.closeIfBatchEnded(job);
+  if (closed) return { outcome: 'skipped', status: closed.status };
   if (job.status === 'pending') {
     const started = await engine.transition(tenant, jobId, 'running', { progress: 0 }, 'started');
     if (!started.applied)

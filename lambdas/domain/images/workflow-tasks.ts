@@ -49,9 +49,11 @@ class NamedError extends Error {
 export async function invokeModel(deps: ImageTaskDeps, input: InvokeModelInput): Promise<{ status: string }> {
   const { engine, endpoints, models, clock } = deps;
   const job = await engine.get(input.tenant, input.jobId);
-  if (job.status !== 'pending' && job.status !== 'running') {
-    await deps.callbacks.succeed(input.taskToken, { status: job.status });
-    return { status: job.status };
+  // Its batch may have ended without closing it (a crash in the middle of a cancel).
+  const current = (await engine.closeIfBatchEnded(job)) ?? job;
+  if (current.status !== 'pending' && current.status !== 'running') {
+    await deps.callbacks.succeed(input.taskToken, { status: current.status });
+    return { status: current.status };
   }
   const model = job.generator ? models.byName(job.generator) : undefined;
   if (!model) throw new NamedError('EndpointUnavailable', `no deployed model serves ${job.generator}`);
@@ -112,6 +114,8 @@ export interface EndpointNotification {
     /** Where the answer is; AWS's examples name it `sageMakerOutputLocation` or `outputLocation`. */
     sageMakerOutputLocation?: string;
     outputLocation?: string;
+    /** Where the endpoint wrote a failed request's error (when its configuration has a failure path). */
+    failureLocation?: string;
   };
 }
 
@@ -151,6 +155,11 @@ export async function handleEndpointNotification(
   const target = jobOfInput(notification.requestParameters?.inputLocation, blobs.bucket);
   const response = notification.responseParameters;
   const outputKey = keyOf(response?.sageMakerOutputLocation ?? response?.outputLocation, blobs.bucket);
+  const failureKey = keyOf(response?.failureLocation, blobs.bucket);
+  // The staged objects are the endpoint's, not the job's: once the job has taken what it needs, they go.
+  const removeStaged = async (...keys: (string | undefined)[]) => {
+    for (const key of keys) if (key) await blobs.delete(key).catch(() => undefined);
+  };
   if (!target) {
     deps.report('an endpoint notification names no job of this stack', { notification });
     return { outcome: 'ignored' };
@@ -158,7 +167,7 @@ export async function handleEndpointNotification(
   const job = await engine.store.get(target.tenant, target.jobId);
   const token = job?.inference?.taskToken;
   if (job?.kind !== 'image' || job.status !== 'running' || !token) {
-    if (outputKey) await blobs.delete(outputKey).catch(() => undefined);
+    await removeStaged(outputKey, failureKey);
     return { outcome: 'ignored', jobId: target.jobId };
   }
   const resume = (action: () => Promise<void>) =>
@@ -168,7 +177,7 @@ export async function handleEndpointNotification(
   if (notification.invocationStatus === 'Completed' && outputKey) {
     const key = imageKeys(job.tenant, job.id).image;
     const { bytes } = await blobs.copy(outputKey, key, 'image/png');
-    await blobs.delete(outputKey).catch(() => undefined);
+    await removeStaged(outputKey, failureKey);
     const result = { key, bytes, frames: 1, contentType: 'image/png' };
     await engine.transition(
       job.tenant,
@@ -191,6 +200,7 @@ export async function handleEndpointNotification(
     { error: { code: 'MODEL_ERROR', message: reason } },
     `failed: ${reason}`,
   );
+  await removeStaged(outputKey, failureKey);
   await resume(() => callbacks.fail(token, 'ModelError', reason));
   return { outcome: 'failed', jobId: job.id };
 }

@@ -92,6 +92,12 @@ export class JobsEngine {
   /**
    * Cancels a job. A batch is cancelled with its open jobs and its execution is stopped; a job of a
    * batch is cancelled alone (its worker finds it cancelled and its late result is a no-op).
+   *
+   * The order is what makes a crash at any point safe. The batch's own transition is the commit
+   * point: from then on every worker that picks up one of its jobs, `finishBatch` and a restart's
+   * recovery all read the batch as cancelled and close what is left. Its jobs are closed next, before
+   * the execution is stopped, so that once this answers none of them can start: a job that is
+   * `cancelled` never moves again. Stopping the execution only spares work that would be thrown away.
    */
   async cancel(tenant: string, id: string): Promise<JobRecord> {
     const job = await this.get(tenant, id);
@@ -105,7 +111,13 @@ export class JobsEngine {
       );
     }
     const reason = { code: 'CANCELLED', message: 'cancelled by the user' };
-    const outcome = await this.transition(tenant, id, 'cancelled', {}, 'cancelled by the user');
+    const outcome = await this.transition(
+      tenant,
+      id,
+      'cancelled',
+      { message: reason.message },
+      'cancelled by the user',
+    );
     if (!outcome.applied) {
       if (outcome.reason === 'not_found') throw notFound('job', id);
       // It ended between our read and our write.
@@ -115,7 +127,20 @@ export class JobsEngine {
       });
     }
     // The job is cancelled from here on, whatever follows. Each clean-up step is attempted even if
-    // an earlier one failed; what is left open, the reconciler closes when the aborted execution reports.
+    // an earlier one failed; what is left open, the reconciler (or a local restart) closes.
+    let recorded: JobRecord | undefined;
+    if (job.kind === 'batch') {
+      await this.#bestEffort('cancelling the open jobs of a batch', { tenant, batchId: id }, () =>
+        this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch'),
+      );
+      await this.#bestEffort("recording a cancelled batch's counts", { tenant, batchId: id }, async () => {
+        const counts = await this.countItems(tenant, id);
+        recorded = (await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' })) ?? {
+          ...outcome.job,
+          counts,
+        };
+      });
+    }
     // A job that owns an execution (a batch, a training run) has it stopped, which stops its work.
     const executionId = outcome.job.executionId;
     if (executionId) {
@@ -123,18 +148,6 @@ export class JobsEngine {
         this.deps.workflow.stop(executionId, reason.message),
       );
     }
-    if (job.kind !== 'batch') return outcome.job;
-    await this.#bestEffort('cancelling the open jobs of a batch', { tenant, batchId: id }, () =>
-      this.closeOpenItems(tenant, id, 'cancelled', undefined, 'cancelled with its batch'),
-    );
-    let recorded: JobRecord | undefined;
-    await this.#bestEffort("recording a cancelled batch's counts", { tenant, batchId: id }, async () => {
-      const counts = await this.countItems(tenant, id);
-      recorded = (await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' })) ?? {
-        ...outcome.job,
-        counts,
-      };
-    });
     return recorded ?? outcome.job;
   }
 
@@ -156,9 +169,57 @@ export class JobsEngine {
     return moved;
   }
 
+  /**
+   * Closes the open jobs of a batch that has ended, the way its end decides: with a cancelled batch
+   * they are cancelled, with any other end they failed to report. Every path that can meet a job
+   * outliving its batch (a crash between the two writes of a cancel, a worker that picks a job up
+   * late, a restart's recovery) settles it through here, so they all agree. Returns how many moved.
+   */
+  async closeOpenItemsOfEndedBatch(batch: JobRecord): Promise<number> {
+    const { to, error, logMessage } = endedBatchSettlement(batch);
+    return this.closeOpenItems(batch.tenant, batch.id, to, error, logMessage);
+  }
+
+  /**
+   * A worker's guard before it runs a job of a batch: when the batch has already ended (or is gone),
+   * the job is closed as `closeOpenItemsOfEndedBatch` would and its current record is returned, so
+   * the worker skips it. Undefined when the batch is still open and the job should run.
+   */
+  async closeIfBatchEnded(job: JobRecord): Promise<JobRecord | undefined> {
+    if (!job.batchId || isTerminal(job.status)) return undefined;
+    const batch = await this.deps.store.get(job.tenant, job.batchId);
+    if (batch && !isTerminal(batch.status)) return undefined;
+    const { to, error, logMessage } = batch
+      ? endedBatchSettlement(batch)
+      : {
+          to: 'failed' as const,
+          error: { code: 'BATCH_MISSING', message: `its batch ${job.batchId} no longer exists` },
+          logMessage: `failed: its batch ${job.batchId} no longer exists`,
+        };
+    const outcome = await this.transition(job.tenant, job.id, to, error ? { error } : {}, logMessage);
+    if (outcome.applied || outcome.reason === 'illegal') return outcome.job;
+    return { ...job, status: to };
+  }
+
   async countItems(tenant: string, batchId: string): Promise<StatusCounts> {
     return countByStatus(await this.deps.store.listBatchItems(tenant, batchId));
   }
+}
+
+/** The job a batch's unfinished jobs end as, once the batch itself has ended. */
+export const NOT_REPORTED = {
+  code: 'NOT_REPORTED',
+  message: 'the job did not report a result before its batch ended',
+} as const;
+
+function endedBatchSettlement(batch: Pick<JobRecord, 'status'>): {
+  to: 'failed' | 'cancelled';
+  error?: { code: string; message: string };
+  logMessage: string;
+} {
+  return batch.status === 'cancelled'
+    ? { to: 'cancelled', logMessage: 'cancelled with its batch' }
+    : { to: 'failed', error: { ...NOT_REPORTED }, logMessage: `failed: ${NOT_REPORTED.message}` };
 }
 
 export function countByStatus(jobs: readonly Pick<JobRecord, 'status'>[]): StatusCounts {

@@ -54,8 +54,15 @@ export interface TrainingRecord {
   customName: string;
   /** The `train` channel: a manifest of result archives (a batch) or a folder of identity folders. */
   dataset: { type: 'ManifestFile' | 'S3Prefix'; key: string; identities?: number; batchId?: string };
-  /** Training jobs started so far: the first, and each resume after a suspension. */
+  /**
+   * Training jobs started so far: the first, each resume after a suspension, and each restart after
+   * an interruption (a local platform that stopped). It names them: SageMaker never reuses a name.
+   */
   attempts: number;
+  /** Suspensions resumed so far: what `maxAutoResumes` limits. An interruption is not one. */
+  autoResumes?: number;
+  /** Set when a suspension was granted its resume; the next attempt reads and clears it. */
+  resumingAfterSuspension?: boolean;
   /** The current (or last) SageMaker training job. */
   trainingJobName?: string;
   instanceType: string;

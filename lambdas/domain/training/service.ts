@@ -178,7 +178,12 @@ export class TrainingService {
   async #progress(job: JobRecord): Promise<TrainingProgress> {
     const training = job.training as TrainingRecord;
     const kept = training.progress ? progressFrom(training.progress) : undefined;
-    const live = job.status === 'running' && !kept ? await this.#liveProgress(job, training) : undefined;
+    // A run that ended without recording its progress (cancelled, or closed by the reconciler) still
+    // has the trainer's last word in its checkpoint folder: its epochs and logs stay visible.
+    const live =
+      job.status !== 'pending' && !kept
+        ? await this.#liveProgress(job, training, job.status === 'running' ? 2 : 1)
+        : undefined;
     // A progress file left by an earlier run of the same name is not this task's.
     const own =
       live?.updated_at && Date.parse(live.updated_at) < Date.parse(job.startedAt ?? job.createdAt)
@@ -199,14 +204,17 @@ export class TrainingService {
    * while a sync replaces it (or a passing error) would otherwise show a run that has trained for
    * epochs as if it had not started, and a poller would see its progress go backwards.
    */
-  async #liveProgress(job: JobRecord, training: TrainingRecord): Promise<TrainingProgress | undefined> {
+  async #liveProgress(
+    job: JobRecord,
+    training: TrainingRecord,
+    reads: number,
+  ): Promise<TrainingProgress | undefined> {
     const key = trainingKeys(job.tenant, job.id, training.customName).progress;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let read = 1; ; read++) {
       const progress = parseProgress(await this.deps.blobs.get(key).catch(() => undefined));
-      if (progress) return progress;
+      if (progress || read >= reads) return progress;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return undefined;
   }
 
   /** The instance, spot and runtime of the run: the request's choices within the stage's limits. */

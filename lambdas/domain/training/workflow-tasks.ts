@@ -91,12 +91,19 @@ export async function prepareTraining(
   const attempt = training.attempts + 1;
   const name = trainingJobName(job.id, attempt);
   const request = job.params as unknown as TrainRequest;
+  // Attempts as the user counts them: the first and each resumed suspension. A run started again
+  // because its previous training job was interrupted (the local platform stopped) continues the
+  // attempt it was in and uses up none of the resumes.
+  const ofAttempts = `attempt ${(training.autoResumes ?? 0) + 1} of ${settings.maxAutoResumes + 1}`;
   const message =
     attempt === 1
       ? `training on ${training.instanceType}${training.spot ? ' (spot)' : ''}`
-      : `resuming from the checkpoint (attempt ${attempt} of ${settings.maxAutoResumes + 1})`;
+      : training.resumingAfterSuspension
+        ? `resuming from the checkpoint (${ofAttempts})`
+        : `resuming from the checkpoint after an interruption (${ofAttempts} continues)`;
+  const { resumingAfterSuspension: _cleared, ...kept } = training;
   const patch = {
-    training: { ...training, attempts: attempt, trainingJobName: name },
+    training: { ...kept, attempts: attempt, trainingJobName: name },
     ...(input.executionId ? { executionId: input.executionId } : {}),
     message,
   };
@@ -167,9 +174,18 @@ export async function recordTraining(
   const progress = parseProgress(await blobs.get(keys.progress).catch(() => undefined));
   const billableSeconds = (training.billableSeconds ?? 0) + (input.trained.billableSeconds ?? 0);
   if (progress?.status === 'suspended') {
-    if (training.attempts <= settings.maxAutoResumes) {
+    const autoResumes = training.autoResumes ?? 0;
+    if (autoResumes < settings.maxAutoResumes) {
       const message = `suspended at epoch ${progress.current_epoch ?? '?'} before the runtime limit; resuming from its checkpoint`;
-      await engine.store.update(job.tenant, job.id, { training: { ...training, billableSeconds }, message });
+      await engine.store.update(job.tenant, job.id, {
+        training: {
+          ...training,
+          billableSeconds,
+          autoResumes: autoResumes + 1,
+          resumingAfterSuspension: true,
+        },
+        message,
+      });
       await engine.log(job.tenant, job.id, 'info', message);
       return { resume: true, status: 'running' };
     }
@@ -179,7 +195,7 @@ export async function recordTraining(
       {
         code: 'RUNTIME_EXHAUSTED',
         message:
-          `ran out of runtime at epoch ${progress.current_epoch ?? '?'} after ${training.attempts} attempts; ` +
+          `ran out of runtime at epoch ${progress.current_epoch ?? '?'} after ${autoResumes + 1} attempts; ` +
           `its checkpoint is kept: start it again with custom_name ${training.customName} and resume_from_checkpoint true`,
       },
       { billableSeconds, progress },

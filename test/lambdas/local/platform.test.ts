@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Batch } from '../../../contracts/batches.ts';
 import type { Job } from '../../../contracts/jobs.ts';
@@ -72,5 +73,106 @@ describe('the local platform across a restart', () => {
     expect(completedBefore.status).toBe('completed');
     // Not rendered again: the same record, version and finish time.
     expect(completedAfter).toEqual(completedBefore);
+  });
+
+  it('closes the jobs of a batch whose cancel was cut short after the batch itself', async () => {
+    // Prepare: a running batch whose jobs hang; a cancel writes the batch's own transition (its
+    // commit point) and the process stops before the jobs are closed.
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-cancel-crash-'));
+    dirs.push(dataDir);
+    const first = await startLocalPlatform({
+      dataDir,
+      retryIntervalMs: 0,
+      wrapTask: (placeholder, task) =>
+        placeholder === 'RunJobFunctionArn' ? async () => new Promise(() => undefined) : task,
+    });
+    const submitted = await post(first, '/api/v1/batches', {
+      job_runs: [1, 2, 3].map((seed) => ({ name: 'shapes', param_values: { seed, frames: 1 } })),
+    });
+    const batch = (await submitted.json()) as Batch;
+    await vi.waitFor(async () =>
+      expect((await get<Batch>(first, `/api/v1/batches/${batch.id}`)).status).toBe('running'),
+    );
+    await first.runtime.engine.transition('dev', batch.id, 'cancelled', { message: 'cancelled by the user' });
+    await first.stop();
+
+    // Act
+    const second = await startLocalPlatform({ dataDir, retryIntervalMs: 0 });
+    const jobs = await get<{ jobs: Job[] }>(second, `/api/v1/jobs?batch=${batch.id}`);
+    await second.stop();
+
+    // Assess
+    expect(second.resumedBatches).toEqual([]);
+    expect(jobs.jobs.map((job) => job.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
+
+  it('completes, after a restart, the image jobs a stop caught queued at their endpoint', async () => {
+    // Prepare: six images wait at an endpoint whose instance is still starting when the platform stops.
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-image-stop-'));
+    dirs.push(dataDir);
+    const first = await startLocalPlatform({
+      dataDir,
+      retryIntervalMs: 0,
+      batchMaxConcurrency: 6,
+      endpointColdStartDelayMs: 600_000,
+    });
+    const accepted = await post(first, '/api/v1/generate/batch', {
+      prompts: ['a', 'b', 'c', 'd', 'e', 'f'].map((word) => `${word} circles`),
+      width: 64,
+      height: 64,
+    });
+    const { batch_id: batchId } = (await accepted.json()) as { batch_id: string };
+    const statuses = async (platform: LocalPlatform) =>
+      (await get<{ jobs: Job[] }>(platform, `/api/v1/jobs?batch=${batchId}`)).jobs.map((job) => job.status);
+    // Every job has reached the endpoint, and waits there in its queue.
+    await vi.waitFor(() => expect(first.sageMaker.describe('synthforge-local-shapes')?.queued).toBe(6), {
+      timeout: 20_000,
+    });
+    expect(await statuses(first)).toEqual(['running', 'running', 'running', 'running', 'running', 'running']);
+
+    // Act
+    await first.stop();
+    const second = await startLocalPlatform({ dataDir, retryIntervalMs: 0 });
+    await vi.waitFor(
+      async () =>
+        expect((await get<Batch>(second, `/api/v1/batches/${batchId}`)).status).toMatch(
+          /^(completed|failed|cancelled)$/,
+        ),
+      { timeout: 60_000, interval: 100 },
+    );
+    const after = await get<{ jobs: Job[] }>(second, `/api/v1/jobs?batch=${batchId}`);
+    const batch = await get<Batch>(second, `/api/v1/batches/${batchId}`);
+    await second.stop();
+
+    // Assess
+    expect(second.resumedBatches).toEqual([batchId]);
+    expect(after.jobs.map((job) => [job.status, job.error?.code])).toEqual(
+      after.jobs.map(() => ['completed', undefined]),
+    );
+    expect(batch.counts).toMatchObject({ completed: 6, failed: 0 });
+  });
+
+  it('removes the endpoint responses the last run left staged, and nothing else', async () => {
+    // Prepare: a response the endpoint wrote just before the process died, and a job's result.
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-staged-'));
+    dirs.push(dataDir);
+    const first = await startLocalPlatform({ dataDir, retryIntervalMs: 0 });
+    const { s3 } = first.runtime.clients;
+    const bucket = first.emulators.bucketName;
+    const keys = [
+      '_endpoints/synthforge-local-shapes/output/5b2f3c4e-0000-4000-8000-000000000001.out',
+      '_endpoints/synthforge-local-shapes/failures/5b2f3c4e-0000-4000-8000-000000000002-error.out',
+      'dev/jobs/01JAAAAAAAAAAAAAAAAAAAAAAA/result.zip',
+    ];
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
+    await first.stop();
+
+    // Act
+    const second = await startLocalPlatform({ dataDir, retryIntervalMs: 0 });
+    const listed = await second.runtime.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    await second.stop();
+
+    // Assess
+    expect((listed.Contents ?? []).map((object) => object.Key)).toEqual([keys[2]]);
   });
 });

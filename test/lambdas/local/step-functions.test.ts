@@ -11,7 +11,11 @@ import type { Job } from '../../../contracts/jobs.ts';
 import { resultKey } from '../../../lambdas/domain/generation/run-job.ts';
 import { BATCH_TRANSITIONS } from '../../../lambdas/domain/pricing.ts';
 import { type ExecutionStatusChange, reconcileTask } from '../../../lambdas/handlers/reconciler.ts';
-import type { ExecutionRecord, TaskFunction } from '../../../lambdas/local/step-functions.ts';
+import {
+  type ExecutionRecord,
+  LocalBatchWorkflow,
+  type TaskFunction,
+} from '../../../lambdas/local/step-functions.ts';
 import type { Runtime } from '../../../lambdas/runtime.ts';
 import { loadEvent } from '../../support/fixtures.ts';
 import { expectError, usePlatform } from '../../support/platform.ts';
@@ -523,5 +527,40 @@ describe('a worker restarted after a crash', () => {
     expect(progress.every((value, index) => index === 0 || (value ?? 0) >= (progress[index - 1] ?? 0))).toBe(
       true,
     );
+  });
+});
+
+describe('stopping an execution', () => {
+  it('answers at once, as StopExecution does, and stops what its step waits for in the background', async () => {
+    // Prepare: an execution whose job hangs, and a stop of its work (a trainer that checkpoints
+    // before it exits) that takes as long as the test says.
+    const { runtime } = fixture.platform;
+    const stopWork = gate();
+    const hang = gate();
+    let stopsRequested = 0;
+    const workflow = new LocalBatchWorkflow({
+      maxConcurrency: 1,
+      retryIntervalMs: 0,
+      onClosedAbnormally: (event) => reconcileTask(runtime, event),
+      wrapTask: (placeholder, task) => (placeholder === 'RunJobFunctionArn' ? async () => hang.opened : task),
+      onStop: async () => {
+        stopsRequested++;
+        await stopWork.opened;
+      },
+    });
+    workflow.bind(runtime);
+    const batch = await submit(1);
+    const { executionId } = await workflow.start({ tenant: 'dev', batchId: batch.id, items: [] });
+
+    // Act
+    await within(workflow.stop(executionId), 5_000, 'the stop to answer while its work still stops');
+    const shutdown = workflow.shutdown();
+    stopWork.open();
+    hang.open();
+    await shutdown;
+
+    // Assess
+    expect(stopsRequested).toBe(1);
+    expect(workflow.executions.get(executionId)?.status).toBe('ABORTED');
   });
 });

@@ -288,6 +288,43 @@ describe('JobsEngine.cancel', () => {
     ]);
     expect((await setup.store.get(tenant, batch.id))?.counts).toEqual(cancelled.counts);
   });
+
+  it('closes the jobs of a batch before it stops their execution, so that none can start after it', async () => {
+    // Prepare: a workflow that notes, when it is asked to stop, whether a job of the batch could
+    // still start (a worker that picked it up in between).
+    const base = anEngine();
+    const tenant = aTenant();
+    const batch = aJob({ tenant, kind: 'batch', status: 'running', executionId: 'execution-7', total: 2 });
+    const items = [
+      aJob({ tenant, batchId: batch.id }),
+      aJob({ tenant, batchId: batch.id, status: 'running' }),
+    ];
+    await base.store.create([batch, ...items]);
+    const startableAtStop: string[] = [];
+    const engine = new JobsEngine({
+      store: base.store,
+      events: base.events,
+      clock: steppingClock(),
+      workflow: {
+        start: async () => ({ executionId: 'unused' }),
+        stop: async () => {
+          for (const item of items) {
+            const started = await base.store.transition(tenant, item.id, 'running', {});
+            if (started.applied) startableAtStop.push(item.id);
+          }
+        },
+      },
+    });
+
+    // Act
+    const cancelled = await engine.cancel(tenant, batch.id);
+    const after = await Promise.all(items.map((item) => base.store.get(tenant, item.id)));
+
+    // Assess
+    expect(startableAtStop).toEqual([]);
+    expect(after.map((item) => item?.status)).toEqual(['cancelled', 'cancelled']);
+    expect(cancelled).toMatchObject({ status: 'cancelled', message: 'cancelled by the user' });
+  });
 });
 
 describe('JobsEngine when a follow-up fails', () => {

@@ -97,6 +97,39 @@ describe('the training workflow steps', () => {
     expect(job.training?.billableSeconds).toBe(6800);
   });
 
+  it('count a restart of the platform as no attempt: the run keeps every resume it had', async () => {
+    // Prepare: one resume allowed; the platform is restarted three times during the first attempt,
+    // and each restart prepares the running task again.
+    const taskDeps = deps(1);
+    const { tenant, jobId, suspend, trained } = await aTrainingTask(taskDeps);
+    await prepareTraining(taskDeps, { tenant, jobId });
+    const restarts = [];
+    for (let restart = 0; restart < 3; restart++)
+      restarts.push(await prepareTraining(taskDeps, { tenant, jobId }));
+    const afterRestarts = await taskDeps.engine.get(tenant, jobId);
+
+    // Act: the first attempt then runs out of time, and the one resume it was granted runs.
+    await suspend(3);
+    const afterSuspension = await recordTraining(taskDeps, { tenant, jobId, trained });
+    const resumed = await prepareTraining(taskDeps, { tenant, jobId });
+    const job = await taskDeps.engine.get(tenant, jobId);
+    const log = (await taskDeps.engine.store.tailLog(tenant, jobId, 20)).map((entry) => entry.message);
+
+    // Assess
+    // Each training job still has a name of its own: SageMaker never reuses one.
+    expect(restarts.map((prepared) => prepared.trainingJobName.split('-').pop())).toEqual(['2', '3', '4']);
+    expect(restarts.every((prepared) => prepared.hyperParameters.resume_from_checkpoint === 'true')).toBe(
+      true,
+    );
+    expect(afterRestarts.message).toBe(
+      'resuming from the checkpoint after an interruption (attempt 1 of 2 continues)',
+    );
+    expect(afterSuspension).toEqual({ resume: true, status: 'running' });
+    expect(resumed.trainingJobName).toMatch(/-5$/);
+    expect(job.message).toBe('resuming from the checkpoint (attempt 2 of 2)');
+    expect(log.join('\n')).not.toMatch(/attempt [3-9] of 2/);
+  });
+
   it('do not prepare a task that has ended (cancelled while a resume was on its way)', async () => {
     // Prepare
     const taskDeps = deps(2);

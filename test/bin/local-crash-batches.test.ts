@@ -1,0 +1,223 @@
+/**
+ * `npm start` stopped (Ctrl-C) and killed (SIGKILL to its process group) at many points of a
+ * generation batch, of a cancel, and of an image batch, then started again on the same data each
+ * time: every job still reaches a terminal state, none moves after it has ended, none of a
+ * cancelled batch starts after the cancel, and every finished result stays readable.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Batch, BatchSummary } from '../../contracts/batches.ts';
+import type { Job } from '../../contracts/jobs.ts';
+import type { JobStateChange } from '../../lambdas/domain/ports.ts';
+import { eventSeen, eventsOf, eventsUntil, LocalProcess } from '../support/local-process.ts';
+import type { Api } from '../support/platform.ts';
+
+const ENDED = ['completed', 'failed', 'cancelled'];
+
+/** How each interruption ends the platform: Ctrl-C, or a kill of everything it runs. */
+type Interruption = { afterEvents: number; how: 'stop' | 'kill' };
+
+const dirs: string[] = [];
+let running: LocalProcess | undefined;
+afterEach(async () => {
+  await running?.kill();
+  running = undefined;
+});
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function aDataDir(label: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `synthforge-${label}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/**
+ * Interrupts the platform on `dataDir` once `afterEvents` more job events have been published, for
+ * each step of `plan`, starting it again after each; stops early when `ended` says the work is done.
+ * Resolves with the platform left running.
+ */
+async function interrupt(
+  dataDir: string,
+  plan: readonly Interruption[],
+  ended: (events: JobStateChange[]) => boolean,
+): Promise<{ platform: LocalProcess; interruptions: number }> {
+  let interruptions = 0;
+  for (const step of plan) {
+    const before = (await eventsOf(dataDir)).length;
+    const events = await eventsUntil(dataDir, (all) => ended(all) || all.length >= before + step.afterEvents);
+    if (ended(events)) break;
+    const platform = running as LocalProcess;
+    if (step.how === 'kill') await platform.kill();
+    else expect(await platform.stop()).toBe(0);
+    interruptions++;
+    running = await LocalProcess.start(dataDir);
+  }
+  return { platform: running as LocalProcess, interruptions };
+}
+
+/** Polls until the batch and every job of it have ended. */
+async function settled(api: Api, batchId: string): Promise<BatchSummary> {
+  for (;;) {
+    const summary = await api.get<BatchSummary>(`/api/v1/batches/${batchId}/summary`);
+    if (
+      summary.status === 200 &&
+      ENDED.includes(summary.body.status) &&
+      summary.body.job_runs.every((job) => !job.in_progress)
+    )
+      return summary.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The rules every run of events must keep, whatever interrupted it. */
+function expectLawfulEvents(events: JobStateChange[]): void {
+  // A terminal status never changes: no event starts from one.
+  expect(events.filter((event) => ENDED.includes(event.previousStatus))).toEqual([]);
+  // Versions only grow for each job (a replayed or lost event may skip one, never go back).
+  const last = new Map<string, number>();
+  for (const event of events) {
+    expect(event.version, `job ${event.jobId}`).toBeGreaterThan(last.get(event.jobId) ?? 0);
+    last.set(event.jobId, event.version);
+  }
+}
+
+async function expectReadable(summary: BatchSummary, signature: number[]): Promise<void> {
+  for (const job of summary.job_runs.filter((run) => run.status === 'completed')) {
+    const response = await fetch(job.result_url ?? '');
+    expect(response.status, job.id).toBe(200);
+    expect([...new Uint8Array(await response.arrayBuffer()).slice(0, signature.length)]).toEqual(signature);
+  }
+}
+
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+const PNG = [0x89, 0x50, 0x4e, 0x47];
+
+describe('npm start, interrupted at many points of a batch', () => {
+  it('finishes every job of a generation batch across kills and stops', async () => {
+    // Prepare
+    const dataDir = await aDataDir('crash-batch');
+    running = await LocalProcess.start(dataDir, ['--concurrency', '2']);
+    const submitted = await running.api.post<Batch>('/api/v1/batches', {
+      job_runs: [1, 2, 3, 4, 5, 6].map((seed) => ({
+        name: 'shapes',
+        param_values: { seed, frames: 12, image_width: 512, image_height: 512 },
+      })),
+    });
+    expect(submitted.status, submitted.text).toBe(202);
+    const batchId = submitted.body.id;
+    const batchEnded = (events: JobStateChange[]) =>
+      events.some((event) => event.jobId === batchId && ENDED.includes(event.status));
+
+    // Act: kill on the batch's start, stop mid-job, kill between jobs, and so on.
+    const { platform, interruptions } = await interrupt(
+      dataDir,
+      [
+        { afterEvents: 1, how: 'kill' },
+        { afterEvents: 1, how: 'stop' },
+        { afterEvents: 1, how: 'kill' },
+        { afterEvents: 2, how: 'kill' },
+        { afterEvents: 1, how: 'stop' },
+        { afterEvents: 1, how: 'kill' },
+      ],
+      batchEnded,
+    );
+    const summary = await settled(platform.api, batchId);
+
+    // Assess
+    expect(interruptions).toBeGreaterThanOrEqual(3);
+    expect(summary.status).toBe('completed');
+    expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
+    await expectReadable(summary, ZIP);
+    expectLawfulEvents(await eventsOf(dataDir));
+  });
+
+  it('leaves every job of a batch killed in the middle of its cancel ended, and starts none after it', async () => {
+    // Prepare: 8 jobs of 40 frames, two at a time: most are pending when the cancel comes.
+    const dataDir = await aDataDir('crash-cancel');
+    running = await LocalProcess.start(dataDir, ['--concurrency', '2']);
+    const submitted = await running.api.post<Batch>('/api/v1/batches', {
+      job_runs: [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => ({
+        name: 'shapes',
+        param_values: { seed, frames: 40, image_width: 96, image_height: 96 },
+      })),
+    });
+    const batchId = submitted.body.id;
+    await eventSeen(dataDir, (event) => event.batchId === batchId && event.status === 'running');
+
+    // Act: the cancel, and a kill as soon as the batch is cancelled, while its jobs are being closed.
+    const cancelling = running.api.delete(`/api/v1/jobs/${batchId}`).catch(() => undefined);
+    const cancelledAt = await eventSeen(
+      dataDir,
+      (event) => event.jobId === batchId && event.status === 'cancelled',
+    );
+    await running.kill();
+    await cancelling;
+    const eventCountAtRestart = (await eventsOf(dataDir)).length;
+    running = await LocalProcess.start(dataDir);
+    const summary = await settled(running.api, batchId);
+    const events = await eventsOf(dataDir);
+
+    // Assess
+    expect(summary.status).toBe('cancelled');
+    expect(summary.job_runs.every((job) => job.status === 'cancelled' || job.status === 'completed')).toBe(
+      true,
+    );
+    expect(summary.job_runs.filter((job) => job.status === 'cancelled').length).toBeGreaterThan(0);
+    // Nothing of the batch completes once it is cancelled, and nothing starts once the platform is back.
+    const cancelIndex = events.findIndex(
+      (event) => event.jobId === batchId && event.version === cancelledAt.version,
+    );
+    expect(
+      events
+        .slice(cancelIndex + 1)
+        .filter((event) => event.batchId === batchId && event.status === 'completed'),
+    ).toEqual([]);
+    expect(
+      events
+        .slice(eventCountAtRestart)
+        .filter((event) => event.batchId === batchId && event.status === 'running'),
+    ).toEqual([]);
+    const jobs = await running.api.get<{ jobs: Job[] }>('/api/v1/jobs', { batch: batchId, limit: 100 });
+    expect(jobs.body.jobs.filter((job) => !ENDED.includes(job.status))).toEqual([]);
+    await expectReadable(summary, ZIP);
+    expectLawfulEvents(events);
+  });
+
+  it('makes every image of an image batch across kills and stops', async () => {
+    // Prepare
+    const dataDir = await aDataDir('crash-images');
+    running = await LocalProcess.start(dataDir);
+    const accepted = await running.api.post<{ batch_id: string }>('/api/v1/generate/batch', {
+      prompts: ['red circles', 'blue stars', 'green squares', 'pale rings', 'dark dots', 'bright lines'],
+      width: 64,
+      height: 64,
+    });
+    expect(accepted.status, accepted.text).toBe(202);
+    const batchId = accepted.body.batch_id;
+    const batchEnded = (events: JobStateChange[]) =>
+      events.some((event) => event.jobId === batchId && ENDED.includes(event.status));
+
+    // Act: kill while the endpoint starts, stop while it draws, kill again between images.
+    const { platform, interruptions } = await interrupt(
+      dataDir,
+      [
+        { afterEvents: 2, how: 'kill' },
+        { afterEvents: 2, how: 'stop' },
+        { afterEvents: 3, how: 'kill' },
+      ],
+      batchEnded,
+    );
+    const summary = await settled(platform.api, batchId);
+
+    // Assess
+    expect(interruptions).toBeGreaterThanOrEqual(2);
+    expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
+    expect(summary.status).toBe('completed');
+    await expectReadable(summary, PNG);
+    expectLawfulEvents(await eventsOf(dataDir));
+  });
+});
