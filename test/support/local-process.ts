@@ -63,6 +63,8 @@ export class LocalProcess {
 
   /** SIGKILL to the platform's whole process group: nothing gets to clean up. */
   async kill(): Promise<void> {
+    // Once it has exited its pid (and group id) may be another process's: never signal it then.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     try {
       process.kill(-(this.child.pid ?? 0), 'SIGKILL');
     } catch {
