@@ -39,7 +39,26 @@ const minFreeMb = Number(values['min-free-mb']);
 if (!Number.isFinite(minFreeMb) || minFreeMb < 0) throw new Error('--min-free-mb must be 0 or more');
 const dataDir = values.memory ? undefined : resolve(values['data-dir']);
 
-let platform: LocalPlatform;
+// Ctrl-C and SIGTERM are handled from the first moment, not only once the banner is out: without a
+// listener Node dies of the signal at once, and nothing would stop what the start had begun. A
+// signal during the start stops the platform as soon as it is up.
+let platform: LocalPlatform | undefined;
+let requestedStop: string | undefined;
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (!platform) {
+    requestedStop ??= signal;
+    return;
+  }
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping (completed work is kept${dataDir ? ` in ${dataDir}` : ''})…`);
+  await platform.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
 try {
   platform = await startLocalPlatform({
     port,
@@ -62,7 +81,8 @@ try {
   process.exit(1);
 }
 
-console.log(`SynthForge local platform
+if (!requestedStop)
+  console.log(`SynthForge local platform
   API          ${platform.url}            (docs: ${platform.url}/docs, ${platform.url}/redoc)
   API key      ${platform.devKey}         (tenant "dev"; send it as X-API-Key)
   WebSocket    ${platform.webSocketUrl}?api_key=<key>
@@ -74,13 +94,4 @@ console.log(`SynthForge local platform
   AWS CLI:  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url ${platform.emulators.s3Endpoint} s3 ls
 Ctrl-C stops.`);
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping (completed work is kept${dataDir ? ` in ${dataDir}` : ''})…`);
-  await platform.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+if (requestedStop) await shutdown(requestedStop);

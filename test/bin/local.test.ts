@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { spawnBin, waitForOutput } from '../support/spawn.ts';
 
 const READY = /Ctrl-C stops\./;
@@ -83,5 +83,32 @@ describe('npm start', () => {
     expect(second.key).toBe(first.key);
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ id: job.id, status: 'completed', progress: 100 });
+  });
+
+  it('stops cleanly on a Ctrl-C that comes while it is still starting', async () => {
+    // Prepare: the data dir's DynamoDB folder appears early in the start, long before the banner.
+    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-early-stop-'));
+    dirs.push(dataDir);
+    const child = spawnBin('bin/local.ts', ['--port', '0', '--data-dir', dataDir]);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await vi.waitFor(async () => expect((await readdir(dataDir)).includes('dynamodb')).toBe(true), {
+      timeout: 30_000,
+      interval: 5,
+    });
+
+    // Act
+    child.kill('SIGINT');
+    const exit = await exited;
+
+    // Assess
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(output).toContain('SIGINT: stopping');
+    expect(output).not.toContain('Ctrl-C stops.');
   });
 });
