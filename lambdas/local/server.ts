@@ -40,15 +40,27 @@ export interface LocalApiOptions {
   rateLimiter: RateLimiter;
 }
 
+/**
+ * How long an idle keep-alive connection stays open. Clients must be the ones to close them: a server
+ * that closes one just as a client sends on it fails that request with ECONNRESET (Node's fetch keeps
+ * a socket for the server's hint less a second, 4 s without one). Node's 5 s default made that race
+ * likely whenever the event loop was busy; 65 s is what AWS's load balancers keep.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 export function createLocalApiServer(options: LocalApiOptions): Server {
   const compiled = ROUTE_LIST.map(compile);
-  return createServer((request, response) => {
+  const server = createServer((request, response) => {
     handle(request, response, compiled, options).catch((error) => {
       logger.error('local API failed', { error: error as Error });
       if (!response.headersSent)
         send(response, errorResponse(new DomainError('INTERNAL', 'internal error'), 'local'));
     });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Must exceed keepAliveTimeout, or a request on a kept connection can time out in its headers.
+  server.headersTimeout = KEEP_ALIVE_MS + 1_000;
+  return server;
 }
 
 async function handle(

@@ -43,6 +43,9 @@ describe('npm start', () => {
     expect(platform.output).toMatch(/DynamoDB\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(platform.output).toMatch(/S3\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(health.status).toBe(200);
+    // Idle connections are kept longer than any client keeps them, so a client never sends on one
+    // the server is closing (ECONNRESET).
+    expect(health.headers.get('keep-alive')).toBe('timeout=65');
     expect(generators.status).toBe(200);
     expect(anonymous.status).toBe(401);
     expect(exitCode).toBe(0);
