@@ -7,18 +7,30 @@
  * `exitWithParent`) and the trainer (containers/trainer/synthforge_trainer/stop.py
  * `exit_with_parent`). On SageMaker the variable is unset and their stdin is left alone.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
 /** The environment that asks a child to exit once its stdin ends. */
-export const EXIT_WITH_PARENT_ENV: Readonly<Record<string, string>> = {
+const EXIT_WITH_PARENT_ENV: Readonly<Record<string, string>> = {
   SYNTHFORGE_EXIT_WITH_PARENT: 'stdin',
 };
 
 /**
- * Keeps the child's stdin pipe open for its whole life: nothing is written and it is never ended
- * (Node closes it when the child exits). Nothing written means no EPIPE; an error on the pipe
- * anyway must not become an unhandled 'error' that takes the platform down.
+ * Spawns a child that ends with this process: this process's environment, the variable above, then
+ * `env`; all three stdio streams piped. Its stdin stays open for the child's whole life, nothing is
+ * written to it and it is never ended (Node closes it when the child exits): nothing written means
+ * no EPIPE, and an error on the pipe anyway must not become an unhandled 'error' that takes the
+ * platform down.
  */
-export function holdStdinOpen(child: ChildProcess): void {
-  child.stdin?.on('error', () => undefined);
+export function spawnTiedToParent(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): ChildProcessWithoutNullStreams {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...EXIT_WITH_PARENT_ENV, ...options.env },
+    stdio: 'pipe',
+  });
+  child.stdin.on('error', () => undefined);
+  return child;
 }

@@ -5,7 +5,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SNSEvent } from 'aws-lambda';
 import {
   DEFAULT_INSTANCE_PRICES_USD_PER_HOUR,
@@ -14,9 +13,9 @@ import {
   ImageGenerationConfigSchema,
 } from '../../contracts/models.ts';
 import { TrainingConfigSchema, trainingSettingsOf } from '../../contracts/training.ts';
-import { JOB_KINDS, WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
+import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
-import type { JobRecord } from '../domain/jobs/model.ts';
+import { scanOpenJobs } from '../adapters/dynamo/job-store.ts';
 import { type RecoveryReport, recoverOpenJobs } from '../domain/jobs/recovery.ts';
 import { createApiKey, hashApiKey } from '../domain/keys.ts';
 import type { BatchWorkflow } from '../domain/ports.ts';
@@ -93,8 +92,6 @@ export interface LocalPlatform {
   events: LocalEventBus;
   /** Batches and training runs whose execution the last shutdown interrupted, started again. */
   resumedBatches: string[];
-  /** Jobs the last run left open that nothing could resume, closed at start (see recoverOpenJobs). */
-  closedJobs: string[];
   stop(): Promise<void>;
 }
 
@@ -254,7 +251,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   // Lets `npm run keys` reach this platform's emulators while it runs.
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
   if (endpointsFile) await writeFile(endpointsFile, JSON.stringify(describeEmulators(emulators), null, 2));
-  const recovery = await recoverInterruptedJobs(rt, {
+  const recovery = await recoverInterruptedJobs(rt, emulators.tableNames.state, {
     generation: workflow,
     images: imageWorkflow,
     training: trainingWorkflow,
@@ -275,7 +272,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     trainingHost,
     events,
     resumedBatches: recovery.resumed,
-    closedJobs: recovery.closed,
     async stop() {
       // Open sockets first: upgraded connections would keep the server from closing.
       await sockets.close();
@@ -375,34 +371,10 @@ async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Prom
  */
 async function recoverInterruptedJobs(
   runtime: Runtime,
+  stateTable: string,
   workflows: { generation: LocalBatchWorkflow; images: LocalBatchWorkflow; training: LocalBatchWorkflow },
 ): Promise<RecoveryReport> {
-  const open: JobRecord[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    // A cross-tenant scan: the one place that reads every tenant's jobs, at start and locally only.
-    const page = await runtime.clients.dynamo.send(
-      new ScanCommand({
-        TableName: runtime.config.stateTable,
-        FilterExpression: '#status IN (:pending, :running) AND #kind IN (:kinds)'.replace(
-          ':kinds',
-          JOB_KINDS.map((_, index) => `:kind${index}`).join(', '),
-        ),
-        ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':pending': 'pending',
-          ':running': 'running',
-          ...Object.fromEntries(JOB_KINDS.map((kind, index) => [`:kind${index}`, kind])),
-        },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const job = await runtime.store.get(String(item.tenant), String(item.id));
-      if (job) open.push(job);
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const open = await scanOpenJobs(runtime.clients.dynamo, stateTable);
   const report = await recoverOpenJobs(runtime.engine, open, {
     training: async (job) => {
       // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).

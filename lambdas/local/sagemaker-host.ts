@@ -42,7 +42,7 @@
  * The wording of failure reasons other than the model's own errors (timeout, expiry, crash) is this
  * host's: SageMaker's is not documented. Match on `invocationStatus`, not on the text.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   createServer,
@@ -63,7 +63,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { SNSEvent } from 'aws-lambda';
-import { EXIT_WITH_PARENT_ENV, holdStdinOpen } from './child-lifetime.ts';
+import { spawnTiedToParent } from './child-lifetime.ts';
 import { parseS3Uri, tryParseS3Uri } from './s3-uri.ts';
 
 const HOST = '127.0.0.1';
@@ -932,29 +932,13 @@ export function childProcessLauncher(options: ChildProcessLauncherOptions = {}):
   const readyPattern = options.readyPattern ?? /listening on http:\/\/[^\s:]+:(\d+)/;
   return () =>
     new Promise<InstanceHandle>((resolve, reject) => {
-      const child = spawn(
+      // Its stdin is held open and never written: the server exits when it ends, that is when this
+      // process does, even by SIGKILL (child-lifetime.ts).
+      const child = spawnTiedToParent(
         options.command ?? process.execPath,
-        [
-          ...(options.args ?? [
-            '--import',
-            'tsx',
-            SHAPES_ENDPOINT_SERVER,
-            'serve',
-            '--port',
-            '0',
-            '--host',
-            HOST,
-          ]),
-        ],
-        {
-          cwd: options.cwd ?? REPOSITORY_ROOT,
-          // stdin: a pipe held open and never written; the server exits when it ends, that is when
-          // this process does, even by SIGKILL (child-lifetime.ts).
-          env: { ...process.env, ...EXIT_WITH_PARENT_ENV, ...options.env },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        },
+        options.args ?? ['--import', 'tsx', SHAPES_ENDPOINT_SERVER, 'serve', '--port', '0', '--host', HOST],
+        { cwd: options.cwd ?? REPOSITORY_ROOT, ...(options.env ? { env: options.env } : {}) },
       );
-      holdStdinOpen(child);
       const exited = new Promise<void>((done) => child.once('exit', () => done()));
       let output = '';
       let ready = false;

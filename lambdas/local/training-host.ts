@@ -42,7 +42,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback, constants as zlib } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { CreateTrainingJobRequest } from '@aws-sdk/client-sagemaker';
-import { EXIT_WITH_PARENT_ENV, holdStdinOpen } from './child-lifetime.ts';
+import { spawnTiedToParent } from './child-lifetime.ts';
 import { parseS3Uri, type S3Location, tryParseS3Uri } from './s3-uri.ts';
 
 const gzip = promisify(gzipCallback);
@@ -379,20 +379,16 @@ export class LocalTrainingHost {
     sync: () => Promise<void>,
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: string[] }> {
     const lines: string[] = [];
-    const child = spawn(this.#options.python ?? DEFAULT_PYTHON, ['-m', 'synthforge_trainer', 'train'], {
-      cwd: this.#options.trainerDir ?? DEFAULT_TRAINER_DIR,
-      // stdin: a pipe held open and never written; the trainer stops as on SIGTERM when it ends,
-      // that is when this process does, even by SIGKILL (child-lifetime.ts).
-      env: {
-        ...process.env,
-        SYNTHFORGE_ML_ROOT: root,
-        ...EXIT_WITH_PARENT_ENV,
-        ...this.#options.env,
-        PYTHONUNBUFFERED: '1',
+    // Its stdin is held open and never written: the trainer stops as on SIGTERM when it ends, that
+    // is when this process does, even by SIGKILL (child-lifetime.ts).
+    const child = spawnTiedToParent(
+      this.#options.python ?? DEFAULT_PYTHON,
+      ['-m', 'synthforge_trainer', 'train'],
+      {
+        cwd: this.#options.trainerDir ?? DEFAULT_TRAINER_DIR,
+        env: { SYNTHFORGE_ML_ROOT: root, ...this.#options.env, PYTHONUNBUFFERED: '1' },
       },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    holdStdinOpen(child);
+    );
     job.child = child;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
       child.once('error', fail);

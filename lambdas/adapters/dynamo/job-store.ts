@@ -7,6 +7,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TERMINAL_STATUSES } from '../../../contracts/vocabulary.ts';
@@ -417,6 +418,34 @@ export class DynamoJobStore implements JobStore {
       ? { applied: false, reason: 'not_found' }
       : { applied: false, reason: 'illegal', job };
   }
+}
+
+/**
+ * Every job of every tenant that has not ended, read with one paged Scan of the state table. Not
+ * part of the JobStore port, which only ever reads one tenant: this is for the local platform's
+ * start, which settles what its last run left open, and for nothing that serves a tenant.
+ */
+export async function scanOpenJobs(dynamo: DynamoDBDocumentClient, tableName: string): Promise<JobRecord[]> {
+  const attributes = new ExpressionAttributes();
+  const open = [
+    `begins_with(${attributes.name(STATE_TABLE.sortKey as string)}, ${attributes.value(keys.job(''))})`,
+    `NOT (${attributes.name('status')} IN (${TERMINAL_STATUSES.map((s) => attributes.value(s)).join(', ')}))`,
+  ].join(' AND ');
+  const jobs: JobRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: open,
+        ...attributes.toRequest(),
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    jobs.push(...(page.Items ?? []).map(fromItem));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return jobs;
 }
 
 function jobKey(tenant: string, id: string): { pk: string; sk: string } {

@@ -86,16 +86,29 @@ export function randomParams(generator: GeneratorSchema, rng: Rng): ParamValues 
 export function randomizeUnspecified(generator: GeneratorSchema, values: ParamValues, rng: Rng): ParamValues {
   // A generator's validate hook may only see values that are each valid on their own (it reads
   // them as typed values), so wrong values get one draw and no retries against the hook.
-  let drawn = drawOnce(generator, values, rng);
-  if (valueViolations(generator, values) !== null) return drawn;
-  // A generator's own cross-field rule (e.g. a pixel budget) is met by drawing again; when the
-  // draws keep missing a rule few random sets meet, the user's values with defaults may meet it.
-  for (let attempt = 1; attempt < MAX_DRAWS && validateParams(generator, drawn) !== null; attempt++) {
+  if (valueViolations(generator, values) !== null) return drawOnce(generator, values, rng);
+  return drawValid(generator, values, rng).set;
+}
+
+/**
+ * A set that keeps `values` (each valid on its own) and passes validateParams: a generator's own
+ * cross-field rule (e.g. a pixel budget) is met by drawing again, and when the draws keep missing a
+ * rule few random sets meet, the user's values with defaults may meet it. When neither does, the
+ * last draw, marked invalid, so that validation can say why.
+ */
+function drawValid(
+  generator: GeneratorSchema,
+  values: ParamValues,
+  rng: Rng,
+): { set: ParamValues; valid: boolean } {
+  let drawn: ParamValues = {};
+  for (let attempt = 0; attempt < MAX_DRAWS; attempt++) {
     drawn = drawOnce(generator, values, rng);
+    if (validateParams(generator, drawn) === null) return { set: drawn, valid: true };
   }
-  if (validateParams(generator, drawn) === null) return drawn;
   const completed = applyDefaults(generator, values);
-  return validateParams(generator, completed) === null ? completed : drawn;
+  if (validateParams(generator, completed) === null) return { set: completed, valid: true };
+  return { set: drawn, valid: false };
 }
 
 /** `n` valid sets keeping the user's values, or why they cannot be kept. */
@@ -114,10 +127,10 @@ export function drawParamSets(generator: GeneratorSchema, kept: unknown, n: numb
   const values = kept as ParamValues;
   const sets: ParamValues[] = [];
   for (let index = 0; index < n; index++) {
-    const set = randomizeUnspecified(generator, values, rng);
-    const problems = validateParams(generator, set);
+    const { set, valid } = drawValid(generator, values, rng);
     // Neither the draws nor the defaults meet the rules across parameters with these values.
-    if (problems) return { violations: validateParams(generator, values) ?? problems };
+    if (!valid)
+      return { violations: validateParams(generator, values) ?? validateParams(generator, set) ?? [] };
     sets.push(set);
   }
   return { sets };

@@ -176,7 +176,7 @@ export class JobsEngine {
    * late, a restart's recovery) settles it through here, so they all agree. Returns how many moved.
    */
   async closeOpenItemsOfEndedBatch(batch: JobRecord): Promise<number> {
-    const { to, error, logMessage } = endedBatchSettlement(batch);
+    const { to, error, logMessage } = settlementUnder(batch, batch.id);
     return this.closeOpenItems(batch.tenant, batch.id, to, error, logMessage);
   }
 
@@ -189,13 +189,7 @@ export class JobsEngine {
     if (!job.batchId || isTerminal(job.status)) return undefined;
     const batch = await this.deps.store.get(job.tenant, job.batchId);
     if (batch && !isTerminal(batch.status)) return undefined;
-    const { to, error, logMessage } = batch
-      ? endedBatchSettlement(batch)
-      : {
-          to: 'failed' as const,
-          error: { code: 'BATCH_MISSING', message: `its batch ${job.batchId} no longer exists` },
-          logMessage: `failed: its batch ${job.batchId} no longer exists`,
-        };
+    const { to, error, logMessage } = settlementUnder(batch, job.batchId);
     const outcome = await this.transition(job.tenant, job.id, to, error ? { error } : {}, logMessage);
     if (outcome.applied || outcome.reason === 'illegal') return outcome.job;
     return { ...job, status: to };
@@ -212,14 +206,16 @@ export const NOT_REPORTED = {
   message: 'the job did not report a result before its batch ended',
 } as const;
 
-function endedBatchSettlement(batch: Pick<JobRecord, 'status'>): {
-  to: 'failed' | 'cancelled';
-  error?: { code: string; message: string };
-  logMessage: string;
-} {
-  return batch.status === 'cancelled'
-    ? { to: 'cancelled', logMessage: 'cancelled with its batch' }
-    : { to: 'failed', error: { ...NOT_REPORTED }, logMessage: `failed: ${NOT_REPORTED.message}` };
+/** How an open job ends under its batch `batch` (undefined: it no longer exists), which has ended. */
+function settlementUnder(
+  batch: Pick<JobRecord, 'status'> | undefined,
+  batchId: string,
+): { to: 'failed' | 'cancelled'; error?: { code: string; message: string }; logMessage: string } {
+  if (batch?.status === 'cancelled') return { to: 'cancelled', logMessage: 'cancelled with its batch' };
+  const error = batch
+    ? { ...NOT_REPORTED }
+    : { code: 'BATCH_MISSING', message: `its batch ${batchId} no longer exists` };
+  return { to: 'failed', error, logMessage: `failed: ${error.message}` };
 }
 
 export function countByStatus(jobs: readonly Pick<JobRecord, 'status'>[]): StatusCounts {

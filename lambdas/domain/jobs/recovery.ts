@@ -24,7 +24,7 @@ export interface RecoveryReport {
 }
 
 /** The reason a job is failed when nothing can resume it. */
-export const INTERRUPTED = {
+const INTERRUPTED = {
   code: 'INTERRUPTED',
   message: 'the platform stopped while the job was open, and nothing resumes a job of this kind',
 } as const;

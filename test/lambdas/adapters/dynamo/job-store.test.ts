@@ -2,7 +2,11 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { JOB_STATUSES, type JobStatus } from '../../../../contracts/jobs.ts';
 import { InvalidCursorError } from '../../../../lambdas/adapters/dynamo/cursor.ts';
-import { DuplicateJobError, DynamoJobStore } from '../../../../lambdas/adapters/dynamo/job-store.ts';
+import {
+  DuplicateJobError,
+  DynamoJobStore,
+  scanOpenJobs,
+} from '../../../../lambdas/adapters/dynamo/job-store.ts';
 import { keys } from '../../../../lambdas/adapters/dynamo/tables.ts';
 import type { JobPatch, JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
 import type { JobQuery } from '../../../../lambdas/domain/ports.ts';
@@ -802,5 +806,36 @@ describe('DynamoJobStore: logs', () => {
     // Assess
     const [entry] = await store.tailLog(tenant, id, 1);
     expect(entry?.message).toHaveLength(2_000);
+  });
+});
+
+describe('scanOpenJobs', () => {
+  it("reads every tenant's open jobs as records, and nothing that has ended or is not a job", async () => {
+    // Prepare: two tenants, each with an open and an ended job, and a log line beside them.
+    const store = storeWith();
+    const [alice, bob] = [aTenant('alice'), aTenant('bob')];
+    const open = [
+      aJob({ tenant: alice, batchId: aJob({ tenant: alice }).id }),
+      aJob({ tenant: bob, status: 'running' }),
+    ];
+    const ended = [aJob({ tenant: alice, status: 'completed' }), aJob({ tenant: bob, status: 'cancelled' })];
+    await store.create([...open, ...ended]);
+    await store.appendLog(alice, open[0]?.id ?? '', [
+      { at: FIXED_NOW.toISOString(), level: 'info', message: 'x' },
+    ]);
+
+    // Act
+    const scanned = await scanOpenJobs(fixture.clients.dynamo, fixture.emulators.tableNames.state);
+    const ours = scanned.filter((job) => job.tenant === alice || job.tenant === bob);
+
+    // Assess: the records as the store reads them, without their storage keys.
+    expect(ours.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      await Promise.all(
+        open.sort((a, b) => a.id.localeCompare(b.id)).map((job) => store.get(job.tenant, job.id)),
+      ),
+    );
+    expect(ours.every((job) => !('pk' in job) && !('gsi1pk' in job))).toBe(true);
+    // Log lines (and any other item of the table) are not jobs: each record scanned is an open job.
+    expect(scanned.filter((job) => job.status !== 'pending' && job.status !== 'running')).toEqual([]);
   });
 });
