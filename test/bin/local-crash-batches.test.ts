@@ -4,13 +4,11 @@
  * time: every job still reaches a terminal state, none moves after it has ended, none of a
  * cancelled batch starts after the cancel, and every finished result stays readable.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Batch, BatchSummary } from '../../contracts/batches.ts';
 import type { Job } from '../../contracts/jobs.ts';
 import type { JobStateChange } from '../../lambdas/domain/ports.ts';
+import { useTempDirs } from '../support/fixture.ts';
 import { eventSeen, eventsOf, LocalProcess } from '../support/local-process.ts';
 import type { Api } from '../support/platform.ts';
 
@@ -19,21 +17,12 @@ const ENDED = ['completed', 'failed', 'cancelled'];
 /** How each interruption ends the platform: Ctrl-C, or a kill of everything it runs. */
 type Interruption = { afterEvents: number; how: 'stop' | 'kill' };
 
-const dirs: string[] = [];
+const aDataDir = useTempDirs();
 let running: LocalProcess | undefined;
 afterEach(async () => {
   await running?.kill();
   running = undefined;
 });
-afterAll(async () => {
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function aDataDir(label: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `synthforge-${label}-`));
-  dirs.push(dir);
-  return dir;
-}
 
 /**
  * Interrupts the platform on `dataDir` once `afterEvents` more job events have been published, for
@@ -102,6 +91,26 @@ async function expectReadable(summary: BatchSummary, signature: number[]): Promi
   }
 }
 
+/**
+ * Interrupts the platform running `batchId` as `plan` says, then asserts what every interruption
+ * must leave: the batch and each of its jobs completed, every result readable as `signature`, and
+ * the events lawful. Resolves with how many interruptions there were.
+ */
+async function expectCompletedAcross(
+  dataDir: string,
+  batchId: string,
+  plan: readonly Interruption[],
+  signature: number[],
+): Promise<number> {
+  const { platform, interruptions } = await interrupt(dataDir, plan, batchId);
+  const summary = await settled(platform.api, batchId);
+  expect(summary.status).toBe('completed');
+  expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
+  await expectReadable(summary, signature);
+  expectLawfulEvents(await eventsOf(dataDir));
+  return interruptions;
+}
+
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const PNG = [0x89, 0x50, 0x4e, 0x47];
 
@@ -119,9 +128,10 @@ describe('npm start, interrupted at many points of a batch', () => {
     expect(submitted.status, submitted.text).toBe(202);
     const batchId = submitted.body.id;
 
-    // Act: kill on the batch's start, stop mid-job, kill between jobs, and so on.
-    const { platform, interruptions } = await interrupt(
+    // Act: kill on the batch's start, stop mid-job, kill between jobs, and so on; then Assess.
+    const interruptions = await expectCompletedAcross(
       dataDir,
+      batchId,
       [
         { afterEvents: 1, how: 'kill' },
         { afterEvents: 1, how: 'stop' },
@@ -130,16 +140,9 @@ describe('npm start, interrupted at many points of a batch', () => {
         { afterEvents: 1, how: 'stop' },
         { afterEvents: 1, how: 'kill' },
       ],
-      batchId,
+      ZIP,
     );
-    const summary = await settled(platform.api, batchId);
-
-    // Assess
     expect(interruptions).toBeGreaterThanOrEqual(3);
-    expect(summary.status).toBe('completed');
-    expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
-    await expectReadable(summary, ZIP);
-    expectLawfulEvents(await eventsOf(dataDir));
   });
 
   it('leaves every job of a batch killed in the middle of its cancel ended, and starts none after it', async () => {
@@ -206,23 +209,17 @@ describe('npm start, interrupted at many points of a batch', () => {
     expect(accepted.status, accepted.text).toBe(202);
     const batchId = accepted.body.batch_id;
 
-    // Act: kill while the endpoint starts, stop while it draws, kill again between images.
-    const { platform, interruptions } = await interrupt(
+    // Act: kill while the endpoint starts, stop while it draws, kill again between images; then Assess.
+    const interruptions = await expectCompletedAcross(
       dataDir,
+      batchId,
       [
         { afterEvents: 2, how: 'kill' },
         { afterEvents: 2, how: 'stop' },
         { afterEvents: 3, how: 'kill' },
       ],
-      batchId,
+      PNG,
     );
-    const summary = await settled(platform.api, batchId);
-
-    // Assess
     expect(interruptions).toBeGreaterThanOrEqual(2);
-    expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
-    expect(summary.status).toBe('completed');
-    await expectReadable(summary, PNG);
-    expectLawfulEvents(await eventsOf(dataDir));
   });
 });

@@ -4,22 +4,20 @@
  * run resumes from its checkpoint each time, completes with its model, and the restarts use up
  * none of its automatic resumes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainingTask } from '../../contracts/training.ts';
+import { useTempDirs } from '../support/fixture.ts';
 import { LocalProcess } from '../support/local-process.ts';
 import type { Api } from '../support/platform.ts';
 import { ENDED, identityCropsBatch, TINY_TRAINING, until } from '../support/training.ts';
 
 const EPOCHS = 4;
+// Registered first, so that it runs last (vitest runs after-hooks as a stack): after the kill.
+const aDataDir = useTempDirs();
 let running: LocalProcess | undefined;
-let dataDir = '';
 
 afterAll(async () => {
   await running?.kill();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 const statusOf = (api: Api, taskId: string) => api.get<TrainingTask>(`/api/v1/train/${taskId}/status`);
@@ -38,7 +36,7 @@ async function pastEpoch(api: Api, taskId: string, epoch: number): Promise<numbe
 describe('npm start, interrupted in the middle of a training run', () => {
   it('resumes the run from its checkpoint after a kill and after a stop, and completes it', async () => {
     // Prepare
-    dataDir = await mkdtemp(join(tmpdir(), 'synthforge-crash-training-'));
+    const dataDir = await aDataDir('crash-training');
     running = await LocalProcess.start(dataDir);
     const batchId = await identityCropsBatch(running.api);
     const started = await running.api.post<{ task_id: string }>('/api/v1/train', {

@@ -1,7 +1,6 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it, vi } from 'vitest';
+import { useTempDirs } from '../support/fixture.ts';
 import { spawnBin, waitForOutput } from '../support/spawn.ts';
 
 const READY = /Ctrl-C stops\./;
@@ -22,10 +21,7 @@ async function startPlatform(args: string[]) {
 }
 
 describe('npm start', () => {
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  const aDataDir = useTempDirs();
 
   it('prints the API, a working dev key and the emulator endpoints, and stops on Ctrl-C', async () => {
     // Prepare
@@ -53,8 +49,7 @@ describe('npm start', () => {
 
   it('keeps its key and completed work in the data dir across a restart', async () => {
     // Prepare
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-start-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('start');
     const first = await startPlatform(['--data-dir', dataDir]);
     const submitted = await fetch(`${first.url}/api/v1/jobs/preview`, {
       method: 'POST',
@@ -90,8 +85,7 @@ describe('npm start', () => {
 
   it('stops cleanly on a Ctrl-C that comes while it is still starting', async () => {
     // Prepare: the data dir's DynamoDB folder appears early in the start, long before the banner.
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-early-stop-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('early-stop');
     const child = spawnBin('bin/local.ts', ['--port', '0', '--data-dir', dataDir]);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {

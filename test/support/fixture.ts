@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 
 /**
@@ -18,5 +21,21 @@ export function useFixture<T>(start: () => Promise<T>, stop: (value: T) => Promi
       if (running === undefined) throw new Error('the fixture is not running: use it inside a test or hook');
       return running.value;
     },
+  };
+}
+
+/**
+ * Temporary folders for the calling test file, all removed after it (afterAll): `make('resume')`
+ * makes `<tmp>/synthforge-resume-XXXXXX` and resolves with its path.
+ */
+export function useTempDirs(): (label: string) => Promise<string> {
+  const made: string[] = [];
+  afterAll(async () => {
+    await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+  return async (label) => {
+    const dir = await mkdtemp(join(tmpdir(), `synthforge-${label}-`));
+    made.push(dir);
+    return dir;
   };
 }

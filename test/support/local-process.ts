@@ -84,34 +84,25 @@ export async function eventsOf(dataDir: string): Promise<JobStateChange[]> {
 }
 
 /**
- * Resolves with the events of `dataDir` once `done` holds for them (polled: another process writes
- * them); fails after `timeoutMs`, showing the last events seen.
+ * Resolves with the first event of `dataDir` that `matches`, once there is one (polled: another
+ * process writes them); fails after `timeoutMs`, showing the last events seen.
  */
-export async function eventsUntil(
-  dataDir: string,
-  done: (events: JobStateChange[]) => boolean,
-  timeoutMs = 60_000,
-): Promise<JobStateChange[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const events = await eventsOf(dataDir);
-    if (done(events)) return events;
-    if (Date.now() > deadline) {
-      const last = events
-        .slice(-5)
-        .map((event) => `${event.kind} ${event.jobId}: ${event.previousStatus} -> ${event.status}`);
-      throw new Error(`the awaited job events never came; the last were:\n${last.join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Resolves with the first event of `dataDir` that `matches`, once there is one. */
 export async function eventSeen(
   dataDir: string,
   matches: (event: JobStateChange) => boolean,
   timeoutMs = 60_000,
 ): Promise<JobStateChange> {
-  const events = await eventsUntil(dataDir, (all) => all.some(matches), timeoutMs);
-  return events.find(matches) as JobStateChange;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const events = await eventsOf(dataDir);
+    const found = events.find(matches);
+    if (found) return found;
+    if (Date.now() > deadline) {
+      const last = events
+        .slice(-5)
+        .map((event) => `${event.kind} ${event.jobId}: ${event.previousStatus} -> ${event.status}`);
+      throw new Error(`the awaited job event never came; the last were:\n${last.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

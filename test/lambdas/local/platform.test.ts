@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Batch } from '../../../contracts/batches.ts';
 import type { Job } from '../../../contracts/jobs.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../../lambdas/local/platform.ts';
+import { useTempDirs } from '../../support/fixture.ts';
 
 const post = (platform: LocalPlatform, path: string, body: unknown) =>
   fetch(`${platform.url}${path}`, {
@@ -17,15 +15,11 @@ const get = async <T>(platform: LocalPlatform, path: string) =>
   (await (await fetch(`${platform.url}${path}`, { headers: { 'X-API-Key': platform.devKey } })).json()) as T;
 
 describe('the local platform across a restart', () => {
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  const aDataDir = useTempDirs();
 
   it('resumes a batch interrupted by a stop, keeping jobs that had completed', async () => {
     // Prepare: the first job completes, the second hangs until the platform stops.
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-resume-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('resume');
     const seen: string[] = [];
     let hung = '';
     const first = await startLocalPlatform({
@@ -78,8 +72,7 @@ describe('the local platform across a restart', () => {
   it('closes the jobs of a batch whose cancel was cut short after the batch itself', async () => {
     // Prepare: a running batch whose jobs hang; a cancel writes the batch's own transition (its
     // commit point) and the process stops before the jobs are closed.
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-cancel-crash-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('cancel-crash');
     const first = await startLocalPlatform({
       dataDir,
       retryIntervalMs: 0,
@@ -108,8 +101,7 @@ describe('the local platform across a restart', () => {
 
   it('completes, after a restart, the image jobs a stop caught queued at their endpoint', async () => {
     // Prepare: six images wait at an endpoint whose instance is still starting when the platform stops.
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-image-stop-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('image-stop');
     const first = await startLocalPlatform({
       dataDir,
       retryIntervalMs: 0,
@@ -154,8 +146,7 @@ describe('the local platform across a restart', () => {
 
   it('removes the endpoint responses the last run left staged, and nothing else', async () => {
     // Prepare: a response the endpoint wrote just before the process died, and a job's result.
-    const dataDir = await mkdtemp(join(tmpdir(), 'synthforge-staged-'));
-    dirs.push(dataDir);
+    const dataDir = await aDataDir('staged');
     const first = await startLocalPlatform({ dataDir, retryIntervalMs: 0 });
     const { s3 } = first.runtime.clients;
     const bucket = first.emulators.bucketName;

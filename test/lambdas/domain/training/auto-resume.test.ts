@@ -5,29 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TrainingConfigSchema, TrainRequest, trainingSettingsOf } from '../../../../contracts/training.ts';
-import { DynamoJobStore } from '../../../../lambdas/adapters/dynamo/job-store.ts';
 import { S3BlobStore } from '../../../../lambdas/adapters/s3/blob-store.ts';
-import { JobsEngine } from '../../../../lambdas/domain/jobs/engine.ts';
 import { trainingKeys } from '../../../../lambdas/domain/training/keys.ts';
 import { prepareTraining, recordTraining } from '../../../../lambdas/domain/training/workflow-tasks.ts';
 import { useEmulators } from '../../../support/emulators.ts';
-import { aJob, aTenant } from '../../../support/jobs.ts';
+import { aJob, aTenant, engineOver } from '../../../support/jobs.ts';
 
 const fixture = useEmulators();
 
 function deps(maxAutoResumes: number) {
-  const store = new DynamoJobStore(fixture.clients.dynamo, {
-    tableName: fixture.emulators.tableNames.state,
-    cursorSecret: 'auto-resume-test-cursor-secret-0',
-  });
-  const engine = new JobsEngine({
-    store,
-    workflow: { start: async () => ({ executionId: 'x' }), stop: async () => undefined },
-    clock: { now: () => new Date() },
-    events: { publishJobStateChanges: async () => undefined },
-  });
   const blobs = new S3BlobStore(fixture.clients.s3, { bucket: fixture.emulators.bucketName });
-  return { engine, blobs, settings: trainingSettingsOf(TrainingConfigSchema.parse({ maxAutoResumes })) };
+  const settings = trainingSettingsOf(TrainingConfigSchema.parse({ maxAutoResumes }));
+  return { engine: engineOver(fixture), blobs, settings };
 }
 
 async function aTrainingTask(taskDeps: ReturnType<typeof deps>) {

@@ -4,37 +4,24 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TrainingConfigSchema, TrainRequest, trainingSettingsOf } from '../../../../contracts/training.ts';
-import { DynamoJobStore } from '../../../../lambdas/adapters/dynamo/job-store.ts';
 import { S3BlobStore } from '../../../../lambdas/adapters/s3/blob-store.ts';
-import { JobsEngine } from '../../../../lambdas/domain/jobs/engine.ts';
 import { trainingKeys } from '../../../../lambdas/domain/training/keys.ts';
 import { TrainingService } from '../../../../lambdas/domain/training/service.ts';
 import { prepareTraining } from '../../../../lambdas/domain/training/workflow-tasks.ts';
 import { useEmulators } from '../../../support/emulators.ts';
-import { aJob, aTenant } from '../../../support/jobs.ts';
+import { aJob, aTenant, engineOver } from '../../../support/jobs.ts';
 
 const fixture = useEmulators();
 
 function aService() {
-  const clock = { now: () => new Date() };
-  const store = new DynamoJobStore(fixture.clients.dynamo, {
-    tableName: fixture.emulators.tableNames.state,
-    cursorSecret: 'training-service-test-secret-01',
-  });
-  const workflow = { start: async () => ({ executionId: 'x' }), stop: async () => undefined };
-  const engine = new JobsEngine({
-    store,
-    workflow,
-    clock,
-    events: { publishJobStateChanges: async () => undefined },
-  });
+  const engine = engineOver(fixture);
   const blobs = new S3BlobStore(fixture.clients.s3, { bucket: fixture.emulators.bucketName });
   const settings = trainingSettingsOf(TrainingConfigSchema.parse({}));
   const service = new TrainingService({
     engine,
-    workflow,
+    workflow: { start: async () => ({ executionId: 'unused' }), stop: async () => undefined },
     blobs,
-    clock,
+    clock: { now: () => new Date() },
     newId: () => 'unused',
     settings,
     resultUrlTtlSeconds: 900,
