@@ -166,6 +166,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   // machine runs it: no function needs a state machine ARN to cancel a batch or a training run.
   const lazyWorkflow: BatchWorkflow = {
     start: (input) => workflow().start(input),
+    executionIdOf: (batchId) => workflow().executionIdOf(batchId),
     stop: (executionId, cause) =>
       overrides.workflow
         ? overrides.workflow.stop(executionId, cause)

@@ -27,9 +27,24 @@ export type TransitionOutcome =
   | { applied: false; reason: 'not_found' }
   | { applied: false; reason: 'illegal'; job: JobRecord };
 
+/** A log line of a job, written with the job (`JobStore.createUnstarted`). */
+export interface JobLogLine {
+  tenant: string;
+  jobId: string;
+  entry: LogEntry;
+}
+
 export interface JobStore {
   /** Creates jobs; a job whose id already exists is an error (ids are never reused). */
   create(jobs: JobRecord[]): Promise<void>;
+  /**
+   * Creates jobs that nothing can reach yet, with their first log lines, in as few requests as the
+   * store can: a submission's jobs, before their workflow starts. Unlike `create`, an existing id
+   * is not refused, which is safe only for jobs that (1) have ids just drawn (`newJobId`: ULIDs with
+   * 80 random bits, which do not collide) and (2) nothing else writes before this returns (their
+   * workflow starts after it), so that writing one twice (a retried request) writes the same item.
+   */
+  createUnstarted(jobs: JobRecord[], logs?: readonly JobLogLine[]): Promise<void>;
   get(tenant: string, id: string): Promise<JobRecord | undefined>;
   /** Newest first. Throws InvalidCursorError on a cursor that another tenant or query produced. */
   list(tenant: string, query: JobQuery): Promise<Page<JobRecord>>;
@@ -138,6 +153,12 @@ export interface TaskCallbacks {
 export interface BatchWorkflow {
   /** Idempotent per batch: the execution is named after the batch. */
   start(input: BatchExecutionInput): Promise<{ executionId: string }>;
+  /**
+   * The id `start` gives the batch's execution, known before it starts (executions are named after
+   * their batch), so that the batch is stored with it and a cancel can stop the execution from the
+   * moment it may exist.
+   */
+  executionIdOf(batchId: string): string;
   stop(executionId: string, cause: string): Promise<void>;
 }
 

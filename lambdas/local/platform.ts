@@ -190,6 +190,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   // Cancel stops an execution by its id, whichever machine runs it.
   const workflows: BatchWorkflow = {
     start: (input) => workflow.start(input),
+    executionIdOf: (batchId) => workflow.executionIdOf(batchId),
     stop: async (executionId, _cause) => {
       await workflow.stop(executionId);
       await imageWorkflow.stop(executionId);

@@ -293,8 +293,12 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     return this.#runtime;
   }
 
+  executionIdOf(batchId: string): string {
+    return `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${batchId}`;
+  }
+
   async start(input: BatchExecutionInput): Promise<{ executionId: string }> {
-    const executionId = `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${input.batchId}`;
+    const executionId = this.executionIdOf(input.batchId);
     const existing = this.executions.get(executionId);
     // Named after the batch, like StartExecution: starting it again while it runs is a no-op.
     if (existing && existing.status === 'RUNNING') return { executionId };

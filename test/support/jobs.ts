@@ -50,7 +50,11 @@ export function engineOver(fixture: EmulatorFixture): JobsEngine {
   });
   return new JobsEngine({
     store,
-    workflow: { start: async () => ({ executionId: 'unused' }), stop: async () => undefined },
+    workflow: {
+      start: async () => ({ executionId: 'unused' }),
+      executionIdOf: () => 'unused',
+      stop: async () => undefined,
+    },
     clock: { now: () => new Date() },
     events: { publishJobStateChanges: async () => undefined },
   });

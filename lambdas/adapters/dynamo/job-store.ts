@@ -13,7 +13,7 @@ import {
 import { TERMINAL_STATUSES } from '../../../contracts/vocabulary.ts';
 import { allowedSources, isTerminal } from '../../domain/jobs/lifecycle.ts';
 import type { JobPatch, JobRecord, JobStatus, LogEntry } from '../../domain/jobs/model.ts';
-import type { Clock, JobQuery, JobStore, Page, TransitionOutcome } from '../../domain/ports.ts';
+import type { Clock, JobLogLine, JobQuery, JobStore, Page, TransitionOutcome } from '../../domain/ports.ts';
 import { settleWithConcurrency } from '../concurrency.ts';
 import { newUlid } from '../ids.ts';
 import { CursorCodec } from './cursor.ts';
@@ -125,6 +125,20 @@ export class DynamoJobStore implements JobStore {
     const unexpected = failures.find((failure) => !isConditionalCheckFailure(failure.error));
     if (unexpected !== undefined) throw unexpected.error;
     if (failures.length > 0) throw new DuplicateJobError(failures.map((failure) => failure.item.id));
+  }
+
+  /**
+   * BatchWriteItem, 25 items a request, jobs and log entries together: a batch of 3 jobs is one
+   * request where conditional puts took 4, and a batch of 100 takes 5 instead of 101. BatchWriteItem
+   * cannot be conditional; see the port for why these jobs need no condition.
+   */
+  async createUnstarted(jobs: JobRecord[], logs: readonly JobLogLine[] = []): Promise<void> {
+    for (const job of jobs) assertStorableTenant(job.tenant);
+    for (const log of logs) assertStorableTenant(log.tenant);
+    await this.#batchWrite([
+      ...jobs.map((job) => ({ PutRequest: { Item: toItem(job) } })),
+      ...logs.map((log) => ({ PutRequest: { Item: logItem(log.tenant, log.jobId, log.entry) } })),
+    ]);
   }
 
   async get(tenant: string, id: string): Promise<JobRecord | undefined> {
@@ -352,21 +366,18 @@ export class DynamoJobStore implements JobStore {
 
   async appendLog(tenant: string, id: string, entries: LogEntry[]): Promise<void> {
     assertStorableTenant(tenant);
-    const partition = keys.logPartition(tenant, id);
-    let pending = entries.map((entry) => ({
-      PutRequest: {
-        Item: {
-          pk: partition,
-          // A ULID after the time keeps entries with equal timestamps apart, and in append order.
-          sk: `${entry.at}#${newUlid()}`,
-          at: entry.at,
-          level: entry.level,
-          message: entry.message.slice(0, MAX_LOG_MESSAGE_CHARS),
-        },
-      },
-    }));
+    await this.#batchWrite(entries.map((entry) => ({ PutRequest: { Item: logItem(tenant, id, entry) } })));
+  }
+
+  /**
+   * Puts items with BatchWriteItem, 25 a request. Items DynamoDB hands back unprocessed (throttling)
+   * are written again after a short backoff, for a bounded number of rounds. Every put is a whole
+   * item, so writing one twice (a round after a timeout that had landed) leaves the same item.
+   */
+  async #batchWrite(requests: { PutRequest: { Item: Record<string, unknown> } }[]): Promise<void> {
+    let pending = requests;
     for (let round = 0; pending.length > 0; round++) {
-      if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} log entries were not written`);
+      if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} items were not written`);
       if (round > 0) await sleep(this.#retryBaseDelayMs * 2 ** (round - 1));
       const unprocessed: typeof pending = [];
       for (let start = 0; start < pending.length; start += BATCH_WRITE_SIZE) {
@@ -465,6 +476,18 @@ function toItem(job: JobRecord): Record<string, unknown> {
           [BATCH_INDEX.partitionKey]: keys.batchPartition(job.tenant, job.batchId),
           [BATCH_INDEX.sortKey]: keys.job(job.id),
         }),
+  };
+}
+
+/** A log entry's item: one partition per job, sorted by time. */
+function logItem(tenant: string, id: string, entry: LogEntry): Record<string, unknown> {
+  return {
+    pk: keys.logPartition(tenant, id),
+    // A ULID after the time keeps entries with equal timestamps apart, and in append order.
+    sk: `${entry.at}#${newUlid()}`,
+    at: entry.at,
+    level: entry.level,
+    message: entry.message.slice(0, MAX_LOG_MESSAGE_CHARS),
   };
 }
 

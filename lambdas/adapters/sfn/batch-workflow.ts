@@ -67,6 +67,10 @@ export class StepFunctionsBatchWorkflow implements BatchWorkflow {
     }
   }
 
+  executionIdOf(batchId: string): string {
+    return this.#executionArn(batchId);
+  }
+
   stop(executionId: string, cause: string): Promise<void> {
     return stopExecution(this.sfn, executionId, cause);
   }

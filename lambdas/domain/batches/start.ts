@@ -17,9 +17,15 @@ export async function storeAndStartBatch(
 ): Promise<void> {
   const { engine, workflow } = deps;
   const { tenant, id: batchId } = batch;
+  // Stored with its execution's id, known in advance: a cancel that comes before `start` answers
+  // still stops the execution, and no second write records it.
+  const stored: JobRecord = { ...batch, executionId: workflow.executionIdOf(batchId) };
   try {
-    await engine.store.create([batch]);
-    await engine.store.create(items);
+    // The jobs' ids were just drawn and their workflow starts only below: nothing else can write them.
+    await engine.createUnstarted(
+      [stored, ...items],
+      [{ job: stored, level: 'info', message: `submitted ${submitted}` }],
+    );
   } catch (error) {
     await failUnstarted(engine, batch, items, {
       code: 'SUBMISSION_FAILED',
@@ -27,7 +33,6 @@ export async function storeAndStartBatch(
     });
     throw error;
   }
-  await engine.log(tenant, batchId, 'info', `submitted ${submitted}`);
   let executionId: string;
   try {
     ({ executionId } = await workflow.start({
@@ -40,8 +45,8 @@ export async function storeAndStartBatch(
     await failUnstarted(engine, batch, items, reason);
     throw unavailable(reason.message, { batch_id: batchId, cause: (error as Error).name }, 5);
   }
-  // Recorded now, not only when the execution's first step runs: a cancel in between must stop it.
-  await engine.store.update(tenant, batchId, { executionId });
+  // Only a workflow that names its executions some other way costs this second write.
+  if (executionId !== stored.executionId) await engine.store.update(tenant, batchId, { executionId });
 }
 
 /** Fails a batch that never started, and its jobs, from the records in hand (no index read). */

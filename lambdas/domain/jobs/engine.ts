@@ -83,6 +83,25 @@ export class JobsEngine {
     return outcome;
   }
 
+  /**
+   * Stores new jobs that nothing can reach yet, each with its first log line, in as few writes as
+   * the store allows (`JobStore.createUnstarted` says when that is safe).
+   */
+  async createUnstarted(
+    jobs: JobRecord[],
+    lines: readonly { job: JobRecord; level: LogEntry['level']; message: string }[],
+  ): Promise<void> {
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.store.createUnstarted(
+      jobs,
+      lines.map(({ job, level, message }) => ({
+        tenant: job.tenant,
+        jobId: job.id,
+        entry: { at, level, message },
+      })),
+    );
+  }
+
   async log(tenant: string, id: string, level: LogEntry['level'], message: string): Promise<void> {
     await this.deps.store.appendLog(tenant, id, [
       { at: this.deps.clock.now().toISOString(), level, message },

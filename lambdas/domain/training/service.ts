@@ -94,14 +94,19 @@ export class TrainingService {
       progress: 0,
       message: 'Training job queued',
       training,
+      // Known before it starts (named after the task): a cancel can stop it from the first moment.
+      executionId: this.deps.workflow.executionIdOf(id),
       createdAt: now,
       updatedAt: now,
     };
-    await this.deps.engine.store.create([job]);
-    await this.deps.engine.log(tenant, id, 'info', `training ${customName} on ${describeDataset(dataset)}`);
+    // One write: the id was just drawn and the workflow starts only below, so nothing else writes it.
+    await this.deps.engine.createUnstarted(
+      [job],
+      [{ job, level: 'info', message: `training ${customName} on ${describeDataset(dataset)}` }],
+    );
     try {
       const { executionId } = await this.deps.workflow.start({ tenant, batchId: id, items: [] });
-      await this.deps.engine.store.update(tenant, id, { executionId });
+      if (executionId !== job.executionId) await this.deps.engine.store.update(tenant, id, { executionId });
     } catch (error) {
       const reason = { code: 'WORKFLOW_UNAVAILABLE', message: 'the training workflow could not be started' };
       await this.deps.engine

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandInput,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -171,5 +172,59 @@ describe('DynamoJobStore.listBatchItems against a mocked DynamoDB', () => {
     // Assess
     expect(listed).toEqual([]);
     expect(dynamoMock).toHaveReceivedCommandTimes(BatchGetCommand, 0);
+  });
+});
+
+describe('DynamoJobStore.createUnstarted against a mocked DynamoDB', () => {
+  beforeEach(() => {
+    dynamoMock.reset();
+  });
+
+  it('writes again the items DynamoDB hands back unprocessed, until every one is written', async () => {
+    // Prepare: the first request leaves two jobs unwritten (throttling), the second writes them.
+    const jobs = batchJobs(3);
+    const putOf = (job: JobRecord) => ({
+      PutRequest: {
+        Item: { ...itemOf(job), gsi2pk: keys.kindPartition(job.tenant, job.kind), gsi2sk: keys.job(job.id) },
+      },
+    });
+    dynamoMock
+      .on(BatchWriteCommand)
+      .resolvesOnce({
+        UnprocessedItems: {
+          [TABLE]: [
+            { PutRequest: { Item: itemOf(jobs[0] as JobRecord) } },
+            { PutRequest: { Item: itemOf(jobs[2] as JobRecord) } },
+          ],
+        },
+      })
+      .resolvesOnce({});
+
+    // Act
+    await store().createUnstarted(jobs);
+
+    // Assess
+    const written = dynamoMock
+      .commandCalls(BatchWriteCommand)
+      .map((call) => call.args[0].input.RequestItems?.[TABLE]?.length);
+    expect(written).toEqual([3, 2]);
+    expect(dynamoMock.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.[TABLE]).toEqual(
+      jobs.map(putOf),
+    );
+  });
+
+  it('fails, rather than answering as if stored, when DynamoDB keeps handing items back', async () => {
+    // Prepare
+    const jobs = batchJobs(2);
+    dynamoMock.on(BatchWriteCommand).resolves({
+      UnprocessedItems: { [TABLE]: [{ PutRequest: { Item: itemOf(jobs[1] as JobRecord) } }] },
+    });
+
+    // Act
+    const creating = store().createUnstarted(jobs);
+
+    // Assess
+    await expect(creating).rejects.toThrow('1 items were not written');
+    expect(dynamoMock).toHaveReceivedCommandTimes(BatchWriteCommand, 8);
   });
 });

@@ -158,6 +158,56 @@ describe('DynamoJobStore: create and get', () => {
   });
 });
 
+describe('DynamoJobStore: createUnstarted', () => {
+  it('stores a batch, its jobs and its log line in one request for every 25 items', async () => {
+    // Prepare: a client that counts what it sends.
+    const sent: string[] = [];
+    const counting = {
+      send: (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        return fixture.clients.dynamo.send(command as never);
+      },
+    } as unknown as typeof fixture.clients.dynamo;
+    const store = new DynamoJobStore(counting, {
+      tableName: fixture.emulators.tableNames.state,
+      cursorSecret: CURSOR_SECRET,
+    });
+    const tenant = aTenant();
+    const batch = aJob({ tenant, kind: 'batch' });
+    const items = Array.from({ length: 60 }, () => aJob({ tenant, batchId: batch.id }));
+    const line = {
+      tenant,
+      jobId: batch.id,
+      entry: { at: FIXED_NOW.toISOString(), level: 'info' as const, message: 'submitted 60 jobs' },
+    };
+
+    // Act
+    await store.createUnstarted([batch, ...items], [line]);
+
+    // Assess: 62 items in 3 requests, where a conditional put per job took 61.
+    expect(sent).toEqual(['BatchWriteCommand', 'BatchWriteCommand', 'BatchWriteCommand']);
+    expect(await store.get(tenant, batch.id)).toEqual(batch);
+    expect((await store.listBatchItems(tenant, batch.id)).map((job) => job.id)).toEqual(
+      items.map((job) => job.id).sort(),
+    );
+    expect(await store.tailLog(tenant, batch.id, 5)).toEqual([line.entry]);
+  });
+
+  it('refuses a tenant that could forge another key, and writes nothing', async () => {
+    // Prepare
+    const store = storeWith();
+    const victim = aTenant();
+    const forged = aJob({ tenant: `${victim}#JOB#x` });
+
+    // Act
+    const creating = store.createUnstarted([forged]);
+
+    // Assess
+    await expect(creating).rejects.toThrow(RangeError);
+    expect(await listAll(store, victim, { limit: 10 })).toEqual([]);
+  });
+});
+
 describe('DynamoJobStore: list', () => {
   it('lists newest first, one page per limit, with every job exactly once', async () => {
     // Prepare

@@ -80,6 +80,21 @@ describe('StepFunctionsBatchWorkflow', () => {
     });
   });
 
+  it('knows the ARN of a batch execution before starting it, without asking Step Functions', async () => {
+    // Prepare
+    fakeStepFunctions();
+    const batches = workflow();
+
+    // Act
+    const expected = batches.executionIdOf(BATCH.batchId);
+    const calledBeforeStart = sfnMock.calls().length;
+    const started = await batches.start(BATCH);
+
+    // Assess
+    expect(calledBeforeStart).toBe(0);
+    expect(expected).toBe(started.executionId);
+  });
+
   it('keeps one execution across 1,000 replayed starts, before and after it closed', async () => {
     // Prepare
     const executions = fakeStepFunctions();

@@ -53,14 +53,17 @@ const request = {
 };
 
 describe('BatchService.submit', () => {
-  it('records the execution that runs the batch as soon as it has started', async () => {
+  it('stores the batch with the execution that runs it, before starting it', async () => {
     // Prepare
     const started: BatchExecutionInput[] = [];
+    const storedAtStart: (string | undefined)[] = [];
     const { service, store } = serviceWith({
       start: async (input) => {
         started.push(input);
+        storedAtStart.push((await store.get(input.tenant, input.batchId))?.executionId);
         return { executionId: `arn:execution:${input.batchId}` };
       },
+      executionIdOf: (batchId) => `arn:execution:${batchId}`,
       stop: async () => undefined,
     });
     const tenant = aTenant();
@@ -72,8 +75,25 @@ describe('BatchService.submit', () => {
     expect(started).toEqual([
       { tenant, batchId: batch.id, items: batch.job_runs.map((job) => ({ jobId: job.id })) },
     ]);
+    expect(storedAtStart).toEqual([`arn:execution:${batch.id}`]);
     expect((await store.get(tenant, batch.id))?.executionId).toBe(`arn:execution:${batch.id}`);
     expect(batch.job_runs.map((job) => job.param_values.seed)).toEqual([7, 7]);
+  });
+
+  it('records the id the workflow gave the execution when it is not the one expected', async () => {
+    // Prepare
+    const { service, store } = serviceWith({
+      start: async () => ({ executionId: 'named-otherwise' }),
+      executionIdOf: (batchId) => `arn:execution:${batchId}`,
+      stop: async () => undefined,
+    });
+    const tenant = aTenant();
+
+    // Act
+    const batch = await service.submit(tenant, request);
+
+    // Assess
+    expect((await store.get(tenant, batch.id))?.executionId).toBe('named-otherwise');
   });
 
   it('answers 503 and fails the batch and every job when the workflow cannot start', async () => {
@@ -82,6 +102,7 @@ describe('BatchService.submit', () => {
       start: async () => {
         throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
       },
+      executionIdOf: (batchId) => `arn:execution:${batchId}`,
       stop: async () => undefined,
     });
     const tenant = aTenant();
@@ -108,6 +129,7 @@ describe('BatchService.summary', () => {
     // Prepare
     const { service, store } = serviceWith({
       start: async () => ({ executionId: 'x' }),
+      executionIdOf: (batchId) => `arn:execution:${batchId}`,
       stop: async () => undefined,
     });
     const tenant = aTenant();
@@ -139,6 +161,7 @@ describe('BatchService.estimate', () => {
     // Prepare: 50 jobs of 64 crops of 64² against 50 jobs of 64 frames of 512²: the same frames.
     const { service } = serviceWith({
       start: async () => ({ executionId: 'x' }),
+      executionIdOf: (batchId) => `arn:execution:${batchId}`,
       stop: async () => undefined,
     });
     const jobs = (param_values: Record<string, unknown>) => ({

@@ -50,7 +50,10 @@ class RecordingWorkflow implements BatchWorkflow {
   readonly stopped: { executionId: string; cause: string }[] = [];
   async start(input: BatchExecutionInput) {
     this.started.push(input);
-    return { executionId: `execution-${input.batchId}` };
+    return { executionId: this.executionIdOf(input.batchId) };
+  }
+  executionIdOf(batchId: string) {
+    return `execution-${batchId}`;
   }
   async stop(executionId: string, cause: string) {
     this.stopped.push({ executionId, cause });
@@ -307,6 +310,7 @@ describe('JobsEngine.cancel', () => {
       clock: steppingClock(),
       workflow: {
         start: async () => ({ executionId: 'unused' }),
+        executionIdOf: () => 'unused',
         stop: async () => {
           for (const item of items) {
             const started = await base.store.transition(tenant, item.id, 'running', {});

@@ -19,7 +19,11 @@ function aService() {
   const settings = trainingSettingsOf(TrainingConfigSchema.parse({}));
   const service = new TrainingService({
     engine,
-    workflow: { start: async () => ({ executionId: 'unused' }), stop: async () => undefined },
+    workflow: {
+      start: async () => ({ executionId: 'unused' }),
+      executionIdOf: () => 'unused',
+      stop: async () => undefined,
+    },
     blobs,
     clock: { now: () => new Date() },
     newId: () => 'unused',
