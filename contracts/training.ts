@@ -279,8 +279,9 @@ export const TrainingConfigSchema = z
     /** Times a run that suspended itself at its runtime limit is started again from its checkpoint. */
     maxAutoResumes: z.number().int().min(0).max(20).default(2),
     /**
-     * The trainer image in ECR; default: built from containers/trainer by `cdk deploy` (an image
-     * asset, which needs Docker where the deploy runs).
+     * A trainer image of your own in ECR (e.g. containers/trainer/Dockerfile); default: AWS's PyTorch
+     * training image running containers/trainer in script mode (lib/constructs/training-workflow.ts),
+     * which nothing builds and no deploy needs Docker for.
      */
     image: z.string().min(1).optional(),
     /** USD per instance hour of SageMaker training, for estimates; added to the defaults. */

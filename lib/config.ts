@@ -108,7 +108,8 @@ export const StageConfigSchema = z
     logRetentionDays: logRetentionDays.default(30),
     /**
      * What deleting the stack does to stateful resources (tables, buckets, key, secret, logs).
-     * `destroy` is for throw-away stages; buckets must be empty for it to succeed.
+     * `retain` keeps them (except after a failed first create, which removes what it made);
+     * `destroy` is for throw-away stages: everything goes, buckets empty themselves first.
      */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     api: ApiLimitsSchema.prefault({}),
@@ -157,7 +158,11 @@ export function knownStages(dir = STAGE_CONFIG_DIR): string[] {
  * it. The file may omit `stage`; if it names one, it must be NAME.
  */
 export function loadStageConfig(scope: IConstruct, dir = STAGE_CONFIG_DIR): StageConfig {
-  const stage: unknown = scope.node.tryGetContext('stage');
+  return loadStageConfigNamed(scope.node.tryGetContext('stage'), dir);
+}
+
+/** `config/stages/<stage>.json`, validated (what `loadStageConfig` reads, for scripts without an app). */
+export function loadStageConfigNamed(stage: unknown, dir = STAGE_CONFIG_DIR): StageConfig {
   const known = knownStages(dir);
   if (typeof stage !== 'string' || !STAGE_NAME.test(stage)) {
     throw new Error(
@@ -189,9 +194,15 @@ export function loadStageConfig(scope: IConstruct, dir = STAGE_CONFIG_DIR): Stag
   return parseStageConfig({ ...raw, stage }, shown);
 }
 
-/** The CDK removal policy of a stage's stateful resources. */
+/**
+ * The CDK removal policy of a stage's stateful resources. `retain` is CloudFormation's
+ * `RetainExceptOnCreate` (CDK's RETAIN_ON_UPDATE_OR_DELETE): kept when the stack is deleted or a
+ * resource replaced, but deleted when the stack's first create fails and rolls back. Plain `Retain`
+ * would leave the named log groups of a failed first deploy behind, and the retry would fail with
+ * "already exists". (The tables are the exception: lib/constructs/data.ts says why.)
+ */
 export function removalPolicyOf(config: Pick<StageConfig, 'removalPolicy'>): RemovalPolicy {
-  return config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  return config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : RemovalPolicy.DESTROY;
 }
 
 /** The CloudWatch Logs retention of a stage's log groups. */

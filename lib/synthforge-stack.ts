@@ -36,6 +36,12 @@ export interface SynthForgeStackProps extends StackProps {
    * @default API_ROUTES
    */
   readonly routes?: readonly ApiRoute[];
+  /**
+   * The stack that holds the model endpoints (`SynthForge-<stage>-Models`, lib/stage-stacks.ts): it
+   * depends on this one, and nothing here depends on it, so this stack deploys whatever GPU quota
+   * the account has. Without it, the endpoints are created in this stack.
+   */
+  readonly modelsStack?: Stack;
 }
 
 export class SynthForgeStack extends Stack {
@@ -83,6 +89,7 @@ export class SynthForgeStack extends Stack {
       outputsBucket: this.data.outputsBucket,
       logRetention,
       removalPolicy,
+      ...(props.modelsStack ? { endpointScope: props.modelsStack } : {}),
     });
 
     this.workflows = new Workflows(this, 'Workflows', {
@@ -203,8 +210,9 @@ export class SynthForgeStack extends Stack {
       value: this.modelEndpoints.errorTopic.topicArn,
       description: 'Model endpoints publish each failed asynchronous inference here',
     });
-    for (const { model, endpointName } of this.modelEndpoints.endpoints) {
-      new CfnOutput(this, `ModelEndpoint${pascalCase(model.name)}`, {
+    // Each endpoint's output belongs to the stack that creates the endpoint.
+    for (const { model, endpointName, endpoint } of this.modelEndpoints.endpoints) {
+      new CfnOutput(Stack.of(endpoint), `ModelEndpoint${pascalCase(model.name)}`, {
         value: endpointName,
         description: `SageMaker asynchronous endpoint of ${model.modelId} (scales to zero)`,
       });

@@ -32,14 +32,21 @@ export const TASK_FUNCTIONS = {
 } as const satisfies Record<StateMachineName, readonly string[]>;
 
 /**
- * Substitutions that are not Lambda functions: the training job's role and image. The
+ * Substitutions that are not Lambda functions: the training job's role and image, and the trainer's
+ * source in script mode (its entry point, the code channel's S3 URI, its path in the container). The
  * stack fills them from its constructs; the local platform, whose training host ignores them, with
  * placeholders of the right shape.
  */
 export const SERVICE_SUBSTITUTIONS = {
   generationBatch: [],
   imageGeneration: [],
-  training: ['TrainingRoleArn', 'TrainerImageUri'],
+  training: [
+    'TrainingRoleArn',
+    'TrainerImageUri',
+    'TrainerEntryPoint',
+    'TrainerSourceUri',
+    'TrainerSourcePath',
+  ],
 } as const satisfies Record<StateMachineName, readonly string[]>;
 
 export function readDefinition(name: StateMachineName): string {

@@ -51,6 +51,12 @@ export const LOCAL_TASK_FUNCTIONS: Record<Placeholder, TaskFunction> = {
 const LOCAL_SERVICE_VALUES: Record<string, string> = {
   TrainingRoleArn: 'arn:aws:iam::000000000000:role/synthforge-local-training',
   TrainerImageUri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/synthforge-trainer:local',
+  // Script mode's code channel and hyperparameters (lib/constructs/training-workflow.ts): the local
+  // host reads only the train channel and runs the trainer from the working tree, which logs the two
+  // sagemaker_* hyperparameters as unknown and ignores them.
+  TrainerEntryPoint: 'sagemaker_entry.py',
+  TrainerSourcePath: '/opt/ml/input/data/code/sourcedir.tar.gz',
+  TrainerSourceUri: 's3://synthforge-local-assets/trainer/sourcedir.tar.gz',
 };
 
 /** A Task state's service integration other than Lambda, as the local platform plays it. */

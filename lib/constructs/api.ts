@@ -9,6 +9,7 @@ import {
   AccessLogFormat,
   ApiKeySourceType,
   AuthorizationType,
+  type CfnAuthorizer,
   EndpointType,
   type JsonSchema,
   JsonSchemaVersion,
@@ -278,6 +279,9 @@ export class Api extends Construct {
       identitySources: [],
       resultsCacheTtl: Duration.seconds(0),
     });
+    // CDK renders no identity sources as `IdentitySource: ""`, which is not a valid identity
+    // expression; the property is optional for a REQUEST authorizer without caching, so leave it out.
+    (this.authorizer.node.defaultChild as CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
 
     // The edge checks required path parameters and each JSON body against a model generated from the
     // route's zod schema; the handler parses the same schema again, in depth.

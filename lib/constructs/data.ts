@@ -87,12 +87,18 @@ export class Data extends Construct {
 
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
-    const retained = props.removalPolicy === RemovalPolicy.RETAIN;
+    const destroyed = props.removalPolicy === RemovalPolicy.DESTROY;
+    // A retained stage's tables are deletion-protected, and DynamoDB refuses to delete a protected
+    // table: with RetainExceptOnCreate the rollback of a failed first create would try, fail, and
+    // leave the stack in ROLLBACK_FAILED. So they keep plain Retain, and their key with them (a table
+    // whose key is gone cannot be read). Their names are generated, so a retry never collides with
+    // tables a failed create left behind; those are empty and cost nothing on demand.
+    const tablePolicy = destroyed ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.tableKey = new Key(this, 'TableKey', {
       description: 'Encrypts the SynthForge state and keys tables',
       enableKeyRotation: true,
-      removalPolicy: props.removalPolicy,
+      removalPolicy: tablePolicy,
     });
 
     const tableDefaults = {
@@ -100,8 +106,8 @@ export class Data extends Construct {
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.tableKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: retained,
-      removalPolicy: props.removalPolicy,
+      deletionProtection: !destroyed,
+      removalPolicy: tablePolicy,
     };
     this.stateTable = tableFromLayout(this, 'StateTable', STATE_TABLE, {
       ...tableDefaults,
@@ -123,6 +129,9 @@ export class Data extends Construct {
         },
       ],
       removalPolicy: props.removalPolicy,
+      // A throw-away stage must be deletable, and CloudFormation cannot delete a bucket that holds
+      // objects: a custom resource empties it (every version) first.
+      autoDeleteObjects: destroyed,
     });
 
     this.outputsBucket = new Bucket(this, 'Outputs', {
@@ -143,6 +152,7 @@ export class Data extends Construct {
         },
       ],
       removalPolicy: props.removalPolicy,
+      autoDeleteObjects: destroyed,
     });
   }
 

@@ -4,7 +4,7 @@
  * executions (batch, image, training) to the reconciler.
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { type CfnArchive, EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -44,11 +44,15 @@ export class Events extends Construct {
       eventBusName: `synthforge-${props.stage}`,
       description: 'SynthForge job state changes',
     });
-    this.bus.archive('Archive', {
+    const archive = this.bus.archive('Archive', {
       description: 'Every SynthForge event, replayable',
       eventPattern: { account: [Stack.of(this).account] },
       retention: Duration.days(props.archiveRetentionDays),
     });
+    // CDK writes `KmsKeyIdentifier: ""` for an archive without a customer key, which CloudFormation
+    // refuses in some regions (aws/aws-cdk#37847, GeneralServiceException); left out, the archive uses an
+    // AWS owned key.
+    (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
 
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,

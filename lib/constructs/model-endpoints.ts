@@ -78,6 +78,14 @@ export interface ModelEndpointsProps {
   readonly logRetention: RetentionDays;
   /** What deleting the stack does to the key and the log groups. */
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Where each model's SageMaker model, endpoint configuration, endpoint and scaling go: the stage's
+   * Models stack (lib/stage-stacks.ts), so that an account whose quota for the instance type is 0
+   * fails (and rolls back) that stack alone, never the platform. Everything else of a model (its
+   * role, policy and log group) stays here with the key and the topics: nothing here counts against
+   * a quota, and the Models stack then holds no IAM at all. Default: this construct.
+   */
+  readonly endpointScope?: Construct;
 }
 
 /** One deployed model. */
@@ -266,6 +274,8 @@ export class ModelEndpoints extends Construct {
   #deploy(model: EndpointModel, props: ModelEndpointsProps): ModelEndpoint {
     const stack = Stack.of(this);
     const scope = new Construct(this, model.name);
+    // What uses the account's instance quota (and only that) goes to the endpoint scope.
+    const serving = props.endpointScope ? new Construct(props.endpointScope, model.name) : scope;
     const endpointName = endpointNameOf(props.stage, model);
     const bucket = this.#outputsBucket;
     const outputPrefix = `${ENDPOINT_STAGING_PREFIX}${endpointName}/output/`;
@@ -373,7 +383,7 @@ export class ModelEndpoints extends Construct {
     }
 
     const huggingface = model.container === 'huggingface';
-    const cfnModel = new CfnModel(scope, 'Model', {
+    const cfnModel = new CfnModel(serving, 'Model', {
       executionRoleArn: executionRole.roleArn,
       primaryContainer: {
         image: image.uri,
@@ -402,7 +412,7 @@ export class ModelEndpoints extends Construct {
     // SageMaker checks the role's permissions (the image pull) when the model is created.
     cfnModel.node.addDependency(accessPolicy);
 
-    const endpointConfig = new CfnEndpointConfig(scope, 'Config', {
+    const endpointConfig = new CfnEndpointConfig(serving, 'Config', {
       // Instance storage is encrypted in hardware, and SageMaker rejects a volume key for such types.
       ...(hasInstanceStorage(model.instanceType) ? {} : { kmsKeyId: this.key.keyArn }),
       productionVariants: [
@@ -433,13 +443,13 @@ export class ModelEndpoints extends Construct {
       },
     });
 
-    const endpoint = new CfnEndpoint(scope, 'Endpoint', {
+    const endpoint = new CfnEndpoint(serving, 'Endpoint', {
       endpointName,
       endpointConfigName: endpointConfig.attrEndpointConfigName,
     });
     endpoint.node.addDependency(accessPolicy);
 
-    const scalableTarget = this.#scaleToZero(scope, model, endpointName, endpoint);
+    const scalableTarget = this.#scaleToZero(serving, model, endpointName, endpoint);
 
     return {
       model,

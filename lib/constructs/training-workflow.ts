@@ -1,8 +1,15 @@
 /**
  * The training workflow (seed 002): the state machine in `statemachines/training.asl.json`, its two
  * Lambda steps (PrepareTraining, RecordTraining), and what the SageMaker training job it runs with
- * `createTrainingJob.sync` needs: the trainer image, the execution role SageMaker assumes, and the KMS
- * key of the job's ML storage volume.
+ * `createTrainingJob.sync` needs: the trainer (AWS's PyTorch training image running our source in
+ * script mode, or an image of your own), the execution role SageMaker assumes, and the KMS key of the
+ * job's ML storage volume.
+ *
+ * No Docker anywhere: the image is AWS's Deep Learning Container (lib/pytorch-training-image.ts) and
+ * the trainer's code a tar.gz built at synthesis (lib/trainer-source.ts) that `cdk deploy` uploads
+ * as a file asset. `training.image` swaps in an image of your own (containers/trainer/Dockerfile);
+ * the job then gets the same code channel and script-mode hyperparameters, which that image's entry
+ * point ignores.
  *
  * Where a run's objects live (lambdas/domain/training/keys.ts), all in the outputs bucket:
  *
@@ -11,9 +18,8 @@
  * - checkpoints, with the live `progress.json`: `<tenant>/training/runs/<name>/checkpoints/`;
  * - the model: `<tenant>/training/<task>/output/<training job>/output/model.tar.gz`.
  */
-import { join } from 'node:path';
-import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { posix } from 'node:path';
+import { ArnFormat, Aws, CfnMapping, Duration, type RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
   Policy,
   PolicyStatement,
@@ -23,11 +29,18 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ECR_IMAGE_URI } from '../../contracts/models.ts';
 import { type TrainingConfig, type TrainingSettings, trainingSettingsOf } from '../../contracts/training.ts';
-import { REPO_ROOT } from '../paths.ts';
+import {
+  PYTORCH_TRAINING_REGISTRIES,
+  PYTORCH_TRAINING_REPOSITORY,
+  pytorchTrainingTag,
+  trainingProcessorFor,
+} from '../pytorch-training-image.ts';
+import { TRAINER_ENTRY_POINT, trainerSourceArchive } from '../trainer-source.ts';
 import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
 import { lambdaStateMachine } from './lambda-state-machine.ts';
@@ -46,8 +59,12 @@ export const TRAINING_JOBS_METRIC_NAMESPACE = '/aws/sagemaker/TrainingJobs';
 /** The rule Step Functions manages to hear of training jobs ending (`.sync`). */
 export const TRAINING_JOBS_EVENT_RULE = 'StepFunctionsGetEventsForSageMakerTrainingJobsRule';
 
-/** The trainer image's build context (a bring-your-own SageMaker training container). */
-export const TRAINER_IMAGE_DIRECTORY = join(REPO_ROOT, 'containers', 'trainer');
+/**
+ * Where SageMaker puts the code channel in the container: `/opt/ml/input/data/<channel>/`, each
+ * object under the channel's S3 prefix by its name. The SageMaker Python SDK does the same for
+ * network-isolated script-mode jobs (`CONTAINER_CODE_CHANNEL_SOURCEDIR_PATH`).
+ */
+export const TRAINER_CODE_CHANNEL_DIRECTORY = '/opt/ml/input/data/code';
 
 export interface TrainingWorkflowProps {
   /** The state table the steps record runs in, and the outputs bucket the runs read and write. */
@@ -67,6 +84,16 @@ export interface TrainingWorkflowProps {
 export interface TrainerImage {
   readonly uri: string;
   readonly repositoryArn: string;
+}
+
+/** The trainer's source, as the code channel of every training job. */
+export interface TrainerSource {
+  /** The uploaded tar.gz (a file asset). */
+  readonly asset: Asset;
+  /** `s3://<assets bucket>/<hash>.gz`: the code channel's S3Uri. */
+  readonly uri: string;
+  /** Where the archive is inside the container: `sagemaker_submit_directory`. */
+  readonly containerPath: string;
 }
 
 /**
@@ -103,6 +130,8 @@ export class TrainingWorkflow extends Construct {
   /** Encrypts the training jobs' ML storage volumes. */
   readonly volumeKey: Key;
   readonly trainerImage: TrainerImage;
+  /** The trainer's code, uploaded by `cdk deploy` and handed to each job as its code channel. */
+  readonly trainerSource: TrainerSource;
   /** `{ TRAINING_SETTINGS }`: the stage's settings as the functions read them. */
   readonly settingsEnvironment: { TRAINING_SETTINGS: string };
 
@@ -206,6 +235,7 @@ export class TrainingWorkflow extends Construct {
     });
 
     this.trainerImage = this.#trainerImage(config);
+    this.trainerSource = this.#trainerSource();
     const training = this.#trainingRole();
     this.trainingRole = training.role;
     this.trainingRolePolicy = training.policy;
@@ -224,6 +254,9 @@ export class TrainingWorkflow extends Construct {
       services: {
         TrainingRoleArn: this.trainingRole.roleArn,
         TrainerImageUri: this.trainerImage.uri,
+        TrainerEntryPoint: TRAINER_ENTRY_POINT,
+        TrainerSourceUri: this.trainerSource.uri,
+        TrainerSourcePath: this.trainerSource.containerPath,
       },
       serviceStatements: [
         new PolicyStatement({
@@ -315,7 +348,10 @@ export class TrainingWorkflow extends Construct {
     });
   }
 
-  /** The image of `training.image` (an ECR URI), or the one `cdk deploy` builds from containers/trainer. */
+  /**
+   * The image of `training.image` (an ECR URI), or else AWS's PyTorch training image of the stack's
+   * region (no build, no Docker): CPU or GPU after the stage's training instance types.
+   */
   #trainerImage(config: TrainingConfig): TrainerImage {
     if (config.image !== undefined) {
       const [, account, region, repository] = ECR_IMAGE_URI.exec(config.image) ?? [];
@@ -333,13 +369,51 @@ export class TrainingWorkflow extends Construct {
         }),
       };
     }
-    // Synthesis only stages the build context; `cdk deploy` builds and pushes it (Docker needed
-    // there). SageMaker's GPU training instances are x86_64.
-    const asset = new DockerImageAsset(this, 'TrainerImage', {
-      directory: TRAINER_IMAGE_DIRECTORY,
-      platform: Platform.LINUX_AMD64,
-    });
-    return { uri: asset.imageUri, repositoryArn: asset.repository.repositoryArn };
+    const stack = Stack.of(this);
+    const account = this.#registryAccount();
+    const tag = pytorchTrainingTag(
+      trainingProcessorFor([config.instanceType, ...config.allowedInstanceTypes]),
+    );
+    return {
+      uri: `${account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/${PYTORCH_TRAINING_REPOSITORY}:${tag}`,
+      repositoryArn: stack.formatArn({
+        service: 'ecr',
+        account,
+        resource: 'repository',
+        resourceName: PYTORCH_TRAINING_REPOSITORY,
+      }),
+    };
+  }
+
+  /** The Deep Learning Containers account of the stack's region (a mapping when it has none yet). */
+  #registryAccount(): string {
+    const stack = Stack.of(this);
+    if (Token.isUnresolved(stack.region)) {
+      // An environment-agnostic stack: CloudFormation looks the region up at deploy time.
+      const mapping = new CfnMapping(this, 'PyTorchTrainingRegistry', {
+        mapping: Object.fromEntries(
+          Object.entries(PYTORCH_TRAINING_REGISTRIES).map(([region, account]) => [region, { account }]),
+        ),
+      });
+      return mapping.findInMap(Aws.REGION, 'account');
+    }
+    const account = PYTORCH_TRAINING_REGISTRIES[stack.region];
+    if (account === undefined) {
+      throw new Error(
+        `training: AWS publishes no PyTorch training image in ${stack.region}; set training.image to an image of your own`,
+      );
+    }
+    return account;
+  }
+
+  /** The trainer's source tar.gz as a file asset, and where a job finds it. */
+  #trainerSource(): TrainerSource {
+    const asset = new Asset(this, 'TrainerSource', { path: trainerSourceArchive() });
+    return {
+      asset,
+      uri: asset.s3ObjectUrl,
+      containerPath: posix.join(TRAINER_CODE_CHANNEL_DIRECTORY, posix.basename(asset.s3ObjectKey)),
+    };
   }
 
   /** The role SageMaker assumes to run a training job, and its one policy. */
@@ -388,6 +462,21 @@ export class TrainingWorkflow extends Construct {
       sid: 'SyncCheckpoints',
       actions: ['s3:DeleteObject'],
       resources: [this.checkpointObjectsArn],
+    });
+    // The code channel: SageMaker lists the asset's key as a prefix and downloads that one object.
+    // No KMS statement: the bootstrap's assets key (or the aws/s3 key) lets every principal of the
+    // account decrypt through S3 (aws-cdk's bootstrap-template.yaml, FileAssetsBucketEncryptionKey).
+    // A bootstrap with a key of your own (--bootstrap-kms-key-id) must allow the same.
+    allow({
+      sid: 'ReadTrainerSource',
+      actions: ['s3:GetObject'],
+      resources: [this.trainerSource.asset.bucket.arnForObjects(this.trainerSource.asset.s3ObjectKey)],
+    });
+    allow({
+      sid: 'ListTrainerSource',
+      actions: ['s3:ListBucket'],
+      resources: [this.trainerSource.asset.bucket.bucketArn],
+      conditions: { StringEquals: { 's3:prefix': this.trainerSource.asset.s3ObjectKey } },
     });
     allow({
       sid: 'PullTrainerImage',

@@ -1,9 +1,16 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { knownStages, loadStageConfig, parseStageConfig, STAGE_CONFIG_DIR } from '../../lib/config.ts';
+import {
+  knownStages,
+  loadStageConfig,
+  loadStageConfigNamed,
+  parseStageConfig,
+  removalPolicyOf,
+  STAGE_CONFIG_DIR,
+} from '../../lib/config.ts';
 
 describe('parseStageConfig', () => {
   it('fills every default from the stage name alone', () => {
@@ -21,7 +28,7 @@ describe('parseStageConfig', () => {
     expect(config.alarmEmail).toBeUndefined();
   });
 
-  it('fills the training defaults: one GPU instance, no spot, two resumes, the image built from containers/trainer', () => {
+  it('fills the training defaults: one GPU instance, no spot, two resumes, no image of its own (AWS’s PyTorch image)', () => {
     const { training } = parseStageConfig({ stage: 'qa' });
     expect(training).toEqual({
       instanceType: 'ml.g5.xlarge',
@@ -107,6 +114,16 @@ describe('loadStageConfig', () => {
   it('rejects a file that names another stage, and a file that is not JSON', () => {
     expect(() => loadStageConfig(appWith('named'), dir)).toThrow(/stage: is "other", expected "named"/);
     expect(() => loadStageConfig(appWith('broken'), dir)).toThrow(/not JSON/);
+  });
+
+  it('reads the same file by name alone, for scripts that have no CDK app (npm run deploy)', () => {
+    expect(loadStageConfigNamed('qa', dir)).toEqual(loadStageConfig(appWith('qa'), dir));
+    expect(() => loadStageConfigNamed('named', dir)).toThrow(/stage: is "other", expected "named"/);
+  });
+
+  it('maps retain to RetainExceptOnCreate and destroy to Delete', () => {
+    expect(removalPolicyOf({ removalPolicy: 'retain' })).toBe(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    expect(removalPolicyOf({ removalPolicy: 'destroy' })).toBe(RemovalPolicy.DESTROY);
   });
 
   it('loads the committed dev stage that cdk.json selects by default', () => {

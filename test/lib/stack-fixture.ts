@@ -3,18 +3,24 @@
  * built-in CloudFormation validation (both slow, neither what these tests check), a fixed account
  * and region, and a stage config from defaults plus overrides.
  */
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseStageConfig, type StageConfig, type StageConfigInput } from '../../lib/config.ts';
-import { SynthForgeStack } from '../../lib/synthforge-stack.ts';
+import { stageStacks } from '../../lib/stage-stacks.ts';
+import type { SynthForgeStack } from '../../lib/synthforge-stack.ts';
 
 export const TEST_ENV = { account: '123456789012', region: 'eu-west-1' } as const;
 
 export interface TestStack {
   app: App;
+  /** The platform stack, `SynthForge-test`. */
   stack: SynthForgeStack;
+  /** The model endpoints' stack, `SynthForge-test-Models` (lib/stage-stacks.ts). */
+  models: Stack;
   config: StageConfig;
   template: Template;
+  /** The Models stack's template. */
+  modelsTemplate: Template;
   /** The logical id CloudFormation gives a construct's default resource. */
   idOf(construct: { node: { defaultChild?: unknown } }): string;
 }
@@ -23,15 +29,23 @@ export function testApp(): App {
   return new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
 }
 
+/** The stage's stacks as bin/app.ts builds them (lib/stage-stacks.ts), for stage `test`. */
 export function buildTestStack(overrides: Partial<StageConfigInput> = {}): TestStack {
   const app = testApp();
   const config = parseStageConfig({ stage: 'test', ...overrides });
-  const stack = new SynthForgeStack(app, 'SynthForge-test', { config, env: TEST_ENV });
+  const { platform: stack, models } = stageStacks(app, config, TEST_ENV);
+  let modelsTemplate: Template | undefined;
   return {
     app,
     stack,
+    models,
     config,
     template: Template.fromStack(stack),
+    // Built on first use: most tests never look at it.
+    get modelsTemplate() {
+      modelsTemplate ??= Template.fromStack(models);
+      return modelsTemplate;
+    },
     idOf: (construct) => stack.getLogicalId(construct.node.defaultChild as never),
   };
 }
@@ -61,4 +75,25 @@ export function referencedId(value: unknown): string | undefined {
   if (typeof node.Ref === 'string') return node.Ref;
   if (Array.isArray(node['Fn::GetAtt'])) return node['Fn::GetAtt'][0] as string;
   return undefined;
+}
+
+/**
+ * `value` with every `Fn::GetStackOutput` of the platform stack (how the Models stack reads the
+ * platform's values, lib/stage-stacks.ts) replaced by the value of that output: what the Models
+ * stack's resources get once deployed, in the platform template's terms.
+ */
+export function throughOutputs(built: Pick<TestStack, 'template' | 'stack'>, value: CfnJson): CfnJson {
+  const outputs = (built.template.toJSON().Outputs ?? {}) as Record<string, { Value: CfnJson }>;
+  const walk = (node: CfnJson): CfnJson => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (typeof node !== 'object' || node === null) return node;
+    const reference = node['Fn::GetStackOutput'];
+    if (reference && reference.StackName === built.stack.stackName) {
+      const output = outputs[reference.OutputName];
+      if (!output) throw new Error(`the platform stack has no output ${reference.OutputName}`);
+      return output.Value;
+    }
+    return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, walk(child)]));
+  };
+  return walk(value);
 }

@@ -12,7 +12,7 @@ import type {
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { storeAndStartBatch } from '../batches/start.ts';
 import { ensureRoomForWork } from '../capacity.ts';
-import { DomainError, notFound } from '../errors.ts';
+import { DomainError, notFound, unavailable } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord } from '../jobs/model.ts';
@@ -236,12 +236,38 @@ export class ImageService {
   }
 
   /**
+   * A model of the stage's catalogue whose endpoint does not exist is a 503 naming it, before
+   * anything is stored or started: its stack (`SynthForge-<stage>-Models`, deployed after the
+   * platform's) is not deployed yet, or rolled back for want of instance quota. Any other answer,
+   * an error included, lets the request through: the workflow deals with an endpoint that fails.
+   */
+  async ensureEndpointsExist(runs: readonly PlannedModelRun[]): Promise<void> {
+    const models = new Map(runs.map((run) => [run.model.name, run.model]));
+    await Promise.all(
+      [...models.values()].map(async (model) => {
+        const endpoint = await this.deps.endpoints.describe(model.endpointName).catch(() => 'unknown');
+        if (endpoint !== undefined) return;
+        throw unavailable(
+          `model ${model.modelId} has no endpoint deployed: ${model.endpointName} does not exist. Deploy the stage's model endpoints (npm run deploy), which needs instance quota for ${model.instanceType}`,
+          {
+            model_id: model.modelId,
+            endpoint_name: model.endpointName,
+            instance_type: model.instanceType,
+            reason: 'endpoint not deployed',
+          },
+        );
+      }),
+    );
+  }
+
+  /**
    * Stores one batch of image jobs and starts the image workflow. Each job names its own model, so
    * one batch (`POST /api/v1/batches`) may mix models; the workflow finds each job's endpoint.
    */
   async submitRuns(tenant: string, name: string, runs: readonly PlannedModelRun[]) {
     const { blobs, clock, newId } = this.deps;
     await ensureRoomForWork(this.deps.capacity);
+    await this.ensureEndpointsExist(runs);
     const models = new Set(runs.map((run) => run.model.name));
     const now = clock.now().toISOString();
     const batchId = newId();

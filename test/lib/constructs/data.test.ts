@@ -121,7 +121,7 @@ describe('buckets', () => {
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
       });
-      expect(bucket.DeletionPolicy).toBe('Retain');
+      expect(bucket.DeletionPolicy).toBe('RetainExceptOnCreate');
       const policy = policies.find((candidate) => referencedId(candidate.Properties.Bucket) === id);
       const statements = policy?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
       expect(statements).toContainEqual(

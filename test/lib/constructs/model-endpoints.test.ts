@@ -4,6 +4,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   deployedModels,
@@ -19,6 +20,7 @@ import {
   ModelEndpoints,
 } from '../../../lib/constructs/model-endpoints.ts';
 import { acknowledgeNagFindings, flattenReference } from '../../../lib/nag-acknowledgements.ts';
+import { stageStacks } from '../../../lib/stage-stacks.ts';
 import { SynthForgeStack } from '../../../lib/synthforge-stack.ts';
 import {
   buildTestStack,
@@ -29,6 +31,7 @@ import {
   TEST_ENV,
   type TestStack,
   testApp,
+  throughOutputs,
 } from '../stack-fixture.ts';
 
 interface Statement {
@@ -57,16 +60,33 @@ const SHAPES_MODEL: EndpointModelInput = {
   coldStartSeconds: 300,
 };
 
-/** The one resource of `type` under `construct` (by logical id prefix of its path). */
+/**
+ * The resource of `type` a model's scope holds as `childId`: in the Models stack (the SageMaker and
+ * scaling resources) or the platform stack (role, policy, log group), with the values the Models
+ * stack reads from the platform's outputs resolved to what they hold (`throughOutputs`).
+ */
 function resourceOf(built: TestStack, type: string, endpoint: ModelEndpoint, childId: string): CfnResource {
-  const child = endpoint.endpoint.node.scope?.node.findChild(childId);
-  const id = built.stack.getLogicalId(
+  const child =
+    endpoint.endpoint.node.scope?.node.tryFindChild(childId) ??
+    endpoint.executionRole.node.scope?.node.findChild(childId);
+  const stack = Stack.of(child as Construct);
+  const id = stack.getLogicalId(
     (child?.node.defaultChild ?? child) as unknown as Parameters<Stack['getLogicalId']>[0],
   );
-  const resource = resourcesOfType(built.template, type)[id];
+  const template = stack === built.models ? built.modelsTemplate : built.template;
+  const resource = resourcesOfType(template, type)[id];
   if (!resource) throw new Error(`no ${type} ${childId} for ${endpoint.endpointName}`);
-  return resource;
+  return throughOutputs(built, resource);
 }
+
+/** The logical id of a resource of the Models stack. */
+const modelsIdOf = (built: TestStack, resource: { node: { defaultChild?: unknown } } | CfnElementLike) =>
+  built.models.getLogicalId(
+    ('node' in resource && resource.node.defaultChild
+      ? resource.node.defaultChild
+      : resource) as unknown as Parameters<Stack['getLogicalId']>[0],
+  );
+type CfnElementLike = Parameters<Stack['getLogicalId']>[0];
 
 /** Every Allow statement of the policies attached to `role`. */
 function statementsOf(built: TestStack, role: Role): Statement[] {
@@ -94,8 +114,9 @@ beforeAll(() => {
 });
 
 describe('endpoints', () => {
-  it('deploys the default catalogue: one endpoint named synthforge-<stage>-<model>', () => {
-    const endpoints = resourcesOfType(built.template, 'AWS::SageMaker::Endpoint');
+  it('deploys the default catalogue: one endpoint named synthforge-<stage>-<model>, in the Models stack', () => {
+    expect(resourcesOfType(built.template, 'AWS::SageMaker::Endpoint')).toEqual({});
+    const endpoints = resourcesOfType(built.modelsTemplate, 'AWS::SageMaker::Endpoint');
     expect(Object.values(endpoints).map((e) => e.Properties.EndpointName)).toEqual([SD15_ENDPOINT]);
     expect(sd15.endpointName).toBe(endpointNameOf('test', { name: 'stable-diffusion-v1-5' }));
     expect(flattenReference(built.stack.resolve(sd15.endpointArn))).toBe(
@@ -103,21 +124,21 @@ describe('endpoints', () => {
     );
     const endpoint = resourceOf(built, 'AWS::SageMaker::Endpoint', sd15, 'Endpoint');
     expect(referencedId(endpoint.Properties.EndpointConfigName)).toBe(
-      built.stack.getLogicalId(
-        sd15.endpoint.node.scope?.node.findChild('Config') as unknown as Parameters<Stack['getLogicalId']>[0],
-      ),
+      modelsIdOf(built, sd15.endpoint.node.scope?.node.findChild('Config') as CfnElementLike),
     );
   });
 
   it('gives two models two endpoints, two roles and two scalable targets', () => {
-    const names = Object.values(resourcesOfType(two.template, 'AWS::SageMaker::Endpoint')).map(
+    const names = Object.values(resourcesOfType(two.modelsTemplate, 'AWS::SageMaker::Endpoint')).map(
       (e) => e.Properties.EndpointName,
     );
     expect(names).toEqual([SD15_ENDPOINT, 'synthforge-test-shapes-endpoint']);
-    expect(Object.keys(resourcesOfType(two.template, 'AWS::SageMaker::Model'))).toHaveLength(2);
-    expect(Object.keys(resourcesOfType(two.template, 'AWS::SageMaker::EndpointConfig'))).toHaveLength(2);
+    expect(Object.keys(resourcesOfType(two.modelsTemplate, 'AWS::SageMaker::Model'))).toHaveLength(2);
+    expect(Object.keys(resourcesOfType(two.modelsTemplate, 'AWS::SageMaker::EndpointConfig'))).toHaveLength(
+      2,
+    );
     expect(
-      Object.keys(resourcesOfType(two.template, 'AWS::ApplicationAutoScaling::ScalableTarget')),
+      Object.keys(resourcesOfType(two.modelsTemplate, 'AWS::ApplicationAutoScaling::ScalableTarget')),
     ).toHaveLength(2);
     const roles = two.stack.modelEndpoints.endpoints.map((e) => two.idOf(e.executionRole));
     expect(new Set(roles).size).toBe(2);
@@ -127,7 +148,7 @@ describe('endpoints', () => {
     // Prepare
     const app = testApp();
     const config = parseStageConfig({ stage: 'test', imageGeneration: { models: [] } });
-    const stack = new SynthForgeStack(app, 'SynthForge-test', { config, env: TEST_ENV });
+    const { platform: stack, models } = stageStacks(app, config, TEST_ENV);
     const grantee = new Role(stack, 'Grantee', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
 
     // Act
@@ -148,6 +169,8 @@ describe('endpoints', () => {
     expect(grantee.node.tryFindChild('DefaultPolicy')).toBeUndefined();
     // The topics stay, so their consumers need no special case.
     expect(Object.keys(resourcesOfType(template, 'AWS::SNS::Topic'))).toHaveLength(3);
+    // An empty Models stack: `cdk deploy` skips it (or deletes the one deployed before).
+    expect(Template.fromStack(models).toJSON().Resources ?? {}).toEqual({});
   });
 
   it('refuses two models whose cut endpoint names collide', () => {
@@ -271,15 +294,15 @@ describe('scale to zero', () => {
       endpoint,
       'ScalableTarget',
     );
-    const targetId = stack.idOf({ node: { defaultChild: endpoint.scalableTarget } });
+    const targetId = modelsIdOf(stack, endpoint.scalableTarget);
     const policies = Object.entries(
-      resourcesOfType(stack.template, 'AWS::ApplicationAutoScaling::ScalingPolicy'),
+      resourcesOfType(stack.modelsTemplate, 'AWS::ApplicationAutoScaling::ScalingPolicy'),
     )
       .filter(([, policy]) => referencedId(policy.Properties.ScalingTargetId) === targetId)
       .map(([id, policy]) => ({ id, ...policy }));
     const tracking = policies.find((p) => p.Properties.PolicyType === 'TargetTrackingScaling');
     const step = policies.find((p) => p.Properties.PolicyType === 'StepScaling');
-    const alarms = Object.values(resourcesOfType(stack.template, 'AWS::CloudWatch::Alarm')).filter(
+    const alarms = Object.values(resourcesOfType(stack.modelsTemplate, 'AWS::CloudWatch::Alarm')).filter(
       (alarm) => JSON.stringify(alarm.Properties.AlarmActions) === JSON.stringify([{ Ref: step?.id }]),
     );
     return { target, policies, tracking, step, alarms };
@@ -294,7 +317,7 @@ describe('scale to zero', () => {
       MinCapacity: 0,
       MaxCapacity: 1,
     });
-    expect(target.DependsOn).toContain(built.idOf({ node: { defaultChild: sd15.endpoint } }));
+    expect(target.DependsOn).toContain(modelsIdOf(built, sd15.endpoint));
   });
 
   it('tracks ApproximateBacklogSizePerInstance of the endpoint at the target, with the cooldowns', () => {
@@ -398,7 +421,7 @@ describe('execution role', () => {
         { actions: actionsOf(s), resources: resourcesOf(s) },
       ]),
     );
-    const logGroup = sd15.endpoint.node.scope?.node.findChild('Logs');
+    const logGroup = sd15.executionRole.node.scope?.node.findChild('Logs');
     expect(bySid).toEqual({
       ReadRequests: { actions: ['s3:GetObject'], resources: [`${bucket}/*/jobs/*/request.json`] },
       WriteResponses: {
@@ -563,10 +586,12 @@ describe('runtime view and outputs', () => {
     });
   });
 
-  it('outputs each endpoint name and both topic ARNs', () => {
+  it('outputs each endpoint name (from the Models stack) and both topic ARNs (from the platform)', () => {
     const outputs = two.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(outputs.ModelEndpointStableDiffusionV15?.Value).toBe(SD15_ENDPOINT);
-    expect(outputs.ModelEndpointShapesEndpoint?.Value).toBe('synthforge-test-shapes-endpoint');
+    const modelOutputs = two.modelsTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(modelOutputs.ModelEndpointStableDiffusionV15?.Value).toBe(SD15_ENDPOINT);
+    expect(modelOutputs.ModelEndpointShapesEndpoint?.Value).toBe('synthforge-test-shapes-endpoint');
+    expect(outputs.ModelEndpointStableDiffusionV15).toBeUndefined();
     expect(outputs.ModelSuccessTopicArn?.Value).toEqual({
       Ref: two.idOf(two.stack.modelEndpoints.successTopic),
     });

@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingJobName } from '../../../lambdas/domain/training/keys.ts';
 import { parseStageConfig } from '../../../lib/config.ts';
-import { TRAINER_IMAGE_DIRECTORY, TRAINING_JOB_NAMES } from '../../../lib/constructs/training-workflow.ts';
+import { TRAINING_JOB_NAMES } from '../../../lib/constructs/training-workflow.ts';
 import { flattenReference } from '../../../lib/nag-acknowledgements.ts';
+import { PYTORCH_TRAINING_REGISTRIES } from '../../../lib/pytorch-training-image.ts';
+import { stageStacks } from '../../../lib/stage-stacks.ts';
+import { TRAINER_DIRECTORY } from '../../../lib/trainer-source.ts';
 import {
   placeholdersOf,
   readDefinition,
@@ -18,6 +22,7 @@ import {
   referencedId,
   resourcesOfType,
   type TestStack,
+  testApp,
 } from '../stack-fixture.ts';
 
 interface Statement {
@@ -67,7 +72,7 @@ const bucket = () => `<${built.idOf(built.stack.data.outputsBucket)}.Arn>`;
 const objects = (pattern: string) => `${bucket()}/${pattern}`;
 
 describe('training state machine', () => {
-  it('inlines its ASL and substitutes the training role, the trainer image, the volume key and both steps', () => {
+  it('inlines its ASL and substitutes the training role, the trainer image and source, and both steps', () => {
     // Prepare
     const { trainingWorkflow } = built.stack;
     const getAtt = (construct: { node: { defaultChild?: unknown } }) => ({
@@ -81,12 +86,22 @@ describe('training state machine', () => {
       PrepareTrainingFunctionArn: getAtt(trainingWorkflow.prepareTraining),
       RecordTrainingFunctionArn: getAtt(trainingWorkflow.recordTraining),
       TrainingRoleArn: getAtt(trainingWorkflow.trainingRole),
+      // AWS's PyTorch training image of the region (GPU: the default instance is ml.g5.xlarge).
       TrainerImageUri: {
-        'Fn::Sub': expect.stringMatching(
-          /^123456789012\.dkr\.ecr\.eu-west-1\.\$\{AWS::URLSuffix\}\/cdk-[a-z0-9]+-container-assets-123456789012-eu-west-1:[0-9a-f]{64}$/,
-        ),
+        'Fn::Join': [
+          '',
+          ['763104351884.dkr.ecr.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/pytorch-training:2.6.0-gpu-py312'],
+        ],
       },
+      TrainerEntryPoint: 'sagemaker_entry.py',
+      TrainerSourceUri: expect.stringMatching(
+        /^s3:\/\/cdk-hnb659fds-assets-123456789012-eu-west-1\/[0-9a-f]{64}\.gz$/,
+      ),
+      TrainerSourcePath: expect.stringMatching(/^\/opt\/ml\/input\/data\/code\/[0-9a-f]{64}\.gz$/),
     });
+    // The path in the container is the channel's one object, by the name of its key.
+    const key = /\/([0-9a-f]{64}\.gz)$/.exec(machine.DefinitionSubstitutions.TrainerSourceUri)?.[1];
+    expect(machine.DefinitionSubstitutions.TrainerSourcePath).toBe(`/opt/ml/input/data/code/${key}`);
     // The same placeholders the local platform substitutes.
     expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(
       [...TASK_FUNCTIONS.training, ...SERVICE_SUBSTITUTIONS.training].sort(),
@@ -111,6 +126,21 @@ describe('training state machine', () => {
       RoleArn: 'value-of-TrainingRoleArn',
       AlgorithmSpecification: { TrainingImage: 'value-of-TrainerImageUri' },
       EnableNetworkIsolation: true,
+    });
+    // Script mode: the source arrives as the code channel, and two hyperparameters name it.
+    expect(train.Parameters.InputDataConfig[1]).toEqual({
+      ChannelName: 'code',
+      DataSource: {
+        S3DataSource: {
+          S3DataType: 'S3Prefix',
+          S3Uri: 'value-of-TrainerSourceUri',
+          S3DataDistributionType: 'FullyReplicated',
+        },
+      },
+    });
+    expect(JSON.parse(deployed).States.PrepareTraining.ResultSelector.scriptMode).toEqual({
+      sagemaker_program: 'value-of-TrainerEntryPoint',
+      sagemaker_submit_directory: 'value-of-TrainerSourcePath',
     });
   });
 
@@ -195,6 +225,8 @@ describe('training role', () => {
   ];
   const outputs = () => [objects('*/training/*/output/*'), objects('*/training/runs/*/checkpoints/*')];
   const grants = () => grantsOf(built.template, built.idOf(built.stack.trainingWorkflow.trainingRole));
+  const sourceBucketArn = () => 'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1';
+  const sourceKey = () => built.stack.trainingWorkflow.trainerSource.asset.s3ObjectKey;
 
   it('is assumable only by SageMaker, on behalf of this account, and carries no managed policy', () => {
     const role = resourcesOfType(built.template, 'AWS::IAM::Role')[
@@ -212,14 +244,15 @@ describe('training role', () => {
     expect(role.Policies).toBeUndefined();
   });
 
-  it('reads only its inputs: the manifests and the archives they list, dataset folders, checkpoints', () => {
+  it('reads only its inputs: the manifests and the archives they list, dataset folders, checkpoints, and the trainer’s source', () => {
     const reads = grants().filter((grant) => grant.actions.includes('s3:GetObject'));
     expect(reads.map(({ actions, resources }) => ({ actions, resources }))).toEqual([
       { actions: ['s3:GetObject'], resources: inputs() },
+      { actions: ['s3:GetObject'], resources: [`${sourceBucketArn()}/${sourceKey()}`] },
     ]);
   });
 
-  it('lists the bucket only under its input prefixes', () => {
+  it('lists the bucket only under its input prefixes, and the assets bucket only at the source’s key', () => {
     const lists = grants().filter((grant) => grant.actions.includes('s3:ListBucket'));
     expect(lists).toEqual([
       {
@@ -231,6 +264,12 @@ describe('training role', () => {
             's3:prefix': ['*/datasets/*', '*/training/runs/*/checkpoints*', '*/training/*/manifest.json'],
           },
         },
+      },
+      {
+        sid: 'ListTrainerSource',
+        actions: ['s3:ListBucket'],
+        resources: [sourceBucketArn()],
+        condition: { StringEquals: { 's3:prefix': sourceKey() } },
       },
     ]);
   });
@@ -264,9 +303,7 @@ describe('training role', () => {
       {
         sid: 'PullTrainerImage',
         actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-        resources: [
-          'arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/cdk-hnb659fds-container-assets-123456789012-eu-west-1',
-        ],
+        resources: ['arn:<AWS::Partition>:ecr:eu-west-1:763104351884:repository/pytorch-training'],
         condition: undefined,
       },
       {
@@ -309,15 +346,57 @@ describe('training role', () => {
       built.idOf(built.stack.trainingWorkflow.volumeKey)
     ];
     expect(key?.Properties.EnableKeyRotation).toBe(true);
-    expect(key?.DeletionPolicy).toBe('Retain');
+    // Kept with the stage, but removed when the stack's first create rolls back (lib/config.ts).
+    expect(key?.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 });
 
 describe('trainer image', () => {
-  it('is built from containers/trainer by default (an image asset: Docker is needed only to deploy)', () => {
-    expect(existsSync(join(TRAINER_IMAGE_DIRECTORY, 'Dockerfile'))).toBe(true);
-    const asset = built.stack.trainingWorkflow.node.tryFindChild('TrainerImage');
-    expect(asset).toBeDefined();
+  it('is AWS’s PyTorch training image by default: nothing to build, no Docker (the Dockerfile stays for your own)', () => {
+    // Assess
+    expect(existsSync(join(TRAINER_DIRECTORY, 'Dockerfile'))).toBe(true);
+    expect(built.stack.trainingWorkflow.node.tryFindChild('TrainerImage')).toBeUndefined();
+    expect(resourcesOfType(built.template, 'AWS::ECR::Repository')).toEqual({});
+  });
+
+  it('is looked up by region at deploy time in an environment-agnostic stack, from the same registry table', () => {
+    // Prepare
+    const { platform } = stageStacks(testApp(), parseStageConfig({ stage: 'agnostic' }));
+
+    // Act
+    const template = Template.fromStack(platform).toJSON();
+
+    // Assess
+    const [, mapping] = Object.entries(template.Mappings ?? {}).find(([id]) =>
+      id.includes('PyTorchTrainingRegistry'),
+    ) as [string, Record<string, { account: string }>];
+    expect(mapping['us-east-1']).toEqual({ account: '763104351884' });
+    expect(mapping).toEqual(
+      Object.fromEntries(
+        Object.entries(PYTORCH_TRAINING_REGISTRIES).map(([region, account]) => [region, { account }]),
+      ),
+    );
+    const machine = Object.values(template.Resources as Record<string, CfnJson>).find(
+      (resource) => resource.Properties?.DefinitionSubstitutions?.TrainerImageUri,
+    );
+    expect(JSON.stringify(machine?.Properties.DefinitionSubstitutions.TrainerImageUri)).toContain(
+      'Fn::FindInMap',
+    );
+  });
+
+  it('is the CPU image when no training instance of the stage has a GPU', () => {
+    // Act
+    const cpu = buildTestStack({
+      training: { instanceType: 'ml.m5.xlarge', allowedInstanceTypes: ['ml.c5.2xlarge'] },
+    });
+
+    // Assess
+    const machineOf = resourcesOfType(cpu.template, 'AWS::StepFunctions::StateMachine')[
+      cpu.idOf(cpu.stack.trainingWorkflow.stateMachine)
+    ]?.Properties as CfnJson;
+    expect(JSON.stringify(machineOf.DefinitionSubstitutions.TrainerImageUri)).toContain(
+      '/pytorch-training:2.6.0-cpu-py312',
+    );
   });
 
   it('is the stage’s training.image when set, pulled from that repository only', () => {
@@ -329,7 +408,6 @@ describe('trainer image', () => {
 
     // Assess
     const { trainingWorkflow } = custom.stack;
-    expect(trainingWorkflow.node.tryFindChild('TrainerImage')).toBeUndefined();
     const definition = resourcesOfType(custom.template, 'AWS::StepFunctions::StateMachine')[
       custom.idOf(trainingWorkflow.stateMachine)
     ]?.Properties as CfnJson;
