@@ -6,8 +6,15 @@
  *
  * - B2 validate: POST /api/v1/generators/shapes/validate (cheap, stores nothing).
  * - B2 submit: POST /api/v1/batches with one tiny preview job; each submit also starts a batch
- *   execution that renders in the background of the same process, as it would locally.
+ *   execution, held at its first step until the submit rounds are over, then run to its end.
  * - B3 status read: GET /api/v1/jobs/{id} of a completed job, for a fixed time.
+ *
+ * Each round also reads the CPU time of both server processes before and after it: the server CPU
+ * per request (every thread of the platform's process, its in-process emulators included) against
+ * the floor's, whose ratio the load generator's own noise does not reach. Submissions run with
+ * their executions held at the first step, so their CPU and DynamoDB figures are the request's
+ * own; the DynamoDB calls per submission are compared with one (a single PutItem, the least a
+ * submission can write), and the calls of the whole batch run are reported once it has finished.
  *
  * The ratios are informational: the floor is what no local API can beat, not a naive twin. The
  * absolute targets of §9.2 are checked in the notes.
@@ -48,10 +55,22 @@ const SERVER_ENV = {
   POWERTOOLS_METRICS_DISABLED: 'true',
 };
 
+/** One side's rounds, with the CPU time its server process spent on each. */
 interface Interleaved {
   project: LoadResult[];
   floor: LoadResult[];
+  /** Milliseconds of server CPU per answered request, round by round. */
+  projectCpu: number[];
+  floorCpu: number[];
 }
+
+interface Usage {
+  cpuMs: number;
+  /** Platform only: DynamoDB calls so far, by operation. */
+  dynamoCalls?: Record<string, number>;
+}
+
+type Servers = { platform: ServerProcess<unknown>; floor: ServerProcess<unknown> };
 
 export async function benchApi(options: B2Options): Promise<Row[]> {
   const [platform, floor] = await Promise.all([
@@ -119,31 +138,48 @@ async function measure(
   await runLoad({ ...byCount(submit, 202).project, requests: 20 });
   await platform.command('idle');
 
+  const servers: Servers = { platform, floor };
   const rows: Row[] = [];
-  const validated = await interleave(options.rounds, byCount(validate, 200));
+  const validated = await interleave(options.rounds, byCount(validate, 200), servers);
   rows.push(...apiRows('B2', 'POST …/generators/shapes/validate', validated, SUBMIT_TARGETS));
   options.log('B2: validate done');
 
   const submitRoundMs = (options.submitSeconds * 1000) / options.rounds;
-  const submitted = await interleave(options.rounds, {
-    project: { ...byCount(submit, 202).project, durationMs: submitRoundMs },
-    floor: { ...byCount(submit, 202).floor, durationMs: submitRoundMs },
-  });
+  // Executions wait at their first step until every submit round is over: the rounds measure the
+  // request alone, as a deployed API function does its share (the workflow runs elsewhere there).
+  await platform.command('hold');
+  const callsBefore = await usageOf(platform);
+  const submitted = await interleave(
+    options.rounds,
+    {
+      project: { ...byCount(submit, 202).project, durationMs: submitRoundMs },
+      floor: { ...byCount(submit, 202).floor, durationMs: submitRoundMs },
+    },
+    servers,
+  );
+  const callsSubmitted = await usageOf(platform);
   rows.push(...apiRows('B2', 'POST /api/v1/batches (1 preview job)', submitted, SUBMIT_TARGETS));
   options.log('B2: submit done; waiting for the submitted batches to finish');
   const drainStarted = performance.now();
+  await platform.command('release');
   await platform.command('idle', 600_000);
   const drainSeconds = (performance.now() - drainStarted) / 1000;
+  const callsDrained = await usageOf(platform);
+  rows.push(...dynamoRows(submitted, callsBefore, callsSubmitted, callsDrained));
 
   const jobId = firstJobId(submitted);
   const read = (): LoadRequest => ({ method: 'GET', path: `/api/v1/jobs/${jobId}`, headers: auth });
   const status = await runLoad({ ...byCount(read, 200).project, requests: 1 });
   const jobStatus = (status.bodies[0] as { status?: string } | undefined)?.status;
   const roundMs = (options.readSeconds * 1000) / options.rounds;
-  const reads = await interleave(options.rounds, {
-    project: { ...byCount(read, 200).project, requests: undefined, durationMs: roundMs },
-    floor: { ...byCount(read, 200).floor, requests: undefined, durationMs: roundMs },
-  });
+  const reads = await interleave(
+    options.rounds,
+    {
+      project: { ...byCount(read, 200).project, requests: undefined, durationMs: roundMs },
+      floor: { ...byCount(read, 200).floor, requests: undefined, durationMs: roundMs },
+    },
+    servers,
+  );
   rows.push(...apiRows('B3', 'GET /api/v1/jobs/{id}', reads, READ_TARGETS, `job ${jobStatus ?? 'unknown'}`));
   options.log(`B3: status read done (batches drained in ${drainSeconds.toFixed(1)} s)`);
   return rows;
@@ -151,22 +187,75 @@ async function measure(
 
 type LoadSpec = Parameters<typeof runLoad>[0];
 
-/** Floor and project rounds, alternating which goes first. */
+/** Floor and project rounds, alternating which goes first, each with its server's CPU time. */
 async function interleave(
   rounds: number,
   specs: { project: LoadSpec; floor: LoadSpec },
+  servers: Servers,
 ): Promise<Interleaved> {
-  const result: Interleaved = { project: [], floor: [] };
+  const result: Interleaved = { project: [], floor: [], projectCpu: [], floorCpu: [] };
+  const measured = async (side: 'project' | 'floor') => {
+    const server = side === 'project' ? servers.platform : servers.floor;
+    const before = await usageOf(server);
+    const run = await runLoad(specs[side]);
+    const after = await usageOf(server);
+    result[side].push(run);
+    const answered = run.latencies.length + run.errors;
+    (side === 'project' ? result.projectCpu : result.floorCpu).push(
+      answered > 0 ? (after.cpuMs - before.cpuMs) / answered : Number.NaN,
+    );
+  };
   for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      result.floor.push(await runLoad(specs.floor));
-      result.project.push(await runLoad(specs.project));
-    } else {
-      result.project.push(await runLoad(specs.project));
-      result.floor.push(await runLoad(specs.floor));
-    }
+    const order = round % 2 === 0 ? (['floor', 'project'] as const) : (['project', 'floor'] as const);
+    for (const side of order) await measured(side);
   }
   return result;
+}
+
+async function usageOf(server: ServerProcess<unknown>): Promise<Usage> {
+  return (await server.command('usage')) as Usage;
+}
+
+const totalCalls = (usage: Usage) => Object.values(usage.dynamoCalls ?? {}).reduce((sum, n) => sum + n, 0);
+
+/** `to` − `from`, by operation, largest first: `PutItem 2, UpdateItem 1`. */
+function callsBetween(from: Usage, to: Usage): string {
+  const before = from.dynamoCalls ?? {};
+  return Object.entries(to.dynamoCalls ?? {})
+    .map(([operation, n]) => [operation, n - (before[operation] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([operation, n]) => `${operation} ${n}`)
+    .join(', ');
+}
+
+/**
+ * DynamoDB calls per submission: the request's own (executions held), against one call (a single
+ * PutItem, the least a submission can write); and, informational, every call of the batch run.
+ */
+function dynamoRows(submitted: Interleaved, before: Usage, afterSubmits: Usage, afterRuns: Usage): Row[] {
+  const submits = submitted.project.reduce((sum, run) => sum + run.latencies.length, 0);
+  if (submits === 0) return [];
+  const perSubmit = (totalCalls(afterSubmits) - totalCalls(before)) / submits;
+  const perRun = (totalCalls(afterRuns) - totalCalls(before)) / submits;
+  return [
+    row({
+      bench: 'B2',
+      metric: 'POST /api/v1/batches (1 preview job): DynamoDB calls per submission',
+      unit: 'calls',
+      reference: 1,
+      project: perSubmit,
+      note: `n=${submits}; reference = one PutItem; the request path only (executions held): ${callsBetween(before, afterSubmits)}`,
+    }),
+    row({
+      bench: 'B2',
+      metric: 'POST /api/v1/batches (1 preview job): DynamoDB calls per batch, submission to end',
+      unit: 'calls',
+      reference: 1,
+      project: perRun,
+      note: `n=${submits}; submission and execution together: ${callsBetween(before, afterRuns)}`,
+    }),
+  ];
 }
 
 function apiRows(
@@ -182,6 +271,7 @@ function apiRows(
     runs.project.map((run) => percentile(run.latencies, 50)),
     runs.floor.map((run) => percentile(run.latencies, 50)),
   );
+  const cpuRatios = pairedRatios(runs.projectCpu, runs.floorCpu);
   const errors = runs.project.reduce((sum, run) => sum + run.errors, 0);
   const firstError = runs.project.flatMap((run) => run.errorSamples)[0];
   const errorNote = errors > 0 ? `; ${errors} ERRORS (${firstError})` : '';
@@ -206,6 +296,16 @@ function apiRows(
       reference: floor.rps,
       project: project.rps,
       note: `${c}; §9.2 ≥ ${targets.rps} req/s ${mark(project.rps >= targets.rps)}`,
+    }),
+    row({
+      bench,
+      metric: `${label}: server CPU per request`,
+      unit: 'ms',
+      reference: median(runs.floorCpu),
+      project: median(runs.projectCpu),
+      ratio: median(cpuRatios),
+      ratioCi: bootstrapMedianCi(cpuRatios),
+      note: `${c}; CPU time of each server process over its rounds (every thread), per answer; median of ${cpuRatios.length} rounds`,
     }),
   ];
 }

@@ -28,6 +28,7 @@ export const LAMBDA_ESBUILD_OPTIONS = {
   minify: LAMBDA_BUNDLE.minify,
   sourcemap: LAMBDA_BUNDLE.sourceMap,
   sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+  alias: { ...LAMBDA_BUNDLE.alias },
   logLevel: 'warning',
 } satisfies BuildOptions;
 
@@ -46,6 +47,8 @@ export interface BuiltBundle {
   gzipBytes: number;
   /** Source files that contribute code to the bundle (the unbundled handler reads at least these). */
   modules: number;
+  /** Those files, relative to the repository root (`node_modules/...` for packages). */
+  inputs: string[];
 }
 
 export interface BuiltBundles {
@@ -84,6 +87,7 @@ export async function bundleEntries(entries: readonly LambdaEntry[], outDir: str
         bytes: code.length,
         gzipBytes: gzipSync(code, { level: 9 }).length,
         modules: Object.keys(output.inputs).length,
+        inputs: Object.keys(output.inputs),
       };
     }),
   );

@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B5,B6,B8,B11] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11] [--strict]');
   process.exit(0);
 }
 
@@ -33,6 +33,7 @@ const PROFILES = {
     // One entry of each kind: static API, AWS-backed API, authorizer, workflow task.
     b1: { rounds: 7, entries: ['api-public', 'api-jobs', 'authorizer', 'wf-run-job'] },
     b2: { submitRequests: 200, submitSeconds: 6, readSeconds: 2, rounds: 4, concurrency: 8 },
+    b4: { rounds: 3 },
     b6: { jobs: { 512: 3, 1024: 2 }, framesPerJob: 4 },
     // About 35 MiB of archives: rendering them is most of this benchmark's time.
     b8: { jobs: 6, framesPerJob: 2, width: 1024, height: 1024, rounds: 3, concurrency: 4 },
@@ -40,6 +41,7 @@ const PROFILES = {
   full: {
     b1: { rounds: 15, entries: undefined },
     b2: { submitRequests: 1000, submitSeconds: 30, readSeconds: 5, rounds: 6, concurrency: 8 },
+    b4: { rounds: 5 },
     b6: { jobs: { 512: 8, 1024: 4 }, framesPerJob: 4 },
     // About 140 MiB: archives of 24 MiB each, several times what a download may hold in memory.
     b8: { jobs: 6, framesPerJob: 2, width: 2048, height: 2048, rounds: 5, concurrency: 4 },
@@ -49,7 +51,7 @@ const PROFILES = {
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B5,B6,B8,B11')
+  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -80,6 +82,11 @@ const benchmarks: Benchmark[] = [
     id: 'B2',
     label: 'local API (B2 submit, B3 status read)',
     run: async () => (await import('./b2-api.ts')).benchApi({ ...profile.b2, log }),
+  },
+  {
+    id: 'B4',
+    label: 'npm start to the first answer',
+    run: async () => (await import('./b4-start.ts')).benchStart({ ...profile.b4, log }),
   },
   {
     id: 'B5',

@@ -1,7 +1,7 @@
 import { Cursor, IsoDateTime, Limit, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { GeneratorInfo, GeneratorSummary, ParamValues, ParamViolation } from './generators.ts';
 import { Job, JobId, JobKind, JobStatus, LogEntry, StatusCounts } from './jobs.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export const Root = z
   .object({ name: z.string(), version: z.string(), docs: z.string(), redoc: z.string(), openapi: z.string() })

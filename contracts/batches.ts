@@ -1,7 +1,7 @@
 import { Cursor, IsoDateTime, Limit, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { ParamValues } from './generators.ts';
 import { Job, JobId, JobStatus, StatusCounts } from './jobs.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export const MAX_JOBS_PER_BATCH = 1000;
 

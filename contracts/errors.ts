@@ -1,5 +1,5 @@
 import { ERROR_STATUS, type ErrorCode } from './vocabulary.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export { ERROR_STATUS, type ErrorCode };
 

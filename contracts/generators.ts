@@ -1,4 +1,4 @@
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 /** A generator parameter in Infinity's format (seed 000; peers.md §1.1). */
 export const ParameterSpec = z

@@ -6,7 +6,7 @@
  */
 import { IsoDateTime } from './common.ts';
 import { JobId, JobStatus } from './jobs.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 /** Width and height: 64–1024 pixels, multiples of 8 (the latent space of diffusion models is /8). */
 const side = (name: 'width' | 'height') =>

@@ -1,5 +1,5 @@
 import { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES } from './vocabulary.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES };
 

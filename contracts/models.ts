@@ -4,7 +4,7 @@
  * by the runtime (which `model_id`s the API accepts, how long a cold start takes, what an image
  * costs). Not part of the API documents: the API shows these as generators.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A generator name as the API shows it: `stable-diffusion-v1-5`. Also part of the endpoint name, so it

@@ -2,7 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { IdempotencyKeyHeader } from './common.ts';
 import { ErrorEnvelope } from './errors.ts';
 import { ROUTE_LIST, type RouteDef } from './routes.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export const API_VERSION = '0.1.0';
 

@@ -53,7 +53,7 @@ import {
   TrainingTaskParams,
   TrainRequest,
 } from './training.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** Which Lambda serves the route. */

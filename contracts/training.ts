@@ -7,7 +7,7 @@
  */
 import { Cursor, IsoDateTime, Limit } from './common.ts';
 import { JobId, JobStatus } from './jobs.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 /** The ResNet stages CBAM attention can follow. */
 export const ATTENTION_LAYERS = ['layer1', 'layer2', 'layer3', 'layer4'] as const;

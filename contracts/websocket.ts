@@ -14,7 +14,7 @@ import { ErrorCodeSchema } from './errors.ts';
 import { GenerateRequest } from './images.ts';
 import { JobId, JobStatus } from './jobs.ts';
 import { WEBSOCKET_LIMITS, WEBSOCKET_PATH } from './vocabulary.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export { WEBSOCKET_LIMITS, WEBSOCKET_PATH };
 

@@ -11,6 +11,7 @@ import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { ECR_IMAGE_URI, ImageGenerationConfigSchema } from '../contracts/models.ts';
 import { TrainingConfigSchema } from '../contracts/training.ts';
+import { DEFAULT_KEY_CACHE_TTL_SECONDS, MAX_KEY_CACHE_TTL_SECONDS } from '../lambdas/domain/keys.ts';
 import { REPO_ROOT } from './paths.ts';
 
 /** Where `loadStageConfig` looks for `<stage>.json`. */
@@ -44,6 +45,16 @@ const ApiLimitsSchema = z
     tenantQuotaPerDay: z.number().int().min(1).default(50_000),
     /** Requests per client IP per 5 minutes before the web ACL answers 429. */
     wafRateLimitPer5Minutes: z.number().int().min(10).max(2_000_000_000).default(3_000),
+    /**
+     * Seconds the key authorizer trusts a key it has verified before reading the keys table again:
+     * a revoked key stops working within this time. 0 reads the table on every request.
+     */
+    keyCacheTtlSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_KEY_CACHE_TTL_SECONDS)
+      .default(DEFAULT_KEY_CACHE_TTL_SECONDS),
   })
   .strict()
   .superRefine((limits, ctx) => {

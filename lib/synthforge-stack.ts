@@ -132,6 +132,7 @@ export class SynthForgeStack extends Stack {
         workerMemoryMb: this.workflows.tasks.runJob.memoryMb,
         resultRetentionDays: config.resultRetentionDays,
       },
+      keyCacheTtlSeconds: config.api.keyCacheTtlSeconds,
       images: {
         workflow: this.imageWorkflow,
         endpoints: this.modelEndpoints,

@@ -2,11 +2,16 @@
  * The REQUEST authorizer: maps the hashed API key to its tenant. The tenant reaches the handlers
  * only through the context returned here; `usageIdentifierKey` ties the request to the tenant's
  * usage plan key (throttling and quota).
+ *
+ * API Gateway's own authorizer cache is off (keys come in either of two headers, and it can cache
+ * on only the ones it requires), so this function runs before every request. It remembers the keys
+ * it has verified for `KEY_CACHE_TTL_SECONDS` instead (lambdas/domain/keys.ts: CachingKeyStore), and
+ * a revoked key stops working within that time.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { createDynamoClients } from '../adapters/clients.ts';
 import { DynamoKeyStore } from '../adapters/dynamo/key-store.ts';
-import { authenticate, extractApiKey } from '../domain/keys.ts';
+import { authenticate, CachingKeyStore, extractApiKey, MAX_KEY_CACHE_TTL_SECONDS } from '../domain/keys.ts';
 import type { ApiKeyRecord, KeyStore } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
 
@@ -65,19 +70,36 @@ export function keyAuthorizerHandler<E>(
 
 /**
  * Built without the shared runtime: the authorizer runs before every request, so its bundle holds
- * only the DynamoDB client and the key lookup.
+ * only the DynamoDB client and the key lookup. One per container, so that the key cache outlives
+ * the invocation.
  */
 let keyStore: KeyStore | undefined;
 function keysFromEnv(): KeyStore {
   const tableName = process.env.KEYS_TABLE;
   if (!tableName) throw new Error('environment variable KEYS_TABLE is not set for this function');
-  keyStore ??= new DynamoKeyStore(
-    createDynamoClients({ region: process.env.AWS_REGION ?? 'us-east-1' }).dynamo,
-    {
+  keyStore ??= new CachingKeyStore(
+    new DynamoKeyStore(createDynamoClients({ region: process.env.AWS_REGION ?? 'us-east-1' }).dynamo, {
       tableName,
-    },
+    }),
+    { ttlSeconds: keyCacheTtlFromEnv() },
   );
   return keyStore;
+}
+
+/**
+ * The key cache's TTL from `KEY_CACHE_TTL_SECONDS` (the stage's `api.keyCacheTtlSeconds`, which the
+ * stack sets). Unset: no cache, so that a function deployed without it checks every key.
+ */
+export function keyCacheTtlFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.KEY_CACHE_TTL_SECONDS;
+  if (raw === undefined || raw === '') return 0;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_KEY_CACHE_TTL_SECONDS) {
+    throw new Error(
+      `environment variable KEY_CACHE_TTL_SECONDS must be a whole number of seconds from 0 to ${MAX_KEY_CACHE_TTL_SECONDS}, got "${raw}"`,
+    );
+  }
+  return seconds;
 }
 
 export const handler = keyAuthorizerHandler<APIGatewayRequestAuthorizerEvent>(authorize);

@@ -17,7 +17,7 @@ import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { scanOpenJobs } from '../adapters/dynamo/job-store.ts';
 import { type RecoveryReport, recoverOpenJobs } from '../domain/jobs/recovery.ts';
-import { createApiKey, hashApiKey } from '../domain/keys.ts';
+import { CachingKeyStore, createApiKey, DEFAULT_KEY_CACHE_TTL_SECONDS, hashApiKey } from '../domain/keys.ts';
 import type { BatchWorkflow } from '../domain/ports.ts';
 import { trainingJobPrefix } from '../domain/training/keys.ts';
 import { batchRoutes } from '../handlers/api/batches.ts';
@@ -71,6 +71,12 @@ export interface LocalPlatformOptions {
   minFreeBytes?: number;
   /** Tests: how free space is measured (default: statfs of the data folder). */
   freeSpace?: FreeSpaceProbe;
+  /**
+   * The API's key cache, as the deployed authorizer's: a verified key is trusted for `ttlSeconds`
+   * (default 60; 0 asks the keys table on every request), so a revocation takes effect within it.
+   * Tests move its clock with `now` (milliseconds).
+   */
+  keyCache?: { ttlSeconds?: number; now?: () => number };
 }
 
 export interface LocalPlatform {
@@ -236,11 +242,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const rateLimit = options.rateLimit ?? { perSecond: 50, burst: 100 };
   const server: Server = createLocalApiServer({
     handlers,
-    keys: rt.keys,
+    keys: new CachingKeyStore(rt.keys, {
+      ttlSeconds: options.keyCache?.ttlSeconds ?? DEFAULT_KEY_CACHE_TTL_SECONDS,
+      ...(options.keyCache?.now ? { now: options.keyCache.now } : {}),
+    }),
     rateLimiter: new RateLimiter(rateLimit.perSecond, rateLimit.burst),
   });
   const sockets = attachWebSocketApi({
     server,
+    // Uncached, as deployed: the WebSocket authorizer runs once per connection, not per message.
     keys: rt.keys,
     events,
     socketFor: (messenger) => generationSocketFor(rt, messenger),

@@ -7,14 +7,17 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { logger, metrics, tracer } from './powertools.ts';
+import { logger, metrics, tracingEnabled } from './powertools.ts';
+
+// Loaded while the module loads (in Lambda, during Init), and only where tracing is on: locally,
+// in the tests and in the benchmark the X-Ray SDK and its async hooks are never loaded.
+const tracing = tracingEnabled() ? await import('./tracing.ts') : undefined;
 
 /** `emitsMetrics`: only then is the metrics middleware added (it warns on every empty flush). */
 export function withPowertools<E, R>(handler: (event: E) => Promise<R>, emitsMetrics = true) {
-  const wrapped = middy(handler)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }));
+  const wrapped = middy(handler);
+  if (tracing) wrapped.use(tracing.captureHandler());
+  wrapped.use(injectLambdaContext(logger, { resetKeys: true }));
   return emitsMetrics ? wrapped.use(logMetrics(metrics)) : wrapped;
 }

@@ -52,6 +52,8 @@ export interface ApiHandlersProps {
   /** Seed 002: the workflow `POST /train` starts and its cancel stops. */
   readonly training: TrainingWorkflow;
   readonly settings: ApiRuntimeSettings;
+  /** Seconds the key authorizer trusts a verified key (`KEY_CACHE_TTL_SECONDS`; the stage's `api.keyCacheTtlSeconds`). */
+  readonly keyCacheTtlSeconds: number;
   readonly defaults: FunctionDefaults;
   /** What deleting the stack does to the cursor secret. */
   readonly removalPolicy: RemovalPolicy;
@@ -200,7 +202,10 @@ export class ApiHandlers extends Construct {
       timeout: Duration.seconds(10),
       entry: 'lambdas/handlers/authorizer.ts',
       description: 'API: REQUEST authorizer, API key to tenant',
-      environment: { KEYS_TABLE: data.keysTable.tableName },
+      environment: {
+        KEYS_TABLE: data.keysTable.tableName,
+        KEY_CACHE_TTL_SECONDS: String(props.keyCacheTtlSeconds),
+      },
     });
     data.allowKeysTable(this.authorizer, ['dynamodb:GetItem']);
 

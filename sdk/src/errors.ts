@@ -4,7 +4,7 @@
  * (`TimeoutError`), and the local failures of a download (`BatchFolderMismatchError`, `ArchiveError`).
  */
 import type { ErrorCode } from '../../contracts/errors.ts';
-import { z } from '../../contracts/zod.ts';
+import * as z from '../../contracts/zod.ts';
 
 /**
  * Codes a `SynthForgeError` can carry: the server's own (contracts/vocabulary.ts), plus two the

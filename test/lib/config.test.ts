@@ -65,6 +65,16 @@ describe('parseStageConfig', () => {
     expect(parse).toThrow(/- api\.tenantQuotaPerDay: /);
   });
 
+  it('lets the key authorizer trust a verified key for 60 s by default, 0 to 300 s if the stage says so', () => {
+    expect(parseStageConfig({ stage: 'qa' }).api.keyCacheTtlSeconds).toBe(60);
+    expect(parseStageConfig({ stage: 'qa', api: { keyCacheTtlSeconds: 0 } }).api.keyCacheTtlSeconds).toBe(0);
+    for (const keyCacheTtlSeconds of [-1, 301, 1.5]) {
+      expect(() => parseStageConfig({ stage: 'qa', api: { keyCacheTtlSeconds } })).toThrow(
+        /api\.keyCacheTtlSeconds/,
+      );
+    }
+  });
+
   it('rejects unknown keys, so a typo is not silently ignored', () => {
     expect(() => parseStageConfig({ stage: 'qa', batchMaxConcurency: 4 })).toThrow(/batchMaxConcurency/);
   });

@@ -1,8 +1,9 @@
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DynamoKeyStore } from '../../../lambdas/adapters/dynamo/key-store.ts';
-import { createApiKey } from '../../../lambdas/domain/keys.ts';
-import { authorize, stageWildcardArn } from '../../../lambdas/handlers/authorizer.ts';
+import { createApiKey, MAX_KEY_CACHE_TTL_SECONDS } from '../../../lambdas/domain/keys.ts';
+import { authorize, keyCacheTtlFromEnv, stageWildcardArn } from '../../../lambdas/handlers/authorizer.ts';
 import { useEmulators } from '../../support/emulators.ts';
 import { loadEvent } from '../../support/fixtures.ts';
 
@@ -66,6 +67,34 @@ describe('stageWildcardArn', () => {
     expect(
       stageWildcardArn('arn:aws:execute-api:eu-west-1:111122223333:api1/prod/DELETE/api/v1/jobs/X'),
     ).toBe('arn:aws:execute-api:eu-west-1:111122223333:api1/prod/*/*');
+  });
+});
+
+describe('keyCacheTtlFromEnv', () => {
+  it('reads KEY_CACHE_TTL_SECONDS as whole seconds up to the maximum, and no cache when unset', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_KEY_CACHE_TTL_SECONDS }), (seconds) => {
+        expect(keyCacheTtlFromEnv({ KEY_CACHE_TTL_SECONDS: String(seconds) })).toBe(seconds);
+      }),
+    );
+    expect(keyCacheTtlFromEnv({})).toBe(0);
+    expect(keyCacheTtlFromEnv({ KEY_CACHE_TTL_SECONDS: '' })).toBe(0);
+  });
+
+  it('refuses anything else, naming the variable', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: MAX_KEY_CACHE_TTL_SECONDS + 1 }).map(String),
+          fc.integer({ max: -1 }).map(String),
+          fc.double({ noInteger: true, noDefaultInfinity: true, noNaN: true }).map(String),
+          fc.constantFrom('sixty', '60s', 'Infinity', 'NaN'),
+        ),
+        (raw) => {
+          expect(() => keyCacheTtlFromEnv({ KEY_CACHE_TTL_SECONDS: raw })).toThrow(/KEY_CACHE_TTL_SECONDS/);
+        },
+      ),
+    );
   });
 });
 

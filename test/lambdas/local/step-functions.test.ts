@@ -3,6 +3,7 @@
  * aws-local-stepfunctions, with faults injected into its tasks: a failing job, a cancel mid-batch,
  * a worker killed between its S3 write and its job update, failing Catch paths, and the reconciler.
  */
+import { createRequire } from 'node:module';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,9 +15,11 @@ import { type ExecutionStatusChange, reconcileTask } from '../../../lambdas/hand
 import {
   type ExecutionRecord,
   LocalBatchWorkflow,
+  localDefinition,
   type TaskFunction,
 } from '../../../lambdas/local/step-functions.ts';
 import type { Runtime } from '../../../lambdas/runtime.ts';
+import { STATE_MACHINE_FILES, type StateMachineName } from '../../../statemachines/definitions.ts';
 import { loadEvent } from '../../support/fixtures.ts';
 import { expectError, usePlatform } from '../../support/platform.ts';
 
@@ -563,4 +566,28 @@ describe('stopping an execution', () => {
     expect(stopsRequested).toBe(1);
     expect(workflow.executions.get(executionId)?.status).toBe('ABORTED');
   });
+});
+
+// asl-validator ships no types: this is the part of its API the test uses.
+type AslValidator = (
+  definition: unknown,
+  options: { checkArn: boolean; checkPaths: boolean },
+) => { isValid: boolean; errors: unknown[]; errorsText: (separator?: string) => string };
+const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+describe('localDefinition', () => {
+  it.each(Object.keys(STATE_MACHINE_FILES) as StateMachineName[])(
+    'is a valid definition of %s as the local runner gets it (the platform does not validate at start)',
+    (machine) => {
+      // Prepare: the local function names are not ARNs, as the platform's runner has them.
+      const definition = localDefinition(machine);
+
+      // Act
+      const result = aslValidator(definition, { checkArn: false, checkPaths: true });
+
+      // Assess
+      expect(result.errors, result.errorsText('\n')).toEqual([]);
+      expect(result.isValid).toBe(true);
+    },
+  );
 });

@@ -157,7 +157,7 @@ describe('every function', () => {
         trainingWorkflow.recordTraining,
         ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE', 'TRAINING_SETTINGS'],
       ],
-      [apiHandlers.authorizer, ['KEYS_TABLE']],
+      [apiHandlers.authorizer, ['KEYS_TABLE', 'KEY_CACHE_TTL_SECONDS']],
       [workflows.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
       [workflows.tasks.runJob, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
       [workflows.tasks.failJob, ['EVENT_BUS_NAME', 'STATE_TABLE']],
