@@ -5,8 +5,8 @@
  *   list                                  key ids, tenants, created / revoked
  *   revoke KEY_ID
  *
- * Without --stage it manages the local platform's keys (in --data-dir, default .synthforge; the
- * platform may be running or not). With --stage NAME it manages a deployed stack's keys: the keys
+ * Without --stage it manages the local platform's keys (in --data-dir, default the `.synthforge/`
+ * of the repository root that `npm start` uses; the platform may be running or not). With --stage NAME it manages a deployed stack's keys: the keys
  * table and usage plan come from the stack's outputs, and `create` also makes the tenant's API
  * Gateway usage-plan key, whose value the authorizer returns so throttling and quotas apply.
  */
@@ -26,14 +26,15 @@ import { awsClientsFor, createAwsClients } from '../lambdas/adapters/clients.ts'
 import { DynamoKeyStore } from '../lambdas/adapters/dynamo/key-store.ts';
 import { assertTenantName, createApiKey } from '../lambdas/domain/keys.ts';
 import type { KeyStore } from '../lambdas/domain/ports.ts';
+import { DEFAULT_DATA_DIR } from '../lambdas/local/data-dir.ts';
 import { startEmulators } from '../lambdas/local/emulators.ts';
 import { type EmulatorEndpoints, ENDPOINTS_FILE } from '../lambdas/local/platform.ts';
 import { stackNameFor } from '../lib/stack-name.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE =
-  'usage: npm run keys -- create --tenant NAME [--label TEXT] | list | revoke KEY_ID  [--stage NAME | --data-dir DIR]';
+const USAGE = `usage: npm run keys -- create --tenant NAME [--label TEXT] | list | revoke KEY_ID  [--stage NAME | --data-dir DIR]
+  --data-dir   the local platform's data (default ${DEFAULT_DATA_DIR}, as npm start)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,7 +43,7 @@ const { values, positionals } = parseArgs({
     label: { type: 'string' },
     stage: { type: 'string' },
     region: { type: 'string' },
-    'data-dir': { type: 'string', default: '.synthforge' },
+    'data-dir': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -99,7 +100,7 @@ async function stageTarget(stage: string, region: string | undefined): Promise<T
 
 const target = values.stage
   ? await stageTarget(values.stage, values.region)
-  : await localTarget(resolve(values['data-dir']));
+  : await localTarget(resolve(values['data-dir'] ?? DEFAULT_DATA_DIR));
 
 try {
   if (command === 'create') {

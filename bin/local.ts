@@ -1,12 +1,13 @@
 /**
  * `npm start`: the local platform. Options: --port (8000), --host (127.0.0.1), --data-dir
- * (.synthforge), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4),
+ * (.synthforge at the repository root), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4),
  * --min-free-mb (new work is refused while the data's disk has less free, 64).
  */
 // First: it sets the environment the imports below read when they load.
 import '../lambdas/local/process-defaults.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_DATA_DIR } from '../lambdas/local/data-dir.ts';
 import { diskFullCode, diskFullMessage } from '../lambdas/local/disk-space.ts';
 import { type LocalPlatform, startLocalPlatform } from '../lambdas/local/platform.ts';
 
@@ -14,7 +15,7 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '8000' },
     host: { type: 'string', default: '127.0.0.1' },
-    'data-dir': { type: 'string', default: '.synthforge' },
+    'data-dir': { type: 'string' },
     memory: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '4' },
     'min-free-mb': { type: 'string', default: '64' },
@@ -24,7 +25,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir .synthforge] [--memory] [--concurrency 4] [--min-free-mb 64]`,
+    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir ${DEFAULT_DATA_DIR}] [--memory] [--concurrency 4] [--min-free-mb 64]`,
   );
   process.exit(0);
 }
@@ -37,7 +38,7 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 40)
   throw new Error('--concurrency must be 1..40');
 const minFreeMb = Number(values['min-free-mb']);
 if (!Number.isFinite(minFreeMb) || minFreeMb < 0) throw new Error('--min-free-mb must be 0 or more');
-const dataDir = values.memory ? undefined : resolve(values['data-dir']);
+const dataDir = values.memory ? undefined : resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
 
 // Ctrl-C and SIGTERM are handled from the first moment, not only once the banner is out: without a
 // listener Node dies of the signal at once, and nothing would stop what the start had begun. A
@@ -93,5 +94,20 @@ if (!requestedStop)
   export SYNTHFORGE_API_URL=${platform.url} SYNTHFORGE_API_KEY=${platform.devKey}
   AWS CLI:  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url ${platform.emulators.s3Endpoint} s3 ls
 Ctrl-C stops.`);
+
+// Training needs PyTorch for python3, which a fresh machine may lack: said now (the probe imports
+// torch, about a second, so it does not hold up the start), and asked again at each submission until
+// it is there, so installing it needs no restart.
+if (!requestedStop) {
+  const running = platform;
+  void running.trainingHost.available().then((availability) => {
+    if (stopping) return;
+    console.log(
+      availability.ok
+        ? '  Training     available (PyTorch on CPU)'
+        : `  Training     unavailable: ${availability.reason}`,
+    );
+  });
+}
 
 if (requestedStop) await shutdown(requestedStop);

@@ -1,7 +1,7 @@
-import { ERROR_STATUS, type ErrorCode } from './vocabulary.ts';
+import { ERROR_STATUS, type ErrorCode, type ErrorFormat } from './vocabulary.ts';
 import * as z from './zod.ts';
 
-export { ERROR_STATUS, type ErrorCode };
+export { ERROR_STATUS, type ErrorCode, type ErrorFormat };
 
 export const ErrorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]);
 
@@ -16,3 +16,33 @@ export const ErrorEnvelope = z
   })
   .openapi('Error');
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
+
+/**
+ * Seed 002's error body, on the training routes: `{"error": "<type>", "message", "details"}`. The
+ * type is the code of the envelope in lower case, so one list of codes serves both.
+ */
+export const Seed002Error = z
+  .object({
+    error: z
+      .enum(
+        Object.keys(ERROR_STATUS).map((code) => code.toLowerCase()) as [
+          Lowercase<ErrorCode>,
+          ...Lowercase<ErrorCode>[],
+        ],
+      )
+      .describe(
+        'the error type: validation_error (422), not_found (404), forbidden (403), illegal_state (409), …',
+      ),
+    message: z.string().describe('what went wrong, for a person'),
+    details: z
+      .record(z.string(), z.unknown())
+      .describe('context: for invalid input the parameter, the value and the constraint'),
+  })
+  .openapi('TrainingError');
+export type Seed002Error = z.infer<typeof Seed002Error>;
+
+/** The error body of each format (contracts/vocabulary.ts `ErrorFormat`). */
+export const ERROR_BODY: Readonly<Record<ErrorFormat, z.ZodType>> = {
+  envelope: ErrorEnvelope,
+  seed002: Seed002Error,
+};

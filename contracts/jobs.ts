@@ -1,4 +1,4 @@
-import { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES } from './vocabulary.ts';
+import { JOB_ID_PATTERN, JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES } from './vocabulary.ts';
 import * as z from './zod.ts';
 
 export { JOB_KINDS, JOB_STATUSES, TERMINAL_STATUSES };
@@ -12,7 +12,7 @@ export type JobKind = z.infer<typeof JobKind>;
 /** Opaque, time-sortable identifier (a ULID). */
 export const JobId = z
   .string()
-  .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a job id is 26 Crockford base32 characters')
+  .regex(JOB_ID_PATTERN, 'a job id is 26 Crockford base32 characters')
   .openapi('JobId', { example: '01JD3X2K8Q7YV4N6B5M9T0RWZC' });
 
 export const StatusCounts = z

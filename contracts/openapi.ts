@@ -1,7 +1,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { IdempotencyKeyHeader } from './common.ts';
-import { ErrorEnvelope } from './errors.ts';
+import { ERROR_BODY } from './errors.ts';
 import { ROUTE_LIST, type RouteDef } from './routes.ts';
+import { ERROR_CODE_IN_FORMAT, ERROR_STATUS, type ErrorFormat, errorFormatOf } from './vocabulary.ts';
 import * as z from './zod.ts';
 
 export const API_VERSION = '0.1.0';
@@ -18,6 +19,32 @@ const STATUS_TEXT: Record<number, string> = {
   500: 'Internal error: no stack trace, the request id says which',
   503: 'Model, endpoint or workflow not available: `details` says why and, where known, when',
 };
+
+/** Seed 002's routes: the same statuses, named by their `error` type. */
+const SEED002_STATUS_TEXT: Record<number, string> = {
+  403: 'forbidden: `tenant_id` names another tenant',
+  404: 'not_found: no such task of yours (another tenant’s ids included)',
+  409: 'illegal_state (the run already ended, or one of that name is running) or request_in_flight',
+  413: 'payload_too_large',
+  422: 'validation_error: `details` names the parameter, the value and the constraint (a body that is not JSON included); or idempotency_key_reused',
+  500: 'internal: no stack trace, `details.request_id` says which',
+  503: 'unavailable: training cannot run (`details.reason`), or the disk is full',
+};
+
+/**
+ * Statuses API Gateway answers itself (no or a bad key, throttling): its gateway responses are one
+ * per API, with templates that only substitute variables, so they are the envelope on every route.
+ */
+const GATEWAY_STATUSES: ReadonlySet<number> = new Set([401, 429]);
+
+function errorResponseSpec(status: number, format: ErrorFormat): ResponseSpec {
+  const bodyFormat = GATEWAY_STATUSES.has(status) ? 'envelope' : format;
+  const text = bodyFormat === 'seed002' ? SEED002_STATUS_TEXT[status] : undefined;
+  return {
+    description: text ?? STATUS_TEXT[status] ?? 'Error',
+    content: { 'application/json': { schema: ERROR_BODY[bodyFormat] } },
+  };
+}
 
 /** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
 export function buildOpenApiDocument(serverUrl?: string) {
@@ -55,9 +82,11 @@ const POLL_HEADERS = z.object({ Location: z.string().url().describe('where to po
 
 function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
   // What every route of a kind can answer is derived; `route.errors` adds what its domain can.
+  const format = errorFormatOf(route.family);
+  const invalidInput = ERROR_STATUS[ERROR_CODE_IN_FORMAT[format].INVALID_PARAMETERS ?? 'INVALID_PARAMETERS'];
   const errorStatuses = new Set<number>(route.errors);
   if (route.auth) for (const status of [401, 429, 500]) errorStatuses.add(status);
-  if (route.params || route.query || route.body) errorStatuses.add(400);
+  if (route.params || route.query || route.body) errorStatuses.add(invalidInput);
   if (route.body) errorStatuses.add(413);
   if (route.idempotent) for (const status of [409, 422]) errorStatuses.add(status);
   const responses: Record<string, ResponseSpec> = {
@@ -76,12 +105,7 @@ function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
         }
       : {}),
   };
-  for (const status of [...errorStatuses].sort()) {
-    responses[status] = {
-      description: STATUS_TEXT[status] ?? 'Error',
-      content: { 'application/json': { schema: ErrorEnvelope } },
-    };
-  }
+  for (const status of [...errorStatuses].sort()) responses[status] = errorResponseSpec(status, format);
   registry.registerPath({
     method: route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete',
     path: route.path,

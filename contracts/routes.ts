@@ -90,11 +90,6 @@ export interface RouteDef<
    * handler parses with the same schema either way. Default true.
    */
   edgeValidation?: boolean;
-  /**
-   * The error code of input that fails the route's schemas; default `INVALID_PARAMETERS` (400).
-   * Seed 002's routes answer `VALIDATION_ERROR` (422), as LaxAI's FastAPI does.
-   */
-  invalidInputCode?: 'INVALID_PARAMETERS' | 'VALIDATION_ERROR';
   params?: P;
   query?: Q;
   body?: B;
@@ -508,7 +503,6 @@ export const routes = {
     pollPath: (body) => `/api/v1/train/${body.task_id}/status`,
     idempotent: true,
     edgeValidation: false,
-    invalidInputCode: 'VALIDATION_ERROR',
     body: TrainRequest,
     response: { status: 202, schema: TrainAccepted },
     errors: [403, 404, 409, 413, 422, 503],
@@ -521,6 +515,7 @@ export const routes = {
     auth: true,
     tag: 'training',
     summary: "A training run's status and live progress: epoch, loss, best loss, evaluation, logs",
+    description: 'A task id that is not one of yours is a 404 `not_found`.',
     mode: 'immediate',
     params: TrainingTaskParams,
     response: { status: 200, schema: TrainingTask },
@@ -537,7 +532,7 @@ export const routes = {
     mode: 'immediate',
     query: TrainingListQuery,
     response: { status: 200, schema: TrainingList },
-    errors: [400],
+    errors: [],
   }),
   cancelTraining: route({
     operationId: 'cancelTraining',
@@ -547,6 +542,9 @@ export const routes = {
     auth: true,
     tag: 'training',
     summary: 'Cancels a training run: its SageMaker training job is stopped',
+    description:
+      'Answers at once with the run `cancelled`; its training job is stopped in the background. A task id ' +
+      'that is not one of yours is a 404 `not_found`; a run that already ended, a 409 `illegal_state`.',
     mode: 'immediate',
     params: TrainingTaskParams,
     response: { status: 200, schema: TrainCancelled },

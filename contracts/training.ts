@@ -146,7 +146,9 @@ export const TrainRequest = z
     verbose: bool('verbose').default(true),
     save_intermediate: bool('save_intermediate')
       .default(true)
-      .describe("keep each epoch's model, not only the best"),
+      .describe(
+        "also keep each epoch's weights, with the run's checkpoints (model.tar.gz holds the final and best weights only)",
+      ),
     custom_name: z
       .string({ error: 'custom_name must be a string' })
       .regex(/^[A-Za-z0-9][\w-]{0,62}$/, 'custom_name must be 1–63 letters, digits, _ or -')
@@ -234,7 +236,16 @@ export const TrainingTask = z
   .openapi('TrainingTask');
 export type TrainingTask = z.output<typeof TrainingTask>;
 
-export const TrainingTaskParams = z.object({ task_id: JobId });
+/**
+ * Any string, as LaxAI takes it: one that is not a task of the caller's (a UUID from LaxAI, another
+ * tenant's id) is a 404 `not_found`, not a 422 about its format.
+ */
+export const TrainingTaskParams = z.object({
+  task_id: z.string().openapi({
+    description: 'the task_id POST /api/v1/train answered',
+    example: '01JD3X2K8Q7YV4N6B5M9T0RWZC',
+  }),
+});
 
 export const TrainingListQuery = z.object({
   status: JobStatus.optional(),

@@ -39,6 +39,29 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * How a family of routes writes its errors (DESIGN §1 "Errors": each family keeps its seed's
+ * documented shape). `envelope`: seed 001's `{"error": {"code", "message", "details"}}`. `seed002`:
+ * LaxAI's `{"error": "<type>", "message", "details"}`, the type being the code in lower case
+ * (`validation_error`, `not_found`), and every input that fails its schema (a body that is not JSON
+ * included) a 422, as FastAPI answers it.
+ */
+export type ErrorFormat = 'envelope' | 'seed002';
+
+const FAMILY_ERROR_FORMAT: Readonly<Record<string, ErrorFormat>> = { training: 'seed002' };
+
+/** The error format of a route family (contracts/routes.ts `RouteFamily`); `envelope` unless named. */
+export const errorFormatOf = (family: string): ErrorFormat => FAMILY_ERROR_FORMAT[family] ?? 'envelope';
+
+/** Codes a format answers as another code (and so another status). */
+export const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCode, ErrorCode>>>> = {
+  envelope: {},
+  seed002: { INVALID_PARAMETERS: 'VALIDATION_ERROR', INVALID_REQUEST: 'VALIDATION_ERROR' },
+};
+
+/** A job id: 26 Crockford base32 characters (a ULID). */
+export const JOB_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
 /** Seed 001's WebSocket endpoint: `ws(s)://<host>/api/v1/ws/generation?api_key=<key>`. */
 export const WEBSOCKET_PATH = '/api/v1/ws/generation';
 

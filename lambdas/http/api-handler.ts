@@ -1,13 +1,15 @@
 /**
  * Turns a family of routes into one API Gateway (REST, proxy) Lambda handler: it finds the route,
  * parses path, query and body with the route's zod schemas, takes the tenant from the authorizer,
- * applies `Idempotency-Key`, calls the route's implementation and answers in the error envelope.
+ * applies `Idempotency-Key`, calls the route's implementation and answers errors in the format of
+ * the route's family (seed 001's envelope; seed 002's body on the training routes).
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { IdempotencyKeyHeader } from '../../contracts/common.ts';
 import type { RouteDef } from '../../contracts/routes.ts';
+import { errorFormatOf } from '../../contracts/vocabulary.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { logger } from '../shared/logger.ts';
@@ -64,6 +66,10 @@ export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProx
 export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOptions = {}): ApiHandler {
   const byKey = new Map(bindings.map((b) => [`${b.route.method} ${b.route.path}`, b]));
   const now = options.now ?? (() => new Date());
+  // A request for no route of this handler is answered in its family's format when it has one family.
+  const families = new Set(bindings.map((b) => b.route.family));
+  const [onlyFamily] = families.size === 1 ? families : [];
+  const unroutedFormat = onlyFamily ? errorFormatOf(onlyFamily) : 'envelope';
 
   const handle: ApiHandler = async (event) => {
     const requestId = event.requestContext?.requestId ?? 'local';
@@ -72,12 +78,15 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
       return errorResponse(
         new DomainError('NOT_FOUND', `no route ${event.httpMethod} ${event.path}`),
         requestId,
+        unroutedFormat,
       );
     }
+    // One mechanism for every family: the route's family picks the error body and any status remap.
+    const format = errorFormatOf(binding.route.family);
     try {
       return await dispatch(binding, event, requestId, options, now);
     } catch (error) {
-      if (error instanceof DomainError) return errorResponse(error, requestId);
+      if (error instanceof DomainError) return errorResponse(error, requestId, format);
       logger.error('unhandled error', {
         error: error as Error,
         operation: binding.route.operationId,
@@ -86,6 +95,7 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
       return errorResponse(
         new DomainError('INTERNAL', 'internal error; the request id says which', { request_id: requestId }),
         requestId,
+        format,
       );
     }
   };
@@ -110,11 +120,9 @@ async function dispatch(
   }
   const request: RouteRequest<RouteDef> = {
     tenant,
-    params: parsePart(route.params, event.pathParameters ?? {}, 'path', route.invalidInputCode),
-    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query', route.invalidInputCode),
-    body: route.body
-      ? parsePart(route.body, readJsonBody(event, headers), 'body', route.invalidInputCode)
-      : undefined,
+    params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
+    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query'),
+    body: route.body ? parsePart(route.body, readJsonBody(event, headers), 'body') : undefined,
     headers,
     requestId,
     baseUrl: baseUrlOf(event, headers),
@@ -192,7 +200,6 @@ function parsePart<S extends z.ZodType | undefined>(
   schema: S,
   input: unknown,
   location: 'path' | 'query' | 'body' | 'header',
-  code?: RouteDef['invalidInputCode'],
 ): Out<S> {
   if (!schema) return undefined as Out<S>;
   // Query strings: a misspelt filter is an error, not a silently ignored parameter.
@@ -200,7 +207,7 @@ function parsePart<S extends z.ZodType | undefined>(
     location === 'query' && 'strict' in schema ? (schema as unknown as z.ZodObject).strict() : schema;
   const parsed = strictSchema.safeParse(input);
   if (parsed.success) return parsed.data as Out<S>;
-  throw invalidInput(parsed.error, input, location, code);
+  throw invalidInput(parsed.error, input, location);
 }
 
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {

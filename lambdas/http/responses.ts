@@ -1,5 +1,11 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorEnvelope } from '../../contracts/errors.ts';
+import type { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
+import {
+  ERROR_CODE_IN_FORMAT,
+  ERROR_STATUS,
+  type ErrorCode,
+  type ErrorFormat,
+} from '../../contracts/vocabulary.ts';
 import type { DomainError } from '../domain/errors.ts';
 
 /** A body that is not JSON: the docs pages and their scripts. */
@@ -48,10 +54,25 @@ export function jsonResponse(
   };
 }
 
-export function errorResponse(error: DomainError, requestId: string): APIGatewayProxyResult {
-  const envelope: ErrorEnvelope = {
-    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
-  };
+/** The body of an error in each format (contracts/vocabulary.ts `ErrorFormat`). */
+const BODY_OF: Record<ErrorFormat, (code: ErrorCode, error: DomainError) => ErrorEnvelope | Seed002Error> = {
+  envelope: (code, error) => ({
+    error: { code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+  }),
+  seed002: (code, error) => ({
+    error: code.toLowerCase() as Lowercase<ErrorCode>,
+    message: error.message,
+    details: error.details ?? {},
+  }),
+};
+
+/** An error answered in a route family's format: its body, and its status (the format may remap a code). */
+export function errorResponse(
+  error: DomainError,
+  requestId: string,
+  format: ErrorFormat = 'envelope',
+): APIGatewayProxyResult {
+  const code = ERROR_CODE_IN_FORMAT[format][error.code] ?? error.code;
   const headers: Record<string, string> = error.retryAfter ? { 'retry-after': String(error.retryAfter) } : {};
-  return jsonResponse(error.status, envelope, requestId, headers);
+  return jsonResponse(ERROR_STATUS[code], BODY_OF[format](code, error), requestId, headers);
 }

@@ -109,7 +109,8 @@ function readableConstraint(issue: z.core.$ZodIssue, name: string): string {
 }
 
 /**
- * The 400 for input that failed its schema, as every route (and the WebSocket API) answers it. A
+ * The 400 for input that failed its schema, as every route (and the WebSocket API) answers it (seed
+ * 002's routes answer it as a 422 `validation_error`: contracts/vocabulary.ts `ErrorFormat`). A
  * message that already names its parameter (the seed 001 contracts' own) reads as the seed's
  * example does: "Invalid parameter: width must be between 64 and 1024".
  */
@@ -117,7 +118,6 @@ export function invalidInput(
   error: z.ZodError,
   input: unknown,
   location: 'path' | 'query' | 'body' | 'header' | 'message',
-  code: 'INVALID_PARAMETERS' | 'VALIDATION_ERROR' = 'INVALID_PARAMETERS',
 ): DomainError {
   const issues = describeIssues(error, input);
   const first = issues[0];
@@ -127,5 +127,5 @@ export function invalidInput(
     : named
       ? `Invalid parameter: ${first.message}`
       : `invalid ${location}: ${first.parameter || location}: ${first.message}`;
-  return new DomainError(code, message, { location, ...firstIssue(error, input), issues });
+  return new DomainError('INVALID_PARAMETERS', message, { location, ...firstIssue(error, input), issues });
 }

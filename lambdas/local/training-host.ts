@@ -46,7 +46,8 @@ import { spawnTiedToParent } from './child-lifetime.ts';
 import { parseS3Uri, type S3Location, tryParseS3Uri } from './s3-uri.ts';
 
 const gzip = promisify(gzipCallback);
-const DEFAULT_PYTHON = '/usr/bin/python3';
+/** The interpreter scripts/setup-trainer.sh installs PyTorch for; `SYNTHFORGE_PYTHON` names another. */
+const defaultPython = () => process.env.SYNTHFORGE_PYTHON || '/usr/bin/python3';
 const DEFAULT_TRAINER_DIR = fileURLToPath(new URL('../../containers/trainer', import.meta.url));
 const DEFAULT_CHECKPOINT_SYNC_MS = 2_000;
 const DEFAULT_STOP_GRACE_MS = 30_000;
@@ -63,13 +64,13 @@ const AVAILABILITY_TIMEOUT_MS = 120_000;
 const DOWNLOAD_CONCURRENCY = 8;
 /** After the trainer exits, how long to wait for the rest of its output. */
 const OUTPUT_DRAIN_MS = 2_000;
-const MISSING_TORCH =
-  'python3-torch and python3-torchvision are not installed: on Debian run sudo apt-get install python3-torch python3-torchvision (scripts/setup-trainer.sh)';
+const missingTorch = (python: string) =>
+  `${python} cannot import torch and torchvision: on Debian run sudo apt-get install python3-torch python3-torchvision (scripts/setup-trainer.sh); training works as soon as they are installed, without a restart`;
 
 export interface LocalTrainingHostOptions {
   /** Pointed at s3rver (forcePathStyle, WHEN_REQUIRED checksums). */
   s3: S3Client;
-  /** An interpreter with torch and torchvision; default `/usr/bin/python3`. */
+  /** An interpreter with torch and torchvision; default `$SYNTHFORGE_PYTHON`, else `/usr/bin/python3`. */
   python?: string;
   /** Where `synthforge_trainer` is importable from; default `<repo>/containers/trainer`. */
   trainerDir?: string;
@@ -83,6 +84,9 @@ export interface LocalTrainingHostOptions {
   env?: Record<string, string>;
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
+
+/** Whether training can run here, and if not, why and how to fix it. */
+export type Availability = { ok: true } | { ok: false; reason: string };
 
 /** The CreateTrainingJob request, as the Train state's Parameters resolve it. */
 export type TrainingJobRequest = Partial<CreateTrainingJobRequest>;
@@ -145,7 +149,9 @@ class JobEnded extends Error {
 export class LocalTrainingHost {
   readonly #options: LocalTrainingHostOptions;
   readonly #jobs = new Map<string, RunningJob>();
-  #availability: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
+  /** The last probe of `available()`, and its answer once it has one. */
+  #availability: Promise<Availability> | undefined;
+  #settled: Availability | undefined;
   /** The default work folder, made on first use. */
   #madeWorkDir: Promise<string> | undefined;
 
@@ -158,10 +164,22 @@ export class LocalTrainingHost {
     return [...this.#jobs.keys()];
   }
 
-  /** Is the trainer runnable here (python with torch and torchvision)? Asked once. */
-  available(): Promise<{ ok: true } | { ok: false; reason: string }> {
-    this.#availability ??= this.#probe();
-    return this.#availability;
+  /**
+   * Is the trainer runnable here (python with torch and torchvision)? Once it is, that is kept. While
+   * it is not, each call asks again (callers at the same moment share one probe; a probe that fails
+   * takes tens of milliseconds), so installing PyTorch makes the next submission work, no restart.
+   */
+  available(): Promise<Availability> {
+    if (this.#availability && this.#settled?.ok !== false) return this.#availability;
+    const wasUnavailable = this.#settled?.ok === false;
+    this.#settled = undefined;
+    const probe: Promise<Availability> = this.#probe().then((answer) => {
+      if (this.#availability === probe) this.#settled = answer;
+      if (answer.ok && wasUnavailable) this.#log('the trainer can run here now');
+      return answer;
+    });
+    this.#availability = probe;
+    return probe;
   }
 
   /** createTrainingJob.sync: runs the job to its end (see the module comment). */
@@ -382,7 +400,7 @@ export class LocalTrainingHost {
     // Its stdin is held open and never written: the trainer stops as on SIGTERM when it ends, that
     // is when this process does, even by SIGKILL (child-lifetime.ts).
     const child = spawnTiedToParent(
-      this.#options.python ?? DEFAULT_PYTHON,
+      this.#options.python ?? defaultPython(),
       ['-m', 'synthforge_trainer', 'train'],
       {
         cwd: this.#options.trainerDir ?? DEFAULT_TRAINER_DIR,
@@ -626,8 +644,8 @@ export class LocalTrainingHost {
     return this.#madeWorkDir;
   }
 
-  async #probe(): Promise<{ ok: true } | { ok: false; reason: string }> {
-    const python = this.#options.python ?? DEFAULT_PYTHON;
+  async #probe(): Promise<Availability> {
+    const python = this.#options.python ?? defaultPython();
     const answer = await new Promise<{ ok: boolean; detail: string }>((done) => {
       const child = spawn(python, ['-c', 'import torch, torchvision'], {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -653,7 +671,7 @@ export class LocalTrainingHost {
     });
     if (answer.ok) return { ok: true };
     this.#log('the trainer cannot run here', { python, detail: answer.detail });
-    return { ok: false, reason: MISSING_TORCH };
+    return { ok: false, reason: missingTorch(python) };
   }
 
   #log(message: string, details?: Record<string, unknown>): void {

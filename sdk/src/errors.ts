@@ -34,6 +34,16 @@ const LenientEnvelope = z.object({
   }),
 });
 
+/**
+ * Seed 002's error body, which the training routes answer: `{"error": "<type>", "message", "details"}`,
+ * the type being the envelope's code in lower case.
+ */
+const LenientSeed002Error = z.object({
+  error: z.string().min(1),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** What a `SynthForgeError` is made of. */
 export interface SynthForgeErrorInit {
   status: number;
@@ -75,13 +85,20 @@ export class SynthForgeError extends Error {
     this.retryable = TRANSIENT_STATUSES.has(init.status) || init.code === 'REQUEST_IN_FLIGHT';
   }
 
-  /** Builds the error from an error answer: its envelope when it has one, else its status and text. */
+  /** Builds the error from an error answer: its envelope (or seed 002's body) when it has one, else its status and text. */
   static fromResponse(status: number, bodyText: string, headers: Headers, attempts = 1): SynthForgeError {
     const requestId = requestIdOf(headers);
     const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
-    const envelope = LenientEnvelope.safeParse(parseJsonOrUndefined(bodyText));
+    const body = parseJsonOrUndefined(bodyText);
+    const envelope = LenientEnvelope.safeParse(body);
     if (envelope.success) {
       const { code, message, details } = envelope.data.error;
+      return new SynthForgeError({ status, code, message, details, requestId, retryAfterMs, attempts });
+    }
+    const flat = LenientSeed002Error.safeParse(body);
+    if (flat.success) {
+      const { error, message, details } = flat.data;
+      const code = error.toUpperCase();
       return new SynthForgeError({ status, code, message, details, requestId, retryAfterMs, attempts });
     }
     const excerpt = bodyText.trim().slice(0, 200);

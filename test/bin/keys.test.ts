@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBin } from '../support/spawn.ts';
+import { REPO_ROOT, runBin } from '../support/spawn.ts';
 
 describe('npm run keys', () => {
   let dataDir: string;
@@ -37,6 +38,27 @@ describe('npm run keys', () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/tenant must match/);
+  });
+
+  it('defaults to the data folder npm start uses, from whatever folder either is run', () => {
+    // Prepare: a working directory other than the repository root (tsx by path: it is not installed there).
+    const tsx = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+    const help = (script: string) =>
+      spawnSync(process.execPath, ['--import', tsx, join(REPO_ROOT, script), '--help'], {
+        cwd: dataDir,
+        encoding: 'utf8',
+      });
+
+    // Act
+    const keysHelp = help('bin/keys.ts');
+    const startHelp = help('bin/local.ts');
+
+    // Assess: both name the repository's .synthforge/, not one under the working directory.
+    const repoData = join(REPO_ROOT, '.synthforge');
+    expect(keysHelp.status).toBe(0);
+    expect(keysHelp.stderr).toContain(`default ${repoData}`);
+    expect(startHelp.status).toBe(0);
+    expect(startHelp.stdout).toContain(`--data-dir ${repoData}]`);
   });
 
   it('answers a usage error with exit code 2', async () => {

@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { useTempDirs } from '../support/fixture.ts';
 import { spawnBin, waitForOutput } from '../support/spawn.ts';
@@ -6,9 +7,9 @@ import { spawnBin, waitForOutput } from '../support/spawn.ts';
 const READY = /Ctrl-C stops\./;
 
 /** `npm start` as a user runs it: the printed URL and key work, and Ctrl-C stops it cleanly. */
-async function startPlatform(args: string[]) {
-  const child = spawnBin('bin/local.ts', ['--port', '0', ...args]);
-  const output = await waitForOutput(child, READY);
+async function startPlatform(args: string[], env: Record<string, string> = {}, ready = READY) {
+  const child = spawnBin('bin/local.ts', ['--port', '0', ...args], env);
+  const output = await waitForOutput(child, ready);
   const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
   const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
   if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
@@ -45,6 +46,48 @@ describe('npm start', () => {
     expect(generators.status).toBe(200);
     expect(anonymous.status).toBe(401);
     expect(exitCode).toBe(0);
+  });
+
+  it('says at start that training is unavailable and why, and trains once PyTorch is there, without a restart', async () => {
+    // Prepare: a python3 that cannot import torch until a file appears, as if python3-torch were
+    // installed while the platform runs.
+    const dir = await aDataDir('python');
+    const installed = join(dir, 'torch-installed');
+    const python = join(dir, 'python3');
+    await writeFile(
+      python,
+      `#!/bin/sh\n[ -e '${installed}' ] && exit 0\necho "ModuleNotFoundError: No module named 'torch'" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    const platform = await startPlatform(['--memory'], { SYNTHFORGE_PYTHON: python }, /Training\s+\S.*\n/);
+    const train = () =>
+      fetch(`${platform.url}/api/v1/train`, {
+        method: 'POST',
+        headers: { 'X-API-Key': platform.key, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+
+    // Act
+    const before = await train();
+    await writeFile(installed, '');
+    const after = await train();
+    await platform.stop();
+
+    // Assess
+    expect(platform.output).toMatch(
+      /Training\s+unavailable: .*cannot import torch.*sudo apt-get install python3-torch python3-torchvision/,
+    );
+    expect(before.status).toBe(503);
+    expect(await before.json()).toMatchObject({
+      error: 'unavailable',
+      details: { reason: expect.any(String) },
+    });
+    // Past the check: what stops this run now is that the tenant has no dataset yet.
+    expect(after.status).toBe(422);
+    expect(await after.json()).toMatchObject({
+      error: 'validation_error',
+      details: { parameter: 'dataset' },
+    });
   });
 
   it('keeps its key and completed work in the data dir across a restart', async () => {

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { BatchSummary } from '../../contracts/batches.ts';
-import { ErrorEnvelope } from '../../contracts/errors.ts';
+import { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
 import { createApiKey } from '../../lambdas/domain/keys.ts';
 import {
   type LocalPlatform,
@@ -138,6 +138,20 @@ export function expectError(response: ApiResponse<unknown>, status: number, code
   expect(envelope.success, `not the error envelope: ${response.text.slice(0, 500)}`).toBe(true);
   if (code !== undefined) expect(envelope.data?.error.code).toBe(code);
   expect(envelope.data?.error.message.length).toBeGreaterThan(0);
+  for (const pattern of LEAK_PATTERNS) expect(response.text).not.toMatch(pattern);
+}
+
+/**
+ * Asserts seed 002's error answer (the training routes): `{"error": "<type>", "message", "details"}`
+ * and nothing else, with the status and type given, and nothing leaked.
+ */
+export function expectSeed002Error(response: ApiResponse<unknown>, status: number, type: string): void {
+  expect(response.status, response.text).toBe(status);
+  expect(response.headers.get('content-type')).toContain('application/json');
+  const body = Seed002Error.strict().safeParse(response.body);
+  expect(body.success, `not seed 002's error body: ${response.text.slice(0, 500)}`).toBe(true);
+  expect(body.data?.error).toBe(type);
+  expect(body.data?.message.length).toBeGreaterThan(0);
   for (const pattern of LEAK_PATTERNS) expect(response.text).not.toMatch(pattern);
 }
 

@@ -40,6 +40,8 @@ class TrainingState:
     epoch_loss_batches: int = 0
     margin: float = 0.0
     best_loss: Optional[float] = None
+    # The epoch of `best_loss`, whose weights are in checkpoints/best.pt (None in older checkpoints).
+    best_epoch: Optional[int] = None
     previous_epoch_loss: Optional[float] = None
     epochs_without_improvement: int = 0
     loss_history: List[float] = field(default_factory=list)

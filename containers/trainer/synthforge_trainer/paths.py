@@ -37,7 +37,7 @@ class MLPaths:
 
     @property
     def model_dir(self) -> Path:
-        """Uploaded by SageMaker as model.tar.gz when the job ends."""
+        """Uploaded by SageMaker as model.tar.gz when the job ends: the final and best weights only."""
         return self.root / "model"
 
     @property
@@ -47,6 +47,11 @@ class MLPaths:
     @property
     def model_metadata(self) -> Path:
         return self.model_dir / "model.json"
+
+    @property
+    def model_best_weights(self) -> Path:
+        """The lowest-loss epoch's weights, when that epoch is not the last one (else model.pt is they)."""
+        return self.model_dir / "model_best.pt"
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -60,6 +65,15 @@ class MLPaths:
     @property
     def progress(self) -> Path:
         return self.checkpoints_dir / "progress.json"
+
+    @property
+    def best_weights(self) -> Path:
+        """The lowest-loss epoch's weights so far, kept with the checkpoint so that a resumed run has them."""
+        return self.checkpoints_dir / "best.pt"
+
+    def epoch_weights(self, epoch: int) -> Path:
+        """`save_intermediate`: each epoch's weights, with the checkpoints (never in model.tar.gz)."""
+        return self.checkpoints_dir / "epochs" / f"epoch_{epoch:03d}.pt"
 
     @property
     def failure(self) -> Path:

@@ -419,6 +419,11 @@ class _TrainingRun:
         should_stop = self.early_stopping.update(epoch_loss)
         state.best_loss = self.early_stopping.best_loss
         state.epochs_without_improvement = self.early_stopping.epochs_without_improvement
+        if state.epochs_without_improvement == 0:
+            # A new best. Its weights wait beside the checkpoint (written first, so a checkpoint never
+            # names a best epoch whose weights are missing) for the model, should later epochs do worse.
+            state.best_epoch = epoch
+            self._write_weights(self.paths.best_weights)
         state.previous_epoch_loss = epoch_loss
         state.loss_history.append(epoch_loss)
         state.last_metrics = metrics
@@ -428,7 +433,8 @@ class _TrainingRun:
         state.epoch_seconds.append(self.clock() - epoch_started)
         self._save_checkpoint()
         if config.save_intermediate:
-            self._write_weights(self.paths.model_dir / f"epoch_{epoch:03d}.pt")
+            # With the checkpoints, not in the model: model.tar.gz would grow by the weights of every epoch.
+            self._write_weights(self.paths.epoch_weights(epoch))
 
         line = f"epoch {epoch}/{config.num_epochs} loss={epoch_loss:.4f} best={state.best_loss:.4f} margin={margin_used:.3f}"
         if metrics is not None:
@@ -484,9 +490,24 @@ class _TrainingRun:
         torch.save(weights, buffer)
         write_bytes_atomic(path, buffer.getvalue())
 
+    def _keep_best_weights(self) -> Optional[str]:
+        """The model's best weights: model.pt when the last epoch had the lowest loss, else that
+        epoch's weights as model_best.pt (None when unknown: a checkpoint from an older trainer)."""
+        state, paths = self.state, self.paths
+        if state.best_epoch is None:
+            return None
+        if state.best_epoch == state.epochs_completed:
+            return paths.model_weights.name
+        if not paths.best_weights.exists():
+            self.log(f"the weights of epoch {state.best_epoch} (the lowest loss) are missing from {paths.best_weights}")
+            return None
+        shutil.copyfile(paths.best_weights, paths.model_best_weights)
+        return paths.model_best_weights.name
+
     def _complete(self) -> RunOutcome:
         config, state = self.config, self.state
         self._write_weights(self.paths.model_weights)
+        best_weights = self._keep_best_weights()
         final_loss = state.loss_history[-1] if state.loss_history else None
         write_json_atomic(
             self.paths.model_metadata,
@@ -506,6 +527,8 @@ class _TrainingRun:
                 "stopped_early": state.stopped_early,
                 "final_loss": final_loss,
                 "best_loss": state.best_loss,
+                "best_epoch": state.best_epoch,
+                "best_weights": best_weights,
                 "final_margin": state.margin,
                 "loss_history": state.loss_history,
                 "metrics": state.last_metrics,

@@ -62,9 +62,8 @@ def test_frames_caps_the_crops_per_identity_and_save_intermediate_keeps_each_epo
     # Assess
     assert outcome.status == "completed"
     assert read_progress(paths)["datasets_processed"] == 5
-    assert sorted(path.name for path in paths.model_dir.iterdir()) == [
+    # Each epoch's weights are kept with the checkpoints (tests/test_model_artefact.py: not in the model).
+    assert sorted(path.name for path in (paths.checkpoints_dir / "epochs").iterdir()) == [
         "epoch_001.pt",
         "epoch_002.pt",
-        "model.json",
-        "model.pt",
     ]

@@ -12,6 +12,7 @@ import type {
   TrainingTask,
   TrainRequest,
 } from '../../../contracts/training.ts';
+import { JOB_ID_PATTERN } from '../../../contracts/vocabulary.ts';
 import { ensureRoomForWork } from '../capacity.ts';
 import { DomainError, illegalState, notFound } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
@@ -125,8 +126,12 @@ export class TrainingService {
     };
   }
 
-  /** A training task of this tenant; anything else (another kind, another tenant) is a 404. */
+  /**
+   * A training task of this tenant; anything else (another kind, another tenant, a string that
+   * could not be a task id, such as LaxAI's UUIDs) is a 404.
+   */
   async task(tenant: string, taskId: string): Promise<JobRecord> {
+    if (!JOB_ID_PATTERN.test(taskId)) throw notFound('task', taskId.slice(0, 100));
     const job = await this.deps.engine.store.get(tenant, taskId);
     if (job?.kind !== 'training') throw notFound('task', taskId);
     return job;

@@ -346,6 +346,81 @@ describe('createApiHandler', () => {
   });
 });
 
+describe('createApiHandler: seed 002’s error body on the training routes', () => {
+  const trainingEvent = (resource: string, changes: Partial<APIGatewayProxyEvent> = {}) =>
+    postEvent({ resource, path: resource, httpMethod: 'GET', body: null, ...changes });
+  const seen: string[] = [];
+  const handler = createApiHandler([
+    bind(routes.getTrainingStatus, async ({ params }) => {
+      seen.push(params.task_id);
+      throw new DomainError('NOT_FOUND', `task ${JSON.stringify(params.task_id)} was not found`, {
+        task: params.task_id,
+      });
+    }),
+    bind(routes.listTrainingJobs, async () => ({ jobs: [], total: 0 })),
+    bind(routes.startTraining, async () => {
+      throw new DomainError('UNAVAILABLE', 'training cannot run here: no torch', { reason: 'no torch' }, 5);
+    }),
+  ]);
+
+  it('answers a domain error as {"error": "<type>", "message", "details"} with its status', async () => {
+    // Act
+    const response = await handler(
+      trainingEvent('/api/v1/train/{task_id}/status', {
+        pathParameters: { task_id: '3f2b8c1e-9d4a-4c57-b1a2-6e0f9d8c7b6a' },
+      }),
+    );
+
+    // Assess: a LaxAI task id reaches the route (no format check), whose 404 is in seed 002's body.
+    expect(seen).toContain('3f2b8c1e-9d4a-4c57-b1a2-6e0f9d8c7b6a');
+    expect(response.statusCode).toBe(404);
+    expect(parse(response.body)).toEqual({
+      error: 'not_found',
+      message: 'task "3f2b8c1e-9d4a-4c57-b1a2-6e0f9d8c7b6a" was not found',
+      details: { task: '3f2b8c1e-9d4a-4c57-b1a2-6e0f9d8c7b6a' },
+    });
+  });
+
+  it('answers input that fails its schema with 422 validation_error, as FastAPI does', async () => {
+    // Act
+    const badQuery = await handler(
+      trainingEvent('/api/v1/train/jobs', { queryStringParameters: { limit: '0' } }),
+    );
+    const notJson = await handler(
+      trainingEvent('/api/v1/train', { httpMethod: 'POST', body: '{"training_kwargs": {' }),
+    );
+
+    // Assess
+    expect(badQuery.statusCode).toBe(422);
+    expect(parse(badQuery.body)).toMatchObject({
+      error: 'validation_error',
+      details: { location: 'query', parameter: 'limit', value: '0' },
+    });
+    expect(notJson.statusCode).toBe(422);
+    expect(parse(notJson.body)).toMatchObject({
+      error: 'validation_error',
+      message: 'the body is not valid JSON',
+    });
+  });
+
+  it('keeps Retry-After, and answers an unknown route of the family in its format', async () => {
+    // Act
+    const unavailable = await handler(trainingEvent('/api/v1/train', { httpMethod: 'POST', body: '{}' }));
+    const noRoute = await handler(trainingEvent('/api/v1/train/{task_id}', { httpMethod: 'PUT' }));
+
+    // Assess
+    expect(unavailable.statusCode).toBe(503);
+    expect(unavailable.headers?.['retry-after']).toBe('5');
+    expect(parse(unavailable.body)).toEqual({
+      error: 'unavailable',
+      message: 'training cannot run here: no torch',
+      details: { reason: 'no torch' },
+    });
+    expect(noRoute.statusCode).toBe(404);
+    expect(parse(noRoute.body)).toMatchObject({ error: 'not_found', details: {} });
+  });
+});
+
 describe('stableStringify', () => {
   it('orders keys at every depth and drops undefined', () => {
     expect(stableStringify({ b: [{ d: 1, c: undefined, a: 2 }], a: 'x' })).toBe(

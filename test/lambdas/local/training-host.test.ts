@@ -226,6 +226,43 @@ describe('LocalTrainingHost.available', () => {
   });
 });
 
+describe('LocalTrainingHost.available, as PyTorch is installed while it runs', () => {
+  it('asks again while unavailable (callers at once share a probe) and keeps an available answer', async () => {
+    // Prepare: a python3 that logs each call and cannot import torch until a file appears.
+    const dir = await mkdtemp(join(workDir, 'python-'));
+    const calls = join(dir, 'calls');
+    const installed = join(dir, 'torch-installed');
+    const python = join(dir, 'python3');
+    await writeFile(
+      python,
+      `#!/bin/sh\necho "$*" >> '${calls}'\n[ -e '${installed}' ] && exit 0\necho "ModuleNotFoundError: No module named 'torch'" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    const host = new LocalTrainingHost({ s3: fixture.clients.s3, python });
+
+    // Act
+    const atOnce = await Promise.all([host.available(), host.available()]);
+    const stillMissing = await host.available();
+    await writeFile(installed, '');
+    const afterInstall = await host.available();
+    const later = await host.available();
+
+    // Assess
+    expect(atOnce).toEqual([
+      { ok: false, reason: expect.stringContaining(`${python} cannot import torch`) },
+      {
+        ok: false,
+        reason: expect.stringContaining('sudo apt-get install python3-torch python3-torchvision'),
+      },
+    ]);
+    expect(stillMissing.ok).toBe(false);
+    expect(afterInstall).toEqual({ ok: true });
+    expect(later).toEqual({ ok: true });
+    // One probe for the two callers at once, one more while missing, one that found it; none after.
+    expect((await readFile(calls, 'utf8')).trim().split('\n')).toHaveLength(3);
+  });
+});
+
 describe('createTar', () => {
   it('writes an archive that tar extracts with its names, long nested ones included, and contents', async () => {
     // Prepare
@@ -304,12 +341,13 @@ describe('LocalTrainingHost: training jobs', () => {
   });
 
   it('completes a job: progress.json reaches S3 while it runs, then model.tar.gz and completed progress', async () => {
-    // Prepare
+    // Prepare: each epoch's weights kept (seed 002's save_intermediate), which stay with the checkpoints.
     const name = 'sf-complete-1';
     const progressKey = `t1/training/runs/${name}/checkpoints/progress.json`;
+    const hyperParameters = { ...FAST_HYPERPARAMETERS, save_intermediate: 'true' };
 
     // Act
-    const running = host.run(request(name));
+    const running = host.run(request(name, { hyperParameters }));
     let settled = false;
     void running.then(
       () => {
@@ -337,16 +375,20 @@ describe('LocalTrainingHost: training jobs', () => {
       TrainingJobStatus: 'Completed',
       SecondaryStatus: 'Completed',
       ModelArtifacts: { S3ModelArtifacts: `s3://${bucket()}/${modelKey}` },
-      HyperParameters: FAST_HYPERPARAMETERS,
+      HyperParameters: hyperParameters,
     });
     expect(described.BillableTimeInSeconds).toBeGreaterThanOrEqual(1);
     expect(described.TrainingEndTime).toBeGreaterThan(described.TrainingStartTime);
     const archive = await readObject(modelKey);
     expect(archive).toBeDefined();
-    expect(await listTarGz(archive as Buffer)).toEqual(['model.json', 'model.pt']);
+    // The final weights, the best ones when an earlier epoch had the lowest loss, and how to use them.
+    const listed = await listTarGz(archive as Buffer);
+    expect(listed.filter((entry) => entry !== 'model_best.pt')).toEqual(['model.json', 'model.pt']);
     const progress = await readJson<Progress>(progressKey);
     expect(progress).toMatchObject({ status: 'completed', current_epoch: 2, total_epochs: 2 });
-    expect(await readObject(`t1/training/runs/${name}/checkpoints/checkpoint.pt`)).toBeDefined();
+    for (const kept of ['checkpoint.pt', 'best.pt', 'epochs/epoch_001.pt', 'epochs/epoch_002.pt']) {
+      expect(await readObject(`t1/training/runs/${name}/checkpoints/${kept}`), kept).toBeDefined();
+    }
     expect(host.running).toEqual([]);
   });
 
