@@ -5,6 +5,7 @@ export interface RenderRequest {
   generator: string;
   params: Record<string, unknown>;
   preview: boolean;
+  folder?: string | undefined;
 }
 
 export type RenderMessage =
@@ -19,6 +20,7 @@ port.on('message', async (request: RenderRequest) => {
   try {
     const result = await inProcessRenderer.render(request.generator, request.params, {
       preview: request.preview,
+      folder: request.folder,
       onProgress: (fraction, message) =>
         port.postMessage({ type: 'progress', fraction, message } satisfies RenderMessage),
     });

@@ -48,8 +48,17 @@ export interface LocalApiOptions {
  */
 const KEEP_ALIVE_MS = 65_000;
 
+/**
+ * API Gateway prefers a literal path segment to a parameter (`/api/job_runs/counts` over
+ * `/api/job_runs/{id}`, both GET): routes are tried with fewer parameters first, so that the first
+ * match is the one API Gateway would choose whatever the order of the route table.
+ */
+function bySpecificity(a: CompiledRoute, b: CompiledRoute): number {
+  return a.names.length - b.names.length;
+}
+
 export function createLocalApiServer(options: LocalApiOptions): Server {
-  const compiled = ROUTE_LIST.map(compile);
+  const compiled = ROUTE_LIST.map(compile).sort(bySpecificity);
   const server = createServer((request, response) => {
     handle(request, response, compiled, options).catch((error) => {
       logger.error('local API failed', { error: error as Error });

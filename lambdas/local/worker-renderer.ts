@@ -30,7 +30,7 @@ export class WorkerRenderer implements Renderer {
     if (this.#closed) return Promise.reject(new Error('renderer closed'));
     return new Promise((resolve, reject) => {
       this.#queue.push({
-        request: { generator, params, preview: options.preview },
+        request: { generator, params, preview: options.preview, folder: options.folder },
         options,
         resolve,
         reject,

@@ -5,6 +5,7 @@
  * Layout of `dir`:
  *   batch_id.txt            the batch this folder belongs to
  *   <jobId>/                one completed job's archive, extracted; a model's image as image.png
+ *                           (an archive holds a folder named after its job: that folder is <jobId>/)
  *   <jobId>/.complete       written last: the job's folder is whole and is skipped next time
  *   .<jobId>.zip.partial    a job's archive as it downloads; removed once extracted
  *   .<jobId>.partial/       a job being extracted; renamed to <jobId>/ once whole
@@ -164,11 +165,19 @@ async function downloadJob(
     const bytes = await client.fetchResultToFile(url, archive, request);
     await rm(staging, { recursive: true, force: true });
     const files = await unpackResult(archive, staging);
-    const marker = { batch_id: batchId, job_id: jobId, files: files.map((file) => file.name), bytes };
-    await writeFile(join(staging, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+    // A result archive holds one folder named after its job, so that any number extract into one
+    // folder side by side (seed 000's client extracts them so); archives written before that did
+    // not, and their files are the job's folder themselves.
+    const prefix = `${jobId}/`;
+    const inFolder = files.length > 0 && files.every((file) => file.name.startsWith(prefix));
+    const jobFolder = inFolder ? join(staging, jobId) : staging;
+    const names = files.map((file) => (inFolder ? file.name.slice(prefix.length) : file.name));
+    const marker = { batch_id: batchId, job_id: jobId, files: names, bytes };
+    await writeFile(join(jobFolder, JOB_COMPLETE_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
     // A folder without its marker is an earlier, unfinished attempt (or a stray copy): replaced.
     await rm(target, { recursive: true, force: true });
-    await rename(staging, target);
+    await rename(jobFolder, target);
+    if (inFolder) await rm(staging, { recursive: true, force: true });
     return bytes;
   } catch (error) {
     await rm(staging, { recursive: true, force: true });

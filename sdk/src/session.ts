@@ -72,8 +72,9 @@ export class Session {
   /**
    * Checks each job's parameters here, before anything is sent: one entry per job, `null` when valid,
    * otherwise every violation (unsupported name, wrong type, out of range, not a choice), with the
-   * server's own rules and messages. Rules that span parameters (min ≤ max, a pixel budget) are not
-   * published in the generator's description; the server reports those when the batch is submitted.
+   * server's own rules and messages. Rules that span parameters (the crop budgets of an identity-crops
+   * job) are not published in the generator's description; the server reports those when the batch is
+   * submitted. A scene job has none: its options are its whole rule.
    */
   validateJobParams(jobParams: readonly unknown[]): (ParamViolation[] | null)[] {
     if (!Array.isArray(jobParams)) throw new TypeError('jobParams must be an array, one entry per job');

@@ -154,8 +154,10 @@ describe('Batch.download, streaming', () => {
     // Assess
     expect(proxy.count(ARCHIVE)).toBe(2);
     expect(report).toMatchObject({ downloaded: [jobId], bytes: archive.length });
+    // Every entry of the archive is under the job's folder: extracted as named, it lands in dir/<job>/.
     for (const file of readZip(archive)) {
-      expect(sha256(await readFile(join(dir, jobId, ...file.name.split('/'))))).toBe(sha256(file.data));
+      expect(file.name.startsWith(`${jobId}/`)).toBe(true);
+      expect(sha256(await readFile(join(dir, ...file.name.split('/'))))).toBe(sha256(file.data));
     }
     expect((await readdir(dir)).sort()).toEqual(['batch_id.txt', jobId].sort());
   });

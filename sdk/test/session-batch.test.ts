@@ -48,7 +48,7 @@ describe('Session', () => {
     expect(session.parameterInfo.frames).toMatchObject({
       type: 'int',
       default_value: 4,
-      options: { min: 1, max: 100 },
+      options: { min: 1, max: 64 },
     });
     expect(session.defaults).toEqual(
       Object.fromEntries(raw.params.map((spec) => [spec.name, spec.default_value])),
@@ -89,15 +89,15 @@ describe('Session', () => {
   it('leaves rules across parameters to the server, which the generator description does not publish', async () => {
     // Prepare
     const session = await manager().session('shapes');
-    const swapped = [{ min_objects: 9, max_objects: 3 }];
+    const overBudget = [{ output: 'identity_crops', identities: 500, crops_per_identity: 200 }];
 
     // Act
-    const local = session.validateJobParams(swapped);
+    const local = session.validateJobParams(overBudget);
 
     // Assess
-    const server = await session.client.validateParams('shapes', { job_params: swapped });
+    const server = await session.client.validateParams('shapes', { job_params: overBudget });
     expect(local).toEqual([null]);
-    expect(server.results[0]?.[0]).toMatchObject({ parameter: 'min_objects', kind: 'range' });
+    expect(server.results[0]?.[0]).toMatchObject({ parameter: 'crops_per_identity', kind: 'range' });
   });
 
   it('draws valid, reproducible random parameters, more than one request holds', async () => {

@@ -117,13 +117,18 @@ function boxesOf(objectIds: Uint16Array, width: number, height: number) {
     }));
 }
 
-async function download(url: string): Promise<Map<string, Uint8Array>> {
+/** The files of a job's archive, by name within the job's folder (which every entry must be under). */
+async function download(url: string, jobId: string): Promise<Map<string, Uint8Array>> {
   const response = await fetch(url);
   expect(response.status, url).toBe(200);
   const bytes = new Uint8Array(await response.arrayBuffer());
   // A ZIP starts with a local file header.
   expect(Buffer.from(bytes.subarray(0, 4)).toString('latin1')).toBe('PK\x03\x04');
-  return readZipFiles(bytes);
+  const files = readZipFiles(bytes);
+  // One folder named after the job: archives of many jobs extract side by side (seed 000's client).
+  const outside = [...files.keys()].filter((name) => !name.startsWith(`${jobId}/`));
+  expect(outside, `entries outside ${jobId}/`).toEqual([]);
+  return new Map([...files].map(([name, data]) => [name.slice(jobId.length + 1), data]));
 }
 
 describe('a batch of three standard jobs and one preview', () => {
@@ -145,8 +150,11 @@ describe('a batch of three standard jobs and one preview', () => {
     if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${response.text}`);
     summary = await waitForBatch(api, response.body.id);
     batch = (await api.get<Batch>(`/api/v1/batches/${response.body.id}`)).body;
-    const urls = summary.job_runs.map((job) => job.result_url);
-    archives = await Promise.all(urls.map((url) => (url ? download(url) : Promise.resolve(new Map()))));
+    archives = await Promise.all(
+      summary.job_runs.map((job) =>
+        job.result_url ? download(job.result_url, job.id) : Promise.resolve(new Map()),
+      ),
+    );
   });
 
   it('answers 202 at once with the batch, its jobs in request order and their complete parameters', () => {
@@ -175,7 +183,7 @@ describe('a batch of three standard jobs and one preview', () => {
     }
   });
 
-  it('puts the frames, annotations.json and params.json in every archive, and nothing else', () => {
+  it("puts the frames, annotations.json and params.json in every archive, under the job's folder, and nothing else", () => {
     // Assess
     archives.forEach((files, index) => {
       const frames = Array.from({ length: EXPECTED_FRAMES[index] ?? 0 }, (_, i) => frameName(i));
@@ -482,7 +490,7 @@ describe('single jobs', () => {
     });
     expect(summary).toMatchObject({ status: 'completed', total: 1 });
     expect(summary.job_runs.map((job) => job.id)).toEqual([response.body.job.id]);
-    const files = await download(summary.job_runs[0]?.result_url ?? '');
+    const files = await download(summary.job_runs[0]?.result_url ?? '', response.body.job.id);
     const pngs = [...files.keys()].filter((name) => name.endsWith('.png'));
     expect(pngs).toHaveLength(frames);
     const frame = decodePng(files.get(frameName(0)) ?? new Uint8Array());
@@ -505,7 +513,7 @@ describe('generators', () => {
     expect(shapes.status).toBe(200);
     expect(shapes.body).toMatchObject({ name: 'shapes', options: { preview: true }, runs_on: 'lambda' });
     const width = shapes.body.params.find((param) => param.name === 'image_width');
-    expect(width).toMatchObject({ type: 'int', default_value: 512, options: { min: 64, max: 2048 } });
+    expect(width).toMatchObject({ type: 'int', default_value: 512, options: { min: 64, max: 1024 } });
     expectError(missing, 404, 'NOT_FOUND');
   });
 

@@ -66,14 +66,14 @@ describe('POST /api/v1/generators/shapes/random', () => {
       '\udfffx',
       expect.stringMatching(/^one of:/),
     ],
-    ['a huge negative number', '{"frames": -1e308}', 'frames', -1e308, '>= 1 and <= 100'],
+    ['a huge negative number', '{"frames": -1e308}', 'frames', -1e308, '>= 1 and <= 64'],
     ['an unknown key', '{"colour": "red"}', 'colour', 'red', expect.stringMatching(/^one of: output, /)],
     [
-      'values over the pixel budget together',
-      '{"image_width": 2048, "image_height": 2048, "frames": 100}',
-      'frames',
-      100,
-      expect.stringMatching(/^image_width x image_height x frames <= /),
+      'values over the crop budget together',
+      '{"output": "identity_crops", "identities": 500, "crops_per_identity": 200}',
+      'crops_per_identity',
+      200,
+      expect.stringMatching(/^identities x crops_per_identity <= /),
     ],
   ])('answers %s with the 400 a job run with it gets', async (_, json, parameter, value, constraint) => {
     // Act
@@ -96,7 +96,7 @@ describe('POST /api/v1/generators/shapes/random', () => {
     expect(random.body.error.details.violations).toEqual(asJson(validateParams(SHAPES, parsed(json))));
   });
 
-  it('keeps a value a job run refuses only beside a default, drawing the rest around it', async () => {
+  it('keeps one bound of a pair, drawing the other bound around it', async () => {
     // Act: min_objects 40 is above the default max_objects (8); random sets draw max_objects >= 40.
     const random = await postRaw<{ job_params: ParamValues[] }>(
       '/api/v1/generators/shapes/random',

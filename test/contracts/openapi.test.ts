@@ -249,6 +249,109 @@ const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
   },
 ];
 
+/**
+ * Infinity's real client (seed 000) on its own paths, next to /api/v1 (README "Infinity users"). It
+ * ends every path with a slash; API Gateway routes that to these resources.
+ */
+const INFINITY_ROUTES: readonly ExpectedRoute[] = [
+  {
+    method: 'GET',
+    path: '/api/jobs',
+    operationId: 'infinityListGenerators',
+    auth: true,
+    ok: ['200'],
+    errors: AUTH,
+  },
+  {
+    method: 'GET',
+    path: '/api/jobs/{name}',
+    operationId: 'infinityGetGenerator',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'POST',
+    path: '/api/batch',
+    operationId: 'infinitySubmitBatch',
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '404', '503'],
+  },
+  {
+    method: 'POST',
+    path: '/api/batch/estimate',
+    operationId: 'infinityEstimateBatch',
+    auth: true,
+    ok: ['200'],
+    errors: [...BODY, '404'],
+  },
+  {
+    method: 'GET',
+    path: '/api/batch',
+    operationId: 'infinityListBatches',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/batch/{id}',
+    operationId: 'infinityGetBatch',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'GET',
+    path: '/api/batch/{id}/summary',
+    operationId: 'infinityGetBatchSummary',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'GET',
+    path: '/api/job_runs',
+    operationId: 'infinityListJobRuns',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/job_runs/{id}',
+    operationId: 'infinityGetJobRun',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'GET',
+    path: '/api/job_runs/counts',
+    operationId: 'infinityGetUsage',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/job_previews',
+    operationId: 'infinityListJobPreviews',
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/job_previews/{id}',
+    operationId: 'infinityGetJobPreview',
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+];
+
 const ERROR_ENVELOPE_REF = '#/components/schemas/Error';
 const SEED002_ERROR_REF = '#/components/schemas/TrainingError';
 const GATEWAY_ANSWERS = ['401', '429'];
@@ -272,11 +375,11 @@ describe('buildOpenApiDocument', () => {
     );
 
     // Assess: nothing missing, and nothing the list lacks (an undocumented route is a finding too).
-    expect(documented.sort()).toEqual(EXPECTED_ROUTES.map(label).sort());
+    expect(documented.sort()).toEqual([...EXPECTED_ROUTES, ...INFINITY_ROUTES].map(label).sort());
     expect(new Set(documented).size).toBe(documented.length);
   });
 
-  it.each(EXPECTED_ROUTES.map((route) => [label(route), route] as const))(
+  it.each([...EXPECTED_ROUTES, ...INFINITY_ROUTES].map((route) => [label(route), route] as const))(
     '%s: method, operationId, security and answers as documented',
     (_name, route) => {
       // Act
@@ -351,6 +454,32 @@ describe('buildOpenApiDocument', () => {
     expect(document.paths['/api/v1/batches']?.post?.['x-synthforge-mode']).toBe('starts-job');
     expect(document.paths['/api/v1/train']?.post?.['x-synthforge-mode']).toBe('starts-job');
     expect(document.paths['/api/v1/jobs']?.get?.['x-synthforge-mode']).toBe('immediate');
+  });
+
+  it("answers the Infinity client's lists as bare arrays and its estimate as frames per job", () => {
+    // Prepare
+    const schemaOf = (path: string, method: string, status: string) =>
+      (document.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema ?? {}) as {
+        $ref?: string;
+      };
+    const component = (ref: string | undefined) =>
+      (document.components.schemas as Record<string, { type?: string; items?: unknown }>)[
+        (ref ?? '').replace('#/components/schemas/', '')
+      ];
+
+    // Assess
+    for (const [path, method, status] of [
+      ['/api/jobs', 'get', '200'],
+      ['/api/batch', 'get', '200'],
+      ['/api/batch/estimate', 'post', '200'],
+      ['/api/job_runs', 'get', '200'],
+      ['/api/job_previews', 'get', '200'],
+    ] as const) {
+      expect(component(schemaOf(path, method, status).$ref)?.type, path).toBe('array');
+    }
+    expect(component(schemaOf('/api/batch/estimate', 'post', '200').$ref)?.items).toEqual({
+      type: 'integer',
+    });
   });
 
   it('names the shared schemas as components', () => {

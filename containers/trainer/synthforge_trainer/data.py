@@ -44,7 +44,8 @@ def unpack_archives(train_dir: Path, into: Path) -> Path:
     """The folder of identity folders to train on.
 
     A SynthForge batch reaches the trainer as its jobs' result archives (a manifest channel), each
-    holding `identities/<id>/<crop>.png`: they are unpacked into `into`, every identity named after
+    holding `<job>/identities/<id>/<crop>.png` (archives written before results had a job folder
+    start at `identities/`): they are unpacked into `into`, every identity named after
     its archive's folder (the job) as well, since two jobs both have an `id_0000`. A channel without
     archives is already one folder per identity and is used as it is.
     """
@@ -57,6 +58,8 @@ def unpack_archives(train_dir: Path, into: Path) -> Path:
         with zipfile.ZipFile(archive) as bundle:
             for entry in bundle.infolist():
                 parts = PurePosixPath(entry.filename).parts
+                if len(parts) == 4 and parts[1] == "identities":
+                    parts = parts[1:]  # the job's own folder
                 # identities/<identity>/<crop>: anything else (metadata, odd paths) is not a crop.
                 if entry.is_dir() or len(parts) != 3 or parts[0] != "identities" or ".." in parts:
                     continue

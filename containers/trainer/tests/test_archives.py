@@ -9,17 +9,19 @@ from synthforge_trainer.synthetic import write_synthetic_identities
 from synthforge_trainer.train import run
 
 
-def write_job_archive(path, identities, crops, seed):
-    """A shapes identity-crops result: identities/<id>/<crop>.png plus files that are not crops."""
+def write_job_archive(path, identities, crops, seed, folder=""):
+    """A shapes identity-crops result: identities/<id>/<crop>.png plus files that are not crops,
+    under `folder/` when given (the platform puts every result under its job id)."""
     source = path.parent / f"source-{seed}"
     folders = write_synthetic_identities(source, identities, crops, image_size=32, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
+    root = f"{folder}/" if folder else ""
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("identities.json", "{}")
-        archive.writestr("params.json", "{}")
-        for index, folder in enumerate(folders):
-            for crop in sorted(folder.iterdir()):
-                archive.write(crop, f"identities/id_{index:04d}/{crop.name}")
+        archive.writestr(f"{root}identities.json", "{}")
+        archive.writestr(f"{root}params.json", "{}")
+        for index, folder_path in enumerate(folders):
+            for crop in sorted(folder_path.iterdir()):
+                archive.write(crop, f"{root}identities/id_{index:04d}/{crop.name}")
 
 
 def test_each_archive_becomes_identities_named_after_its_job(tmp_path):
@@ -38,6 +40,21 @@ def test_each_archive_becomes_identities_named_after_its_job(tmp_path):
         ("JOB2-id_0000", 2),
         ("JOB2-id_0001", 2),
         ("JOB2-id_0002", 2),
+    ]
+
+
+def test_archives_with_their_job_folder_unpack_like_those_without(tmp_path):
+    # Prepare: the layout the platform writes, every entry under the job's id.
+    channel = tmp_path / "train"
+    write_job_archive(channel / "t" / "jobs" / "JOB1" / "result.zip", identities=2, crops=3, seed=1, folder="JOB1")
+
+    # Act
+    identities = discover_identities(unpack_archives(channel, tmp_path / "unpacked"))
+
+    # Assess
+    assert [(identity.name, len(identity.image_paths)) for identity in identities] == [
+        ("JOB1-id_0000", 3),
+        ("JOB1-id_0001", 3),
     ]
 
 

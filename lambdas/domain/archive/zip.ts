@@ -15,6 +15,15 @@ export interface ZipEntry {
   store?: boolean;
 }
 
+export interface ZipOptions {
+  /**
+   * One folder every entry goes under (`<folder>/frames/frame_0000.png`). A job's archive holds its
+   * job id, so that the archives of any number of jobs extract side by side into one folder, as
+   * Infinity's client (seed 000) extracts every job of a batch.
+   */
+  folder?: string | undefined;
+}
+
 /** Without ZIP64 every size and offset is a 32-bit field, and the entry count a 16-bit one. */
 export const MAX_ZIP32_BYTES = 0xffff_fffe;
 export const MAX_ZIP32_ENTRIES = 0xffff;
@@ -39,12 +48,17 @@ export class ZipLimitError extends RangeError {
 }
 
 /**
- * Builds a ZIP archive holding `entries`, sorted by name. Each entry is deflated unless it asks to
- * be stored or deflating does not make it smaller.
+ * Builds a ZIP archive holding `entries`, sorted by name, under `options.folder` when given. Each
+ * entry is deflated unless it asks to be stored or deflating does not make it smaller.
  */
-export function createZip(entries: readonly ZipEntry[]): Uint8Array {
-  checkEntries(entries);
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+export function createZip(entries: readonly ZipEntry[], options: ZipOptions = {}): Uint8Array {
+  const { folder } = options;
+  if (folder !== undefined && (folder.includes('/') || isUnsafeEntryName(folder))) {
+    throw new RangeError(`unsafe ZIP folder name: ${JSON.stringify(folder)}`);
+  }
+  const placed = folder === undefined ? entries : entries.map((e) => ({ ...e, name: `${folder}/${e.name}` }));
+  checkEntries(placed);
+  const sorted = [...placed].sort((a, b) => compareNames(a.name, b.name));
 
   const parts: Uint8Array[] = [];
   const centralHeaders: Uint8Array[] = [];

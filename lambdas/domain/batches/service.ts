@@ -1,5 +1,12 @@
-import type { Batch, BatchEstimate, BatchRequest, BatchSummary } from '../../../contracts/batches.ts';
+import type {
+  Batch,
+  BatchEstimate,
+  BatchListItem,
+  BatchRequest,
+  BatchSummary,
+} from '../../../contracts/batches.ts';
 import type { ParamValues, ParamViolation } from '../../../contracts/generators.ts';
+import type { z } from '../../../contracts/zod.ts';
 import { ensureRoomForWork } from '../capacity.ts';
 import { invalidParameters, notFound } from '../errors.ts';
 import { getGenerator } from '../generators/catalogue.ts';
@@ -222,32 +229,15 @@ export class BatchService {
 
   async summary(tenant: string, batchId: string): Promise<BatchSummary> {
     const { batch, items } = await this.load(tenant, batchId);
-    const ttl = this.deps.resultUrlTtlSeconds;
-    const keptUntil = (item: JobRecord) =>
-      Date.parse(item.finishedAt ?? item.updatedAt) + this.deps.resultRetentionDays * 86_400_000;
-    const now = this.deps.clock.now().getTime();
     const jobRuns = await Promise.all(
       items.map(async (item) => {
-        const expired = item.status === 'completed' && keptUntil(item) <= now;
-        const error = expired
-          ? {
-              code: 'RESULT_EXPIRED',
-              message: `results are kept ${this.deps.resultRetentionDays} days; this one was deleted`,
-            }
-          : item.error;
+        const { result_url, error } = await this.resultOf(item);
         return {
           id: item.id,
           name: item.generator ?? item.name ?? '',
           status: item.status,
           in_progress: inProgress(item),
-          result_url:
-            item.status === 'completed' && item.result && !expired
-              ? await this.deps.blobs.presignGet(
-                  item.result.key,
-                  ttl,
-                  `${item.id}${extensionOf(item.result.key)}`,
-                )
-              : null,
+          result_url,
           ...(error ? { error } : {}),
         };
       }),
@@ -258,9 +248,32 @@ export class BatchService {
       status: batch.status,
       counts: countByStatus(items),
       total: items.length,
-      result_url_expires_in: ttl,
+      result_url_expires_in: this.deps.resultUrlTtlSeconds,
       job_runs: jobRuns,
     };
+  }
+
+  /**
+   * A job's short-lived result link: null while it runs, when it did not complete, or once its
+   * result is past retention (then `error` says so); otherwise the job's own error, if any.
+   */
+  async resultOf(item: JobRecord): Promise<{ result_url: string | null; error?: JobRecord['error'] }> {
+    const keptUntil =
+      Date.parse(item.finishedAt ?? item.updatedAt) + this.deps.resultRetentionDays * 86_400_000;
+    const expired = item.status === 'completed' && keptUntil <= this.deps.clock.now().getTime();
+    if (expired) {
+      const message = `results are kept ${this.deps.resultRetentionDays} days; this one was deleted`;
+      return { result_url: null, error: { code: 'RESULT_EXPIRED', message } };
+    }
+    const result_url =
+      item.status === 'completed' && item.result
+        ? await this.deps.blobs.presignGet(
+            item.result.key,
+            this.deps.resultUrlTtlSeconds,
+            `${item.id}${extensionOf(item.result.key)}`,
+          )
+        : null;
+    return { result_url, ...(item.error ? { error: item.error } : {}) };
   }
 
   async list(
@@ -285,6 +298,17 @@ export class BatchService {
   }
 }
 
+/** A batch as the batch lists show it. */
+export function presentBatchListItem(batch: JobRecord): z.infer<typeof BatchListItem> {
+  return {
+    id: batch.id,
+    name: batch.name ?? '',
+    status: batch.status,
+    created: batch.createdAt,
+    total: batch.total ?? 0,
+  };
+}
+
 export function presentBatch(batch: JobRecord, items: JobRecord[]): Batch {
   return {
     id: batch.id,
@@ -294,15 +318,20 @@ export function presentBatch(batch: JobRecord, items: JobRecord[]): Batch {
     updated: batch.updatedAt,
     total: items.length,
     counts: countByStatus(items),
-    job_runs: items.map((item) => ({
-      id: item.id,
-      name: item.generator ?? '',
-      is_preview: item.preview ?? false,
-      param_values: item.params ?? {},
-      status: item.status,
-      in_progress: inProgress(item),
-      progress: item.progress,
-    })),
+    job_runs: items.map(presentJobRun),
+  };
+}
+
+/** A job of a batch as the batch shows it (and Infinity's client's job runs, with more fields). */
+export function presentJobRun(item: JobRecord): Batch['job_runs'][number] {
+  return {
+    id: item.id,
+    name: item.generator ?? '',
+    is_preview: item.preview ?? false,
+    param_values: item.params ?? {},
+    status: item.status,
+    in_progress: inProgress(item),
+    progress: item.progress,
   };
 }
 

@@ -48,6 +48,8 @@ export async function runGenerationJob(
   try {
     rendered = await renderer.render(job.generator ?? '', job.params ?? {}, {
       preview: job.preview ?? false,
+      // One folder named after the job: results of many jobs extract side by side (seed 000's client).
+      folder: jobId,
       onProgress: async (fraction, message) => {
         // Writes are throttled to every 10 %: progress is for people, not a per-frame ledger.
         const progress = Math.min(99, Math.floor(fraction * 100));

@@ -2,6 +2,11 @@ import type { ParameterSpec, ParamValues, ParamViolation } from '../../../contra
 
 export interface RenderOptions {
   preview: boolean;
+  /**
+   * The folder the archive's entries go under: the job id, for every stored result, so that jobs
+   * extracted into one folder never overwrite each other (see archive/zip.ts). Absent: the root.
+   */
+  folder?: string | undefined;
   /** Called as frames finish, with a fraction in [0, 1]. */
   onProgress?: (fraction: number, message: string) => void | Promise<void>;
 }
@@ -13,9 +18,11 @@ export interface RenderResult {
 }
 
 /**
- * Two numeric parameters where `lower` must not exceed `upper` (min_objects and max_objects).
- * Declared rather than coded so that validation reports the conflict and random sampling never
- * produces one.
+ * Two numeric parameters that bound one range (min_objects and max_objects). Random sampling draws
+ * them in order; a job may give them either way round, and the generator reads the smaller as the
+ * lower bound. They are not refused when swapped because Infinity's client (seed 000) draws and
+ * checks every parameter on its own, within its published options: a rule across parameters would
+ * refuse about half of its `random_job()` draws, which its own validation passes.
  */
 export interface OrderedPair {
   lower: string;
@@ -28,8 +35,9 @@ export interface GeneratorSchema {
   parameters: readonly ParameterSpec[];
   orderedPairs?: readonly OrderedPair[];
   /**
-   * Cross-field rules that `orderedPairs` cannot express. Called only with complete values whose
-   * parameters are each valid on their own; random sampling draws again until they hold.
+   * Cross-field rules. Called only with complete values whose parameters are each valid on their
+   * own; random sampling draws again until they hold. Infinity's client cannot know them: keep the
+   * values its `random_job()` draws (every parameter within its options) clear of them.
    */
   validate?(params: ParamValues): ParamViolation[];
 }

@@ -35,12 +35,13 @@ export function applyDefaults(generator: GeneratorSchema, values: ParamValues): 
  * Every problem with one job's parameter values, or null when they are valid. Unspecified
  * parameters are fine (they take their defaults). Cross-field rules are checked only once every
  * parameter is valid on its own, so that they never report on a value that is already wrong.
+ * Ordered pairs are no rule: either order is valid (see OrderedPair).
  */
 export function validateParams(generator: GeneratorSchema, values: unknown): ParamViolation[] | null {
   const own = valueViolations(generator, values);
   if (own) return own;
   const complete = applyDefaults(generator, values as ParamValues);
-  const violations = [...orderViolations(generator, complete), ...(generator.validate?.(complete) ?? [])];
+  const violations = generator.validate?.(complete) ?? [];
   return violations.length > 0 ? violations : null;
 }
 
@@ -77,7 +78,8 @@ export function randomParams(generator: GeneratorSchema, rng: Rng): ParamValues 
 /**
  * The user's values over random ones. Every parameter is sampled, given or not, so that the value
  * drawn for one parameter does not depend on which others the user fixed. Ordered pairs are then
- * repaired around the user's values (min_objects fixed at 40 draws max_objects from [40, 50]).
+ * drawn in order around the user's values (min_objects fixed at 40 draws max_objects from [40, 50]):
+ * a swapped pair is valid, but a user who fixes one bound means it as that bound.
  *
  * The result passes validateParams whenever some draw does, or the user's values completed with
  * defaults do. Otherwise it holds the user's values (unknown keys included) so that validation
@@ -118,8 +120,8 @@ export type ParamSetsDraw = { sets: ParamValues[] } | { violations: ParamViolati
  * `n` random complete sets that keep the user's values and each pass validateParams; or, when
  * no valid set can keep them, the violations validateParams reports for them, which are exactly
  * what a job run submitted with these values is refused with. Values that a submission refuses
- * only for a rule across parameters (min_objects 40 above the default max_objects) are kept when
- * a draw repairs the rest (max_objects drawn from [40, 50]).
+ * only for a rule across parameters (crops over the crop budget with the default crop_size) are
+ * kept when a draw meets the rule with the rest.
  */
 export function drawParamSets(generator: GeneratorSchema, kept: unknown, n: number, rng: Rng): ParamSetsDraw {
   const wrong = valueViolations(generator, kept);
@@ -208,18 +210,6 @@ function checkValue(spec: ParameterSpec, value: unknown): ParamViolation | undef
     return violation(spec.name, 'choice', value, `one of: ${choices.join(', ')}`, show(value));
   }
   return undefined;
-}
-
-function orderViolations(generator: GeneratorSchema, values: ParamValues): ParamViolation[] {
-  const violations: ParamViolation[] = [];
-  for (const { lower, upper } of generator.orderedPairs ?? []) {
-    const low = values[lower];
-    const high = values[upper];
-    if (typeof low === 'number' && typeof high === 'number' && low > high) {
-      violations.push(violation(lower, 'range', low, `<= ${upper} (${high})`, show(low)));
-    }
-  }
-  return violations;
 }
 
 function unsupported(generator: GeneratorSchema, name: string, value: unknown): ParamViolation {

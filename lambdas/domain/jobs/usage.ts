@@ -17,6 +17,37 @@ export async function usageReport(
   range: { start_time?: string; end_time?: string },
   now: Date,
 ): Promise<UsageReport> {
+  const { start, end, jobs, truncated } = await jobsInRange(store, tenant, range, now);
+  const generation = jobs.filter((job) => job.kind === 'generation');
+  return {
+    start_time: start.toISOString(),
+    end_time: end.toISOString(),
+    batches: jobs.filter((job) => job.kind === 'batch').length,
+    jobs: {
+      total: generation.length,
+      by_status: countByStatus(generation),
+      standard: generation.filter((job) => !job.preview).length,
+      preview: generation.filter((job) => job.preview).length,
+    },
+    frames: generation.reduce(
+      (sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0),
+      0,
+    ),
+    result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
+    truncated,
+  };
+}
+
+/**
+ * The jobs created in a usage range (default: the 30 days before `end_time`, which defaults to
+ * now), newest first; at most MAX_JOBS_SCANNED, `truncated` when the range holds more.
+ */
+export async function jobsInRange(
+  store: JobStore,
+  tenant: string,
+  range: { start_time?: string; end_time?: string },
+  now: Date,
+): Promise<{ start: Date; end: Date; jobs: JobRecord[]; truncated: boolean }> {
   const end = range.end_time ? new Date(range.end_time) : now;
   const start = range.start_time ? new Date(range.start_time) : new Date(end.getTime() - 30 * DAY_MS);
   if (start >= end) {
@@ -37,23 +68,5 @@ export async function usageReport(
     jobs.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor && jobs.length < MAX_JOBS_SCANNED);
-
-  const generation = jobs.filter((job) => job.kind === 'generation');
-  return {
-    start_time: start.toISOString(),
-    end_time: end.toISOString(),
-    batches: jobs.filter((job) => job.kind === 'batch').length,
-    jobs: {
-      total: generation.length,
-      by_status: countByStatus(generation),
-      standard: generation.filter((job) => !job.preview).length,
-      preview: generation.filter((job) => job.preview).length,
-    },
-    frames: generation.reduce(
-      (sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0),
-      0,
-    ),
-    result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
-    truncated: cursor !== undefined,
-  };
+  return { start, end, jobs, truncated: cursor !== undefined };
 }

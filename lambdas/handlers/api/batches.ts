@@ -1,12 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { BatchRequest } from '../../../contracts/batches.ts';
 import { routes } from '../../../contracts/routes.ts';
+import { presentBatchListItem } from '../../domain/batches/service.ts';
 import { BatchSubmission } from '../../domain/batches/submission.ts';
 import { presentJob } from '../../domain/jobs/present.ts';
 import { bind, type RouteBinding, type RouteRequest } from '../../http/api-handler.ts';
 import type { Runtime } from '../../runtime.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
+import { infinityBatchRoutes } from './infinity.ts';
 
 export function batchRoutes(runtime: Runtime): RouteBinding[] {
   const { batches, engine } = runtime;
@@ -44,18 +46,14 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
     bind(routes.listBatches, async ({ tenant, query }) => {
       const page = await batches.list(tenant, query);
       return {
-        batches: page.items.map((batch) => ({
-          id: batch.id,
-          name: batch.name ?? '',
-          status: batch.status,
-          created: batch.createdAt,
-          total: batch.total ?? 0,
-        })),
+        batches: page.items.map(presentBatchListItem),
         ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
       };
     }),
     bind(routes.getBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
     bind(routes.getBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
+    // Infinity's client on its own paths (seed 000), through the same submission.
+    ...infinityBatchRoutes(runtime, { submit: submitted, estimate: (body) => submissions().estimate(body) }),
   ];
 }
 

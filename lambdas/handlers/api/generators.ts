@@ -28,13 +28,16 @@ function modelsFromEnv(): ImageModels {
 export function generatorRoutes(models: ImageModels = modelsFromEnv()): RouteBinding[] {
   const endpointGenerators = new Map(describeEndpointModels(models.models).map((info) => [info.name, info]));
   const described = (name: string) => endpointGenerators.get(name) ?? describeGenerator(generatorNamed(name));
+  const summaries = () =>
+    [...listGenerators().map(describeGenerator), ...endpointGenerators.values()].map(
+      ({ name, description, runs_on, options }) => ({ name, description, runs_on, options }),
+    );
   return [
-    bind(routes.listGenerators, async () => ({
-      generators: [...listGenerators().map(describeGenerator), ...endpointGenerators.values()].map(
-        ({ name, description, runs_on, options }) => ({ name, description, runs_on, options }),
-      ),
-    })),
+    bind(routes.listGenerators, async () => ({ generators: summaries() })),
     bind(routes.getGenerator, async ({ params }) => described(params.name)),
+    // Infinity's client (seed 000) on its own paths: a bare list, and the same generator info.
+    bind(routes.infinityListGenerators, async () => summaries()),
+    bind(routes.infinityGetGenerator, async ({ params }) => described(params.name)),
     bind(routes.validateParams, async ({ params, body }) => {
       // A model's parameters are checked by the schema its batches are checked by, not its specs.
       const results = endpointGenerators.has(params.name)

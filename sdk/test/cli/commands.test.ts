@@ -62,7 +62,7 @@ describe('generators', () => {
     expect(list.stdout).toMatch(/^NAME\s+RUNS ON\s+PREVIEW\s+DESCRIPTION\nshapes\s+lambda\s+yes\s+/);
     const api = await fixture.api.get('/api/v1/generators/shapes');
     expect(JSON.parse(shown.stdout)).toEqual(api.body);
-    expect(human.stdout).toMatch(/^frames\s+int\s+4\s+1–100\s+/m);
+    expect(human.stdout).toMatch(/^frames\s+int\s+4\s+1–64\s+/m);
     expect(human.stdout).toMatch(/^palette\s+str\s+"vivid"\s+vivid \| pastel/m);
   });
 

@@ -41,7 +41,7 @@ describe('seed 000 from the shell', () => {
 
     // Explore the generator, then draw parameters into a file.
     const shown = await synthforge(['generators', 'show', 'shapes']);
-    expect(shown.stdout).toMatch(/^image_width\s+int\s+512\s+64–2048/m);
+    expect(shown.stdout).toMatch(/^image_width\s+int\s+512\s+64–1024/m);
     const drawn = await synthforge([
       'generators',
       'random',

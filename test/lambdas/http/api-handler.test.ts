@@ -428,3 +428,26 @@ describe('stableStringify', () => {
     );
   });
 });
+
+describe("createApiHandler: the trailing slash of Infinity's client", () => {
+  it('routes /api/jobs/shapes/ by the resource API Gateway matched, /api/jobs/{name}', async () => {
+    // Prepare: API Gateway keeps the slash in `path` and names the resource without it.
+    const handler = createApiHandler([
+      bind(routes.infinityGetGenerator, async ({ params }) => ({ name: params.name }) as never),
+    ]);
+    const event = postEvent({
+      resource: '/api/jobs/{name}',
+      path: '/api/jobs/shapes/',
+      httpMethod: 'GET',
+      body: null,
+      pathParameters: { name: 'shapes' },
+    });
+
+    // Act
+    const response = await handler(event);
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(parse(response.body)).toEqual({ name: 'shapes' });
+  });
+});

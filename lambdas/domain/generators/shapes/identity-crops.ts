@@ -2,7 +2,8 @@
  * The identity-crops output of `shapes`: a re-identification dataset, one folder of square crops
  * per identity, as metric-learning trainers read it ("a folder per identity with its crops").
  *
- * Archive layout (standard and preview alike; shapes-generator.ts adds params.json):
+ * Archive layout (standard and preview alike; shapes-generator.ts adds params.json and puts it all
+ * under the job's folder, `<job>/identities/...`; the names in identities.json are relative to it):
  *   identities/id_0000/crop_0000.png   one 8-bit RGB PNG per crop, crop_size square
  *   identities.json                    each identity's fixed attributes and each crop's varied ones
  *

@@ -29,6 +29,23 @@ export type Output = (typeof OUTPUTS)[number];
 
 export const MAX_SEED = 2 ** 31 - 1;
 
+/**
+ * Pixels one job may render (width x height x frames, or crops x crop_size²). A job's archive is
+ * built in memory: noisy PNGs barely compress (about 3 bytes a pixel), so 64 megapixels keep the
+ * worst case near 200 MB, well inside the 2 GB worker.
+ */
+export const MAX_PIXELS_PER_JOB = 64 * 1024 * 1024;
+
+/**
+ * A scene's largest side, and its most frames: as many of the largest frames as MAX_PIXELS_PER_JOB
+ * holds (1024 x 1024 x 64). The ranges alone keep a scene job within the budget, so every
+ * combination of in-range values is a valid scene job. Infinity's client (seed 000) relies on that:
+ * its `random_job()` draws each parameter on its own from its published min/max, and its
+ * validation checks each on its own.
+ */
+export const MAX_FRAME_SIDE = 1024;
+export const MAX_FRAMES = MAX_PIXELS_PER_JOB / (MAX_FRAME_SIDE * MAX_FRAME_SIDE);
+
 const SCENES_ONLY = 'For scenes only.';
 
 export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
@@ -47,21 +64,23 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
       'varied pose, lighting, occlusion, background and noise. Random parameters keep this value unless it ' +
       'is given, so a random batch never mixes the two.',
   },
-  int('image_width', 512, 64, 2048, `Frame width in pixels. ${SCENES_ONLY}`),
-  int('image_height', 512, 64, 2048, `Frame height in pixels. ${SCENES_ONLY}`),
+  int('image_width', 512, 64, MAX_FRAME_SIDE, `Frame width in pixels. ${SCENES_ONLY}`),
+  int('image_height', 512, 64, MAX_FRAME_SIDE, `Frame height in pixels. ${SCENES_ONLY}`),
   int(
     'frames',
     4,
     1,
-    100,
-    `Frames in a standard job; each is an independent scene. A preview renders one. ${SCENES_ONLY}`,
+    MAX_FRAMES,
+    'Frames in a standard job; each is an independent scene. A preview renders one. For more, submit more ' +
+      `jobs: a batch holds up to 1000. ${SCENES_ONLY}`,
   ),
   int(
     'min_objects',
     2,
     1,
     50,
-    `Fewest objects placed in a frame; must not exceed max_objects. ${SCENES_ONLY}`,
+    'Fewest objects placed in a frame. With max_objects it bounds the count; given above max_objects, the ' +
+      `two are read the other way round (a frame holds between the smaller and the larger). ${SCENES_ONLY}`,
   ),
   int(
     'max_objects',
@@ -85,7 +104,8 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
     0.1,
     0.02,
     1,
-    `Smallest object diameter (of its circumscribed circle) as a fraction of the image's shorter side. ${SCENES_ONLY}`,
+    "Smallest object diameter (of its circumscribed circle) as a fraction of the image's shorter side; " +
+      `above max_size, the two are read the other way round. ${SCENES_ONLY}`,
   ),
   float(
     'max_size',
@@ -189,6 +209,7 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
   ),
 ];
 
+/** Drawn in order by the random-parameters route; accepted in either order (see OrderedPair). */
 export const SHAPES_ORDERED_PAIRS: readonly OrderedPair[] = [
   { lower: 'min_objects', upper: 'max_objects' },
   { lower: 'min_size', upper: 'max_size' },
@@ -220,8 +241,8 @@ export interface ShapesParams {
 }
 
 /**
- * Reads complete, validated values. Swapped min/max pairs are put in order rather than rejected,
- * so that a caller that skipped validation still gets a sensible scene.
+ * Reads complete, validated values. A min/max pair given the other way round is put in order: the
+ * two values bound the range whichever is larger (see OrderedPair).
  */
 export function readShapesParams(values: ParamValues): ShapesParams {
   const minObjects = numberParam(values, 'min_objects');

@@ -4,10 +4,12 @@
  * in identity-crops.ts. It runs on a CPU in Lambda: a 512x512 frame takes tens of milliseconds,
  * about 200 ms with strong blur and noise.
  *
- * Scenes archive layout (standard and preview alike):
- *   annotations.json         COCO: images, categories, annotations (bbox, area, segmentation)
- *   frames/frame_0000.png    one 8-bit RGB PNG per frame
- *   params.json              the complete parameter set, so the job can be rerun
+ * Scenes archive layout (standard and preview alike), every entry under one folder named after the
+ * job (RenderOptions.folder), so that many jobs extract into one folder without colliding:
+ *   <job>/annotations.json         COCO: images, categories, annotations (bbox, area, segmentation)
+ *   <job>/frames/frame_0000.png    one 8-bit RGB PNG per frame
+ *   <job>/params.json              the complete parameter set, so the job can be rerun
+ * Paths inside the files (COCO's file_name, identities.json's crops) are relative to that folder.
  *
  * What the annotations mean:
  * - bbox and area come from the map of which object each pixel shows, written while painting:
@@ -29,6 +31,7 @@ import { deriveSeed } from '../rng.ts';
 import { type AnnotatedFrame, cocoDataset } from './coco.ts';
 import { cropCounts, renderIdentityCrops } from './identity-crops.ts';
 import {
+  MAX_PIXELS_PER_JOB,
   OUTPUTS,
   readShapesParams,
   SHAPES_ORDERED_PAIRS,
@@ -40,12 +43,7 @@ import { type RenderedScene, renderScene } from './scene.ts';
 /** A preview's longest side in pixels; smaller images are previewed at their own size. */
 export const PREVIEW_LONGEST_SIDE = 256;
 
-/**
- * Pixels one job may render (width x height x frames). A job's archive is built in memory: noisy
- * PNGs barely compress (about 3 bytes a pixel), so 64 megapixels keep the worst case near 200 MB,
- * well inside the 2 GB worker.
- */
-export const MAX_PIXELS_PER_JOB = 64 * 1024 * 1024;
+export { MAX_PIXELS_PER_JOB };
 
 /**
  * Crops one job may render (identities x crops_per_identity); MAX_PIXELS_PER_JOB applies to crops
@@ -56,7 +54,12 @@ export const MAX_PIXELS_PER_JOB = 64 * 1024 * 1024;
  */
 export const MAX_CROPS_PER_JOB = 50_000;
 
-/** The generator's cross-field rules, for the output the values choose. */
+/**
+ * The generator's cross-field rules, for the output the values choose. Scenes have none: their
+ * ranges keep them within MAX_PIXELS_PER_JOB (parameters.ts), so that every scene Infinity's client
+ * draws is valid. Identity crops have budgets across parameters, which `random_job()` never meets
+ * because it never draws `output` (the random-parameters route does meet them).
+ */
 function shapesRules(params: ParamValues): ParamViolation[] {
   const output = params.output;
   if (!OUTPUTS.some((choice) => choice === output)) {
@@ -72,7 +75,7 @@ function shapesRules(params: ParamValues): ParamViolation[] {
       },
     ];
   }
-  return output === 'identity_crops' ? cropBudget(params) : pixelBudget(params);
+  return output === 'identity_crops' ? cropBudget(params) : [];
 }
 
 function cropBudget(values: ParamValues): ParamViolation[] {
@@ -102,21 +105,6 @@ function cropBudget(values: ParamValues): ParamViolation[] {
   return violations;
 }
 
-function pixelBudget(params: ParamValues): ParamViolation[] {
-  const { imageWidth: width, imageHeight: height, frames } = readShapesParams(params);
-  const pixels = width * height * frames;
-  if (pixels <= MAX_PIXELS_PER_JOB) return [];
-  return [
-    {
-      parameter: 'frames',
-      kind: 'range',
-      value: frames,
-      constraint: `image_width x image_height x frames <= ${MAX_PIXELS_PER_JOB}`,
-      message: `a job may render at most ${MAX_PIXELS_PER_JOB} pixels; ${width}x${height}x${frames} is ${pixels}: split it into more jobs`,
-    },
-  ];
-}
-
 export const shapesGenerator: Generator = {
   name: 'shapes',
   description:
@@ -124,9 +112,10 @@ export const shapesGenerator: Generator = {
     'or textured backgrounds, with pixel-exact COCO boxes, areas and outlines; or (output=identity_crops) a ' +
     're-identification dataset of crops of distinct object identities under varied pose, lighting and occlusion.',
   output:
-    'A ZIP of PNG frames (frames/frame_0000.png, ...), COCO annotations (annotations.json) and the complete ' +
-    'parameters (params.json); with output=identity_crops, a folder of PNG crops per identity ' +
-    '(identities/id_0000/crop_0000.png, ...), identities.json and params.json.',
+    'A ZIP holding one folder named after the job: PNG frames (<job>/frames/frame_0000.png, ...), COCO ' +
+    'annotations (<job>/annotations.json) and the complete parameters (<job>/params.json); with ' +
+    'output=identity_crops, a folder of PNG crops per identity (<job>/identities/id_0000/crop_0000.png, ...), ' +
+    '<job>/identities.json and <job>/params.json.',
   runsOn: 'lambda',
   allowsPreview: true,
   parameters: SHAPES_PARAMETERS,
@@ -152,7 +141,7 @@ export async function renderShapesJob(values: ParamValues, options: RenderOption
   const paramsEntry = { name: 'params.json', data: jsonBytes(applyDefaults(shapesGenerator, values)) };
   if (params.output === 'identity_crops') {
     const { entries, crops } = await renderIdentityCrops(params, options);
-    return { archive: createZip([...entries, paramsEntry]), frames: crops };
+    return { archive: createZip([...entries, paramsEntry], { folder: options.folder }), frames: crops };
   }
 
   const frameCount = shapesGenerator.estimateFrames(values, options.preview);
@@ -168,7 +157,7 @@ export async function renderShapesJob(values: ParamValues, options: RenderOption
     await options.onProgress?.((index + 1) / frameCount, `rendered frame ${index + 1} of ${frameCount}`);
   }
   entries.push({ name: 'annotations.json', data: jsonBytes(cocoDataset(frames)) }, paramsEntry);
-  return { archive: createZip(entries), frames: frameCount };
+  return { archive: createZip(entries, { folder: options.folder }), frames: frameCount };
 }
 
 /**

@@ -97,6 +97,30 @@ describe('createZip', () => {
     expect(act).toThrow(/unsafe ZIP entry name/);
   });
 
+  it('puts every entry under the folder it is given, so that archives extract side by side', () => {
+    // Act
+    const first = readZipFiles(createZip(SAMPLE, { folder: '01JOBA' }));
+    const second = readZipFiles(createZip(SAMPLE, { folder: '01JOBB' }));
+
+    // Assess: no name of one archive is a name of the other.
+    expect([...first.keys()].sort()).toEqual(SAMPLE.map((entry) => `01JOBA/${entry.name}`).sort());
+    expect([...first.keys()].filter((name) => second.has(name))).toEqual([]);
+    for (const { name, data } of SAMPLE) expect(first.get(`01JOBA/${name}`)).toEqual(data);
+  });
+
+  it.each([
+    ['', 'an empty folder'],
+    ['a/b', 'a nested folder'],
+    ['..', 'a parent reference'],
+    ['C:', 'a drive letter'],
+  ])('rejects %j as the folder (%s)', (folder) => {
+    // Act
+    const act = () => createZip(SAMPLE, { folder });
+
+    // Assess
+    expect(act).toThrow(/unsafe ZIP folder name/);
+  });
+
   it('rejects two entries with the same name', () => {
     // Act
     const act = () => createZip([SAMPLE[0] as ZipEntry, SAMPLE[0] as ZipEntry]);

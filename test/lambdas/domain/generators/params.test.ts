@@ -152,30 +152,38 @@ describe('validateParams', () => {
     expect(violations?.[0]?.message.length).toBeLessThan(200);
   });
 
-  it('reports a lower bound above its upper bound, naming both', () => {
-    // Act
-    const violations = validateParams(DEMO, { min_count: 7, max_count: 3 });
+  it('accepts an ordered pair either way round, given or defaulted', () => {
+    // Act: max_count defaults to 5
+    const swapped = validateParams(DEMO, { min_count: 7, max_count: 3 });
+    const aboveDefault = validateParams(DEMO, { min_count: 6 });
 
-    // Assess
-    expect(violations).toEqual([
-      {
-        parameter: 'min_count',
-        kind: 'range',
-        value: 7,
-        constraint: '<= max_count (3)',
-        message: 'min_count must be <= max_count (3), got 7',
-      },
-    ]);
+    // Assess: the two bound one range; Infinity's client draws them independently.
+    expect(swapped).toBeNull();
+    expect(aboveDefault).toBeNull();
   });
 
-  it('checks ordered pairs against defaults for the parameter not given', () => {
-    // Act: max_count defaults to 5
-    const violations = validateParams(DEMO, { min_count: 6 });
+  it('accepts every combination of values within their options when no validate hook adds a rule', () => {
+    // Infinity's client (seed 000) validates each parameter on its own and its random_job() draws
+    // each from its options: without a hook, its checks and the server's agree on every set.
+    fc.assert(
+      fc.property(rngArb, (rng) => {
+        // Prepare: every parameter drawn on its own, as the client draws them (bools and free text keep defaults).
+        const values = Object.fromEntries(
+          DEMO.parameters.map((spec) => {
+            const { min, max, choices } = spec.options ?? {};
+            if (choices) return [spec.name, rng.pick(choices)];
+            if (min === undefined || max === undefined) return [spec.name, spec.default_value];
+            return [spec.name, spec.type === 'int' ? rng.int(min, max) : rng.between(min, max)];
+          }),
+        );
 
-    // Assess
-    expect(violations).toMatchObject([
-      { parameter: 'min_count', kind: 'range', constraint: '<= max_count (5)' },
-    ]);
+        // Act
+        const violations = validateParams(DEMO, values);
+
+        // Assess
+        expect(violations).toBeNull();
+      }),
+    );
   });
 
   it('runs the generator validate hook on complete values, only once each parameter is valid', () => {
@@ -496,6 +504,29 @@ const NARROW: GeneratorSchema = {
       : [],
 };
 
+/** A rule across parameters: width x height at most 300,000. */
+const AREA: GeneratorSchema = {
+  name: 'area',
+  parameters: [
+    { name: 'width', type: 'int', default_value: 512, options: { min: 64, max: 1024 } },
+    { name: 'height', type: 'int', default_value: 512, options: { min: 64, max: 1024 } },
+  ],
+  validate: (values) => {
+    const area = (values.width as number) * (values.height as number);
+    return area <= 300_000
+      ? []
+      : [
+          {
+            parameter: 'height',
+            kind: 'range',
+            value: values.height,
+            constraint: 'width x height <= 300000',
+            message: 'too large',
+          },
+        ];
+  },
+};
+
 /** Values a user may send as `param_values`, sensible or not: known and unknown keys, any JSON and beyond. */
 function keptValues(schema: GeneratorSchema): fc.Arbitrary<Record<string, unknown>> {
   const names = schema.parameters.map((spec) => spec.name);
@@ -575,26 +606,26 @@ describe('drawParamSets', () => {
     expect(JSON.parse(JSON.stringify(violations))).toEqual(violations);
   });
 
-  it('keeps values a submission refuses only for a rule across parameters, repairing the rest', () => {
-    // Act: min_count 9 is above the default max_count (5), so a job run with it alone is refused.
-    const drawn = drawParamSets(DEMO, { min_count: 9 }, 5, new Rng(2));
+  it('keeps values a submission refuses only for a rule across parameters, drawing the rest to meet it', () => {
+    // Act: width 1000 with the default height (512) is over the area rule, so a job run with it alone is refused.
+    const drawn = drawParamSets(AREA, { width: 1000 }, 5, new Rng(2));
 
     // Assess
-    expect(validateParams(DEMO, { min_count: 9 })).toMatchObject([{ parameter: 'min_count', kind: 'range' }]);
+    expect(validateParams(AREA, { width: 1000 })).toMatchObject([{ parameter: 'height', kind: 'range' }]);
     if (!('sets' in drawn)) throw new Error(`refused: ${JSON.stringify(drawn)}`);
     for (const values of drawn.sets) {
-      expect(values.max_count).toBeGreaterThanOrEqual(9);
-      expect(validateParams(DEMO, values)).toBeNull();
+      expect(values.width).toBe(1000);
+      expect(validateParams(AREA, values)).toBeNull();
     }
   });
 
   it('refuses values that conflict among themselves as a submission does', () => {
     // Act
-    const drawn = drawParamSets(DEMO, { min_count: 9, max_count: 3 }, 2, new Rng(2));
+    const drawn = drawParamSets(AREA, { width: 1000, height: 1000 }, 2, new Rng(2));
 
     // Assess
-    expect(drawn).toEqual({ violations: validateParams(DEMO, { min_count: 9, max_count: 3 }) });
-    expect(drawn).toMatchObject({ violations: [{ parameter: 'min_count', kind: 'range', value: 9 }] });
+    expect(drawn).toEqual({ violations: validateParams(AREA, { width: 1000, height: 1000 }) });
+    expect(drawn).toMatchObject({ violations: [{ parameter: 'height', kind: 'range', value: 1000 }] });
   });
 
   it('falls back to the defaults for what the user left out when random sets keep missing a cross-field rule', () => {

@@ -517,9 +517,9 @@ describe('shapes identity crops: parameters', () => {
     });
     const largeFramesAsCrops = validateParams(shapesGenerator, {
       ...CROPS,
-      image_width: 2048,
-      image_height: 2048,
-      frames: 100,
+      image_width: 1024,
+      image_height: 1024,
+      frames: 64,
     });
 
     // Assess

@@ -297,19 +297,45 @@ describe('shapes generator', () => {
     ]);
   });
 
-  it('rejects swapped minimum and maximum before anything renders', () => {
+  it('reads a minimum above its maximum as the range between the two', async () => {
+    // Prepare
+    const swapped = { ...SMALL, frames: 3, min_objects: 9, max_objects: 3, min_size: 0.2, max_size: 0.1 };
+
     // Act
-    const violations = validateParams(shapesGenerator, {
-      min_objects: 9,
-      max_objects: 3,
-      min_size: 0.5,
-      max_size: 0.2,
+    const violations = validateParams(shapesGenerator, swapped);
+    const job = await renderJob({ ...swapped, background: 'solid', allow_occlusion: true, seed: 5 });
+
+    // Assess: accepted, every frame holds 3 to 9 objects (fewer only when one is fully hidden).
+    expect(violations).toBeNull();
+    expect(readShapesParams(applyDefaults(shapesGenerator, swapped))).toMatchObject({
+      minObjects: 3,
+      maxObjects: 9,
+      minSize: 0.1,
+      maxSize: 0.2,
     });
+    for (const image of job.coco.images) {
+      const count = job.coco.annotations.filter((annotation) => annotation.image_id === image.id).length;
+      expect(count).toBeLessThanOrEqual(9);
+    }
+    expect(job.params).toMatchObject({ min_objects: 9, max_objects: 3 });
+  });
+
+  it('puts every file under the folder it is given: the job id, for stored results', async () => {
+    // Act
+    const { archive } = await shapesGenerator.render(
+      applyDefaults(shapesGenerator, { ...SMALL, frames: 2 }),
+      {
+        preview: false,
+        folder: '01J0000000000000000000JOB1',
+      },
+    );
 
     // Assess
-    expect(violations).toMatchObject([
-      { parameter: 'min_objects', kind: 'range', constraint: '<= max_objects (3)' },
-      { parameter: 'min_size', kind: 'range', constraint: '<= max_size (0.2)' },
+    expect([...readZipFiles(archive).keys()]).toEqual([
+      '01J0000000000000000000JOB1/annotations.json',
+      '01J0000000000000000000JOB1/frames/frame_0000.png',
+      '01J0000000000000000000JOB1/frames/frame_0001.png',
+      '01J0000000000000000000JOB1/params.json',
     ]);
   });
 
@@ -347,15 +373,40 @@ describe('shapes generator', () => {
 });
 
 describe('shapes pixel budget', () => {
-  it('refuses a job whose frames would not fit a worker, and accepts the largest that does', () => {
-    const tooBig = { image_width: 2048, image_height: 2048, frames: 17 };
-    const largest = { image_width: 2048, image_height: 2048, frames: 16 };
+  it('publishes ranges whose largest scene fits a worker, so that no scene job is over budget', () => {
+    // Prepare
+    const max = (name: string) =>
+      shapesGenerator.parameters.find((spec) => spec.name === name)?.options?.max ?? Number.NaN;
 
-    const refused = validateParams(shapesGenerator, tooBig);
-    const accepted = validateParams(shapesGenerator, largest);
+    // Assess: the largest of each, together, is exactly the budget.
+    expect(max('image_width') * max('image_height') * max('frames')).toBe(MAX_PIXELS_PER_JOB);
+    expect(validateParams(shapesGenerator, { image_width: 1024, image_height: 1024, frames: 64 })).toBeNull();
+  });
 
-    expect(refused).toEqual([expect.objectContaining({ parameter: 'frames', kind: 'range', value: 17 })]);
-    expect(refused?.[0]?.constraint).toContain(String(MAX_PIXELS_PER_JOB));
-    expect(accepted).toBeNull();
+  it("accepts every scene Infinity's client can draw: each parameter on its own, within its options", () => {
+    // seed 000's Session.random_job(): `choices` picked uniformly, int/float drawn in [min, max],
+    // anything else (output, allow_occlusion) left at its default; its validation checks each
+    // parameter on its own. Every such draw must be a valid job here too.
+    fc.assert(
+      fc.property(fc.nat(), (seed) => {
+        // Prepare
+        const rng = new Rng(seed);
+        const drawn = Object.fromEntries(
+          shapesGenerator.parameters.map((spec) => {
+            const { min, max, choices } = spec.options ?? {};
+            if (choices) return [spec.name, rng.pick(choices)];
+            if (min === undefined || max === undefined) return [spec.name, spec.default_value];
+            return [spec.name, spec.type === 'int' ? rng.int(min, max) : rng.between(min, max)];
+          }),
+        );
+
+        // Act
+        const violations = validateParams(shapesGenerator, drawn);
+
+        // Assess
+        expect(violations).toBeNull();
+      }),
+      { numRuns: 500 },
+    );
   });
 });

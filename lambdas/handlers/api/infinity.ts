@@ -1,0 +1,40 @@
+/**
+ * Infinity's real client (`infinity_core`, seed 000) on its own paths: batches, estimates, job runs,
+ * previews and usage. Thin: the same submission, batch service and usage scan as /api/v1, presented
+ * in the client's shapes (lambdas/domain/batches/infinity.ts). The generator routes it calls are
+ * bound with the rest of the catalogue (generators.ts).
+ */
+import type { Batch, BatchEstimate, BatchRequest } from '../../../contracts/batches.ts';
+import { routes } from '../../../contracts/routes.ts';
+import { InfinityViews, usageByGenerator } from '../../domain/batches/infinity.ts';
+import { jobsInRange } from '../../domain/jobs/usage.ts';
+import { bind, type RouteBinding } from '../../http/api-handler.ts';
+import type { Runtime } from '../../runtime.ts';
+
+export interface InfinitySubmissions {
+  /** Submits as POST /api/v1/batches does (metrics included). */
+  submit(tenant: string, request: BatchRequest): Promise<Batch>;
+  estimate(request: BatchRequest): BatchEstimate;
+}
+
+export function infinityBatchRoutes(runtime: Runtime, submissions: InfinitySubmissions): RouteBinding[] {
+  const { batches, store, clock } = runtime;
+  const views = new InfinityViews({ batches, store });
+  // The body's empty name (the client's "" for none) is parsed as no name: the batch is named as an
+  // unnamed /api/v1 batch is (contracts/infinity.ts).
+  return [
+    bind(routes.infinitySubmitBatch, async ({ tenant, body }) => submissions.submit(tenant, body)),
+    bind(routes.infinityEstimateBatch, async ({ body }) => submissions.estimate(body).frames_per_job),
+    bind(routes.infinityListBatches, async ({ tenant, query }) => views.listBatches(tenant, query)),
+    bind(routes.infinityGetBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
+    bind(routes.infinityGetBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
+    bind(routes.infinityListJobRuns, async ({ tenant, query }) => views.listJobRuns(tenant, false, query)),
+    bind(routes.infinityGetJobRun, async ({ tenant, params }) => views.jobRun(tenant, params.id, false)),
+    bind(routes.infinityListJobPreviews, async ({ tenant, query }) => views.listJobRuns(tenant, true, query)),
+    bind(routes.infinityGetJobPreview, async ({ tenant, params }) => views.jobRun(tenant, params.id, true)),
+    bind(routes.infinityGetUsage, async ({ tenant, query }) => {
+      const { jobs } = await jobsInRange(store, tenant, query, clock.now());
+      return usageByGenerator(jobs);
+    }),
+  ];
+}
