@@ -1,22 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DeployedModel } from '../../../../contracts/models.ts';
 import { estimateModelRuns, validateModelParams } from '../../../../lambdas/domain/images/model-runs.ts';
 import type { ImageJobParams } from '../../../../lambdas/domain/images/service.ts';
+import { SD15_MODEL } from '../../../support/models.ts';
 
-const MODEL: DeployedModel = {
-  name: 'stable-diffusion-v1-5',
-  modelId: 'runwayml/stable-diffusion-v1-5',
-  description: 'SD 1.5',
-  endpointName: 'synthforge-dev-stable-diffusion-v1-5',
-  instanceType: 'ml.g5.xlarge',
-  usdPerHour: 1.408,
-  coldStartSeconds: 480,
-  secondsPerImage: 4,
-  invocationTimeoutSeconds: 600,
-  defaultSteps: 50,
-  available: true,
-};
+const MODEL = SD15_MODEL;
 
 const params = (overrides: Partial<ImageJobParams> = {}): ImageJobParams => ({
   prompt: 'a lighthouse at dusk',

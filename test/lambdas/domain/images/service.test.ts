@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GenerateRequest } from '../../../../contracts/images.ts';
-import type { DeployedModel } from '../../../../contracts/models.ts';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
 import { ImageModels } from '../../../../lambdas/domain/images/models.ts';
 import { ImageService, type ImageServiceDeps } from '../../../../lambdas/domain/images/service.ts';
@@ -16,20 +15,9 @@ import type {
   ColdStartStore,
   ModelEndpoints,
 } from '../../../../lambdas/domain/ports.ts';
+import { SD15_MODEL } from '../../../support/models.ts';
 
-const MODEL: DeployedModel = {
-  name: 'stable-diffusion-v1-5',
-  modelId: 'runwayml/stable-diffusion-v1-5',
-  description: 'SD 1.5',
-  endpointName: 'synthforge-dev-stable-diffusion-v1-5',
-  instanceType: 'ml.g5.xlarge',
-  usdPerHour: 1.408,
-  coldStartSeconds: 480,
-  secondsPerImage: 4,
-  invocationTimeoutSeconds: 600,
-  defaultSteps: 50,
-  available: true,
-};
+const MODEL = SD15_MODEL;
 
 /** Every port fails the test if used, but for the endpoints' description and the blobs. */
 function service(describe: ModelEndpoints['describe']) {
