@@ -35,6 +35,8 @@ async function interrupt(
   dataDir: string,
   plan: readonly Interruption[],
   batchId: string,
+  /** `npm start`'s arguments for each restart: the same as the first start's. */
+  args: readonly string[],
 ): Promise<{ platform: LocalProcess; interruptions: number }> {
   const ended = async () => {
     const batch = await (running as LocalProcess).api.get<Batch>(`/api/v1/batches/${batchId}`);
@@ -52,7 +54,7 @@ async function interrupt(
     if (step.how === 'kill') await platform.kill();
     else expect(await platform.stop()).toBe(0);
     interruptions++;
-    running = await LocalProcess.start(dataDir);
+    running = await LocalProcess.start(dataDir, [...args]);
   }
   return { platform: running as LocalProcess, interruptions };
 }
@@ -101,8 +103,9 @@ async function expectCompletedAcross(
   batchId: string,
   plan: readonly Interruption[],
   signature: number[],
+  args: readonly string[] = [],
 ): Promise<number> {
-  const { platform, interruptions } = await interrupt(dataDir, plan, batchId);
+  const { platform, interruptions } = await interrupt(dataDir, plan, batchId, args);
   const summary = await settled(platform.api, batchId);
   expect(summary.status).toBe('completed');
   expect(summary.job_runs.map((job) => job.status)).toEqual(summary.job_runs.map(() => 'completed'));
@@ -116,9 +119,10 @@ const PNG = [0x89, 0x50, 0x4e, 0x47];
 
 describe('npm start, interrupted at many points of a batch', () => {
   it('finishes every job of a generation batch across kills and stops', async () => {
-    // Prepare
+    // Prepare: one job at a time, in every run, so that the batch outlasts the interruptions.
     const dataDir = await aDataDir('crash-batch');
-    running = await LocalProcess.start(dataDir, ['--concurrency', '2']);
+    const args = ['--concurrency', '1'];
+    running = await LocalProcess.start(dataDir, args);
     const submitted = await running.api.post<Batch>('/api/v1/batches', {
       job_runs: [1, 2, 3, 4, 5, 6].map((seed) => ({
         name: 'shapes',
@@ -141,6 +145,7 @@ describe('npm start, interrupted at many points of a batch', () => {
         { afterEvents: 1, how: 'kill' },
       ],
       ZIP,
+      args,
     );
     expect(interruptions).toBeGreaterThanOrEqual(3);
   });
