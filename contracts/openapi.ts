@@ -2,7 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { IdempotencyKeyHeader } from './common.ts';
 import { ERROR_BODY } from './errors.ts';
 import { ROUTE_LIST, type RouteDef } from './routes.ts';
-import { ERROR_CODE_IN_FORMAT, ERROR_STATUS, type ErrorFormat, errorFormatOf } from './vocabulary.ts';
+import { codeInFormat, ERROR_STATUS, type ErrorFormat, errorFormatOf } from './vocabulary.ts';
 import * as z from './zod.ts';
 
 export const API_VERSION = '0.1.0';
@@ -83,7 +83,7 @@ const POLL_HEADERS = z.object({ Location: z.string().url().describe('where to po
 function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
   // What every route of a kind can answer is derived; `route.errors` adds what its domain can.
   const format = errorFormatOf(route.family);
-  const invalidInput = ERROR_STATUS[ERROR_CODE_IN_FORMAT[format].INVALID_PARAMETERS ?? 'INVALID_PARAMETERS'];
+  const invalidInput = ERROR_STATUS[codeInFormat('INVALID_PARAMETERS', format)];
   const errorStatuses = new Set<number>(route.errors);
   if (route.auth) for (const status of [401, 429, 500]) errorStatuses.add(status);
   if (route.params || route.query || route.body) errorStatuses.add(invalidInput);

@@ -132,7 +132,8 @@ const html = z.string().openapi({ description: 'an HTML page' });
 /** The tag of the routes Infinity's real client calls (seed 000). */
 const INFINITY_TAG = 'infinity-client';
 
-export const routes = {
+/** The /api/v1 routes (and the public ones): the Infinity client's routes below derive from them. */
+const v1Routes = {
   root: route({
     operationId: 'root',
     method: 'GET',
@@ -565,11 +566,17 @@ export const routes = {
     response: { status: 200, schema: TrainCancelled },
     errors: [404, 409],
   }),
+} as const;
+
+export const routes = {
+  ...v1Routes,
 
   // Infinity's real client (`infinity_core`, seed 000) unmodified: its own paths, served by the same
   // functions and domain code as /api/v1, with its shapes (contracts/infinity.ts). The client ends
   // every path with a slash: the local API and API Gateway's REST APIs both route `/api/jobs/` to the
-  // resource `/api/jobs` (a resource path cannot end in a slash).
+  // resource `/api/jobs` (a resource path cannot end in a slash). A route that answers as its /api/v1
+  // twin does is that route moved to the client's path; one that answers a bare list where /api/v1
+  // answers a page is written out in full.
   infinityListGenerators: route({
     operationId: 'infinityListGenerators',
     method: 'GET',
@@ -583,35 +590,23 @@ export const routes = {
     errors: [],
   }),
   infinityGetGenerator: route({
+    ...v1Routes.getGenerator,
     operationId: 'infinityGetGenerator',
-    method: 'GET',
     path: '/api/jobs/{name}',
-    family: 'generators',
-    auth: true,
     tag: INFINITY_TAG,
     summary: "Infinity client: a generator's parameters and options (`GET /api/jobs/{name}/`)",
     description:
       'The same answer as GET /api/v1/generators/{name}. Every combination of values within the ' +
       'published options is a valid scene job, so the client’s random_job() draws valid jobs.',
-    mode: 'immediate',
-    params: GeneratorNameParams,
-    response: { status: 200, schema: GeneratorInfo },
-    errors: [404],
   }),
   infinitySubmitBatch: route({
+    ...v1Routes.submitBatch,
     operationId: 'infinitySubmitBatch',
-    method: 'POST',
     path: '/api/batch',
-    family: 'batches',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: starts a batch (`POST /api/batch/`); an empty name is named for you',
-    mode: 'starts-job',
     pollPath: (body) => `/api/batch/${body.id}/summary/`,
-    idempotent: true,
     body: InfinityBatchRequest,
-    response: { status: 202, schema: Batch },
-    errors: [400, 404, 409, 413, 422, 503],
   }),
   infinityEstimateBatch: route({
     operationId: 'infinityEstimateBatch',
@@ -640,30 +635,18 @@ export const routes = {
     errors: [400],
   }),
   infinityGetBatch: route({
+    ...v1Routes.getBatch,
     operationId: 'infinityGetBatch',
-    method: 'GET',
     path: '/api/batch/{id}',
-    family: 'batches',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: a batch and its jobs (`GET /api/batch/{id}/`)',
-    mode: 'immediate',
-    params: BatchIdParams,
-    response: { status: 200, schema: Batch },
-    errors: [404],
   }),
   infinityGetBatchSummary: route({
+    ...v1Routes.getBatchSummary,
     operationId: 'infinityGetBatchSummary',
-    method: 'GET',
     path: '/api/batch/{id}/summary',
-    family: 'batches',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: per job in_progress and result_url (`GET /api/batch/{id}/summary/`)',
-    mode: 'immediate',
-    params: BatchIdParams,
-    response: { status: 200, schema: BatchSummary },
-    errors: [404],
   }),
   infinityListJobRuns: route({
     operationId: 'infinityListJobRuns',

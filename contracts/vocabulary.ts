@@ -59,6 +59,10 @@ export const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<E
   seed002: { INVALID_PARAMETERS: 'VALIDATION_ERROR', INVALID_REQUEST: 'VALIDATION_ERROR' },
 };
 
+/** The code an error is answered with in a format, and so its status (`ERROR_STATUS`). */
+export const codeInFormat = (code: ErrorCode, format: ErrorFormat): ErrorCode =>
+  ERROR_CODE_IN_FORMAT[format][code] ?? code;
+
 /** A job id: 26 Crockford base32 characters (a ULID). */
 export const JOB_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 

@@ -1,11 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
-import {
-  ERROR_CODE_IN_FORMAT,
-  ERROR_STATUS,
-  type ErrorCode,
-  type ErrorFormat,
-} from '../../contracts/vocabulary.ts';
+import { codeInFormat, ERROR_STATUS, type ErrorCode, type ErrorFormat } from '../../contracts/vocabulary.ts';
 import type { DomainError } from '../domain/errors.ts';
 
 /** A body that is not JSON: the docs pages and their scripts. */
@@ -72,7 +67,7 @@ export function errorResponse(
   requestId: string,
   format: ErrorFormat = 'envelope',
 ): APIGatewayProxyResult {
-  const code = ERROR_CODE_IN_FORMAT[format][error.code] ?? error.code;
+  const code = codeInFormat(error.code, format);
   const headers: Record<string, string> = error.retryAfter ? { 'retry-after': String(error.retryAfter) } : {};
   return jsonResponse(ERROR_STATUS[code], BODY_OF[format](code, error), requestId, headers);
 }

@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 export { logger } from './logger.ts';
 
 // Built once per process: every handler in a Lambda container shares them.
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'synthforge';
+export const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'synthforge';
 
 export const metrics = new Metrics({
   serviceName,

@@ -5,8 +5,9 @@
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { serviceName } from './powertools.ts';
 
-export const tracer = new Tracer({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'synthforge' });
+export const tracer = new Tracer({ serviceName });
 
 /** The middleware that opens a subsegment around each invocation. */
 export function captureHandler() {

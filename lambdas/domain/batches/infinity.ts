@@ -7,8 +7,8 @@ import type { BatchListItem } from '../../../contracts/batches.ts';
 import type { InfinityJobRun, InfinityUsage } from '../../../contracts/infinity.ts';
 import type { z } from '../../../contracts/zod.ts';
 import { notFound } from '../errors.ts';
-import { countByStatus } from '../jobs/engine.ts';
 import type { JobRecord } from '../jobs/model.ts';
+import { tallyJobs } from '../jobs/usage.ts';
 import type { JobStore } from '../ports.ts';
 import { type BatchService, presentBatchListItem, presentJobRun } from './service.ts';
 
@@ -120,16 +120,8 @@ export function usageByGenerator(jobs: readonly JobRecord[]): InfinityUsage {
   }
   const usage: InfinityUsage = {};
   for (const [name, runs] of [...byGenerator].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    usage[name] = {
-      samples: runs.reduce(
-        (sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0),
-        0,
-      ),
-      jobs: runs.length,
-      standard: runs.filter((job) => !job.preview).length,
-      preview: runs.filter((job) => job.preview).length,
-      by_status: countByStatus(runs),
-    };
+    const { frames, total, standard, preview, by_status } = tallyJobs(runs);
+    usage[name] = { samples: frames, jobs: total, standard, preview, by_status };
   }
   return usage;
 }

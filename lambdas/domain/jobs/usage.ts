@@ -19,22 +19,29 @@ export async function usageReport(
 ): Promise<UsageReport> {
   const { start, end, jobs, truncated } = await jobsInRange(store, tenant, range, now);
   const generation = jobs.filter((job) => job.kind === 'generation');
+  const { frames, ...counts } = tallyJobs(generation);
   return {
     start_time: start.toISOString(),
     end_time: end.toISOString(),
     batches: jobs.filter((job) => job.kind === 'batch').length,
-    jobs: {
-      total: generation.length,
-      by_status: countByStatus(generation),
-      standard: generation.filter((job) => !job.preview).length,
-      preview: generation.filter((job) => job.preview).length,
-    },
-    frames: generation.reduce(
-      (sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0),
-      0,
-    ),
+    jobs: counts,
+    frames,
     result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
     truncated,
+  };
+}
+
+/**
+ * What every usage report counts of a set of jobs (/api/v1/usage, and per generator for Infinity's
+ * client): how many, by status and by kind, and the frames of those that completed.
+ */
+export function tallyJobs(jobs: readonly JobRecord[]) {
+  return {
+    total: jobs.length,
+    by_status: countByStatus(jobs),
+    standard: jobs.filter((job) => !job.preview).length,
+    preview: jobs.filter((job) => job.preview).length,
+    frames: jobs.reduce((sum, job) => sum + (job.status === 'completed' ? (job.result?.frames ?? 0) : 0), 0),
   };
 }
 

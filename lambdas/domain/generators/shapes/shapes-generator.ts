@@ -43,8 +43,6 @@ import { type RenderedScene, renderScene } from './scene.ts';
 /** A preview's longest side in pixels; smaller images are previewed at their own size. */
 export const PREVIEW_LONGEST_SIDE = 256;
 
-export { MAX_PIXELS_PER_JOB };
-
 /**
  * Crops one job may render (identities x crops_per_identity); MAX_PIXELS_PER_JOB applies to crops
  * too. Every crop is its own PNG and ZIP entry, so the count is held under ZIP32's 65,535 entries

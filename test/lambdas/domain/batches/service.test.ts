@@ -20,7 +20,13 @@ const unusedBlobs: BlobStore = {
   bucket: 'unused',
 };
 
-function serviceWith(workflow: BatchWorkflow) {
+/** A service over the emulators whose workflow starts with `start` and names executions `arn:execution:<batch>`. */
+function serviceWith(start: BatchWorkflow['start']) {
+  const workflow: BatchWorkflow = {
+    start,
+    executionIdOf: (batchId) => `arn:execution:${batchId}`,
+    stop: async () => undefined,
+  };
   const store = new DynamoJobStore(fixture.clients.dynamo, {
     tableName: fixture.emulators.tableNames.state,
     cursorSecret: 'service-test-cursor-secret-01234',
@@ -57,14 +63,10 @@ describe('BatchService.submit', () => {
     // Prepare
     const started: BatchExecutionInput[] = [];
     const storedAtStart: (string | undefined)[] = [];
-    const { service, store } = serviceWith({
-      start: async (input) => {
-        started.push(input);
-        storedAtStart.push((await store.get(input.tenant, input.batchId))?.executionId);
-        return { executionId: `arn:execution:${input.batchId}` };
-      },
-      executionIdOf: (batchId) => `arn:execution:${batchId}`,
-      stop: async () => undefined,
+    const { service, store } = serviceWith(async (input) => {
+      started.push(input);
+      storedAtStart.push((await store.get(input.tenant, input.batchId))?.executionId);
+      return { executionId: `arn:execution:${input.batchId}` };
     });
     const tenant = aTenant();
 
@@ -82,11 +84,7 @@ describe('BatchService.submit', () => {
 
   it('records the id the workflow gave the execution when it is not the one expected', async () => {
     // Prepare
-    const { service, store } = serviceWith({
-      start: async () => ({ executionId: 'named-otherwise' }),
-      executionIdOf: (batchId) => `arn:execution:${batchId}`,
-      stop: async () => undefined,
-    });
+    const { service, store } = serviceWith(async () => ({ executionId: 'named-otherwise' }));
     const tenant = aTenant();
 
     // Act
@@ -98,12 +96,8 @@ describe('BatchService.submit', () => {
 
   it('answers 503 and fails the batch and every job when the workflow cannot start', async () => {
     // Prepare
-    const { service, store } = serviceWith({
-      start: async () => {
-        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-      },
-      executionIdOf: (batchId) => `arn:execution:${batchId}`,
-      stop: async () => undefined,
+    const { service, store } = serviceWith(async () => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     });
     const tenant = aTenant();
 
@@ -127,11 +121,7 @@ describe('BatchService.submit', () => {
 describe('BatchService.summary', () => {
   it('links a result while it is kept, and says it expired once the bucket has deleted it', async () => {
     // Prepare
-    const { service, store } = serviceWith({
-      start: async () => ({ executionId: 'x' }),
-      executionIdOf: (batchId) => `arn:execution:${batchId}`,
-      stop: async () => undefined,
-    });
+    const { service, store } = serviceWith(async () => ({ executionId: 'x' }));
     const tenant = aTenant();
     const batch = aJob({ tenant, kind: 'batch', status: 'completed' });
     const result = {
@@ -159,11 +149,7 @@ describe('BatchService.summary', () => {
 describe('BatchService.estimate', () => {
   it('bills an identity-crops job by its crops, not by a scene frame', () => {
     // Prepare: 50 jobs of 64 crops of 64² against 50 jobs of 64 frames of 512²: the same frames.
-    const { service } = serviceWith({
-      start: async () => ({ executionId: 'x' }),
-      executionIdOf: (batchId) => `arn:execution:${batchId}`,
-      stop: async () => undefined,
-    });
+    const { service } = serviceWith(async () => ({ executionId: 'x' }));
     const jobs = (param_values: Record<string, unknown>) => ({
       job_runs: Array.from({ length: 50 }, () => ({ name: 'shapes', is_preview: false, param_values })),
     });

@@ -12,6 +12,7 @@ import {
   validateParams,
 } from '../../../../lambdas/domain/generators/params.ts';
 import { Rng } from '../../../../lambdas/domain/generators/rng.ts';
+import { infinityRandomJob } from './infinity-random-job.ts';
 
 const DEMO: GeneratorSchema = {
   name: 'demo',
@@ -168,14 +169,7 @@ describe('validateParams', () => {
     fc.assert(
       fc.property(rngArb, (rng) => {
         // Prepare: every parameter drawn on its own, as the client draws them (bools and free text keep defaults).
-        const values = Object.fromEntries(
-          DEMO.parameters.map((spec) => {
-            const { min, max, choices } = spec.options ?? {};
-            if (choices) return [spec.name, rng.pick(choices)];
-            if (min === undefined || max === undefined) return [spec.name, spec.default_value];
-            return [spec.name, spec.type === 'int' ? rng.int(min, max) : rng.between(min, max)];
-          }),
-        );
+        const values = infinityRandomJob(DEMO.parameters, rng);
 
         // Act
         const violations = validateParams(DEMO, values);

@@ -13,10 +13,12 @@ import {
   cropFileName,
   type IdentitiesManifest,
 } from '../../../../../lambdas/domain/generators/shapes/identity-crops.ts';
-import { SHAPE_CLASSES } from '../../../../../lambdas/domain/generators/shapes/parameters.ts';
+import {
+  MAX_PIXELS_PER_JOB,
+  SHAPE_CLASSES,
+} from '../../../../../lambdas/domain/generators/shapes/parameters.ts';
 import {
   MAX_CROPS_PER_JOB,
-  MAX_PIXELS_PER_JOB,
   shapesGenerator,
 } from '../../../../../lambdas/domain/generators/shapes/shapes-generator.ts';
 import { readZipFiles } from '../../archive/read-zip.ts';

@@ -9,16 +9,17 @@ import {
 import { deriveSeed, Rng } from '../../../../../lambdas/domain/generators/rng.ts';
 import type { CocoDataset } from '../../../../../lambdas/domain/generators/shapes/coco.ts';
 import {
+  MAX_PIXELS_PER_JOB,
   readShapesParams,
   SHAPE_CLASSES,
 } from '../../../../../lambdas/domain/generators/shapes/parameters.ts';
 import { renderScene } from '../../../../../lambdas/domain/generators/shapes/scene.ts';
 import {
-  MAX_PIXELS_PER_JOB,
   renderFrame,
   shapesGenerator,
 } from '../../../../../lambdas/domain/generators/shapes/shapes-generator.ts';
 import { readZipFiles } from '../../archive/read-zip.ts';
+import { infinityRandomJob } from '../infinity-random-job.ts';
 import { decodePng } from './decode-png.ts';
 
 interface Job {
@@ -384,21 +385,14 @@ describe('shapes pixel budget', () => {
   });
 
   it("accepts every scene Infinity's client can draw: each parameter on its own, within its options", () => {
-    // seed 000's Session.random_job(): `choices` picked uniformly, int/float drawn in [min, max],
-    // anything else (output, allow_occlusion) left at its default; its validation checks each
-    // parameter on its own. Every such draw must be a valid job here too.
+    // seed 000's Session.random_job() (infinityRandomJob) leaves output and allow_occlusion at their
+    // defaults, and its validation checks each parameter on its own. Every such draw must be a valid
+    // job here too.
     fc.assert(
       fc.property(fc.nat(), (seed) => {
         // Prepare
         const rng = new Rng(seed);
-        const drawn = Object.fromEntries(
-          shapesGenerator.parameters.map((spec) => {
-            const { min, max, choices } = spec.options ?? {};
-            if (choices) return [spec.name, rng.pick(choices)];
-            if (min === undefined || max === undefined) return [spec.name, spec.default_value];
-            return [spec.name, spec.type === 'int' ? rng.int(min, max) : rng.between(min, max)];
-          }),
-        );
+        const drawn = infinityRandomJob(shapesGenerator.parameters, rng);
 
         // Act
         const violations = validateParams(shapesGenerator, drawn);
