@@ -8,7 +8,7 @@ import '../lambdas/local/process-defaults.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR } from '../lambdas/local/data-dir.ts';
-import { diskFullCode, diskFullMessage } from '../lambdas/local/disk-space.ts';
+import { failureMessage } from '../lambdas/local/disk-space.ts';
 import { type LocalPlatform, startLocalPlatform } from '../lambdas/local/platform.ts';
 
 const { values } = parseArgs({
@@ -71,18 +71,16 @@ try {
 } catch (error) {
   // One clear line and exit 1 (not a stack trace): a start that cannot work, such as on a full disk,
   // must say what to fix, and must not leave emulators it started running behind it.
-  const message = error instanceof Error ? error.message : String(error);
-  const code = diskFullCode(error);
-  // The emulators' own messages already name the disk; a plain ENOSPC (a file of the data dir) does not.
-  const reason =
-    code && dataDir && !message.startsWith('the disk holding')
-      ? diskFullMessage(dataDir, code, message)
-      : message;
-  console.error(`SynthForge could not start: ${reason}`);
+  console.error(`SynthForge could not start: ${failureMessage(error, dataDir)}`);
   process.exit(1);
 }
 
-if (!requestedStop)
+// A Ctrl-C during the start stops the platform as soon as it is up, without announcing it.
+if (requestedStop) await shutdown(requestedStop);
+else announce(platform);
+
+/** The banner (what the tests and users read the URL and key from), then whether training can run. */
+function announce(platform: LocalPlatform): void {
   console.log(`SynthForge local platform
   API          ${platform.url}            (docs: ${platform.url}/docs, ${platform.url}/redoc)
   API key      ${platform.devKey}         (tenant "dev"; send it as X-API-Key)
@@ -95,12 +93,10 @@ if (!requestedStop)
   AWS CLI:  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url ${platform.emulators.s3Endpoint} s3 ls
 Ctrl-C stops.`);
 
-// Training needs PyTorch for python3, which a fresh machine may lack: said now (the probe imports
-// torch, about a second, so it does not hold up the start), and asked again at each submission until
-// it is there, so installing it needs no restart.
-if (!requestedStop) {
-  const running = platform;
-  void running.trainingHost.available().then((availability) => {
+  // Training needs PyTorch for python3, which a fresh machine may lack: said now (the probe imports
+  // torch, about a second, so it does not hold up the start), and asked again at each submission
+  // until it is there, so installing it needs no restart.
+  void platform.trainingHost.available().then((availability) => {
     if (stopping) return;
     console.log(
       availability.ok
@@ -109,5 +105,3 @@ if (!requestedStop) {
     );
   });
 }
-
-if (requestedStop) await shutdown(requestedStop);

@@ -47,7 +47,20 @@ export function diskFullCode(error: unknown): 'ENOSPC' | 'EDQUOT' | undefined {
   return undefined;
 }
 
+const DISK_FULL = 'the disk holding';
+
 /** What the platform says when the disk under `folder` is full: what failed, and what to do. */
 export function diskFullMessage(folder: string, code: string, what: string): string {
-  return `the disk holding ${folder} is full (${code}): ${what}; free some space there and retry`;
+  return `${DISK_FULL} ${folder} is full (${code}): ${what}; free some space there and retry`;
+}
+
+/**
+ * `error`'s message, saying that the disk under `folder` is full when that is the cause. The
+ * emulators' guards already say it (diskFullMessage); a plain ENOSPC, such as from a file written
+ * in the folder, does not.
+ */
+export function failureMessage(error: unknown, folder: string | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = diskFullCode(error);
+  return code && folder && !message.startsWith(DISK_FULL) ? diskFullMessage(folder, code, message) : message;
 }

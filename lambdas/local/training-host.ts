@@ -149,9 +149,10 @@ class JobEnded extends Error {
 export class LocalTrainingHost {
   readonly #options: LocalTrainingHostOptions;
   readonly #jobs = new Map<string, RunningJob>();
-  /** The last probe of `available()`, and its answer once it has one. */
+  /** The probe of `available()`: kept once it says yes, dropped when it says no (asked again). */
   #availability: Promise<Availability> | undefined;
-  #settled: Availability | undefined;
+  /** The last probe said no: a yes after it is logged. */
+  #wasUnavailable = false;
   /** The default work folder, made on first use. */
   #madeWorkDir: Promise<string> | undefined;
 
@@ -170,16 +171,13 @@ export class LocalTrainingHost {
    * takes tens of milliseconds), so installing PyTorch makes the next submission work, no restart.
    */
   available(): Promise<Availability> {
-    if (this.#availability && this.#settled?.ok !== false) return this.#availability;
-    const wasUnavailable = this.#settled?.ok === false;
-    this.#settled = undefined;
-    const probe: Promise<Availability> = this.#probe().then((answer) => {
-      if (this.#availability === probe) this.#settled = answer;
-      if (answer.ok && wasUnavailable) this.#log('the trainer can run here now');
+    this.#availability ??= this.#probe().then((answer) => {
+      if (!answer.ok) this.#availability = undefined;
+      else if (this.#wasUnavailable) this.#log('the trainer can run here now');
+      this.#wasUnavailable = !answer.ok;
       return answer;
     });
-    this.#availability = probe;
-    return probe;
+    return this.#availability;
   }
 
   /** createTrainingJob.sync: runs the job to its end (see the module comment). */

@@ -10,7 +10,7 @@
  * rather than seeing an abnormal closure (1006).
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { WEBSOCKET_LIMITS, WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
@@ -248,10 +248,7 @@ function textOf(data: RawData): string {
 /** Answers an upgrade request that is not accepted, in the error envelope, and closes the socket. */
 function refuse(raw: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason =
-    { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' }[
-      status
-    ] ?? 'Error';
+  const reason = STATUS_CODES[status] ?? 'Error';
   raw.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -8,10 +8,9 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api } from '../support/platform.ts';
-import { REPO_ROOT, spawnBin, waitForOutput } from '../support/spawn.ts';
+import { bannerOf, LOCAL_READY, REPO_ROOT, spawnBin, waitForOutput } from '../support/spawn.ts';
 import { identityCropsBatch, TINY_TRAINING, until } from '../support/training.ts';
 
-const READY = /Ctrl-C stops\./;
 const HAS_TORCH = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision']).status === 0;
 /** Bounds for a loaded 2-core machine; every wait ends as soon as what it waits for has happened. */
 const START_MS = 120_000;
@@ -57,7 +56,7 @@ async function npmStart(): Promise<{ npm: ChildProcessWithoutNullStreams; output
     detached: true,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
-  return { npm, output: await waitForOutput(npm, READY) };
+  return { npm, output: await waitForOutput(npm, LOCAL_READY) };
 }
 
 /** Still running: it exists and is not a zombie (an orphan's zombie waits for PID 1 to reap it). */
@@ -86,10 +85,9 @@ describe.runIf(process.platform === 'linux')('npm start killed with SIGKILL', ()
     async () => {
       // Prepare: the platform, an endpoint instance (a generate request) and, with torch, a trainer.
       const platform = spawnBin('bin/local.ts', ['--port', '0', '--memory']);
-      const output = await waitForOutput(platform, READY);
-      const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-      const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
-      if (!url || !key || platform.pid === undefined) throw new Error(`no URL, key or pid:\n${output}`);
+      const output = await waitForOutput(platform, LOCAL_READY);
+      const { url, key } = bannerOf(output);
+      if (platform.pid === undefined) throw new Error(`no pid:\n${output}`);
       const api = new Api(url, key);
       const generated = await api.post('/api/v1/generate', {
         prompt: 'stars',

@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BatchSummary } from '../../contracts/batches.ts';
 import { Api, expectError, waitForBatch } from '../support/platform.ts';
-import { REPO_ROOT, waitForOutput } from '../support/spawn.ts';
+import { bannerOf, LOCAL_READY, REPO_ROOT, waitForOutput } from '../support/spawn.ts';
 
-const READY = /Ctrl-C stops\./;
 const MiB = 1024 ** 2;
 /** The platform refuses new work below this; `--min-free-mb 1`. */
 const MIN_FREE = MiB;
@@ -167,10 +166,8 @@ async function started(disk: SmallDisk, args: string[] = []): Promise<Running> {
   const child = disk.start(['--min-free-mb', String(MIN_FREE / MiB), ...args]);
   children.push(child);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const output = await waitForOutput(child, READY);
-  const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-  const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
-  if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
+  const output = await waitForOutput(child, LOCAL_READY);
+  const { url, key } = bannerOf(output);
   return { child, api: new Api(url, key), url, output, exited };
 }
 

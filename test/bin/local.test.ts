@@ -2,17 +2,13 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { useTempDirs } from '../support/fixture.ts';
-import { spawnBin, waitForOutput } from '../support/spawn.ts';
-
-const READY = /Ctrl-C stops\./;
+import { bannerOf, LOCAL_READY, spawnBin, waitForOutput } from '../support/spawn.ts';
 
 /** `npm start` as a user runs it: the printed URL and key work, and Ctrl-C stops it cleanly. */
-async function startPlatform(args: string[], env: Record<string, string> = {}, ready = READY) {
+async function startPlatform(args: string[], env: Record<string, string> = {}, ready = LOCAL_READY) {
   const child = spawnBin('bin/local.ts', ['--port', '0', ...args], env);
   const output = await waitForOutput(child, ready);
-  const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-  const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
-  if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
+  const { url, key } = bannerOf(output);
   const stop = () =>
     new Promise<number | null>((resolve) => {
       child.on('exit', resolve);

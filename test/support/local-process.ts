@@ -9,9 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobStateChange } from '../../lambdas/domain/ports.ts';
 import { Api } from './platform.ts';
-import { REPO_ROOT } from './spawn.ts';
-
-const READY = /Ctrl-C stops\./;
+import { bannerOf, LOCAL_READY, REPO_ROOT } from './spawn.ts';
 
 export class LocalProcess {
   private constructor(
@@ -42,16 +40,14 @@ export class LocalProcess {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (READY.test(output)) resolve();
+        if (LOCAL_READY.test(output)) resolve();
       };
       child.stdout.on('data', check);
       void exited.then((code) =>
         reject(new Error(`the platform exited (${code}) before it was ready:\n${output}`)),
       );
     });
-    const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
-    if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
+    const { url, key } = bannerOf(output);
     return new LocalProcess(child, new Api(url, key), () => output, exited);
   }
 

@@ -36,7 +36,13 @@ export function runBin(
   script: string,
   args: string[],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnBin(script, args);
+  return outputOf(spawnBin(script, args));
+}
+
+/** Resolves once `child` has ended and closed its output, with its exit code and all it printed. */
+export function outputOf(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -45,5 +51,19 @@ export function runBin(
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The last line `npm start` (bin/local.ts) prints once it serves. */
+export const LOCAL_READY = /Ctrl-C stops\./;
+
+/** The API's URL and dev key from what `npm start` printed; throws, showing it, when either is missing. */
+export function bannerOf(output: string): { url: string; key: string } {
+  const url = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  const key = /API key\s+(sf_\S+)/.exec(output)?.[1];
+  if (!url || !key) throw new Error(`no URL or key in:\n${output}`);
+  return { url, key };
 }

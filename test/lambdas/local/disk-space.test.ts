@@ -1,8 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { diskFullCode, LocalDiskSpace } from '../../../lambdas/local/disk-space.ts';
+import { describe, expect, it } from 'vitest';
+import {
+  diskFullCode,
+  diskFullMessage,
+  failureMessage,
+  LocalDiskSpace,
+} from '../../../lambdas/local/disk-space.ts';
+import { useTempDirs } from '../../support/fixture.ts';
 import { expectError, usePlatform, waitForBatch } from '../../support/platform.ts';
 
 const MIN_FREE = 64 * 1024 ** 2;
@@ -84,15 +87,11 @@ describe('submissions on a nearly full disk', () => {
 });
 
 describe('LocalDiskSpace', () => {
-  const dirs: string[] = [];
-  afterAll(async () => {
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  const aFolder = useTempDirs();
 
   it('reports a shortage only below its minimum, with what statfs says is free', async () => {
     // Prepare
-    const folder = await mkdtemp(join(tmpdir(), 'synthforge-disk-'));
-    dirs.push(folder);
+    const folder = await aFolder('disk');
 
     // Act
     const roomy = await new LocalDiskSpace(folder, 0).shortage();
@@ -131,5 +130,33 @@ describe('diskFullCode', () => {
 
     // Assess
     expect(code).toBe(expected);
+  });
+});
+
+describe('failureMessage', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+  it.each([
+    [
+      'a plain ENOSPC, as a full disk under the folder',
+      enospc,
+      '/data',
+      diskFullMessage('/data', 'ENOSPC', enospc.message),
+    ],
+    [
+      "a guard's message, which already says it, as it is",
+      new Error(diskFullMessage('/data', 'ENOSPC', 'S3 could not write'), { cause: enospc }),
+      '/data',
+      diskFullMessage('/data', 'ENOSPC', 'S3 could not write'),
+    ],
+    ['a full disk without a folder (--memory), as it is', enospc, undefined, enospc.message],
+    ['another error, as it is', new Error('port in use'), '/data', 'port in use'],
+    ['not an error, as text', 'odd', '/data', 'odd'],
+  ])('gives %s', (_name, error, folder, expected) => {
+    // Act
+    const message = failureMessage(error, folder);
+
+    // Assess
+    expect(message).toBe(expected);
   });
 });

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tracingEnabled } from '../../../lambdas/shared/powertools.ts';
-import { REPO_ROOT } from '../../support/spawn.ts';
+import { outputOf, REPO_ROOT } from '../../support/spawn.ts';
 
 /** Runs in the child: records each module loaded (import and require alike), imports the handler. */
 const PROBE = `
@@ -21,26 +21,15 @@ process.stdout.write(JSON.stringify({ handler: typeof module.handler, loaded }))
 const HANDLER = pathToFileURL(`${REPO_ROOT}/lambdas/handlers/api/jobs.ts`).href;
 const X_RAY = /\/node_modules\/(aws-xray-sdk-core|cls-hooked)\//;
 
-function importHandler(env: Record<string, string>): Promise<{ handler: string; loaded: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, PROBE_MODULE: HANDLER, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(stdout));
-      else reject(new Error(`the probe exited ${code}: ${stderr.slice(-1000)}`));
-    });
+async function importHandler(env: Record<string, string>): Promise<{ handler: string; loaded: string[] }> {
+  // Only PATH of this process's environment: nothing of it may turn tracing on or off.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', PROBE], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, PROBE_MODULE: HANDLER, ...env },
   });
+  const { code, stdout, stderr } = await outputOf(child);
+  if (code !== 0) throw new Error(`the probe exited ${code}: ${stderr.slice(-1000)}`);
+  return JSON.parse(stdout);
 }
 
 const IN_LAMBDA = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' };
