@@ -21,7 +21,7 @@
  * Pure but for the two clients it is given: the tests run it against aws-sdk-client-mock. Nothing
  * here has been run against a real account (none is available where it was written).
  */
-import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import {
   paginateListAWSDefaultServiceQuotas,
   paginateListServiceQuotas,
@@ -91,28 +91,20 @@ export function quotaRequirements(config: StageConfig, options: { withModels: bo
   }
   const training = config.training;
   const types = [...new Set([training.instanceType, ...training.allowedInstanceTypes])];
+  const usages: QuotaUsage[] = training.spot ? ['training job', 'spot training job'] : ['training job'];
   for (const instanceType of types) {
     const usedBy =
       instanceType === training.instanceType
         ? 'training runs (the default instance)'
         : 'training runs that ask for it';
-    requirements.push({
-      instanceType,
-      usage: 'training job',
-      quotaName: quotaNameOf(instanceType, 'training job'),
-      atDeploy: 0,
-      atPeak: 1,
-      usedBy,
-      required: false,
-    });
-    if (training.spot) {
+    for (const usage of usages) {
       requirements.push({
         instanceType,
-        usage: 'spot training job',
-        quotaName: quotaNameOf(instanceType, 'spot training job'),
+        usage,
+        quotaName: quotaNameOf(instanceType, usage),
         atDeploy: 0,
         atPeak: 1,
-        usedBy: `${usedBy}, on spot (training.spot)`,
+        usedBy: usage === 'spot training job' ? `${usedBy}, on spot (training.spot)` : usedBy,
         required: false,
       });
     }
@@ -238,7 +230,7 @@ export async function checkBootstrap(
   toolkitStackName = DEFAULT_TOOLKIT_STACK,
 ): Promise<BootstrapFinding> {
   const bootstrap = `npx cdk bootstrap aws://<account>/${region}`;
-  let stack: { Outputs?: { OutputKey?: string; OutputValue?: string }[]; StackStatus?: string } | undefined;
+  let stack: Stack | undefined;
   try {
     const described = await cloudFormation.send(new DescribeStacksCommand({ StackName: toolkitStackName }));
     stack = described.Stacks?.[0];
@@ -320,11 +312,14 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRep
   };
 }
 
+/** Whether a quota the deploy needs is missing or too low. */
+const hasQuotaErrors = (report: PreflightReport) =>
+  (report.quotas ?? []).some((finding) => finding.level === 'error');
+
 /** Whether the deploy may go on: no error, or only quota errors the user chose to ignore. */
 export function mayDeploy(report: PreflightReport, options: { ignoreQuotas: boolean }): boolean {
   if (report.bootstrap.level === 'error') return false;
-  const quotaErrors = (report.quotas ?? []).some((finding) => finding.level === 'error');
-  return !quotaErrors || options.ignoreQuotas;
+  return !hasQuotaErrors(report) || options.ignoreQuotas;
 }
 
 /** The report as the terminal shows it, ending with what happens next. */
@@ -345,7 +340,7 @@ export function formatReport(
   if (!options.withModels) {
     lines.push('  (--without-models: the model endpoints are not deployed, and their quotas not checked)');
   }
-  const quotaErrors = (report.quotas ?? []).some((finding) => finding.level === 'error');
+  const quotaErrors = hasQuotaErrors(report);
   if (report.bootstrap.level === 'error') {
     lines.push('Not deploying: the account is not ready (above).');
   } else if (quotaErrors && !options.ignoreQuotas) {

@@ -31,12 +31,12 @@ function defaultStage(): string {
 }
 
 /** The region the deploy goes to: the stage's, else what the CLI and the SDK would use. */
-async function regionOf(stageRegion: string | undefined, client: ServiceQuotasClient): Promise<string> {
+async function regionOf(stageRegion: string | undefined): Promise<string> {
   if (stageRegion) return stageRegion;
   const fromEnv = process.env.CDK_DEFAULT_REGION ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (fromEnv) return fromEnv;
   // The SDK's own resolution: the profile's region in ~/.aws/config.
-  return client.config.region();
+  return new ServiceQuotasClient({}).config.region();
 }
 
 async function main(): Promise<number> {
@@ -44,10 +44,9 @@ async function main(): Promise<number> {
   const config = loadStageConfigNamed(args.stage);
   if (!args.skipPreflight) {
     if (args.profile) process.env.AWS_PROFILE = args.profile;
-    const probe = new ServiceQuotasClient(config.region ? { region: config.region } : {});
     let region: string;
     try {
-      region = await regionOf(config.region, probe);
+      region = await regionOf(config.region);
     } catch {
       console.error(
         `No region: set "region" in config/stages/${args.stage}.json, or AWS_REGION, or a region in your AWS profile.`,

@@ -31,11 +31,11 @@ import { hasInstanceStorage } from '../../contracts/instances.ts';
 import {
   type DeployedModel,
   deployedModels,
-  ECR_IMAGE_URI,
   type EndpointModel,
   endpointNameOf,
   type ImageGenerationConfig,
 } from '../../contracts/models.ts';
+import { type EcrImage, ecrImageOf, regionalEcrImage } from '../ecr-image.ts';
 import { SynthForgeFunction } from './synthforge-function.ts';
 
 /**
@@ -545,35 +545,21 @@ export class ModelEndpoints extends Construct {
   }
 
   /** The image URI of a model and the ECR repository its role may pull from. */
-  #imageOf(model: EndpointModel): { uri: string; repositoryArn: string } {
+  #imageOf(model: EndpointModel): EcrImage {
     const stack = Stack.of(this);
     if (model.image !== undefined) {
-      const [, account, region, repository] = ECR_IMAGE_URI.exec(model.image) ?? [];
-      if (!account || !region || !repository)
-        throw new Error(`${model.name}: ${model.image} is not an ECR image`);
-      return {
-        uri: model.image,
-        repositoryArn: stack.formatArn({
-          service: 'ecr',
-          account,
-          region,
-          resource: 'repository',
-          resourceName: repository,
-        }),
-      };
+      const image = ecrImageOf(stack, model.image);
+      if (!image) throw new Error(`${model.name}: ${model.image} is not an ECR image`);
+      return image;
     }
     if (model.container !== 'huggingface')
       throw new Error(`${model.name}: the ${model.container} container needs an image`);
-    const account = this.#dlcAccount(model);
-    return {
-      uri: `${account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/${HUGGINGFACE_INFERENCE_REPOSITORY}:${HUGGINGFACE_INFERENCE_GPU_TAG}`,
-      repositoryArn: stack.formatArn({
-        service: 'ecr',
-        account,
-        resource: 'repository',
-        resourceName: HUGGINGFACE_INFERENCE_REPOSITORY,
-      }),
-    };
+    return regionalEcrImage(
+      stack,
+      this.#dlcAccount(model),
+      HUGGINGFACE_INFERENCE_REPOSITORY,
+      HUGGINGFACE_INFERENCE_GPU_TAG,
+    );
   }
 
   /** The account of AWS's Deep Learning Containers registry in the stack's region. */

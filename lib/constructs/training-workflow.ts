@@ -32,8 +32,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ECR_IMAGE_URI } from '../../contracts/models.ts';
 import { type TrainingConfig, type TrainingSettings, trainingSettingsOf } from '../../contracts/training.ts';
+import { type EcrImage, ecrImageOf, regionalEcrImage } from '../ecr-image.ts';
 import {
   PYTORCH_TRAINING_REGISTRIES,
   PYTORCH_TRAINING_REPOSITORY,
@@ -81,10 +81,7 @@ export interface TrainingWorkflowProps {
 }
 
 /** The trainer image and the repository it is pulled from. */
-export interface TrainerImage {
-  readonly uri: string;
-  readonly repositoryArn: string;
-}
+export type TrainerImage = EcrImage;
 
 /** The trainer's source, as the code channel of every training job. */
 export interface TrainerSource {
@@ -353,36 +350,16 @@ export class TrainingWorkflow extends Construct {
    * region (no build, no Docker): CPU or GPU after the stage's training instance types.
    */
   #trainerImage(config: TrainingConfig): TrainerImage {
-    if (config.image !== undefined) {
-      const [, account, region, repository] = ECR_IMAGE_URI.exec(config.image) ?? [];
-      if (!account || !region || !repository) {
-        throw new Error(`training.image: ${config.image} is not an ECR image URI`);
-      }
-      return {
-        uri: config.image,
-        repositoryArn: Stack.of(this).formatArn({
-          service: 'ecr',
-          account,
-          region,
-          resource: 'repository',
-          resourceName: repository,
-        }),
-      };
-    }
     const stack = Stack.of(this);
-    const account = this.#registryAccount();
+    if (config.image !== undefined) {
+      const image = ecrImageOf(stack, config.image);
+      if (!image) throw new Error(`training.image: ${config.image} is not an ECR image URI`);
+      return image;
+    }
     const tag = pytorchTrainingTag(
       trainingProcessorFor([config.instanceType, ...config.allowedInstanceTypes]),
     );
-    return {
-      uri: `${account}.dkr.ecr.${stack.region}.${stack.urlSuffix}/${PYTORCH_TRAINING_REPOSITORY}:${tag}`,
-      repositoryArn: stack.formatArn({
-        service: 'ecr',
-        account,
-        resource: 'repository',
-        resourceName: PYTORCH_TRAINING_REPOSITORY,
-      }),
-    };
+    return regionalEcrImage(stack, this.#registryAccount(), PYTORCH_TRAINING_REPOSITORY, tag);
   }
 
   /** The Deep Learning Containers account of the stack's region (a mapping when it has none yet). */

@@ -184,7 +184,9 @@ describe('a failed first create can be retried', () => {
   });
 
   it('keeps the tables deletion-protected while the stage retains them', () => {
-    for (const table of Object.values(resourcesOfType(retained.template, 'AWS::DynamoDB::Table'))) {
+    const tables = Object.values(resourcesOfType(retained.template, 'AWS::DynamoDB::Table'));
+    expect(tables.length).toBeGreaterThan(0);
+    for (const table of tables) {
       expect(table.Properties.DeletionProtectionEnabled).toBe(true);
       expect(table.DeletionPolicy).toBe('Retain');
     }
@@ -252,7 +254,9 @@ describe('a throw-away stage can be deleted', () => {
   });
 
   it('deletes the tables and lifts their deletion protection', () => {
-    for (const table of Object.values(resourcesOfType(destroyed.template, 'AWS::DynamoDB::Table'))) {
+    const tables = Object.values(resourcesOfType(destroyed.template, 'AWS::DynamoDB::Table'));
+    expect(tables.length).toBeGreaterThan(0);
+    for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Delete');
       expect(table.Properties.DeletionProtectionEnabled).toBe(false);
     }
