@@ -63,12 +63,12 @@ export type TrainingProcessor = 'cpu' | 'gpu';
 
 /**
  * The image's processor for a stage's training instance types: `gpu` when any of them is a GPU
- * instance (the g and p families), since one image serves every run of the stage and the GPU build
+ * instance (the g, gr and p families: gr6 is g6 with more memory), since one image serves every run of the stage and the GPU build
  * of PyTorch also runs on a CPU instance (CUDA is then simply unavailable); `cpu` otherwise, which
  * is a much smaller pull.
  */
 export function trainingProcessorFor(instanceTypes: readonly string[]): TrainingProcessor {
-  return instanceTypes.some((type) => /^ml\.(g|p)\d/.test(type)) ? 'gpu' : 'cpu';
+  return instanceTypes.some((type) => /^ml\.(gr?|p)\d/.test(type)) ? 'gpu' : 'cpu';
 }
 
 /** `pytorch-training:2.6.0-gpu-py312`, as the SageMaker Python SDK tags it. */

@@ -23,10 +23,17 @@ describe('the PyTorch training image', () => {
     expect(pytorchTrainingTag('cpu')).toBe('2.6.0-cpu-py312');
   });
 
-  it('is the GPU build exactly when one of the stage’s training instances has a GPU (g and p families)', () => {
+  it('is the GPU build exactly when one of the stage’s training instances has a GPU (g, gr and p families)', () => {
     // Each type tagged with whether it has a GPU: the expectation comes from the lists, not a regex.
     const gpu = fc
-      .constantFrom('ml.g4dn.xlarge', 'ml.g5.2xlarge', 'ml.g6e.xlarge', 'ml.p3.2xlarge', 'ml.p4d.24xlarge')
+      .constantFrom(
+        'ml.g4dn.xlarge',
+        'ml.g5.2xlarge',
+        'ml.g6e.xlarge',
+        'ml.gr6.4xlarge',
+        'ml.p3.2xlarge',
+        'ml.p4d.24xlarge',
+      )
       .map((type) => ({ type, hasGpu: true }));
     const cpu = fc
       .constantFrom('ml.m5.large', 'ml.c5.xlarge', 'ml.r5.2xlarge', 'ml.t3.medium', 'ml.m6i.4xlarge')
