@@ -58,7 +58,6 @@ export const JobIdParams = z.object({ id: JobId });
 export const LogsQuery = z.object({ tail: z.coerce.number().int().min(1).max(1000).default(100) });
 export const JobLogs = z.object({ job_id: JobId, entries: z.array(LogEntry) }).openapi('JobLogs');
 
-export const UsageQuery = TimeRangeQuery.refine(...orderedTimeRange);
 export const Usage = z
   .object({
     start_time: IsoDateTime,

@@ -26,6 +26,9 @@ export const orderedTimeRange: [
   { message: 'end_time must be after start_time', path: ['end_time'] },
 ];
 
+/** A time range whose start, when both are given, comes before its end. */
+export const OrderedTimeRangeQuery = TimeRangeQuery.refine(...orderedTimeRange);
+
 export const IdempotencyKeyHeader = z
   .string()
   .min(1)

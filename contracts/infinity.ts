@@ -11,7 +11,6 @@
  * only from Python 3.11: the lists' times end in `+00:00`); the estimate as `List[int]`; usage as a
  * `dict`.
  */
-import { UsageQuery } from './api.ts';
 import { BatchListItem, BatchRequest, BatchSummaryJob, JobRun } from './batches.ts';
 import { IsoDateTime, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { GeneratorSummary } from './generators.ts';
@@ -41,7 +40,6 @@ export const InfinityEstimate = z
   .array(z.number().int())
   .openapi('InfinityEstimate', { description: 'frames (samples) per job, in request order' });
 
-export const InfinityBatchListQuery = TimeRangeQuery.refine(...orderedTimeRange);
 export const InfinityBatchList = z.array(BatchListItem).openapi('InfinityBatchList', {
   description: 'batches created in the range, newest first (at most 1000: narrow the range for more)',
 });
@@ -63,7 +61,6 @@ export const InfinityJobRunList = z
   .array(InfinityJobRun)
   .openapi('InfinityJobRunList', { description: 'newest first, at most `limit`' });
 
-export const InfinityUsageQuery = UsageQuery;
 export const InfinityUsage = z
   .record(
     z.string().describe('a generator'),

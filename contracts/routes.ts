@@ -17,7 +17,6 @@ import {
   RandomResponse,
   Root,
   Usage,
-  UsageQuery,
   ValidateRequest,
   ValidateResponse,
 } from './api.ts';
@@ -32,6 +31,7 @@ import {
   SingleJobRequest,
   SingleJobResponse,
 } from './batches.ts';
+import { OrderedTimeRangeQuery } from './common.ts';
 import {
   GenerateAccepted,
   GenerateBatchAccepted,
@@ -45,7 +45,6 @@ import {
 } from './images.ts';
 import {
   InfinityBatchList,
-  InfinityBatchListQuery,
   InfinityBatchRequest,
   InfinityEstimate,
   InfinityGeneratorList,
@@ -53,7 +52,6 @@ import {
   InfinityJobRun,
   InfinityJobRunList,
   InfinityUsage,
-  InfinityUsageQuery,
 } from './infinity.ts';
 import { Job } from './jobs.ts';
 import {
@@ -426,7 +424,7 @@ const v1Routes = {
     tag: 'jobs',
     summary: 'Jobs, batches, frames and bytes in a time range (default: the last 30 days)',
     mode: 'immediate',
-    query: UsageQuery,
+    query: OrderedTimeRangeQuery,
     response: { status: 200, schema: Usage },
     errors: [400],
   }),
@@ -630,7 +628,7 @@ export const routes = {
     tag: INFINITY_TAG,
     summary: 'Infinity client: batches in a time range, as a list (`GET /api/batch/`)',
     mode: 'immediate',
-    query: InfinityBatchListQuery,
+    query: OrderedTimeRangeQuery,
     response: { status: 200, schema: InfinityBatchList },
     errors: [400],
   }),
@@ -670,7 +668,7 @@ export const routes = {
     tag: INFINITY_TAG,
     summary: 'Infinity client: usage per generator in a time range (`GET /api/job_runs/counts/`)',
     mode: 'immediate',
-    query: InfinityUsageQuery,
+    query: OrderedTimeRangeQuery,
     response: { status: 200, schema: InfinityUsage },
     errors: [400],
   }),
