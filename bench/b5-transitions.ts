@@ -199,9 +199,7 @@ async function runImageBatch(platform: LocalPlatform, size: number): Promise<num
       `an image batch of ${size} answered ${response.status}: ${JSON.stringify(accepted).slice(0, 200)}`,
     );
   }
-  const record = [...platform.imageWorkflow.executions.values()].find(
-    (r) => r.input.batchId === accepted.batch_id,
-  );
+  const record = [...platform.imageWorkflow.executions.values()].find((r) => r.jobId === accepted.batch_id);
   if (!record) throw new Error(`no image execution started for batch ${accepted.batch_id}`);
   await record.done;
   if (record.status !== 'SUCCEEDED') throw new Error(`the image batch of ${size} ended ${record.status}`);
@@ -228,7 +226,7 @@ async function runBatch(platform: LocalPlatform, size: number): Promise<number> 
       `submitting a batch of ${size} answered ${response.status}: ${JSON.stringify(batch).slice(0, 200)}`,
     );
   }
-  const record = [...platform.workflow.executions.values()].find((r) => r.input.batchId === batch.id);
+  const record = [...platform.workflow.executions.values()].find((r) => r.jobId === batch.id);
   if (!record) throw new Error(`no execution started for batch ${batch.id}`);
   await record.done;
   if (record.status !== 'SUCCEEDED') throw new Error(`the batch of ${size} ended ${record.status}`);

@@ -32,6 +32,7 @@ import {
   SingleJobResponse,
 } from './batches.ts';
 import { OrderedTimeRangeQuery } from './common.ts';
+import type { RouteFamily } from './families/index.ts';
 import {
   GenerateAccepted,
   GenerateBatchAccepted,
@@ -66,8 +67,8 @@ import {
 import * as z from './zod.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-/** Which Lambda serves the route. */
-export type RouteFamily = 'public' | 'generators' | 'batches' | 'jobs' | 'images' | 'training';
+/** Which Lambda serves the route: one per route family, each registered by its job family. */
+export type { RouteFamily };
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 

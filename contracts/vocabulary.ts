@@ -3,6 +3,7 @@
  * use them without loading the schema library (about 700 KB of a Lambda bundle). The schemas in
  * jobs.ts and errors.ts are built from these, so each list is still written once.
  */
+import { familyOfRoutes, type RouteFamily } from './families/index.ts';
 
 /** The one lifecycle every asynchronous operation shares (DESIGN §2 "One jobs engine"). */
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -10,9 +11,8 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-/** Families of jobs: `image` is one text-to-image job on a model endpoint. Later issues add training, hyperpod, avatarization, export. */
-export const JOB_KINDS = ['generation', 'batch', 'image', 'training'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
+/** Families of jobs, from the registered families (contracts/families/): `image` is one text-to-image job. */
+export { JOB_KINDS, type JobKind } from './families/index.ts';
 
 /**
  * Machine-readable error codes. The HTTP status of each is fixed here, once, so that handlers,
@@ -48,10 +48,9 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
  */
 export type ErrorFormat = 'envelope' | 'seed002';
 
-const FAMILY_ERROR_FORMAT: Readonly<Record<string, ErrorFormat>> = { training: 'seed002' };
-
-/** The error format of a route family (contracts/routes.ts `RouteFamily`); `envelope` unless named. */
-export const errorFormatOf = (family: string): ErrorFormat => FAMILY_ERROR_FORMAT[family] ?? 'envelope';
+/** The error format of a route family (contracts/routes.ts `RouteFamily`): its family's. */
+export const errorFormatOf = (routeFamily: RouteFamily): ErrorFormat =>
+  familyOfRoutes(routeFamily).errorFormat;
 
 /** Codes a format answers as another code (and so another status). */
 export const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCode, ErrorCode>>>> = {

@@ -17,8 +17,8 @@ import { EventBridgeEventPublisher } from './adapters/eventbridge/event-publishe
 import { newJobId } from './adapters/ids.ts';
 import { S3BlobStore } from './adapters/s3/blob-store.ts';
 import { SageMakerModelEndpoints } from './adapters/sagemaker/model-endpoints.ts';
-import { StepFunctionsBatchWorkflow, stopExecution } from './adapters/sfn/batch-workflow.ts';
 import { StepFunctionsTaskCallbacks } from './adapters/sfn/task-callbacks.ts';
+import { StepFunctionsWorkflow, stopExecution } from './adapters/sfn/workflow.ts';
 import { BatchService } from './domain/batches/service.ts';
 import { inProcessRenderer, type Renderer } from './domain/generation/renderer.ts';
 import { ImageModels, parseDeployedModels } from './domain/images/models.ts';
@@ -26,6 +26,7 @@ import { ImageService } from './domain/images/service.ts';
 import type { ImageTaskDeps } from './domain/images/workflow-tasks.ts';
 import { JobsEngine } from './domain/jobs/engine.ts';
 import type {
+  BatchExecutionInput,
   BatchWorkflow,
   BlobStore,
   Clock,
@@ -35,6 +36,8 @@ import type {
   KeyStore,
   StorageCapacity,
   TaskCallbacks,
+  TrainingExecutionInput,
+  TrainingWorkflow,
 } from './domain/ports.ts';
 import { TrainingService, type TrainingServiceDeps } from './domain/training/service.ts';
 import { parseTrainingSettings } from './domain/training/settings.ts';
@@ -104,7 +107,7 @@ export interface RuntimeOverrides {
   clock?: Clock;
   renderer?: Renderer;
   imageWorkflow?: BatchWorkflow;
-  trainingWorkflow?: BatchWorkflow;
+  trainingWorkflow?: TrainingWorkflow;
   /** Locally: whether the trainer can run on this machine (python3 with torch). */
   trainerAvailability?: TrainingServiceDeps['trainerAvailability'];
   callbacks?: TaskCallbacks;
@@ -150,8 +153,9 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   const workflow = once(
     () =>
       overrides.workflow ??
-      new StepFunctionsBatchWorkflow(clients.sfn, {
+      new StepFunctionsWorkflow<BatchExecutionInput>(clients.sfn, {
         stateMachineArn: required(config.stateMachineArn, 'BATCH_STATE_MACHINE_ARN'),
+        jobIdOf: (input) => input.batchId,
         maxConcurrency: config.batchMaxConcurrency,
       }),
   );
@@ -180,7 +184,7 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
       new JobsEngine({
         store: store(),
         events: lazyEvents,
-        workflow: lazyWorkflow,
+        executions: lazyWorkflow,
         clock,
         report: (message, details) => logger.error(message, details),
       }),
@@ -213,8 +217,9 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   const imageWorkflow = once(
     () =>
       overrides.imageWorkflow ??
-      new StepFunctionsBatchWorkflow(clients.sfn, {
+      new StepFunctionsWorkflow<BatchExecutionInput>(clients.sfn, {
         stateMachineArn: required(config.imageStateMachineArn, 'IMAGE_STATE_MACHINE_ARN'),
+        jobIdOf: (input) => input.batchId,
         maxConcurrency: config.batchMaxConcurrency,
       }),
   );
@@ -250,8 +255,9 @@ export function createRuntime(config: RuntimeConfig, overrides: RuntimeOverrides
   const trainingWorkflow = once(
     () =>
       overrides.trainingWorkflow ??
-      new StepFunctionsBatchWorkflow(clients.sfn, {
+      new StepFunctionsWorkflow<TrainingExecutionInput>(clients.sfn, {
         stateMachineArn: required(config.trainingStateMachineArn, 'TRAINING_STATE_MACHINE_ARN'),
+        jobIdOf: (input) => input.taskId,
         maxConcurrency: 1,
       }),
   );

@@ -5,49 +5,41 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type MachineManifest, STATE_MACHINES, type StateMachineName } from '../contracts/families/index.ts';
 
-export const STATE_MACHINE_FILES = {
-  generationBatch: fileURLToPath(new URL('./generation-batch.asl.json', import.meta.url)),
-  imageGeneration: fileURLToPath(new URL('./image-generation.asl.json', import.meta.url)),
-  training: fileURLToPath(new URL('./training.asl.json', import.meta.url)),
-} as const;
+export type { StateMachineName };
 
-export type StateMachineName = keyof typeof STATE_MACHINE_FILES;
+/** Every state machine of the registered families (contracts/families/), by name. */
+const MANIFESTS = Object.fromEntries(STATE_MACHINES.map(({ name, manifest }) => [name, manifest])) as {
+  readonly [M in StateMachineName]: MachineManifest<M>;
+};
+
+/** The file of each state machine. */
+export const STATE_MACHINE_FILES = Object.fromEntries(
+  STATE_MACHINES.map(({ name, manifest }) => [
+    name,
+    fileURLToPath(new URL(`./${manifest.file}`, import.meta.url)),
+  ]),
+) as Readonly<Record<StateMachineName, string>>;
 
 /** The Lambda functions each state machine invokes, by placeholder name. */
-export const TASK_FUNCTIONS = {
-  generationBatch: [
-    'StartBatchFunctionArn',
-    'RunJobFunctionArn',
-    'FailJobFunctionArn',
-    'FinishBatchFunctionArn',
-  ],
-  imageGeneration: [
-    'StartBatchFunctionArn',
-    'InvokeModelFunctionArn',
-    'FailJobFunctionArn',
-    'FinishBatchFunctionArn',
-  ],
-  training: ['PrepareTrainingFunctionArn', 'RecordTrainingFunctionArn'],
-} as const satisfies Record<StateMachineName, readonly string[]>;
+export const TASK_FUNCTIONS = Object.fromEntries(
+  STATE_MACHINES.map(({ name, manifest }) => [name, manifest.taskFunctions]),
+) as { readonly [M in StateMachineName]: MachineManifest<M>['taskFunctions'] };
 
 /**
- * Substitutions that are not Lambda functions: the training job's role and image, and the trainer's
- * source in script mode (its entry point, the code channel's S3 URI, its path in the container). The
- * stack fills them from its constructs; the local platform, whose training host ignores them, with
- * placeholders of the right shape.
+ * Substitutions that are not Lambda functions (the training job's role and image, the trainer's
+ * source in script mode). The family's construct fills them; the local platform, whose services
+ * ignore them, with placeholders of the right shape.
  */
-export const SERVICE_SUBSTITUTIONS = {
-  generationBatch: [],
-  imageGeneration: [],
-  training: [
-    'TrainingRoleArn',
-    'TrainerImageUri',
-    'TrainerEntryPoint',
-    'TrainerSourceUri',
-    'TrainerSourcePath',
-  ],
-} as const satisfies Record<StateMachineName, readonly string[]>;
+export const SERVICE_SUBSTITUTIONS = Object.fromEntries(
+  STATE_MACHINES.map(({ name, manifest }) => [name, manifest.serviceSubstitutions]),
+) as { readonly [M in StateMachineName]: MachineManifest<M>['serviceSubstitutions'] };
+
+/** The machine's name, from its file's stem: `training.asl.json` is `synthforge-training`. */
+export function machineNameOf(name: StateMachineName): string {
+  return `synthforge-${MANIFESTS[name].file.replace(/\.asl\.json$/, '')}`;
+}
 
 export function readDefinition(name: StateMachineName): string {
   return readFileSync(STATE_MACHINE_FILES[name], 'utf8');

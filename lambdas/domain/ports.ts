@@ -104,11 +104,22 @@ export interface StorageShortage {
   requiredBytes: number;
 }
 
-export interface BatchExecutionInput {
+/** What every execution's input carries: the tenant whose job it runs. */
+export interface ExecutionInput {
   tenant: string;
+}
+
+/** The input of a batch's execution (generation and image batches). */
+export interface BatchExecutionInput extends ExecutionInput {
   batchId: string;
   /** Pointers only: the parameters stay in the store, so the input stays far below 256 KiB. */
   items: { jobId: string }[];
+}
+
+/** The input of a training run's execution (statemachines/training.asl.json). */
+export interface TrainingExecutionInput extends ExecutionInput {
+  /** The run's id (seed 002's `task_id`). */
+  taskId: string;
 }
 
 /**
@@ -150,17 +161,28 @@ export interface TaskCallbacks {
   heartbeat(token: string): Promise<void>;
 }
 
-export interface BatchWorkflow {
-  /** Idempotent per batch: the execution is named after the batch. */
-  start(input: BatchExecutionInput): Promise<{ executionId: string }>;
-  /**
-   * The id `start` gives the batch's execution, known before it starts (executions are named after
-   * their batch), so that the batch is stored with it and a cancel can stop the execution from the
-   * moment it may exist.
-   */
-  executionIdOf(batchId: string): string;
+/** Stops an execution by its id, whichever state machine runs it: all a cancel needs. */
+export interface ExecutionStopper {
   stop(executionId: string, cause: string): Promise<void>;
 }
+
+/**
+ * One state machine's executions, each named after the job it runs (a batch, a training run), so
+ * that `start` is idempotent per job.
+ */
+export interface Workflow<I extends ExecutionInput> extends ExecutionStopper {
+  start(input: I): Promise<{ executionId: string }>;
+  /**
+   * The id `start` gives the execution of job `jobId`, known before it starts, so that the job is
+   * stored with it and a cancel can stop the execution from the moment it may exist.
+   */
+  executionIdOf(jobId: string): string;
+}
+
+/** Runs a batch and its items (the generation and image machines). */
+export type BatchWorkflow = Workflow<BatchExecutionInput>;
+/** Runs a training run (the training machine). */
+export type TrainingWorkflow = Workflow<TrainingExecutionInput>;
 
 /** The `Job State Change` event, one per applied transition. */
 export interface JobStateChange {

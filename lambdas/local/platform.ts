@@ -18,7 +18,7 @@ import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { scanOpenJobs } from '../adapters/dynamo/job-store.ts';
 import { type RecoveryReport, recoverOpenJobs } from '../domain/jobs/recovery.ts';
 import { CachingKeyStore, createApiKey, DEFAULT_KEY_CACHE_TTL_SECONDS, hashApiKey } from '../domain/keys.ts';
-import type { BatchWorkflow } from '../domain/ports.ts';
+import type { BatchExecutionInput, BatchWorkflow, TrainingExecutionInput } from '../domain/ports.ts';
 import { trainingJobPrefix } from '../domain/training/keys.ts';
 import { batchRoutes } from '../handlers/api/batches.ts';
 import { generatorRoutes } from '../handlers/api/generators.ts';
@@ -38,7 +38,7 @@ import { LocalEventBus } from './event-bus.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SageMakerHost } from './sagemaker-host.ts';
 import { createLocalApiServer, listen } from './server.ts';
-import { LocalBatchWorkflow, type LocalBatchWorkflowOptions, LocalTaskTokens } from './step-functions.ts';
+import { LocalTaskTokens, LocalWorkflow, type LocalWorkflowOptions } from './step-functions.ts';
 import { LocalTrainingHost, type LocalTrainingHostOptions } from './training-host.ts';
 import { attachWebSocketApi, type LocalWebSocketApi, type LocalWebSocketOptions } from './websocket.ts';
 import { WorkerRenderer } from './worker-renderer.ts';
@@ -54,7 +54,7 @@ export interface LocalPlatformOptions {
   /** Milliseconds between Step Functions retries. */
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps a workflow task function (by placeholder name). */
-  wrapTask?: LocalBatchWorkflowOptions['wrapTask'];
+  wrapTask?: LocalWorkflowOptions['wrapTask'];
   /** An endpoint instance idle this long is stopped (scale to zero). Default 60 s. */
   endpointIdleMs?: number;
   /** Tests: a new endpoint instance waits this long after its first `/ping` (a slow cold start). */
@@ -88,11 +88,11 @@ export interface LocalPlatform {
   devKey: string;
   emulators: RunningEmulators;
   runtime: Runtime;
-  workflow: LocalBatchWorkflow;
-  imageWorkflow: LocalBatchWorkflow;
+  workflow: LocalWorkflow<BatchExecutionInput>;
+  imageWorkflow: LocalWorkflow<BatchExecutionInput>;
   /** The local SageMaker: its endpoints, their instances, and fault injection. */
   sageMaker: SageMakerHost;
-  trainingWorkflow: LocalBatchWorkflow;
+  trainingWorkflow: LocalWorkflow<TrainingExecutionInput>;
   /** The local SageMaker training: each training job a trainer process on CPU. */
   trainingHost: LocalTrainingHost;
   events: LocalEventBus;
@@ -161,13 +161,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   };
   const tokens = new LocalTaskTokens();
   let runtime: Runtime | undefined;
-  const workflow = new LocalBatchWorkflow({
+  const workflow = new LocalWorkflow<BatchExecutionInput>({
+    jobIdOf: (input) => input.batchId,
     maxConcurrency: config.batchMaxConcurrency,
     retryIntervalMs: options.retryIntervalMs ?? 10,
     ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
     onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
   });
-  const imageWorkflow = new LocalBatchWorkflow({
+  const imageWorkflow = new LocalWorkflow<BatchExecutionInput>({
+    jobIdOf: (input) => input.batchId,
     machine: 'imageGeneration',
     maxConcurrency: config.batchMaxConcurrency,
     retryIntervalMs: options.retryIntervalMs ?? 10,
@@ -181,7 +183,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     log: (message, details) => logger.info(message, details ?? {}),
     ...options.training,
   });
-  const trainingWorkflow = new LocalBatchWorkflow({
+  const trainingWorkflow = new LocalWorkflow<TrainingExecutionInput>({
+    jobIdOf: (input) => input.taskId,
     machine: 'training',
     maxConcurrency: 1,
     retryIntervalMs: options.retryIntervalMs ?? 10,
@@ -190,7 +193,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       'sagemaker:createTrainingJob.sync': (parameters) => trainingHost.run(parameters as never),
     },
     // Stopping the execution stops its training job, as Step Functions does for a `.sync` step.
-    onStop: (input) => trainingHost.stop(trainingJobPrefix(input.batchId)),
+    onStop: (input) => trainingHost.stop(trainingJobPrefix(input.taskId)),
     onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
   });
   // Cancel stops an execution by its id, whichever machine runs it.
@@ -383,13 +386,17 @@ async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Prom
 async function recoverInterruptedJobs(
   runtime: Runtime,
   stateTable: string,
-  workflows: { generation: LocalBatchWorkflow; images: LocalBatchWorkflow; training: LocalBatchWorkflow },
+  workflows: {
+    generation: LocalWorkflow<BatchExecutionInput>;
+    images: LocalWorkflow<BatchExecutionInput>;
+    training: LocalWorkflow<TrainingExecutionInput>;
+  },
 ): Promise<RecoveryReport> {
   const open = await scanOpenJobs(runtime.clients.dynamo, stateTable);
   const report = await recoverOpenJobs(runtime.engine, open, {
     training: async (job) => {
       // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).
-      await workflows.training.start({ tenant: job.tenant, batchId: job.id, items: [] });
+      await workflows.training.start({ tenant: job.tenant, taskId: job.id });
       logger.info('resumed an interrupted training run', { taskId: job.id });
     },
     batch: async (batch, items) => {

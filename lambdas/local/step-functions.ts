@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import {
   allStates,
+  machineNameOf,
   readDefinition,
   SERVICE_SUBSTITUTIONS,
   type StateMachineName,
   substitute,
   TASK_FUNCTIONS,
 } from '../../statemachines/definitions.ts';
-import type { BatchExecutionInput, BatchWorkflow, TaskCallbacks } from '../domain/ports.ts';
+import type { ExecutionInput, TaskCallbacks, Workflow } from '../domain/ports.ts';
 import type { ExecutionStatusChangeEvent } from '../handlers/reconciler.ts';
 import { failJobTask } from '../handlers/workflow/fail-job.ts';
 import { finishBatchTask } from '../handlers/workflow/finish-batch.ts';
@@ -72,11 +73,6 @@ export function localDefinition(machine: StateMachineName) {
 export type ServiceTask = (parameters: Record<string, unknown>) => Promise<unknown>;
 
 const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
-const STATE_MACHINE_NAMES: Record<StateMachineName, string> = {
-  generationBatch: 'synthforge-generation-batch',
-  imageGeneration: 'synthforge-image-generation',
-  training: 'synthforge-training',
-};
 const localFunctionName = (placeholder: string) =>
   `synthforge-local-${placeholder.replace(/FunctionArn$/, '')}`;
 
@@ -155,9 +151,11 @@ export class LocalTaskTokens implements TaskCallbacks {
   }
 }
 
-export interface ExecutionRecord {
+export interface ExecutionRecord<I extends ExecutionInput = ExecutionInput> {
   executionId: string;
-  input: BatchExecutionInput & { maxConcurrency: number };
+  /** The job the execution runs (its name). */
+  jobId: string;
+  input: I & { maxConcurrency: number };
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   /** Billable transitions: states entered, as Step Functions counts them. */
   statesEntered: number;
@@ -165,7 +163,9 @@ export interface ExecutionRecord {
   abort: () => void;
 }
 
-export interface LocalBatchWorkflowOptions {
+export interface LocalWorkflowOptions<I extends ExecutionInput = ExecutionInput> {
+  /** The job an input runs: its id names the execution, as deployed. */
+  jobIdOf: (input: I) => string;
   maxConcurrency: number;
   /** Called for every execution that closes FAILED, TIMED_OUT or ABORTED. */
   onClosedAbnormally: (event: ExecutionStatusChangeEvent) => Promise<unknown>;
@@ -190,11 +190,11 @@ export interface LocalBatchWorkflowOptions {
    * Called when an execution is stopped (cancel): Step Functions stops the job a `.sync` step was
    * waiting for, which the local service must do too.
    */
-  onStop?: (input: BatchExecutionInput) => Promise<void>;
+  onStop?: (input: I) => Promise<void>;
 }
 
-export class LocalBatchWorkflow implements BatchWorkflow {
-  readonly executions = new Map<string, ExecutionRecord>();
+export class LocalWorkflow<I extends ExecutionInput = ExecutionInput> implements Workflow<I> {
+  readonly executions = new Map<string, ExecutionRecord<I>>();
   #runtime: Runtime | undefined;
   #shuttingDown = false;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -203,9 +203,9 @@ export class LocalBatchWorkflow implements BatchWorkflow {
 
   readonly #machineName: string;
 
-  constructor(private readonly options: LocalBatchWorkflowOptions) {
+  constructor(private readonly options: LocalWorkflowOptions<I>) {
     const machine = options.machine ?? 'generationBatch';
-    this.#machineName = STATE_MACHINE_NAMES[machine];
+    this.#machineName = machineNameOf(machine);
     const definition = localDefinition(machine);
     // Not validated here: asl-validator compiles its whole JSON schema on every call, which cost the
     // start about 0.7 s for three machines. The definitions are files of the repository, checked
@@ -303,16 +303,17 @@ export class LocalBatchWorkflow implements BatchWorkflow {
   }
 
   private get runtime(): Runtime {
-    if (!this.#runtime) throw new Error('LocalBatchWorkflow used before bind(runtime)');
+    if (!this.#runtime) throw new Error('LocalWorkflow used before bind(runtime)');
     return this.#runtime;
   }
 
-  executionIdOf(batchId: string): string {
-    return `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${batchId}`;
+  executionIdOf(jobId: string): string {
+    return `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${jobId}`;
   }
 
-  async start(input: BatchExecutionInput): Promise<{ executionId: string }> {
-    const executionId = this.executionIdOf(input.batchId);
+  async start(input: I): Promise<{ executionId: string }> {
+    const jobId = this.options.jobIdOf(input);
+    const executionId = this.executionIdOf(jobId);
     const existing = this.executions.get(executionId);
     // Named after the batch, like StartExecution: starting it again while it runs is a no-op.
     if (existing && existing.status === 'RUNNING') return { executionId };
@@ -325,10 +326,11 @@ export class LocalBatchWorkflow implements BatchWorkflow {
         ),
       },
       // `$$.Task.Token` must resolve; each waiting step gets its own token in #invokeAndWait.
-      context: { Execution: { Id: executionId, Name: input.batchId }, Task: { Token: 'replaced-per-step' } },
+      context: { Execution: { Id: executionId, Name: jobId }, Task: { Token: 'replaced-per-step' } },
     });
-    const record: ExecutionRecord = {
+    const record: ExecutionRecord<I> = {
       executionId,
+      jobId,
       input: fullInput,
       status: 'RUNNING',
       statesEntered: 0,
@@ -376,7 +378,7 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     await Promise.all([...this.executions.values()].map((record) => record.done));
   }
 
-  async #follow(record: ExecutionRecord, run: ReturnType<StateMachine['run']>): Promise<void> {
+  async #follow(record: ExecutionRecord<I>, run: ReturnType<StateMachine['run']>): Promise<void> {
     const counting = (async () => {
       for await (const event of run.eventLogs) if (event.type === 'StateEntered') record.statesEntered++;
     })();
@@ -406,7 +408,7 @@ export class LocalBatchWorkflow implements BatchWorkflow {
     try {
       await this.options.onClosedAbnormally({
         version: '0',
-        id: `local-${record.input.batchId}`,
+        id: `local-${record.jobId}`,
         'detail-type': 'Step Functions Execution Status Change',
         source: 'aws.states',
         account: '000000000000',

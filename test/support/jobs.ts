@@ -50,9 +50,7 @@ export function engineOver(fixture: EmulatorFixture): JobsEngine {
   });
   return new JobsEngine({
     store,
-    workflow: {
-      start: async () => ({ executionId: 'unused' }),
-      executionIdOf: () => 'unused',
+    executions: {
       stop: async () => undefined,
     },
     clock: { now: () => new Date() },

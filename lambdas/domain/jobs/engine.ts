@@ -1,13 +1,14 @@
 import type { JobStatus, StatusCounts } from '../../../contracts/jobs.ts';
 import { illegalState, notFound } from '../errors.ts';
-import type { BatchWorkflow, Clock, EventPublisher, JobStore, TransitionOutcome } from '../ports.ts';
+import type { Clock, EventPublisher, ExecutionStopper, JobStore, TransitionOutcome } from '../ports.ts';
 import { isTerminal } from './lifecycle.ts';
 import type { JobPatch, JobRecord, LogEntry } from './model.ts';
 
 export interface JobsEngineDeps {
   store: JobStore;
   events: EventPublisher;
-  workflow: BatchWorkflow;
+  /** Stops the execution of a cancelled job, whichever family's machine runs it. */
+  executions: ExecutionStopper;
   clock: Clock;
   /** Where failures of best-effort follow-ups go (the event, the log line, a cancel's clean-up). */
   report?: (message: string, details: Record<string, unknown>) => void;
@@ -164,7 +165,7 @@ export class JobsEngine {
     const executionId = outcome.job.executionId;
     if (executionId) {
       await this.#bestEffort(`stopping a cancelled ${job.kind}`, { tenant, jobId: id, executionId }, () =>
-        this.deps.workflow.stop(executionId, reason.message),
+        this.deps.executions.stop(executionId, reason.message),
       );
     }
     return recorded ?? outcome.job;

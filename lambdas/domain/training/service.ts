@@ -18,14 +18,14 @@ import { DomainError, illegalState, notFound } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { JobRecord, TrainingRecord } from '../jobs/model.ts';
-import type { BatchWorkflow, BlobStore, Clock, Page, StorageCapacity } from '../ports.ts';
+import type { BlobStore, Clock, Page, StorageCapacity, TrainingWorkflow } from '../ports.ts';
 import { trainingKeys } from './keys.ts';
 import { parseProgress, pendingProgress, progressFrom } from './progress.ts';
 
 export interface TrainingServiceDeps {
   engine: JobsEngine;
   /** The training state machine: one execution per task, named after it. */
-  workflow: BatchWorkflow;
+  workflow: TrainingWorkflow;
   blobs: BlobStore;
   clock: Clock;
   newId: () => string;
@@ -106,7 +106,7 @@ export class TrainingService {
       [{ job, level: 'info', message: `training ${customName} on ${describeDataset(dataset)}` }],
     );
     try {
-      const { executionId } = await this.deps.workflow.start({ tenant, batchId: id, items: [] });
+      const { executionId } = await this.deps.workflow.start({ tenant, taskId: id });
       if (executionId !== job.executionId) await this.deps.engine.store.update(tenant, id, { executionId });
     } catch (error) {
       const reason = { code: 'WORKFLOW_UNAVAILABLE', message: 'the training workflow could not be started' };

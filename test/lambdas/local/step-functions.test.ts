@@ -3,6 +3,7 @@
  * aws-local-stepfunctions, with faults injected into its tasks: a failing job, a cancel mid-batch,
  * a worker killed between its S3 write and its job update, failing Catch paths, and the reconciler.
  */
+
 import { createRequire } from 'node:module';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { EventBridgeEvent } from 'aws-lambda';
@@ -10,11 +11,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Batch, BatchSummary } from '../../../contracts/batches.ts';
 import type { Job } from '../../../contracts/jobs.ts';
 import { resultKey } from '../../../lambdas/domain/generation/run-job.ts';
+import type { BatchExecutionInput } from '../../../lambdas/domain/ports.ts';
 import { BATCH_TRANSITIONS } from '../../../lambdas/domain/pricing.ts';
 import { type ExecutionStatusChange, reconcileTask } from '../../../lambdas/handlers/reconciler.ts';
 import {
   type ExecutionRecord,
-  LocalBatchWorkflow,
+  LocalWorkflow,
   localDefinition,
   type TaskFunction,
 } from '../../../lambdas/local/step-functions.ts';
@@ -115,7 +117,7 @@ async function submit(
 }
 
 function executionOf(batchId: string): ExecutionRecord {
-  const record = [...fixture.platform.workflow.executions.values()].find((e) => e.input.batchId === batchId);
+  const record = [...fixture.platform.workflow.executions.values()].find((e) => e.jobId === batchId);
   if (!record) throw new Error(`no execution for batch ${batchId}`);
   return record;
 }
@@ -541,7 +543,8 @@ describe('stopping an execution', () => {
     const stopWork = gate();
     const hang = gate();
     let stopsRequested = 0;
-    const workflow = new LocalBatchWorkflow({
+    const workflow = new LocalWorkflow<BatchExecutionInput>({
+      jobIdOf: (input) => input.batchId,
       maxConcurrency: 1,
       retryIntervalMs: 0,
       onClosedAbnormally: (event) => reconcileTask(runtime, event),

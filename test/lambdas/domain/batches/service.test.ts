@@ -33,7 +33,7 @@ function serviceWith(start: BatchWorkflow['start']) {
   });
   const engine = new JobsEngine({
     store,
-    workflow,
+    executions: workflow,
     clock,
     events: { publishJobStateChanges: async () => undefined },
   });

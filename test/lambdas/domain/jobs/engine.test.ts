@@ -75,7 +75,7 @@ function anEngine() {
   });
   const events = new RecordingEvents();
   const workflow = new RecordingWorkflow();
-  return { engine: new JobsEngine({ store, events, workflow, clock }), store, events, workflow };
+  return { engine: new JobsEngine({ store, events, executions: workflow, clock }), store, events, workflow };
 }
 
 type Setup = ReturnType<typeof anEngine>;
@@ -308,9 +308,7 @@ describe('JobsEngine.cancel', () => {
       store: base.store,
       events: base.events,
       clock: steppingClock(),
-      workflow: {
-        start: async () => ({ executionId: 'unused' }),
-        executionIdOf: () => 'unused',
+      executions: {
         stop: async () => {
           for (const item of items) {
             const started = await base.store.transition(tenant, item.id, 'running', {});
@@ -343,7 +341,7 @@ describe('JobsEngine when a follow-up fails', () => {
           throw new Error('EventBridge is unavailable');
         },
       },
-      workflow: base.workflow,
+      executions: base.workflow,
       clock: steppingClock(),
       report: (message) => reports.push(message),
     });

@@ -1,74 +1,70 @@
 import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import type { BatchExecutionInput, BatchWorkflow } from '../../domain/ports.ts';
+import type { ExecutionInput, Workflow } from '../../domain/ports.ts';
 
-export interface StepFunctionsBatchWorkflowOptions {
+export interface StepFunctionsWorkflowOptions<I extends ExecutionInput> {
   /** `arn:<partition>:states:<region>:<account>:stateMachine:<name>` */
   stateMachineArn: string;
-  /** How many items of a batch the Map state runs at once. */
+  /** The job an input runs: its id names the execution. */
+  jobIdOf: (input: I) => string;
+  /** How many items of a batch the Map state runs at once (machines without a Map: 1). */
   maxConcurrency: number;
   /** Constant fields every execution input carries (the image workflow's `heartbeatSeconds`, `timeoutSeconds`). */
   settings?: Readonly<Record<string, number>>;
-}
-
-/** The execution input the batch state machine reads (statemachines/generation-batch.asl.json). */
-export interface BatchExecutionDocument extends BatchExecutionInput {
-  maxConcurrency: number;
 }
 
 /** Step Functions caps `cause` at 32,768 characters. */
 const MAX_CAUSE_CHARS = 32_768;
 
 /**
- * Runs each batch as one execution named after the batch. Step Functions refuses a second execution
- * of the same name, which is what makes `start` idempotent across retries and duplicate deliveries.
+ * Runs each job (a batch, a training run) as one execution named after it. Step Functions refuses a
+ * second execution of the same name, which is what makes `start` idempotent across retries and
+ * duplicate deliveries. The document the machine reads is the input, the settings and
+ * `maxConcurrency`.
  */
-export class StepFunctionsBatchWorkflow implements BatchWorkflow {
+export class StepFunctionsWorkflow<I extends ExecutionInput> implements Workflow<I> {
   readonly #stateMachineArn: string;
+  readonly #jobIdOf: (input: I) => string;
   readonly #maxConcurrency: number;
   readonly #settings: Readonly<Record<string, number>>;
 
   constructor(
     private readonly sfn: SFNClient,
-    options: StepFunctionsBatchWorkflowOptions,
+    options: StepFunctionsWorkflowOptions<I>,
   ) {
     executionArnPrefix(options.stateMachineArn);
     if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
       throw new RangeError('maxConcurrency must be a positive integer');
     }
     this.#stateMachineArn = options.stateMachineArn;
+    this.#jobIdOf = options.jobIdOf;
     this.#maxConcurrency = options.maxConcurrency;
     this.#settings = options.settings ?? {};
   }
 
-  async start(input: BatchExecutionInput): Promise<{ executionId: string }> {
-    const document: BatchExecutionDocument = {
-      ...this.#settings,
-      tenant: input.tenant,
-      batchId: input.batchId,
-      maxConcurrency: this.#maxConcurrency,
-      items: input.items,
-    };
+  async start(input: I): Promise<{ executionId: string }> {
+    const jobId = this.#jobIdOf(input);
+    const document = { ...this.#settings, ...input, maxConcurrency: this.#maxConcurrency };
     try {
       const output = await this.sfn.send(
         new StartExecutionCommand({
           stateMachineArn: this.#stateMachineArn,
-          name: input.batchId,
+          name: jobId,
           input: JSON.stringify(document),
         }),
       );
-      return { executionId: output.executionArn ?? this.#executionArn(input.batchId) };
+      return { executionId: output.executionArn ?? this.#executionArn(jobId) };
     } catch (error) {
-      // The batch's execution exists already (closed, or open with an input that differs, e.g. after
-      // a configuration change): it is this batch's execution either way, and no second one may start.
+      // The job's execution exists already (closed, or open with an input that differs, e.g. after
+      // a configuration change): it is this job's execution either way, and no second one may start.
       if (error instanceof Error && error.name === 'ExecutionAlreadyExists') {
-        return { executionId: this.#executionArn(input.batchId) };
+        return { executionId: this.#executionArn(jobId) };
       }
       throw error;
     }
   }
 
-  executionIdOf(batchId: string): string {
-    return this.#executionArn(batchId);
+  executionIdOf(jobId: string): string {
+    return this.#executionArn(jobId);
   }
 
   stop(executionId: string, cause: string): Promise<void> {

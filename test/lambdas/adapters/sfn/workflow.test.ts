@@ -9,7 +9,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StepFunctionsBatchWorkflow } from '../../../../lambdas/adapters/sfn/batch-workflow.ts';
+import { StepFunctionsWorkflow } from '../../../../lambdas/adapters/sfn/workflow.ts';
+import type { BatchExecutionInput } from '../../../../lambdas/domain/ports.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:synthforge-generation-batch';
 const sfnMock = mockClient(SFNClient);
@@ -39,9 +40,10 @@ function fakeStepFunctions() {
   return executions;
 }
 
-function workflow(maxConcurrency = 4): StepFunctionsBatchWorkflow {
-  return new StepFunctionsBatchWorkflow(new SFNClient({ region: 'eu-west-1' }), {
+function workflow(maxConcurrency = 4): StepFunctionsWorkflow<BatchExecutionInput> {
+  return new StepFunctionsWorkflow<BatchExecutionInput>(new SFNClient({ region: 'eu-west-1' }), {
     stateMachineArn: STATE_MACHINE_ARN,
+    jobIdOf: (input) => input.batchId,
     maxConcurrency,
   });
 }
@@ -53,7 +55,7 @@ const BATCH = {
 };
 const EXECUTION_ARN = `arn:aws:states:eu-west-1:123456789012:execution:synthforge-generation-batch:${BATCH.batchId}`;
 
-describe('StepFunctionsBatchWorkflow', () => {
+describe('StepFunctionsWorkflow', () => {
   beforeEach(() => {
     sfnMock.reset();
   });
@@ -162,8 +164,9 @@ describe('StepFunctionsBatchWorkflow', () => {
   it('refuses a configuration whose ARN is not a state machine', () => {
     // Act
     const building = () =>
-      new StepFunctionsBatchWorkflow(new SFNClient({ region: 'eu-west-1' }), {
+      new StepFunctionsWorkflow<BatchExecutionInput>(new SFNClient({ region: 'eu-west-1' }), {
         stateMachineArn: 'arn:aws:lambda:eu-west-1:123456789012:function:run-job',
+        jobIdOf: (input) => input.batchId,
         maxConcurrency: 4,
       });
 
