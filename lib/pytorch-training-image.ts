@@ -1,7 +1,7 @@
 /**
  * AWS's PyTorch training Deep Learning Container, which runs the SynthForge trainer in SageMaker
  * script mode: the image is AWS's, the code is ours (lib/trainer-source.ts), so `cdk deploy` builds
- * no image and needs no Docker (DESIGN §4).
+ * no image and needs no Docker (the build machines have no Docker engine).
  *
  * The registry account of each region is copied from the SageMaker Python SDK's image registry,
  * `sagemaker-core/src/sagemaker/core/image_uri_config/pytorch.json` (aws/sagemaker-python-sdk,

@@ -1,21 +1,30 @@
 /**
- * The SynthForge stack: wires the constructs together from one validated stage configuration.
+ * The SynthForge stack, from one validated stage configuration: the shared constructs (data, events,
+ * the REST and WebSocket APIs, observability) and each job family's construct (lib/families/). What
+ * spans families is derived from the registered ones, never listed here: the API's handlers, the
+ * machines the reconciler hears of, the executions a cancel may stop, the functions and the outputs.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { API_ROUTES, type ApiRoute } from './api-routes.ts';
+import { API_ROUTES, type ApiRoute, type RouteFamily } from './api-routes.ts';
 import { logRetentionOf, removalPolicyOf, type StageConfig } from './config.ts';
 import { Api } from './constructs/api.ts';
-import { ApiHandlers } from './constructs/api-handlers.ts';
 import { Data } from './constructs/data.ts';
 import { Events } from './constructs/events.ts';
-import { ImageWorkflow } from './constructs/image-workflow.ts';
-import { ModelEndpoints } from './constructs/model-endpoints.ts';
 import { Observability } from './constructs/observability.ts';
 import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
-import { TrainingWorkflow } from './constructs/training-workflow.ts';
 import { GenerationWebSocket } from './constructs/websocket-api.ts';
-import { Workflows } from './constructs/workflows.ts';
+import type { SharedInfrastructure } from './families/family.ts';
+import { GenerationFamily } from './families/generation.ts';
+import { ImagesFamily } from './families/images.ts';
+import {
+  assertEveryFamilyRegistered,
+  FAMILY_CONSTRUCTS,
+  FamilyConstructs,
+  routeHandlersOf,
+  stateMachinesOf,
+} from './families/index.ts';
+import { PlatformFamily } from './families/platform.ts';
 
 /**
  * Feature flags this stack's constructs depend on, set on the stack itself so that every app that
@@ -48,14 +57,10 @@ export class SynthForgeStack extends Stack {
   readonly config: StageConfig;
   readonly data: Data;
   readonly events: Events;
-  /** GPU models on asynchronous endpoints that scale to zero, and their notification topics. */
-  readonly modelEndpoints: ModelEndpoints;
-  readonly workflows: Workflows;
-  /** Text-to-image batches: InvokeModel waits on a task token, the endpoints' notifications resume it. */
-  readonly imageWorkflow: ImageWorkflow;
-  /** Seed 002: training runs as SageMaker training jobs, one execution per run. */
-  readonly trainingWorkflow: TrainingWorkflow;
-  readonly apiHandlers: ApiHandlers;
+  /** Each family's construct (lib/families/), in the order of the registry. */
+  readonly families: FamilyConstructs;
+  /** The function behind each route family, from the families that serve them. */
+  readonly routeHandlers: Readonly<Record<RouteFamily, SynthForgeFunction>>;
   readonly api: Api;
   /** Seed 001's WebSocket API: `generate` messages, and each job's progress and result pushed back. */
   readonly webSocket: GenerationWebSocket;
@@ -83,82 +88,48 @@ export class SynthForgeStack extends Stack {
       removalPolicy,
     });
 
-    this.modelEndpoints = new ModelEndpoints(this, 'ModelEndpoints', {
-      stage: config.stage,
-      config: config.imageGeneration,
-      outputsBucket: this.data.outputsBucket,
-      logRetention,
-      removalPolicy,
-      ...(props.modelsStack ? { endpointScope: props.modelsStack } : {}),
-    });
-
-    this.workflows = new Workflows(this, 'Workflows', {
+    assertEveryFamilyRegistered();
+    const shared: SharedInfrastructure = {
+      config,
       data: this.data,
       events: this.events,
       defaults,
       logRetention,
       removalPolicy,
-    });
-    this.imageWorkflow = new ImageWorkflow(this, 'ImageWorkflow', {
-      data: this.data,
-      events: this.events,
-      endpoints: this.modelEndpoints,
-      batchTasks: this.workflows.tasks,
-      defaults,
-      logRetention,
-      removalPolicy,
-    });
-    this.trainingWorkflow = new TrainingWorkflow(this, 'TrainingWorkflow', {
-      data: this.data,
-      events: this.events,
-      config: config.training,
-      defaults,
-      logRetention,
-      removalPolicy,
-    });
+      ...(props.modelsStack ? { modelsStack: props.modelsStack } : {}),
+    };
+    this.families = new FamilyConstructs();
+    for (const { id: familyId, build } of FAMILY_CONSTRUCTS) {
+      this.families.add(build(this, familyId, { ...shared, families: this.families }));
+    }
+    const families = this.families.all;
+    const platform = this.families.require(PlatformFamily, 'the stack');
+    const machines = stateMachinesOf(families);
+    // An execution of any family's machine that ends without closing its jobs, and a cancel of any
+    // family's job.
     this.events.reconcileFailedExecutions(
-      [this.workflows.batchStateMachine, this.imageWorkflow.stateMachine, this.trainingWorkflow.stateMachine],
-      this.workflows.reconciler,
+      machines.map(({ machine }) => machine.stateMachine),
+      platform.reconciler,
     );
-
-    this.apiHandlers = new ApiHandlers(this, 'ApiHandlers', {
-      data: this.data,
-      events: this.events,
-      workflows: this.workflows,
-      settings: {
-        batchMaxConcurrency: config.batchMaxConcurrency,
-        resultUrlTtlSeconds: config.resultUrlTtlSeconds,
-        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-        workerMemoryMb: this.workflows.tasks.runJob.memoryMb,
-        resultRetentionDays: config.resultRetentionDays,
-      },
-      keyCacheTtlSeconds: config.api.keyCacheTtlSeconds,
-      images: {
-        workflow: this.imageWorkflow,
-        endpoints: this.modelEndpoints,
-        syncWaitSeconds: config.imageGeneration.syncWaitSeconds,
-        defaultModelId: config.imageGeneration.defaultModelId,
-      },
-      training: this.trainingWorkflow,
-      defaults,
-      removalPolicy,
-    });
+    platform.allowCancelling(families.flatMap((family) => family.cancellable));
+    this.routeHandlers = routeHandlersOf(families);
 
     this.api = new Api(this, 'Api', {
       stage: config.stage,
       routes: props.routes ?? API_ROUTES,
-      handlers: this.apiHandlers.families,
-      authorizer: this.apiHandlers.authorizer,
+      handlers: this.routeHandlers,
+      authorizer: platform.authorizer,
       limits: config.api,
       logRetention,
       removalPolicy,
     });
 
+    const images = this.families.require(ImagesFamily, 'the WebSocket API');
     this.webSocket = new GenerationWebSocket(this, 'WebSocket', {
       stage: config.stage,
       data: this.data,
       events: this.events,
-      imageWorkflow: this.imageWorkflow,
+      imageWorkflow: images.workflow,
       defaultModelId: config.imageGeneration.defaultModelId,
       settings: {
         batchMaxConcurrency: config.batchMaxConcurrency,
@@ -172,16 +143,17 @@ export class SynthForgeStack extends Stack {
       dependsOn: [this.api.restApi.node.findChild('Account')],
     });
 
+    const generation = this.families.require(GenerationFamily, 'the batch alarms');
     this.observability = new Observability(this, 'Observability', {
       functions: this.functions,
       // The authorizer answers every bad key by throwing 'Unauthorized' (the only way to get a 401),
       // which Lambda counts as an Error: an alarm on its Errors would page on every scanner. Its real
       // failures reach API Gateway as authorizer errors, answered 5xx, which the API 5xx alarm watches.
-      withoutErrorsAlarm: [this.apiHandlers.authorizer, this.webSocket.authorizer],
-      batchStateMachine: this.workflows.batchStateMachine,
+      withoutErrorsAlarm: [platform.authorizer, this.webSocket.authorizer],
+      batchStateMachine: generation.workflow.batchStateMachine,
       deadLetterQueue: this.events.deadLetterQueue,
       restApi: this.api.restApi,
-      modelEndpointNames: this.modelEndpoints.endpoints.map((endpoint) => endpoint.endpointName),
+      modelEndpointNames: images.endpoints.endpoints.map((endpoint) => endpoint.endpointName),
       ...(config.alarmEmail ? { alarmEmail: config.alarmEmail } : {}),
     });
 
@@ -193,53 +165,18 @@ export class SynthForgeStack extends Stack {
     new CfnOutput(this, 'StateTableName', { value: this.data.stateTable.tableName });
     new CfnOutput(this, 'KeysTableName', { value: this.data.keysTable.tableName });
     new CfnOutput(this, 'OutputsBucketName', { value: this.data.outputsBucket.bucketName });
-    new CfnOutput(this, 'BatchStateMachineArn', { value: this.workflows.batchStateMachine.stateMachineArn });
-    new CfnOutput(this, 'ImageStateMachineArn', { value: this.imageWorkflow.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'TrainingStateMachineArn', {
-      value: this.trainingWorkflow.stateMachine.stateMachineArn,
-    });
+    for (const { machine } of machines) {
+      new CfnOutput(this, machine.outputId, { value: machine.stateMachine.stateMachineArn });
+    }
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
     new CfnOutput(this, 'UsagePlanId', {
       value: this.api.usagePlan.usagePlanId,
       description: 'The usage plan the keys tool adds tenant keys to',
     });
-    new CfnOutput(this, 'ModelSuccessTopicArn', {
-      value: this.modelEndpoints.successTopic.topicArn,
-      description: 'Model endpoints publish each successful asynchronous inference here',
-    });
-    new CfnOutput(this, 'ModelErrorTopicArn', {
-      value: this.modelEndpoints.errorTopic.topicArn,
-      description: 'Model endpoints publish each failed asynchronous inference here',
-    });
-    // Each endpoint's output belongs to the stack that creates the endpoint.
-    for (const { model, endpointName, endpoint } of this.modelEndpoints.endpoints) {
-      new CfnOutput(Stack.of(endpoint), `ModelEndpoint${pascalCase(model.name)}`, {
-        value: endpointName,
-        description: `SageMaker asynchronous endpoint of ${model.modelId} (scales to zero)`,
-      });
-    }
   }
 
   /** Every Lambda function of the stack. */
   get functions(): SynthForgeFunction[] {
-    return [
-      ...Object.values(this.apiHandlers.families),
-      this.apiHandlers.authorizer,
-      ...Object.values(this.workflows.tasks),
-      this.imageWorkflow.invokeModel,
-      this.imageWorkflow.notifications,
-      this.trainingWorkflow.prepareTraining,
-      this.trainingWorkflow.recordTraining,
-      this.workflows.reconciler,
-      ...this.webSocket.functions,
-    ];
+    return [...this.families.all.flatMap((family) => family.functions), ...this.webSocket.functions];
   }
-}
-
-/** `stable-diffusion-v1-5` → `StableDiffusionV15` (an output id takes letters and digits only). */
-function pascalCase(name: string): string {
-  return name
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

@@ -175,7 +175,8 @@ export function gatewayResponses(
       code: 'PAYLOAD_TOO_LARGE',
       message: text('the request body is too large'),
     },
-    // DESIGN §1 has no 415: a body that is not JSON is invalid input, as the handlers answer it.
+    // No 415 among the error statuses (contracts/vocabulary.ts `ERROR_STATUS`): a body that is not
+    // JSON is invalid input, as the handlers answer it.
     {
       type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
       statusCode: '400',

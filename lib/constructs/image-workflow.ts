@@ -12,7 +12,7 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
-import { lambdaStateMachine } from './lambda-state-machine.ts';
+import { type LambdaStateMachine, lambdaStateMachine } from './lambda-state-machine.ts';
 import type { ModelEndpoints } from './model-endpoints.ts';
 import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
 import type { BatchTasks } from './workflows.ts';
@@ -35,6 +35,8 @@ export class ImageWorkflow extends Construct {
   readonly invokeModel: SynthForgeFunction;
   /** Subscribed to the endpoints' success and error topics. */
   readonly notifications: SynthForgeFunction;
+  /** The machine as lambdaStateMachine built it. */
+  readonly machine: LambdaStateMachine;
   readonly stateMachine: StateMachine;
   readonly stateMachineRole: Role;
   readonly invokeTasksPolicy: Policy;
@@ -46,11 +48,13 @@ export class ImageWorkflow extends Construct {
 
   readonly #data: Data;
   readonly #events: Events;
+  readonly #endpoints: ModelEndpoints;
 
   constructor(scope: Construct, id: string, props: ImageWorkflowProps) {
     super(scope, id);
     const { data, events, endpoints, defaults } = props;
     this.#data = data;
+    this.#endpoints = endpoints;
     this.#events = events;
     this.modelsEnvironment = { IMAGE_MODELS: JSON.stringify(endpoints.deployedModels) };
     const environment = {
@@ -122,8 +126,10 @@ export class ImageWorkflow extends Construct {
         invokePolicy: 'InvokeTasks',
         logGroup: 'ExecutionLogs',
         stateMachine: 'StateMachine',
+        output: 'ImageStateMachineArn',
       },
     });
+    this.machine = built;
     this.stateMachine = built.stateMachine;
     this.stateMachineRole = built.role;
     this.invokeTasksPolicy = built.invokePolicy;
@@ -149,11 +155,21 @@ export class ImageWorkflow extends Construct {
     return {
       STATE_TABLE: this.#data.stateTable.tableName,
       OUTPUTS_BUCKET: this.#data.outputsBucket.bucketName,
-      IMAGE_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
       EVENT_BUS_NAME: this.#events.bus.eventBusName,
       BATCH_MAX_CONCURRENCY: String(settings.batchMaxConcurrency),
       RESULT_URL_TTL_SECONDS: String(settings.resultUrlTtlSeconds),
-      ...(settings.defaultModelId ? { IMAGE_DEFAULT_MODEL_ID: settings.defaultModelId } : {}),
+      ...this.starterEnvironment(settings.defaultModelId),
+    };
+  }
+
+  /**
+   * What a function that already submits jobs of its own needs to start image batches too: this
+   * workflow's machine, the default model and the model catalogue.
+   */
+  starterEnvironment(defaultModelId?: string): Record<string, string> {
+    return {
+      IMAGE_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+      ...(defaultModelId ? { IMAGE_DEFAULT_MODEL_ID: defaultModelId } : {}),
       ...this.modelsEnvironment,
     };
   }
@@ -167,6 +183,16 @@ export class ImageWorkflow extends Construct {
     this.#data.allowStateTable(fn, JOB_SUBMISSION_ACTIONS);
     this.#data.allowOutputs(fn, ['s3:GetObject', 's3:PutObject']);
     this.#events.allowPublish(fn);
+    this.allowStart(fn);
+  }
+
+  /**
+   * Lets `fn` start executions of this workflow (it has what submitting takes otherwise), and ask
+   * whether each model's endpoint exists: a submission to a model without one is a 503 naming it
+   * (ImageService.ensureEndpointsExist), which without DescribeEndpoint would be let through.
+   */
+  allowStart(fn: SynthForgeFunction): void {
+    this.#endpoints.grantDescribe(fn);
     fn.allow({
       sid: 'StartImageExecutions',
       actions: ['states:StartExecution'],

@@ -41,9 +41,17 @@ interface BaseProps<M extends StateMachineName> {
   removalPolicy: RemovalPolicy;
   /**
    * Construct ids: kept per workflow so that existing stacks keep their logical ids. `servicePolicy`
-   * names the policy that holds `serviceStatements` (only a machine with some has it).
+   * names the policy that holds `serviceStatements` (only a machine with some has it); `output`, the
+   * stack output that gives the machine's ARN.
    */
-  ids: { role: string; invokePolicy: string; logGroup: string; stateMachine: string; servicePolicy?: string };
+  ids: {
+    role: string;
+    invokePolicy: string;
+    logGroup: string;
+    stateMachine: string;
+    servicePolicy?: string;
+    output: string;
+  };
 }
 
 /**
@@ -68,8 +76,12 @@ export interface LambdaStateMachine {
   /** The role's statements for the machine's service integrations, when it has any. */
   servicePolicy?: Policy;
   substitutions: Record<string, string>;
+  /** The functions its Task states invoke, each once, in the order of its placeholders. */
+  taskFunctions: readonly SynthForgeFunction[];
   /** The ARN of every execution of the machine (what StopExecution acts on). */
   executionArns: string;
+  /** The id of the stack output that gives the machine's ARN. */
+  outputId: string;
 }
 
 export function lambdaStateMachine<M extends StateMachineName>(
@@ -151,7 +163,9 @@ export function lambdaStateMachine<M extends StateMachineName>(
     invokePolicy,
     ...(servicePolicy ? { servicePolicy } : {}),
     substitutions,
+    taskFunctions: functions,
     executionArns,
+    outputId: props.ids.output,
   };
 }
 

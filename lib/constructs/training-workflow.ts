@@ -43,7 +43,7 @@ import {
 import { TRAINER_ENTRY_POINT, trainerSourceArchive } from '../trainer-source.ts';
 import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
-import { lambdaStateMachine } from './lambda-state-machine.ts';
+import { type LambdaStateMachine, lambdaStateMachine } from './lambda-state-machine.ts';
 import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
 
 /**
@@ -108,6 +108,8 @@ export interface TrainerSource {
 export class TrainingWorkflow extends Construct {
   readonly prepareTraining: SynthForgeFunction;
   readonly recordTraining: SynthForgeFunction;
+  /** The machine as lambdaStateMachine built it. */
+  readonly machine: LambdaStateMachine;
   readonly stateMachine: StateMachine;
   readonly stateMachineRole: Role;
   /** The machine role's statement that invokes the two steps. */
@@ -293,8 +295,10 @@ export class TrainingWorkflow extends Construct {
         servicePolicy: 'RunTrainingJobs',
         logGroup: 'ExecutionLogs',
         stateMachine: 'StateMachine',
+        output: 'TrainingStateMachineArn',
       },
     });
+    this.machine = built;
     this.stateMachine = built.stateMachine;
     this.stateMachineRole = built.role;
     this.invokeTasksPolicy = built.invokePolicy;

@@ -14,7 +14,6 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
 import { WEBSOCKET_LIMITS } from '../../contracts/vocabulary.ts';
 import type { ApiLimits } from '../config.ts';
-import type { ApiRuntimeSettings } from './api-handlers.ts';
 import type { Data } from './data.ts';
 import type { Events } from './events.ts';
 import type { ImageWorkflow } from './image-workflow.ts';
@@ -32,7 +31,8 @@ export interface GenerationWebSocketProps {
   /** The image workflow `generate` starts (and the model catalogue it validates against). */
   readonly imageWorkflow: ImageWorkflow;
   readonly defaultModelId?: string | undefined;
-  readonly settings: Pick<ApiRuntimeSettings, 'batchMaxConcurrency' | 'resultUrlTtlSeconds'>;
+  /** Map iterations of a batch that run at once, and the lifetime of a presigned result URL. */
+  readonly settings: { readonly batchMaxConcurrency: number; readonly resultUrlTtlSeconds: number };
   /** The REST stage's throttling applies to this stage too (WebSocket APIs have no usage plans). */
   readonly limits: Pick<ApiLimits, 'stageRateLimit' | 'stageBurstLimit'>;
   readonly defaults: FunctionDefaults;

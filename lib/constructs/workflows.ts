@@ -1,7 +1,6 @@
 /**
- * The batch workflow: the Step Functions state machine in `statemachines/generation-batch.asl.json`,
- * the four Lambda tasks it invokes, and the reconciler that closes the jobs of an execution that
- * ended without saying so.
+ * The batch workflow of the generation family (lib/families/generation.ts): the Step Functions state
+ * machine in `statemachines/generation-batch.asl.json` and the four Lambda tasks it invokes.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
@@ -10,13 +9,13 @@ import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Data } from './data.ts';
 import type { Events } from './events.ts';
-import { lambdaStateMachine } from './lambda-state-machine.ts';
+import { type LambdaStateMachine, lambdaStateMachine } from './lambda-state-machine.ts';
 import { type FunctionDefaults, SynthForgeFunction } from './synthforge-function.ts';
 
 export interface WorkflowsProps {
   /** Tables, key and bucket the tasks use. */
   readonly data: Data;
-  /** The bus the tasks publish job state changes to, and the dead-letter queue of the reconciler. */
+  /** The bus the tasks publish job state changes to. */
   readonly events: Events;
   readonly defaults: FunctionDefaults;
   /** Retention of the execution history log. */
@@ -35,8 +34,8 @@ export interface BatchTasks {
 
 export class Workflows extends Construct {
   readonly tasks: BatchTasks;
-  /** Closes the jobs of a batch execution that failed, timed out or was aborted. */
-  readonly reconciler: SynthForgeFunction;
+  /** The machine as lambdaStateMachine built it. */
+  readonly machine: LambdaStateMachine;
   readonly batchStateMachine: StateMachine;
   /** The execution role of the state machine. */
   readonly batchStateMachineRole: Role;
@@ -105,23 +104,6 @@ export class Workflows extends Construct {
     ]);
     events.allowPublish(finishBatch);
 
-    this.reconciler = new SynthForgeFunction(this, 'Reconciler', {
-      entry: 'lambdas/handlers/reconciler.ts',
-      description: 'Fails the open jobs of a batch execution that failed, timed out or was aborted',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
-      environment: stateEnv,
-      defaults,
-      deadLetterQueue: events.deadLetterQueue,
-    });
-    data.allowStateTable(this.reconciler, [
-      'dynamodb:GetItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
-      'dynamodb:BatchWriteItem',
-    ]);
-    events.allowPublish(this.reconciler);
-
     this.tasks = { startBatch, runJob, failJob, finishBatch };
 
     const built = lambdaStateMachine(this, {
@@ -142,8 +124,10 @@ export class Workflows extends Construct {
         invokePolicy: 'InvokeTasks',
         logGroup: 'BatchExecutionLogs',
         stateMachine: 'BatchStateMachine',
+        output: 'BatchStateMachineArn',
       },
     });
+    this.machine = built;
     this.batchStateMachine = built.stateMachine;
     this.batchStateMachineRole = built.role;
     this.invokeTasksPolicy = built.invokePolicy;

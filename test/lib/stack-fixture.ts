@@ -3,9 +3,13 @@
  * built-in CloudFormation validation (both slow, neither what these tests check), a fixed account
  * and region, and a stage config from defaults plus overrides.
  */
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseStageConfig, type StageConfig, type StageConfigInput } from '../../lib/config.ts';
+import { GenerationFamily } from '../../lib/families/generation.ts';
+import { ImagesFamily } from '../../lib/families/images.ts';
+import { PlatformFamily } from '../../lib/families/platform.ts';
+import { TrainingFamily } from '../../lib/families/training.ts';
 import { stageStacks } from '../../lib/stage-stacks.ts';
 import type { SynthForgeStack } from '../../lib/synthforge-stack.ts';
 
@@ -18,6 +22,13 @@ export interface TestStack {
   /** The model endpoints' stack, `SynthForge-test-Models` (lib/stage-stacks.ts). */
   models: Stack;
   config: StageConfig;
+  /** Each family's construct (lib/families/), by name. */
+  families: {
+    platform: PlatformFamily;
+    generation: GenerationFamily;
+    images: ImagesFamily;
+    training: TrainingFamily;
+  };
   template: Template;
   /** The Models stack's template. */
   modelsTemplate: Template;
@@ -40,13 +51,20 @@ export function buildTestStack(overrides: Partial<StageConfigInput> = {}): TestS
     stack,
     models,
     config,
+    families: {
+      platform: stack.families.require(PlatformFamily, 'the tests'),
+      generation: stack.families.require(GenerationFamily, 'the tests'),
+      images: stack.families.require(ImagesFamily, 'the tests'),
+      training: stack.families.require(TrainingFamily, 'the tests'),
+    },
     template: Template.fromStack(stack),
     // Built on first use: most tests never look at it.
     get modelsTemplate() {
       modelsTemplate ??= Template.fromStack(models);
       return modelsTemplate;
     },
-    idOf: (construct) => stack.getLogicalId(construct.node.defaultChild as never),
+    // The element's own logical id, which honours an override (lib/families/family.ts keepLogicalId).
+    idOf: (construct) => stack.resolve((construct.node.defaultChild as CfnElement).logicalId),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The first `cdk deploy` into a fresh account: what would most likely break it, asserted on the
- * templates the stage's two stacks synthesize (issue 11 §4). Each test fails on the template the
+ * templates the stage's two stacks synthesize. Each test fails on the template the
  * single-stack platform used to synthesize.
  */
 import { readFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ describe('a GPU quota of 0 cannot roll back the platform', () => {
     );
     expect([...types].filter((type) => type.startsWith('AWS::IAM::'))).toEqual([]);
     // The role, its policy and log group of each model stay with the platform.
-    for (const endpoint of retained.stack.modelEndpoints.endpoints) {
+    for (const endpoint of retained.families.images.endpoints.endpoints) {
       expect(Stack.of(endpoint.executionRole)).toBe(retained.stack);
       expect(Stack.of(endpoint.endpoint)).toBe(retained.models);
     }
@@ -110,17 +110,17 @@ describe('cdk deploy needs no Docker', () => {
 
   it('runs the trainer on AWS’s PyTorch training image, its source a tar.gz file asset (script mode)', () => {
     // Prepare
-    const { trainingWorkflow } = retained.stack;
+    const { training } = retained.families;
     const machine = resourcesOfType(retained.template, 'AWS::StepFunctions::StateMachine')[
-      retained.idOf(trainingWorkflow.stateMachine)
+      retained.idOf(training.workflow.stateMachine)
     ]?.Properties as CfnJson;
 
     // Assess
     expect(JSON.stringify(machine.DefinitionSubstitutions.TrainerImageUri)).toContain(
       '763104351884.dkr.ecr.eu-west-1.',
     );
-    expect(trainingWorkflow.trainerSource.asset).toBeInstanceOf(Asset);
-    const key = trainingWorkflow.trainerSource.asset.s3ObjectKey;
+    expect(training.workflow.trainerSource.asset).toBeInstanceOf(Asset);
+    const key = training.workflow.trainerSource.asset.s3ObjectKey;
     expect(key).toMatch(/^[0-9a-f]{64}\.gz$/);
     // Uploaded as the file it is (CDK would zip a folder, which script mode cannot unpack).
     const manifest = retained.app

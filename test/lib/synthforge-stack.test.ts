@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../lambdas/adapters/dynamo/tables.ts';
-import { flattenReference } from '../../lib/nag-acknowledgements.ts';
+import { flattenReference } from '../../lib/nag.ts';
 import { buildTestStack, referencedId, resourcesOfType, type TestStack } from './stack-fixture.ts';
 
 interface Statement {
@@ -70,8 +70,8 @@ const roleOf = (fn: { executionRole: { node: { defaultChild?: unknown } } }) => 
  */
 const endpointRoles = () =>
   new Set([
-    ...built.stack.modelEndpoints.endpoints.map((endpoint) => built.idOf(endpoint.executionRole)),
-    built.idOf(built.stack.trainingWorkflow.trainingRole),
+    ...built.families.images.endpoints.endpoints.map((endpoint) => built.idOf(endpoint.executionRole)),
+    built.idOf(built.families.training.workflow.trainingRole),
   ]);
 const ofFunctions = <T extends { roles: string[] }>(list: T[]) =>
   list.filter((s) => !s.roles.some((role) => endpointRoles().has(role)));
@@ -105,7 +105,7 @@ describe('IAM', () => {
   });
 
   it('passes one role, the training role, only to SageMaker and only from the training state machine', () => {
-    const { trainingWorkflow } = built.stack;
+    const { training } = built.families;
     const passes = withAction('iam:');
     expect(
       passes.map(({ roles, actions, resources, statement }) => ({
@@ -116,9 +116,9 @@ describe('IAM', () => {
       })),
     ).toEqual([
       {
-        roles: [built.idOf(trainingWorkflow.stateMachineRole)],
+        roles: [built.idOf(training.workflow.stateMachineRole)],
         actions: ['iam:PassRole'],
-        resources: [`<${built.idOf(trainingWorkflow.trainingRole)}.Arn>`],
+        resources: [`<${built.idOf(training.workflow.trainingRole)}.Arn>`],
         condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
       },
     ]);
@@ -126,11 +126,11 @@ describe('IAM', () => {
   });
 
   it('acts on SageMaker training jobs only from the training state machine, only on jobs named sf-*', () => {
-    const { trainingWorkflow } = built.stack;
+    const { training } = built.families;
     const onJobs = statements.filter((s) =>
       s.actions.some((action) => /^sagemaker:(\w+TrainingJob|AddTags|ListTags)$/.test(action)),
     );
-    expect(onJobs.map((s) => s.roles)).toEqual([[built.idOf(trainingWorkflow.stateMachineRole)]]);
+    expect(onJobs.map((s) => s.roles)).toEqual([[built.idOf(training.workflow.stateMachineRole)]]);
     expect(onJobs[0]?.resources).toEqual([
       'arn:<AWS::Partition>:sagemaker:eu-west-1:123456789012:training-job/sf-*',
     ]);
@@ -150,7 +150,7 @@ describe('IAM', () => {
     const rules = withAction('events:').filter((s) => !publishers.includes(s));
     expect(rules.map(({ roles, actions, resources }) => ({ roles, actions, resources }))).toEqual([
       {
-        roles: [built.idOf(built.stack.trainingWorkflow.stateMachineRole)],
+        roles: [built.idOf(built.families.training.workflow.stateMachineRole)],
         actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
         resources: [
           'arn:<AWS::Partition>:events:eu-west-1:123456789012:rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule',
@@ -159,37 +159,46 @@ describe('IAM', () => {
     ]);
   });
 
-  it('starts executions of each workflow only from its own API: batches from batches, images from images and the WebSocket generate, training from training', () => {
-    const { workflows, imageWorkflow, trainingWorkflow, apiHandlers, webSocket } = built.stack;
+  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training', () => {
+    const { routeHandlers, webSocket } = built.stack;
+    const { generation, images, training } = built.families;
     const starts = statements.filter((s) => s.actions.includes('states:StartExecution'));
-    const byRole = Object.fromEntries(starts.map((s) => [s.roles[0], s.resources]));
+    const byRole: Record<string, string[]> = {};
+    for (const { roles, resources } of starts) {
+      const role = roles[0] ?? '';
+      byRole[role] = [...(byRole[role] ?? []), ...resources].sort();
+    }
     expect(byRole).toEqual({
-      [roleOf(apiHandlers.families.batches)]: [`<${built.idOf(workflows.batchStateMachine)}>`],
-      [roleOf(apiHandlers.families.images)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
-      [roleOf(webSocket.messages)]: [`<${built.idOf(imageWorkflow.stateMachine)}>`],
-      [roleOf(apiHandlers.families.training)]: [`<${built.idOf(trainingWorkflow.stateMachine)}>`],
+      [roleOf(routeHandlers.batches)]: [
+        `<${built.idOf(generation.workflow.batchStateMachine)}>`,
+        `<${built.idOf(images.workflow.stateMachine)}>`,
+      ].sort(),
+      [roleOf(routeHandlers.images)]: [`<${built.idOf(images.workflow.stateMachine)}>`],
+      [roleOf(webSocket.messages)]: [`<${built.idOf(images.workflow.stateMachine)}>`],
+      [roleOf(routeHandlers.training)]: [`<${built.idOf(training.workflow.stateMachine)}>`],
     });
   });
 
   it('stops executions only to cancel: any workflow’s from the jobs API, training runs’ from the training API', () => {
     const executions = (machine: string) =>
       `arn:<AWS::Partition>:states:eu-west-1:123456789012:execution:<${machine}.Name>:*`;
-    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow } = built.stack;
+    const { routeHandlers } = built.stack;
+    const { generation, images, training } = built.families;
     const stops = statements.filter((s) => s.actions.includes('states:StopExecution'));
     expect(Object.fromEntries(stops.map((s) => [s.roles.join(), s.resources]))).toEqual({
-      [roleOf(apiHandlers.families.jobs)]: [
-        executions(built.idOf(workflows.batchStateMachine)),
-        executions(built.idOf(imageWorkflow.stateMachine)),
-        executions(built.idOf(trainingWorkflow.stateMachine)),
+      [roleOf(routeHandlers.jobs)]: [
+        executions(built.idOf(generation.workflow.batchStateMachine)),
+        executions(built.idOf(images.workflow.stateMachine)),
+        executions(built.idOf(training.workflow.stateMachine)),
       ],
-      [roleOf(apiHandlers.families.training)]: [executions(built.idOf(trainingWorkflow.stateMachine))],
+      [roleOf(routeHandlers.training)]: [executions(built.idOf(training.workflow.stateMachine))],
     });
   });
 
   it('lets only the endpoint notifications resume waiting steps, and only of the image workflow', () => {
     const resumes = withAction('states:SendTask');
-    expect(resumes.map((s) => s.roles)).toEqual([[roleOf(built.stack.imageWorkflow.notifications)]]);
-    expect(resumes[0]?.resources).toEqual([`<${built.idOf(built.stack.imageWorkflow.stateMachine)}>`]);
+    expect(resumes.map((s) => s.roles)).toEqual([[roleOf(built.families.images.workflow.notifications)]]);
+    expect(resumes[0]?.resources).toEqual([`<${built.idOf(built.families.images.workflow.stateMachine)}>`]);
     expect(
       withAction('states:')
         .flatMap((s) => s.actions)
@@ -209,19 +218,20 @@ describe('IAM', () => {
   });
 
   it('lets each submitter start only the workflows its routes run', () => {
-    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
-    const batchMachine = `<${built.idOf(workflows.batchStateMachine)}>`;
-    const imageMachine = `<${built.idOf(imageWorkflow.stateMachine)}>`;
-    const trainingMachine = `<${built.idOf(trainingWorkflow.stateMachine)}>`;
+    const { routeHandlers, webSocket } = built.stack;
+    const { generation, images, training } = built.families;
+    const batchMachine = `<${built.idOf(generation.workflow.batchStateMachine)}>`;
+    const imageMachine = `<${built.idOf(images.workflow.stateMachine)}>`;
+    const trainingMachine = `<${built.idOf(training.workflow.stateMachine)}>`;
     const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
     expect(starts).toEqual(
       expect.arrayContaining([
         // Procedural generators on the batch workflow, models on the image workflow.
-        [[roleOf(apiHandlers.families.batches)], [batchMachine]],
-        [[roleOf(apiHandlers.families.batches)], [imageMachine]],
-        [[roleOf(apiHandlers.families.images)], [imageMachine]],
+        [[roleOf(routeHandlers.batches)], [batchMachine]],
+        [[roleOf(routeHandlers.batches)], [imageMachine]],
+        [[roleOf(routeHandlers.images)], [imageMachine]],
         [[roleOf(webSocket.messages)], [imageMachine]],
-        [[roleOf(apiHandlers.families.training)], [trainingMachine]],
+        [[roleOf(routeHandlers.training)], [trainingMachine]],
       ]),
     );
     expect(starts).toHaveLength(5);
@@ -240,7 +250,7 @@ describe('IAM', () => {
       for (const r of resources) expect(allowed).toContain(r);
     // The model endpoints' own key: their SageMaker roles use it (model-endpoints.test.ts checks how);
     // a function may only decrypt staged endpoint outputs with it, through S3.
-    const endpointKey = `<${built.idOf(built.stack.modelEndpoints.key)}.Arn>`;
+    const endpointKey = `<${built.idOf(built.families.images.endpoints.key)}.Arn>`;
     for (const { roles, actions, statement } of withAction('kms:').filter((s) =>
       s.resources.includes(endpointKey),
     )) {
@@ -252,10 +262,10 @@ describe('IAM', () => {
     }
     // The training volume key: only SageMaker's training role, only to create the volume's grant
     // (test/lib/constructs/training-workflow.test.ts).
-    const volumeKey = `<${built.idOf(built.stack.trainingWorkflow.volumeKey)}.Arn>`;
+    const volumeKey = `<${built.idOf(built.families.training.workflow.volumeKey)}.Arn>`;
     const onVolumeKey = withAction('kms:').filter((s) => s.resources.includes(volumeKey));
     expect(onVolumeKey.map(({ roles, actions }) => ({ roles, actions }))).toEqual([
-      { roles: [built.idOf(built.stack.trainingWorkflow.trainingRole)], actions: ['kms:CreateGrant'] },
+      { roles: [built.idOf(built.families.training.workflow.trainingRole)], actions: ['kms:CreateGrant'] },
     ]);
     for (const { resources, statement } of withAction('kms:').filter(
       (s) => !s.resources.includes(endpointKey) && !s.resources.includes(volumeKey),
@@ -271,7 +281,7 @@ describe('IAM', () => {
     const keysTable = `<${built.idOf(built.stack.data.keysTable)}.Arn>`;
     const readers = withAction('dynamodb:').filter((s) => s.resources.includes(keysTable));
     expect(readers.map((s) => s.roles)).toEqual([
-      [roleOf(built.stack.apiHandlers.authorizer)],
+      [roleOf(built.families.platform.authorizer)],
       [roleOf(built.stack.webSocket.authorizer)],
     ]);
     for (const reader of readers) expect(reader.actions).toEqual(['dynamodb:GetItem']);
@@ -295,22 +305,26 @@ describe('IAM', () => {
         byRole[role] = entry;
       }
     }
-    const { workflows, apiHandlers, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
+    const { routeHandlers, webSocket } = built.stack;
+    const { generation, images, training } = built.families;
     expect(byRole).toEqual({
       // A run's progress and its model; the API also writes the manifest of a run on a batch.
-      [roleOf(trainingWorkflow.recordTraining)]: { [progress]: ['s3:GetObject'], [models]: ['s3:GetObject'] },
-      [roleOf(apiHandlers.families.training)]: {
+      [roleOf(training.workflow.recordTraining)]: {
+        [progress]: ['s3:GetObject'],
+        [models]: ['s3:GetObject'],
+      },
+      [roleOf(routeHandlers.training)]: {
         [manifests]: ['s3:PutObject'],
         [progress]: ['s3:GetObject'],
         [models]: ['s3:GetObject'],
       },
-      [roleOf(workflows.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
+      [roleOf(generation.workflow.tasks.runJob)]: { [objects]: ['s3:PutObject'] },
       // Writes each request before its job exists; reads results and images to presign them.
-      [roleOf(apiHandlers.families.batches)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
+      [roleOf(routeHandlers.batches)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
       // Writes each request before its job exists; reads images to presign them.
-      [roleOf(apiHandlers.families.images)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
+      [roleOf(routeHandlers.images)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
       // Copies the staged response to the job's key, then deletes it.
-      [roleOf(imageWorkflow.notifications)]: {
+      [roleOf(images.workflow.notifications)]: {
         [objects]: ['s3:PutObject'],
         [staging]: ['s3:DeleteObject', 's3:GetObject'],
       },
@@ -322,7 +336,7 @@ describe('IAM', () => {
   });
 
   it('gives the cursor secret only to the list routes’ functions', () => {
-    const secret = `<${built.idOf(built.stack.apiHandlers.cursorSecret)}>`;
+    const secret = `<${built.idOf(built.families.platform.cursorSecret)}>`;
     const readers = withAction('secretsmanager:');
     for (const { actions, resources } of readers) {
       expect(actions).toEqual(['secretsmanager:GetSecretValue']);
@@ -330,15 +344,15 @@ describe('IAM', () => {
     }
     expect(readers.map((s) => s.roles[0]).sort()).toEqual(
       [
-        roleOf(built.stack.apiHandlers.families.batches),
-        roleOf(built.stack.apiHandlers.families.jobs),
-        roleOf(built.stack.apiHandlers.families.training),
+        roleOf(built.stack.routeHandlers.batches),
+        roleOf(built.stack.routeHandlers.jobs),
+        roleOf(built.stack.routeHandlers.training),
       ].sort(),
     );
   });
 
   it('leaves the public and generators functions with nothing beyond logs and X-Ray', () => {
-    for (const fn of [built.stack.apiHandlers.families.public, built.stack.apiHandlers.families.generators]) {
+    for (const fn of [built.stack.routeHandlers.public, built.stack.routeHandlers.generators]) {
       const actions = statements.filter((s) => s.roles.includes(roleOf(fn))).flatMap((s) => s.actions);
       expect(actions.sort()).toEqual(
         [

@@ -141,17 +141,14 @@ describe('routes', () => {
         unknown
       >;
       expect(integration.Type, route.path).toBe('AWS_PROXY');
-      const functionId = built.idOf(built.stack.apiHandlers.families[route.family]);
+      const functionId = built.idOf(built.stack.routeHandlers[route.family]);
       expect(JSON.stringify(integration.Uri), route.path).toContain(`"${functionId}","Arn"`);
     }
   });
 
   it('every API-fronted function (and the authorizer) times out within API Gateway’s 29 s', () => {
     const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
-    for (const fn of [
-      ...Object.values(built.stack.apiHandlers.families),
-      built.stack.apiHandlers.authorizer,
-    ]) {
+    for (const fn of [...Object.values(built.stack.routeHandlers), built.families.platform.authorizer]) {
       const timeout = functions[built.idOf(fn)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThanOrEqual(API_FUNCTION_MAX_TIMEOUT.toSeconds());
       expect(timeout).toBeLessThanOrEqual(28);
@@ -167,7 +164,7 @@ describe('authorizer', () => {
     // CDK writes an empty list as "": API Gateway then calls the authorizer for every request.
     expect(authorizers[0]?.Properties.IdentitySource ?? '').toBe('');
     expect(JSON.stringify(authorizers[0]?.Properties.AuthorizerUri)).toContain(
-      built.idOf(built.stack.apiHandlers.authorizer),
+      built.idOf(built.families.platform.authorizer),
     );
   });
 });

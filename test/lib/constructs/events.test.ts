@@ -74,9 +74,9 @@ describe('reconciler rule', () => {
       detail: {
         status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
         stateMachineArn: [
-          { Ref: built.idOf(built.stack.workflows.batchStateMachine) },
-          { Ref: built.idOf(built.stack.imageWorkflow.stateMachine) },
-          { Ref: built.idOf(built.stack.trainingWorkflow.stateMachine) },
+          { Ref: built.idOf(built.families.generation.workflow.batchStateMachine) },
+          { Ref: built.idOf(built.families.images.workflow.stateMachine) },
+          { Ref: built.idOf(built.families.training.workflow.stateMachine) },
         ],
       },
     });
@@ -86,14 +86,14 @@ describe('reconciler rule', () => {
     const rule = reconcilerRule();
     expect(rule.Targets).toHaveLength(1);
     const target = rule.Targets[0];
-    expect(referencedId(target.Arn)).toBe(built.idOf(built.stack.workflows.reconciler));
+    expect(referencedId(target.Arn)).toBe(built.idOf(built.families.platform.reconciler));
     expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 6 * 3600 });
     expect(referencedId(target.DeadLetterConfig.Arn)).toBe(built.idOf(built.stack.events.deadLetterQueue));
   });
 
   it('the reconciler’s own failed invocations go to the dead-letter queue too', () => {
     const reconciler = resourcesOfType(built.template, 'AWS::Lambda::Function')[
-      built.idOf(built.stack.workflows.reconciler)
+      built.idOf(built.families.platform.reconciler)
     ];
     expect(referencedId(reconciler?.Properties.DeadLetterConfig.TargetArn)).toBe(
       built.idOf(built.stack.events.deadLetterQueue),

@@ -19,7 +19,10 @@ import {
   type ModelEndpoint,
   ModelEndpoints,
 } from '../../../lib/constructs/model-endpoints.ts';
-import { acknowledgeNagFindings, flattenReference } from '../../../lib/nag-acknowledgements.ts';
+import { GenerationFamily } from '../../../lib/families/generation.ts';
+import { ImagesFamily } from '../../../lib/families/images.ts';
+import { flattenReference } from '../../../lib/nag.ts';
+import { acknowledgeNagFindings } from '../../../lib/nag-acknowledgements.ts';
 import { stageStacks } from '../../../lib/stage-stacks.ts';
 import { SynthForgeStack } from '../../../lib/synthforge-stack.ts';
 import {
@@ -97,6 +100,10 @@ function statementsOf(built: TestStack, role: Role): Statement[] {
     .filter((statement) => statement.Effect === 'Allow');
 }
 
+/** The families of a stack built outside the fixture. */
+const imagesOf = (stack: SynthForgeStack) => stack.families.require(ImagesFamily, 'this test');
+const generationOf = (stack: SynthForgeStack) => stack.families.require(GenerationFamily, 'this test');
+
 const actionsOf = (statement: Statement) => [statement.Action].flat();
 const resourcesOf = (statement: Statement) => [statement.Resource].flat().map(flattenReference);
 
@@ -107,10 +114,10 @@ let shapes: ModelEndpoint;
 
 beforeAll(() => {
   built = buildTestStack();
-  sd15 = built.stack.modelEndpoints.endpoints[0] as ModelEndpoint;
+  sd15 = built.families.images.endpoints.endpoints[0] as ModelEndpoint;
   const defaultModel = built.config.imageGeneration.models[0] as EndpointModelInput;
   two = buildTestStack({ imageGeneration: { models: [defaultModel, SHAPES_MODEL] } });
-  shapes = two.stack.modelEndpoints.endpoints[1] as ModelEndpoint;
+  shapes = two.families.images.endpoints.endpoints[1] as ModelEndpoint;
 });
 
 describe('endpoints', () => {
@@ -140,7 +147,7 @@ describe('endpoints', () => {
     expect(
       Object.keys(resourcesOfType(two.modelsTemplate, 'AWS::ApplicationAutoScaling::ScalableTarget')),
     ).toHaveLength(2);
-    const roles = two.stack.modelEndpoints.endpoints.map((e) => two.idOf(e.executionRole));
+    const roles = two.families.images.endpoints.endpoints.map((e) => two.idOf(e.executionRole));
     expect(new Set(roles).size).toBe(2);
   });
 
@@ -152,10 +159,10 @@ describe('endpoints', () => {
     const grantee = new Role(stack, 'Grantee', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
 
     // Act
-    stack.modelEndpoints.grantInvoke(grantee);
-    stack.modelEndpoints.grantDescribe(grantee);
-    stack.modelEndpoints.grantReadOutputs(grantee);
-    stack.modelEndpoints.grantDeleteOutputs(grantee);
+    imagesOf(stack).endpoints.grantInvoke(grantee);
+    imagesOf(stack).endpoints.grantDescribe(grantee);
+    imagesOf(stack).endpoints.grantReadOutputs(grantee);
+    imagesOf(stack).endpoints.grantDeleteOutputs(grantee);
     const template = Template.fromStack(stack);
 
     // Assess
@@ -164,8 +171,8 @@ describe('endpoints', () => {
     );
     expect(types.filter((type) => type.startsWith('AWS::SageMaker::'))).toEqual([]);
     expect(types.filter((type) => type.startsWith('AWS::ApplicationAutoScaling::'))).toEqual([]);
-    expect(stack.modelEndpoints.endpoints).toEqual([]);
-    expect(stack.modelEndpoints.deployedModels).toEqual([]);
+    expect(imagesOf(stack).endpoints.endpoints).toEqual([]);
+    expect(imagesOf(stack).endpoints.deployedModels).toEqual([]);
     expect(grantee.node.tryFindChild('DefaultPolicy')).toBeUndefined();
     // The topics stay, so their consumers need no special case.
     expect(Object.keys(resourcesOfType(template, 'AWS::SNS::Topic'))).toHaveLength(3);
@@ -226,7 +233,7 @@ describe('model', () => {
   it('places the model in the stage VPC when it has one', () => {
     const vpc = { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] };
     const inVpc = buildTestStack({ imageGeneration: { vpc } });
-    const endpoint = inVpc.stack.modelEndpoints.endpoints[0] as ModelEndpoint;
+    const endpoint = inVpc.families.images.endpoints.endpoints[0] as ModelEndpoint;
     const model = resourceOf(inVpc, 'AWS::SageMaker::Model', endpoint, 'Model').Properties;
     expect(model.VpcConfig).toEqual({ Subnets: vpc.subnetIds, SecurityGroupIds: vpc.securityGroupIds });
 
@@ -259,11 +266,11 @@ describe('asynchronous endpoint configuration', () => {
     );
     expect(sd15.outputPrefix).toBe(`${ENDPOINT_STAGING_PREFIX}${SD15_ENDPOINT}/output/`);
     expect(sd15.failurePrefix).toBe(`${ENDPOINT_STAGING_PREFIX}${SD15_ENDPOINT}/failures/`);
-    const { modelEndpoints } = built.stack;
-    expect(referencedId(OutputConfig.KmsKeyId)).toBe(built.idOf(modelEndpoints.key));
+    const { images } = built.families;
+    expect(referencedId(OutputConfig.KmsKeyId)).toBe(built.idOf(images.endpoints.key));
     expect(OutputConfig.NotificationConfig).toEqual({
-      SuccessTopic: { Ref: built.idOf(modelEndpoints.successTopic) },
-      ErrorTopic: { Ref: built.idOf(modelEndpoints.errorTopic) },
+      SuccessTopic: { Ref: built.idOf(images.endpoints.successTopic) },
+      ErrorTopic: { Ref: built.idOf(images.endpoints.errorTopic) },
     });
   });
 
@@ -281,7 +288,7 @@ describe('asynchronous endpoint configuration', () => {
     const gpu = resourceOf(built, 'AWS::SageMaker::EndpointConfig', sd15, 'Config').Properties;
     const cpu = resourceOf(two, 'AWS::SageMaker::EndpointConfig', shapes, 'Config').Properties;
     expect(gpu.KmsKeyId).toBeUndefined();
-    expect(referencedId(cpu.KmsKeyId)).toBe(two.idOf(two.stack.modelEndpoints.key));
+    expect(referencedId(cpu.KmsKeyId)).toBe(two.idOf(two.families.images.endpoints.key));
     expect(cpu.AsyncInferenceConfig.ClientConfig).toEqual({ MaxConcurrentInvocationsPerInstance: 4 });
   });
 });
@@ -363,14 +370,14 @@ describe('scale to zero', () => {
     const slow = buildTestStack({
       imageGeneration: { models: [{ ...SHAPES_MODEL, scaleOutCooldownSeconds: 1200 }] },
     });
-    const { step } = scalingOf(slow, slow.stack.modelEndpoints.endpoints[0] as ModelEndpoint);
+    const { step } = scalingOf(slow, slow.families.images.endpoints.endpoints[0] as ModelEndpoint);
     expect(step?.Properties.StepScalingPolicyConfiguration.Cooldown).toBe(1200);
   });
 });
 
 describe('topics and key', () => {
   it('are KMS-encrypted with the rotating key and refuse publishers without TLS', () => {
-    const { key, successTopic, errorTopic } = built.stack.modelEndpoints;
+    const { key, successTopic, errorTopic } = built.families.images.endpoints;
     const keyId = built.idOf(key);
     expect(resourcesOfType(built.template, 'AWS::KMS::Key')[keyId]?.Properties.EnableKeyRotation).toBe(true);
     for (const topic of [successTopic, errorTopic]) {
@@ -414,7 +421,7 @@ describe('execution role', () => {
 
   it('is allowed exactly what the endpoint does, each on the narrowest resource', () => {
     const bucket = `<${built.idOf(built.stack.data.outputsBucket)}.Arn>`;
-    const { key, successTopic, errorTopic } = built.stack.modelEndpoints;
+    const { key, successTopic, errorTopic } = built.families.images.endpoints;
     const bySid = Object.fromEntries(
       statementsOf(built, sd15.executionRole).map((s) => [
         s.Sid,
@@ -463,7 +470,7 @@ describe('execution role', () => {
     expect(resourcesOf(pull)).toEqual([
       'arn:<AWS::Partition>:ecr:eu-west-1:123456789012:repository/synthforge/shapes-endpoint',
     ]);
-    for (const endpoint of two.stack.modelEndpoints.endpoints) {
+    for (const endpoint of two.families.images.endpoints.endpoints) {
       const actions = statementsOf(two, endpoint.executionRole).flatMap(actionsOf);
       expect(actions.filter((a) => a.startsWith('iam:'))).toEqual([]);
       for (const action of actions) expect(action).not.toContain('*');
@@ -489,13 +496,13 @@ describe('grants', () => {
     const role = new Role(stack, 'StateMachineLikeRole', {
       assumedBy: new ServicePrincipal('states.amazonaws.com'),
     });
-    const callback = stack.workflows.tasks.finishBatch;
+    const callback = generationOf(stack).workflow.tasks.finishBatch;
 
     // Act
-    stack.modelEndpoints.grantInvoke(role);
-    stack.modelEndpoints.grantDescribe(callback);
-    stack.modelEndpoints.grantReadOutputs(callback);
-    stack.modelEndpoints.grantDeleteOutputs(callback);
+    imagesOf(stack).endpoints.grantInvoke(role);
+    imagesOf(stack).endpoints.grantDescribe(callback);
+    imagesOf(stack).endpoints.grantReadOutputs(callback);
+    imagesOf(stack).endpoints.grantDeleteOutputs(callback);
     granted = { template: Template.fromStack(stack), stack, role };
   });
 
@@ -514,7 +521,7 @@ describe('grants', () => {
       [['sagemaker:InvokeEndpointAsync'], [endpointArn]],
     ]);
     const callbackRole = granted.stack.getLogicalId(
-      granted.stack.workflows.tasks.finishBatch.executionRole.node.defaultChild as never,
+      generationOf(granted.stack).workflow.tasks.finishBatch.executionRole.node.defaultChild as never,
     );
     const describe = statementsFor(callbackRole).find((s) => s.Sid === 'DescribeModelEndpoints') as Statement;
     expect([actionsOf(describe), resourcesOf(describe)]).toEqual([
@@ -525,7 +532,7 @@ describe('grants', () => {
 
   it('read and delete outputs reach the staging prefix only, decrypting through S3 only', () => {
     const callbackRole = granted.stack.getLogicalId(
-      granted.stack.workflows.tasks.finishBatch.executionRole.node.defaultChild as never,
+      generationOf(granted.stack).workflow.tasks.finishBatch.executionRole.node.defaultChild as never,
     );
     const bySid = Object.fromEntries(statementsFor(callbackRole).map((s) => [s.Sid, s]));
     const staged = `<${granted.stack.getLogicalId(granted.stack.data.outputsBucket.node.defaultChild as never)}.Arn>/_endpoints/*`;
@@ -574,7 +581,8 @@ describe('cdk-nag', () => {
 
 describe('runtime view and outputs', () => {
   it('exposes the deployed models for IMAGE_MODELS', () => {
-    const { modelEndpoints, config } = { modelEndpoints: built.stack.modelEndpoints, config: built.config };
+    const modelEndpoints = built.families.images.endpoints;
+    const { config } = built;
     expect(modelEndpoints.deployedModels).toEqual(deployedModels('test', config.imageGeneration));
     expect(JSON.parse(modelEndpoints.imageModelsEnvironment.IMAGE_MODELS)).toEqual(
       modelEndpoints.deployedModels,
@@ -593,9 +601,11 @@ describe('runtime view and outputs', () => {
     expect(modelOutputs.ModelEndpointShapesEndpoint?.Value).toBe('synthforge-test-shapes-endpoint');
     expect(outputs.ModelEndpointStableDiffusionV15).toBeUndefined();
     expect(outputs.ModelSuccessTopicArn?.Value).toEqual({
-      Ref: two.idOf(two.stack.modelEndpoints.successTopic),
+      Ref: two.idOf(two.families.images.endpoints.successTopic),
     });
-    expect(outputs.ModelErrorTopicArn?.Value).toEqual({ Ref: two.idOf(two.stack.modelEndpoints.errorTopic) });
+    expect(outputs.ModelErrorTopicArn?.Value).toEqual({
+      Ref: two.idOf(two.families.images.endpoints.errorTopic),
+    });
   });
 });
 

@@ -18,10 +18,10 @@ beforeAll(() => {
 
 describe('alarms', () => {
   it('watch every function but the two key authorizers, failed and timed-out executions, dead letters, API 5xx and model errors, and notify the topic', () => {
-    const authorizers = [built.stack.apiHandlers.authorizer, built.stack.webSocket.authorizer];
+    const authorizers = [built.families.platform.authorizer, built.stack.webSocket.authorizer];
     const alarmed = built.stack.functions.filter((fn) => !authorizers.includes(fn));
     expect(alarmed).toHaveLength(built.stack.functions.length - 2);
-    const endpoints = built.stack.modelEndpoints.endpoints;
+    const endpoints = built.families.images.endpoints.endpoints;
     expect(endpoints).toHaveLength(1);
     expect(alarms).toHaveLength(alarmed.length + 4 + endpoints.length);
     for (const alarm of alarms) {
@@ -49,7 +49,7 @@ describe('alarms', () => {
   });
 
   it('do not page on rejected keys: the authorizers (REST and WebSocket), which throw for each, have no Errors alarm', () => {
-    for (const authorizer of [built.stack.apiHandlers.authorizer, built.stack.webSocket.authorizer]) {
+    for (const authorizer of [built.families.platform.authorizer, built.stack.webSocket.authorizer]) {
       const authorizerId = built.idOf(authorizer);
       const onAuthorizer = alarms.filter((alarm) =>
         JSON.stringify(alarm.Properties.Dimensions).includes(authorizerId),
@@ -95,7 +95,7 @@ describe('alarms', () => {
   it("alarm on each model endpoint's Invocation5XXErrors, on its one variant", () => {
     const modelErrors = alarms.filter((alarm) => alarm.Properties.MetricName === 'Invocation5XXErrors');
     expect(modelErrors.map((alarm) => alarm.Properties.Dimensions)).toEqual(
-      built.stack.modelEndpoints.endpoints.map((endpoint) => [
+      built.families.images.endpoints.endpoints.map((endpoint) => [
         { Name: 'EndpointName', Value: endpoint.endpointName },
         { Name: 'VariantName', Value: 'AllTraffic' },
       ]),

@@ -7,8 +7,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
 import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
-import { docsAssetFiles } from '../../../lib/constructs/api-handlers.ts';
 import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
+import { docsAssetFiles } from '../../../lib/families/platform.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -69,9 +69,7 @@ describe('every function', () => {
         .PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[];
       const logs = statements.find((statement) => statement.Sid === 'WriteOwnLogGroup');
       expect(logs?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-      expect(referencedId(logs?.Resource)).toBe(
-        built.stack.getLogicalId(fn.logGroup.node.defaultChild as never),
-      );
+      expect(referencedId(logs?.Resource)).toBe(built.idOf(fn.logGroup));
       // Besides its log group: X-Ray (added by CDK for tracing) and, for the functions EventBridge
       // invokes (reconciler, WebSocket push), their dead-letter queue.
       const others = statements
@@ -83,7 +81,8 @@ describe('every function', () => {
   });
 
   it('gets the common environment plus exactly the variables its handler reads', () => {
-    const { apiHandlers, workflows, imageWorkflow, trainingWorkflow, webSocket } = built.stack;
+    const { routeHandlers, webSocket } = built.stack;
+    const { platform, generation, images, training } = built.families;
     const imageTask = [
       'EVENT_BUS_NAME',
       'IMAGE_MODELS',
@@ -92,11 +91,11 @@ describe('every function', () => {
       'STATE_TABLE',
     ];
     const expected = new Map<SynthForgeFunction, string[]>([
-      [apiHandlers.families.public, []],
+      [routeHandlers.public, []],
       // The catalogue lists the stage's models; nothing else.
-      [apiHandlers.families.generators, ['IMAGE_MODELS']],
+      [routeHandlers.generators, ['IMAGE_MODELS']],
       [
-        apiHandlers.families.images,
+        routeHandlers.images,
         [
           'BATCH_MAX_CONCURRENCY',
           'EVENT_BUS_NAME',
@@ -109,11 +108,11 @@ describe('every function', () => {
           'STATE_TABLE',
         ],
       ],
-      [imageWorkflow.invokeModel, imageTask],
-      [imageWorkflow.notifications, imageTask],
+      [images.workflow.invokeModel, imageTask],
+      [images.workflow.notifications, imageTask],
       // A batch whose generators are models starts the image workflow: its models and machine too.
       [
-        apiHandlers.families.batches,
+        routeHandlers.batches,
         [
           'BATCH_MAX_CONCURRENCY',
           'BATCH_STATE_MACHINE_ARN',
@@ -130,13 +129,13 @@ describe('every function', () => {
         ],
       ],
       [
-        apiHandlers.families.jobs,
+        routeHandlers.jobs,
         // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime. A cancel
         // stops its execution by ARN, so no state machine ARN either.
         ['CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
       ],
       [
-        apiHandlers.families.training,
+        routeHandlers.training,
         [
           'CURSOR_SECRET_ARN',
           'EVENT_BUS_NAME',
@@ -150,19 +149,19 @@ describe('every function', () => {
       ],
       // The blobs adapter needs the bucket even for PrepareTraining, which names the job's S3 URIs.
       [
-        trainingWorkflow.prepareTraining,
+        training.workflow.prepareTraining,
         ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE', 'TRAINING_SETTINGS', 'TRAINING_VOLUME_KEY_ARN'],
       ],
       [
-        trainingWorkflow.recordTraining,
+        training.workflow.recordTraining,
         ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE', 'TRAINING_SETTINGS'],
       ],
-      [apiHandlers.authorizer, ['KEYS_TABLE', 'KEY_CACHE_TTL_SECONDS']],
-      [workflows.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
-      [workflows.tasks.runJob, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
-      [workflows.tasks.failJob, ['EVENT_BUS_NAME', 'STATE_TABLE']],
-      [workflows.tasks.finishBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
-      [workflows.reconciler, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [platform.authorizer, ['KEYS_TABLE', 'KEY_CACHE_TTL_SECONDS']],
+      [generation.workflow.tasks.startBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [generation.workflow.tasks.runJob, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [generation.workflow.tasks.failJob, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [generation.workflow.tasks.finishBatch, ['EVENT_BUS_NAME', 'STATE_TABLE']],
+      [platform.reconciler, ['EVENT_BUS_NAME', 'STATE_TABLE']],
       [webSocket.authorizer, ['KEYS_TABLE']],
       // $connect and $disconnect touch the connection records only.
       [webSocket.connections, ['STATE_TABLE']],
@@ -198,25 +197,27 @@ describe('every function', () => {
     // the prices, as the functions parse them.
     const settings = trainingSettingsOf(TrainingConfigSchema.parse({}));
     for (const fn of [
-      apiHandlers.families.training,
-      trainingWorkflow.prepareTraining,
-      trainingWorkflow.recordTraining,
+      routeHandlers.training,
+      training.workflow.prepareTraining,
+      training.workflow.recordTraining,
     ]) {
       const env = functions[built.idOf(fn)]?.Properties.Environment.Variables as Record<string, string>;
       expect(JSON.parse(env.TRAINING_SETTINGS as string), fn.node.path).toEqual(settings);
     }
-    const batchesEnv = functions[built.idOf(apiHandlers.families.batches)]?.Properties.Environment.Variables;
+    const batchesEnv = functions[built.idOf(routeHandlers.batches)]?.Properties.Environment.Variables;
     expect(batchesEnv).toMatchObject({
       BATCH_MAX_CONCURRENCY: '8',
       RESULT_URL_TTL_SECONDS: '900',
       IDEMPOTENCY_TTL_SECONDS: '86400',
       RESULT_RETENTION_DAYS: '30',
-      WORKER_MEMORY_MB: String(functions[built.idOf(workflows.tasks.runJob)]?.Properties.MemorySize),
+      WORKER_MEMORY_MB: String(
+        functions[built.idOf(generation.workflow.tasks.runJob)]?.Properties.MemorySize,
+      ),
     });
   });
 
   it('sizes the worker for rendering: run-job has 2048 MB and 900 s', () => {
-    expect(functions[built.idOf(built.stack.workflows.tasks.runJob)]?.Properties).toMatchObject({
+    expect(functions[built.idOf(built.families.generation.workflow.tasks.runJob)]?.Properties).toMatchObject({
       MemorySize: 2048,
       Timeout: 900,
     });

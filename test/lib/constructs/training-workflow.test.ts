@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingJobName } from '../../../lambdas/domain/training/keys.ts';
 import { parseStageConfig } from '../../../lib/config.ts';
 import { TRAINING_JOB_NAMES } from '../../../lib/constructs/training-workflow.ts';
-import { flattenReference } from '../../../lib/nag-acknowledgements.ts';
+import { flattenReference } from '../../../lib/nag.ts';
 import { PYTORCH_TRAINING_REGISTRIES } from '../../../lib/pytorch-training-image.ts';
 import { stageStacks } from '../../../lib/stage-stacks.ts';
 import { TRAINER_DIRECTORY } from '../../../lib/trainer-source.ts';
@@ -64,7 +64,7 @@ function grantsOf(template: TestStack['template'], roleId: string): Grant[] {
 beforeAll(() => {
   built = buildTestStack();
   machine = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[
-    built.idOf(built.stack.trainingWorkflow.stateMachine)
+    built.idOf(built.families.training.workflow.stateMachine)
   ]?.Properties as CfnJson;
 });
 
@@ -74,7 +74,7 @@ const objects = (pattern: string) => `${bucket()}/${pattern}`;
 describe('training state machine', () => {
   it('inlines its ASL and substitutes the training role, the trainer image and source, and both steps', () => {
     // Prepare
-    const { trainingWorkflow } = built.stack;
+    const { training } = built.families;
     const getAtt = (construct: { node: { defaultChild?: unknown } }) => ({
       'Fn::GetAtt': [built.idOf(construct), 'Arn'],
     });
@@ -83,9 +83,9 @@ describe('training state machine', () => {
     expect(machine.DefinitionString).toBe(aslText);
     expect(machine.DefinitionS3Location).toBeUndefined();
     expect(machine.DefinitionSubstitutions).toEqual({
-      PrepareTrainingFunctionArn: getAtt(trainingWorkflow.prepareTraining),
-      RecordTrainingFunctionArn: getAtt(trainingWorkflow.recordTraining),
-      TrainingRoleArn: getAtt(trainingWorkflow.trainingRole),
+      PrepareTrainingFunctionArn: getAtt(training.workflow.prepareTraining),
+      RecordTrainingFunctionArn: getAtt(training.workflow.recordTraining),
+      TrainingRoleArn: getAtt(training.workflow.trainingRole),
       // AWS's PyTorch training image of the region (GPU: the default instance is ml.g5.xlarge).
       TrainerImageUri: {
         'Fn::Join': [
@@ -146,11 +146,11 @@ describe('training state machine', () => {
 
   it('may invoke its two steps, run sf-* training jobs, keep the .sync rule and pass the training role to SageMaker, nothing else', () => {
     // Prepare
-    const { trainingWorkflow } = built.stack;
+    const { training } = built.families;
     const fnArn = (fn: { node: { defaultChild?: unknown } }) => `<${built.idOf(fn)}.Arn>`;
 
     // Act
-    const grants = grantsOf(built.template, built.idOf(trainingWorkflow.stateMachineRole)).filter(
+    const grants = grantsOf(built.template, built.idOf(training.workflow.stateMachineRole)).filter(
       // Logging and X-Ray (CDK's, in the role's default policy): support no resource.
       (grant) => !grant.actions.every((action) => /^(logs|xray):/.test(action)),
     );
@@ -161,10 +161,10 @@ describe('training state machine', () => {
         sid: 'InvokeWorkflowTasks',
         actions: ['lambda:InvokeFunction'],
         resources: [
-          fnArn(trainingWorkflow.prepareTraining),
-          `${fnArn(trainingWorkflow.prepareTraining)}:*`,
-          fnArn(trainingWorkflow.recordTraining),
-          `${fnArn(trainingWorkflow.recordTraining)}:*`,
+          fnArn(training.workflow.prepareTraining),
+          `${fnArn(training.workflow.prepareTraining)}:*`,
+          fnArn(training.workflow.recordTraining),
+          `${fnArn(training.workflow.recordTraining)}:*`,
         ],
         condition: undefined,
       },
@@ -191,7 +191,7 @@ describe('training state machine', () => {
       {
         sid: 'PassTrainingRole',
         actions: ['iam:PassRole'],
-        resources: [`<${built.idOf(trainingWorkflow.trainingRole)}.Arn>`],
+        resources: [`<${built.idOf(training.workflow.trainingRole)}.Arn>`],
         condition: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
       },
     ]);
@@ -205,12 +205,12 @@ describe('training state machine', () => {
 
   it('waits for the training role’s permissions before it can start a job', () => {
     const resources = built.template.toJSON().Resources as Record<string, { DependsOn?: string[] }>;
-    const dependsOn = resources[built.idOf(built.stack.trainingWorkflow.stateMachine)]?.DependsOn ?? [];
+    const dependsOn = resources[built.idOf(built.families.training.workflow.stateMachine)]?.DependsOn ?? [];
     expect(dependsOn).toEqual(
       expect.arrayContaining([
-        built.idOf(built.stack.trainingWorkflow.trainingRolePolicy),
-        built.idOf(built.stack.trainingWorkflow.trainingJobsPolicy),
-        built.idOf(built.stack.trainingWorkflow.invokeTasksPolicy),
+        built.idOf(built.families.training.workflow.trainingRolePolicy),
+        built.idOf(built.families.training.workflow.trainingJobsPolicy),
+        built.idOf(built.families.training.workflow.invokeTasksPolicy),
       ]),
     );
   });
@@ -224,13 +224,13 @@ describe('training role', () => {
     objects('*/training/runs/*/checkpoints/*'),
   ];
   const outputs = () => [objects('*/training/*/output/*'), objects('*/training/runs/*/checkpoints/*')];
-  const grants = () => grantsOf(built.template, built.idOf(built.stack.trainingWorkflow.trainingRole));
+  const grants = () => grantsOf(built.template, built.idOf(built.families.training.workflow.trainingRole));
   const sourceBucketArn = () => 'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-123456789012-eu-west-1';
-  const sourceKey = () => built.stack.trainingWorkflow.trainerSource.asset.s3ObjectKey;
+  const sourceKey = () => built.families.training.workflow.trainerSource.asset.s3ObjectKey;
 
   it('is assumable only by SageMaker, on behalf of this account, and carries no managed policy', () => {
     const role = resourcesOfType(built.template, 'AWS::IAM::Role')[
-      built.idOf(built.stack.trainingWorkflow.trainingRole)
+      built.idOf(built.families.training.workflow.trainingRole)
     ]?.Properties as CfnJson;
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
       {
@@ -297,7 +297,7 @@ describe('training role', () => {
   });
 
   it('pulls only the trainer image, logs only to the training jobs’ group and namespace, and uses only its volume key', () => {
-    const { trainingWorkflow } = built.stack;
+    const { training } = built.families;
     const others = grants().filter((grant) => !grant.actions.some((action) => action.startsWith('s3:')));
     expect(others).toEqual([
       {
@@ -335,7 +335,7 @@ describe('training role', () => {
       {
         sid: 'UseVolumeKey',
         actions: ['kms:CreateGrant'],
-        resources: [`<${built.idOf(trainingWorkflow.volumeKey)}.Arn>`],
+        resources: [`<${built.idOf(training.workflow.volumeKey)}.Arn>`],
         condition: undefined,
       },
     ]);
@@ -343,7 +343,7 @@ describe('training role', () => {
 
   it('encrypts training volumes with a key of its own that rotates', () => {
     const key = resourcesOfType(built.template, 'AWS::KMS::Key')[
-      built.idOf(built.stack.trainingWorkflow.volumeKey)
+      built.idOf(built.families.training.workflow.volumeKey)
     ];
     expect(key?.Properties.EnableKeyRotation).toBe(true);
     // Kept with the stage, but removed when the stack's first create rolls back (lib/config.ts).
@@ -355,7 +355,7 @@ describe('trainer image', () => {
   it('is AWS’s PyTorch training image by default: nothing to build, no Docker (the Dockerfile stays for your own)', () => {
     // Assess
     expect(existsSync(join(TRAINER_DIRECTORY, 'Dockerfile'))).toBe(true);
-    expect(built.stack.trainingWorkflow.node.tryFindChild('TrainerImage')).toBeUndefined();
+    expect(built.families.training.workflow.node.tryFindChild('TrainerImage')).toBeUndefined();
     expect(resourcesOfType(built.template, 'AWS::ECR::Repository')).toEqual({});
   });
 
@@ -392,7 +392,7 @@ describe('trainer image', () => {
 
     // Assess
     const machineOf = resourcesOfType(cpu.template, 'AWS::StepFunctions::StateMachine')[
-      cpu.idOf(cpu.stack.trainingWorkflow.stateMachine)
+      cpu.idOf(cpu.families.training.workflow.stateMachine)
     ]?.Properties as CfnJson;
     expect(JSON.stringify(machineOf.DefinitionSubstitutions.TrainerImageUri)).toContain(
       '/pytorch-training:2.6.0-cpu-py312',
@@ -407,12 +407,12 @@ describe('trainer image', () => {
     const custom = buildTestStack({ training: { image } });
 
     // Assess
-    const { trainingWorkflow } = custom.stack;
+    const { training } = custom.families;
     const definition = resourcesOfType(custom.template, 'AWS::StepFunctions::StateMachine')[
-      custom.idOf(trainingWorkflow.stateMachine)
+      custom.idOf(training.workflow.stateMachine)
     ]?.Properties as CfnJson;
     expect(definition.DefinitionSubstitutions.TrainerImageUri).toBe(image);
-    const pull = grantsOf(custom.template, custom.idOf(trainingWorkflow.trainingRole)).find(
+    const pull = grantsOf(custom.template, custom.idOf(training.workflow.trainingRole)).find(
       (grant) => grant.sid === 'PullTrainerImage',
     );
     expect(pull?.resources).toEqual([
@@ -451,11 +451,11 @@ describe('step functions', () => {
   ];
 
   it('PrepareTraining reads and updates the task and publishes its change, nothing else', () => {
-    expect(actionsOf(built.stack.trainingWorkflow.prepareTraining)).toEqual(stateTable());
+    expect(actionsOf(built.families.training.workflow.prepareTraining)).toEqual(stateTable());
   });
 
   it('RecordTraining also reads the trainer’s progress and heads the model, nothing else of the bucket', () => {
-    expect(actionsOf(built.stack.trainingWorkflow.recordTraining)).toEqual([
+    expect(actionsOf(built.families.training.workflow.recordTraining)).toEqual([
       ...stateTable(),
       {
         sid: 'ReadTrainingResults',

@@ -1,7 +1,8 @@
 import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flattenReference, nagAcknowledgements } from '../../../lib/nag-acknowledgements.ts';
+import { flattenReference } from '../../../lib/nag.ts';
+import { nagAcknowledgements } from '../../../lib/nag-acknowledgements.ts';
 import {
   buildTestStack,
   type CfnJson,

@@ -23,20 +23,20 @@ beforeAll(() => {
   const machines = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine');
   // The generation batch, the image workflow and the training workflow.
   expect(Object.keys(machines)).toHaveLength(3);
-  machine = machines[built.idOf(built.stack.workflows.batchStateMachine)]?.Properties as CfnJson;
+  machine = machines[built.idOf(built.families.generation.workflow.batchStateMachine)]?.Properties as CfnJson;
 });
 
 describe('image state machine', () => {
   it('inlines its ASL with the ARN of the function behind each placeholder, and may invoke only those', () => {
-    const { imageWorkflow, workflows } = built.stack;
+    const { images, generation } = built.families;
     const image = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[
-      built.idOf(imageWorkflow.stateMachine)
+      built.idOf(images.workflow.stateMachine)
     ]?.Properties as CfnJson;
     const functions = {
-      StartBatchFunctionArn: workflows.tasks.startBatch,
-      InvokeModelFunctionArn: imageWorkflow.invokeModel,
-      FailJobFunctionArn: workflows.tasks.failJob,
-      FinishBatchFunctionArn: workflows.tasks.finishBatch,
+      StartBatchFunctionArn: generation.workflow.tasks.startBatch,
+      InvokeModelFunctionArn: images.workflow.invokeModel,
+      FailJobFunctionArn: generation.workflow.tasks.failJob,
+      FinishBatchFunctionArn: generation.workflow.tasks.finishBatch,
     };
     expect(image.DefinitionString).toBe(readDefinition('imageGeneration'));
     expect(image.DefinitionSubstitutions).toEqual(
@@ -48,7 +48,7 @@ describe('image state machine', () => {
       ),
     );
     const policy = resourcesOfType(built.template, 'AWS::IAM::Policy')[
-      built.idOf(imageWorkflow.invokeTasksPolicy)
+      built.idOf(images.workflow.invokeTasksPolicy)
     ];
     const invoke = (policy?.Properties.PolicyDocument as { Statement: CfnJson[] } | undefined)?.Statement;
     expect(invoke).toHaveLength(1);
@@ -61,16 +61,17 @@ describe('image state machine', () => {
   });
 
   it('subscribes the endpoint notifications to both model topics, failed deliveries kept', () => {
-    const { imageWorkflow, modelEndpoints, events } = built.stack;
+    const { events } = built.stack;
+    const { images } = built.families;
     const subscriptions = Object.values(resourcesOfType(built.template, 'AWS::SNS::Subscription')).filter(
       (subscription) => subscription.Properties.Protocol === 'lambda',
     );
     expect(
       subscriptions.map((subscription) => referencedId(subscription.Properties.TopicArn)).sort(),
-    ).toEqual([built.idOf(modelEndpoints.successTopic), built.idOf(modelEndpoints.errorTopic)].sort());
+    ).toEqual([built.idOf(images.endpoints.successTopic), built.idOf(images.endpoints.errorTopic)].sort());
     for (const subscription of subscriptions) {
       expect(subscription.Properties.Endpoint).toEqual({
-        'Fn::GetAtt': [built.idOf(imageWorkflow.notifications), 'Arn'],
+        'Fn::GetAtt': [built.idOf(images.workflow.notifications), 'Arn'],
       });
       expect(JSON.stringify(subscription.Properties.RedrivePolicy)).toContain(
         built.idOf(events.deadLetterQueue),
@@ -91,7 +92,7 @@ describe('batch state machine', () => {
   });
 
   it('substitutes each placeholder with the ARN of its task function', () => {
-    const { tasks } = built.stack.workflows;
+    const { tasks } = built.families.generation.workflow;
     const expected: Record<string, SynthForgeFunction> = {
       StartBatchFunctionArn: tasks.startBatch,
       RunJobFunctionArn: tasks.runJob,
@@ -105,11 +106,11 @@ describe('batch state machine', () => {
 
   // Every machine is built by lambdaStateMachine: each is checked here, once.
   const machines = () => {
-    const { workflows, imageWorkflow, trainingWorkflow } = built.stack;
+    const { generation, images, training } = built.families;
     return [
-      ['generation-batch', workflows.batchStateMachine, workflows.batchStateMachineRole],
-      ['image-generation', imageWorkflow.stateMachine, imageWorkflow.stateMachineRole],
-      ['training', trainingWorkflow.stateMachine, trainingWorkflow.stateMachineRole],
+      ['generation-batch', generation.workflow.batchStateMachine, generation.workflow.batchStateMachineRole],
+      ['image-generation', images.workflow.stateMachine, images.workflow.stateMachineRole],
+      ['training', training.workflow.stateMachine, training.workflow.stateMachineRole],
     ] as const;
   };
   const propertiesOf = (construct: Parameters<TestStack['idOf']>[0]) =>
@@ -184,7 +185,7 @@ describe('batch state machine', () => {
   it('may invoke exactly the four task functions (and their versions), nothing else', () => {
     const policies = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy')).filter((policy) =>
       (policy.Properties.Roles as unknown[]).some(
-        (role) => referencedId(role) === built.idOf(built.stack.workflows.batchStateMachineRole),
+        (role) => referencedId(role) === built.idOf(built.families.generation.workflow.batchStateMachineRole),
       ),
     );
     const invokes = policies.flatMap((policy) =>
@@ -194,10 +195,12 @@ describe('batch state machine', () => {
     );
     expect(invokes).toHaveLength(1);
     expect(invokes[0]?.Action).toBe('lambda:InvokeFunction');
-    const expected = Object.values(built.stack.workflows.tasks).flatMap((fn: SynthForgeFunction) => [
-      { 'Fn::GetAtt': [built.idOf(fn), 'Arn'] },
-      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [built.idOf(fn), 'Arn'] }, ':*']] },
-    ]);
+    const expected = Object.values(built.families.generation.workflow.tasks).flatMap(
+      (fn: SynthForgeFunction) => [
+        { 'Fn::GetAtt': [built.idOf(fn), 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [built.idOf(fn), 'Arn'] }, ':*']] },
+      ],
+    );
     expect(invokes[0]?.Resource).toEqual(expected);
   });
 });

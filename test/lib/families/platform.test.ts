@@ -10,7 +10,7 @@ beforeAll(() => {
 describe('the key authorizer function', () => {
   it("gets the stage's key cache TTL, so a revoked key stops working within it", () => {
     const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
-    const authorizer = functions[built.idOf(built.stack.apiHandlers.authorizer)];
+    const authorizer = functions[built.idOf(built.families.platform.authorizer)];
 
     expect(authorizer?.Properties.Environment.Variables).toMatchObject({ KEY_CACHE_TTL_SECONDS: '15' });
   });
