@@ -1,5 +1,5 @@
 /**
- * B1, Lambda bundle and init (performance-targets.md §1.3, §9.2): for each Lambda entry, the esbuild
+ * B1, Lambda bundle and init: for each Lambda entry, the esbuild
  * bundle the stack deploys against the same handler unbundled (each project file compiled on its
  * own, packages imported from node_modules). Each measurement is a fresh Node process timing its
  * own `import()` with performance.now(), so process start-up is left out; reference and project
@@ -24,7 +24,7 @@ export interface B1Options {
   log: (line: string) => void;
 }
 
-/** §9.2 B1: import ratio ≤ 0.40 vs unbundled; gzip ≤ 250 KB for a "full" handler. */
+/** B1's targets: import ratio ≤ 0.40 vs unbundled; gzip ≤ 250 KB for a "full" handler. */
 const IMPORT_RATIO_TARGET = 0.4;
 const FULL_HANDLER_GZIP_BUDGET_KB = 250;
 

@@ -1,5 +1,5 @@
 /**
- * B2/B3, the local API (performance-targets.md §8, §9.2): the local platform in a process of its
+ * B2/B3, the local API: the local platform in a process of its
  * own, driven by a closed-loop load generator at a fixed concurrency, next to the transport floor
  * (a bare node:http server answering a fixed JSON, also in a process of its own). Floor and project
  * rounds alternate; the latency ratio is the median of the per-round p50 ratios.
@@ -17,7 +17,7 @@
  * submission can write), and the calls of the whole batch run are reported once it has finished.
  *
  * The ratios are informational: the floor is what no local API can beat, not a naive twin. The
- * absolute targets of §9.2 are checked in the notes.
+ * absolute targets (SUBMIT_TARGETS, READ_TARGETS) are checked in the notes.
  */
 import { bareEnv } from './lib/child.ts';
 import { type LoadRequest, type LoadResult, runLoad } from './lib/load.ts';
@@ -44,7 +44,7 @@ interface AbsoluteTargets {
   rps: number;
 }
 
-/** §9.2: B2 (submission) and B3 (status read) on the 2-core dev machine. */
+/** The absolute targets of B2 (submission) and B3 (status read) on the 2-core dev machine. */
 const SUBMIT_TARGETS: AbsoluteTargets = { p50Ms: 3, p99Ms: 15, rps: 500 };
 const READ_TARGETS: AbsoluteTargets = { p50Ms: 2, p99Ms: 10, rps: 700 };
 

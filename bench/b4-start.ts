@@ -1,5 +1,5 @@
 /**
- * B4, `npm start` to a working API (issue 11 §3): the time from spawning `npm start`'s own command
+ * B4, `npm start` to a working API: the time from spawning `npm start`'s own command
  * (`node --import tsx bin/local.ts`, on a free port and a fresh data folder, as on a first start)
  * to the first 200 on GET /health, next to the same for the transport floor (bench/servers/floor.ts
  * under the same tsx). Both are polled every 10 ms from the moment of the spawn; floor and platform
@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hasExited, stopChild } from '../lambdas/local/support/child-process.ts';
 import { REPO_ROOT } from './bundle.ts';
 import { bareEnv } from './lib/child.ts';
 import { fmt, type Row, row } from './lib/rows.ts';
@@ -95,12 +96,9 @@ async function timeToHealth(args: string[], port: number, env: NodeJS.ProcessEnv
     stderr = (stderr + chunk).slice(-2000);
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
+  child.once('exit', () => {
+    exited = true;
+  });
   try {
     while (performance.now() - started < GIVE_UP_MS) {
       if (exited) throw new Error(`node ${args.join(' ')} exited before answering: ${stderr.slice(-300)}`);
@@ -109,7 +107,7 @@ async function timeToHealth(args: string[], port: number, env: NodeJS.ProcessEnv
     }
     throw new Error(`node ${args.join(' ')} did not answer /health within ${GIVE_UP_MS} ms`);
   } finally {
-    await stop(child, exit);
+    await stop(child);
   }
 }
 
@@ -123,13 +121,11 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
-async function stop(child: ChildProcess, exit: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
+/** The floor ends when its stdin closes; either process on SIGTERM, then SIGKILL after 15 s. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
   child.stdin?.end();
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exit;
-  clearTimeout(timer);
+  await stopChild(child, { graceMs: 15_000 });
 }
 
 /** A port nothing listens on now (the OS picks it; closed again at once). */

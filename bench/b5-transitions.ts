@@ -1,9 +1,9 @@
 /**
- * B5, Step Functions cost (performance-targets.md §3.2, §9.2): billable transitions counted from
+ * B5, Step Functions cost: billable transitions counted from
  * real local executions of statemachines/generation-batch.asl.json (aws-local-stepfunctions, every
  * StateEntered event), for batches of 1, 10 and 50 tiny jobs. From them: transitions per job
- * ((T(50) − T(1)) / 49) and per batch, and the cost per 1,000 jobs next to the polling design of
- * §3.2 (Wait + Task + Choice every P = 10 s while a job waits W) with the same per-batch states.
+ * ((T(50) − T(1)) / 49) and per batch, and the cost per 1,000 jobs next to a polling design
+ * (Wait + Task + Choice every P = 10 s while a job waits W) with the same per-batch states.
  * The measured figures are checked against BATCH_TRANSITIONS, which the batch estimate bills.
  * The image workflow is measured the same way (batches of 1 and 10 prompts against the local
  * shapes endpoint), its callback design next to a poll loop through a GPU cold start.
@@ -18,7 +18,7 @@ export interface B5Options {
 
 const BATCH_SIZES = [1, 10, 50] as const;
 
-/** §3.2's poll loop: P = 10 s, three states per poll, one state before and two after. */
+/** The poll loop a callback saves: P = 10 s, three states per poll, one state before and two after. */
 export const POLLING_DESIGN = {
   intervalSeconds: 10,
   statesPerPoll: 3,
@@ -26,13 +26,13 @@ export const POLLING_DESIGN = {
   statesAfter: 2,
 } as const;
 
-/** §3.2: T_item = 1 + 3 × ceil(W / P) + 2 (9 at W = 20 s, 183 at W = 10 min). */
+/** The poll loop's transitions per item: 1 + 3 × ceil(W / P) + 2 (9 at W = 20 s, 183 at W = 10 min). */
 export function pollingTransitionsPerItem(waitSeconds: number): number {
   const { intervalSeconds, statesPerPoll, statesBefore, statesAfter } = POLLING_DESIGN;
   return statesBefore + statesPerPoll * Math.ceil(waitSeconds / intervalSeconds) + statesAfter;
 }
 
-/** §9.2 B5: ≤ 4 transitions per item, and ≤ 0.05 of the poll loop at W = 10 min. */
+/** B5's targets: ≤ 4 transitions per item, and ≤ 0.05 of the poll loop at W = 10 min. */
 const MAX_TRANSITIONS_PER_JOB = 4;
 const POLL_RATIO_TARGET = 0.05;
 
@@ -165,8 +165,8 @@ async function imageRows(measured: Map<number, number>, options: B5Options): Pro
     }),
   ];
   if (model) {
-    // performance-targets.md B10: SD 1.5 ≈ $0.9 per 1,000 on A100 (published throughput); the
-    // stage's figure is its configured seconds per image at its instance's list price.
+    // The reference: SD 1.5 costs about $0.9 per 1,000 images on an A100 at its published
+    // throughput; the stage's figure is its configured seconds per image at its instance's list price.
     const gpuPer1000 = ((1000 * model.secondsPerImage) / 3600) * model.usdPerHour;
     rows.push(
       row({
@@ -199,7 +199,9 @@ async function runImageBatch(platform: LocalPlatform, size: number): Promise<num
       `an image batch of ${size} answered ${response.status}: ${JSON.stringify(accepted).slice(0, 200)}`,
     );
   }
-  const record = [...platform.imageWorkflow.executions.values()].find((r) => r.jobId === accepted.batch_id);
+  const record = [...platform.workflows.imageGeneration.executions.values()].find(
+    (r) => r.jobId === accepted.batch_id,
+  );
   if (!record) throw new Error(`no image execution started for batch ${accepted.batch_id}`);
   await record.done;
   if (record.status !== 'SUCCEEDED') throw new Error(`the image batch of ${size} ended ${record.status}`);
@@ -226,7 +228,9 @@ async function runBatch(platform: LocalPlatform, size: number): Promise<number> 
       `submitting a batch of ${size} answered ${response.status}: ${JSON.stringify(batch).slice(0, 200)}`,
     );
   }
-  const record = [...platform.workflow.executions.values()].find((r) => r.jobId === batch.id);
+  const record = [...platform.workflows.generationBatch.executions.values()].find(
+    (r) => r.jobId === batch.id,
+  );
   if (!record) throw new Error(`no execution started for batch ${batch.id}`);
   await record.done;
   if (record.status !== 'SUCCEEDED') throw new Error(`the batch of ${size} ended ${record.status}`);

@@ -1,5 +1,5 @@
 /**
- * B6 (this suite's numbering; performance-targets.md §9.2 has no render benchmark): `shapes` render
+ * B6 (this suite's numbering): `shapes` render
  * throughput in process, for standard jobs at 512×512 and 1024×1024 with the generator's defaults
  * otherwise. A job's time covers what the run-job Lambda spends on it before the upload: every
  * frame's scene, its PNG, the COCO annotations and the ZIP. Reported as seconds per

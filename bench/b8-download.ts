@@ -1,5 +1,5 @@
 /**
- * B8, result download (performance-targets.md §9.2 "SDK transfer throughput"): `Batch.download` of
+ * B8, result download (the SDK's transfer throughput): `Batch.download` of
  * a completed batch of `shapes` archives from the local platform, next to the reference, the same
  * objects read straight from the S3 emulator with the AWS SDK's `GetObject`, each body streamed to a
  * file. Every download runs in a fresh process of its own (bench/lib/download-client.ts) while the
@@ -14,7 +14,7 @@
  * buffering; live memory can, at any batch size.
  *
  * The project does more than the reference: it also extracts every entry, verifying its CRC-32, and
- * so writes each byte twice. Absolute rates are informational (§9.1).
+ * so writes each byte twice. Absolute rates are informational: only ratios are held to targets.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only B1,B5] [-- --strict]`: the benchmark suite of
- * performance-targets.md §9, project next to reference in one run. Prints a Markdown table on
+ * `npm run bench [-- --quick] [-- --only B1,B5] [-- --strict]`: the benchmark suite (README.md,
+ * "Performance"), project next to reference in one run. Prints a Markdown table on
  * stdout (progress goes to stderr) and writes bench/results.json.
  *
  * Exit status: 1 when a benchmark could not run (an ERROR row); with --strict, also when a ratio

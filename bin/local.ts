@@ -87,7 +87,7 @@ function announce(platform: LocalPlatform): void {
   WebSocket    ${platform.webSocketUrl}?api_key=<key>
   DynamoDB     ${platform.emulators.dynamoEndpoint}   tables ${platform.emulators.tableNames.state}, ${platform.emulators.tableNames.keys}
   S3           ${platform.emulators.s3Endpoint}   bucket ${platform.emulators.bucketName}
-  Data         ${dataDir ?? 'in memory (--memory)'}${platform.resumedBatches.length ? `\n  Resumed      ${platform.resumedBatches.length} interrupted batch(es)` : ''}
+  Data         ${dataDir ?? 'in memory (--memory)'}${platform.resumedJobs.length ? `\n  Resumed      ${platform.resumedJobs.length} interrupted batch(es) or training run(s)` : ''}
 
   export SYNTHFORGE_API_URL=${platform.url} SYNTHFORGE_API_KEY=${platform.devKey}
   AWS CLI:  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 aws --endpoint-url ${platform.emulators.s3Endpoint} s3 ls

@@ -1,6 +1,6 @@
 import * as z from './zod.ts';
 
-/** A generator parameter in Infinity's format (seed 000; peers.md §1.1). */
+/** A generator parameter in Infinity's format (seed 000). */
 export const ParameterSpec = z
   .object({
     name: z.string(),

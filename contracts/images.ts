@@ -1,8 +1,8 @@
 /**
  * Seed 001 (Inferloop image API): text-to-image generation, one image or a batch, on GPU models
  * served by asynchronous endpoints. Field names, defaults and bounds are the seed's and its code's
- * (peers.md §1.2: `num_inference_steps` 1–150, `guidance_scale` 1–20); messages name the parameter
- * and its bounds the way the seed's error example does.
+ * (its `image/api/routes2.py`: `num_inference_steps` 1–150, `guidance_scale` 1–20); messages name
+ * the parameter and its bounds the way the seed's error example does.
  */
 import { IsoDateTime } from './common.ts';
 import { JobId, JobStatus } from './jobs.ts';

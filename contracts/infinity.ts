@@ -1,5 +1,5 @@
 /**
- * The shapes Infinity's real client (`infinity_core`, seed 000; peers.md §1.1) reads and sends on its
+ * The shapes Infinity's real client (`infinity_core`, seed 000) reads and sends on its
  * own paths (`/api/jobs/`, `/api/batch/…`, `/api/job_runs/…`, `/api/job_previews/…`). Each is
  * derived from the `/api/v1` schema of the same thing, so that a change to one changes both:
  * mostly the client wants a bare list where `/api/v1` answers a page object.

@@ -5,7 +5,7 @@
  */
 import { familyOfRoutes, type RouteFamily } from './families/index.ts';
 
-/** The one lifecycle every asynchronous operation shares (DESIGN §2 "One jobs engine"). */
+/** The one lifecycle every asynchronous operation shares: one jobs engine for every family. */
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -40,9 +40,9 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /**
- * How a family of routes writes its errors (DESIGN §1 "Errors": each family keeps its seed's
- * documented shape). `envelope`: seed 001's `{"error": {"code", "message", "details"}}`. `seed002`:
- * LaxAI's `{"error": "<type>", "message", "details"}`, the type being the code in lower case
+ * How a family of routes writes its errors (each family keeps its seed's documented shape).
+ * `envelope`: seed 001's `{"error": {"code", "message", "details"}}`. `seed002`: LaxAI's
+ * `{"error": "<type>", "message", "details"}`, the type being the code in lower case
  * (`validation_error`, `not_found`), and every input that fails its schema (a body that is not JSON
  * included) a 422, as FastAPI answers it.
  */
@@ -69,7 +69,7 @@ export const JOB_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const WEBSOCKET_PATH = '/api/v1/ws/generation';
 
 /**
- * API Gateway's WebSocket quotas (peers.md §5.6), which the local platform applies too: a frame
+ * API Gateway's documented WebSocket quotas, which the local platform applies too: a frame
  * holds at most 32 KB (every server message fits in one), a client message at most 128 KB (a larger
  * one closes the connection with 1009), a connection lives at most 2 h and is closed after 10 min
  * without a message from the client.

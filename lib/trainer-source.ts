@@ -1,8 +1,8 @@
 /**
  * The trainer's source as SageMaker script mode takes it: a gzipped tar (`sourcedir.tar.gz`) of
  * `containers/trainer` holding the entry point `sagemaker_entry.py` and the `synthforge_trainer`
- * package, built here in Node at synthesis (no Docker, no `tar` binary) and uploaded by `cdk deploy`
- * as a file asset.
+ * package, built here in Node at synthesis (no Docker, no `tar` binary) by the project's one tar
+ * writer (lambdas/local/support/tar.ts) and uploaded by `cdk deploy` as a file asset.
  *
  * The sagemaker-training toolkit inside AWS's PyTorch training container unpacks it with
  * `tarfile.open(name, mode="r:gz")` into /opt/ml/code (aws/sagemaker-training-toolkit,
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { createTarGzSync } from '../lambdas/local/support/tar.ts';
 import { REPO_ROOT } from './paths.ts';
 
 /** The trainer's folder. */
@@ -26,8 +26,6 @@ export const TRAINER_ENTRY_POINT = 'sagemaker_entry.py';
 
 /** The package the entry point runs. */
 const TRAINER_PACKAGE = 'synthforge_trainer';
-
-const BLOCK = 512;
 
 /** The archive's members, relative to the trainer folder, in archive order. */
 export function trainerSourceFiles(directory = TRAINER_DIRECTORY): string[] {
@@ -49,20 +47,9 @@ export function packTrainerSource(
   directory = TRAINER_DIRECTORY,
   files = trainerSourceFiles(directory),
 ): Buffer {
-  const blocks: Buffer[] = [];
-  for (const file of files) {
-    const content = readFileSync(join(directory, file));
-    blocks.push(tarHeader(file, content.length), content);
-    const padding = (BLOCK - (content.length % BLOCK)) % BLOCK;
-    if (padding > 0) blocks.push(Buffer.alloc(padding));
-  }
-  // The end of the archive: two zero blocks.
-  blocks.push(Buffer.alloc(2 * BLOCK));
-  const gzipped = gzipSync(Buffer.concat(blocks), { level: 9 });
-  // Byte 9 of the gzip header names the OS that wrote it (zlib's build decides it); 255 is
-  // "unknown", so that every machine writes the same bytes. The time (bytes 4-7) is already 0.
-  gzipped[9] = 255;
-  return gzipped;
+  // No modification times: the same files give the same bytes on every machine.
+  const entries = files.map((file) => ({ name: file, data: readFileSync(join(directory, file)) }));
+  return createTarGzSync(entries, { level: 9 });
 }
 
 /**
@@ -82,27 +69,4 @@ export function trainerSourceArchive(directory = TRAINER_DIRECTORY): string {
     renameSync(partial, path);
   }
   return path;
-}
-
-/** A POSIX ustar header of a regular file, owned by root, mode 0644, time 0. */
-function tarHeader(name: string, size: number): Buffer {
-  const header = Buffer.alloc(BLOCK);
-  const nameBytes = Buffer.from(name, 'utf8');
-  if (nameBytes.length > 100) throw new Error(`${name}: a trainer source path must fit in 100 bytes`);
-  nameBytes.copy(header, 0);
-  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
-  header.write(octal(0o644, 8), 100, 'ascii');
-  header.write(octal(0, 8), 108, 'ascii');
-  header.write(octal(0, 8), 116, 'ascii');
-  header.write(octal(size, 12), 124, 'ascii');
-  header.write(octal(0, 12), 136, 'ascii');
-  // The checksum is computed with its own field read as eight spaces.
-  header.write('        ', 148, 'ascii');
-  header.write('0', 156, 'ascii');
-  header.write('ustar\0', 257, 'ascii');
-  header.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return header;
 }

@@ -1,5 +1,5 @@
 /**
- * One result row per metric, as §9.3 of performance-targets.md lays them out: the reference, the
+ * One result row per metric, as the suite's Markdown table shows them: the reference, the
  * project, their ratio (project / reference), and the target the ratio is held to.
  */
 

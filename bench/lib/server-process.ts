@@ -14,7 +14,7 @@ export interface ServerProcess<Info> {
   stop(): Promise<void>;
 }
 
-const SERVERS_DIR = new URL('../servers/', import.meta.url);
+const SERVERS_DIR = new URL('../servers', import.meta.url);
 
 /** Servers prefix their answers with this, apart from whatever else they log on stdout. */
 export const ANSWER_PREFIX = '@bench ';

@@ -1,7 +1,7 @@
 /**
  * The statistics the suite reports: percentiles (linear interpolation between closest ranks, the
  * "type 7" definition that numpy and most spreadsheets use), medians, and a seeded bootstrap
- * confidence interval for the median of per-round ratios (performance-targets.md §9.1).
+ * confidence interval for the median of per-round ratios.
  */
 
 /** The p-th percentile (p in [0, 100]) of `values`; NaN for an empty sample. */

@@ -54,7 +54,7 @@ const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const command = line.trim();
   if (command === 'idle') {
-    void platform.workflow.idle().then(() => answer({ idle: true }));
+    void platform.workflows.generationBatch.idle().then(() => answer({ idle: true }));
   } else if (command === 'usage') {
     const cpu = process.cpuUsage();
     answer({ cpuMs: (cpu.user + cpu.system) / 1000, dynamoCalls: Object.fromEntries(dynamoCalls) });

@@ -51,6 +51,12 @@ export interface JobStore {
   /** Every job of a batch, oldest first. */
   listBatchItems(tenant: string, batchId: string): Promise<JobRecord[]>;
   /**
+   * Every job of every tenant that has not ended: the one read across tenants, which reads the
+   * whole store. For a platform's start, which settles what its last run left open; never for
+   * serving a tenant.
+   */
+  listOpen(): Promise<JobRecord[]>;
+  /**
    * One conditional write: applies only if the job's status is one from which `to` is allowed.
    * Increments the version.
    */

@@ -1,7 +1,6 @@
 /**
  * Published AWS prices (us-east-1) the estimates use. Sources: aws.amazon.com/lambda/pricing,
- * aws.amazon.com/step-functions/pricing, aws.amazon.com/s3/pricing (see
- * shared/research/performance-targets.md §2–3). Estimates, not invoices.
+ * aws.amazon.com/step-functions/pricing, aws.amazon.com/s3/pricing. Estimates, not invoices.
  */
 export const PRICES = {
   lambdaArmPerGbSecond: 0.0000133334,

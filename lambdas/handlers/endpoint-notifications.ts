@@ -4,11 +4,12 @@
  */
 import type { SNSEvent } from 'aws-lambda';
 import { type EndpointNotification, handleEndpointNotification } from '../domain/images/workflow-tasks.ts';
-import type { Runtime } from '../runtime.ts';
+import { type ImagesRuntime, imagesFromEnv } from '../families/images/runtime.ts';
+import { type CoreRuntime, compose } from '../runtime/core.ts';
 import { logger } from '../shared/logger.ts';
 import { taskEntry } from '../shared/task-entry.ts';
 
-export const endpointNotificationsTask = async (runtime: Runtime, event: SNSEvent) => {
+export const endpointNotificationsTask = async (runtime: CoreRuntime & ImagesRuntime, event: SNSEvent) => {
   const outcomes = [];
   for (const record of event.Records) {
     let notification: EndpointNotification;
@@ -25,4 +26,6 @@ export const endpointNotificationsTask = async (runtime: Runtime, event: SNSEven
   return { outcomes };
 };
 
-export const handler = taskEntry(endpointNotificationsTask);
+export const handler = taskEntry(endpointNotificationsTask, (core, env) =>
+  compose(core, imagesFromEnv(core, env)),
+);

@@ -1,31 +1,37 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { type ClosedExecution, reconcileClosedExecution } from '../domain/jobs/reconciler.ts';
-import type { Runtime } from '../runtime.ts';
+import type { CoreRuntime } from '../runtime/core.ts';
 import { logger } from '../shared/logger.ts';
 import { taskEntry } from '../shared/task-entry.ts';
 
 /** The fields of Step Functions' `Execution Status Change` event the reconciler reads. */
 export interface ExecutionStatusChange {
+  /** `arn:...:execution:<machine>:<name>`, the name being the id of the job it runs. */
   executionArn: string;
   status: string;
-  /** The execution's input, a JSON string: `{tenant, batchId, ...}`. */
+  /** The execution's input, a JSON string: `{tenant, ...}`. */
   input?: string | null;
   error?: string | null;
   cause?: string | null;
 }
 
-/** Reads the batch out of the event; undefined for an execution that is not a batch's. */
+/**
+ * Reads the job out of the event, whichever family's machine ran it: every execution is named after
+ * its job (the last part of its ARN) and its input names the tenant. Undefined for an execution that
+ * is not a job's.
+ */
 export function closedExecutionOf(detail: ExecutionStatusChange): ClosedExecution | undefined {
-  let input: { tenant?: unknown; batchId?: unknown };
+  let input: { tenant?: unknown };
   try {
     input = JSON.parse(detail.input ?? '{}');
   } catch {
     return undefined;
   }
-  if (typeof input.tenant !== 'string' || typeof input.batchId !== 'string') return undefined;
+  const jobId = detail.executionArn.split(':').pop();
+  if (typeof input.tenant !== 'string' || !jobId) return undefined;
   return {
     tenant: input.tenant,
-    batchId: input.batchId,
+    jobId,
     status: detail.status,
     ...(detail.error ? { error: detail.error } : {}),
     ...(detail.cause ? { cause: detail.cause } : {}),
@@ -37,10 +43,10 @@ export type ExecutionStatusChangeEvent = EventBridgeEvent<
   ExecutionStatusChange
 >;
 
-export const reconcileTask = async (runtime: Runtime, event: ExecutionStatusChangeEvent) => {
+export const reconcileTask = async (runtime: CoreRuntime, event: ExecutionStatusChangeEvent) => {
   const execution = closedExecutionOf(event.detail);
   if (!execution) {
-    logger.warn('execution without a batch input; nothing to reconcile', {
+    logger.warn('execution without a job input; nothing to reconcile', {
       executionArn: event.detail.executionArn,
     });
     return { reconciled: false };
@@ -49,9 +55,9 @@ export const reconcileTask = async (runtime: Runtime, event: ExecutionStatusChan
   logger.info('reconciled a closed execution', {
     ...result,
     status: execution.status,
-    batchId: execution.batchId,
+    jobId: execution.jobId,
   });
   return { reconciled: true, ...result };
 };
 
-export const handler = taskEntry(reconcileTask);
+export const handler = taskEntry(reconcileTask, (core) => core);

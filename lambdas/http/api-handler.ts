@@ -12,10 +12,10 @@ import type { RouteDef } from '../../contracts/routes.ts';
 import { errorFormatOf } from '../../contracts/vocabulary.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
+import { invalidInput } from '../domain/validation.ts';
 import { logger } from '../shared/logger.ts';
 import { Accepted, errorResponse, jsonResponse, RawBody } from './responses.ts';
 import { decodeUtf8 } from './utf8.ts';
-import { invalidInput } from './zod-issues.ts';
 
 /** Bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -264,7 +264,7 @@ function rejectPrototypeKeys(key: string, value: unknown): unknown {
   return value;
 }
 
-/** A started job's answer says where to poll it, as DESIGN §1 asks of every 202. */
+/** A started job's answer says where to poll it: every 202 carries `Location` (`pollPath` of the route). */
 function pollHeaders(route: RouteDef, response: StoredResponse, baseUrl: string): Record<string, string> {
   if (response.body instanceof RawBody) return {};
   const pollPath =

@@ -1,47 +1,40 @@
 /**
- * The whole platform in one process: emulators, the same runtime the Lambdas build, the batch
- * workflow on aws-local-stepfunctions, and the API on 127.0.0.1.
+ * The whole platform in one process: the emulated AWS services, the same runtime the Lambdas
+ * build, each registered family's machines on aws-local-stepfunctions, and the API on 127.0.0.1.
+ * Everything family-specific comes from the registered families (./families/index.ts).
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { SNSEvent } from 'aws-lambda';
-import {
-  DEFAULT_INSTANCE_PRICES_USD_PER_HOUR,
-  type DeployedModel,
-  deployedModels,
-  ImageGenerationConfigSchema,
-} from '../../contracts/models.ts';
-import { TrainingConfigSchema, trainingSettingsOf } from '../../contracts/training.ts';
+import { ROUTE_FAMILIES, type RouteFamily, type StateMachineName } from '../../contracts/families/index.ts';
 import { WEBSOCKET_PATH } from '../../contracts/vocabulary.ts';
 import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
-import { scanOpenJobs } from '../adapters/dynamo/job-store.ts';
-import { type RecoveryReport, recoverOpenJobs } from '../domain/jobs/recovery.ts';
+import { recoverOpenJobs } from '../domain/jobs/recovery.ts';
 import { CachingKeyStore, createApiKey, DEFAULT_KEY_CACHE_TTL_SECONDS, hashApiKey } from '../domain/keys.ts';
-import type { BatchExecutionInput, BatchWorkflow, TrainingExecutionInput } from '../domain/ports.ts';
-import { trainingJobPrefix } from '../domain/training/keys.ts';
-import { batchRoutes } from '../handlers/api/batches.ts';
-import { generatorRoutes } from '../handlers/api/generators.ts';
-import { imageRoutes } from '../handlers/api/images.ts';
-import { jobRoutes } from '../handlers/api/jobs.ts';
-import { publicRoutes } from '../handlers/api/public.ts';
-import { trainingRoutes } from '../handlers/api/training.ts';
-import { endpointNotificationsTask } from '../handlers/endpoint-notifications.ts';
+import type { ExecutionInput } from '../domain/ports.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
-import { createApiHandler } from '../http/api-handler.ts';
-import { createRuntime, type Runtime, type RuntimeConfig } from '../runtime.ts';
+import { type ApiHandler, createApiHandler, type RouteBinding } from '../http/api-handler.ts';
+import { type CoreRuntime, composeParts, createCoreRuntime } from '../runtime/core.ts';
 import { logger } from '../shared/logger.ts';
 import { generationSocketFor } from '../shared/websocket-entry.ts';
+import { RateLimiter } from './apigateway/rate-limiter.ts';
+import { createLocalApiServer, listen } from './apigateway/server.ts';
+import {
+  attachWebSocketApi,
+  type LocalWebSocketApi,
+  type LocalWebSocketOptions,
+} from './apigateway/websocket.ts';
 import { type FreeSpaceProbe, LocalDiskSpace } from './disk-space.ts';
-import { type RunningEmulators, startEmulators } from './emulators.ts';
-import { LocalEventBus } from './event-bus.ts';
-import { RateLimiter } from './rate-limiter.ts';
-import { SageMakerHost } from './sagemaker-host.ts';
-import { createLocalApiServer, listen } from './server.ts';
-import { LocalTaskTokens, LocalWorkflow, type LocalWorkflowOptions } from './step-functions.ts';
-import { LocalTrainingHost, type LocalTrainingHostOptions } from './training-host.ts';
-import { attachWebSocketApi, type LocalWebSocketApi, type LocalWebSocketOptions } from './websocket.ts';
-import { WorkerRenderer } from './worker-renderer.ts';
+import { LocalEventBus } from './eventbridge/event-bus.ts';
+import type { LocalMachine, StartedLocalFamily } from './families/family.ts';
+import { LOCAL_FAMILIES, type PlatformRuntime } from './families/index.ts';
+import { SageMakerHost } from './sagemaker/host.ts';
+import { LocalTrainingHost, type LocalTrainingHostOptions } from './sagemaker/training-jobs.ts';
+import type { LocalWorkflowOptions } from './stepfunctions/runner.ts';
+import { type RunningEmulators, startEmulators } from './storage/emulators.ts';
+
+export type { PlatformRuntime };
 
 export interface LocalPlatformOptions {
   /** 0: a free port. */
@@ -54,7 +47,7 @@ export interface LocalPlatformOptions {
   /** Milliseconds between Step Functions retries. */
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps a workflow task function (by placeholder name). */
-  wrapTask?: LocalWorkflowOptions['wrapTask'];
+  wrapTask?: LocalWorkflowOptions<ExecutionInput, PlatformRuntime>['wrapTask'];
   /** An endpoint instance idle this long is stopped (scale to zero). Default 60 s. */
   endpointIdleMs?: number;
   /** Tests: a new endpoint instance waits this long after its first `/ping` (a slow cold start). */
@@ -87,47 +80,38 @@ export interface LocalPlatform {
   sockets: LocalWebSocketApi;
   devKey: string;
   emulators: RunningEmulators;
-  runtime: Runtime;
-  workflow: LocalWorkflow<BatchExecutionInput>;
-  imageWorkflow: LocalWorkflow<BatchExecutionInput>;
+  runtime: PlatformRuntime;
+  /** The local runner of each registered family's state machines. */
+  workflows: Readonly<Record<StateMachineName, LocalMachine<PlatformRuntime>>>;
   /** The local SageMaker: its endpoints, their instances, and fault injection. */
   sageMaker: SageMakerHost;
-  trainingWorkflow: LocalWorkflow<TrainingExecutionInput>;
-  /** The local SageMaker training: each training job a trainer process on CPU. */
+  /** The local SageMaker's training jobs: each a trainer process on CPU. */
   trainingHost: LocalTrainingHost;
   events: LocalEventBus;
-  /** Batches and training runs whose execution the last shutdown interrupted, started again. */
-  resumedBatches: string[];
+  /** Jobs that own executions (batches, training runs) the last shutdown interrupted, started again. */
+  resumedJobs: string[];
   stop(): Promise<void>;
 }
 
 export async function startLocalPlatform(options: LocalPlatformOptions = {}): Promise<LocalPlatform> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : {});
-  // The endpoint host answers SageMaker's runtime and control plane; it reads and writes S3 itself.
+  // The emulated SageMaker answers its runtime and control plane, and reads and writes S3 itself.
   const hostClients = awsClientsFor(emulators);
-  let notify: (event: SNSEvent) => Promise<unknown> = async () => undefined;
+  const notificationHandlers: ((event: SNSEvent) => Promise<unknown>)[] = [];
   const sageMaker = await SageMakerHost.start({
     s3: hostClients.s3,
     region: emulators.region,
-    notify: (event) => notify(event).then(() => undefined),
+    notify: async (event) => {
+      for (const handle of notificationHandlers) await handle(event);
+    },
     log: (message, details) => logger.info(message, details ?? {}),
   });
-  for (const model of LOCAL_ENDPOINT_MODELS) {
-    const staging = `s3://${emulators.bucketName}/_endpoints/${model.endpointName}`;
-    sageMaker.register({
-      name: model.endpointName,
-      s3OutputPath: `${staging}/output`,
-      s3FailurePath: `${staging}/failures`,
-      idleShutdownMs: options.endpointIdleMs ?? 60_000,
-      ...(options.endpointColdStartDelayMs === undefined
-        ? {}
-        : { coldStartDelayMs: options.endpointColdStartDelayMs }),
-    });
-  }
-  const leftovers = await sageMaker.removeLeftovers();
-  if (leftovers > 0)
-    logger.info('removed endpoint responses the last run left staged', { objects: leftovers });
+  const trainingHost = new LocalTrainingHost({
+    s3: hostClients.s3,
+    log: (message, details) => logger.info(message, details ?? {}),
+    ...options.training,
+  });
   const clients = createAwsClients({
     region: emulators.region,
     endpoints: {
@@ -137,119 +121,73 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     },
   });
   const events = new LocalEventBus(options.dataDir ? join(options.dataDir, 'events.jsonl') : undefined);
-  const config: RuntimeConfig = {
-    region: emulators.region,
-    stage: 'local',
-    stateTable: emulators.tableNames.state,
-    keysTable: emulators.tableNames.keys,
-    bucket: emulators.bucketName,
-    batchMaxConcurrency: options.batchMaxConcurrency ?? 4,
-    resultUrlTtlSeconds: 900,
-    idempotencyTtlSeconds: 86_400,
-    workerMemoryMb: 2048,
-    // Local results are never deleted: s3rver has no lifecycle rules.
-    resultRetentionDays: 36_500,
-    cursorSecret: 'synthforge-local-cursor-secret',
-    // One local training job at a time is the CPU's worth; the default instance names what it stands for.
-    training: trainingSettingsOf(TrainingConfigSchema.parse({ allowedInstanceTypes: ['ml.m5.xlarge'] })),
-    images: {
-      models: localImageModels(),
-      defaultModelId: LOCAL_ENDPOINT_MODELS[0]?.modelId,
-      syncWaitSeconds: options.imageSyncWaitSeconds ?? 20,
-      requestTtlSeconds: 3600,
+  const machines: Partial<Record<StateMachineName, LocalMachine<PlatformRuntime>>> = {};
+  const core = createCoreRuntime(
+    {
+      region: emulators.region,
+      stage: 'local',
+      stateTable: emulators.tableNames.state,
+      keysTable: emulators.tableNames.keys,
+      bucket: emulators.bucketName,
+      resultUrlTtlSeconds: 900,
+      idempotencyTtlSeconds: 86_400,
+      cursorSecret: 'synthforge-local-cursor-secret',
     },
-  };
-  const tokens = new LocalTaskTokens();
-  let runtime: Runtime | undefined;
-  const workflow = new LocalWorkflow<BatchExecutionInput>({
-    jobIdOf: (input) => input.batchId,
-    maxConcurrency: config.batchMaxConcurrency,
-    retryIntervalMs: options.retryIntervalMs ?? 10,
-    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
-    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
-  });
-  const imageWorkflow = new LocalWorkflow<BatchExecutionInput>({
-    jobIdOf: (input) => input.batchId,
-    machine: 'imageGeneration',
-    maxConcurrency: config.batchMaxConcurrency,
-    retryIntervalMs: options.retryIntervalMs ?? 10,
-    ...(options.heartbeatScale === undefined ? {} : { heartbeatScale: options.heartbeatScale }),
-    tokens,
-    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
-    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
-  });
-  const trainingHost = new LocalTrainingHost({
-    s3: hostClients.s3,
-    log: (message, details) => logger.info(message, details ?? {}),
-    ...options.training,
-  });
-  const trainingWorkflow = new LocalWorkflow<TrainingExecutionInput>({
-    jobIdOf: (input) => input.taskId,
-    machine: 'training',
-    maxConcurrency: 1,
-    retryIntervalMs: options.retryIntervalMs ?? 10,
-    ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
-    services: {
-      'sagemaker:createTrainingJob.sync': (parameters) => trainingHost.run(parameters as never),
+    {
+      clients,
+      events,
+      // Cancel stops an execution by its id, whichever family's machine runs it.
+      executions: {
+        stop: async (executionId) => {
+          for (const machine of Object.values(machines)) await machine.stop(executionId);
+        },
+      },
+      // Without a data dir, S3's temp dir is what fills up (DynamoDB is in memory).
+      capacity: new LocalDiskSpace(
+        options.dataDir ?? emulators.s3Directory,
+        options.minFreeBytes,
+        options.freeSpace,
+      ),
     },
-    // Stopping the execution stops its training job, as Step Functions does for a `.sync` step.
-    onStop: (input) => trainingHost.stop(trainingJobPrefix(input.taskId)),
-    onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
-  });
-  // Cancel stops an execution by its id, whichever machine runs it.
-  const workflows: BatchWorkflow = {
-    start: (input) => workflow.start(input),
-    executionIdOf: (batchId) => workflow.executionIdOf(batchId),
-    stop: async (executionId, _cause) => {
-      await workflow.stop(executionId);
-      await imageWorkflow.stop(executionId);
-      await trainingWorkflow.stop(executionId);
-    },
-  };
+  );
+  let runtime: PlatformRuntime | undefined;
   const requireRuntime = () => {
     if (!runtime) throw new Error('runtime not ready');
     return runtime;
   };
-  const renderer = new WorkerRenderer();
-  runtime = createRuntime(config, {
-    clients,
-    workflow: workflows,
-    imageWorkflow,
-    trainingWorkflow,
-    trainerAvailability: () => trainingHost.available(),
-    callbacks: tokens,
-    events,
-    renderer,
-    // Without a data dir, S3's temp dir is what fills up (DynamoDB is in memory).
-    capacity: new LocalDiskSpace(
-      options.dataDir ?? emulators.s3Directory,
-      options.minFreeBytes,
-      options.freeSpace,
-    ),
-  });
-  workflow.bind(runtime);
-  imageWorkflow.bind(runtime);
-  trainingWorkflow.bind(runtime);
-  const boundRuntime = runtime;
-  notify = (event) => endpointNotificationsTask(boundRuntime, event);
-
+  const started: StartedLocalFamily<object, PlatformRuntime>[] = [];
+  for (const family of LOCAL_FAMILIES) {
+    started.push(
+      await family.start({
+        options,
+        emulators,
+        sageMaker,
+        trainingJobs: trainingHost,
+        endpointNotifications: { subscribe: (handler) => notificationHandlers.push(handler) },
+        hostClients,
+        core,
+        runnerDefaults: {
+          retryIntervalMs: options.retryIntervalMs ?? 10,
+          ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
+          onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
+        },
+        runtime: requireRuntime,
+      }),
+    );
+  }
+  for (const family of started) Object.assign(machines, family.workflows);
+  // Every registered family's part (the registry test checks each one builds what PlatformRuntime names).
+  runtime = composeParts([core, ...started.map((family) => family.part)]) as PlatformRuntime;
   const rt = runtime;
-  const handlers = {
-    public: createApiHandler(publicRoutes('local')),
-    generators: createApiHandler(generatorRoutes(rt.images.deps.models)),
-    batches: createApiHandler(batchRoutes(rt), { idempotency: () => rt.idempotency }),
-    jobs: createApiHandler(jobRoutes(rt), { idempotency: () => rt.idempotency }),
-    images: createApiHandler(imageRoutes(rt), { idempotency: () => rt.idempotency }),
-    training: createApiHandler(trainingRoutes(rt), { idempotency: () => rt.idempotency }),
-  };
-  const rateLimit = options.rateLimit ?? { perSecond: 50, burst: 100 };
+  for (const machine of Object.values(machines)) machine.bind(rt);
+
   const server: Server = createLocalApiServer({
-    handlers,
+    handlers: routeHandlers(rt),
     keys: new CachingKeyStore(rt.keys, {
       ttlSeconds: options.keyCache?.ttlSeconds ?? DEFAULT_KEY_CACHE_TTL_SECONDS,
       ...(options.keyCache?.now ? { now: options.keyCache.now } : {}),
     }),
-    rateLimiter: new RateLimiter(rateLimit.perSecond, rateLimit.burst),
+    rateLimiter: new RateLimiter(options.rateLimit?.perSecond ?? 50, options.rateLimit?.burst ?? 100),
   });
   const sockets = attachWebSocketApi({
     server,
@@ -265,11 +203,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   // Lets `npm run keys` reach this platform's emulators while it runs.
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
   if (endpointsFile) await writeFile(endpointsFile, JSON.stringify(describeEmulators(emulators), null, 2));
-  const recovery = await recoverInterruptedJobs(rt, emulators.tableNames.state, {
-    generation: workflow,
-    images: imageWorkflow,
-    training: trainingWorkflow,
-  });
+  // The jobs the last run left open, whatever stopped it, are settled (lambdas/domain/jobs/recovery.ts):
+  // each family resumes the jobs it owns, and jobs nothing can resume are closed.
+  const recovery = await recoverOpenJobs(
+    rt.engine,
+    await rt.store.listOpen(),
+    started.flatMap((family) => family.resumers),
+  );
+  if (recovery.closed.length > 0)
+    logger.info('closed jobs the last run left open', { jobs: recovery.closed });
 
   return {
     url: `http://${host}:${port}`,
@@ -279,31 +221,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     devKey,
     emulators,
     runtime: rt,
-    workflow,
-    imageWorkflow,
+    workflows: machines as Record<StateMachineName, LocalMachine<PlatformRuntime>>,
     sageMaker,
-    trainingWorkflow,
     trainingHost,
     events,
-    resumedBatches: recovery.resumed,
+    resumedJobs: recovery.resumed,
     async stop() {
       // Open sockets first: upgraded connections would keep the server from closing.
       await sockets.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
-      // Running executions stop here; their batches resume on the next start with the same data dir.
-      await workflow.shutdown();
-      const imagesStopped = imageWorkflow.shutdown();
-      // Steps waiting on an endpoint end now; their batches resume on the next start.
-      tokens.abandonAll();
-      await imagesStopped;
-      // Trainers are stopped (each checkpoints on SIGTERM); their runs resume from it on the next start.
-      const trainingStopped = trainingWorkflow.shutdown();
+      // Each family stops its executions; their jobs stay open and resume on the next start.
+      for (const family of started) await family.stop();
       await trainingHost.stopAll();
-      await trainingStopped;
       // Requests still queued or cut off are dropped, not failed: their jobs re-invoke on the next start.
       await sageMaker.stop({ abandon: true });
-      await renderer.close();
       clients.destroy();
       hostClients.destroy();
       if (endpointsFile) await rm(endpointsFile, { force: true });
@@ -312,35 +244,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   };
 }
 
-/**
- * The models the local platform serves: the `shapes` container (containers/shapes-endpoint) on a
- * local asynchronous endpoint. The stage's GPU models are listed too, unable to serve here.
- */
-export const LOCAL_ENDPOINT_MODELS: readonly DeployedModel[] = [
-  {
-    name: 'shapes-endpoint',
-    modelId: 'synthforge/shapes',
-    description:
-      'The procedural shapes generator as a SageMaker-compatible container: words of the prompt pick shape classes and palette; the seed fixes the scene.',
-    endpointName: 'synthforge-local-shapes',
-    instanceType: 'ml.m5.large',
-    usdPerHour: DEFAULT_INSTANCE_PRICES_USD_PER_HOUR['ml.m5.large'] ?? 0.115,
-    coldStartSeconds: 5,
-    secondsPerImage: 0.5,
-    invocationTimeoutSeconds: 120,
-    defaultSteps: 20,
-    available: true,
-  },
-];
-
-function localImageModels(): DeployedModel[] {
-  const stageModels = deployedModels('local', ImageGenerationConfigSchema.parse({})).map((model) => ({
-    ...model,
-    available: false,
-    unavailableReason:
-      'GPU models run on SageMaker endpoints of a deployed stack (npm run deploy); the local platform serves only synthforge/shapes',
-  }));
-  return [...LOCAL_ENDPOINT_MODELS, ...stageModels];
+/** One API handler per route family, from the families that register them; a family left unserved fails the start. */
+function routeHandlers(runtime: PlatformRuntime): Record<RouteFamily, ApiHandler> {
+  const bindingsOf = new Map<RouteFamily, (runtime: PlatformRuntime) => RouteBinding[]>();
+  for (const family of LOCAL_FAMILIES)
+    for (const [routeFamily, bindings] of Object.entries(family.lambdas.routes))
+      if (bindings) bindingsOf.set(routeFamily as RouteFamily, bindings);
+  return Object.fromEntries(
+    ROUTE_FAMILIES.map((routeFamily) => {
+      const bindings = bindingsOf.get(routeFamily);
+      if (!bindings) throw new Error(`no registered family serves the route family ${routeFamily}`);
+      return [routeFamily, createApiHandler(bindings(runtime), { idempotency: () => runtime.idempotency })];
+    }),
+  ) as Record<RouteFamily, ApiHandler>;
 }
 
 /** Written to the data dir while the platform runs. */
@@ -360,7 +276,7 @@ function describeEmulators(emulators: RunningEmulators): EmulatorEndpoints {
 }
 
 /** The development key: kept (as plain text, in the data dir only) so that it survives restarts. */
-async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Promise<string> {
+async function ensureDevKey(runtime: CoreRuntime, dataDir: string | undefined): Promise<string> {
   const file = dataDir ? join(dataDir, 'dev-api-key') : undefined;
   if (file) {
     const saved = (await readFile(file, 'utf8').catch(() => '')).trim();
@@ -376,40 +292,4 @@ async function ensureDevKey(runtime: Runtime, dataDir: string | undefined): Prom
   });
   if (file) await writeFile(file, `${key}\n`, { mode: 0o600 });
   return key;
-}
-
-/**
- * The jobs the last run left open, whatever stopped it, are settled (lambdas/domain/jobs/recovery.ts):
- * batches and training runs start again (their workflows skip jobs that ended and re-run the ones
- * that were interrupted, so nothing is lost), and jobs nothing can resume are closed.
- */
-async function recoverInterruptedJobs(
-  runtime: Runtime,
-  stateTable: string,
-  workflows: {
-    generation: LocalWorkflow<BatchExecutionInput>;
-    images: LocalWorkflow<BatchExecutionInput>;
-    training: LocalWorkflow<TrainingExecutionInput>;
-  },
-): Promise<RecoveryReport> {
-  const open = await scanOpenJobs(runtime.clients.dynamo, stateTable);
-  const report = await recoverOpenJobs(runtime.engine, open, {
-    training: async (job) => {
-      // Its next attempt resumes the checkpoint the stopped trainer wrote (PrepareTraining).
-      await workflows.training.start({ tenant: job.tenant, taskId: job.id });
-      logger.info('resumed an interrupted training run', { taskId: job.id });
-    },
-    batch: async (batch, items) => {
-      // A batch of image jobs runs on the image workflow, any other on the generation workflow.
-      const workflow = items.some((job) => job.kind === 'image') ? workflows.images : workflows.generation;
-      await workflow.start({
-        tenant: batch.tenant,
-        batchId: batch.id,
-        items: items.map((job) => ({ jobId: job.id })),
-      });
-      logger.info('resumed an interrupted batch', { batchId: batch.id });
-    },
-  });
-  if (report.closed.length > 0) logger.info('closed jobs the last run left open', { jobs: report.closed });
-  return report;
 }

@@ -8,12 +8,16 @@ import { DynamoConnectionStore } from '../adapters/dynamo/connection-store.ts';
 import { presentImage } from '../domain/images/service.ts';
 import type { ConnectionMessenger } from '../domain/ports.ts';
 import { GenerationSocket } from '../domain/websocket/service.ts';
-import { type Runtime, runtimeFromEnv } from '../runtime.ts';
+import { type ImagesRuntime, imagesFromEnv } from '../families/images/runtime.ts';
+import { type CoreRuntime, compose, runtimeFromEnvOnce } from '../runtime/core.ts';
 import { withPowertools } from './lambda-entry.ts';
 import { logger } from './logger.ts';
 
 /** The generation socket over `runtime`'s state table, image service and bucket. */
-export function generationSocketFor(runtime: Runtime, messenger: ConnectionMessenger): GenerationSocket {
+export function generationSocketFor(
+  runtime: CoreRuntime & ImagesRuntime,
+  messenger: ConnectionMessenger,
+): GenerationSocket {
   const tableName = runtime.config.stateTable;
   if (!tableName) throw new Error('environment variable STATE_TABLE is not set for this function');
   return new GenerationSocket({
@@ -46,6 +50,7 @@ function messengerFromEnv(region: string): ConnectionMessenger {
 /** A Lambda entry point that serves WebSocket routes or pushes with the generation socket. */
 export function socketEntry<E, R>(handle: (socket: GenerationSocket, event: E) => Promise<R>) {
   let socket: GenerationSocket | undefined;
+  const runtimeFromEnv = runtimeFromEnvOnce((core, env) => compose(core, imagesFromEnv(core, env)));
   return withPowertools(async (event: E) => {
     if (!socket) {
       const runtime = await runtimeFromEnv();

@@ -1,6 +1,6 @@
 /**
- * Downloads a batch's results, one folder per job with its ZIP extracted, as seed 000's client does
- * (peers.md §1.1): resumable, in parallel, and refusing to mix two batches in one folder.
+ * Downloads a batch's results, one folder per job with its ZIP extracted, as seed 000's client does:
+ * resumable, in parallel, and refusing to mix two batches in one folder.
  *
  * Layout of `dir`:
  *   batch_id.txt            the batch this folder belongs to

@@ -455,7 +455,7 @@ describe('a batch of three standard jobs and one preview', () => {
 
   it('estimates the same batch as four items with their frames, without starting anything', async () => {
     // Prepare
-    const executionsBefore = fixture.platform.workflow.executions.size;
+    const executionsBefore = fixture.platform.workflows.generationBatch.executions.size;
 
     // Act
     const estimate = await api.post<BatchEstimate>('/api/v1/batches/estimate', { job_runs: RUNS });
@@ -464,7 +464,7 @@ describe('a batch of three standard jobs and one preview', () => {
     expect(estimate.status).toBe(200);
     expect(estimate.body).toMatchObject({ items: 4, frames_per_job: EXPECTED_FRAMES, total_frames: 7 });
     expect(estimate.body.estimated_cost_usd).toBeGreaterThan(0);
-    expect(fixture.platform.workflow.executions.size).toBe(executionsBefore);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(executionsBefore);
   });
 });
 

@@ -34,7 +34,7 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
         fixture.api.post<Batch>('/api/v1/batches', body(1), headers),
       ),
     );
-    await fixture.platform.workflow.idle();
+    await fixture.platform.workflows.generationBatch.idle();
 
     // Assess
     const accepted = answers.filter((answer) => answer.status === 202);
@@ -49,7 +49,7 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
       expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     expect(await batchIds()).toEqual([accepted[0]?.body.id]);
-    expect(fixture.platform.workflow.executions.size).toBe(1);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(1);
     first = accepted.find(
       (answer) => answer.headers.get('idempotent-replayed') === null,
     ) as ApiResponse<Batch>;
@@ -72,7 +72,7 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body).toEqual(first.body);
     expect(await batchIds()).toHaveLength(1);
-    expect(fixture.platform.workflow.executions.size).toBe(1);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(1);
   });
 
   it('treats a body with its keys in another order as the same request', async () => {
@@ -98,7 +98,7 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
     // Assess
     expectError(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
     expect(await batchIds()).toHaveLength(1);
-    expect(fixture.platform.workflow.executions.size).toBe(1);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(1);
   });
 
   it('keeps keys apart per tenant: the same key from another tenant starts its own batch', async () => {
@@ -117,24 +117,24 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
 
   it('starts a new batch for every request without a key', async () => {
     // Prepare
-    const executionsBefore = fixture.platform.workflow.executions.size;
+    const executionsBefore = fixture.platform.workflows.generationBatch.executions.size;
     const batchesBefore = await batchIds();
 
     // Act
     const one = await fixture.api.post<Batch>('/api/v1/batches', body(3));
     const two = await fixture.api.post<Batch>('/api/v1/batches', body(3));
-    await fixture.platform.workflow.idle();
+    await fixture.platform.workflows.generationBatch.idle();
 
     // Assess
     expect([one.status, two.status]).toEqual([202, 202]);
     expect(one.body.id).not.toBe(two.body.id);
     expect(await batchIds()).toHaveLength(batchesBefore.length + 2);
-    expect(fixture.platform.workflow.executions.size).toBe(executionsBefore + 2);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(executionsBefore + 2);
   });
 
   it('refuses a malformed key with 400 and starts nothing', async () => {
     // Prepare
-    const executionsBefore = fixture.platform.workflow.executions.size;
+    const executionsBefore = fixture.platform.workflows.generationBatch.executions.size;
 
     // Act
     const spaced = await fixture.api.post('/api/v1/batches', body(4), { 'idempotency-key': 'has a space' });
@@ -143,7 +143,7 @@ describe('Idempotency-Key on POST /api/v1/batches', () => {
     // Assess
     expectError(spaced, 400, 'INVALID_PARAMETERS');
     expectError(long, 400, 'INVALID_PARAMETERS');
-    expect(fixture.platform.workflow.executions.size).toBe(executionsBefore);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(executionsBefore);
   });
 });
 

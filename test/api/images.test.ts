@@ -12,7 +12,8 @@ import type { GenerateResponse as GenerateResponseSchema } from '../../contracts
 
 type GenerateResponse = z.output<typeof GenerateResponseSchema>;
 
-import type { TaskFunction } from '../../lambdas/local/step-functions.ts';
+import type { PlatformRuntime } from '../../lambdas/local/platform.ts';
+import type { TaskFunction } from '../../lambdas/local/stepfunctions/runner.ts';
 import { expectError, usePlatform } from '../support/platform.ts';
 
 const ENDPOINT = 'synthforge-local-shapes';
@@ -23,12 +24,13 @@ const fixture = usePlatform({
   // 4,500 s of HeartbeatSeconds become 9 s: a lost notification is seen within a test, and a cold
   // start of the local endpoint (a child process) stays well inside it.
   heartbeatScale: 0.002,
-  wrapTask: (placeholder, task): TaskFunction =>
+  wrapTask: (placeholder, task): TaskFunction<PlatformRuntime> =>
     placeholder !== 'InvokeModelFunctionArn'
       ? task
       : async (runtime, event: { tenant: string; jobId: string }) => {
           const job = await runtime.engine.get(event.tenant, event.jobId);
-          return job.params?.prompt === UNANSWERED ? { status: job.status } : task(runtime, event);
+          const unanswered = job.kind === 'image' && job.params.prompt === UNANSWERED;
+          return unanswered ? { status: job.status } : task(runtime, event);
         },
 });
 

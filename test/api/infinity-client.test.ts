@@ -1,6 +1,6 @@
 /**
  * Infinity's real Python client (`infinity_core`, seed 000; MIT, copied unmodified into
- * `../shared/clients/infinity-core`, see its SOURCE.md) against the local platform: the flow an
+ * `../shared/clients/infinity-core`) against the local platform: the flow an
  * Infinity user's script runs (infinity-client-flow.py), on the client's own paths with its
  * `Authorization: Token <key>`. It needs Debian's python3-requests, which `npm test` installs
  * (scripts/setup-trainer.sh). Where `../shared` is absent this test says so and is skipped.

@@ -64,7 +64,7 @@ describe('a body that is not valid UTF-8', () => {
     expectError(submitted, 400, 'INVALID_REQUEST');
     expect(batches.status).toBe(200);
     expect(batches.body.batches).toEqual([]);
-    expect(fixture.platform.workflow.executions.size).toBe(0);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(0);
   });
 
   it('leaves valid UTF-8 in every plane as it was sent', async () => {

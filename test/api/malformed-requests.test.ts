@@ -526,7 +526,7 @@ describe('malformed requests', () => {
 
     // Assess
     for (const answer of answers) expectError(answer, 400, 'INVALID_PARAMETERS');
-    expect(fixture.platform.workflow.executions.size).toBe(0);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(0);
   });
 
   it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
@@ -600,7 +600,7 @@ describe('malformed requests', () => {
     const items = (scan.Items ?? []).filter((item) => !String(item.pk).startsWith('KEY#'));
     expect(items, JSON.stringify(items.slice(0, 5))).toEqual([]);
     expect(objects.KeyCount ?? 0).toBe(0);
-    expect(platform.workflow.executions.size).toBe(0);
+    expect(platform.workflows.generationBatch.executions.size).toBe(0);
     expect(platform.events.recent).toEqual([]);
   });
 });

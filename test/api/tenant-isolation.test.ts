@@ -216,7 +216,7 @@ describe('authentication', () => {
   ])('answers 401 in the envelope to a request with %s', async (_, headers) => {
     // Prepare
     const anonymous = fixture.api.withKey(undefined);
-    const executionsBefore = fixture.platform.workflow.executions.size;
+    const executionsBefore = fixture.platform.workflows.generationBatch.executions.size;
 
     // Act
     const answers = await Promise.all(paths.map((path) => anonymous.get(path, undefined, headers)));
@@ -227,7 +227,7 @@ describe('authentication', () => {
 
     // Assess
     for (const answer of [...answers, submission]) expectError(answer, 401, 'UNAUTHORIZED');
-    expect(fixture.platform.workflow.executions.size).toBe(executionsBefore);
+    expect(fixture.platform.workflows.generationBatch.executions.size).toBe(executionsBefore);
   });
 
   it('accepts a key until it is revoked, then answers 401 once the key cache has let it go (its TTL)', async () => {

@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ServerMessage, WEBSOCKET_LIMITS } from '../../contracts/websocket.ts';
 import { DynamoConnectionStore } from '../../lambdas/adapters/dynamo/connection-store.ts';
 import { newJobId } from '../../lambdas/adapters/ids.ts';
+import { STOPPING_REASON } from '../../lambdas/local/apigateway/websocket.ts';
 import { type LocalPlatformOptions, startLocalPlatform } from '../../lambdas/local/platform.ts';
-import { STOPPING_REASON } from '../../lambdas/local/websocket.ts';
 import { keyFor, usePlatform } from '../support/platform.ts';
 import { type SocketClient as Client, SocketClient, UpgradeRefused } from '../support/websocket.ts';
 

@@ -2,7 +2,7 @@
  * `npm start` on a disk that fills up, with a real full disk: a small tmpfs mounted inside a user
  * and mount namespace of the test's own (no root needed), which the platform runs in and the test
  * reaches over 127.0.0.1 (the network is shared). Where the kernel does not allow unprivileged
- * namespaces these tests cannot run, and say why; test/lambdas/local/emulator-disk.test.ts and
+ * namespaces these tests cannot run, and say why; test/lambdas/local/storage/emulator-disk.test.ts and
  * disk-space.test.ts cover the same guards with an injected full disk everywhere.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from 'node:child_process';

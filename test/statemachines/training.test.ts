@@ -43,7 +43,7 @@ describe('statemachines/training.asl.json', () => {
   it('waits for the training job with createTrainingJob.sync, no polling states', () => {
     expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
     expect(Object.values(definition.States).filter((state) => state.Type === 'Wait')).toEqual([]);
-    // Prepare, Train, Record, the resume choice, Trained: performance-targets.md §9.2 asks ≤ 6.
+    // Prepare, Train, Record, the resume choice, Trained: B11 (bench/b11-training.ts) asks ≤ 6.
     expect(happyPathTransitions(definition)).toBe(5);
   });
 

@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { awsClientsFor } from '../../lambdas/adapters/clients.ts';
 import { DynamoJobStore } from '../../lambdas/adapters/dynamo/job-store.ts';
 import { S3BlobStore } from '../../lambdas/adapters/s3/blob-store.ts';
-import { type RunningEmulators, startEmulators } from '../../lambdas/local/emulators.ts';
+import { type RunningEmulators, startEmulators } from '../../lambdas/local/storage/emulators.ts';
 import { aJob } from './jobs.ts';
 
-// Tests of lambdas/local/emulators.ts, kept beside the fixture that wraps it.
+// Tests of lambdas/local/storage/emulators.ts, kept beside the fixture that wraps it.
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

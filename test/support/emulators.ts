@@ -3,7 +3,7 @@ import {
   type EmulatorOptions,
   type RunningEmulators,
   startEmulators,
-} from '../../lambdas/local/emulators.ts';
+} from '../../lambdas/local/storage/emulators.ts';
 import { useFixture } from './fixture.ts';
 
 export interface EmulatorFixture {

@@ -1,24 +1,83 @@
+import { TrainRequest } from '../../contracts/training.ts';
 import { DynamoJobStore } from '../../lambdas/adapters/dynamo/job-store.ts';
 import { newJobId } from '../../lambdas/adapters/ids.ts';
 import { JobsEngine } from '../../lambdas/domain/jobs/engine.ts';
-import type { JobRecord } from '../../lambdas/domain/jobs/model.ts';
+import {
+  type JobKind,
+  type JobOfKind,
+  type JobRecord,
+  toJobRecord,
+} from '../../lambdas/domain/jobs/model.ts';
 import type { EmulatorFixture } from './emulators.ts';
 
-/** A pending generation job created at `createdAt` (its id is minted at the same instant). */
-export function aJob(overrides: Partial<JobRecord> & { tenant: string }, createdAt = new Date()): JobRecord {
-  const at = createdAt.toISOString();
-  return {
-    id: newJobId(createdAt),
+/** What a job of each kind holds unless a test says otherwise. */
+const KIND_DEFAULTS: {
+  [K in JobKind]: () => Omit<
+    JobOfKind<K>,
+    'tenant' | 'id' | 'status' | 'version' | 'progress' | 'createdAt' | 'updatedAt'
+  >;
+} = {
+  generation: () => ({
     kind: 'generation',
+    generator: 'shapes',
+    params: { shape: 'circle', count: 3, nested: { colours: ['red', 'blue'] } },
+  }),
+  batch: () => ({ kind: 'batch', total: 1 }),
+  image: () => ({
+    kind: 'image',
+    generator: 'sd15',
+    params: {
+      prompt: 'a red circle',
+      model_id: 'runwayml/stable-diffusion-v1-5',
+      width: 512,
+      height: 512,
+      num_inference_steps: 20,
+      guidance_scale: 7.5,
+      seed: 1,
+    },
+  }),
+  training: () => ({
+    kind: 'training',
+    params: { ...TrainRequest.parse({}), custom_name: 'run' },
+    training: {
+      customName: 'run',
+      dataset: { type: 'S3Prefix', key: 'tenant/datasets/players/' },
+      attempts: 0,
+      instanceType: 'ml.m5.xlarge',
+      spot: false,
+      maxRuntimeSeconds: 3600,
+    },
+  }),
+};
+
+/**
+ * A pending job created at `createdAt` (its id is minted at the same instant): a generation job
+ * unless `kind` says otherwise, with its kind's defaults. Checked as the store checks what it reads.
+ */
+export function aJob(
+  overrides: Partial<JobOfKind<'generation'>> & { tenant: string; kind?: 'generation' },
+  createdAt?: Date,
+): JobOfKind<'generation'>;
+export function aJob<K extends JobKind>(
+  overrides: Partial<JobOfKind<K>> & { tenant: string; kind: K },
+  createdAt?: Date,
+): JobOfKind<K>;
+export function aJob(overrides: Partial<JobRecord> & { tenant: string }, createdAt?: Date): JobRecord;
+export function aJob(
+  overrides: Partial<JobRecord> & { tenant: string; kind?: JobKind },
+  createdAt = new Date(),
+): JobRecord {
+  const at = createdAt.toISOString();
+  return toJobRecord({
+    id: newJobId(createdAt),
     status: 'pending',
     version: 1,
     progress: 0,
-    generator: 'shapes',
-    params: { shape: 'circle', count: 3, nested: { colours: ['red', 'blue'] } },
+    ...KIND_DEFAULTS[overrides.kind ?? 'generation'](),
     createdAt: at,
     updatedAt: at,
     ...overrides,
-  };
+  });
 }
 
 /** A tenant name no other test in the file uses, so tests never see each other's jobs. */

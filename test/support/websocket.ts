@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import type { ServerMessage } from '../../contracts/websocket.ts';
 import type { ConnectionMessenger, ConnectionStore } from '../../lambdas/domain/ports.ts';
 import { GenerationSocket } from '../../lambdas/domain/websocket/service.ts';
-import type { SocketTimer, SocketTimers } from '../../lambdas/local/websocket.ts';
+import type { SocketTimer, SocketTimers } from '../../lambdas/local/apigateway/websocket.ts';
 
 export interface Received {
   raw: string;

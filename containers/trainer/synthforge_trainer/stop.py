@@ -14,7 +14,7 @@ from typing import Callable, Dict, Mapping, Optional
 SIGNAL_EXIT_BASE = 128
 
 # Set to "stdin" by a parent that holds this process's stdin open and never writes to it (the local
-# platform, lambdas/local/child-lifetime.ts): the end of stdin then means the parent is gone.
+# platform, lambdas/local/support/child-process.ts): the end of stdin then means the parent is gone.
 EXIT_WITH_PARENT_VARIABLE = "SYNTHFORGE_EXIT_WITH_PARENT"
 
 # How long a run whose parent is gone gets to reach its next batch and checkpoint, as the local

@@ -95,7 +95,8 @@ export function classify(error: unknown): Error {
     $metadata?: { httpStatusCode?: number };
   };
   const status = failure.$metadata?.httpStatusCode;
-  // SageMaker throttles some callers with a bare 400 `{"message":null}` (reliability-matrix F9).
+  // SageMaker throttles some callers with a bare 400 `{"message":null}`, not a 429
+  // (opensearch-project/ml-commons#2429).
   const bareThrottle =
     status === 400 &&
     (failure.message === null || failure.message === '' || failure.message === 'UnknownError');

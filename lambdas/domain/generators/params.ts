@@ -1,5 +1,5 @@
 /**
- * Parameter handling in Infinity's format (seed 000, peers.md §1.1): defaults, validation with one
+ * Parameter handling in Infinity's format (seed 000): defaults, validation with one
  * violation per problem, and random sampling. Pure functions over a generator's schema.
  */
 import type { ParameterSpec, ParamValues, ParamViolation } from '../../../contracts/generators.ts';

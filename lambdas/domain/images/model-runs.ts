@@ -7,9 +7,9 @@
 import type { BatchEstimate, BatchRequest } from '../../../contracts/batches.ts';
 import type { ParamViolation } from '../../../contracts/generators.ts';
 import { ModelRunParams } from '../../../contracts/images.ts';
-import { paramViolations } from '../../http/zod-issues.ts';
 import { previewNotAllowed, type RunProblem } from '../batches/service.ts';
 import { PRICES, roundTo } from '../pricing.ts';
+import { paramViolations } from '../validation.ts';
 import { type ImageService, imageRunCosts, type PlannedModelRun } from './service.ts';
 
 type JobRun = BatchRequest['job_runs'][number];

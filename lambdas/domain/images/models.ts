@@ -5,6 +5,15 @@
  */
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { DomainError, invalidParameters, unavailable } from '../errors.ts';
+import {
+  type FieldChecks,
+  invalidField,
+  isBoolean,
+  isNumber,
+  isPlainObject,
+  isString,
+  optional,
+} from '../field-checks.ts';
 
 export class ImageModels {
   readonly #byId: Map<string, DeployedModel>;
@@ -56,39 +65,38 @@ export class ImageModels {
 
 /**
  * Reads the catalogue the stack passes as `IMAGE_MODELS` (contracts/models.ts `deployedModels`).
- * Checked by hand rather than with the zod schema: every Lambda reads it, and the task Lambdas are
- * kept free of zod (contracts/vocabulary.ts says why).
+ * Checked with the field checks rather than the zod schema: every Lambda reads it, and the task
+ * Lambdas are kept free of zod (contracts/vocabulary.ts says why). One check per field of
+ * `DeployedModel`: a field added to the schema does not compile until it is checked here too.
  */
-/**
- * The type of each field of `DeployedModel`. A record over its keys: a field added to the schema
- * (contracts/models.ts) does not compile until it is listed here too.
- */
-const DEPLOYED_MODEL_FIELDS = {
-  name: 'string',
-  modelId: 'string',
-  description: 'string',
-  endpointName: 'string',
-  instanceType: 'string',
-  usdPerHour: 'number',
-  coldStartSeconds: 'number',
-  secondsPerImage: 'number',
-  invocationTimeoutSeconds: 'number',
-  defaultSteps: 'number',
-  available: 'boolean',
-  unavailableReason: 'optional string',
-} as const satisfies Record<keyof DeployedModel, 'string' | 'number' | 'boolean' | 'optional string'>;
+const DEPLOYED_MODEL_FIELDS: FieldChecks<DeployedModel> = {
+  name: isString,
+  modelId: isString,
+  description: isString,
+  endpointName: isString,
+  instanceType: isString,
+  usdPerHour: isNumber,
+  coldStartSeconds: isNumber,
+  secondsPerImage: isNumber,
+  invocationTimeoutSeconds: isNumber,
+  defaultSteps: isNumber,
+  available: isBoolean,
+  unavailableReason: optional(isString),
+};
+
+const isDeployedModel = (value: unknown): value is DeployedModel =>
+  isPlainObject(value) && invalidField(value, DEPLOYED_MODEL_FIELDS) === undefined;
 
 export function parseDeployedModels(json: string): DeployedModel[] {
   const raw: unknown = JSON.parse(json);
   if (!Array.isArray(raw)) throw new Error('IMAGE_MODELS must be a JSON array');
-  return raw.map((entry, index) => {
-    const model = (entry ?? {}) as Record<string, unknown>;
-    for (const [field, kind] of Object.entries(DEPLOYED_MODEL_FIELDS)) {
-      const value = model[field];
-      const valid =
-        kind === 'optional string' ? value === undefined || typeof value === 'string' : typeof value === kind;
-      if (!valid) throw new Error(`IMAGE_MODELS[${index}].${field} must be a ${kind}`);
-    }
-    return model as unknown as DeployedModel;
+  return raw.map((model: unknown, index) => {
+    if (isDeployedModel(model)) return model;
+    const field = isPlainObject(model) ? invalidField(model, DEPLOYED_MODEL_FIELDS) : undefined;
+    throw new Error(
+      field
+        ? `IMAGE_MODELS[${index}].${field} must be a value of its type (DeployedModel, contracts/models.ts)`
+        : `IMAGE_MODELS[${index}] must be an object`,
+    );
   });
 }

@@ -4,18 +4,14 @@
  * token. This module validates, estimates, stores and starts; it also presents the jobs in seed
  * 001's shapes.
  */
-import type {
-  GenerateBatchRequest,
-  GenerateRequest,
-  ResolvedImageParameters,
-} from '../../../contracts/images.ts';
+import type { GenerateBatchRequest, GenerateRequest } from '../../../contracts/images.ts';
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { storeAndStartBatch } from '../batches/start.ts';
 import { ensureRoomForWork } from '../capacity.ts';
 import { DomainError, notFound, unavailable } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
-import type { JobRecord } from '../jobs/model.ts';
+import { type BatchJobRecord, isJobOfKind, type JobRecord } from '../jobs/model.ts';
 import type {
   BatchWorkflow,
   BlobStore,
@@ -25,7 +21,10 @@ import type {
   StorageCapacity,
 } from '../ports.ts';
 import { IMAGE_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
+import type { ImageJobParams, ImageJobRecord } from './job-record.ts';
 import type { ImageModels } from './models.ts';
+
+export type { ImageJobParams };
 
 export interface ImageServiceDeps {
   engine: JobsEngine;
@@ -41,11 +40,6 @@ export interface ImageServiceDeps {
   resultUrlTtlSeconds: number;
   /** Room for requests and images (the local platform's disk); absent: always room. */
   capacity?: StorageCapacity;
-}
-
-/** What one image job keeps in its `params`: the prompt and every resolved parameter. */
-export interface ImageJobParams extends ResolvedImageParameters {
-  prompt: string;
 }
 
 /** The Hugging Face inference toolkit's text-to-image request, which the shapes container speaks too. */
@@ -124,7 +118,7 @@ export class ImageService {
     const model = this.deps.models.resolve(request.model_id);
     const params = this.resolveParams(model, request, request.prompt, request.seed);
     const { batch, items } = await this.submitRuns(tenant, request.prompt.slice(0, 80), [{ model, params }]);
-    const job = items[0] as JobRecord;
+    const job = items[0] as ImageJobRecord;
     return { batch, job, model, params, cost: estimateCost(model, [params]) };
   }
 
@@ -145,18 +139,22 @@ export class ImageService {
   }
 
   /** An image job of this tenant; anything else (another kind, another tenant) is a 404. */
-  async imageJob(tenant: string, jobId: string): Promise<JobRecord> {
+  async imageJob(tenant: string, jobId: string): Promise<ImageJobRecord> {
     const job = await this.deps.engine.store.get(tenant, jobId);
     if (job?.kind !== 'image') throw notFound('job', jobId);
     return job;
   }
 
   /** A batch started by `/generate/batch` and its image jobs. */
-  async imageBatch(tenant: string, batchId: string): Promise<{ batch: JobRecord; items: JobRecord[] }> {
+  async imageBatch(
+    tenant: string,
+    batchId: string,
+  ): Promise<{ batch: BatchJobRecord; items: ImageJobRecord[] }> {
     const batch = await this.deps.engine.store.get(tenant, batchId);
     if (batch?.kind !== 'batch') throw notFound('batch', batchId);
-    const items = await this.deps.engine.store.listBatchItems(tenant, batchId);
-    if (items.length === 0 || items.some((item) => item.kind !== 'image')) throw notFound('batch', batchId);
+    const listed = await this.deps.engine.store.listBatchItems(tenant, batchId);
+    const items = listed.filter((item) => isJobOfKind(item, 'image'));
+    if (items.length === 0 || items.length < listed.length) throw notFound('batch', batchId);
     return { batch, items };
   }
 
@@ -166,7 +164,12 @@ export class ImageService {
    * answer is near, then half again as long each time up to two seconds, so that a job waiting on a
    * cold start costs a handful of reads rather than one every quarter second.
    */
-  async waitForEnd(tenant: string, jobId: string, ms: number, firstIntervalMs = 250): Promise<JobRecord> {
+  async waitForEnd(
+    tenant: string,
+    jobId: string,
+    ms: number,
+    firstIntervalMs = 250,
+  ): Promise<ImageJobRecord> {
     const deadline = Date.now() + ms;
     for (let interval = firstIntervalMs; ; interval = Math.min(interval * 1.5, 2000)) {
       const job = await this.imageJob(tenant, jobId);
@@ -271,7 +274,7 @@ export class ImageService {
     const models = new Set(runs.map((run) => run.model.name));
     const now = clock.now().toISOString();
     const batchId = newId();
-    const batch: JobRecord = {
+    const batch: BatchJobRecord = {
       tenant,
       id: batchId,
       kind: 'batch',
@@ -284,7 +287,7 @@ export class ImageService {
       createdAt: now,
       updatedAt: now,
     };
-    const items: JobRecord[] = runs.map(({ model, params }) => ({
+    const items: ImageJobRecord[] = runs.map(({ model, params }) => ({
       tenant,
       id: newId(),
       kind: 'image',
@@ -304,7 +307,7 @@ export class ImageService {
       items.map((item) =>
         blobs.put(
           imageKeys(tenant, item.id).request,
-          new TextEncoder().encode(JSON.stringify(endpointRequest(item.params as unknown as ImageJobParams))),
+          new TextEncoder().encode(JSON.stringify(endpointRequest(item.params))),
           'application/json',
         ),
       ),

@@ -7,11 +7,11 @@
  */
 
 import type { JobsEngine } from '../jobs/engine.ts';
-import type { JobRecord } from '../jobs/model.ts';
 import { assertTenantName } from '../keys.ts';
 import type { BlobStore, Clock, ColdStartStore, ModelEndpoints, TaskCallbacks } from '../ports.ts';
+import type { ImageJobRecord } from './job-record.ts';
 import type { ImageModels } from './models.ts';
-import { gpuSecondsPerImage, type ImageJobParams, imageKeys } from './service.ts';
+import { gpuSecondsPerImage, imageKeys } from './service.ts';
 
 export interface ImageTaskDeps {
   engine: JobsEngine;
@@ -217,12 +217,12 @@ function sanitize(reason: string): string {
  * A job invoked at zero instances waited for a cold start: how long, less its own inference, refines
  * the tenant's `warming` estimate for the endpoint. Best effort: the image is what matters.
  */
-async function recordColdStart(deps: ImageTaskDeps, job: JobRecord): Promise<void> {
+async function recordColdStart(deps: ImageTaskDeps, job: ImageJobRecord): Promise<void> {
   const inference = job.inference;
   const model = job.generator ? deps.models.byName(job.generator) : undefined;
   if (inference?.instancesAtInvoke !== 0 || !model) return;
   const waited = (deps.clock.now().getTime() - Date.parse(inference.invokedAt)) / 1000;
-  const inferring = gpuSecondsPerImage(model, job.params as unknown as ImageJobParams);
+  const inferring = gpuSecondsPerImage(model, job.params);
   await deps.coldStarts
     .record(job.tenant, inference.endpointName, Math.max(0, waited - inferring), deps.clock.now())
     .catch((error) => deps.report('could not record a cold start', { jobId: job.id, error }));

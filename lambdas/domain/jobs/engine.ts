@@ -155,10 +155,8 @@ export class JobsEngine {
       );
       await this.#bestEffort("recording a cancelled batch's counts", { tenant, batchId: id }, async () => {
         const counts = await this.countItems(tenant, id);
-        recorded = (await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' })) ?? {
-          ...outcome.job,
-          counts,
-        };
+        const updated = await this.deps.store.update(tenant, id, { counts }, { whenStatus: 'cancelled' });
+        recorded = updated ?? (outcome.job.kind === 'batch' ? { ...outcome.job, counts } : outcome.job);
       });
     }
     // A job that owns an execution (a batch, a training run) has it stopped, which stops its work.

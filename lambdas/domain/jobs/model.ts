@@ -1,10 +1,34 @@
+/**
+ * A job as the store keeps it: the fields every job has (JobRecordBase), and one record type per
+ * kind, each in its family's folder (`<family>/job-record.ts`) with the checks that read it back.
+ * RecordsByKind below is the one place a kind of job is added.
+ */
 import type { JobKind, JobStatus, LogEntry, StatusCounts } from '../../../contracts/jobs.ts';
+import { JOB_STATUSES } from '../../../contracts/vocabulary.ts';
+import { BATCH_JOB_FIELDS, type BatchJobRecord, type BatchJobState } from '../batches/job-record.ts';
+import {
+  type FieldChecks,
+  invalidField,
+  isNumber,
+  isPlainObject,
+  isString,
+  objectWith,
+  oneOf,
+  optional,
+} from '../field-checks.ts';
+import { GENERATION_JOB_FIELDS, type GenerationJobRecord } from '../generation/job-record.ts';
+import { IMAGE_JOB_FIELDS, type ImageJobRecord, type ImageJobState } from '../images/job-record.ts';
+import {
+  TRAINING_JOB_FIELDS,
+  type TrainingJobRecord,
+  type TrainingJobState,
+} from '../training/job-record.ts';
 
 /**
- * A job as the store keeps it. `tenant` is set only from the authorizer and is the first part of
- * every storage key; nothing in a request can choose it.
+ * What every job holds, whatever its kind. `tenant` is set only from the authorizer and is the
+ * first part of every storage key; nothing in a request can choose it.
  */
-export interface JobRecord {
+export interface JobRecordBase {
   tenant: string;
   id: string;
   kind: JobKind;
@@ -14,81 +38,154 @@ export interface JobRecord {
   name?: string;
   /** Set on jobs that belong to a batch. */
   batchId?: string;
-  generator?: string;
-  preview?: boolean;
-  params?: Record<string, unknown>;
   /** 0..100. Monotone while the job runs. */
   progress: number;
   message?: string;
-  /** Batch jobs: how many jobs the batch holds. */
-  total?: number;
-  /** Batch jobs: final counts, written when the batch ends. While it runs they are computed from its items. */
-  counts?: StatusCounts;
-  result?: { key: string; bytes: number; frames?: number; contentType: string };
-  error?: { code: string; message: string };
-  /** Handle of the workflow execution that runs this job (batch jobs). */
+  result?: JobResult;
+  error?: JobError;
+  /** Handle of the workflow execution that runs this job (batches, training runs). */
   executionId?: string;
-  /** Image jobs: the endpoint invocation that is making the image, and the workflow step waiting for it. */
-  inference?: InferenceRecord;
-  /** Training jobs: the run's name, data, attempts and, once it ended, its last progress. */
-  training?: TrainingRecord;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
 }
 
-/** An image job's invocation of a model endpoint. Internal: never presented by the API. */
-export interface InferenceRecord {
-  endpointName: string;
-  /** The Step Functions task token the workflow waits on; the endpoint's notification sends it back. */
-  taskToken: string;
-  invokedAt: string;
-  /** Instances the endpoint had when invoked: 0 means this job waits for a cold start. */
-  instancesAtInvoke: number;
+/** What a job made: an object of the outputs bucket. */
+export interface JobResult {
+  key: string;
+  bytes: number;
+  frames?: number;
+  contentType: string;
 }
 
-/** A training job's run. Internal, like every storage key: the API presents it in seed 002's shape. */
-export interface TrainingRecord {
-  /** The run name: its checkpoints live under it, so a later run of this name can resume them. */
-  customName: string;
-  /** The `train` channel: a manifest of result archives (a batch) or a folder of identity folders. */
-  dataset: { type: 'ManifestFile' | 'S3Prefix'; key: string; identities?: number; batchId?: string };
-  /**
-   * Training jobs started so far: the first, each resume after a suspension, and each restart after
-   * an interruption (a local platform that stopped). It names them: SageMaker never reuses a name.
-   */
-  attempts: number;
-  /** Suspensions resumed so far: what `maxAutoResumes` limits. An interruption is not one. */
-  autoResumes?: number;
-  /** Set when a suspension was granted its resume; the next attempt reads and clears it. */
-  resumingAfterSuspension?: boolean;
-  /** The current (or last) SageMaker training job. */
-  trainingJobName?: string;
-  instanceType: string;
-  spot: boolean;
-  maxRuntimeSeconds: number;
-  /** Billable instance seconds of the attempts that ended. */
-  billableSeconds?: number;
-  /** The trainer's last progress, kept when the run ends (live progress is read from its checkpoints). */
-  progress?: Record<string, unknown>;
+export interface JobError {
+  code: string;
+  message: string;
 }
 
-/** Fields a transition or an update may set besides status and version. */
+/** Each kind's record: the one place a kind of job is added (with its checks in KIND_FIELDS). */
+interface RecordsByKind {
+  generation: GenerationJobRecord;
+  batch: BatchJobRecord;
+  image: ImageJobRecord;
+  training: TrainingJobRecord;
+}
+
+/** A kind's own fields: its `kind` and what only records of some kinds hold. */
+export type KindFields<R extends JobRecordBase> = Omit<R, Exclude<keyof JobRecordBase, 'kind'>>;
+
+/** Every field that some kind's records hold and not every kind's. */
+type KindFieldName = { [K in JobKind]: keyof KindFields<RecordsByKind[K]> }[JobKind];
+
+/**
+ * A kind's record with every other kind's own fields absent: a job's `params` or `preview` reads
+ * as undefined where its kind has none, so that the readers of every kind (the jobs API, usage)
+ * need no narrowing, while a record of one kind cannot be given another kind's field.
+ */
+type Exclusive<R> = R extends unknown ? R & { [F in Exclude<KindFieldName, keyof R>]?: never } : never;
+
+/** A job as the store keeps it: one record type per kind, told apart by `kind`. */
+export type JobRecord = Exclusive<RecordsByKind[JobKind]>;
+
+/** The record of a job of kind `K`. */
+export type JobOfKind<K extends JobKind> = Extract<JobRecord, { kind: K }>;
+
+/**
+ * Fields a transition or an update may set besides status and version: the lifecycle's, and each
+ * kind's state. The store writes exactly these (its list is checked against this type).
+ */
 export type JobPatch = Partial<
   Pick<
-    JobRecord,
-    | 'progress'
-    | 'message'
-    | 'result'
-    | 'error'
-    | 'executionId'
-    | 'inference'
-    | 'training'
-    | 'counts'
-    | 'startedAt'
-    | 'finishedAt'
-  >
+    JobRecordBase,
+    'progress' | 'message' | 'result' | 'error' | 'executionId' | 'startedAt' | 'finishedAt'
+  > &
+    BatchJobState &
+    ImageJobState &
+    TrainingJobState
 >;
 
-export type { JobKind, JobStatus, LogEntry, StatusCounts };
+const BASE_FIELDS: FieldChecks<Omit<JobRecordBase, 'kind'>> = {
+  tenant: isString,
+  id: isString,
+  status: oneOf(JOB_STATUSES),
+  version: isNumber,
+  name: optional(isString),
+  batchId: optional(isString),
+  progress: isNumber,
+  message: optional(isString),
+  result: optional(
+    objectWith<JobResult>({
+      key: isString,
+      bytes: isNumber,
+      frames: optional(isNumber),
+      contentType: isString,
+    }),
+  ),
+  error: optional(objectWith<JobError>({ code: isString, message: isString })),
+  executionId: optional(isString),
+  createdAt: isString,
+  updatedAt: isString,
+  startedAt: optional(isString),
+  finishedAt: optional(isString),
+};
+
+const KIND_FIELDS: { readonly [K in JobKind]: FieldChecks<KindFields<RecordsByKind[K]>> } = {
+  generation: GENERATION_JOB_FIELDS,
+  batch: BATCH_JOB_FIELDS,
+  image: IMAGE_JOB_FIELDS,
+  training: TRAINING_JOB_FIELDS,
+};
+
+const KIND_FIELD_NAMES = [...new Set(Object.values(KIND_FIELDS).flatMap((fields) => Object.keys(fields)))];
+
+const isJobKind = (value: unknown): value is JobKind =>
+  typeof value === 'string' && Object.hasOwn(KIND_FIELDS, value);
+
+/**
+ * The first field of `value` that does not fit a job record of its kind (a field of another kind
+ * counts), or undefined when it is one. Fields no record type names are left as they are.
+ */
+export function jobRecordProblem(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return '(not an object)';
+  if (!isJobKind(value.kind)) return 'kind';
+  const own = KIND_FIELDS[value.kind];
+  return (
+    invalidField(value, BASE_FIELDS) ??
+    invalidField(value, own) ??
+    KIND_FIELD_NAMES.find((field) => !Object.hasOwn(own, field) && value[field] !== undefined)
+  );
+}
+
+export function isJobRecord(value: unknown): value is JobRecord {
+  return jobRecordProblem(value) === undefined;
+}
+
+export function isJobOfKind<K extends JobKind>(job: JobRecord, kind: K): job is JobOfKind<K> {
+  return job.kind === kind;
+}
+
+/** A stored item that is not a job record of its kind. */
+export class InvalidJobRecordError extends Error {
+  constructor(readonly field: string) {
+    super(`not a job record: its ${field} does not fit its kind`);
+    this.name = 'InvalidJobRecordError';
+  }
+}
+
+/** `value` as a job record, checked field by field against its kind's record type. */
+export function toJobRecord(value: unknown): JobRecord {
+  if (isJobRecord(value)) return value;
+  throw new InvalidJobRecordError(jobRecordProblem(value) ?? '(unknown)');
+}
+
+export type {
+  BatchJobRecord,
+  GenerationJobRecord,
+  ImageJobRecord,
+  JobKind,
+  JobStatus,
+  LogEntry,
+  StatusCounts,
+  TrainingJobRecord,
+};

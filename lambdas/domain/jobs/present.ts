@@ -1,4 +1,8 @@
+import type { z } from 'zod';
+import type { JobList, JobListQuery, JobLogs } from '../../../contracts/api.ts';
 import type { Job, StatusCounts } from '../../../contracts/jobs.ts';
+import type { JobStore } from '../ports.ts';
+import type { JobsEngine } from './engine.ts';
 import { isTerminal } from './lifecycle.ts';
 import type { JobRecord } from './model.ts';
 
@@ -38,3 +42,48 @@ export function presentJob(job: JobRecord, counts?: StatusCounts): Job {
 
 /** Infinity's `in_progress`: true until the job has ended, whatever way it ended. */
 export const inProgress = (job: Pick<JobRecord, 'status'>) => !isTerminal(job.status);
+
+/** `GET /jobs/{id}`: a batch shows live counts of its jobs while it runs; once ended, the counts it recorded. */
+export async function jobView(engine: JobsEngine, tenant: string, id: string): Promise<Job> {
+  const job = await engine.get(tenant, id);
+  const counts = job.kind === 'batch' && !job.counts ? await engine.countItems(tenant, id) : undefined;
+  return presentJob(job, counts);
+}
+
+/** `DELETE /jobs/{id}`: the job as cancelling left it. */
+export async function cancelledJob(engine: JobsEngine, tenant: string, id: string): Promise<Job> {
+  return presentJob(await engine.cancel(tenant, id));
+}
+
+/** `GET /jobs`: one page of the tenant's jobs, filtered as the query asks. */
+export async function jobList(
+  store: JobStore,
+  tenant: string,
+  query: z.output<typeof JobListQuery>,
+): Promise<z.infer<typeof JobList>> {
+  const page = await store.list(tenant, {
+    limit: query.limit,
+    ...(query.kind ? { kind: query.kind } : {}),
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.batch ? { batchId: query.batch } : {}),
+    ...(query.start_time ? { since: query.start_time } : {}),
+    ...(query.end_time ? { until: query.end_time } : {}),
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+  });
+  return {
+    jobs: page.items.map((job) => presentJob(job)),
+    ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+  };
+}
+
+/** `GET /jobs/{id}/logs`: the last `tail` entries of a job of this tenant (a 404 for any other). */
+export async function jobLogs(
+  engine: JobsEngine,
+  store: JobStore,
+  tenant: string,
+  id: string,
+  tail: number,
+): Promise<z.infer<typeof JobLogs>> {
+  await engine.get(tenant, id);
+  return { job_id: id, entries: await store.tailLog(tenant, id, tail) };
+}

@@ -3,7 +3,8 @@ import type { JobsEngine } from './engine.ts';
 /** What the reconciler needs of a closed execution (from EventBridge, or the local runner). */
 export interface ClosedExecution {
   tenant: string;
-  batchId: string;
+  /** The job the execution ran (a batch, a training run): executions are named after it. */
+  jobId: string;
   /** Step Functions' status: only FAILED, TIMED_OUT and ABORTED reach the reconciler. */
   status: string;
   error?: string;
@@ -11,47 +12,48 @@ export interface ClosedExecution {
 }
 
 /**
- * Marks a batch and its open jobs failed when their execution closed without saying so (a task that
- * could not run its Catch, a timeout, an abort from outside). Idempotent: a replayed event finds
+ * Marks a job and its open items failed when its execution closed without saying so (a task that
+ * could not run its Catch, a timeout, an abort from outside), whichever family's machine ran it: a
+ * batch and its jobs, or a training run (which has no items). Idempotent: a replayed event finds
  * every job terminal and writes nothing.
  */
 export async function reconcileClosedExecution(
   engine: JobsEngine,
   execution: ClosedExecution,
-): Promise<{ jobsFailed: number; batchFailed: boolean }> {
+): Promise<{ jobsFailed: number; ownerFailed: boolean }> {
+  const owner = await engine.store.get(execution.tenant, execution.jobId);
+  // "the batch execution ended FAILED: BatchFailed", "the training execution ended TIMED_OUT".
+  const ended = `the ${owner ? `${owner.kind} ` : ''}execution ended ${execution.status}`;
   const error = {
     code: `EXECUTION_${execution.status}`,
-    message: execution.error
-      ? `the batch execution ended ${execution.status}: ${execution.error}`.slice(0, 500)
-      : `the batch execution ended ${execution.status}`,
+    message: execution.error ? `${ended}: ${execution.error}`.slice(0, 500) : ended,
   };
-  // A batch the user cancelled was aborted on purpose: its open jobs are cancelled, not failed,
+  // A job the user cancelled was aborted on purpose: its open items are cancelled, not failed,
   // whichever of the cancel and this event reaches them first.
-  const batch = await engine.store.get(execution.tenant, execution.batchId);
-  if (batch?.status === 'cancelled') {
+  if (owner?.status === 'cancelled') {
     await engine.closeOpenItems(
       execution.tenant,
-      execution.batchId,
+      execution.jobId,
       'cancelled',
       undefined,
       'cancelled with its batch',
     );
-    return { jobsFailed: 0, batchFailed: false };
+    return { jobsFailed: 0, ownerFailed: false };
   }
   const jobsFailed = await engine.closeOpenItems(
     execution.tenant,
-    execution.batchId,
+    execution.jobId,
     'failed',
     error,
     error.message,
   );
-  const counts = await engine.countItems(execution.tenant, execution.batchId);
+  const counts = await engine.countItems(execution.tenant, execution.jobId);
   const outcome = await engine.transition(
     execution.tenant,
-    execution.batchId,
+    execution.jobId,
     'failed',
     { error, counts },
     error.message,
   );
-  return { jobsFailed, batchFailed: outcome.applied };
+  return { jobsFailed, ownerFailed: outcome.applied };
 }

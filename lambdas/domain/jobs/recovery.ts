@@ -7,13 +7,18 @@
  */
 import type { JobsEngine } from './engine.ts';
 import { isTerminal } from './lifecycle.ts';
-import type { JobRecord } from './model.ts';
+import type { JobKind, JobRecord } from './model.ts';
 
-/** What runs an open job again. */
-export interface Resumers {
-  /** A batch and its jobs (all of them, ended or not: the workflow skips those that ended). */
-  batch(batch: JobRecord, items: JobRecord[]): Promise<void>;
-  training(job: JobRecord): Promise<void>;
+/**
+ * What runs an open job of one kind again: each family registers one per kind of job it owns (a
+ * batch owns its items; a training run owns none).
+ */
+export interface Resumer {
+  kind: JobKind;
+  /** Whether this resumer runs `owner` (an image batch and a generation batch are both `batch`). Default: yes. */
+  claims?(owner: JobRecord, items: readonly JobRecord[]): boolean;
+  /** Starts it again with all its items, ended or not (its workflow skips those that ended). */
+  resume(owner: JobRecord, items: readonly JobRecord[]): Promise<void>;
 }
 
 export interface RecoveryReport {
@@ -29,23 +34,38 @@ const INTERRUPTED = {
   message: 'the platform stopped while the job was open, and nothing resumes a job of this kind',
 } as const;
 
-/** Owners run their own work again; a job of an open owner is left to it. */
-const isOwner = (job: JobRecord) => job.kind === 'batch' || job.kind === 'training';
-
 export async function recoverOpenJobs(
   engine: JobsEngine,
   open: readonly JobRecord[],
-  resume: Resumers,
+  resumers: readonly Resumer[],
 ): Promise<RecoveryReport> {
   const report: RecoveryReport = { resumed: [], closed: [] };
+  // Owners run their own work again; a job of an open owner is left to it.
+  const ownerKinds = new Set(resumers.map((resumer) => resumer.kind));
+  const isOwner = (job: JobRecord) => ownerKinds.has(job.kind);
   const openOwners = new Set(open.filter(isOwner).map((job) => `${job.tenant}/${job.id}`));
+  const fail = async (job: JobRecord) => {
+    const outcome = await engine.transition(
+      job.tenant,
+      job.id,
+      'failed',
+      { error: { ...INTERRUPTED } },
+      `failed: ${INTERRUPTED.message}`,
+    );
+    if (outcome.applied) report.closed.push(job.id);
+  };
   for (const job of open) {
     if (isTerminal(job.status)) continue;
-    if (job.kind === 'training') {
-      await resume.training(job);
-      report.resumed.push(job.id);
-    } else if (job.kind === 'batch') {
-      await resume.batch(job, await engine.store.listBatchItems(job.tenant, job.id));
+    if (isOwner(job)) {
+      const items = await engine.store.listBatchItems(job.tenant, job.id);
+      const resumer = resumers.find(
+        (candidate) => candidate.kind === job.kind && (candidate.claims?.(job, items) ?? true),
+      );
+      if (!resumer) {
+        await fail(job);
+        continue;
+      }
+      await resumer.resume(job, items);
       report.resumed.push(job.id);
     } else if (job.batchId) {
       // Its batch resumes it, when the batch is open too.
@@ -53,14 +73,7 @@ export async function recoverOpenJobs(
       const closed = await engine.closeIfBatchEnded(job);
       if (closed) report.closed.push(job.id);
     } else {
-      const outcome = await engine.transition(
-        job.tenant,
-        job.id,
-        'failed',
-        { error: { ...INTERRUPTED } },
-        `failed: ${INTERRUPTED.message}`,
-      );
-      if (outcome.applied) report.closed.push(job.id);
+      await fail(job);
     }
   }
   return report;

@@ -15,10 +15,12 @@ import type {
 import { JOB_ID_PATTERN } from '../../../contracts/vocabulary.ts';
 import { ensureRoomForWork } from '../capacity.ts';
 import { DomainError, illegalState, notFound } from '../errors.ts';
+import type { GenerationJobRecord } from '../generation/job-record.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
-import type { JobRecord, TrainingRecord } from '../jobs/model.ts';
+import { isJobOfKind, type JobRecord } from '../jobs/model.ts';
 import type { BlobStore, Clock, Page, StorageCapacity, TrainingWorkflow } from '../ports.ts';
+import type { TrainingJobRecord, TrainingRecord } from './job-record.ts';
 import { trainingKeys } from './keys.ts';
 import { parseProgress, pendingProgress, progressFrom } from './progress.ts';
 
@@ -45,11 +47,11 @@ const invalid = (parameter: string, value: unknown, constraint: string, message:
   new DomainError('VALIDATION_ERROR', message, { parameter, value, constraint });
 
 /** A completed `shapes` job that made identity crops: the input a re-identification run trains on. */
-function isCropsJob(job: JobRecord): boolean {
+function isCropsJob(job: JobRecord): job is GenerationJobRecord {
   return (
     job.kind === 'generation' &&
     job.generator === 'shapes' &&
-    job.params?.output === 'identity_crops' &&
+    job.params.output === 'identity_crops' &&
     job.status === 'completed' &&
     job.result !== undefined
   );
@@ -59,7 +61,10 @@ export class TrainingService {
   constructor(readonly deps: TrainingServiceDeps) {}
 
   /** Checks, resolves the dataset, stores the task and starts its workflow; nothing is stored on a refusal. */
-  async submit(tenant: string, request: TrainRequest): Promise<{ job: JobRecord; accepted: TrainAccepted }> {
+  async submit(
+    tenant: string,
+    request: TrainRequest,
+  ): Promise<{ job: TrainingJobRecord; accepted: TrainAccepted }> {
     if (request.tenant_id !== undefined && request.tenant_id !== tenant) {
       throw new DomainError(
         'FORBIDDEN',
@@ -84,7 +89,7 @@ export class TrainingService {
     const dataset = await this.#dataset(tenant, id, customName, request);
     const now = this.deps.clock.now().toISOString();
     const training: TrainingRecord = { customName, dataset, attempts: 0, ...compute };
-    const job: JobRecord = {
+    const job: TrainingJobRecord = {
       tenant,
       id,
       kind: 'training',
@@ -130,21 +135,25 @@ export class TrainingService {
    * A training task of this tenant; anything else (another kind, another tenant, a string that
    * could not be a task id, such as LaxAI's UUIDs) is a 404.
    */
-  async task(tenant: string, taskId: string): Promise<JobRecord> {
+  async task(tenant: string, taskId: string): Promise<TrainingJobRecord> {
     if (!JOB_ID_PATTERN.test(taskId)) throw notFound('task', taskId.slice(0, 100));
     const job = await this.deps.engine.store.get(tenant, taskId);
     if (job?.kind !== 'training') throw notFound('task', taskId);
     return job;
   }
 
-  async list(tenant: string, query: { status?: JobRecord['status']; limit: number; cursor?: string }) {
-    const page: Page<JobRecord> = await this.deps.engine.store.list(tenant, {
+  async list(
+    tenant: string,
+    query: { status?: JobRecord['status']; limit: number; cursor?: string },
+  ): Promise<Page<TrainingJobRecord>> {
+    const page = await this.deps.engine.store.list(tenant, {
       kind: 'training',
       limit: query.limit,
       ...(query.status ? { status: query.status } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
     });
-    return page;
+    // The kind index holds training jobs only: the filter narrows their type and drops nothing.
+    return { ...page, items: page.items.filter((job) => isJobOfKind(job, 'training')) };
   }
 
   async cancel(tenant: string, taskId: string): Promise<JobRecord> {
@@ -153,9 +162,8 @@ export class TrainingService {
   }
 
   /** The task in seed 002's shape: live progress from its checkpoints while it runs. */
-  async present(job: JobRecord): Promise<TrainingTask> {
-    const training = job.training as TrainingRecord;
-    const params = job.params as unknown as TrainRequest;
+  async present(job: TrainingJobRecord): Promise<TrainingTask> {
+    const { training, params } = job;
     const progress = await this.#progress(job);
     const modelUrl =
       job.status === 'completed' && job.result
@@ -185,8 +193,8 @@ export class TrainingService {
     };
   }
 
-  async #progress(job: JobRecord): Promise<TrainingProgress> {
-    const training = job.training as TrainingRecord;
+  async #progress(job: TrainingJobRecord): Promise<TrainingProgress> {
+    const { training } = job;
     const kept = training.progress ? progressFrom(training.progress) : undefined;
     // A run that ended without recording its progress (cancelled, or closed by the reconciler) still
     // has the trainer's last word in its checkpoint folder: its epochs and logs stay visible.
@@ -215,7 +223,7 @@ export class TrainingService {
    * epochs as if it had not started, and a poller would see its progress go backwards.
    */
   async #liveProgress(
-    job: JobRecord,
+    job: TrainingJobRecord,
     training: TrainingRecord,
     reads: number,
   ): Promise<TrainingProgress | undefined> {
@@ -293,11 +301,11 @@ export class TrainingService {
       type: 'ManifestFile',
       key: manifestKey,
       batchId: crops.batchId,
-      identities: crops.jobs.reduce((sum, job) => sum + Number(job.params?.identities ?? 0), 0),
+      identities: crops.jobs.reduce((sum, job) => sum + Number(job.params.identities ?? 0), 0),
     };
   }
 
-  async #cropsOf(tenant: string, batchId: string): Promise<{ batchId: string; jobs: JobRecord[] }> {
+  async #cropsOf(tenant: string, batchId: string): Promise<{ batchId: string; jobs: GenerationJobRecord[] }> {
     const batch = await this.deps.engine.store.get(tenant, batchId);
     if (batch?.kind !== 'batch') throw notFound('batch', batchId);
     if (!isTerminal(batch.status)) {
@@ -318,7 +326,7 @@ export class TrainingService {
     return { batchId, jobs };
   }
 
-  async #latestCrops(tenant: string): Promise<{ batchId: string; jobs: JobRecord[] }> {
+  async #latestCrops(tenant: string): Promise<{ batchId: string; jobs: GenerationJobRecord[] }> {
     const page = await this.deps.engine.store.list(tenant, { kind: 'batch', limit: RECENT_BATCHES });
     for (const batch of page.items) {
       if (!isTerminal(batch.status)) continue;

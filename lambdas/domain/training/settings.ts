@@ -4,28 +4,38 @@
  * read them and stay free of zod (contracts/vocabulary.ts says why).
  */
 import type { TrainingSettings } from '../../../contracts/training.ts';
+import {
+  arrayOf,
+  type FieldChecks,
+  invalidField,
+  isBoolean,
+  isNumber,
+  isPlainObject,
+  isString,
+} from '../field-checks.ts';
 
-/** The type of each field; a field added to the schema does not compile until it is listed here. */
-const FIELDS = {
-  instanceType: 'string',
-  allowedInstanceTypes: 'string[]',
-  volumeSizeGb: 'number',
-  maxRuntimeSeconds: 'number',
-  maxRuntimeLimitSeconds: 'number',
-  spot: 'boolean',
-  maxWaitSeconds: 'number',
-  maxAutoResumes: 'number',
-} as const satisfies Record<keyof TrainingSettings, 'string' | 'string[]' | 'number' | 'boolean'>;
+/** One check per field: a field added to the schema does not compile until it is checked here. */
+const FIELDS: FieldChecks<TrainingSettings> = {
+  instanceType: isString,
+  allowedInstanceTypes: arrayOf(isString),
+  volumeSizeGb: isNumber,
+  maxRuntimeSeconds: isNumber,
+  maxRuntimeLimitSeconds: isNumber,
+  spot: isBoolean,
+  maxWaitSeconds: isNumber,
+  maxAutoResumes: isNumber,
+};
+
+const isTrainingSettings = (value: unknown): value is TrainingSettings =>
+  isPlainObject(value) && invalidField(value, FIELDS) === undefined;
 
 export function parseTrainingSettings(json: string): TrainingSettings {
-  const raw = JSON.parse(json) as Record<string, unknown>;
-  for (const [field, kind] of Object.entries(FIELDS)) {
-    const value = raw?.[field];
-    const valid =
-      kind === 'string[]'
-        ? Array.isArray(value) && value.every((item) => typeof item === 'string')
-        : typeof value === kind;
-    if (!valid) throw new Error(`TRAINING_SETTINGS.${field} must be a ${kind}`);
-  }
-  return raw as unknown as TrainingSettings;
+  const raw: unknown = JSON.parse(json);
+  if (isTrainingSettings(raw)) return raw;
+  const field = isPlainObject(raw) ? invalidField(raw, FIELDS) : undefined;
+  throw new Error(
+    field
+      ? `TRAINING_SETTINGS.${field} must be a value of its type (TrainingSettings, contracts/training.ts)`
+      : 'TRAINING_SETTINGS must be a JSON object',
+  );
 }

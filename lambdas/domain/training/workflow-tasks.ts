@@ -8,8 +8,9 @@
 import { hasInstanceStorage } from '../../../contracts/instances.ts';
 import type { TrainingSettings, TrainRequest } from '../../../contracts/training.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
-import type { JobRecord, TrainingRecord } from '../jobs/model.ts';
+import { isJobOfKind } from '../jobs/model.ts';
 import type { BlobStore } from '../ports.ts';
+import type { TrainingJobRecord } from './job-record.ts';
 import { trainingJobName, trainingKeys } from './keys.ts';
 import { parseProgress } from './progress.ts';
 
@@ -19,6 +20,17 @@ export interface TrainingTaskDeps {
   settings: TrainingSettings;
   /** The KMS key of training volumes (the stack's); absent locally. */
   volumeKeyArn?: string;
+}
+
+/** The training job a step is for; a job of another kind is no task of this machine. */
+async function trainingJob(
+  engine: JobsEngine,
+  input: { tenant: string; jobId: string },
+): Promise<TrainingJobRecord> {
+  const job = await engine.get(input.tenant, input.jobId);
+  if (!isJobOfKind(job, 'training'))
+    throw new Error(`job ${job.id} is a ${job.kind} job, not a training task`);
+  return job;
 }
 
 /** An error Step Functions matches by name. */
@@ -83,14 +95,13 @@ export async function prepareTraining(
   input: { tenant: string; jobId: string; executionId?: string },
 ): Promise<PreparedTraining> {
   const { engine, blobs, settings } = deps;
-  const job = await engine.get(input.tenant, input.jobId);
+  const job = await trainingJob(engine, input);
   if (job.status !== 'pending' && job.status !== 'running') {
     throw new NamedError('TaskEnded', `task ${job.id} is ${job.status}: nothing to train`);
   }
-  const training = job.training as TrainingRecord;
+  const { training, params: request } = job;
   const attempt = training.attempts + 1;
   const name = trainingJobName(job.id, attempt);
-  const request = job.params as unknown as TrainRequest;
   // Attempts as the user counts them: the first and each resumed suspension. A run started again
   // because its previous training job was interrupted (the local platform stopped) continues the
   // attempt it was in and uses up none of the resumes.
@@ -165,9 +176,9 @@ export async function recordTraining(
   input: RecordTrainingInput,
 ): Promise<{ resume: boolean; status: string }> {
   const { engine, blobs, settings } = deps;
-  const job = await engine.get(input.tenant, input.jobId);
+  const job = await trainingJob(engine, input);
   if (job.status !== 'pending' && job.status !== 'running') return { resume: false, status: job.status };
-  const training = job.training as TrainingRecord;
+  const { training } = job;
   if (input.error || !input.trained) return fail(deps, job, failureOf(input.error));
 
   const keys = trainingKeys(job.tenant, job.id, training.customName);
@@ -238,11 +249,11 @@ export async function recordTraining(
 
 async function fail(
   deps: TrainingTaskDeps,
-  job: JobRecord,
+  job: TrainingJobRecord,
   error: { code: string; message: string },
   extra: { billableSeconds?: number; progress?: object } = {},
 ): Promise<{ resume: boolean; status: string }> {
-  const training = job.training as TrainingRecord;
+  const { training } = job;
   await deps.engine.transition(
     job.tenant,
     job.id,

@@ -4,8 +4,8 @@
  * library.
  */
 import { ClientMessage } from '../../../contracts/websocket.ts';
-import { invalidInput } from '../../http/zod-issues.ts';
 import { DomainError } from '../errors.ts';
+import { invalidInput } from '../validation.ts';
 import type { GenerationSocket, SocketCaller } from './service.ts';
 
 /** What serving a client message needs of the socket. */

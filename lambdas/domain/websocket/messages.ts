@@ -75,7 +75,7 @@ export function byteLength(text: string): number {
  * neither do these messages.
  */
 export function progressOf(job: JobRecord): ProgressMessage {
-  const steps = Number(job.params?.num_inference_steps);
+  const steps = job.kind === 'image' ? job.params.num_inference_steps : 1;
   const totalSteps = Number.isInteger(steps) && steps > 0 ? steps : 1;
   const fraction = job.status === 'completed' ? 1 : Math.min(1, Math.max(0, job.progress / 100));
   return {

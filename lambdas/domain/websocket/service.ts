@@ -3,7 +3,7 @@
  * progress and result of each job it started, or `subscribe` messages to follow jobs its tenant
  * started earlier (on a connection that has gone). The same code serves API Gateway's WebSocket API
  * (routes and an EventBridge rule, lambdas/handlers/websocket/) and the local platform's socket
- * (lambdas/local/websocket.ts).
+ * (lambdas/local/apigateway/websocket.ts).
  *
  * Delivery: every `Job State Change` of an image job reaches `push`, which reads the job and sends
  * its state to each connection subscribed to it. A subscription records the last job version it
@@ -269,7 +269,7 @@ export class GenerationSocket {
     if (!isTerminal(job.status)) return [progressOf(job)];
     try {
       const image = await this.deps.image(job);
-      const prompt = String(job.params?.prompt ?? '');
+      const prompt = job.kind === 'image' ? job.params.prompt : '';
       return [progressOf(job), { type: 'result', job_id: job.id, ...image, prompt }];
     } catch (error) {
       // A failed or cancelled job is answered as GET /generate/{id} answers it; anything else retries.

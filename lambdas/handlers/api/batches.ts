@@ -1,16 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { BatchRequest } from '../../../contracts/batches.ts';
 import { routes } from '../../../contracts/routes.ts';
-import { presentBatchListItem } from '../../domain/batches/service.ts';
+import { batchList, batchOfOne, singleJob } from '../../domain/batches/present.ts';
 import { BatchSubmission } from '../../domain/batches/submission.ts';
-import { presentJob } from '../../domain/jobs/present.ts';
+import { type GenerationRuntime, generationFromEnv } from '../../families/generation/runtime.ts';
+import { type ImagesRuntime, imagesFromEnv } from '../../families/images/runtime.ts';
 import { bind, type RouteBinding, type RouteRequest } from '../../http/api-handler.ts';
-import type { Runtime } from '../../runtime.ts';
+import { type CoreRuntime, compose } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
 import { infinityBatchRoutes } from './infinity.ts';
 
-export function batchRoutes(runtime: Runtime): RouteBinding[] {
+export function batchRoutes(runtime: CoreRuntime & GenerationRuntime & ImagesRuntime): RouteBinding[] {
   const { batches, engine } = runtime;
   // Built on first use: a function that only lists batches never builds the image service.
   let submission: BatchSubmission | undefined;
@@ -22,14 +23,8 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
   /** One job is a batch of one, as in Infinity. */
   const submitOne =
     (preview: boolean) =>
-    async ({ tenant, body }: RouteRequest<typeof routes.submitStandardJob>) => {
-      const batch = await submitted(tenant, {
-        ...(body.batch_name ? { name: body.batch_name } : {}),
-        job_runs: [{ name: body.name, is_preview: preview, param_values: body.param_values }],
-      });
-      const jobId = batch.job_runs[0]?.id ?? '';
-      return { batch_id: batch.id, job: presentJob(await engine.get(tenant, jobId)) };
-    };
+    async ({ tenant, body }: RouteRequest<typeof routes.submitStandardJob>) =>
+      singleJob(engine, tenant, await submitted(tenant, batchOfOne(body, preview)));
 
   const submitted = async (tenant: string, request: BatchRequest) => {
     const batch = await submissions().submit(tenant, request);
@@ -43,13 +38,7 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
     bind(routes.submitPreviewJob, submitOne(true)),
     bind(routes.submitBatch, async ({ tenant, body }) => submitted(tenant, body)),
     bind(routes.estimateBatch, async ({ body }) => submissions().estimate(body)),
-    bind(routes.listBatches, async ({ tenant, query }) => {
-      const page = await batches.list(tenant, query);
-      return {
-        batches: page.items.map(presentBatchListItem),
-        ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
-      };
-    }),
+    bind(routes.listBatches, async ({ tenant, query }) => batchList(batches, tenant, query)),
     bind(routes.getBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
     bind(routes.getBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
     // Infinity's client on its own paths (seed 000), through the same submission.
@@ -57,4 +46,6 @@ export function batchRoutes(runtime: Runtime): RouteBinding[] {
   ];
 }
 
-export const handler = apiEntry(batchRoutes);
+export const handler = apiEntry(batchRoutes, (core, env) =>
+  compose(core, generationFromEnv(core, env), imagesFromEnv(core, env)),
+);

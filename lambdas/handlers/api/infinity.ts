@@ -6,10 +6,11 @@
  */
 import type { Batch, BatchEstimate, BatchRequest } from '../../../contracts/batches.ts';
 import { routes } from '../../../contracts/routes.ts';
-import { InfinityViews, usageByGenerator } from '../../domain/batches/infinity.ts';
-import { jobsInRange } from '../../domain/jobs/usage.ts';
+import { InfinityViews } from '../../domain/batches/infinity.ts';
+import { infinityUsage } from '../../domain/batches/present.ts';
+import type { GenerationRuntime } from '../../families/generation/runtime.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
-import type { Runtime } from '../../runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 
 export interface InfinitySubmissions {
   /** Submits as POST /api/v1/batches does (metrics included). */
@@ -17,7 +18,10 @@ export interface InfinitySubmissions {
   estimate(request: BatchRequest): BatchEstimate;
 }
 
-export function infinityBatchRoutes(runtime: Runtime, submissions: InfinitySubmissions): RouteBinding[] {
+export function infinityBatchRoutes(
+  runtime: CoreRuntime & GenerationRuntime,
+  submissions: InfinitySubmissions,
+): RouteBinding[] {
   const { batches, store, clock } = runtime;
   const views = new InfinityViews({ batches, store });
   // The body's empty name (the client's "" for none) is parsed as no name: the batch is named as an
@@ -32,9 +36,8 @@ export function infinityBatchRoutes(runtime: Runtime, submissions: InfinitySubmi
     bind(routes.infinityGetJobRun, async ({ tenant, params }) => views.jobRun(tenant, params.id, false)),
     bind(routes.infinityListJobPreviews, async ({ tenant, query }) => views.listJobRuns(tenant, true, query)),
     bind(routes.infinityGetJobPreview, async ({ tenant, params }) => views.jobRun(tenant, params.id, true)),
-    bind(routes.infinityGetUsage, async ({ tenant, query }) => {
-      const { jobs } = await jobsInRange(store, tenant, query, clock.now());
-      return usageByGenerator(jobs);
-    }),
+    bind(routes.infinityGetUsage, async ({ tenant, query }) =>
+      infinityUsage(store, tenant, query, clock.now()),
+    ),
   ];
 }

@@ -3,12 +3,14 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { routes } from '../../../contracts/routes.ts';
+import { cancelledTraining, trainingTask, trainingTasks } from '../../domain/training/present.ts';
+import { type TrainingRuntime, trainingFromEnv } from '../../families/training/runtime.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
-import type { Runtime } from '../../runtime.ts';
+import { type CoreRuntime, compose } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
 
-export function trainingRoutes(runtime: Runtime): RouteBinding[] {
+export function trainingRoutes(runtime: CoreRuntime & TrainingRuntime): RouteBinding[] {
   const training = () => runtime.training;
   return [
     bind(routes.startTraining, async ({ tenant, body }) => {
@@ -17,22 +19,13 @@ export function trainingRoutes(runtime: Runtime): RouteBinding[] {
       return accepted;
     }),
     bind(routes.getTrainingStatus, async ({ tenant, params }) =>
-      training().present(await training().task(tenant, params.task_id)),
+      trainingTask(training(), tenant, params.task_id),
     ),
-    bind(routes.listTrainingJobs, async ({ tenant, query }) => {
-      const page = await training().list(tenant, query);
-      const jobs = await Promise.all(page.items.map((job) => training().present(job)));
-      return { jobs, total: jobs.length, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) };
-    }),
-    bind(routes.cancelTraining, async ({ tenant, params }) => {
-      const job = await training().cancel(tenant, params.task_id);
-      return {
-        task_id: job.id,
-        status: job.status,
-        message: 'Training job cancelled: its training job is being stopped',
-      };
-    }),
+    bind(routes.listTrainingJobs, async ({ tenant, query }) => trainingTasks(training(), tenant, query)),
+    bind(routes.cancelTraining, async ({ tenant, params }) =>
+      cancelledTraining(training(), tenant, params.task_id),
+    ),
   ];
 }
 
-export const handler = apiEntry(trainingRoutes);
+export const handler = apiEntry(trainingRoutes, (core, env) => compose(core, trainingFromEnv(core, env)));

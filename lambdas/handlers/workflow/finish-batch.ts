@@ -1,8 +1,8 @@
 import { finishBatch } from '../../domain/batches/workflow-tasks.ts';
-import type { Runtime } from '../../runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
-export const finishBatchTask = (runtime: Runtime, event: Parameters<typeof finishBatch>[1]) =>
+export const finishBatchTask = (runtime: CoreRuntime, event: Parameters<typeof finishBatch>[1]) =>
   finishBatch(runtime.engine, event);
 
-export const handler = taskEntry(finishBatchTask);
+export const handler = taskEntry(finishBatchTask, (core) => core);

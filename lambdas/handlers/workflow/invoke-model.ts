@@ -1,9 +1,10 @@
 import { type InvokeModelInput, invokeModel } from '../../domain/images/workflow-tasks.ts';
-import type { Runtime } from '../../runtime.ts';
+import { type ImagesRuntime, imagesFromEnv } from '../../families/images/runtime.ts';
+import { type CoreRuntime, compose } from '../../runtime/core.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
 /** The image workflow's InvokeModel step (`lambda:invoke.waitForTaskToken`). */
-export const invokeModelTask = (runtime: Runtime, event: InvokeModelInput) =>
+export const invokeModelTask = (runtime: CoreRuntime & ImagesRuntime, event: InvokeModelInput) =>
   invokeModel(runtime.imageTasks, event);
 
-export const handler = taskEntry(invokeModelTask);
+export const handler = taskEntry(invokeModelTask, (core, env) => compose(core, imagesFromEnv(core, env)));

@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type RunJobInput, runGenerationJob } from '../../domain/generation/run-job.ts';
-import type { Runtime } from '../../runtime.ts';
+import { type GenerationRuntime, generationFromEnv } from '../../families/generation/runtime.ts';
+import { type CoreRuntime, compose } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
-export const runJobTask = async (runtime: Runtime, event: RunJobInput) => {
+export const runJobTask = async (runtime: CoreRuntime & GenerationRuntime, event: RunJobInput) => {
   const started = performance.now();
   const outcome = await runGenerationJob(runtime, event);
   if (outcome.outcome === 'completed') {
@@ -15,4 +16,4 @@ export const runJobTask = async (runtime: Runtime, event: RunJobInput) => {
   return outcome;
 };
 
-export const handler = taskEntry(runJobTask);
+export const handler = taskEntry(runJobTask, (core, env) => compose(core, generationFromEnv(core, env)));

@@ -25,7 +25,8 @@ export function jobControls(): JobControls {
         : async (runtime, event: { tenant: string; jobId: string }) => {
             await gate?.opened;
             const job = await runtime.engine.get(event.tenant, event.jobId);
-            if (job.params?.seed === FAILING_SEED) throw new Error('injected failure');
+            if (job.kind === 'generation' && job.params.seed === FAILING_SEED)
+              throw new Error('injected failure');
             return task(runtime, event);
           },
     hold() {

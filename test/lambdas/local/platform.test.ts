@@ -61,7 +61,7 @@ describe('the local platform across a restart', () => {
     await second.stop();
 
     // Assess
-    expect(second.resumedBatches).toEqual([batch.id]);
+    expect(second.resumedJobs).toEqual([batch.id]);
     expect(second.devKey).toBe(first.devKey);
     expect(resumed.counts).toMatchObject({ completed: 2, failed: 0 });
     expect(completedBefore.status).toBe('completed');
@@ -95,7 +95,7 @@ describe('the local platform across a restart', () => {
     await second.stop();
 
     // Assess
-    expect(second.resumedBatches).toEqual([]);
+    expect(second.resumedJobs).toEqual([]);
     expect(jobs.jobs.map((job) => job.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
@@ -137,7 +137,7 @@ describe('the local platform across a restart', () => {
     await second.stop();
 
     // Assess
-    expect(second.resumedBatches).toEqual([batchId]);
+    expect(second.resumedJobs).toEqual([batchId]);
     expect(after.jobs.map((job) => [job.status, job.error?.code])).toEqual(
       after.jobs.map(() => ['completed', undefined]),
     );

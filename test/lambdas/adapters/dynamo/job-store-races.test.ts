@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../../../contracts/jobs.ts';
 import { DynamoJobStore } from '../../../../lambdas/adapters/dynamo/job-store.ts';
+import type { JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
 import { useEmulators } from '../../../support/emulators.ts';
 import { aJob, aTenant } from '../../../support/jobs.ts';
 
@@ -27,7 +28,7 @@ describe('DynamoJobStore under racing workers', () => {
     // Act: each writer increments the counter it last saw, writing only if nobody wrote since; after a
     // conflict it re-reads the job, as a worker holding a stale copy must.
     const writer = async () => {
-      let known = job;
+      let known: JobRecord = job;
       let conflictsInARow = 0;
       for (let landed = 0; landed < UPDATES_PER_WRITER; ) {
         const next = Number(known.message) + 1;

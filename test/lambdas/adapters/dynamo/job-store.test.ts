@@ -1,14 +1,13 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { JOB_STATUSES, type JobStatus } from '../../../../contracts/jobs.ts';
+import { JOB_KINDS, JOB_STATUSES, type JobStatus } from '../../../../contracts/jobs.ts';
+import { TrainRequest } from '../../../../contracts/training.ts';
 import { InvalidCursorError } from '../../../../lambdas/adapters/dynamo/cursor.ts';
-import {
-  DuplicateJobError,
-  DynamoJobStore,
-  scanOpenJobs,
-} from '../../../../lambdas/adapters/dynamo/job-store.ts';
+import { DuplicateJobError, DynamoJobStore } from '../../../../lambdas/adapters/dynamo/job-store.ts';
+import { CorruptJobItemError } from '../../../../lambdas/adapters/dynamo/job-store-codec.ts';
 import { keys } from '../../../../lambdas/adapters/dynamo/tables.ts';
-import type { JobPatch, JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
+import type { JobKind, JobOfKind, JobPatch, JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
 import type { JobQuery } from '../../../../lambdas/domain/ports.ts';
 import { useEmulators } from '../../../support/emulators.ts';
 import { aJob, aTenant } from '../../../support/jobs.ts';
@@ -859,7 +858,7 @@ describe('DynamoJobStore: logs', () => {
   });
 });
 
-describe('scanOpenJobs', () => {
+describe('DynamoJobStore.listOpen', () => {
   it("reads every tenant's open jobs as records, and nothing that has ended or is not a job", async () => {
     // Prepare: two tenants, each with an open and an ended job, and a log line beside them.
     const store = storeWith();
@@ -875,7 +874,7 @@ describe('scanOpenJobs', () => {
     ]);
 
     // Act
-    const scanned = await scanOpenJobs(fixture.clients.dynamo, fixture.emulators.tableNames.state);
+    const scanned = await store.listOpen();
     const ours = scanned.filter((job) => job.tenant === alice || job.tenant === bob);
 
     // Assess: the records as the store reads them, without their storage keys.
@@ -887,5 +886,121 @@ describe('scanOpenJobs', () => {
     expect(ours.every((job) => !('pk' in job) && !('gsi1pk' in job))).toBe(true);
     // Log lines (and any other item of the table) are not jobs: each record scanned is an open job.
     expect(scanned.filter((job) => job.status !== 'pending' && job.status !== 'running')).toEqual([]);
+  });
+});
+
+describe('DynamoJobStore: records of every kind', () => {
+  const tenant = aTenant('kinds');
+  const batch = aJob({
+    tenant,
+    kind: 'batch',
+    name: '2 images',
+    generator: 'sd15',
+    total: 2,
+    executionId: 'execution-1',
+  });
+  const records = {
+    generation: aJob({ tenant, batchId: batch.id, generator: 'shapes', preview: true, params: { seed: 7 } }),
+    batch,
+    image: aJob({ tenant, kind: 'image', batchId: batch.id, name: 'a red circle' }),
+    training: aJob({
+      tenant,
+      kind: 'training',
+      name: 'nightly',
+      params: { ...TrainRequest.parse({ wandb_tags: ['nightly'] }), custom_name: 'nightly' },
+      training: {
+        customName: 'nightly',
+        dataset: {
+          type: 'ManifestFile',
+          key: `${tenant}/training/manifest.json`,
+          identities: 12,
+          batchId: batch.id,
+        },
+        attempts: 2,
+        autoResumes: 1,
+        resumingAfterSuspension: true,
+        trainingJobName: 'sf-job-2',
+        instanceType: 'ml.g5.xlarge',
+        spot: true,
+        maxRuntimeSeconds: 3600,
+        billableSeconds: 120,
+        progress: { status: 'running', current_epoch: 3 },
+      },
+    }),
+  } satisfies { [K in JobKind]: JobOfKind<K> };
+  /** Each kind's state, as its workflow writes it while the job runs. */
+  const states: { [K in JobKind]: JobPatch } = {
+    generation: { progress: 40, message: 'rendering' },
+    batch: { counts: { pending: 0, running: 0, completed: 2, failed: 0, cancelled: 0 } },
+    image: {
+      inference: {
+        endpointName: 'sd15-endpoint',
+        taskToken: 'token',
+        invokedAt: FIXED_NOW.toISOString(),
+        instancesAtInvoke: 0,
+      },
+    },
+    training: { training: { ...records.training.training, attempts: 3, resumingAfterSuspension: false } },
+  };
+
+  it.each(JOB_KINDS)(
+    'gives back a record of kind %s with its typed fields as written, then as patched',
+    async (kind) => {
+      // Prepare
+      const store = storeWith();
+      const job = records[kind];
+      await store.create([job]);
+
+      // Act
+      const read = await store.get(tenant, job.id);
+      const listed = await store.list(tenant, { kind, limit: 10 });
+      const patched = await store.update(tenant, job.id, states[kind]);
+
+      // Assess
+      expect(read).toStrictEqual(job);
+      expect(listed.items).toStrictEqual([job]);
+      expect(patched).toStrictEqual({
+        ...job,
+        ...states[kind],
+        version: 2,
+        updatedAt: FIXED_NOW.toISOString(),
+      });
+      expect(await store.get(tenant, job.id)).toStrictEqual(patched);
+    },
+  );
+
+  it.each([
+    ['an image job without its parameters', { kind: 'image', generator: 'sd15' }, 'params'],
+    ['a training job whose run has no name', { ...records.training, training: { attempts: 0 } }, 'training'],
+    ['a job of a kind no family registers', { kind: 'avatar' }, 'kind'],
+    [
+      'a generation job holding a training run',
+      { ...records.generation, training: records.training.training },
+      'training',
+    ],
+    ['a job with a status outside the lifecycle', { ...records.generation, status: 'paused' }, 'status'],
+  ])('refuses to read back %s, naming the field', async (_case, fields, field) => {
+    // Prepare: an item written around the store, as a faulty writer would.
+    const store = storeWith();
+    const id = aJob({ tenant }).id;
+    const key = { pk: keys.tenantPartition(tenant), sk: keys.job(id) };
+    const item = { ...records.generation, ...fields, id, ...key };
+    await fixture.clients.dynamo.send(
+      new PutCommand({ TableName: fixture.emulators.tableNames.state, Item: item }),
+    );
+
+    try {
+      // Act
+      const reading = store.get(tenant, id);
+
+      // Assess
+      await expect(reading).rejects.toThrow(CorruptJobItemError);
+      await expect(reading).rejects.toThrow(`its ${field} does not fit its kind`);
+    } finally {
+      // Other tests read the whole table (listOpen): the corrupt item must not outlive this one.
+      await fixture.clients.dynamo.send(
+        new DeleteCommand({ TableName: fixture.emulators.tableNames.state, Key: key }),
+      );
+    }
   });
 });

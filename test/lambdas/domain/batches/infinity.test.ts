@@ -16,18 +16,18 @@ const jobRun: fc.Arbitrary<JobRecord> = fc
     status: fc.constantFrom(...JOB_STATUSES),
     frames: fc.integer({ min: 1, max: 64 }),
   })
-  .map(({ kind, generator, preview, status, frames }) =>
-    aJob({
+  .map(({ kind, generator, preview, status, frames }) => {
+    const shared = {
       tenant: TENANT,
-      kind,
       generator,
-      preview,
       status,
       ...(status === 'completed'
         ? { result: { key: 'k', bytes: 1, frames, contentType: 'application/zip' } }
         : {}),
-    }),
-  );
+    };
+    // Only generation jobs are previews or not; the other kinds have no such field.
+    return kind === 'generation' ? aJob({ ...shared, kind, preview }) : aJob({ ...shared, kind });
+  });
 
 describe('usageByGenerator', () => {
   it('counts jobs, previews and the frames of completed jobs per generator, leaving batches out', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobsEngine } from '../../../../lambdas/domain/jobs/engine.ts';
 import type { JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
-import { recoverOpenJobs } from '../../../../lambdas/domain/jobs/recovery.ts';
+import { type Resumer, recoverOpenJobs } from '../../../../lambdas/domain/jobs/recovery.ts';
 import { useEmulators } from '../../../support/emulators.ts';
 import { aBatchCancelledHalfway, aJob, aTenant, engineOver } from '../../../support/jobs.ts';
 
@@ -18,14 +18,20 @@ function recordingResumers() {
   const resumed = { batches: [] as { id: string; items: string[] }[], training: [] as string[] };
   return {
     resumed,
-    resumers: {
-      batch: async (batch: JobRecord, items: JobRecord[]) => {
-        resumed.batches.push({ id: batch.id, items: items.map((item) => item.id).sort() });
+    resumers: [
+      {
+        kind: 'batch',
+        resume: async (batch: JobRecord, items: readonly JobRecord[]) => {
+          resumed.batches.push({ id: batch.id, items: items.map((item) => item.id).sort() });
+        },
       },
-      training: async (job: JobRecord) => {
-        resumed.training.push(job.id);
+      {
+        kind: 'training',
+        resume: async (job: JobRecord) => {
+          resumed.training.push(job.id);
+        },
       },
-    },
+    ] satisfies Resumer[],
   };
 }
 

@@ -24,7 +24,7 @@ async function aTrainingTask(taskDeps: ReturnType<typeof deps>) {
   const job = aJob({
     tenant,
     kind: 'training',
-    params: TrainRequest.parse({ custom_name: 'nightly', resume_from_checkpoint: false }),
+    params: { ...TrainRequest.parse({ resume_from_checkpoint: false }), custom_name: 'nightly' },
     training: {
       customName: 'nightly',
       dataset: { type: 'S3Prefix', key: `${tenant}/datasets/players/` },

@@ -41,7 +41,7 @@ describe('TrainingService.present', () => {
     const job = aJob({
       tenant,
       kind: 'training',
-      params: TrainRequest.parse({ custom_name: 'evening' }),
+      params: { ...TrainRequest.parse({}), custom_name: 'evening' },
       training: {
         customName: 'evening',
         dataset: { type: 'S3Prefix', key: `${tenant}/datasets/players/` },

@@ -8,7 +8,7 @@ import { ERROR_STATUS, type ErrorCode } from '../../../../contracts/errors.ts';
 import { ServerMessage, WEBSOCKET_LIMITS } from '../../../../contracts/websocket.ts';
 import { newJobId } from '../../../../lambdas/adapters/ids.ts';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
-import type { JobRecord } from '../../../../lambdas/domain/jobs/model.ts';
+import type { ImageJobParams, ImageJobRecord } from '../../../../lambdas/domain/images/job-record.ts';
 import {
   byteLength,
   encodeServerMessage,
@@ -118,14 +118,27 @@ describe('encodeServerMessage', () => {
 });
 
 describe('progressOf', () => {
-  const job = (patch: Partial<JobRecord>): JobRecord => ({
+  const job = ({
+    params,
+    ...patch
+  }: Partial<Omit<ImageJobRecord, 'params'>> & { params?: Partial<ImageJobParams> }): ImageJobRecord => ({
     tenant: 't',
     id: newJobId(new Date()),
     kind: 'image',
     status: 'pending',
     version: 1,
     progress: 0,
-    params: { prompt: 'x', num_inference_steps: 50 },
+    generator: 'sd15',
+    params: {
+      prompt: 'x',
+      model_id: 'runwayml/stable-diffusion-v1-5',
+      width: 512,
+      height: 512,
+      num_inference_steps: 50,
+      guidance_scale: 7.5,
+      seed: 1,
+      ...params,
+    },
     createdAt: '2031-01-01T00:00:00.000Z',
     updatedAt: '2031-01-01T00:00:00.000Z',
     ...patch,

@@ -9,8 +9,9 @@ import type { ServerMessage } from '../../../../contracts/websocket.ts';
 import { DynamoConnectionStore } from '../../../../lambdas/adapters/dynamo/connection-store.ts';
 import { newJobId } from '../../../../lambdas/adapters/ids.ts';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
+import type { ImageJobParams, ImageJobRecord } from '../../../../lambdas/domain/images/job-record.ts';
 import { presentImage } from '../../../../lambdas/domain/images/service.ts';
-import type { JobRecord, JobStatus } from '../../../../lambdas/domain/jobs/model.ts';
+import type { BatchJobRecord, JobRecord, JobStatus } from '../../../../lambdas/domain/jobs/model.ts';
 import type { BlobStore, ConnectionMessenger, JobStateChange } from '../../../../lambdas/domain/ports.ts';
 import { GenerationSocket, type GenerationSocketDeps } from '../../../../lambdas/domain/websocket/service.ts';
 import { useEmulators } from '../../../support/emulators.ts';
@@ -77,7 +78,17 @@ function setup(overrides: Partial<GenerationSocketDeps> = {}) {
   return { socket, messenger, connections, jobs, save, reports };
 }
 
-function anImageJob(tenant: string, patch: Partial<JobRecord> = {}): JobRecord {
+const IMAGE_PARAMS: ImageJobParams = {
+  prompt: 'a red circle',
+  model_id: 'runwayml/stable-diffusion-v1-5',
+  width: 512,
+  height: 512,
+  num_inference_steps: 20,
+  guidance_scale: 7.5,
+  seed: 1,
+};
+
+function anImageJob(tenant: string, patch: Partial<ImageJobRecord> = {}): ImageJobRecord {
   const now = new Date().toISOString();
   return {
     tenant,
@@ -86,15 +97,31 @@ function anImageJob(tenant: string, patch: Partial<JobRecord> = {}): JobRecord {
     status: 'pending',
     version: 1,
     progress: 0,
-    params: { prompt: 'a red circle', num_inference_steps: 20 },
+    generator: 'sd15',
+    params: IMAGE_PARAMS,
     createdAt: now,
     updatedAt: now,
     ...patch,
   };
 }
 
+/** A batch holding `job`, as the service's `generate` answers it. */
+function aBatchOf(job: JobRecord): BatchJobRecord {
+  return {
+    tenant: job.tenant,
+    id: newJobId(new Date()),
+    kind: 'batch',
+    status: job.status,
+    version: 1,
+    progress: job.progress,
+    total: 1,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
 /** The job moves on: status, version and what comes with it. */
-function advance(job: JobRecord, status: JobStatus, patch: Partial<JobRecord> = {}): JobRecord {
+function advance<J extends JobRecord>(job: J, status: JobStatus, patch: Partial<J> = {}): J {
   const progress = status === 'running' ? 10 : status === 'completed' ? 100 : job.progress;
   return { ...job, status, version: job.version + 1, progress, ...patch };
 }
@@ -292,14 +319,14 @@ describe('GenerationSocket.generate', () => {
     const s = setup();
     let stored: JobRecord | undefined;
     s.socket.deps.generate = async (t, request) => {
-      const job = anImageJob(t, { params: { prompt: request.prompt, num_inference_steps: 20 } });
+      const job = anImageJob(t, { params: { ...IMAGE_PARAMS, prompt: request.prompt } });
       stored = s.save(
         advance(advance(job, 'running'), 'completed', {
           result: { key: `${t}/jobs/${job.id}/image.png`, bytes: 1, contentType: 'image/png' },
         }),
       );
       await s.socket.push(changeOf(stored, 'running'));
-      return { job, batch: { ...job, id: newJobId(new Date()), kind: 'batch' } };
+      return { job, batch: aBatchOf(job) };
     };
     const connectionId = aConnectionId();
     await s.socket.connect({ tenant, connectionId });
@@ -358,7 +385,7 @@ describe('GenerationSocket.generate', () => {
       generate: async (t) => {
         started++;
         const job = anImageJob(t);
-        return { job, batch: { ...job, id: newJobId(new Date()), kind: 'batch' } };
+        return { job, batch: aBatchOf(job) };
       },
     });
     const connectionId = aConnectionId();
@@ -455,7 +482,7 @@ describe('GenerationSocket.subscribe', () => {
     const s = setup();
     const [mine, theirs] = [aTenant('mine'), aTenant('theirs')];
     const theirJob = s.save(advance(anImageJob(theirs), 'running'));
-    const myBatch = s.save({ ...anImageJob(mine), kind: 'batch' });
+    const myBatch = s.save(aBatchOf(anImageJob(mine)));
     const myJob = s.save(advance(anImageJob(mine), 'running'));
     const unknown = newJobId(new Date());
     const caller = await connected(s, mine);

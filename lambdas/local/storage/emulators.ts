@@ -1,0 +1,164 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import S3rver from 's3rver';
+import { EMULATOR_CREDENTIALS } from '../../adapters/clients.ts';
+import { ensureTable } from '../../adapters/dynamo/ensure-table.ts';
+import { KEYS_TABLE, STATE_TABLE } from '../../adapters/dynamo/tables.ts';
+import { createDynalite, guardS3Store, openDynaliteStore } from './emulator-disk.ts';
+
+export interface EmulatorOptions {
+  /** Keep data under `<dataDir>/dynamodb` and `<dataDir>/s3`. Absent: DynamoDB in memory, S3 in a temp dir. */
+  dataDir?: string;
+  /** Absent or 0: a free port. */
+  dynamoPort?: number;
+  s3Port?: number;
+  tableNames?: { state: string; keys: string };
+  bucketName?: string;
+}
+
+export interface RunningEmulators {
+  region: string;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  tableNames: { state: string; keys: string };
+  bucketName: string;
+  /** Where S3 keeps its objects: `<dataDir>/s3`, or a temp dir without a dataDir. */
+  s3Directory: string;
+  /** Stops both emulators; removes the temp directory when there is no dataDir. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+// Emulators ignore regions, but the SDK needs one and the AWS CLI needs the same one to sign.
+const EMULATOR_REGION = 'us-east-1';
+const DEFAULT_TABLE_NAMES = { state: 'synthforge-state', keys: 'synthforge-keys' };
+const DEFAULT_BUCKET_NAME = 'synthforge-outputs';
+
+/**
+ * Starts dynalite and s3rver on 127.0.0.1 and creates the tables and the outputs bucket the adapters
+ * expect. Idempotent over an existing dataDir: tables and bucket that exist are kept with their data.
+ */
+export async function startEmulators(options: EmulatorOptions = {}): Promise<RunningEmulators> {
+  const tableNames = options.tableNames ?? DEFAULT_TABLE_NAMES;
+  const bucketName = options.bucketName ?? DEFAULT_BUCKET_NAME;
+  const s3Directory =
+    options.dataDir === undefined
+      ? await mkdtemp(join(tmpdir(), 'synthforge-s3-'))
+      : join(options.dataDir, 's3');
+  const dynamoDirectory = options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb');
+  // What a full disk's message names: the folder the user chose, or the temp dir S3 writes to.
+  const folder = options.dataDir ?? s3Directory;
+
+  const [dynamo, s3] = await Promise.allSettled([
+    startDynalite(dynamoDirectory, options.dynamoPort ?? 0, folder),
+    startS3rver(s3Directory, options.s3Port ?? 0, bucketName, folder),
+  ]);
+  const stop = async () => {
+    await Promise.all([
+      dynamo.status === 'fulfilled' ? dynamo.value.stop() : undefined,
+      s3.status === 'fulfilled' ? s3.value.stop() : undefined,
+    ]);
+    if (options.dataDir === undefined) await rm(s3Directory, { recursive: true, force: true });
+  };
+  if (dynamo.status === 'rejected' || s3.status === 'rejected') {
+    await stop();
+    throw dynamo.status === 'rejected' ? dynamo.reason : (s3 as PromiseRejectedResult).reason;
+  }
+
+  const dynamoEndpoint = dynamo.value.endpoint;
+  try {
+    await createTables(dynamoEndpoint, tableNames);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    region: EMULATOR_REGION,
+    dynamoEndpoint,
+    s3Endpoint: s3.value.endpoint,
+    tableNames,
+    bucketName,
+    s3Directory,
+    stop,
+  };
+}
+
+interface StartedEmulator {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+async function startDynalite(
+  directory: string | undefined,
+  port: number,
+  folder: string,
+): Promise<StartedEmulator> {
+  if (directory !== undefined) await mkdir(directory, { recursive: true });
+  // Tables become ACTIVE at once: the defaults of 500 ms only slow start-up down.
+  const { server, store } = createDynalite(
+    {
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(directory === undefined ? {} : { path: directory }),
+    },
+    folder,
+  );
+  if (directory !== undefined) await openDynaliteStore(store, directory, folder);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { endpoint: endpointOf(server.address() as AddressInfo), stop: () => closeServer(server) };
+}
+
+async function startS3rver(
+  directory: string,
+  port: number,
+  bucketName: string,
+  folder: string,
+): Promise<StartedEmulator> {
+  await mkdir(directory, { recursive: true });
+  const s3rver = new S3rver({
+    address: HOST,
+    port,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucketName }],
+  });
+  guardS3Store(s3rver.store, folder);
+  const address = await s3rver.run();
+  return { endpoint: endpointOf(address), stop: () => s3rver.close() };
+}
+
+async function createTables(endpoint: string, tableNames: { state: string; keys: string }): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  try {
+    await Promise.all([
+      ensureTable(client, tableNames.state, STATE_TABLE),
+      ensureTable(client, tableNames.keys, KEYS_TABLE),
+    ]);
+  } finally {
+    client.destroy();
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
+  // Clients that are still alive hold keep-alive sockets; close() alone would wait for them.
+  server.closeAllConnections();
+  return closed;
+}
+
+function endpointOf(address: AddressInfo): string {
+  return `http://${HOST}:${address.port}`;
+}

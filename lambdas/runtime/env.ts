@@ -1,0 +1,34 @@
+/** Reading the settings the CDK stack gives each function. */
+import { createHash } from 'node:crypto';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** A number setting; a value that is not one fails the cold start, naming the variable. */
+export function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name] ?? fallback);
+  if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number`);
+  return value;
+}
+
+/**
+ * The functions that list (and so issue cursors) read the secret the stack generates. The others
+ * never issue a cursor; they get a placeholder that nothing relies on.
+ */
+export async function cursorSecretFrom(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.CURSOR_SECRET) return env.CURSOR_SECRET;
+  if (env.CURSOR_SECRET_ARN) {
+    const client = new SecretsManagerClient({ region: env.AWS_REGION ?? 'us-east-1' });
+    try {
+      const { SecretString } = await client.send(
+        new GetSecretValueCommand({ SecretId: env.CURSOR_SECRET_ARN }),
+      );
+      if (!SecretString)
+        throw new Error('environment variable CURSOR_SECRET_ARN names a secret without a string value');
+      return SecretString;
+    } finally {
+      client.destroy();
+    }
+  }
+  return createHash('sha256')
+    .update(`synthforge-unlisted:${env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'}`)
+    .digest('hex');
+}
