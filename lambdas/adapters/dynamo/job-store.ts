@@ -10,12 +10,13 @@ import {
 import { allowedSources, isTerminal } from '../../domain/jobs/lifecycle.ts';
 import type { JobPatch, JobRecord, JobStatus, LogEntry } from '../../domain/jobs/model.ts';
 import type { Clock, JobLogLine, JobQuery, JobStore, Page, TransitionOutcome } from '../../domain/ports.ts';
+import { logger } from '../../shared/logger.ts';
 import { settleWithConcurrency } from '../concurrency.ts';
 import { CursorCodec } from './cursor.ts';
 import { isConditionalCheckFailure } from './errors.ts';
 import { ExpressionAttributes } from './expressions.ts';
 import { type BatchRequestOptions, batchGetAll, batchWriteAll } from './job-store-batch-requests.ts';
-import { fromItem, jobIdOfSortKey, jobKey, logItem, toItem } from './job-store-codec.ts';
+import { CorruptJobItemError, fromItem, jobIdOfSortKey, jobKey, logItem, toItem } from './job-store-codec.ts';
 import {
   idRangeOf,
   listPosition,
@@ -40,6 +41,13 @@ export interface DynamoJobStoreOptions {
    * @default 50
    */
   retryBaseDelayMs?: number;
+  /**
+   * Told of each item a list or scan leaves out because it is not a job record of its kind: one
+   * such item must not fail every page (or a platform's start) it falls in. A read of that one job
+   * still fails, naming the field.
+   * @default logs it as an error
+   */
+  reportCorrupt?: (error: CorruptJobItemError) => void;
 }
 
 /** `create` met a job id that exists already; the other jobs of the call were written. */
@@ -68,6 +76,7 @@ export class DynamoJobStore implements JobStore {
   readonly #clock: Clock;
   readonly #queryPageSize: number;
   readonly #batchRequests: BatchRequestOptions;
+  readonly #reportCorrupt: (error: CorruptJobItemError) => void;
 
   constructor(
     private readonly dynamo: DynamoDBDocumentClient,
@@ -78,6 +87,22 @@ export class DynamoJobStore implements JobStore {
     this.#clock = options.clock ?? systemClock;
     this.#queryPageSize = options.queryPageSize ?? 100;
     this.#batchRequests = { tableName: this.#tableName, retryBaseDelayMs: options.retryBaseDelayMs ?? 50 };
+    this.#reportCorrupt =
+      options.reportCorrupt ??
+      ((error) => logger.error('left out an item that is not a job record', { error }));
+  }
+
+  /** The job records among listed items; an item that is not one is reported and left out. */
+  #listed(items: readonly Record<string, unknown>[] | undefined): JobRecord[] {
+    return (items ?? []).flatMap((item) => {
+      try {
+        return [fromItem(item)];
+      } catch (error) {
+        if (!(error instanceof CorruptJobItemError)) throw error;
+        this.#reportCorrupt(error);
+        return [];
+      }
+    });
   }
 
   async create(jobs: JobRecord[]): Promise<void> {
@@ -152,7 +177,7 @@ export class DynamoJobStore implements JobStore {
           ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
         }),
       );
-      matches.push(...(output.Items ?? []).map(fromItem));
+      matches.push(...this.#listed(output.Items));
       startKey = output.LastEvaluatedKey;
       if (matches.length >= wanted || startKey === undefined) break;
     }
@@ -336,7 +361,7 @@ export class DynamoJobStore implements JobStore {
       const page = await this.dynamo.send(
         new ScanCommand({ ...request, ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) }),
       );
-      jobs.push(...(page.Items ?? []).map(fromItem));
+      jobs.push(...this.#listed(page.Items));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return jobs;

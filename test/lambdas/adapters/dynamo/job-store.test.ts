@@ -16,7 +16,9 @@ const fixture = useEmulators();
 const CURSOR_SECRET = 'test-cursor-secret-0123456789';
 const FIXED_NOW = new Date('2030-05-06T07:08:09.000Z');
 
-function storeWith(options: { queryPageSize?: number } = {}): DynamoJobStore {
+function storeWith(
+  options: { queryPageSize?: number; reportCorrupt?: (error: CorruptJobItemError) => void } = {},
+): DynamoJobStore {
   return new DynamoJobStore(fixture.clients.dynamo, {
     tableName: fixture.emulators.tableNames.state,
     cursorSecret: CURSOR_SECRET,
@@ -979,28 +981,44 @@ describe('DynamoJobStore: records of every kind', () => {
       'training',
     ],
     ['a job with a status outside the lifecycle', { ...records.generation, status: 'paused' }, 'status'],
-  ])('refuses to read back %s, naming the field', async (_case, fields, field) => {
-    // Prepare: an item written around the store, as a faulty writer would.
-    const store = storeWith();
-    const id = aJob({ tenant }).id;
-    const key = { pk: keys.tenantPartition(tenant), sk: keys.job(id) };
-    const item = { ...records.generation, ...fields, id, ...key };
-    await fixture.clients.dynamo.send(
-      new PutCommand({ TableName: fixture.emulators.tableNames.state, Item: item }),
-    );
-
-    try {
-      // Act
-      const reading = store.get(tenant, id);
-
-      // Assess
-      await expect(reading).rejects.toThrow(CorruptJobItemError);
-      await expect(reading).rejects.toThrow(`its ${field} does not fit its kind`);
-    } finally {
-      // Other tests read the whole table (listOpen): the corrupt item must not outlive this one.
+  ])(
+    'refuses to read back %s, naming the field, and lists the others without it',
+    async (_case, fields, field) => {
+      // Prepare: an item written around the store, as a faulty writer would, next to a sound job.
+      const reported: CorruptJobItemError[] = [];
+      const store = storeWith({ reportCorrupt: (error) => reported.push(error) });
+      const sound = aJob({ tenant });
+      await store.create([sound]);
+      const id = aJob({ tenant }).id;
+      const key = { pk: keys.tenantPartition(tenant), sk: keys.job(id) };
+      const item = { ...records.generation, ...fields, id, ...key };
       await fixture.clients.dynamo.send(
-        new DeleteCommand({ TableName: fixture.emulators.tableNames.state, Key: key }),
+        new PutCommand({ TableName: fixture.emulators.tableNames.state, Item: item }),
       );
-    }
-  });
+
+      try {
+        // Act
+        const listed = await store.list(tenant, { limit: 10 });
+        const open = await store.listOpen();
+        const reading = store.get(tenant, id);
+
+        // Assess
+        await expect(reading).rejects.toThrow(CorruptJobItemError);
+        await expect(reading).rejects.toThrow(`its ${field} does not fit its kind`);
+        expect(listed.items.map((job) => job.id)).toContain(sound.id);
+        expect(listed.items.map((job) => job.id)).not.toContain(id);
+        expect(open.map((job) => job.id)).toContain(sound.id);
+        expect(open.map((job) => job.id)).not.toContain(id);
+        expect(reported.length).toBeGreaterThanOrEqual(1);
+        expect(reported.every((error) => error.message.includes(`its ${field} does not fit its kind`))).toBe(
+          true,
+        );
+      } finally {
+        // Other tests read the whole table (listOpen): the corrupt item must not outlive this one.
+        await fixture.clients.dynamo.send(
+          new DeleteCommand({ TableName: fixture.emulators.tableNames.state, Key: key }),
+        );
+      }
+    },
+  );
 });
