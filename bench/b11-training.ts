@@ -49,7 +49,7 @@ export async function benchTraining(options: { log: (line: string) => void }): P
       reference: polling,
       project: perRun,
       target: { kind: 'max', value: 0.05 },
-      note: `createTrainingJob.sync waits without states: ${perRun} per run (§9.2: ≤ 6); a poll loop at P = 60 s: ${polling}`,
+      note: `createTrainingJob.sync waits without states: ${perRun} per run (target ≤ 6); a poll loop at P = 60 s: ${polling}`,
     }),
   ];
 

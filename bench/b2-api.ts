@@ -286,7 +286,7 @@ function apiRows(
       ratio: median(p50Ratios),
       ratioCi: bootstrapMedianCi(p50Ratios),
       note:
-        `${c}; p99 ${fmt(floor.p99)} → ${fmt(project.p99)} ms; §9.2 p50 ≤ ${targets.p50Ms} ms ${mark(project.p50 <= targets.p50Ms)}, ` +
+        `${c}; p99 ${fmt(floor.p99)} → ${fmt(project.p99)} ms; target p50 ≤ ${targets.p50Ms} ms ${mark(project.p50 <= targets.p50Ms)}, ` +
         `p99 ≤ ${targets.p99Ms} ms ${mark(project.p99 <= targets.p99Ms)}${errorNote}`,
     }),
     row({
@@ -295,7 +295,7 @@ function apiRows(
       unit: 'req/s',
       reference: floor.rps,
       project: project.rps,
-      note: `${c}; §9.2 ≥ ${targets.rps} req/s ${mark(project.rps >= targets.rps)}`,
+      note: `${c}; target ≥ ${targets.rps} req/s ${mark(project.rps >= targets.rps)}`,
     }),
     row({
       bench,

@@ -84,7 +84,7 @@ export async function benchTransitions(options: B5Options): Promise<Row[]> {
       reference: BATCH_TRANSITIONS.perJob,
       project: perJob,
       target: { kind: 'max', value: 1 },
-      note: `reference = BATCH_TRANSITIONS.perJob (what the estimate bills); ${measured}; §9.2 ≤ ${MAX_TRANSITIONS_PER_JOB} ${perJob <= MAX_TRANSITIONS_PER_JOB ? '✓' : '✗'}`,
+      note: `reference = BATCH_TRANSITIONS.perJob (what the estimate bills); ${measured}; target ≤ ${MAX_TRANSITIONS_PER_JOB} ${perJob <= MAX_TRANSITIONS_PER_JOB ? '✓' : '✗'}`,
     }),
     row({
       bench: 'B5',
@@ -152,7 +152,7 @@ async function imageRows(measured: Map<number, number>, options: B5Options): Pro
       reference: IMAGE_TRANSITIONS.perImage,
       project: perImage,
       target: { kind: 'max', value: 1 },
-      note: `reference = IMAGE_TRANSITIONS.perImage (what the image estimate bills); T(1)=${t1}, T(10)=${t10}; §9.2 ≤ ${MAX_TRANSITIONS_PER_JOB} ${perImage <= MAX_TRANSITIONS_PER_JOB ? '✓' : '✗'}, independent of queue time`,
+      note: `reference = IMAGE_TRANSITIONS.perImage (what the image estimate bills); T(1)=${t1}, T(10)=${t10}; target ≤ ${MAX_TRANSITIONS_PER_JOB} ${perImage <= MAX_TRANSITIONS_PER_JOB ? '✓' : '✗'}, independent of queue time`,
     }),
     row({
       bench: 'B5',
@@ -175,7 +175,7 @@ async function imageRows(measured: Map<number, number>, options: B5Options): Pro
         unit: 'USD',
         reference: 0.9,
         project: gpuPer1000,
-        note: `reference = SD 1.5 on A100 (§9.2 B10, published throughput); project = ${model.secondsPerImage} s/image at $${model.usdPerHour}/h (config, not measured: no GPU here); an idle endpoint costs $0 (min capacity 0)`,
+        note: `reference = SD 1.5 on A100 (published throughput); project = ${model.secondsPerImage} s/image at $${model.usdPerHour}/h (config, not measured: no GPU here); an idle endpoint costs $0 (min capacity 0)`,
       }),
     );
   }

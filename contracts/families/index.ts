@@ -67,10 +67,3 @@ export function familyOfRoutes(routeFamily: RouteFamily): Family {
   if (!family) throw new Error(`no family registers the route family ${routeFamily}`);
   return family;
 }
-
-/** The family whose jobs have `kind`. */
-export function familyOfKind(kind: JobKind): Family {
-  const family = FAMILIES.find((candidate) => (candidate.jobKinds as readonly string[]).includes(kind));
-  if (!family) throw new Error(`no family registers the job kind ${kind}`);
-  return family;
-}

@@ -122,12 +122,6 @@ export interface BatchExecutionInput extends ExecutionInput {
   items: { jobId: string }[];
 }
 
-/** The input of a training run's execution (statemachines/training.asl.json). */
-export interface TrainingExecutionInput extends ExecutionInput {
-  /** The run's id (seed 002's `task_id`). */
-  taskId: string;
-}
-
 /**
  * Model endpoints (SageMaker asynchronous inference behind the adapter). An invocation is queued and
  * answered later by a notification; while the endpoint has no instance, it starts one.
@@ -187,8 +181,6 @@ export interface Workflow<I extends ExecutionInput> extends ExecutionStopper {
 
 /** Runs a batch and its items (the generation and image machines). */
 export type BatchWorkflow = Workflow<BatchExecutionInput>;
-/** Runs a training run (the training machine). */
-export type TrainingWorkflow = Workflow<TrainingExecutionInput>;
 
 /** The `Job State Change` event, one per applied transition. */
 export interface JobStateChange {

@@ -233,6 +233,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       server.closeAllConnections?.();
       // Each family stops its executions; their jobs stay open and resume on the next start.
       for (const family of started) await family.stop();
+      // Then the emulated services, whichever family used them: a trainer no family stopped (none
+      // is left once the training family has stopped) would outlive the platform.
       await trainingHost.stopAll();
       // Requests still queued or cut off are dropped, not failed: their jobs re-invoke on the next start.
       await sageMaker.stop({ abandon: true });

@@ -1,7 +1,7 @@
 /**
  * SynthForge's events: the bus that carries `Job State Change` events (with a replayable archive),
  * the dead-letter queue for event deliveries that fail, and the rule that sends failed workflow
- * executions (batch, image, training) to the reconciler.
+ * executions (of every registered family's machines) to the reconciler.
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { type CfnArchive, EventBus, Rule } from 'aws-cdk-lib/aws-events';

@@ -125,6 +125,8 @@ export class SynthForgeFunction extends NodejsFunction {
   readonly executionRole: IRole;
   /** Memory in MB, as configured. */
   readonly memoryMb: number;
+  /** The handler module, relative to the repository root. */
+  readonly entryModule: string;
   #access?: Policy;
 
   constructor(scope: Construct, id: string, props: SynthForgeFunctionProps) {
@@ -190,6 +192,7 @@ export class SynthForgeFunction extends NodejsFunction {
     });
     this.executionRole = role;
     this.memoryMb = props.memorySize;
+    this.entryModule = props.entry;
   }
 
   /**

@@ -135,7 +135,7 @@ export class PlatformFamily extends Construct implements FamilyConstruct<typeof 
 
     this.reconciler = new SynthForgeFunction(this, 'Reconciler', {
       entry: 'lambdas/handlers/reconciler.ts',
-      description: 'Fails the open jobs of a batch execution that failed, timed out or was aborted',
+      description: 'Fails a job and its open items when its execution failed, timed out or was aborted',
       memorySize: 1024,
       timeout: Duration.minutes(5),
       environment: { STATE_TABLE: data.stateTable.tableName, EVENT_BUS_NAME: events.bus.eventBusName },
@@ -144,7 +144,7 @@ export class PlatformFamily extends Construct implements FamilyConstruct<typeof 
     });
     // Its log group was the generation workflow's (Workflows/Reconciler) and is retained.
     keepLogicalId(this.reconciler.logGroup, 'WorkflowsReconcilerLogsAE2266D6');
-    // A batch's jobs are read with Query on gsi1, failed with UpdateItem, logged with BatchWriteItem.
+    // A job's items (a batch's jobs) are read with Query on gsi1, failed with UpdateItem, logged with BatchWriteItem.
     data.allowStateTable(this.reconciler, [
       'dynamodb:GetItem',
       'dynamodb:Query',

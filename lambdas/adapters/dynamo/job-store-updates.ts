@@ -3,28 +3,10 @@
  * each write holds to. Every write that can race is one conditional UpdateItem (job-store.ts).
  */
 import { TERMINAL_STATUSES } from '../../../contracts/vocabulary.ts';
-import type { JobPatch, JobStatus } from '../../domain/jobs/model.ts';
+// What a patch may set (one entry per field of JobPatch): anything else a caller slips in (status,
+// tenant, keys) is never written.
+import { type JobPatch, type JobStatus, PATCHABLE_FIELDS } from '../../domain/jobs/model.ts';
 import type { ExpressionAttributes } from './expressions.ts';
-
-/**
- * What a patch may set: one entry per field of JobPatch, so that a field added to the type and not
- * here fails to compile instead of being silently dropped. Anything else a caller slips in (status,
- * tenant, keys) is never written.
- */
-const PATCHABLE: { readonly [F in keyof JobPatch]-?: F } = {
-  progress: 'progress',
-  message: 'message',
-  result: 'result',
-  error: 'error',
-  executionId: 'executionId',
-  startedAt: 'startedAt',
-  finishedAt: 'finishedAt',
-  counts: 'counts',
-  inference: 'inference',
-  training: 'training',
-};
-
-const PATCHABLE_FIELDS = Object.values(PATCHABLE);
 
 /** The SET clauses and conditions of one conditional UpdateItem. */
 export interface JobWrite {

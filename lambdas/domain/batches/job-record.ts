@@ -4,7 +4,7 @@
  */
 import type { StatusCounts } from '../../../contracts/jobs.ts';
 import { type FieldChecks, isNumber, isString, objectWith, oneOf, optional } from '../field-checks.ts';
-import type { JobRecordBase, KindFields } from '../jobs/model.ts';
+import type { JobRecordBase, KindFields, StateFields } from '../jobs/model.ts';
 
 export interface BatchJobRecord extends JobRecordBase {
   kind: 'batch';
@@ -18,6 +18,9 @@ export interface BatchJobRecord extends JobRecordBase {
 
 /** What a batch's transitions and updates may change. */
 export type BatchJobState = Pick<BatchJobRecord, 'counts'>;
+
+/** The fields of its state, for the store's list of what a patch may set (jobs/model.ts). */
+export const BATCH_STATE_FIELDS = { counts: true } as const satisfies StateFields<BatchJobState>;
 
 const isStatusCounts = objectWith<StatusCounts>({
   pending: isNumber,

@@ -4,7 +4,7 @@
  */
 import type { ResolvedImageParameters } from '../../../contracts/images.ts';
 import { type FieldChecks, isNumber, isString, objectWith, oneOf, optional } from '../field-checks.ts';
-import type { JobRecordBase, KindFields } from '../jobs/model.ts';
+import type { JobRecordBase, KindFields, StateFields } from '../jobs/model.ts';
 
 /** What one image job keeps in its `params`: the prompt and every resolved parameter. */
 export type ImageJobParams = ResolvedImageParameters & { prompt: string };
@@ -30,6 +30,9 @@ export interface ImageJobRecord extends JobRecordBase {
 
 /** What an image job's transitions and updates may change. */
 export type ImageJobState = Pick<ImageJobRecord, 'inference'>;
+
+/** The fields of its state, for the store's list of what a patch may set (jobs/model.ts). */
+export const IMAGE_STATE_FIELDS = { inference: true } as const satisfies StateFields<ImageJobState>;
 
 const isImageJobParams = objectWith<ImageJobParams>({
   prompt: isString,

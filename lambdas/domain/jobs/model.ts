@@ -5,7 +5,12 @@
  */
 import type { JobKind, JobStatus, LogEntry, StatusCounts } from '../../../contracts/jobs.ts';
 import { JOB_STATUSES } from '../../../contracts/vocabulary.ts';
-import { BATCH_JOB_FIELDS, type BatchJobRecord, type BatchJobState } from '../batches/job-record.ts';
+import {
+  BATCH_JOB_FIELDS,
+  BATCH_STATE_FIELDS,
+  type BatchJobRecord,
+  type BatchJobState,
+} from '../batches/job-record.ts';
 import {
   type FieldChecks,
   invalidField,
@@ -17,9 +22,15 @@ import {
   optional,
 } from '../field-checks.ts';
 import { GENERATION_JOB_FIELDS, type GenerationJobRecord } from '../generation/job-record.ts';
-import { IMAGE_JOB_FIELDS, type ImageJobRecord, type ImageJobState } from '../images/job-record.ts';
+import {
+  IMAGE_JOB_FIELDS,
+  IMAGE_STATE_FIELDS,
+  type ImageJobRecord,
+  type ImageJobState,
+} from '../images/job-record.ts';
 import {
   TRAINING_JOB_FIELDS,
+  TRAINING_STATE_FIELDS,
   type TrainingJobRecord,
   type TrainingJobState,
 } from '../training/job-record.ts';
@@ -104,6 +115,27 @@ export type JobPatch = Partial<
     ImageJobState &
     TrainingJobState
 >;
+
+/** One entry per field of a kind's state (`<Kind>JobState`): what its record lists for the store. */
+export type StateFields<S> = { readonly [F in keyof S]-?: true };
+
+/**
+ * Every field a patch may set, one entry per field of JobPatch: the lifecycle's and each kind's
+ * state. A field added to the type and not here fails to compile instead of being silently dropped
+ * by the store, which writes exactly these (adapters/dynamo/job-store-updates.ts).
+ */
+export const PATCHABLE_FIELDS = Object.keys({
+  progress: true,
+  message: true,
+  result: true,
+  error: true,
+  executionId: true,
+  startedAt: true,
+  finishedAt: true,
+  ...BATCH_STATE_FIELDS,
+  ...IMAGE_STATE_FIELDS,
+  ...TRAINING_STATE_FIELDS,
+} as const satisfies StateFields<JobPatch>) as readonly (keyof JobPatch)[];
 
 const BASE_FIELDS: FieldChecks<Omit<JobRecordBase, 'kind'>> = {
   tenant: isString,

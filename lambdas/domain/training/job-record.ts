@@ -15,7 +15,7 @@ import {
   optional,
   parsedObject,
 } from '../field-checks.ts';
-import type { JobRecordBase, KindFields } from '../jobs/model.ts';
+import type { JobRecordBase, KindFields, StateFields } from '../jobs/model.ts';
 
 /** The request as accepted, with the run name it was given when it named none. */
 export type TrainingJobParams = TrainRequest & { custom_name: string };
@@ -61,6 +61,9 @@ export interface TrainingJobRecord extends JobRecordBase {
 
 /** What a training job's transitions and updates may change. */
 export type TrainingJobState = Pick<TrainingJobRecord, 'training'>;
+
+/** The fields of its state, for the store's list of what a patch may set (jobs/model.ts). */
+export const TRAINING_STATE_FIELDS = { training: true } as const satisfies StateFields<TrainingJobState>;
 
 const isTrainingJobParams = objectWith<TrainingJobParams>({
   tenant_id: optional(isString),

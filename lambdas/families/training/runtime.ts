@@ -4,7 +4,7 @@
  */
 import type { TrainingSettings } from '../../../contracts/training.ts';
 import { StepFunctionsWorkflow } from '../../adapters/sfn/workflow.ts';
-import type { TrainingExecutionInput, TrainingWorkflow } from '../../domain/ports.ts';
+import type { TrainingExecutionInput, TrainingWorkflow } from '../../domain/training/execution.ts';
 import { TrainingService, type TrainingServiceDeps } from '../../domain/training/service.ts';
 import { parseTrainingSettings } from '../../domain/training/settings.ts';
 import type { TrainingTaskDeps } from '../../domain/training/workflow-tasks.ts';

@@ -7,12 +7,11 @@
  * and the shutdown order from the registered families (./index.ts).
  */
 import type { SNSEvent } from 'aws-lambda';
-import type { StateMachineName } from '../../../contracts/families/index.ts';
+import type { FamilyManifest, StateMachineName } from '../../../contracts/families/index.ts';
 import type { AwsClients } from '../../adapters/clients.ts';
 import type { Resumer } from '../../domain/jobs/recovery.ts';
 import type { BatchExecutionInput, ExecutionInput, Workflow } from '../../domain/ports.ts';
 import type { LambdaFamily } from '../../families/family.ts';
-import type { ExecutionStatusChangeEvent } from '../../handlers/reconciler.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 import { logger } from '../../shared/logger.ts';
 import type { LocalPlatformOptions } from '../platform.ts';
@@ -66,17 +65,16 @@ export interface LocalFamily<Part, R> {
   start(context: LocalFamilyContext<R>): Promise<StartedLocalFamily<Part, R>>;
 }
 
-/** Reconciles an execution that closed abnormally, as the EventBridge rule does in AWS. */
-export type Reconcile = (event: ExecutionStatusChangeEvent) => Promise<unknown>;
-
 /**
- * Resumes the batches `claims` picks on `workflow`: their execution starts again with all their
- * items, and skips those that ended.
+ * Resumes on `workflow` the batches whose items are all jobs of `family`'s kinds (an image batch and
+ * a generation batch are both `batch` jobs): their execution starts again with all their items, and
+ * skips those that ended.
  */
-export function batchResumer(workflow: Workflow<BatchExecutionInput>, claims: Resumer['claims']): Resumer {
+export function batchResumer(workflow: Workflow<BatchExecutionInput>, family: FamilyManifest): Resumer {
+  const kinds: readonly string[] = family.jobKinds;
   return {
     kind: 'batch',
-    ...(claims ? { claims } : {}),
+    claims: (_batch, items) => items.every((job) => kinds.includes(job.kind)),
     resume: async (batch, items) => {
       await workflow.start({
         tenant: batch.tenant,

@@ -35,7 +35,7 @@ export const localGeneration: LocalFamily<GenerationRuntime, PlatformRuntime> = 
       workflows: { generationBatch: workflow },
       resumers: [
         // An image batch runs on the image machine (lambdas/local/families/images.ts).
-        batchResumer(workflow, (_batch, items) => !items.some((job) => job.kind === 'image')),
+        batchResumer(workflow, generationLambdas.manifest),
       ],
       async stop() {
         // Running executions stop here; their batches resume on the next start with the same data dir.

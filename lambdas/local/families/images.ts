@@ -23,7 +23,7 @@ import type { PlatformRuntime } from './index.ts';
  * The models the local platform serves: the `shapes` container (containers/shapes-endpoint) on a
  * local asynchronous endpoint. The stage's GPU models are listed too, unable to serve here.
  */
-export const LOCAL_ENDPOINT_MODELS: readonly DeployedModel[] = [
+const LOCAL_ENDPOINT_MODELS: readonly DeployedModel[] = [
   {
     name: 'shapes-endpoint',
     modelId: 'synthforge/shapes',
@@ -94,7 +94,7 @@ export const localImages: LocalFamily<ImagesRuntime, PlatformRuntime> = {
     return {
       part,
       workflows: { imageGeneration: workflow },
-      resumers: [batchResumer(workflow, (_batch, items) => items.some((job) => job.kind === 'image'))],
+      resumers: [batchResumer(workflow, imagesLambdas.manifest)],
       async stop() {
         const stopped = workflow.shutdown();
         // Steps waiting on an endpoint end now; their batches resume on the next start.

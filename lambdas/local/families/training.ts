@@ -3,7 +3,7 @@
  * emulated SageMaker's training jobs play (a trainer process on CPU per training job).
  */
 import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
-import type { TrainingExecutionInput } from '../../domain/ports.ts';
+import type { TrainingExecutionInput } from '../../domain/training/execution.ts';
 import { trainingJobPrefix } from '../../domain/training/keys.ts';
 import { trainingLambdas } from '../../families/training/family.ts';
 import { createTrainingRuntime, type TrainingRuntime } from '../../families/training/runtime.ts';

@@ -219,7 +219,7 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
     const jobId = this.options.jobIdOf(input);
     const executionId = this.executionIdOf(jobId);
     const existing = this.executions.get(executionId);
-    // Named after the batch, like StartExecution: starting it again while it runs is a no-op.
+    // Named after its job, like StartExecution: starting it again while it runs is a no-op.
     if (existing && existing.status === 'RUNNING') return { executionId };
     const fullInput = { ...this.options.settings, ...input, maxConcurrency: this.options.maxConcurrency };
     const run = this.#machine.run(fullInput as never, {

@@ -5,6 +5,7 @@ import {
   ROUTE_FAMILIES,
   STATE_MACHINES,
 } from '../../../contracts/families/index.ts';
+import { LOCAL_FAMILIES } from '../../../lambdas/local/families/index.ts';
 import { API_ROUTES } from '../../../lib/api-routes.ts';
 import {
   assertEveryFamilyRegistered,
@@ -87,6 +88,33 @@ describe('the registry of family constructs', () => {
           'Fn::GetAtt': [referencedId(substitution), 'Arn'],
         });
         expect(functionIds, `${name}: ${placeholder}`).toContain(referencedId(substitution));
+      }
+    }
+  });
+
+  it("runs behind each placeholder the very task function the family's descriptor names (and the local platform runs)", async () => {
+    for (const { name, family } of STATE_MACHINES) {
+      // Prepare: the function the template substitutes for each placeholder, and the descriptor's task.
+      const machine = familyNamed(family).stateMachines[name];
+      if (!machine) throw new Error(`the ${family} family's construct has no ${name}`);
+      const properties = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine')[
+        built.idOf(machine.stateMachine)
+      ]?.Properties as CfnJson;
+      const substitutions = properties.DefinitionSubstitutions;
+      const descriptor = LOCAL_FAMILIES.find((candidate) => candidate.lambdas.manifest.name === family);
+      const tasks = (descriptor?.lambdas.tasks[name] ?? {}) as Record<string, unknown>;
+      for (const placeholder of TASK_FUNCTIONS[name]) {
+        const fn = built.stack.functions.find(
+          (candidate) => built.idOf(candidate) === referencedId(substitutions[placeholder]),
+        );
+
+        // Act: the deployed entry module's exports.
+        const entry = (await import(`../../../${fn?.entryModule}`)) as Record<string, unknown>;
+
+        // Assess
+        expect(Object.values(entry), `${name}: ${placeholder} runs ${fn?.entryModule}`).toContain(
+          tasks[placeholder],
+        );
       }
     }
   });
