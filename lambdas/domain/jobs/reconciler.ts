@@ -40,6 +40,18 @@ export async function reconcileClosedExecution(
     );
     return { jobsFailed: 0, ownerFailed: false };
   }
+  // Only a batch owns jobs and records their counts; a training run is failed alone (counts on it
+  // would make its record one of no kind, which the store refuses to read back).
+  if (owner && owner.kind !== 'batch') {
+    const outcome = await engine.transition(
+      execution.tenant,
+      execution.jobId,
+      'failed',
+      { error },
+      error.message,
+    );
+    return { jobsFailed: 0, ownerFailed: outcome.applied };
+  }
   const jobsFailed = await engine.closeOpenItems(
     execution.tenant,
     execution.jobId,
