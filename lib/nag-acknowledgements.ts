@@ -1,8 +1,8 @@
 /**
  * Every cdk-nag (AwsSolutions) finding SynthForge accepts, gathered in one reviewable list, each on
  * the narrowest construct it applies to and each with its reason: the stack-wide ones here (every
- * function's X-Ray, every state machine's logging and task invokes, the REST and WebSocket APIs),
- * and each family's own from its construct (lib/families/). How an acknowledgement is written (finding
+ * function's X-Ray, every state machine's logging and task invokes, every grant on the result
+ * objects, the REST and WebSocket APIs), and each family's own from its construct (lib/families/). How an acknowledgement is written (finding
  * ids of CloudFormation references, the constructs they sit on) is lib/nag.ts.
  *
  * The tests check that acknowledging these leaves zero findings, that each one still matches a
@@ -17,7 +17,6 @@ import {
   flattenReference,
   iam5Resource,
   type NagAcknowledgement,
-  SHARED_NAG_REASONS,
 } from './nag.ts';
 import type { SynthForgeStack } from './synthforge-stack.ts';
 
@@ -25,6 +24,8 @@ export type { NagAcknowledgement } from './nag.ts';
 
 /** Why each kind of finding is accepted. */
 export const NAG_REASONS = {
+  resultObjects:
+    'Results (archives, images) and image requests are written and presigned under tenant-prefixed keys chosen at run time (<tenant>/...); the statement is limited to objects of this one outputs bucket and to the actions the function needs.',
   lambdaXRay:
     'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so AWS requires Resource "*" (added by CDK for Tracing.ACTIVE; the role holds nothing else with a wildcard).',
   stateMachineLogsAndXRay:
@@ -86,16 +87,17 @@ export function nagAcknowledgements(stack: SynthForgeStack): NagAcknowledgement[
     if (!route.auth) list.push({ scope: method, id: 'AwsSolutions-APIG4', reason: NAG_REASONS.publicRoute });
   }
 
-  const resultObjects = iam5Resource(stack, data.outputsBucket.arnForObjects('*'));
+  // Whoever was granted the result objects, of whichever family (lib/constructs/data.ts allowOutputs).
+  const resultObjects = iam5Resource(stack, data.outputObjectsArn);
+  for (const fn of data.outputsGrantees) {
+    list.push({ scope: accessPolicyOf(fn), id: resultObjects, reason: NAG_REASONS.resultObjects });
+  }
   for (const fn of [webSocket.messages, webSocket.push]) {
-    list.push(
-      { scope: accessPolicyOf(fn), id: resultObjects, reason: SHARED_NAG_REASONS.resultObjects },
-      {
-        scope: accessPolicyOf(fn),
-        id: iam5Resource(stack, webSocket.connectionsArn),
-        reason: NAG_REASONS.webSocketConnections,
-      },
-    );
+    list.push({
+      scope: accessPolicyOf(fn),
+      id: iam5Resource(stack, webSocket.connectionsArn),
+      reason: NAG_REASONS.webSocketConnections,
+    });
   }
   for (const routeKey of ['$disconnect', '$default', 'generate']) {
     list.push({

@@ -19,8 +19,6 @@ export interface NagAcknowledgement {
 
 /** Why findings more than one owner acknowledges are accepted. */
 export const SHARED_NAG_REASONS = {
-  resultObjects:
-    'Results (archives, images) and image requests are written and presigned under tenant-prefixed keys chosen at run time (<tenant>/...); the statement is limited to objects of this one outputs bucket and to the actions the function needs.',
   stopBatchExecutions:
     'Cancelling a batch stops its execution, whose name is only known at run time; the resource is limited to executions of the one state machine that runs it (generation or image batches).',
 } as const;

@@ -14,13 +14,12 @@ import { Events } from './constructs/events.ts';
 import { Observability } from './constructs/observability.ts';
 import type { FunctionDefaults, SynthForgeFunction } from './constructs/synthforge-function.ts';
 import { GenerationWebSocket } from './constructs/websocket-api.ts';
-import type { SharedInfrastructure } from './families/family.ts';
+import { FamilyConstructs, functionsUnder, type SharedInfrastructure } from './families/family.ts';
 import { GenerationFamily } from './families/generation.ts';
 import { ImagesFamily } from './families/images.ts';
 import {
   assertEveryFamilyRegistered,
   FAMILY_CONSTRUCTS,
-  FamilyConstructs,
   routeHandlersOf,
   stateMachinesOf,
 } from './families/index.ts';
@@ -177,6 +176,6 @@ export class SynthForgeStack extends Stack {
 
   /** Every Lambda function of the stack. */
   get functions(): SynthForgeFunction[] {
-    return [...this.families.all.flatMap((family) => family.functions), ...this.webSocket.functions];
+    return [...this.families.all.flatMap(functionsUnder), ...this.webSocket.functions];
   }
 }

@@ -32,19 +32,19 @@ import type { StageConfig } from '../lib/config.ts';
 import { stackNameFor } from '../lib/stack-name.ts';
 
 /** The service code of SageMaker in Service Quotas. */
-export const SAGEMAKER_SERVICE_CODE = 'sagemaker';
+const SAGEMAKER_SERVICE_CODE = 'sagemaker';
 /** The bootstrap stack `cdk bootstrap` creates, unless told `--toolkit-stack-name`. */
-export const DEFAULT_TOOLKIT_STACK = 'CDKToolkit';
+const DEFAULT_TOOLKIT_STACK = 'CDKToolkit';
 /**
  * The least bootstrap version the synthesized templates accept: the CheckBootstrapVersion rule of
  * CDK v2's DefaultStackSynthesizer (`minBootstrapStackVersion`).
  */
-export const MIN_BOOTSTRAP_VERSION = 6;
+const MIN_BOOTSTRAP_VERSION = 6;
 
-export type QuotaUsage = 'endpoint' | 'training job' | 'spot training job';
+type QuotaUsage = 'endpoint' | 'training job' | 'spot training job';
 
 /** One quota the stage needs. */
-export interface QuotaRequirement {
+interface QuotaRequirement {
   readonly instanceType: string;
   readonly usage: QuotaUsage;
   /** `ml.g5.xlarge for endpoint usage`. */
@@ -60,7 +60,7 @@ export interface QuotaRequirement {
 }
 
 /** `ml.g5.xlarge for endpoint usage`, as Service Quotas names SageMaker's instance quotas. */
-export const quotaNameOf = (instanceType: string, usage: QuotaUsage) => `${instanceType} for ${usage} usage`;
+const quotaNameOf = (instanceType: string, usage: QuotaUsage) => `${instanceType} for ${usage} usage`;
 
 /**
  * The quotas a stage needs. `withModels: false` is a deploy of the platform stack alone
@@ -151,9 +151,9 @@ export async function readSageMakerQuotas(
   return found;
 }
 
-export type FindingLevel = 'ok' | 'warning' | 'error';
+type FindingLevel = 'ok' | 'warning' | 'error';
 
-export interface QuotaFinding {
+interface QuotaFinding {
   readonly level: FindingLevel;
   readonly requirement: QuotaRequirement;
   readonly quota?: FoundQuota;
@@ -164,7 +164,7 @@ export interface QuotaFinding {
 }
 
 /** Where a quota is raised in the console. */
-export function quotaConsoleUrl(region: string, code: string): string {
+function quotaConsoleUrl(region: string, code: string): string {
   return `https://${region}.console.aws.amazon.com/servicequotas/home/services/${SAGEMAKER_SERVICE_CODE}/quotas/${code}`;
 }
 
@@ -217,7 +217,7 @@ export function assessQuotas(
   });
 }
 
-export interface BootstrapFinding {
+interface BootstrapFinding {
   readonly level: FindingLevel;
   readonly summary: string;
   readonly action?: string;
@@ -271,7 +271,7 @@ export async function checkBootstrap(
   return { level: 'ok', summary: `bootstrapped (${toolkitStackName}, version ${version})` };
 }
 
-export interface PreflightReport {
+interface PreflightReport {
   readonly region: string;
   readonly bootstrap: BootstrapFinding;
   /** Undefined when the quotas could not be read; `quotaProblem` says why. */
@@ -279,7 +279,7 @@ export interface PreflightReport {
   readonly quotaProblem?: string;
 }
 
-export interface PreflightOptions {
+interface PreflightOptions {
   readonly config: StageConfig;
   readonly region: string;
   readonly withModels: boolean;
@@ -358,7 +358,7 @@ export function formatReport(
   return lines.join('\n');
 }
 
-export interface DeployArguments {
+interface DeployArguments {
   /** The stage (`-c stage=NAME`, else cdk.json's context). */
   readonly stage: string;
   readonly withModels: boolean;

@@ -85,6 +85,8 @@ export class Data extends Construct {
   readonly outputsBucket: Bucket;
   readonly accessLogsBucket: Bucket;
 
+  readonly #outputsGrantees: SynthForgeFunction[] = [];
+
   constructor(scope: Construct, id: string, props: DataProps) {
     super(scope, id);
     const destroyed = props.removalPolicy === RemovalPolicy.DESTROY;
@@ -181,9 +183,23 @@ export class Data extends Construct {
     this.#allowTable(fn, 'KeysTable', this.keysTable, [], actions);
   }
 
+  /** Every object of the outputs bucket: the resource of each `allowOutputs` grant. */
+  get outputObjectsArn(): string {
+    return this.outputsBucket.arnForObjects('*');
+  }
+
+  /**
+   * The functions `allowOutputs` granted, once each: their wildcard on the result objects is a
+   * cdk-nag finding that lib/nag-acknowledgements.ts acknowledges on each of them.
+   */
+  get outputsGrantees(): readonly SynthForgeFunction[] {
+    return this.#outputsGrantees;
+  }
+
   /** Lets `fn` read and/or write result objects (any key: the tenant prefix is chosen at run time). */
   allowOutputs(fn: SynthForgeFunction, actions: OutputsAction[]): void {
-    fn.allow({ sid: 'OutputObjects', actions, resources: [this.outputsBucket.arnForObjects('*')] });
+    fn.allow({ sid: 'OutputObjects', actions, resources: [this.outputObjectsArn] });
+    if (!this.#outputsGrantees.includes(fn)) this.#outputsGrantees.push(fn);
   }
 
   #allowTable(

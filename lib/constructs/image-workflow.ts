@@ -5,7 +5,6 @@
  * with the generation workflow (start, fail a job, finish) are the same functions.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -35,14 +34,9 @@ export class ImageWorkflow extends Construct {
   readonly invokeModel: SynthForgeFunction;
   /** Subscribed to the endpoints' success and error topics. */
   readonly notifications: SynthForgeFunction;
-  /** The machine as lambdaStateMachine built it. */
+  /** The machine as lambdaStateMachine built it: its role, its invoke policy, its executions. */
   readonly machine: LambdaStateMachine;
   readonly stateMachine: StateMachine;
-  readonly stateMachineRole: Role;
-  readonly invokeTasksPolicy: Policy;
-  readonly substitutions: Record<string, string>;
-  /** The ARN of every execution of the image state machine (what StopExecution acts on). */
-  readonly executionArns: string;
   /** The environment every function that reads the model catalogue needs. */
   readonly modelsEnvironment: Record<string, string>;
 
@@ -131,10 +125,6 @@ export class ImageWorkflow extends Construct {
     });
     this.machine = built;
     this.stateMachine = built.stateMachine;
-    this.stateMachineRole = built.role;
-    this.invokeTasksPolicy = built.invokePolicy;
-    this.substitutions = built.substitutions;
-    this.executionArns = built.executionArns;
     // Only the steps of this machine wait on tokens: the notifications may answer exactly those.
     this.notifications.allow({
       sid: 'ResumeWaitingSteps',

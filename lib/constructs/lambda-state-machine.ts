@@ -75,7 +75,6 @@ export interface LambdaStateMachine {
   invokePolicy: Policy;
   /** The role's statements for the machine's service integrations, when it has any. */
   servicePolicy?: Policy;
-  substitutions: Record<string, string>;
   /** The functions its Task states invoke, each once, in the order of its placeholders. */
   taskFunctions: readonly SynthForgeFunction[];
   /** The ARN of every execution of the machine (what StopExecution acts on). */
@@ -162,7 +161,6 @@ export function lambdaStateMachine<M extends StateMachineName>(
     role,
     invokePolicy,
     ...(servicePolicy ? { servicePolicy } : {}),
-    substitutions,
     taskFunctions: functions,
     executionArns,
     outputId: props.ids.output,

@@ -108,18 +108,11 @@ export interface TrainerSource {
 export class TrainingWorkflow extends Construct {
   readonly prepareTraining: SynthForgeFunction;
   readonly recordTraining: SynthForgeFunction;
-  /** The machine as lambdaStateMachine built it. */
+  /** The machine as lambdaStateMachine built it: its role, its invoke policy, its executions. */
   readonly machine: LambdaStateMachine;
   readonly stateMachine: StateMachine;
-  readonly stateMachineRole: Role;
-  /** The machine role's statement that invokes the two steps. */
-  readonly invokeTasksPolicy: Policy;
   /** The machine role's statements that run training jobs (SageMaker, the event rule, PassRole). */
   readonly trainingJobsPolicy: Policy;
-  /** What `definitionSubstitutions` supplies, by placeholder. */
-  readonly substitutions: Record<string, string>;
-  /** The ARN of every execution of the training state machine (what StopExecution acts on). */
-  readonly executionArns: string;
   /** The ARN pattern of the training jobs the machine may act on (`training-job/sf-*`). */
   readonly trainingJobsArn: string;
   /** The execution role SageMaker assumes to run a training job. */
@@ -300,11 +293,7 @@ export class TrainingWorkflow extends Construct {
     });
     this.machine = built;
     this.stateMachine = built.stateMachine;
-    this.stateMachineRole = built.role;
-    this.invokeTasksPolicy = built.invokePolicy;
     this.trainingJobsPolicy = built.servicePolicy as Policy;
-    this.substitutions = built.substitutions;
-    this.executionArns = built.executionArns;
     // SageMaker checks the role's permissions when the job starts: they must be in place first.
     this.stateMachine.node.addDependency(this.trainingRolePolicy);
   }

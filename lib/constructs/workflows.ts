@@ -3,7 +3,6 @@
  * machine in `statemachines/generation-batch.asl.json` and the four Lambda tasks it invokes.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -34,17 +33,9 @@ export interface BatchTasks {
 
 export class Workflows extends Construct {
   readonly tasks: BatchTasks;
-  /** The machine as lambdaStateMachine built it. */
+  /** The machine as lambdaStateMachine built it: its role, its invoke policy, its executions. */
   readonly machine: LambdaStateMachine;
   readonly batchStateMachine: StateMachine;
-  /** The execution role of the state machine. */
-  readonly batchStateMachineRole: Role;
-  /** The role's statement that invokes the four tasks (kept apart from CDK's logging/X-Ray policy). */
-  readonly invokeTasksPolicy: Policy;
-  /** What `definitionSubstitutions` supplies, by placeholder. */
-  readonly substitutions: Record<string, string>;
-  /** The ARN of every execution of the batch state machine (what StopExecution acts on). */
-  readonly batchExecutionArns: string;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
@@ -129,9 +120,5 @@ export class Workflows extends Construct {
     });
     this.machine = built;
     this.batchStateMachine = built.stateMachine;
-    this.batchStateMachineRole = built.role;
-    this.invokeTasksPolicy = built.invokePolicy;
-    this.substitutions = built.substitutions;
-    this.batchExecutionArns = built.executionArns;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * What a job family's construct is to the stack: a construct that owns the family's functions,
  * grants and state machines, and shows the stack the few things it composes (the API's handlers, the
- * machines the reconciler watches and their outputs, the executions a cancel may stop, the functions
- * that get alarms, the cdk-nag acknowledgements). The families are registered in ./index.ts.
+ * machines the reconciler watches and their outputs, the executions a cancel may stop, the cdk-nag
+ * acknowledgements); its functions, which get alarms, are those its construct holds (functionsUnder).
+ * The families are registered in ./index.ts.
  */
 import { CfnResource, type RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -15,7 +16,7 @@ import type { LambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import {
   API_FUNCTION_MAX_TIMEOUT,
   type FunctionDefaults,
-  type SynthForgeFunction,
+  SynthForgeFunction,
 } from '../constructs/synthforge-function.ts';
 import type { NagAcknowledgement } from '../nag.ts';
 
@@ -39,8 +40,6 @@ export interface FamilyConstruct<M extends FamilyManifest = FamilyManifest> exte
   readonly stateMachines: Readonly<Record<keyof M['stateMachines'] & string, LambdaStateMachine>>;
   /** The executions of its machines that the jobs function may stop. */
   readonly cancellable: readonly CancellableExecutions[];
-  /** Every Lambda function it owns (each gets an Errors alarm and the X-Ray acknowledgement). */
-  readonly functions: readonly SynthForgeFunction[];
   /** Its own cdk-nag acknowledgements (lib/nag-acknowledgements.ts gathers them). */
   nagAcknowledgements(): NagAcknowledgement[];
 }
@@ -77,7 +76,10 @@ export interface FamilyRegistration {
   build(scope: Construct, id: string, context: FamilyContext): FamilyConstruct;
 }
 
-/** The families built so far, in registry order. */
+/**
+ * The families built so far, in registry order. Each is built once: the stack asserts that the
+ * registry holds each family once before building any (./index.ts assertEveryFamilyRegistered).
+ */
 export class FamilyConstructs {
   readonly #built: FamilyConstruct[] = [];
 
@@ -86,9 +88,6 @@ export class FamilyConstructs {
   }
 
   add(family: FamilyConstruct): void {
-    if (this.#built.some((built) => built.manifest.name === family.manifest.name)) {
-      throw new Error(`the ${family.manifest.name} family is registered twice`);
-    }
     this.#built.push(family);
   }
 
@@ -99,6 +98,17 @@ export class FamilyConstructs {
       throw new Error(`${by} needs the ${type.name}: register it earlier in lib/families/index.ts`);
     return family;
   }
+}
+
+/**
+ * Every function a family's construct holds, at any depth: the functions the stack gives an Errors
+ * alarm and the X-Ray acknowledgement. A family builds its functions inside its construct: one built
+ * elsewhere would be left out (test/lib/constructs/synthforge-function.test.ts counts them all).
+ */
+export function functionsUnder(scope: IConstruct): SynthForgeFunction[] {
+  return scope.node
+    .findAll()
+    .filter((construct): construct is SynthForgeFunction => construct instanceof SynthForgeFunction);
 }
 
 /** The memory and timeout of every function behind the REST API. */

@@ -3,14 +3,13 @@
  * routes, and the batch workflow (lib/constructs/workflows.ts) that runs a batch of procedural
  * generation jobs. Its batch steps (start, fail a job, finish) are shared with the image machine.
  */
-import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { generationFamily } from '../../contracts/families/generation.ts';
 import { JOB_SUBMISSION_ACTIONS } from '../constructs/data.ts';
 import type { LambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import { Workflows } from '../constructs/workflows.ts';
-import { accessPolicyOf, iam5Resource, type NagAcknowledgement, SHARED_NAG_REASONS } from '../nag.ts';
+import { type NagAcknowledgement, SHARED_NAG_REASONS } from '../nag.ts';
 import {
   API_FUNCTION,
   type CancellableExecutions,
@@ -33,13 +32,10 @@ export class GenerationFamily extends Construct implements FamilyConstruct<typeo
   readonly routeHandlers: { readonly generators: SynthForgeFunction; readonly batches: SynthForgeFunction };
   readonly stateMachines: { readonly generationBatch: LambdaStateMachine };
   readonly cancellable: readonly CancellableExecutions[];
-  /** Every object of the outputs bucket: what run-job and the batches routes write and read. */
-  readonly #resultObjectsArn: string;
 
   constructor(scope: Construct, id: string, props: GenerationFamilyProps) {
     super(scope, id);
     const { config, data, events, defaults } = props;
-    this.#resultObjectsArn = data.outputsBucket.arnForObjects('*');
 
     // 'Default' leaves no trace in logical ids: the workflow's resources keep the ids they had when it
     // was the stack's own `Workflows` construct (its execution log group is named, its machine runs).
@@ -95,21 +91,13 @@ export class GenerationFamily extends Construct implements FamilyConstruct<typeo
     this.routeHandlers = { generators, batches };
     this.stateMachines = { generationBatch: this.workflow.machine };
     this.cancellable = [
-      { executionArns: this.workflow.batchExecutionArns, reason: SHARED_NAG_REASONS.stopBatchExecutions },
+      { executionArns: this.workflow.machine.executionArns, reason: SHARED_NAG_REASONS.stopBatchExecutions },
     ];
   }
 
-  get functions(): readonly SynthForgeFunction[] {
-    return [...Object.values(this.routeHandlers), ...Object.values(this.workflow.tasks)];
-  }
-
+  /** None of its own: its result-object grants are acknowledged with every other (Data.outputsGrantees). */
   nagAcknowledgements(): NagAcknowledgement[] {
-    const resultObjects = iam5Resource(Stack.of(this), this.#resultObjectsArn);
-    return [this.workflow.tasks.runJob, this.routeHandlers.batches].map((fn) => ({
-      scope: accessPolicyOf(fn),
-      id: resultObjects,
-      reason: SHARED_NAG_REASONS.resultObjects,
-    }));
+    return [];
   }
 }
 

@@ -13,7 +13,7 @@ import type { LambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import { ModelEndpoints } from '../constructs/model-endpoints.ts';
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import type { BatchTasks } from '../constructs/workflows.ts';
-import { accessPolicyOf, iam5Resource, type NagAcknowledgement, SHARED_NAG_REASONS } from '../nag.ts';
+import { iam5Resource, type NagAcknowledgement, SHARED_NAG_REASONS } from '../nag.ts';
 import {
   API_FUNCTION,
   type CancellableExecutions,
@@ -59,14 +59,12 @@ export class ImagesFamily extends Construct implements FamilyConstruct<typeof im
   readonly routeHandlers: { readonly images: SynthForgeFunction };
   readonly stateMachines: { readonly imageGeneration: LambdaStateMachine };
   readonly cancellable: readonly CancellableExecutions[];
-  readonly #resultObjectsArn: string;
 
   constructor(scope: Construct, id: string, props: ImagesFamilyProps) {
     super(scope, id);
     const { config, data, events, defaults } = props;
     const stack = Stack.of(this);
     const { imageGeneration } = config;
-    this.#resultObjectsArn = data.outputsBucket.arnForObjects('*');
 
     // At the stack's root, where the endpoints were before lib/families/: their key, topics and named
     // log groups keep their logical ids, and so do the roles and outputs the Models stack reads.
@@ -127,7 +125,7 @@ export class ImagesFamily extends Construct implements FamilyConstruct<typeof im
     this.routeHandlers = { images };
     this.stateMachines = { imageGeneration: this.workflow.machine };
     this.cancellable = [
-      { executionArns: this.workflow.executionArns, reason: SHARED_NAG_REASONS.stopBatchExecutions },
+      { executionArns: this.workflow.machine.executionArns, reason: SHARED_NAG_REASONS.stopBatchExecutions },
     ];
 
     new CfnOutput(stack, 'ModelSuccessTopicArn', {
@@ -147,18 +145,11 @@ export class ImagesFamily extends Construct implements FamilyConstruct<typeof im
     }
   }
 
-  get functions(): readonly SynthForgeFunction[] {
-    return [this.routeHandlers.images, this.workflow.invokeModel, this.workflow.notifications];
-  }
-
   nagAcknowledgements(): NagAcknowledgement[] {
     const stack = Stack.of(this);
     const { endpoints } = this;
-    const list: NagAcknowledgement[] = [this.routeHandlers.images, this.workflow.notifications].map((fn) => ({
-      scope: accessPolicyOf(fn),
-      id: iam5Resource(stack, this.#resultObjectsArn),
-      reason: SHARED_NAG_REASONS.resultObjects,
-    }));
+    // Its result-object grants are acknowledged with every other (Data.outputsGrantees).
+    const list: NagAcknowledgement[] = [];
     for (const endpoint of endpoints.endpoints) {
       const scope = endpoint.accessPolicy;
       list.push(

@@ -21,9 +21,6 @@ import { images } from './images.ts';
 import { platform } from './platform.ts';
 import { training } from './training.ts';
 
-export type { CancellableExecutions, FamilyConstruct, FamilyRegistration } from './family.ts';
-export { FamilyConstructs } from './family.ts';
-
 export const FAMILY_CONSTRUCTS: readonly FamilyRegistration[] = [platform, generation, images, training];
 
 /**

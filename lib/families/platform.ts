@@ -154,10 +154,6 @@ export class PlatformFamily extends Construct implements FamilyConstruct<typeof 
     events.allowPublish(this.reconciler);
   }
 
-  get functions(): readonly SynthForgeFunction[] {
-    return [this.routeHandlers.public, this.routeHandlers.jobs, this.authorizer, this.reconciler];
-  }
-
   /** `DELETE /jobs/{id}` cancels a job of any family: the jobs function may stop these executions. */
   allowCancelling(executions: readonly CancellableExecutions[]): void {
     if (executions.length === 0) return;

@@ -83,19 +83,15 @@ export class TrainingFamily extends Construct implements FamilyConstruct<typeof 
     training.allow({
       sid: 'StopTrainingExecutions',
       actions: ['states:StopExecution'],
-      resources: [this.workflow.executionArns],
+      resources: [this.workflow.machine.executionArns],
     });
     props.listCursors.allow(training);
 
     this.routeHandlers = { training };
     this.stateMachines = { training: this.workflow.machine };
     this.cancellable = [
-      { executionArns: this.workflow.executionArns, reason: NAG_REASONS.stopTrainingExecutions },
+      { executionArns: this.workflow.machine.executionArns, reason: NAG_REASONS.stopTrainingExecutions },
     ];
-  }
-
-  get functions(): readonly SynthForgeFunction[] {
-    return [this.routeHandlers.training, this.workflow.prepareTraining, this.workflow.recordTraining];
   }
 
   /**
@@ -109,7 +105,7 @@ export class TrainingFamily extends Construct implements FamilyConstruct<typeof 
     const list: NagAcknowledgement[] = [
       {
         scope: accessPolicyOf(api),
-        id: iam5Resource(stack, workflow.executionArns),
+        id: iam5Resource(stack, workflow.machine.executionArns),
         reason: NAG_REASONS.stopTrainingExecutions,
       },
       {

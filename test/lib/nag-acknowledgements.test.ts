@@ -43,7 +43,6 @@ const LEDGER: Record<string, number> = {
   'AwsSolutions-APIG4': 9,
   'AwsSolutions-SMG4': 1,
 };
-const LEDGER_TOTAL = 75;
 
 /** `AwsSolutions-IAM5[Resource::…]` → `AwsSolutions-IAM5`. */
 const ruleFamily = (id: string) => id.replace(/\[.*\]$/, '');
@@ -111,7 +110,6 @@ describe('AwsSolutions on the SynthForge stack', () => {
     const tally: Record<string, number> = {};
     for (const { id } of recorded) tally[ruleFamily(id)] = (tally[ruleFamily(id)] ?? 0) + 1;
     expect(tally).toEqual(LEDGER);
-    expect(recorded).toHaveLength(LEDGER_TOTAL);
     const key = (entry: { path: string; id: string; reason: string }) =>
       `${entry.path} ${entry.id} ${entry.reason}`;
     expect(recorded.map(key).sort()).toEqual(

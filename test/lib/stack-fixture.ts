@@ -95,6 +95,38 @@ export function referencedId(value: unknown): string | undefined {
   return undefined;
 }
 
+/** One statement of an IAM policy document. */
+export interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Every statement of the template's identity policies (AWS::IAM::Policy), with the logical ids of
+ * the roles its policy is attached to.
+ */
+export function policyStatements(template: Template): { roles: string[]; statement: Statement }[] {
+  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).flatMap((policy) => {
+    const roles = (policy.Properties.Roles as unknown[])
+      .map(referencedId)
+      .filter((id): id is string => id !== undefined);
+    return (policy.Properties.PolicyDocument.Statement as Statement[]).map((statement) => ({
+      roles,
+      statement,
+    }));
+  });
+}
+
+/** The statements of every identity policy attached to the role with logical id `roleId`. */
+export function statementsOfRole(template: Template, roleId: string): Statement[] {
+  return policyStatements(template)
+    .filter(({ roles }) => roles.includes(roleId))
+    .map(({ statement }) => statement);
+}
+
 /**
  * `value` with every `Fn::GetStackOutput` of the platform stack (how the Models stack reads the
  * platform's values, lib/stage-stacks.ts) replaced by the value of that output: what the Models

@@ -2,7 +2,13 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEYS_TABLE, STATE_TABLE } from '../../../lambdas/adapters/dynamo/tables.ts';
 import { TTL_ATTRIBUTE } from '../../../lib/constructs/data.ts';
-import { buildTestStack, referencedId, resourcesOfType, type TestStack } from '../stack-fixture.ts';
+import {
+  buildTestStack,
+  policyStatements,
+  referencedId,
+  resourcesOfType,
+  type TestStack,
+} from '../stack-fixture.ts';
 
 let built: TestStack;
 let tables: ReturnType<typeof resourcesOfType>;
@@ -71,10 +77,9 @@ describe('tables', () => {
 
   it('let every function that may Query the state table read it with BatchGetItem too, and no other', () => {
     const stateTable = built.idOf(built.stack.data.stateTable);
-    const tableStatements = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[])
-      .filter((statement) => referencedId(statement.Resource) === stateTable)
-      .map((statement) => [statement.Action].flat() as string[]);
+    const tableStatements = policyStatements(built.template)
+      .filter(({ statement }) => referencedId(statement.Resource) === stateTable)
+      .map(({ statement }) => [statement.Action].flat());
     const querying = tableStatements.filter((actions) => actions.includes('dynamodb:Query'));
     const others = tableStatements.filter((actions) => !actions.includes('dynamodb:Query'));
 

@@ -31,19 +31,13 @@ import {
   type CfnResource,
   referencedId,
   resourcesOfType,
+  type Statement,
+  statementsOfRole,
   TEST_ENV,
   type TestStack,
   testApp,
   throughOutputs,
 } from '../stack-fixture.ts';
-
-interface Statement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: unknown;
-}
 
 const SD15_ENDPOINT = 'synthforge-test-stable-diffusion-v1-5';
 const SHAPES_IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/synthforge/shapes-endpoint:1.0.0';
@@ -92,13 +86,8 @@ const modelsIdOf = (built: TestStack, resource: { node: { defaultChild?: unknown
 type CfnElementLike = Parameters<Stack['getLogicalId']>[0];
 
 /** Every Allow statement of the policies attached to `role`. */
-function statementsOf(built: TestStack, role: Role): Statement[] {
-  const roleId = built.idOf(role);
-  return Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
-    .filter((policy) => (policy.Properties.Roles as unknown[]).some((r) => referencedId(r) === roleId))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
-    .filter((statement) => statement.Effect === 'Allow');
-}
+const statementsOf = (built: TestStack, role: Role): Statement[] =>
+  statementsOfRole(built.template, built.idOf(role)).filter((statement) => statement.Effect === 'Allow');
 
 /** The families of a stack built outside the fixture. */
 const imagesOf = (stack: SynthForgeStack) => stack.families.require(ImagesFamily, 'this test');
@@ -506,10 +495,7 @@ describe('grants', () => {
     granted = { template: Template.fromStack(stack), stack, role };
   });
 
-  const statementsFor = (roleId: string) =>
-    Object.values(resourcesOfType(granted.template, 'AWS::IAM::Policy'))
-      .filter((policy) => (policy.Properties.Roles as unknown[]).some((r) => referencedId(r) === roleId))
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  const statementsFor = (roleId: string) => statementsOfRole(granted.template, roleId);
 
   it('invoke and describe act on exactly the stage endpoints', () => {
     const endpointArn = `arn:<AWS::Partition>:sagemaker:eu-west-1:123456789012:endpoint/${SD15_ENDPOINT}`;

@@ -14,6 +14,7 @@ import {
   type CfnJson,
   referencedId,
   resourcesOfType,
+  type Statement,
   type TestStack,
 } from '../stack-fixture.ts';
 
@@ -66,7 +67,7 @@ describe('every function', () => {
     for (const fn of built.stack.functions) {
       const defaultPolicy = fn.executionRole.node.findChild('DefaultPolicy').node.defaultChild;
       const statements = resources[built.stack.getLogicalId(defaultPolicy as never)]?.Properties
-        .PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[];
+        .PolicyDocument.Statement as Statement[];
       const logs = statements.find((statement) => statement.Sid === 'WriteOwnLogGroup');
       expect(logs?.Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
       expect(referencedId(logs?.Resource)).toBe(built.idOf(fn.logGroup));

@@ -19,19 +19,12 @@ import {
 import {
   buildTestStack,
   type CfnJson,
-  referencedId,
   resourcesOfType,
+  type Statement,
+  statementsOfRole,
   type TestStack,
   testApp,
 } from '../stack-fixture.ts';
-
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 
 /** One Allow statement, with its actions and (flattened) resources as lists. */
 interface Grant {
@@ -47,18 +40,15 @@ const aslText = readDefinition('training');
 
 /** Every statement of every policy attached to the role with this logical id. */
 function grantsOf(template: TestStack['template'], roleId: string): Grant[] {
-  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy'))
-    .filter((policy) => (policy.Properties.Roles as unknown[]).some((role) => referencedId(role) === roleId))
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
-    .map((statement) => {
-      expect(statement.Effect).toBe('Allow');
-      return {
-        sid: statement.Sid,
-        actions: [statement.Action].flat(),
-        resources: [statement.Resource].flat().map(flattenReference),
-        condition: statement.Condition,
-      };
-    });
+  return statementsOfRole(template, roleId).map((statement) => {
+    expect(statement.Effect).toBe('Allow');
+    return {
+      sid: statement.Sid,
+      actions: [statement.Action].flat(),
+      resources: [statement.Resource].flat().map(flattenReference),
+      condition: statement.Condition,
+    };
+  });
 }
 
 beforeAll(() => {
@@ -150,7 +140,7 @@ describe('training state machine', () => {
     const fnArn = (fn: { node: { defaultChild?: unknown } }) => `<${built.idOf(fn)}.Arn>`;
 
     // Act
-    const grants = grantsOf(built.template, built.idOf(training.workflow.stateMachineRole)).filter(
+    const grants = grantsOf(built.template, built.idOf(training.workflow.machine.role)).filter(
       // Logging and X-Ray (CDK's, in the role's default policy): support no resource.
       (grant) => !grant.actions.every((action) => /^(logs|xray):/.test(action)),
     );
@@ -210,7 +200,7 @@ describe('training state machine', () => {
       expect.arrayContaining([
         built.idOf(built.families.training.workflow.trainingRolePolicy),
         built.idOf(built.families.training.workflow.trainingJobsPolicy),
-        built.idOf(built.families.training.workflow.invokeTasksPolicy),
+        built.idOf(built.families.training.workflow.machine.invokePolicy),
       ]),
     );
   });

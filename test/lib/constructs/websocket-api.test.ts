@@ -7,6 +7,7 @@ import {
   buildTestStack,
   type CfnJson,
   type CfnResources,
+  policyStatements,
   referencedId,
   resourcesOfType,
   type TestStack,
@@ -118,14 +119,8 @@ describe('WebSocket API', () => {
 
 describe('functions', () => {
   it('post to connections only from messages and push, only on this API’s stage', () => {
-    const statements = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy')).flatMap((policy) =>
-      (policy.Properties.PolicyDocument.Statement as CfnJson[]).map((statement) => ({
-        roles: (policy.Properties.Roles as unknown[]).map(referencedId),
-        statement,
-      })),
-    );
-    const posting = statements.filter(({ statement }) =>
-      [statement.Action].flat().some((action: string) => action.startsWith('execute-api:')),
+    const posting = policyStatements(built.template).filter(({ statement }) =>
+      [statement.Action].flat().some((action) => action.startsWith('execute-api:')),
     );
     expect(posting.map(({ roles }) => roles).sort()).toEqual(
       [[built.idOf(ws().messages.executionRole)], [built.idOf(ws().push.executionRole)]].sort(),

@@ -11,6 +11,7 @@ import {
   type CfnJson,
   referencedId,
   resourcesOfType,
+  statementsOfRole,
   type TestStack,
 } from '../stack-fixture.ts';
 
@@ -48,7 +49,7 @@ describe('image state machine', () => {
       ),
     );
     const policy = resourcesOfType(built.template, 'AWS::IAM::Policy')[
-      built.idOf(images.workflow.invokeTasksPolicy)
+      built.idOf(images.workflow.machine.invokePolicy)
     ];
     const invoke = (policy?.Properties.PolicyDocument as { Statement: CfnJson[] } | undefined)?.Statement;
     expect(invoke).toHaveLength(1);
@@ -108,9 +109,9 @@ describe('batch state machine', () => {
   const machines = () => {
     const { generation, images, training } = built.families;
     return [
-      ['generation-batch', generation.workflow.batchStateMachine, generation.workflow.batchStateMachineRole],
-      ['image-generation', images.workflow.stateMachine, images.workflow.stateMachineRole],
-      ['training', training.workflow.stateMachine, training.workflow.stateMachineRole],
+      ['generation-batch', generation.workflow.batchStateMachine, generation.workflow.machine.role],
+      ['image-generation', images.workflow.stateMachine, images.workflow.machine.role],
+      ['training', training.workflow.stateMachine, training.workflow.machine.role],
     ] as const;
   };
   const propertiesOf = (construct: Parameters<TestStack['idOf']>[0]) =>
@@ -183,16 +184,10 @@ describe('batch state machine', () => {
   });
 
   it('may invoke exactly the four task functions (and their versions), nothing else', () => {
-    const policies = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy')).filter((policy) =>
-      (policy.Properties.Roles as unknown[]).some(
-        (role) => referencedId(role) === built.idOf(built.families.generation.workflow.batchStateMachineRole),
-      ),
-    );
-    const invokes = policies.flatMap((policy) =>
-      (policy.Properties.PolicyDocument as { Statement: CfnJson[] }).Statement.filter((statement) =>
-        [statement.Action].flat().some((action: string) => action.startsWith('lambda:')),
-      ),
-    );
+    const invokes = statementsOfRole(
+      built.template,
+      built.idOf(built.families.generation.workflow.machine.role),
+    ).filter((statement) => [statement.Action].flat().some((action) => action.startsWith('lambda:')));
     expect(invokes).toHaveLength(1);
     expect(invokes[0]?.Action).toBe('lambda:InvokeFunction');
     const expected = Object.values(built.families.generation.workflow.tasks).flatMap(

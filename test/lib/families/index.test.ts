@@ -1,16 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  FAMILIES,
-  familyOfRoutes,
-  ROUTE_FAMILIES,
-  STATE_MACHINES,
-} from '../../../contracts/families/index.ts';
+import { familyOfRoutes, ROUTE_FAMILIES, STATE_MACHINES } from '../../../contracts/families/index.ts';
 import { LOCAL_FAMILIES } from '../../../lambdas/local/families/index.ts';
 import { API_ROUTES } from '../../../lib/api-routes.ts';
+import type { FamilyConstruct } from '../../../lib/families/family.ts';
 import {
   assertEveryFamilyRegistered,
   FAMILY_CONSTRUCTS,
-  type FamilyConstruct,
   routeHandlersOf,
   stateMachinesOf,
 } from '../../../lib/families/index.ts';
@@ -19,8 +14,10 @@ import { TASK_FUNCTIONS } from '../../../statemachines/definitions.ts';
 import {
   buildTestStack,
   type CfnJson,
+  policyStatements,
   referencedId,
   resourcesOfType,
+  statementsOfRole,
   type TestStack,
 } from '../stack-fixture.ts';
 
@@ -40,16 +37,12 @@ const familyNamed = (name: string) => {
 };
 
 describe('the registry of family constructs', () => {
-  it('registers one construct per family of contracts/families/, and the stack builds each once', () => {
-    // Assess
-    expect(FAMILY_CONSTRUCTS.map((registration) => registration.manifest.name).sort()).toEqual(
-      FAMILIES.map((family) => family.name).sort(),
-    );
-    expect(families.map((family) => family.manifest.name)).toEqual(
-      FAMILY_CONSTRUCTS.map((registration) => registration.manifest.name),
-    );
-    expect(() => assertEveryFamilyRegistered()).not.toThrow();
+  // That the registry is complete is what building the stack above checks (it fails otherwise).
+  it('fails synthesis on a family of contracts/families/ without its construct, or with two', () => {
     expect(() => assertEveryFamilyRegistered(FAMILY_CONSTRUCTS.slice(1))).toThrow(/platform/);
+    const [platform] = FAMILY_CONSTRUCTS;
+    if (!platform) throw new Error('no family is registered');
+    expect(() => assertEveryFamilyRegistered([...FAMILY_CONSTRUCTS, platform])).toThrow(/platform, platform/);
   });
 
   it("serves every route of every family by its own family's function, behind the API's methods", () => {
@@ -123,13 +116,7 @@ describe('the registry of family constructs', () => {
     const machineIds = stateMachinesOf(families).map(({ machine }) => built.idOf(machine.stateMachine));
     expect(machineIds).toHaveLength(STATE_MACHINES.length);
     const jobs = built.stack.routeHandlers.jobs;
-    const stops = Object.values(resourcesOfType(built.template, 'AWS::IAM::Policy'))
-      .filter((policy) =>
-        (policy.Properties.Roles as unknown[]).some(
-          (role) => referencedId(role) === built.idOf(jobs.executionRole),
-        ),
-      )
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as CfnJson[])
+    const stops = statementsOfRole(built.template, built.idOf(jobs.executionRole))
       .filter((statement) => [statement.Action].flat().includes('states:StopExecution'))
       .flatMap((statement) => [statement.Resource].flat().map(flattenReference));
     expect(stops.sort()).toEqual(
@@ -229,5 +216,34 @@ describe('what the stack derives from the families', () => {
   it('fails when a family builds no machine its manifest names', () => {
     const withoutImages = families.filter((family) => family.manifest.name !== 'images');
     expect(() => stateMachinesOf(withoutImages)).toThrow(/images family's construct builds no state machine/);
+  });
+});
+
+describe('the images family', () => {
+  // Whoever submits image jobs (the images routes, the batches routes for a batch of model runs, the
+  // WebSocket's `generate`) is refused with a 503 naming a model whose endpoint does not exist
+  // (ImageService.ensureEndpointsExist). That check is a DescribeEndpoint: without the permission its
+  // AccessDenied would be read as "unknown" and the submission let through.
+  it('lets every function that starts image executions ask whether a model has an endpoint', () => {
+    // Prepare
+    const starters = new Set(
+      policyStatements(built.template)
+        .filter(({ statement }) => statement.Sid === 'StartImageExecutions')
+        .flatMap(({ roles }) => roles),
+    );
+
+    // Act
+    const withoutDescribe = [...starters].filter(
+      (role) =>
+        !statementsOfRole(built.template, role).some(
+          (statement) =>
+            statement.Sid === 'DescribeModelEndpoints' &&
+            [statement.Action].flat().includes('sagemaker:DescribeEndpoint'),
+        ),
+    );
+
+    // Assess: the images API, the batches API and the WebSocket's messages function at least.
+    expect(starters.size).toBeGreaterThanOrEqual(3);
+    expect(withoutDescribe).toEqual([]);
   });
 });
