@@ -46,7 +46,7 @@ export const arrayOf =
 export const objectWith =
   <T>(checks: FieldChecks<T>): Guard<T> =>
   (value): value is T =>
-    isPlainObject(value) && invalidField(value, checks) === undefined;
+    objectProblem(value, checks) === undefined;
 
 /**
  * An object whose fields the contract's schema checked before it was stored (a request's nested
@@ -57,6 +57,20 @@ export const parsedObject =
   <T extends object>(): Guard<T> =>
   (value): value is T =>
     isPlainObject(value);
+
+/** What objectProblem says of a value that is no object (null, an array, a string). */
+export const NOT_AN_OBJECT = '(not an object)';
+
+/**
+ * Why `value` is not an object whose every field passes its check: the first field that fails, or
+ * NOT_AN_OBJECT; undefined when it is one. For the message of a reader that refuses it.
+ */
+export function objectProblem(
+  value: unknown,
+  checks: Readonly<Record<string, AnyCheck>>,
+): string | undefined {
+  return isPlainObject(value) ? invalidField(value, checks) : NOT_AN_OBJECT;
+}
 
 /** The first field of `value` that fails its check, or undefined when every one passes. */
 export function invalidField(

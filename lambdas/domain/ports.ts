@@ -121,6 +121,8 @@ export interface BatchExecutionInput extends ExecutionInput {
   /** Pointers only: the parameters stay in the store, so the input stays far below 256 KiB. */
   items: { jobId: string }[];
 }
+/** The job a batch's execution runs: the batch (its execution is named after it). */
+export const batchJobId = (input: BatchExecutionInput): string => input.batchId;
 
 /**
  * Model endpoints (SageMaker asynchronous inference behind the adapter). An invocation is queued and

@@ -1,14 +1,27 @@
 import { TrainRequest } from '../../contracts/training.ts';
 import { DynamoJobStore } from '../../lambdas/adapters/dynamo/job-store.ts';
 import { newJobId } from '../../lambdas/adapters/ids.ts';
+import type { ImageJobParams } from '../../lambdas/domain/images/job-record.ts';
 import { JobsEngine } from '../../lambdas/domain/jobs/engine.ts';
 import {
+  isJobRecord,
   type JobKind,
   type JobOfKind,
   type JobRecord,
-  toJobRecord,
+  jobRecordProblem,
 } from '../../lambdas/domain/jobs/model.ts';
 import type { EmulatorFixture } from './emulators.ts';
+
+/** An image job's parameters unless a test says otherwise. */
+export const IMAGE_JOB_PARAMS: Readonly<ImageJobParams> = {
+  prompt: 'a red circle',
+  model_id: 'runwayml/stable-diffusion-v1-5',
+  width: 512,
+  height: 512,
+  num_inference_steps: 20,
+  guidance_scale: 7.5,
+  seed: 1,
+};
 
 /** What a job of each kind holds unless a test says otherwise. */
 const KIND_DEFAULTS: {
@@ -23,19 +36,7 @@ const KIND_DEFAULTS: {
     params: { shape: 'circle', count: 3, nested: { colours: ['red', 'blue'] } },
   }),
   batch: () => ({ kind: 'batch', total: 1 }),
-  image: () => ({
-    kind: 'image',
-    generator: 'sd15',
-    params: {
-      prompt: 'a red circle',
-      model_id: 'runwayml/stable-diffusion-v1-5',
-      width: 512,
-      height: 512,
-      num_inference_steps: 20,
-      guidance_scale: 7.5,
-      seed: 1,
-    },
-  }),
+  image: () => ({ kind: 'image', generator: 'sd15', params: { ...IMAGE_JOB_PARAMS } }),
   training: () => ({
     kind: 'training',
     params: { ...TrainRequest.parse({}), custom_name: 'run' },
@@ -68,7 +69,7 @@ export function aJob(
   createdAt = new Date(),
 ): JobRecord {
   const at = createdAt.toISOString();
-  return toJobRecord({
+  const job = {
     id: newJobId(createdAt),
     status: 'pending',
     version: 1,
@@ -77,7 +78,9 @@ export function aJob(
     createdAt: at,
     updatedAt: at,
     ...overrides,
-  });
+  };
+  if (isJobRecord(job)) return job;
+  throw new Error(`aJob made no job record: its ${jobRecordProblem(job)} does not fit its kind`);
 }
 
 /** A tenant name no other test in the file uses, so tests never see each other's jobs. */

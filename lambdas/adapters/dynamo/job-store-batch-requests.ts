@@ -28,21 +28,15 @@ export async function batchWriteAll(
   options: BatchRequestOptions,
   requests: PutRequest[],
 ): Promise<void> {
-  let pending = requests;
-  for (let round = 0; pending.length > 0; round++) {
-    if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} items were not written`);
-    if (round > 0) await sleep(options.retryBaseDelayMs * 2 ** (round - 1));
-    const unprocessed: PutRequest[] = [];
-    for (let start = 0; start < pending.length; start += BATCH_WRITE_SIZE) {
-      const output = await dynamo.send(
-        new BatchWriteCommand({
-          RequestItems: { [options.tableName]: pending.slice(start, start + BATCH_WRITE_SIZE) },
-        }),
-      );
-      unprocessed.push(...((output.UnprocessedItems?.[options.tableName] ?? []) as PutRequest[]));
-    }
-    pending = unprocessed;
-  }
+  const { tableName } = options;
+  await inRounds(
+    requests,
+    { size: BATCH_WRITE_SIZE, options, unfinished: (left) => `${left} items were not written` },
+    async (chunk) => {
+      const output = await dynamo.send(new BatchWriteCommand({ RequestItems: { [tableName]: chunk } }));
+      return (output.UnprocessedItems?.[tableName] ?? []) as PutRequest[];
+    },
+  );
 }
 
 /** The items with these keys, read with strongly consistent requests, 100 keys a request. */
@@ -51,26 +45,42 @@ export async function batchGetAll(
   options: BatchRequestOptions,
   keys: Record<string, unknown>[],
 ): Promise<Record<string, unknown>[]> {
+  const { tableName } = options;
   const found: Record<string, unknown>[] = [];
-  let pending = keys;
-  for (let round = 0; pending.length > 0; round++) {
-    if (round === MAX_BATCH_ROUNDS) throw new Error(`${pending.length} jobs could not be read`);
-    if (round > 0) await sleep(options.retryBaseDelayMs * 2 ** (round - 1));
-    const unprocessed: Record<string, unknown>[] = [];
-    for (let start = 0; start < pending.length; start += BATCH_GET_SIZE) {
+  await inRounds(
+    keys,
+    { size: BATCH_GET_SIZE, options, unfinished: (left) => `${left} jobs could not be read` },
+    async (chunk) => {
       const output = await dynamo.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [options.tableName]: { Keys: pending.slice(start, start + BATCH_GET_SIZE), ConsistentRead: true },
-          },
-        }),
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: chunk, ConsistentRead: true } } }),
       );
-      found.push(...(output.Responses?.[options.tableName] ?? []));
-      unprocessed.push(...(output.UnprocessedKeys?.[options.tableName]?.Keys ?? []));
+      found.push(...(output.Responses?.[tableName] ?? []));
+      return output.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    },
+  );
+  return found;
+}
+
+/**
+ * Sends `requests` `size` a request, then, after a backoff, what those handed back unprocessed, and
+ * so on until none is left; after MAX_BATCH_ROUNDS rounds the rest is a failure. `send` sends one
+ * request and answers what it handed back.
+ */
+async function inRounds<T>(
+  requests: T[],
+  batch: { size: number; options: BatchRequestOptions; unfinished: (left: number) => string },
+  send: (chunk: T[]) => Promise<T[]>,
+): Promise<void> {
+  let pending = requests;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round === MAX_BATCH_ROUNDS) throw new Error(batch.unfinished(pending.length));
+    if (round > 0) await sleep(batch.options.retryBaseDelayMs * 2 ** (round - 1));
+    const unprocessed: T[] = [];
+    for (let start = 0; start < pending.length; start += batch.size) {
+      unprocessed.push(...(await send(pending.slice(start, start + batch.size))));
     }
     pending = unprocessed;
   }
-  return found;
 }
 
 function sleep(ms: number): Promise<void> {

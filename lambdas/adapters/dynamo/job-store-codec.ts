@@ -10,7 +10,7 @@ import { BATCH_INDEX, KIND_INDEX, keys, STATE_TABLE } from './tables.ts';
 /** Attributes that exist only for the table's keys and bookkeeping; records never carry them. */
 const STORAGE_ATTRIBUTES = [
   STATE_TABLE.partitionKey,
-  STATE_TABLE.sortKey as string,
+  STATE_TABLE.sortKey,
   BATCH_INDEX.partitionKey,
   BATCH_INDEX.sortKey,
   KIND_INDEX.partitionKey,
@@ -55,7 +55,7 @@ export function fromItem(item: Record<string, unknown>): JobRecord {
   const record: Record<string, unknown> = { ...item };
   for (const attribute of STORAGE_ATTRIBUTES) delete record[attribute];
   if (isJobRecord(record)) return record;
-  throw new CorruptJobItemError(item[STATE_TABLE.sortKey as string], jobRecordProblem(record) ?? '');
+  throw new CorruptJobItemError(item[STATE_TABLE.sortKey], jobRecordProblem(record) ?? '');
 }
 
 /** A log entry's item: one partition per job, sorted by time. */

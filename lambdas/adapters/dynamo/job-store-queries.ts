@@ -53,7 +53,7 @@ export function listSource(tenant: string, query: JobQuery): ListSource {
   }
   return {
     partitionKey: STATE_TABLE.partitionKey,
-    sortKey: STATE_TABLE.sortKey as string,
+    sortKey: STATE_TABLE.sortKey,
     partition: keys.tenantPartition(tenant),
   };
 }
@@ -105,7 +105,7 @@ export function listPosition(tenant: string, source: ListSource, jobId: string):
 export function openJobsScan(tableName: string): ScanCommandInput {
   const attributes = new ExpressionAttributes();
   const open = [
-    `begins_with(${attributes.name(STATE_TABLE.sortKey as string)}, ${attributes.value(keys.job(''))})`,
+    `begins_with(${attributes.name(STATE_TABLE.sortKey)}, ${attributes.value(keys.job(''))})`,
     notTerminal(attributes),
   ].join(' AND ');
   return { TableName: tableName, FilterExpression: open, ...attributes.toRequest() };

@@ -37,11 +37,12 @@ export const BATCH_INDEX: IndexLayout = { indexName: 'gsi1', partitionKey: 'gsi1
  */
 export const KIND_INDEX: IndexLayout = { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' };
 
-export const STATE_TABLE: TableLayout = {
+/** Checked against TableLayout rather than typed as it, so that its sort key reads as the string it is. */
+export const STATE_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   globalSecondaryIndexes: [BATCH_INDEX, KIND_INDEX],
-};
+} satisfies TableLayout;
 
 export const KEYS_TABLE: TableLayout = {
   partitionKey: 'pk',

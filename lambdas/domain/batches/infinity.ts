@@ -7,15 +7,15 @@ import type { BatchListItem } from '../../../contracts/batches.ts';
 import type { InfinityJobRun, InfinityUsage } from '../../../contracts/infinity.ts';
 import type { z } from '../../../contracts/zod.ts';
 import { notFound } from '../errors.ts';
-import type { JobRecord } from '../jobs/model.ts';
+import type { JobOfKind, JobRecord } from '../jobs/model.ts';
 import { tallyJobs } from '../jobs/usage.ts';
 import type { JobStore } from '../ports.ts';
 import { type BatchService, presentBatchListItem, presentJobRun } from './service.ts';
 
 /** Batches one list answers: the client takes a bare list, which has no next page to ask for. */
-export const MAX_BATCHES_LISTED = 1000;
+const MAX_BATCHES_LISTED = 1000;
 /** Jobs one job-run list reads to find `limit` of one kind (standard or preview). */
-export const MAX_JOBS_SCANNED_FOR_RUNS = 5000;
+const MAX_JOBS_SCANNED_FOR_RUNS = 5000;
 
 const PAGE = 100;
 
@@ -25,12 +25,14 @@ type TimeRange = { start_time?: string | undefined; end_time?: string | undefine
  * A time as the client reads it: `2024-06-07T10:00:00.123+00:00`. It parses a batch's `created`
  * with `datetime.fromisoformat`, which reads a `Z` only from Python 3.11; the client supports 3.7.
  */
-export function pythonIsoTime(iso: string): string {
+function pythonIsoTime(iso: string): string {
   return iso.endsWith('Z') ? `${iso.slice(0, -1)}+00:00` : iso;
 }
 
-/** The kinds of jobs that are job runs of a batch: procedural generation, and models on endpoints. */
-const isJobRun = (job: JobRecord) => job.kind === 'generation' || job.kind === 'image';
+/** A job run of a batch: a procedural generation, or a model's on an endpoint. */
+type JobRun = JobOfKind<'generation' | 'image'>;
+
+const isJobRun = (job: JobRecord): job is JobRun => job.kind === 'generation' || job.kind === 'image';
 
 export class InfinityViews {
   constructor(private readonly deps: { batches: BatchService; store: JobStore }) {}
@@ -66,7 +68,7 @@ export class InfinityViews {
     preview: boolean,
     query: TimeRange & { limit: number },
   ): Promise<InfinityJobRun[]> {
-    const found: JobRecord[] = [];
+    const found: JobRun[] = [];
     let scanned = 0;
     let cursor: string | undefined;
     do {
@@ -77,7 +79,7 @@ export class InfinityViews {
         ...(cursor ? { cursor } : {}),
       });
       scanned += page.items.length;
-      found.push(...page.items.filter((job) => isJobRun(job) && (job.preview ?? false) === preview));
+      found.push(...page.items.filter(isJobRun).filter((job) => (job.preview ?? false) === preview));
       cursor = page.nextCursor;
     } while (cursor && found.length < query.limit && scanned < MAX_JOBS_SCANNED_FOR_RUNS);
     return Promise.all(found.slice(0, query.limit).map((job) => this.present(job)));
@@ -92,7 +94,7 @@ export class InfinityViews {
     return this.present(job);
   }
 
-  private async present(job: JobRecord): Promise<InfinityJobRun> {
+  private async present(job: JobRun): Promise<InfinityJobRun> {
     const { result_url, error } = await this.deps.batches.resultOf(job);
     return {
       ...presentJobRun(job),
@@ -110,13 +112,11 @@ export class InfinityViews {
  * per unique generator"), from the jobs of a usage range.
  */
 export function usageByGenerator(jobs: readonly JobRecord[]): InfinityUsage {
-  const byGenerator = new Map<string, JobRecord[]>();
-  for (const job of jobs) {
-    if (!isJobRun(job)) continue;
-    const name = job.generator ?? '';
-    const runs = byGenerator.get(name);
+  const byGenerator = new Map<string, JobRun[]>();
+  for (const job of jobs.filter(isJobRun)) {
+    const runs = byGenerator.get(job.generator);
     if (runs) runs.push(job);
-    else byGenerator.set(name, [job]);
+    else byGenerator.set(job.generator, [job]);
   }
   const usage: InfinityUsage = {};
   for (const [name, runs] of [...byGenerator].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

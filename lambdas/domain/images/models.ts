@@ -7,11 +7,12 @@ import type { DeployedModel } from '../../../contracts/models.ts';
 import { DomainError, invalidParameters, unavailable } from '../errors.ts';
 import {
   type FieldChecks,
-  invalidField,
   isBoolean,
   isNumber,
-  isPlainObject,
   isString,
+  NOT_AN_OBJECT,
+  objectProblem,
+  objectWith,
   optional,
 } from '../field-checks.ts';
 
@@ -84,19 +85,18 @@ const DEPLOYED_MODEL_FIELDS: FieldChecks<DeployedModel> = {
   unavailableReason: optional(isString),
 };
 
-const isDeployedModel = (value: unknown): value is DeployedModel =>
-  isPlainObject(value) && invalidField(value, DEPLOYED_MODEL_FIELDS) === undefined;
+const isDeployedModel = objectWith(DEPLOYED_MODEL_FIELDS);
 
 export function parseDeployedModels(json: string): DeployedModel[] {
   const raw: unknown = JSON.parse(json);
   if (!Array.isArray(raw)) throw new Error('IMAGE_MODELS must be a JSON array');
   return raw.map((model: unknown, index) => {
     if (isDeployedModel(model)) return model;
-    const field = isPlainObject(model) ? invalidField(model, DEPLOYED_MODEL_FIELDS) : undefined;
+    const field = objectProblem(model, DEPLOYED_MODEL_FIELDS);
     throw new Error(
-      field
-        ? `IMAGE_MODELS[${index}].${field} must be a value of its type (DeployedModel, contracts/models.ts)`
-        : `IMAGE_MODELS[${index}] must be an object`,
+      field === NOT_AN_OBJECT
+        ? `IMAGE_MODELS[${index}] must be an object`
+        : `IMAGE_MODELS[${index}].${field} must be a value of its type (DeployedModel, contracts/models.ts)`,
     );
   });
 }

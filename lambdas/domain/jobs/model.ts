@@ -17,6 +17,7 @@ import {
   isNumber,
   isPlainObject,
   isString,
+  NOT_AN_OBJECT,
   objectWith,
   oneOf,
   optional,
@@ -63,14 +64,14 @@ export interface JobRecordBase {
 }
 
 /** What a job made: an object of the outputs bucket. */
-export interface JobResult {
+interface JobResult {
   key: string;
   bytes: number;
   frames?: number;
   contentType: string;
 }
 
-export interface JobError {
+interface JobError {
   code: string;
   message: string;
 }
@@ -179,7 +180,7 @@ const isJobKind = (value: unknown): value is JobKind =>
  * counts), or undefined when it is one. Fields no record type names are left as they are.
  */
 export function jobRecordProblem(value: unknown): string | undefined {
-  if (!isPlainObject(value)) return '(not an object)';
+  if (!isPlainObject(value)) return NOT_AN_OBJECT;
   if (!isJobKind(value.kind)) return 'kind';
   const own = KIND_FIELDS[value.kind];
   return (
@@ -195,20 +196,6 @@ export function isJobRecord(value: unknown): value is JobRecord {
 
 export function isJobOfKind<K extends JobKind>(job: JobRecord, kind: K): job is JobOfKind<K> {
   return job.kind === kind;
-}
-
-/** A stored item that is not a job record of its kind. */
-export class InvalidJobRecordError extends Error {
-  constructor(readonly field: string) {
-    super(`not a job record: its ${field} does not fit its kind`);
-    this.name = 'InvalidJobRecordError';
-  }
-}
-
-/** `value` as a job record, checked field by field against its kind's record type. */
-export function toJobRecord(value: unknown): JobRecord {
-  if (isJobRecord(value)) return value;
-  throw new InvalidJobRecordError(jobRecordProblem(value) ?? '(unknown)');
 }
 
 export type {

@@ -19,6 +19,7 @@ import type { GenerationJobRecord } from '../generation/job-record.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import { isJobOfKind, type JobRecord } from '../jobs/model.ts';
+import { storeAndStart } from '../jobs/start.ts';
 import type { BlobStore, Clock, Page, StorageCapacity } from '../ports.ts';
 import type { TrainingWorkflow } from './execution.ts';
 import type { TrainingJobRecord, TrainingRecord } from './job-record.ts';
@@ -101,28 +102,17 @@ export class TrainingService {
       progress: 0,
       message: 'Training job queued',
       training,
-      // Known before it starts (named after the task): a cancel can stop it from the first moment.
-      executionId: this.deps.workflow.executionIdOf(id),
       createdAt: now,
       updatedAt: now,
     };
-    // One write: the id was just drawn and the workflow starts only below, so nothing else writes it.
-    await this.deps.engine.createUnstarted(
-      [job],
-      [{ job, level: 'info', message: `training ${customName} on ${describeDataset(dataset)}` }],
-    );
-    try {
-      const { executionId } = await this.deps.workflow.start({ tenant, taskId: id });
-      if (executionId !== job.executionId) await this.deps.engine.store.update(tenant, id, { executionId });
-    } catch (error) {
-      const reason = { code: 'WORKFLOW_UNAVAILABLE', message: 'the training workflow could not be started' };
-      await this.deps.engine
-        .transition(tenant, id, 'failed', { error: reason }, reason.message)
-        .catch(() => undefined);
-      throw new DomainError('UNAVAILABLE', reason.message, { task_id: id, cause: (error as Error).name }, 5);
-    }
-    return {
+    const stored = await storeAndStart(this.deps, {
       job,
+      logLine: `training ${customName} on ${describeDataset(dataset)}`,
+      input: { tenant, taskId: id },
+      names: { job: 'the training run', workflow: 'the training workflow', idDetail: 'task_id' },
+    });
+    return {
+      job: stored,
       accepted: {
         status: 'accepted',
         task_id: id,

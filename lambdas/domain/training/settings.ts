@@ -7,11 +7,12 @@ import type { TrainingSettings } from '../../../contracts/training.ts';
 import {
   arrayOf,
   type FieldChecks,
-  invalidField,
   isBoolean,
   isNumber,
-  isPlainObject,
   isString,
+  NOT_AN_OBJECT,
+  objectProblem,
+  objectWith,
 } from '../field-checks.ts';
 
 /** One check per field: a field added to the schema does not compile until it is checked here. */
@@ -26,16 +27,15 @@ const FIELDS: FieldChecks<TrainingSettings> = {
   maxAutoResumes: isNumber,
 };
 
-const isTrainingSettings = (value: unknown): value is TrainingSettings =>
-  isPlainObject(value) && invalidField(value, FIELDS) === undefined;
+const isTrainingSettings = objectWith(FIELDS);
 
 export function parseTrainingSettings(json: string): TrainingSettings {
   const raw: unknown = JSON.parse(json);
   if (isTrainingSettings(raw)) return raw;
-  const field = isPlainObject(raw) ? invalidField(raw, FIELDS) : undefined;
+  const field = objectProblem(raw, FIELDS);
   throw new Error(
-    field
-      ? `TRAINING_SETTINGS.${field} must be a value of its type (TrainingSettings, contracts/training.ts)`
-      : 'TRAINING_SETTINGS must be a JSON object',
+    field === NOT_AN_OBJECT
+      ? 'TRAINING_SETTINGS must be a JSON object'
+      : `TRAINING_SETTINGS.${field} must be a value of its type (TrainingSettings, contracts/training.ts)`,
   );
 }

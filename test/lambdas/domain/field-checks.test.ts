@@ -7,6 +7,8 @@ import {
   invalidField,
   isNumber,
   isString,
+  NOT_AN_OBJECT,
+  objectProblem,
   objectWith,
   optional,
 } from '../../../lambdas/domain/field-checks.ts';
@@ -62,6 +64,11 @@ describe('field checks', () => {
   it('refuse a missing required field, and anything that is not an object', () => {
     // Assess
     expect(invalidField({ sizes: [] }, CHECKS)).toBe('name');
-    for (const value of [null, undefined, 'sample', [1, 2], 7]) expect(isSample(value)).toBe(false);
+    expect(objectProblem({ sizes: [] }, CHECKS)).toBe('name');
+    expect(objectProblem({ name: 'n', sizes: [] }, CHECKS)).toBeUndefined();
+    for (const value of [null, undefined, 'sample', [1, 2], 7]) {
+      expect(isSample(value)).toBe(false);
+      expect(objectProblem(value, CHECKS)).toBe(NOT_AN_OBJECT);
+    }
   });
 });

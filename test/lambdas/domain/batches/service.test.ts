@@ -115,6 +115,9 @@ describe('BatchService.submit', () => {
     expect(items).toHaveLength(3);
     expect(items.map((job) => job.status)).toEqual(['failed', 'failed', 'failed']);
     expect(items.every((job) => job.error?.code === 'WORKFLOW_UNAVAILABLE')).toBe(true);
+    const batchId = items.find((job) => job.kind === 'batch')?.id;
+    expect((error as DomainError).details).toEqual({ batch_id: batchId, cause: 'ThrottlingException' });
+    expect(error).toMatchObject({ message: 'the batch workflow could not be started', retryAfter: 5 });
   });
 });
 

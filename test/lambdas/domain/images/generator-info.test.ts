@@ -62,5 +62,6 @@ describe('parseDeployedModels', () => {
       expect(() => parseDeployedModels(JSON.stringify([broken]))).toThrow(/IMAGE_MODELS\[0\]\.\w+ must be a/);
     }
     expect(() => parseDeployedModels('{}')).toThrow(/must be a JSON array/);
+    expect(() => parseDeployedModels('[null]')).toThrow('IMAGE_MODELS[0] must be an object');
   });
 });

@@ -16,6 +16,7 @@ import {
   progressOf,
   shorten,
 } from '../../../../lambdas/domain/websocket/messages.ts';
+import { aJob, IMAGE_JOB_PARAMS } from '../../../support/jobs.ts';
 
 const SEED = 20_260_601;
 const LIMIT = WEBSOCKET_LIMITS.maxServerMessageBytes;
@@ -121,28 +122,16 @@ describe('progressOf', () => {
   const job = ({
     params,
     ...patch
-  }: Partial<Omit<ImageJobRecord, 'params'>> & { params?: Partial<ImageJobParams> }): ImageJobRecord => ({
-    tenant: 't',
-    id: newJobId(new Date()),
-    kind: 'image',
-    status: 'pending',
-    version: 1,
-    progress: 0,
-    generator: 'sd15',
-    params: {
-      prompt: 'x',
-      model_id: 'runwayml/stable-diffusion-v1-5',
-      width: 512,
-      height: 512,
-      num_inference_steps: 50,
-      guidance_scale: 7.5,
-      seed: 1,
-      ...params,
-    },
-    createdAt: '2031-01-01T00:00:00.000Z',
-    updatedAt: '2031-01-01T00:00:00.000Z',
-    ...patch,
-  });
+  }: Partial<Omit<ImageJobRecord, 'params'>> & { params?: Partial<ImageJobParams> }) =>
+    aJob(
+      {
+        ...patch,
+        tenant: 't',
+        kind: 'image',
+        params: { ...IMAGE_JOB_PARAMS, prompt: 'x', num_inference_steps: 50, ...params },
+      },
+      new Date('2031-01-01T00:00:00.000Z'),
+    );
   const inference = (instancesAtInvoke: number) => ({
     endpointName: 'e',
     taskToken: 't',

@@ -9,13 +9,12 @@ import type { ServerMessage } from '../../../../contracts/websocket.ts';
 import { DynamoConnectionStore } from '../../../../lambdas/adapters/dynamo/connection-store.ts';
 import { newJobId } from '../../../../lambdas/adapters/ids.ts';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
-import type { ImageJobParams, ImageJobRecord } from '../../../../lambdas/domain/images/job-record.ts';
 import { presentImage } from '../../../../lambdas/domain/images/service.ts';
-import type { BatchJobRecord, JobRecord, JobStatus } from '../../../../lambdas/domain/jobs/model.ts';
+import type { JobRecord, JobStatus } from '../../../../lambdas/domain/jobs/model.ts';
 import type { BlobStore, ConnectionMessenger, JobStateChange } from '../../../../lambdas/domain/ports.ts';
 import { GenerationSocket, type GenerationSocketDeps } from '../../../../lambdas/domain/websocket/service.ts';
 import { useEmulators } from '../../../support/emulators.ts';
-import { aTenant } from '../../../support/jobs.ts';
+import { aJob, aTenant, IMAGE_JOB_PARAMS } from '../../../support/jobs.ts';
 
 const fixture = useEmulators();
 
@@ -78,46 +77,10 @@ function setup(overrides: Partial<GenerationSocketDeps> = {}) {
   return { socket, messenger, connections, jobs, save, reports };
 }
 
-const IMAGE_PARAMS: ImageJobParams = {
-  prompt: 'a red circle',
-  model_id: 'runwayml/stable-diffusion-v1-5',
-  width: 512,
-  height: 512,
-  num_inference_steps: 20,
-  guidance_scale: 7.5,
-  seed: 1,
-};
-
-function anImageJob(tenant: string, patch: Partial<ImageJobRecord> = {}): ImageJobRecord {
-  const now = new Date().toISOString();
-  return {
-    tenant,
-    id: newJobId(new Date()),
-    kind: 'image',
-    status: 'pending',
-    version: 1,
-    progress: 0,
-    generator: 'sd15',
-    params: IMAGE_PARAMS,
-    createdAt: now,
-    updatedAt: now,
-    ...patch,
-  };
-}
-
 /** A batch holding `job`, as the service's `generate` answers it. */
-function aBatchOf(job: JobRecord): BatchJobRecord {
-  return {
-    tenant: job.tenant,
-    id: newJobId(new Date()),
-    kind: 'batch',
-    status: job.status,
-    version: 1,
-    progress: job.progress,
-    total: 1,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-  };
+function aBatchOf(job: JobRecord) {
+  const { tenant, status, progress, createdAt, updatedAt } = job;
+  return aJob({ tenant, kind: 'batch', status, progress, createdAt, updatedAt });
 }
 
 /** The job moves on: status, version and what comes with it. */
@@ -154,8 +117,8 @@ describe('GenerationSocket.push', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    const first = s.save(anImageJob(tenant));
-    const second = s.save(anImageJob(tenant));
+    const first = s.save(aJob({ tenant, kind: 'image' }));
+    const second = s.save(aJob({ tenant, kind: 'image' }));
     const connectionId = await subscribed(s, tenant, [first.id, second.id]);
     s.messenger.gone.add(connectionId);
 
@@ -176,7 +139,7 @@ describe('GenerationSocket.push', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    let job = s.save(anImageJob(tenant));
+    let job = s.save(aJob({ tenant, kind: 'image' }));
     const connectionId = await subscribed(s, tenant, [job.id]);
 
     // Act: running, the same event again, then completion announced by a late "running" event
@@ -220,7 +183,7 @@ describe('GenerationSocket.push', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    const job = s.save(advance(anImageJob(tenant), 'running'));
+    const job = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const connectionId = await subscribed(s, tenant, [job.id]);
 
     // Act: EventBridge delivers at least once; 20 deliveries at the same moment.
@@ -235,11 +198,11 @@ describe('GenerationSocket.push', () => {
     const s = setup();
     const tenant = aTenant();
     const failed = s.save(
-      advance(advance(anImageJob(tenant), 'running'), 'failed', {
+      advance(advance(aJob({ tenant, kind: 'image' }), 'running'), 'failed', {
         error: { code: 'MODEL_ERROR', message: 'CUDA out of memory' },
       }),
     );
-    const cancelled = s.save(advance(anImageJob(tenant), 'cancelled'));
+    const cancelled = s.save(advance(aJob({ tenant, kind: 'image' }), 'cancelled'));
     const connectionId = await subscribed(s, tenant, [failed.id, cancelled.id]);
 
     // Act
@@ -269,7 +232,7 @@ describe('GenerationSocket.push', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    const job = s.save(advance(anImageJob(tenant), 'running'));
+    const job = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const connectionId = await subscribed(s, tenant, [job.id]);
     s.messenger.failing.add(connectionId);
 
@@ -291,7 +254,7 @@ describe('GenerationSocket.push', () => {
     // would keep them apart even if they were not).
     const s = setup();
     const [mine, theirs] = [aTenant('mine'), aTenant('theirs')];
-    const job = s.save(advance(anImageJob(mine), 'running'));
+    const job = s.save(advance(aJob({ tenant: mine, kind: 'image' }), 'running'));
     s.save({ ...job, tenant: theirs });
     const myConnection = await subscribed(s, mine, [job.id]);
     const theirConnection = await subscribed(s, theirs, [job.id]);
@@ -306,7 +269,10 @@ describe('GenerationSocket.push', () => {
 
   it('ignores events of other kinds of jobs', async () => {
     const s = setup();
-    const outcome = await s.socket.push({ ...changeOf(anImageJob(aTenant())), kind: 'batch' });
+    const outcome = await s.socket.push({
+      ...changeOf(aJob({ tenant: aTenant(), kind: 'image' })),
+      kind: 'batch',
+    });
     expect(outcome).toEqual({ delivered: 0, gone: 0 });
     expect(s.messenger.attempts).toEqual([]);
   });
@@ -319,7 +285,7 @@ describe('GenerationSocket.generate', () => {
     const s = setup();
     let stored: JobRecord | undefined;
     s.socket.deps.generate = async (t, request) => {
-      const job = anImageJob(t, { params: { ...IMAGE_PARAMS, prompt: request.prompt } });
+      const job = aJob({ tenant: t, kind: 'image', params: { ...IMAGE_JOB_PARAMS, prompt: request.prompt } });
       stored = s.save(
         advance(advance(job, 'running'), 'completed', {
           result: { key: `${t}/jobs/${job.id}/image.png`, bytes: 1, contentType: 'image/png' },
@@ -384,7 +350,7 @@ describe('GenerationSocket.generate', () => {
       maxJobsPerConnection: 1,
       generate: async (t) => {
         started++;
-        const job = anImageJob(t);
+        const job = aJob({ tenant: t, kind: 'image' });
         return { job, batch: aBatchOf(job) };
       },
     });
@@ -430,7 +396,7 @@ describe('GenerationSocket.subscribe', () => {
     // Prepare: the job was started on a connection that has gone.
     const s = setup();
     const tenant = aTenant();
-    let job = s.save(advance(anImageJob(tenant), 'running'));
+    let job = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const caller = await connected(s, tenant);
 
     // Act
@@ -451,9 +417,9 @@ describe('GenerationSocket.subscribe', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    const done = s.save(completed(advance(anImageJob(tenant), 'running')));
+    const done = s.save(completed(advance(aJob({ tenant, kind: 'image' }), 'running')));
     const failed = s.save(
-      advance(advance(anImageJob(tenant), 'running'), 'failed', {
+      advance(advance(aJob({ tenant, kind: 'image' }), 'running'), 'failed', {
         error: { code: 'MODEL_ERROR', message: 'CUDA out of memory' },
       }),
     );
@@ -481,9 +447,9 @@ describe('GenerationSocket.subscribe', () => {
     // Prepare
     const s = setup();
     const [mine, theirs] = [aTenant('mine'), aTenant('theirs')];
-    const theirJob = s.save(advance(anImageJob(theirs), 'running'));
-    const myBatch = s.save(aBatchOf(anImageJob(mine)));
-    const myJob = s.save(advance(anImageJob(mine), 'running'));
+    const theirJob = s.save(advance(aJob({ tenant: theirs, kind: 'image' }), 'running'));
+    const myBatch = s.save(aBatchOf(aJob({ tenant: mine, kind: 'image' })));
+    const myJob = s.save(advance(aJob({ tenant: mine, kind: 'image' }), 'running'));
     const unknown = newJobId(new Date());
     const caller = await connected(s, mine);
 
@@ -514,7 +480,7 @@ describe('GenerationSocket.subscribe', () => {
     // Prepare
     const s = setup();
     const tenant = aTenant();
-    let job = s.save(advance(anImageJob(tenant), 'running'));
+    let job = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const running = changeOf(job);
     const caller = await connected(s, tenant);
 
@@ -542,8 +508,8 @@ describe('GenerationSocket.subscribe', () => {
     // Prepare
     const s = setup({ maxJobsPerConnection: 1 });
     const tenant = aTenant();
-    const first = s.save(advance(anImageJob(tenant), 'running'));
-    const second = s.save(advance(anImageJob(tenant), 'running'));
+    const first = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
+    const second = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const caller = await connected(s, tenant);
 
     // Act
@@ -585,7 +551,7 @@ describe('GenerationSocket.subscribe', () => {
     const s = setup();
     const tenant = aTenant();
     const broken = newJobId(new Date());
-    const job = s.save(advance(anImageJob(tenant), 'running'));
+    const job = s.save(advance(aJob({ tenant, kind: 'image' }), 'running'));
     const read = s.socket.deps.jobs.get;
     s.socket.deps.jobs = {
       get: async (t, id) => {
