@@ -11,10 +11,11 @@
  * only from Python 3.11: the lists' times end in `+00:00`); the estimate as `List[int]`; usage as a
  * `dict`.
  */
-import { BatchListItem, BatchRequest, BatchSummaryJob, JobRun } from './batches.ts';
+import { Usage } from './api.ts';
+import { BatchEstimate, BatchListItem, BatchRequest, BatchSummaryJob, JobRun } from './batches.ts';
 import { IsoDateTime, orderedTimeRange, TimeRangeQuery } from './common.ts';
 import { GeneratorSummary } from './generators.ts';
-import { JobError, JobId, StatusCounts } from './jobs.ts';
+import { JobError, JobId } from './jobs.ts';
 import * as z from './zod.ts';
 
 export const InfinityGeneratorList = z
@@ -36,9 +37,9 @@ export const InfinityBatchRequest = BatchRequest.extend({
 }).openapi('InfinityBatchRequest');
 export type InfinityBatchRequest = z.output<typeof InfinityBatchRequest>;
 
-export const InfinityEstimate = z
-  .array(z.number().int())
-  .openapi('InfinityEstimate', { description: 'frames (samples) per job, in request order' });
+export const InfinityEstimate = BatchEstimate.shape.frames_per_job.openapi('InfinityEstimate', {
+  description: 'frames (samples) per job, in request order',
+});
 
 export const InfinityBatchList = z.array(BatchListItem).openapi('InfinityBatchList', {
   description: 'batches created in the range, newest first (at most 1000: narrow the range for more)',
@@ -61,15 +62,17 @@ export const InfinityJobRunList = z
   .array(InfinityJobRun)
   .openapi('InfinityJobRunList', { description: 'newest first, at most `limit`' });
 
+/** Per generator, /api/v1/usage's job counts (its `total` named `jobs`) and its frames (`samples`). */
+const usageJobs = Usage.shape.jobs.shape;
 export const InfinityUsage = z
   .record(
     z.string().describe('a generator'),
     z.object({
       samples: z.number().int().describe('frames (or images) rendered by its completed jobs'),
-      jobs: z.number().int(),
-      standard: z.number().int(),
-      preview: z.number().int(),
-      by_status: StatusCounts,
+      jobs: usageJobs.total,
+      standard: usageJobs.standard,
+      preview: usageJobs.preview,
+      by_status: usageJobs.by_status,
     }),
   )
   .openapi('InfinityUsage', {

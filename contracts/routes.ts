@@ -567,26 +567,55 @@ const v1Routes = {
   }),
 } as const;
 
+/**
+ * The client's standard and preview jobs (`/api/job_runs/`, `/api/job_previews/`) are served alike:
+ * the preview routes derive from these.
+ */
+const infinityListJobRuns = route({
+  operationId: 'infinityListJobRuns',
+  method: 'GET',
+  path: '/api/job_runs',
+  family: 'batches',
+  auth: true,
+  tag: INFINITY_TAG,
+  summary: 'Infinity client: standard jobs, newest first, as a list (`GET /api/job_runs/`)',
+  mode: 'immediate',
+  query: InfinityJobListQuery,
+  response: { status: 200, schema: InfinityJobRunList },
+  errors: [400],
+});
+const infinityGetJobRun = route({
+  operationId: 'infinityGetJobRun',
+  method: 'GET',
+  path: '/api/job_runs/{id}',
+  family: 'batches',
+  auth: true,
+  tag: INFINITY_TAG,
+  summary: 'Infinity client: one standard job (`GET /api/job_runs/{id}/`)',
+  mode: 'immediate',
+  params: JobIdParams,
+  response: { status: 200, schema: InfinityJobRun },
+  errors: [404],
+});
+
 export const routes = {
   ...v1Routes,
 
   // Infinity's real client (`infinity_core`, seed 000) unmodified: its own paths, served by the same
   // functions and domain code as /api/v1, with its shapes (contracts/infinity.ts). The client ends
   // every path with a slash: the local API and API Gateway's REST APIs both route `/api/jobs/` to the
-  // resource `/api/jobs` (a resource path cannot end in a slash). A route that answers as its /api/v1
-  // twin does is that route moved to the client's path; one that answers a bare list where /api/v1
-  // answers a page is written out in full.
+  // resource `/api/jobs` (a resource path cannot end in a slash). A route with an /api/v1 twin is that
+  // route moved to the client's path, with the client's shapes where they differ (a bare list where
+  // /api/v1 answers a page); the job_runs routes, which have none, are written out in full.
   infinityListGenerators: route({
+    ...v1Routes.listGenerators,
     operationId: 'infinityListGenerators',
-    method: 'GET',
     path: '/api/jobs',
-    family: 'generators',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: the generators, as a list (`GET /api/jobs/`)',
-    mode: 'immediate',
+    // Where the answer changes, the spread's pollPath (typed for the /api/v1 answer) must go; the route has none.
+    pollPath: undefined,
     response: { status: 200, schema: InfinityGeneratorList },
-    errors: [],
   }),
   infinityGetGenerator: route({
     ...v1Routes.getGenerator,
@@ -608,30 +637,25 @@ export const routes = {
     body: InfinityBatchRequest,
   }),
   infinityEstimateBatch: route({
+    ...v1Routes.estimateBatch,
     operationId: 'infinityEstimateBatch',
-    method: 'POST',
     path: '/api/batch/estimate',
-    family: 'batches',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: frames per job of a batch, without starting it (`POST /api/batch/estimate/`)',
-    mode: 'immediate',
+    pollPath: undefined,
     body: InfinityBatchRequest,
     response: { status: 200, schema: InfinityEstimate },
-    errors: [400, 404, 413],
   }),
   infinityListBatches: route({
+    ...v1Routes.listBatches,
     operationId: 'infinityListBatches',
-    method: 'GET',
     path: '/api/batch',
-    family: 'batches',
-    auth: true,
     tag: INFINITY_TAG,
     summary: 'Infinity client: batches in a time range, as a list (`GET /api/batch/`)',
-    mode: 'immediate',
+    pollPath: undefined,
+    // A bare list, all of the range: no page size or cursor.
     query: OrderedTimeRangeQuery,
     response: { status: 200, schema: InfinityBatchList },
-    errors: [400],
   }),
   infinityGetBatch: route({
     ...v1Routes.getBatch,
@@ -647,19 +671,7 @@ export const routes = {
     tag: INFINITY_TAG,
     summary: 'Infinity client: per job in_progress and result_url (`GET /api/batch/{id}/summary/`)',
   }),
-  infinityListJobRuns: route({
-    operationId: 'infinityListJobRuns',
-    method: 'GET',
-    path: '/api/job_runs',
-    family: 'batches',
-    auth: true,
-    tag: INFINITY_TAG,
-    summary: 'Infinity client: standard jobs, newest first, as a list (`GET /api/job_runs/`)',
-    mode: 'immediate',
-    query: InfinityJobListQuery,
-    response: { status: 200, schema: InfinityJobRunList },
-    errors: [400],
-  }),
+  infinityListJobRuns,
   infinityGetUsage: route({
     operationId: 'infinityGetUsage',
     method: 'GET',
@@ -673,44 +685,18 @@ export const routes = {
     response: { status: 200, schema: InfinityUsage },
     errors: [400],
   }),
-  infinityGetJobRun: route({
-    operationId: 'infinityGetJobRun',
-    method: 'GET',
-    path: '/api/job_runs/{id}',
-    family: 'batches',
-    auth: true,
-    tag: INFINITY_TAG,
-    summary: 'Infinity client: one standard job (`GET /api/job_runs/{id}/`)',
-    mode: 'immediate',
-    params: JobIdParams,
-    response: { status: 200, schema: InfinityJobRun },
-    errors: [404],
-  }),
+  infinityGetJobRun,
   infinityListJobPreviews: route({
+    ...infinityListJobRuns,
     operationId: 'infinityListJobPreviews',
-    method: 'GET',
     path: '/api/job_previews',
-    family: 'batches',
-    auth: true,
-    tag: INFINITY_TAG,
     summary: 'Infinity client: preview jobs, newest first, as a list (`GET /api/job_previews/`)',
-    mode: 'immediate',
-    query: InfinityJobListQuery,
-    response: { status: 200, schema: InfinityJobRunList },
-    errors: [400],
   }),
   infinityGetJobPreview: route({
+    ...infinityGetJobRun,
     operationId: 'infinityGetJobPreview',
-    method: 'GET',
     path: '/api/job_previews/{id}',
-    family: 'batches',
-    auth: true,
-    tag: INFINITY_TAG,
     summary: 'Infinity client: one preview job (`GET /api/job_previews/{id}/`)',
-    mode: 'immediate',
-    params: JobIdParams,
-    response: { status: 200, schema: InfinityJobRun },
-    errors: [404],
   }),
 } as const;
 

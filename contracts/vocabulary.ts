@@ -53,7 +53,7 @@ export const errorFormatOf = (routeFamily: RouteFamily): ErrorFormat =>
   familyOfRoutes(routeFamily).errorFormat;
 
 /** Codes a format answers as another code (and so another status). */
-export const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCode, ErrorCode>>>> = {
+const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCode, ErrorCode>>>> = {
   envelope: {},
   seed002: { INVALID_PARAMETERS: 'VALIDATION_ERROR', INVALID_REQUEST: 'VALIDATION_ERROR' },
 };

@@ -14,27 +14,29 @@ const MANIFESTS = Object.fromEntries(STATE_MACHINES.map(({ name, manifest }) => 
   readonly [M in StateMachineName]: MachineManifest<M>;
 };
 
+/** One value per state machine, made from its manifest. */
+function perMachine<T>(make: (manifest: (typeof MANIFESTS)[StateMachineName]) => T) {
+  return Object.fromEntries(Object.entries(MANIFESTS).map(([name, manifest]) => [name, make(manifest)]));
+}
+
 /** The file of each state machine. */
-export const STATE_MACHINE_FILES = Object.fromEntries(
-  STATE_MACHINES.map(({ name, manifest }) => [
-    name,
-    fileURLToPath(new URL(`./${manifest.file}`, import.meta.url)),
-  ]),
+export const STATE_MACHINE_FILES = perMachine((manifest) =>
+  fileURLToPath(new URL(`./${manifest.file}`, import.meta.url)),
 ) as Readonly<Record<StateMachineName, string>>;
 
 /** The Lambda functions each state machine invokes, by placeholder name. */
-export const TASK_FUNCTIONS = Object.fromEntries(
-  STATE_MACHINES.map(({ name, manifest }) => [name, manifest.taskFunctions]),
-) as { readonly [M in StateMachineName]: MachineManifest<M>['taskFunctions'] };
+export const TASK_FUNCTIONS = perMachine((manifest) => manifest.taskFunctions) as {
+  readonly [M in StateMachineName]: MachineManifest<M>['taskFunctions'];
+};
 
 /**
  * Substitutions that are not Lambda functions (the training job's role and image, the trainer's
  * source in script mode). The family's construct fills them; the local platform, whose services
  * ignore them, with placeholders of the right shape.
  */
-export const SERVICE_SUBSTITUTIONS = Object.fromEntries(
-  STATE_MACHINES.map(({ name, manifest }) => [name, manifest.serviceSubstitutions]),
-) as { readonly [M in StateMachineName]: MachineManifest<M>['serviceSubstitutions'] };
+export const SERVICE_SUBSTITUTIONS = perMachine((manifest) => manifest.serviceSubstitutions) as {
+  readonly [M in StateMachineName]: MachineManifest<M>['serviceSubstitutions'];
+};
 
 /** The machine's name, from its file's stem: `training.asl.json` is `synthforge-training`. */
 export function machineNameOf(name: StateMachineName): string {

@@ -8,12 +8,12 @@ import type { FamilyManifest, StateMachineManifest } from './manifest.ts';
 import { platformFamily } from './platform.ts';
 import { trainingFamily } from './training.ts';
 
-export type { FamilyManifest, StateMachineManifest } from './manifest.ts';
+export type { FamilyManifest } from './manifest.ts';
 
 export const FAMILIES = [platformFamily, generationFamily, imagesFamily, trainingFamily] as const;
 
 type Family = (typeof FAMILIES)[number];
-export type FamilyName = Family['name'];
+type FamilyName = Family['name'];
 
 /** Which Lambda serves a route: one function per route family. */
 export type RouteFamily = Family['routeFamilies'][number];

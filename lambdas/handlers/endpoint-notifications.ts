@@ -4,8 +4,8 @@
  */
 import type { SNSEvent } from 'aws-lambda';
 import { type EndpointNotification, handleEndpointNotification } from '../domain/images/workflow-tasks.ts';
-import { type ImagesRuntime, imagesFromEnv } from '../families/images/runtime.ts';
-import { type CoreRuntime, compose } from '../runtime/core.ts';
+import { type ImagesRuntime, withImages } from '../families/images/runtime.ts';
+import type { CoreRuntime } from '../runtime/core.ts';
 import { logger } from '../shared/logger.ts';
 import { taskEntry } from '../shared/task-entry.ts';
 
@@ -26,6 +26,4 @@ export const endpointNotificationsTask = async (runtime: CoreRuntime & ImagesRun
   return { outcomes };
 };
 
-export const handler = taskEntry(endpointNotificationsTask, (core, env) =>
-  compose(core, imagesFromEnv(core, env)),
-);
+export const handler = taskEntry(endpointNotificationsTask, withImages);

@@ -60,4 +60,4 @@ export const reconcileTask = async (runtime: CoreRuntime, event: ExecutionStatus
   return { reconciled: true, ...result };
 };
 
-export const handler = taskEntry(reconcileTask, (core) => core);
+export const handler = taskEntry(reconcileTask);

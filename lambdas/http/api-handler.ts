@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { IdempotencyKeyHeader } from '../../contracts/common.ts';
 import type { RouteDef } from '../../contracts/routes.ts';
-import { errorFormatOf } from '../../contracts/vocabulary.ts';
+import { type ErrorFormat, errorFormatOf } from '../../contracts/vocabulary.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
 import { invalidInput } from '../domain/validation.ts';
@@ -63,8 +63,24 @@ export interface ApiHandlerOptions {
 
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
+/**
+ * A binding with what each request needs from its route, made once per handler rather than per
+ * request (zod builds a new schema, parser included, on every `.strict()`).
+ */
+interface PreparedBinding extends RouteBinding {
+  /** Query strings: a misspelt filter is an error, not a silently ignored parameter. */
+  strictQuery: RouteDef['query'];
+  /** The route's family picks the error body and any status remap: one mechanism for every family. */
+  format: ErrorFormat;
+}
+
+function prepare(binding: RouteBinding): PreparedBinding {
+  const { query, family } = binding.route;
+  return { ...binding, strictQuery: query?.strict(), format: errorFormatOf(family) };
+}
+
 export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOptions = {}): ApiHandler {
-  const byKey = new Map(bindings.map((b) => [`${b.route.method} ${b.route.path}`, b]));
+  const byKey = new Map(bindings.map((b) => [`${b.route.method} ${b.route.path}`, prepare(b)]));
   const now = options.now ?? (() => new Date());
   // A request for no route of this handler is answered in its family's format when it has one family.
   const families = new Set(bindings.map((b) => b.route.family));
@@ -81,8 +97,7 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
         unroutedFormat,
       );
     }
-    // One mechanism for every family: the route's family picks the error body and any status remap.
-    const format = errorFormatOf(binding.route.family);
+    const { format } = binding;
     try {
       return await dispatch(binding, event, requestId, options, now);
     } catch (error) {
@@ -103,13 +118,13 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
 }
 
 async function dispatch(
-  binding: RouteBinding,
+  binding: PreparedBinding,
   event: APIGatewayProxyEvent,
   requestId: string,
   options: ApiHandlerOptions,
   now: () => Date,
 ): Promise<APIGatewayProxyResult> {
-  const { route, impl } = binding;
+  const { route, impl, strictQuery } = binding;
   const headers = lowerCaseHeaders(event.headers);
   const tenant = tenantOf(event);
   if (route.auth && !tenant) {
@@ -121,7 +136,7 @@ async function dispatch(
   const request: RouteRequest<RouteDef> = {
     tenant,
     params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
-    query: parsePart(route.query, event.queryStringParameters ?? {}, 'query'),
+    query: parsePart(strictQuery, event.queryStringParameters ?? {}, 'query'),
     body: route.body ? parsePart(route.body, readJsonBody(event, headers), 'body') : undefined,
     headers,
     requestId,
@@ -202,10 +217,7 @@ function parsePart<S extends z.ZodType | undefined>(
   location: 'path' | 'query' | 'body' | 'header',
 ): Out<S> {
   if (!schema) return undefined as Out<S>;
-  // Query strings: a misspelt filter is an error, not a silently ignored parameter.
-  const strictSchema =
-    location === 'query' && 'strict' in schema ? (schema as unknown as z.ZodObject).strict() : schema;
-  const parsed = strictSchema.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data as Out<S>;
   throw invalidInput(parsed.error, input, location);
 }

@@ -8,6 +8,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { CoreRuntime, RuntimeBuilder } from '../runtime/core.ts';
 import { logger, metrics, tracingEnabled } from './powertools.ts';
 
 // Loaded while the module loads (in Lambda, during Init), and only where tracing is on: locally,
@@ -21,3 +22,8 @@ export function withPowertools<E, R>(handler: (event: E) => Promise<R>, emitsMet
   wrapped.use(injectLambdaContext(logger, { resetKeys: true }));
   return emitsMetrics ? wrapped.use(logMetrics(metrics)) : wrapped;
 }
+
+export type LambdaEntry<E, R> = ReturnType<typeof withPowertools<E, R>>;
+
+/** The runtime of a function that uses no family's part: the core alone. */
+export const coreOnly: RuntimeBuilder<CoreRuntime> = (core) => core;

@@ -1,10 +1,9 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { serviceName } from './logger.ts';
 
 export { logger } from './logger.ts';
 
 // Built once per process: every handler in a Lambda container shares them.
-export const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'synthforge';
-
 export const metrics = new Metrics({
   serviceName,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SynthForge',

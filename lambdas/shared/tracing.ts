@@ -5,7 +5,7 @@
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { serviceName } from './powertools.ts';
+import { serviceName } from './logger.ts';
 
 export const tracer = new Tracer({ serviceName });
 

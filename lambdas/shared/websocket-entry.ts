@@ -8,8 +8,8 @@ import { DynamoConnectionStore } from '../adapters/dynamo/connection-store.ts';
 import { presentImage } from '../domain/images/service.ts';
 import type { ConnectionMessenger } from '../domain/ports.ts';
 import { GenerationSocket } from '../domain/websocket/service.ts';
-import { type ImagesRuntime, imagesFromEnv } from '../families/images/runtime.ts';
-import { type CoreRuntime, compose, runtimeFromEnvOnce } from '../runtime/core.ts';
+import { type ImagesRuntime, withImages } from '../families/images/runtime.ts';
+import { type CoreRuntime, runtimeFromEnvOnce } from '../runtime/core.ts';
 import { withPowertools } from './lambda-entry.ts';
 import { logger } from './logger.ts';
 
@@ -50,7 +50,7 @@ function messengerFromEnv(region: string): ConnectionMessenger {
 /** A Lambda entry point that serves WebSocket routes or pushes with the generation socket. */
 export function socketEntry<E, R>(handle: (socket: GenerationSocket, event: E) => Promise<R>) {
   let socket: GenerationSocket | undefined;
-  const runtimeFromEnv = runtimeFromEnvOnce((core, env) => compose(core, imagesFromEnv(core, env)));
+  const runtimeFromEnv = runtimeFromEnvOnce(withImages);
   return withPowertools(async (event: E) => {
     if (!socket) {
       const runtime = await runtimeFromEnv();

@@ -6,8 +6,8 @@ import { randomInt } from 'node:crypto';
 import { StepFunctionsWorkflow } from '../../adapters/sfn/workflow.ts';
 import { BatchService } from '../../domain/batches/service.ts';
 import { inProcessRenderer, type Renderer } from '../../domain/generation/renderer.ts';
-import type { BatchExecutionInput, BatchWorkflow } from '../../domain/ports.ts';
-import { type CoreRuntime, once, required } from '../../runtime/core.ts';
+import { type BatchExecutionInput, type BatchWorkflow, batchJobId } from '../../domain/ports.ts';
+import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
 import { numberFrom } from '../../runtime/env.ts';
 
 export interface GenerationConfig {
@@ -43,7 +43,7 @@ export function createGenerationRuntime(
       overrides.workflow ??
       new StepFunctionsWorkflow<BatchExecutionInput>(core.clients.sfn, {
         stateMachineArn: required(config.stateMachineArn, 'BATCH_STATE_MACHINE_ARN'),
-        jobIdOf: (input) => input.batchId,
+        jobIdOf: batchJobId,
         maxConcurrency: config.batchMaxConcurrency,
       }),
   );
@@ -51,12 +51,7 @@ export function createGenerationRuntime(
     () =>
       new BatchService({
         engine: core.engine,
-        // Built on first start: a function that only lists batches needs no state machine ARN.
-        workflow: {
-          start: (input) => workflow().start(input),
-          executionIdOf: (batchId) => workflow().executionIdOf(batchId),
-          stop: (executionId, cause) => workflow().stop(executionId, cause),
-        },
+        workflow: workflow(),
         blobs: core.blobs,
         clock: core.clock,
         newId: core.newId,
@@ -87,3 +82,7 @@ export function generationConfigFromEnv(env: NodeJS.ProcessEnv): GenerationConfi
 /** The generation part, from a function's environment. */
 export const generationFromEnv = (core: CoreRuntime, env: NodeJS.ProcessEnv): GenerationRuntime =>
   createGenerationRuntime(core, generationConfigFromEnv(env));
+
+/** A function's runtime: the core and the generation part. */
+export const withGeneration: RuntimeBuilder<CoreRuntime & GenerationRuntime> = (core, env) =>
+  compose(core, generationFromEnv(core, env));

@@ -11,8 +11,13 @@ import { StepFunctionsWorkflow } from '../../adapters/sfn/workflow.ts';
 import { ImageModels, parseDeployedModels } from '../../domain/images/models.ts';
 import { ImageService } from '../../domain/images/service.ts';
 import type { ImageTaskDeps } from '../../domain/images/workflow-tasks.ts';
-import type { BatchExecutionInput, BatchWorkflow, TaskCallbacks } from '../../domain/ports.ts';
-import { type CoreRuntime, once, required } from '../../runtime/core.ts';
+import {
+  type BatchExecutionInput,
+  type BatchWorkflow,
+  batchJobId,
+  type TaskCallbacks,
+} from '../../domain/ports.ts';
+import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
 import { numberFrom } from '../../runtime/env.ts';
 
 export interface ImagesConfig {
@@ -67,7 +72,7 @@ export function createImagesRuntime(
       overrides.workflow ??
       new StepFunctionsWorkflow<BatchExecutionInput>(core.clients.sfn, {
         stateMachineArn: required(config.stateMachineArn, 'IMAGE_STATE_MACHINE_ARN'),
-        jobIdOf: (input) => input.batchId,
+        jobIdOf: batchJobId,
         maxConcurrency: config.batchMaxConcurrency,
       }),
   );
@@ -128,3 +133,7 @@ export function imagesConfigFromEnv(env: NodeJS.ProcessEnv): ImagesConfig {
 /** The images part, from a function's environment. */
 export const imagesFromEnv = (core: CoreRuntime, env: NodeJS.ProcessEnv): ImagesRuntime =>
   createImagesRuntime(core, imagesConfigFromEnv(env));
+
+/** A function's runtime: the core and the images part. */
+export const withImages: RuntimeBuilder<CoreRuntime & ImagesRuntime> = (core, env) =>
+  compose(core, imagesFromEnv(core, env));

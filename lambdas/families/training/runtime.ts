@@ -4,11 +4,15 @@
  */
 import type { TrainingSettings } from '../../../contracts/training.ts';
 import { StepFunctionsWorkflow } from '../../adapters/sfn/workflow.ts';
-import type { TrainingExecutionInput, TrainingWorkflow } from '../../domain/training/execution.ts';
+import {
+  type TrainingExecutionInput,
+  type TrainingWorkflow,
+  trainingJobId,
+} from '../../domain/training/execution.ts';
 import { TrainingService, type TrainingServiceDeps } from '../../domain/training/service.ts';
 import { parseTrainingSettings } from '../../domain/training/settings.ts';
 import type { TrainingTaskDeps } from '../../domain/training/workflow-tasks.ts';
-import { type CoreRuntime, once, required } from '../../runtime/core.ts';
+import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
 
 export interface TrainingConfig {
   /** The training machine (statemachines/training.asl.json). */
@@ -42,7 +46,7 @@ export function createTrainingRuntime(
       overrides.workflow ??
       new StepFunctionsWorkflow<TrainingExecutionInput>(core.clients.sfn, {
         stateMachineArn: required(config.stateMachineArn, 'TRAINING_STATE_MACHINE_ARN'),
-        jobIdOf: (input) => input.taskId,
+        jobIdOf: trainingJobId,
         maxConcurrency: 1,
       }),
   );
@@ -89,3 +93,7 @@ export function trainingConfigFromEnv(env: NodeJS.ProcessEnv): TrainingConfig {
 /** The training part, from a function's environment. */
 export const trainingFromEnv = (core: CoreRuntime, env: NodeJS.ProcessEnv): TrainingRuntime =>
   createTrainingRuntime(core, trainingConfigFromEnv(env));
+
+/** A function's runtime: the core and the training part. */
+export const withTraining: RuntimeBuilder<CoreRuntime & TrainingRuntime> = (core, env) =>
+  compose(core, trainingFromEnv(core, env));

@@ -5,7 +5,7 @@ import { batchList, batchOfOne, singleJob } from '../../domain/batches/present.t
 import { BatchSubmission } from '../../domain/batches/submission.ts';
 import { type GenerationRuntime, generationFromEnv } from '../../families/generation/runtime.ts';
 import { type ImagesRuntime, imagesFromEnv } from '../../families/images/runtime.ts';
-import { bind, type RouteBinding, type RouteRequest } from '../../http/api-handler.ts';
+import { bind, type RouteBinding, type RouteImpl, type RouteRequest } from '../../http/api-handler.ts';
 import { type CoreRuntime, compose } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
@@ -32,17 +32,22 @@ export function batchRoutes(runtime: CoreRuntime & GenerationRuntime & ImagesRun
     metrics.addMetric('JobsSubmitted', MetricUnit.Count, batch.job_runs.length);
     return batch;
   };
+  const estimate = (body: BatchRequest) => submissions().estimate(body);
+  const getBatch: RouteImpl<typeof routes.getBatch> = async ({ tenant, params }) =>
+    batches.get(tenant, params.id);
+  const getBatchSummary: RouteImpl<typeof routes.getBatchSummary> = async ({ tenant, params }) =>
+    batches.summary(tenant, params.id);
 
   return [
     bind(routes.submitStandardJob, submitOne(false)),
     bind(routes.submitPreviewJob, submitOne(true)),
     bind(routes.submitBatch, async ({ tenant, body }) => submitted(tenant, body)),
-    bind(routes.estimateBatch, async ({ body }) => submissions().estimate(body)),
+    bind(routes.estimateBatch, async ({ body }) => estimate(body)),
     bind(routes.listBatches, async ({ tenant, query }) => batchList(batches, tenant, query)),
-    bind(routes.getBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
-    bind(routes.getBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
-    // Infinity's client on its own paths (seed 000), through the same submission.
-    ...infinityBatchRoutes(runtime, { submit: submitted, estimate: (body) => submissions().estimate(body) }),
+    bind(routes.getBatch, getBatch),
+    bind(routes.getBatchSummary, getBatchSummary),
+    // Infinity's client on its own paths (seed 000), through the same submission and batch reads.
+    ...infinityBatchRoutes(runtime, { submit: submitted, estimate, getBatch, getBatchSummary }),
   ];
 }
 

@@ -12,10 +12,10 @@ import {
   imagesOfBatch,
   startedBatch,
 } from '../../domain/images/present.ts';
-import { type ImagesRuntime, imagesFromEnv } from '../../families/images/runtime.ts';
+import { type ImagesRuntime, withImages } from '../../families/images/runtime.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
 import { accepted } from '../../http/responses.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
 
@@ -46,4 +46,4 @@ export function imageRoutes(runtime: CoreRuntime & ImagesRuntime): RouteBinding[
   ];
 }
 
-export const handler = apiEntry(imageRoutes, (core, env) => compose(core, imagesFromEnv(core, env)));
+export const handler = apiEntry(imageRoutes, withImages);

@@ -9,29 +9,32 @@ import { routes } from '../../../contracts/routes.ts';
 import { InfinityViews } from '../../domain/batches/infinity.ts';
 import { infinityUsage } from '../../domain/batches/present.ts';
 import type { GenerationRuntime } from '../../families/generation/runtime.ts';
-import { bind, type RouteBinding } from '../../http/api-handler.ts';
+import { bind, type RouteBinding, type RouteImpl } from '../../http/api-handler.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 
-export interface InfinitySubmissions {
+/** What the client's batch routes share with their /api/v1 twins (batches.ts). */
+export interface SharedBatchRoutes {
   /** Submits as POST /api/v1/batches does (metrics included). */
   submit(tenant: string, request: BatchRequest): Promise<Batch>;
   estimate(request: BatchRequest): BatchEstimate;
+  getBatch: RouteImpl<typeof routes.getBatch>;
+  getBatchSummary: RouteImpl<typeof routes.getBatchSummary>;
 }
 
 export function infinityBatchRoutes(
   runtime: CoreRuntime & GenerationRuntime,
-  submissions: InfinitySubmissions,
+  shared: SharedBatchRoutes,
 ): RouteBinding[] {
   const { batches, store, clock } = runtime;
   const views = new InfinityViews({ batches, store });
   // The body's empty name (the client's "" for none) is parsed as no name: the batch is named as an
   // unnamed /api/v1 batch is (contracts/infinity.ts).
   return [
-    bind(routes.infinitySubmitBatch, async ({ tenant, body }) => submissions.submit(tenant, body)),
-    bind(routes.infinityEstimateBatch, async ({ body }) => submissions.estimate(body).frames_per_job),
+    bind(routes.infinitySubmitBatch, async ({ tenant, body }) => shared.submit(tenant, body)),
+    bind(routes.infinityEstimateBatch, async ({ body }) => shared.estimate(body).frames_per_job),
     bind(routes.infinityListBatches, async ({ tenant, query }) => views.listBatches(tenant, query)),
-    bind(routes.infinityGetBatch, async ({ tenant, params }) => batches.get(tenant, params.id)),
-    bind(routes.infinityGetBatchSummary, async ({ tenant, params }) => batches.summary(tenant, params.id)),
+    bind(routes.infinityGetBatch, shared.getBatch),
+    bind(routes.infinityGetBatchSummary, shared.getBatchSummary),
     bind(routes.infinityListJobRuns, async ({ tenant, query }) => views.listJobRuns(tenant, false, query)),
     bind(routes.infinityGetJobRun, async ({ tenant, params }) => views.jobRun(tenant, params.id, false)),
     bind(routes.infinityListJobPreviews, async ({ tenant, query }) => views.listJobRuns(tenant, true, query)),

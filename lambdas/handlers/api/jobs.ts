@@ -18,4 +18,4 @@ export function jobRoutes(runtime: CoreRuntime): RouteBinding[] {
   ];
 }
 
-export const handler = apiEntry(jobRoutes, (core) => core);
+export const handler = apiEntry(jobRoutes);

@@ -4,9 +4,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { routes } from '../../../contracts/routes.ts';
 import { cancelledTraining, trainingTask, trainingTasks } from '../../domain/training/present.ts';
-import { type TrainingRuntime, trainingFromEnv } from '../../families/training/runtime.ts';
+import { type TrainingRuntime, withTraining } from '../../families/training/runtime.ts';
 import { bind, type RouteBinding } from '../../http/api-handler.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { apiEntry } from '../../shared/runtime-entry.ts';
 
@@ -28,4 +28,4 @@ export function trainingRoutes(runtime: CoreRuntime & TrainingRuntime): RouteBin
   ];
 }
 
-export const handler = apiEntry(trainingRoutes, (core, env) => compose(core, trainingFromEnv(core, env)));
+export const handler = apiEntry(trainingRoutes, withTraining);

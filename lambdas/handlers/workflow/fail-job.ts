@@ -10,4 +10,4 @@ export const failJobTask = async (runtime: CoreRuntime, event: Parameters<typeof
   return result;
 };
 
-export const handler = taskEntry(failJobTask, (core) => core);
+export const handler = taskEntry(failJobTask);

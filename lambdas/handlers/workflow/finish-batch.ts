@@ -5,4 +5,4 @@ import { taskEntry } from '../../shared/task-entry.ts';
 export const finishBatchTask = (runtime: CoreRuntime, event: Parameters<typeof finishBatch>[1]) =>
   finishBatch(runtime.engine, event);
 
-export const handler = taskEntry(finishBatchTask, (core) => core);
+export const handler = taskEntry(finishBatchTask);

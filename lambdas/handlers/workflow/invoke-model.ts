@@ -1,10 +1,10 @@
 import { type InvokeModelInput, invokeModel } from '../../domain/images/workflow-tasks.ts';
-import { type ImagesRuntime, imagesFromEnv } from '../../families/images/runtime.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import { type ImagesRuntime, withImages } from '../../families/images/runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
 /** The image workflow's InvokeModel step (`lambda:invoke.waitForTaskToken`). */
 export const invokeModelTask = (runtime: CoreRuntime & ImagesRuntime, event: InvokeModelInput) =>
   invokeModel(runtime.imageTasks, event);
 
-export const handler = taskEntry(invokeModelTask, (core, env) => compose(core, imagesFromEnv(core, env)));
+export const handler = taskEntry(invokeModelTask, withImages);

@@ -1,6 +1,6 @@
 import { prepareTraining } from '../../domain/training/workflow-tasks.ts';
-import { type TrainingRuntime, trainingFromEnv } from '../../families/training/runtime.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import { type TrainingRuntime, withTraining } from '../../families/training/runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
 /** The training workflow's PrepareTraining step: marks the task running and answers the job's request. */
@@ -9,6 +9,4 @@ export const prepareTrainingTask = (
   event: Parameters<typeof prepareTraining>[1],
 ) => prepareTraining(runtime.trainingTasks, event);
 
-export const handler = taskEntry(prepareTrainingTask, (core, env) =>
-  compose(core, trainingFromEnv(core, env)),
-);
+export const handler = taskEntry(prepareTrainingTask, withTraining);

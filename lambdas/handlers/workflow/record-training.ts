@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type RecordTrainingInput, recordTraining } from '../../domain/training/workflow-tasks.ts';
-import { type TrainingRuntime, trainingFromEnv } from '../../families/training/runtime.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import { type TrainingRuntime, withTraining } from '../../families/training/runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
@@ -16,6 +16,4 @@ export const recordTrainingTask = async (
   return outcome;
 };
 
-export const handler = taskEntry(recordTrainingTask, (core, env) =>
-  compose(core, trainingFromEnv(core, env)),
-);
+export const handler = taskEntry(recordTrainingTask, withTraining);

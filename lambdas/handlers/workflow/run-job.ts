@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { type RunJobInput, runGenerationJob } from '../../domain/generation/run-job.ts';
-import { type GenerationRuntime, generationFromEnv } from '../../families/generation/runtime.ts';
-import { type CoreRuntime, compose } from '../../runtime/core.ts';
+import { type GenerationRuntime, withGeneration } from '../../families/generation/runtime.ts';
+import type { CoreRuntime } from '../../runtime/core.ts';
 import { metrics } from '../../shared/powertools.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
@@ -16,4 +16,4 @@ export const runJobTask = async (runtime: CoreRuntime & GenerationRuntime, event
   return outcome;
 };
 
-export const handler = taskEntry(runJobTask, (core, env) => compose(core, generationFromEnv(core, env)));
+export const handler = taskEntry(runJobTask, withGeneration);

@@ -5,4 +5,4 @@ import { taskEntry } from '../../shared/task-entry.ts';
 export const startBatchTask = (runtime: CoreRuntime, event: Parameters<typeof startBatch>[1]) =>
   startBatch(runtime.engine, event);
 
-export const handler = taskEntry(startBatchTask, (core) => core);
+export const handler = taskEntry(startBatchTask);
