@@ -27,8 +27,11 @@ import { DynamoKeyStore } from '../lambdas/adapters/dynamo/key-store.ts';
 import { assertTenantName, createApiKey } from '../lambdas/domain/keys.ts';
 import type { KeyStore } from '../lambdas/domain/ports.ts';
 import { DEFAULT_DATA_DIR } from '../lambdas/local/data-dir.ts';
-import { type EmulatorEndpoints, ENDPOINTS_FILE } from '../lambdas/local/platform.ts';
-import { startEmulators } from '../lambdas/local/storage/emulators.ts';
+import {
+  type EmulatorEndpoints,
+  ENDPOINTS_FILE,
+  startEmulators,
+} from '../lambdas/local/storage/emulators.ts';
 import { stackNameFor } from '../lib/stack-name.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

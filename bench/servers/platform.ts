@@ -11,8 +11,9 @@
  *
  * The rate limit is raised out of the way: the benchmark measures the API, not the limiter's 429s.
  * Powertools settings come from the environment the parent gives (they are read at import).
- * Only options the platform has had from the start are used, so that the same server measures an
- * older tree for before/after figures.
+ * It uses few of the platform's options and fields, so that it measures an older tree for
+ * before/after figures with small edits (before issue 12, `platform.workflow` for
+ * `platform.workflows.generationBatch`).
  */
 import { createInterface } from 'node:readline';
 import { startLocalPlatform } from '../../lambdas/local/platform.ts';

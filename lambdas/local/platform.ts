@@ -19,7 +19,7 @@ import { type CoreRuntime, composeParts, createCoreRuntime } from '../runtime/co
 import { logger } from '../shared/logger.ts';
 import { generationSocketFor } from '../shared/websocket-entry.ts';
 import { RateLimiter } from './apigateway/rate-limiter.ts';
-import { createLocalApiServer, listen } from './apigateway/server.ts';
+import { createLocalApiServer } from './apigateway/server.ts';
 import {
   attachWebSocketApi,
   type LocalWebSocketApi,
@@ -32,7 +32,13 @@ import { LOCAL_FAMILIES, type PlatformRuntime } from './families/index.ts';
 import { SageMakerHost } from './sagemaker/host.ts';
 import { LocalTrainingHost, type LocalTrainingHostOptions } from './sagemaker/training-jobs.ts';
 import type { LocalWorkflowOptions } from './stepfunctions/runner.ts';
-import { type RunningEmulators, startEmulators } from './storage/emulators.ts';
+import {
+  describeEmulators,
+  ENDPOINTS_FILE,
+  type RunningEmulators,
+  startEmulators,
+} from './storage/emulators.ts';
+import { listen } from './support/http.ts';
 
 export type { PlatformRuntime };
 
@@ -42,6 +48,7 @@ export interface LocalPlatformOptions {
   host?: string;
   /** Keep state under this folder across restarts; absent: everything in memory / a temp dir. */
   dataDir?: string;
+  /** Jobs of a batch each machine runs at once. Default 4. */
   batchMaxConcurrency?: number;
   rateLimit?: { perSecond: number; burst: number };
   /** Milliseconds between Step Functions retries. */
@@ -159,27 +166,27 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   for (const family of LOCAL_FAMILIES) {
     started.push(
       await family.start({
-        options,
+        options: { ...options, batchMaxConcurrency: options.batchMaxConcurrency ?? 4 },
         emulators,
         sageMaker,
         trainingJobs: trainingHost,
         endpointNotifications: { subscribe: (handler) => notificationHandlers.push(handler) },
-        hostClients,
         core,
         runnerDefaults: {
           retryIntervalMs: options.retryIntervalMs ?? 10,
           ...(options.wrapTask ? { wrapTask: options.wrapTask } : {}),
           onClosedAbnormally: (event) => reconcileTask(requireRuntime(), event),
+          runtime: requireRuntime,
         },
         runtime: requireRuntime,
       }),
     );
   }
   for (const family of started) Object.assign(machines, family.workflows);
-  // Every registered family's part (the registry test checks each one builds what PlatformRuntime names).
+  // Every registered family's part. The cast names what LOCAL_FAMILIES build (PlatformRuntime, written
+  // beside them); the registry test binds every route and task function over this very runtime.
   runtime = composeParts([core, ...started.map((family) => family.part)]) as PlatformRuntime;
   const rt = runtime;
-  for (const machine of Object.values(machines)) machine.bind(rt);
 
   const server: Server = createLocalApiServer({
     handlers: routeHandlers(rt),
@@ -199,6 +206,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? 0, host);
+  // An error of the listening server (a socket it could not accept) is told, never fatal to the platform.
+  server.on('error', (error) => logger.error('the local API server reported an error', { error }));
   const devKey = await ensureDevKey(rt, options.dataDir);
   // Lets `npm run keys` reach this platform's emulators while it runs.
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
@@ -259,22 +268,6 @@ function routeHandlers(runtime: PlatformRuntime): Record<RouteFamily, ApiHandler
       return [routeFamily, createApiHandler(bindings(runtime), { idempotency: () => runtime.idempotency })];
     }),
   ) as Record<RouteFamily, ApiHandler>;
-}
-
-/** Written to the data dir while the platform runs. */
-export const ENDPOINTS_FILE = 'endpoints.json';
-
-export interface EmulatorEndpoints {
-  region: string;
-  dynamoEndpoint: string;
-  s3Endpoint: string;
-  tableNames: { state: string; keys: string };
-  bucketName: string;
-}
-
-function describeEmulators(emulators: RunningEmulators): EmulatorEndpoints {
-  const { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName } = emulators;
-  return { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName };
 }
 
 /** The development key: kept (as plain text, in the data dir only) so that it survives restarts. */

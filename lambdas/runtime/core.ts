@@ -188,10 +188,13 @@ export type RuntimeBuilder<R> = (core: CoreRuntime, env: NodeJS.ProcessEnv) => R
 export function runtimeFromEnvOnce<R>(build: RuntimeBuilder<R>): () => Promise<R> {
   let built: Promise<R> | undefined;
   return () => {
-    built ??= coreConfigFromEnv().then((config) => build(createCoreRuntime(config), process.env));
-    built.catch(() => {
-      built = undefined;
-    });
+    if (!built) {
+      const building = coreConfigFromEnv().then((config) => build(createCoreRuntime(config), process.env));
+      building.catch(() => {
+        if (built === building) built = undefined;
+      });
+      built = building;
+    }
     return built;
   };
 }

@@ -8,8 +8,6 @@ export interface StepFunctionsWorkflowOptions<I extends ExecutionInput> {
   jobIdOf: (input: I) => string;
   /** How many items of a batch the Map state runs at once (machines without a Map: 1). */
   maxConcurrency: number;
-  /** Constant fields every execution input carries (the image workflow's `heartbeatSeconds`, `timeoutSeconds`). */
-  settings?: Readonly<Record<string, number>>;
 }
 
 /** Step Functions caps `cause` at 32,768 characters. */
@@ -18,14 +16,12 @@ const MAX_CAUSE_CHARS = 32_768;
 /**
  * Runs each job (a batch, a training run) as one execution named after it. Step Functions refuses a
  * second execution of the same name, which is what makes `start` idempotent across retries and
- * duplicate deliveries. The document the machine reads is the input, the settings and
- * `maxConcurrency`.
+ * duplicate deliveries. The document the machine reads is the input and `maxConcurrency`.
  */
 export class StepFunctionsWorkflow<I extends ExecutionInput> implements Workflow<I> {
   readonly #stateMachineArn: string;
   readonly #jobIdOf: (input: I) => string;
   readonly #maxConcurrency: number;
-  readonly #settings: Readonly<Record<string, number>>;
 
   constructor(
     private readonly sfn: SFNClient,
@@ -38,12 +34,11 @@ export class StepFunctionsWorkflow<I extends ExecutionInput> implements Workflow
     this.#stateMachineArn = options.stateMachineArn;
     this.#jobIdOf = options.jobIdOf;
     this.#maxConcurrency = options.maxConcurrency;
-    this.#settings = options.settings ?? {};
   }
 
   async start(input: I): Promise<{ executionId: string }> {
     const jobId = this.#jobIdOf(input);
-    const document = { ...this.#settings, ...input, maxConcurrency: this.#maxConcurrency };
+    const document = { ...input, maxConcurrency: this.#maxConcurrency };
     try {
       const output = await this.sfn.send(
         new StartExecutionCommand({

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ROUTE_LIST, type RouteDef, type RouteFamily } from '../../../contracts/routes.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -13,11 +12,12 @@ import { authorize } from '../../handlers/authorizer.ts';
 import type { ApiHandler } from '../../http/api-handler.ts';
 import { errorResponse } from '../../http/responses.ts';
 import { logger } from '../../shared/logger.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** API Gateway's own payload limit; the handlers enforce a smaller one with a clear 413. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-const LOCAL_METHOD_ARN = 'arn:aws:execute-api:us-east-1:000000000000:local/local';
+const LOCAL_METHOD_ARN = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:local/local`;
 
 interface CompiledRoute {
   route: RouteDef;
@@ -205,12 +205,4 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
 function send(response: ServerResponse, result: APIGatewayProxyResult): void {
   response.writeHead(result.statusCode, result.headers as Record<string, string>);
   response.end(result.body);
-}
-
-export async function listen(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
 }

@@ -19,8 +19,9 @@ import { receiveMessage } from '../../domain/websocket/client-messages.ts';
 import type { GenerationSocket, SocketCaller } from '../../domain/websocket/service.ts';
 import { authorizeConnection } from '../../handlers/websocket/authorizer.ts';
 import { logger } from '../../shared/logger.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 
-const LOCAL_CONNECT_ARN = 'arn:aws:execute-api:us-east-1:000000000000:local/local/$connect';
+const LOCAL_CONNECT_ARN = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:local/local/$connect`;
 /** API Gateway closes an idle or expired connection with 1001 (going away). */
 const GOING_AWAY = 1001;
 /** The reason of the 1001 every connection is closed with when the platform stops. */

@@ -8,7 +8,6 @@
  */
 import type { SNSEvent } from 'aws-lambda';
 import type { FamilyManifest, StateMachineName } from '../../../contracts/families/index.ts';
-import type { AwsClients } from '../../adapters/clients.ts';
 import type { Resumer } from '../../domain/jobs/recovery.ts';
 import type { BatchExecutionInput, ExecutionInput, Workflow } from '../../domain/ports.ts';
 import type { LambdaFamily } from '../../families/family.ts';
@@ -23,12 +22,13 @@ import type { RunningEmulators } from '../storage/emulators.ts';
 /** A started local runner, whatever its machine's input. */
 export type LocalMachine<R> = Pick<
   LocalWorkflow<ExecutionInput, R>,
-  'stop' | 'shutdown' | 'idle' | 'bind' | 'executions' | 'executionIdOf' | 'definition'
+  'stop' | 'shutdown' | 'idle' | 'executions' | 'executionIdOf' | 'definition'
 >;
 
 /** What a family's local part is given when the platform starts. */
 export interface LocalFamilyContext<R> {
-  readonly options: LocalPlatformOptions;
+  /** The platform's options, with the defaults families share resolved once. */
+  readonly options: LocalPlatformOptions & { batchMaxConcurrency: number };
   readonly emulators: RunningEmulators;
   /** The emulated SageMaker (endpoints answer at its URL; its runtime and control plane share it). */
   readonly sageMaker: SageMakerHost;
@@ -36,13 +36,11 @@ export interface LocalFamilyContext<R> {
   readonly trainingJobs: LocalTrainingHost;
   /** Where the local SageMaker's asynchronous-inference notifications (SNS in AWS) are delivered. */
   readonly endpointNotifications: { subscribe(handler: (event: SNSEvent) => Promise<unknown>): void };
-  /** Clients of the emulators for services the platform runs itself (a host writing to S3). */
-  readonly hostClients: AwsClients;
   readonly core: CoreRuntime;
   /** Options every local runner shares: the retry interval, fault injection, the reconciler. */
   readonly runnerDefaults: Pick<
     LocalWorkflowOptions<ExecutionInput, R>,
-    'retryIntervalMs' | 'wrapTask' | 'onClosedAbnormally'
+    'retryIntervalMs' | 'wrapTask' | 'onClosedAbnormally' | 'runtime'
   >;
   /** The whole runtime, once every family has built its part (task functions and hooks run on it). */
   readonly runtime: () => R;

@@ -1,6 +1,6 @@
 /** Seed 000 on the local platform: the generation batch machine, rendering on worker threads. */
 
-import type { BatchExecutionInput } from '../../domain/ports.ts';
+import { type BatchExecutionInput, batchJobId } from '../../domain/ports.ts';
 import { generationLambdas } from '../../families/generation/family.ts';
 import { createGenerationRuntime, type GenerationRuntime } from '../../families/generation/runtime.ts';
 import { LocalWorkflow } from '../stepfunctions/runner.ts';
@@ -11,12 +11,12 @@ import type { PlatformRuntime } from './index.ts';
 export const localGeneration: LocalFamily<GenerationRuntime, PlatformRuntime> = {
   lambdas: generationLambdas,
   async start({ options, core, runnerDefaults }) {
-    const batchMaxConcurrency = options.batchMaxConcurrency ?? 4;
+    const { batchMaxConcurrency } = options;
     const workflow = new LocalWorkflow<BatchExecutionInput, PlatformRuntime>({
       ...runnerDefaults,
       machine: 'generationBatch',
       tasks: generationLambdas.tasks.generationBatch,
-      jobIdOf: (input) => input.batchId,
+      jobIdOf: batchJobId,
       maxConcurrency: batchMaxConcurrency,
     });
     const renderer = new WorkerRenderer();

@@ -9,7 +9,7 @@ import {
   deployedModels,
   ImageGenerationConfigSchema,
 } from '../../../contracts/models.ts';
-import type { BatchExecutionInput } from '../../domain/ports.ts';
+import { type BatchExecutionInput, batchJobId } from '../../domain/ports.ts';
 import { imagesLambdas } from '../../families/images/family.ts';
 import { createImagesRuntime, type ImagesRuntime } from '../../families/images/runtime.ts';
 import { endpointNotificationsTask } from '../../handlers/endpoint-notifications.ts';
@@ -68,13 +68,13 @@ export const localImages: LocalFamily<ImagesRuntime, PlatformRuntime> = {
     const leftovers = await sageMaker.removeLeftovers();
     if (leftovers > 0)
       logger.info('removed endpoint responses the last run left staged', { objects: leftovers });
-    const batchMaxConcurrency = options.batchMaxConcurrency ?? 4;
+    const { batchMaxConcurrency } = options;
     const tokens = new LocalTaskTokens();
     const workflow = new LocalWorkflow<BatchExecutionInput, PlatformRuntime>({
       ...runnerDefaults,
       machine: 'imageGeneration',
       tasks: imagesLambdas.tasks.imageGeneration,
-      jobIdOf: (input) => input.batchId,
+      jobIdOf: batchJobId,
       maxConcurrency: batchMaxConcurrency,
       ...(options.heartbeatScale === undefined ? {} : { heartbeatScale: options.heartbeatScale }),
       tokens,

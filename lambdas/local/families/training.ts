@@ -3,12 +3,13 @@
  * emulated SageMaker's training jobs play (a trainer process on CPU per training job).
  */
 import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
-import type { TrainingExecutionInput } from '../../domain/training/execution.ts';
+import { type TrainingExecutionInput, trainingJobId } from '../../domain/training/execution.ts';
 import { trainingJobPrefix } from '../../domain/training/keys.ts';
 import { trainingLambdas } from '../../families/training/family.ts';
 import { createTrainingRuntime, type TrainingRuntime } from '../../families/training/runtime.ts';
 import { logger } from '../../shared/logger.ts';
 import { LocalWorkflow } from '../stepfunctions/runner.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import type { LocalFamily } from './family.ts';
 import type { PlatformRuntime } from './index.ts';
 
@@ -20,8 +21,8 @@ import type { PlatformRuntime } from './index.ts';
  * sagemaker_* hyperparameters as unknown and ignores them.
  */
 const LOCAL_SERVICE_VALUES = {
-  TrainingRoleArn: 'arn:aws:iam::000000000000:role/synthforge-local-training',
-  TrainerImageUri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/synthforge-trainer:local',
+  TrainingRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/synthforge-local-training`,
+  TrainerImageUri: `${LOCAL_ACCOUNT_ID}.dkr.ecr.${LOCAL_REGION}.amazonaws.com/synthforge-trainer:local`,
   TrainerEntryPoint: 'sagemaker_entry.py',
   TrainerSourcePath: '/opt/ml/input/data/code/sourcedir.tar.gz',
   TrainerSourceUri: 's3://synthforge-local-assets/trainer/sourcedir.tar.gz',
@@ -35,7 +36,7 @@ export const localTraining: LocalFamily<TrainingRuntime, PlatformRuntime> = {
       machine: 'training',
       tasks: trainingLambdas.tasks.training,
       serviceValues: LOCAL_SERVICE_VALUES,
-      jobIdOf: (input) => input.taskId,
+      jobIdOf: trainingJobId,
       maxConcurrency: 1,
       services: {
         'sagemaker:createTrainingJob.sync': (parameters) => host.run(parameters as never),

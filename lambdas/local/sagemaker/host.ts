@@ -27,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSEvent } from 'aws-lambda';
+import { closeServer, listen } from '../support/http.ts';
 import { deleteObjectsUnder, parseS3Uri } from '../support/s3.ts';
 import {
   AsyncEndpoint,
@@ -39,12 +40,10 @@ import { childProcessLauncher } from './instances.ts';
 import type { NotificationKind } from './notifications.ts';
 import {
   AwsError,
-  closeServer,
   createSageMakerServer,
   ENDPOINT_NAME,
   HOST,
   type InvokeEndpointAsyncOutput,
-  listen,
   parseInvokeEndpointAsync,
 } from './wire-protocol.ts';
 
@@ -61,10 +60,11 @@ export {
   inProcessLauncher,
   SHAPES_ENDPOINT_SERVER,
 } from './instances.ts';
+
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
+
 export type { NotificationKind, SageMakerAsyncNotification } from './notifications.ts';
 
-const DEFAULT_REGION = 'us-east-1';
-const DEFAULT_ACCOUNT_ID = '000000000000';
 const VARIANT_NAME = 'AllTraffic';
 
 export interface SageMakerHostOptions {
@@ -107,8 +107,8 @@ export class SageMakerHost {
 
   private constructor(options: SageMakerHostOptions) {
     this.#options = options;
-    this.#region = options.region ?? DEFAULT_REGION;
-    this.#accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
+    this.#region = options.region ?? LOCAL_REGION;
+    this.#accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     const host = this;
     this.#context = {
       s3: options.s3,

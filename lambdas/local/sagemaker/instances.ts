@@ -19,7 +19,8 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { spawnTiedToParent, stopChild } from '../support/child-process.ts';
-import { closeServer, HOST, listen } from './wire-protocol.ts';
+import { closeServer, listen } from '../support/http.ts';
+import { HOST } from './wire-protocol.ts';
 
 /** How often a starting instance is pinged. */
 const PING_INTERVAL_MS = 50;

@@ -34,6 +34,7 @@ import { constants as zlib } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CreateTrainingJobRequest } from '@aws-sdk/client-sagemaker';
 import { stopChild } from '../support/child-process.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import { type Fingerprints, joinS3Uri, parseS3Uri, putObjectBytes, tryParseS3Uri } from '../support/s3.ts';
 import { createTarGz, directoryEntries } from '../support/tar.ts';
 import {
@@ -56,8 +57,6 @@ export type { Availability } from './trainer-process.ts';
 
 const DEFAULT_CHECKPOINT_SYNC_MS = 2_000;
 const DEFAULT_STOP_GRACE_MS = 30_000;
-const REGION = 'us-east-1';
-const ACCOUNT_ID = '000000000000';
 /** SageMaker's pattern for TrainingJobName. */
 const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** SageMaker keeps at most this much of `output/failure` as FailureReason. */
@@ -452,7 +451,7 @@ function stoppedOutcome(
 }
 
 function trainingJobArn(name: string): string {
-  return `arn:aws:sagemaker:${REGION}:${ACCOUNT_ID}:training-job/${name.toLowerCase()}`;
+  return `arn:aws:sagemaker:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:training-job/${name.toLowerCase()}`;
 }
 
 function namedError(name: string, message: string): Error {

@@ -282,23 +282,3 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
-
-export function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** Closes the server and the connections it still holds (keep-alive sockets would hold it open). */
-export function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  const closed = new Promise<void>((resolve, reject) =>
-    server.close((error) => (error ? reject(error) : resolve())),
-  );
-  server.closeAllConnections();
-  return closed;
-}

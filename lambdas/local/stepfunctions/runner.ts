@@ -20,6 +20,7 @@ import type { ExecutionInput, Workflow } from '../../domain/ports.ts';
 import type { TaskFunction } from '../../families/family.ts';
 import type { ExecutionStatusChangeEvent } from '../../handlers/reconciler.ts';
 import { logger } from '../../shared/logger.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import type { LocalTaskTokens } from './task-tokens.ts';
 
 export type { TaskFunction };
@@ -44,7 +45,7 @@ export function localDefinition(
 /** A Task state's service integration other than Lambda, as the local platform plays it. */
 export type ServiceTask = (parameters: Record<string, unknown>) => Promise<unknown>;
 
-const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
+const LOCAL_ARN_PREFIX = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}`;
 const localFunctionName = (placeholder: string) =>
   `synthforge-local-${placeholder.replace(/FunctionArn$/, '')}`;
 
@@ -70,14 +71,17 @@ export interface LocalWorkflowOptions<I extends ExecutionInput, R> {
   /** The job an input runs: its id names the execution, as deployed. */
   jobIdOf: (input: I) => string;
   maxConcurrency: number;
+  /**
+   * The runtime the task functions run on. The platform builds it after its runners (it needs them),
+   * so it is read on each call; one read before then throws.
+   */
+  runtime: () => R;
   /** Called for every execution that closes FAILED, TIMED_OUT or ABORTED. */
   onClosedAbnormally: (event: ExecutionStatusChangeEvent) => Promise<unknown>;
   /** Milliseconds between retries (Step Functions waits seconds; locally there is no reason to). */
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps the task function bound to a placeholder. */
   wrapTask?: (placeholder: string, task: TaskFunction<R>) => TaskFunction<R>;
-  /** Constant fields of every execution input (the image workflow's heartbeat and timeout). */
-  settings?: Readonly<Record<string, number>>;
   /** Where `.waitForTaskToken` steps wait. Needed by machines that have one. */
   tokens?: LocalTaskTokens;
   /** Multiplies every HeartbeatSeconds (tests: a lost heartbeat in milliseconds, not minutes). */
@@ -96,11 +100,12 @@ export interface LocalWorkflowOptions<I extends ExecutionInput, R> {
 
 export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
   readonly executions = new Map<string, ExecutionRecord<I>>();
-  #runtime: R | undefined;
   #shuttingDown = false;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Every Task state retries after `retryIntervalMs`. */
+  readonly #retryIntervals: Record<string, number>;
 
   readonly #machineName: string;
   /** The definition it runs: the file in statemachines/ with the local substitutions. */
@@ -126,32 +131,45 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
     this.#handlers = Object.fromEntries(
       allStates(definition.States)
         .filter(([, state]) => state.Type === 'Task')
-        .map(([path, state]) => [
-          path.split('/').pop() as string,
-          async (input: unknown) => {
-            const resource = (state as { Resource?: string }).Resource ?? '';
-            if (!resource.startsWith('arn:aws:states:::lambda:')) return this.#runService(resource, input);
-            const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
-            const task = byFunctionName.get(FunctionName);
-            if (!task) throw new Error(`no local function ${FunctionName}`);
-            if ((state as { Resource?: string }).Resource?.endsWith('.waitForTaskToken')) {
-              const heartbeatSeconds = (state as { HeartbeatSeconds?: number }).HeartbeatSeconds;
-              const waited = this.#invokeAndWait(task, Payload as Record<string, unknown>, heartbeatSeconds);
-              // An aborted execution stops listening to its steps: the rejection is observed here.
-              waited.catch(() => undefined);
-              return waited;
-            }
-            // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
-            // and a shutdown must let it finish before the emulators close under it.
-            const running = task(this.runtime, Payload);
-            this.#inFlight.add(running);
-            try {
-              return { Payload: (await running) ?? null, StatusCode: 200 };
-            } finally {
-              this.#inFlight.delete(running);
-            }
-          },
-        ]),
+        .map(([path, state]) => {
+          const { Resource: resource = '', HeartbeatSeconds: heartbeatSeconds } = state as {
+            Resource?: string;
+            HeartbeatSeconds?: number;
+          };
+          const invokesLambda = resource.startsWith('arn:aws:states:::lambda:');
+          const waitsForToken = resource.endsWith('.waitForTaskToken');
+          return [
+            path.split('/').pop() as string,
+            async (input: unknown) => {
+              if (!invokesLambda) return this.#runService(resource, input);
+              const { FunctionName, Payload } = input as { FunctionName: string; Payload: unknown };
+              const task = byFunctionName.get(FunctionName);
+              if (!task) throw new Error(`no local function ${FunctionName}`);
+              if (waitsForToken) {
+                const waited = this.#invokeAndWait(
+                  task,
+                  Payload as Record<string, unknown>,
+                  heartbeatSeconds,
+                );
+                // An aborted execution stops listening to its steps: the rejection is observed here.
+                waited.catch(() => undefined);
+                return waited;
+              }
+              // Tracked: an aborted execution does not stop the task it was running (nor does Lambda's),
+              // and a shutdown must let it finish before the emulators close under it.
+              const running = task(this.options.runtime(), Payload);
+              this.#inFlight.add(running);
+              try {
+                return { Payload: (await running) ?? null, StatusCode: 200 };
+              } finally {
+                this.#inFlight.delete(running);
+              }
+            },
+          ];
+        }),
+    );
+    this.#retryIntervals = Object.fromEntries(
+      Object.keys(this.#handlers).map((state) => [state, options.retryIntervalMs ?? 10]),
     );
   }
 
@@ -174,7 +192,7 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
         : heartbeatSeconds * 1000 * (this.options.heartbeatScale ?? 1);
     const { token, output } = tokens.wait(heartbeatMs);
     output.catch(() => undefined);
-    const running = task(this.runtime, { ...payload, taskToken: token });
+    const running = task(this.options.runtime(), { ...payload, taskToken: token });
     this.#inFlight.add(running);
     try {
       await running;
@@ -201,16 +219,6 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
     }
   }
 
-  /** The runtime is created after the workflow (it needs the workflow); the platform binds it here. */
-  bind(runtime: R): void {
-    this.#runtime = runtime;
-  }
-
-  private get runtime(): R {
-    if (!this.#runtime) throw new Error('LocalWorkflow used before bind(runtime)');
-    return this.#runtime;
-  }
-
   executionIdOf(jobId: string): string {
     return `${LOCAL_ARN_PREFIX}:execution:${this.#machineName}:${jobId}`;
   }
@@ -221,13 +229,11 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
     const existing = this.executions.get(executionId);
     // Named after its job, like StartExecution: starting it again while it runs is a no-op.
     if (existing && existing.status === 'RUNNING') return { executionId };
-    const fullInput = { ...this.options.settings, ...input, maxConcurrency: this.options.maxConcurrency };
+    const fullInput = { ...input, maxConcurrency: this.options.maxConcurrency };
     const run = this.#machine.run(fullInput as never, {
       overrides: {
         taskResourceLocalHandlers: this.#handlers as never,
-        retryIntervalOverrides: Object.fromEntries(
-          Object.keys(this.#handlers).map((state) => [state, this.options.retryIntervalMs ?? 10]),
-        ),
+        retryIntervalOverrides: this.#retryIntervals,
       },
       // `$$.Task.Token` must resolve; each waiting step gets its own token in #invokeAndWait.
       context: { Execution: { Id: executionId, Name: jobId }, Task: { Token: 'replaced-per-step' } },
@@ -315,9 +321,9 @@ export class LocalWorkflow<I extends ExecutionInput, R> implements Workflow<I> {
         id: `local-${record.jobId}`,
         'detail-type': 'Step Functions Execution Status Change',
         source: 'aws.states',
-        account: '000000000000',
+        account: LOCAL_ACCOUNT_ID,
         time: new Date().toISOString(),
-        region: 'us-east-1',
+        region: LOCAL_REGION,
         resources: [record.executionId],
         detail: {
           executionArn: record.executionId,

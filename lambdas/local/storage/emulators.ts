@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,8 @@ import S3rver from 's3rver';
 import { EMULATOR_CREDENTIALS } from '../../adapters/clients.ts';
 import { ensureTable } from '../../adapters/dynamo/ensure-table.ts';
 import { KEYS_TABLE, STATE_TABLE } from '../../adapters/dynamo/tables.ts';
+import { closeServer, listen } from '../support/http.ts';
+import { LOCAL_REGION } from '../support/local-aws.ts';
 import { createDynalite, guardS3Store, openDynaliteStore } from './emulator-disk.ts';
 
 export interface EmulatorOptions {
@@ -32,9 +33,20 @@ export interface RunningEmulators {
   stop(): Promise<void>;
 }
 
+/** Written to the data dir while the platform runs: how `npm run keys` reaches its emulators. */
+export const ENDPOINTS_FILE = 'endpoints.json';
+
+export type EmulatorEndpoints = Pick<
+  RunningEmulators,
+  'region' | 'dynamoEndpoint' | 's3Endpoint' | 'tableNames' | 'bucketName'
+>;
+
+export function describeEmulators(emulators: RunningEmulators): EmulatorEndpoints {
+  const { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName } = emulators;
+  return { region, dynamoEndpoint, s3Endpoint, tableNames, bucketName };
+}
+
 const HOST = '127.0.0.1';
-// Emulators ignore regions, but the SDK needs one and the AWS CLI needs the same one to sign.
-const EMULATOR_REGION = 'us-east-1';
 const DEFAULT_TABLE_NAMES = { state: 'synthforge-state', keys: 'synthforge-keys' };
 const DEFAULT_BUCKET_NAME = 'synthforge-outputs';
 
@@ -77,7 +89,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Run
     throw error;
   }
   return {
-    region: EMULATOR_REGION,
+    region: LOCAL_REGION,
     dynamoEndpoint,
     s3Endpoint: s3.value.endpoint,
     tableNames,
@@ -109,13 +121,7 @@ async function startDynalite(
     folder,
   );
   if (directory !== undefined) await openDynaliteStore(store, directory, folder);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, port, HOST);
   return { endpoint: endpointOf(server.address() as AddressInfo), stop: () => closeServer(server) };
 }
 
@@ -139,7 +145,7 @@ async function startS3rver(
 }
 
 async function createTables(endpoint: string, tableNames: { state: string; keys: string }): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: EMULATOR_CREDENTIALS });
   try {
     await Promise.all([
       ensureTable(client, tableNames.state, STATE_TABLE),
@@ -148,15 +154,6 @@ async function createTables(endpoint: string, tableNames: { state: string; keys:
   } finally {
     client.destroy();
   }
-}
-
-function closeServer(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve, reject) =>
-    server.close((error) => (error ? reject(error) : resolve())),
-  );
-  // Clients that are still alive hold keep-alive sockets; close() alone would wait for them.
-  server.closeAllConnections();
-  return closed;
 }
 
 function endpointOf(address: AddressInfo): string {

@@ -137,20 +137,9 @@ export async function putObjectBytes(
 
 /** Deletes every object under `prefix`, one at a time; resolves with how many. */
 export async function deleteObjectsUnder(s3: S3Client, prefix: S3Location): Promise<number> {
-  let removed = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: prefix.bucket, Prefix: prefix.key, ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) {
-      if (!object.Key) continue;
-      await s3.send(new DeleteObjectCommand({ Bucket: prefix.bucket, Key: object.Key }));
-      removed++;
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return removed;
+  const keys = await listKeys(s3, prefix);
+  for (const key of keys) await s3.send(new DeleteObjectCommand({ Bucket: prefix.bucket, Key: key }));
+  return keys.length;
 }
 
 /** Downloads each object to its file, `concurrency` at a time; the first failure rejects. */

@@ -14,12 +14,12 @@ import { DynamoConnectionStore } from '../../../../lambdas/adapters/dynamo/conne
 import { DynamoKeyStore } from '../../../../lambdas/adapters/dynamo/key-store.ts';
 import { createApiKey } from '../../../../lambdas/domain/keys.ts';
 import type { JobStateChange } from '../../../../lambdas/domain/ports.ts';
-import { listen } from '../../../../lambdas/local/apigateway/server.ts';
 import {
   attachWebSocketApi,
   type LocalWebSocketApi,
   STOPPING_REASON,
 } from '../../../../lambdas/local/apigateway/websocket.ts';
+import { listen } from '../../../../lambdas/local/support/http.ts';
 import { useEmulators } from '../../../support/emulators.ts';
 import {
   connectionsOnlySocket,

@@ -547,6 +547,7 @@ describe('stopping an execution', () => {
     const hang = gate();
     let stopsRequested = 0;
     const workflow = new LocalWorkflow<BatchExecutionInput, Runtime>({
+      runtime: () => runtime,
       machine: 'generationBatch',
       tasks: generationLambdas.tasks.generationBatch,
       jobIdOf: (input) => input.batchId,
@@ -559,7 +560,6 @@ describe('stopping an execution', () => {
         await stopWork.opened;
       },
     });
-    workflow.bind(runtime);
     const batch = await submit(1);
     const { executionId } = await workflow.start({ tenant: 'dev', batchId: batch.id, items: [] });
 
