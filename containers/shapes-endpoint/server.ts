@@ -43,6 +43,7 @@ import {
   readShapesParams,
 } from '../../lambdas/domain/generators/shapes/parameters.ts';
 import { renderFrame, shapesGenerator } from '../../lambdas/domain/generators/shapes/shapes-generator.ts';
+import { exitWithParent } from '../shared/exit-with-parent.ts';
 
 /** SageMaker sends requests to this port unless it says otherwise (SAGEMAKER_BIND_TO_PORT). */
 export const DEFAULT_PORT = 8080;
@@ -566,34 +567,6 @@ export function parseServeArguments(argv: readonly string[], env: NodeJS.Process
     throw new Error(`--ms-per-step must be a number >= 0, got ${options.msPerStep}`);
   }
   return options;
-}
-
-/** Set to `stdin` by a parent that holds this process's stdin open and never writes to it. */
-export const EXIT_WITH_PARENT_VARIABLE = 'SYNTHFORGE_EXIT_WITH_PARENT';
-
-/**
- * Calls `stop` once `stdin` ends, when `env` asks for it (SYNTHFORGE_EXIT_WITH_PARENT=stdin) and
- * only then; answers whether it watches. The local endpoint host starts this server with a stdin
- * pipe it never writes: the pipe ends when the host's process ends, however it ends (SIGKILL and
- * crashes included, which no signal handler sees), so the server does not outlive it. On SageMaker
- * the variable is unset and stdin is not read.
- */
-export function exitWithParent(
-  env: NodeJS.ProcessEnv,
-  stdin: NodeJS.ReadableStream,
-  stop: () => void,
-): boolean {
-  if (env[EXIT_WITH_PARENT_VARIABLE] !== 'stdin') return false;
-  let stopped = false;
-  const once = () => {
-    if (stopped) return;
-    stopped = true;
-    stop();
-  };
-  stdin.once('end', once);
-  stdin.once('error', once);
-  stdin.resume();
-  return true;
 }
 
 /**

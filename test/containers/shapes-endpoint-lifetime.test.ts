@@ -7,7 +7,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT_WITH_PARENT_VARIABLE, exitWithParent } from '../../containers/shapes-endpoint/server.ts';
+import { EXIT_WITH_PARENT_VARIABLE, exitWithParent } from '../../containers/shared/exit-with-parent.ts';
 import { REPO_ROOT } from '../support/spawn.ts';
 
 const SERVER = 'containers/shapes-endpoint/server.ts';

@@ -9,6 +9,11 @@
  * - async-endpoints.ts: an endpoint's queue, from the 202 to the output or failure object in S3.
  * - notifications.ts: the success and error notifications, as SNS -> Lambda events through `notify`.
  * - instances.ts: the instances and their launchers; cold starts, `/ping`, idle scale-to-zero.
+ * - realtime-endpoints.ts, inference-components.ts, realtime-protocol.ts: real-time endpoints with
+ *   inference components (`registerRealtime`): InvokeEndpoint, InvokeEndpointWithResponseStream,
+ *   DescribeInferenceComponent, ListInferenceComponents, UpdateInferenceComponentRuntimeConfig, the
+ *   components' copies and their scaling to and from zero; realtime-operations.ts finds what those
+ *   requests name, realtime-descriptions.ts shapes what the Describe and List operations report.
  *
  * `InvokeEndpointAsync` answers 202 at once with `X-Amzn-SageMaker-OutputLocation`,
  * `X-Amzn-SageMaker-FailureLocation` (when the endpoint has a failure path) and `{"InferenceId": ...}`,
@@ -16,7 +21,9 @@
  * `DesiredInstanceCount` tell a cold endpoint (0) from a serving one. An unknown endpoint is
  * `ValidationError` 400 "Endpoint X of account Y not found.".
  *
- * Stopping (`stop()`): new requests are refused (the server closes); requests still queued fail at
+ * Stopping (`stop()`): new requests are refused (the server closes); real-time requests in flight are
+ * answered with an error (ServiceUnavailable, or InternalStreamFailure in a stream) and the
+ * components' copies stop; asynchronous requests still queued fail at
  * once with an error notification; requests already at an instance are awaited up to `stopGraceMs`,
  * then their instance is stopped and they fail with an error notification. Nothing is dropped without
  * a notification, unless the stop abandons them (`stop({ abandon: true })`: the whole local platform
@@ -36,8 +43,19 @@ import {
   type EndpointSnapshot,
   type InjectedModelFailure,
 } from './async-endpoints.ts';
+import type { InferenceComponentSnapshot } from './inference-components.ts';
 import { childProcessLauncher } from './instances.ts';
 import type { NotificationKind } from './notifications.ts';
+import { describeRealtimeEndpoint, endpointArn } from './realtime-descriptions.ts';
+import {
+  RealtimeEndpoint,
+  type RealtimeEndpointRegistration,
+  type RealtimeHost,
+  realtimeDefaults,
+  type StreamBreak,
+} from './realtime-endpoints.ts';
+import { findComponent, realtimeOperations } from './realtime-operations.ts';
+import { routeRealtime } from './realtime-protocol.ts';
 import {
   AwsError,
   createSageMakerServer,
@@ -52,20 +70,34 @@ export type {
   EndpointSnapshot,
   InjectedModelFailure,
 } from './async-endpoints.ts';
+export type {
+  InferenceComponentRegistration,
+  InferenceComponentSnapshot,
+  InferenceComponentStatus,
+} from './inference-components.ts';
 export {
   type ChildProcessLauncherOptions,
   childProcessLauncher,
   type InstanceHandle,
   type InstanceLauncher,
   inProcessLauncher,
+  type LaunchContext,
   SHAPES_ENDPOINT_SERVER,
+  sharedLauncher,
 } from './instances.ts';
+export {
+  NO_CAPACITY_MESSAGE,
+  type RealtimeEndpointRegistration,
+  type StreamBreak,
+} from './realtime-endpoints.ts';
 
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 
 export type { NotificationKind, SageMakerAsyncNotification } from './notifications.ts';
 
 const VARIANT_NAME = 'AllTraffic';
+/** How long stop() waits for the error answers of real-time requests in flight to be written. */
+const REALTIME_ABORT_GRACE_MS = 2_000;
 
 export interface SageMakerHostOptions {
   /** Reads inputs and writes outputs and failures (the S3 emulator locally). */
@@ -93,11 +125,13 @@ export class SageMakerHost {
   readonly #options: SageMakerHostOptions;
   readonly #server: Server;
   readonly #endpoints = new Map<string, AsyncEndpoint>();
+  readonly #realtime = new Map<string, RealtimeEndpoint>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #region: string;
   readonly #accountId: string;
   /** What the endpoints and their instances see of this host. */
   readonly #context: EndpointHost;
+  readonly #realtimeContext: RealtimeHost;
   #url = '';
   #stopping = false;
   /** An abandoning stop has ended the grace: what fails from here on failed because of the stop. */
@@ -125,8 +159,26 @@ export class SageMakerHost {
       log: (message, details) => this.#log(message, details),
       track: (task) => this.#track(task),
     };
+    const context = this.#context;
+    this.#realtimeContext = {
+      get stopping() {
+        return context.stopping;
+      },
+      stopped: context.stopped,
+      now: context.now,
+      log: context.log,
+      track: context.track,
+      region: this.#region,
+      accountId: this.#accountId,
+    };
+    const realtime = realtimeOperations({
+      endpoints: this.#realtime,
+      isAsyncEndpoint: (name) => this.#endpoints.has(name),
+      host: this.#realtimeContext,
+    });
     this.#server = createSageMakerServer(
       {
+        route: (request, response, path, body) => routeRealtime(realtime, request, response, path, body),
         invokeEndpointAsync: (name, headers, body) => this.#invokeEndpointAsync(name, headers, body),
         describeEndpoint: (name) => this.#describeEndpoint(name),
       },
@@ -151,7 +203,9 @@ export class SageMakerHost {
     if (!ENDPOINT_NAME.test(registration.name)) {
       throw new Error(`invalid endpoint name ${JSON.stringify(registration.name)}`);
     }
-    if (this.#endpoints.has(registration.name)) throw new Error(`endpoint ${registration.name} exists`);
+    if (this.#endpoints.has(registration.name) || this.#realtime.has(registration.name)) {
+      throw new Error(`endpoint ${registration.name} exists`);
+    }
     parseS3Uri(registration.s3OutputPath);
     if (registration.s3FailurePath !== undefined) parseS3Uri(registration.s3FailurePath);
     const topic = (suffix: string) =>
@@ -168,6 +222,75 @@ export class SageMakerHost {
       errorTopic: registration.errorTopic ?? topic('error'),
     };
     this.#endpoints.set(registration.name, new AsyncEndpoint(config, this.#context));
+  }
+
+  /**
+   * Creates a real-time endpoint (InService) with its inference components, which start their
+   * initial copies. Endpoint names are unique across the host, component names too (as in an
+   * account). Resolves once every initial copy serves or has failed to start (then the component
+   * reports a FailureReason and stays at the copies that serve); it never rejects. An invalid
+   * registration throws at once.
+   */
+  registerRealtime(registration: RealtimeEndpointRegistration): Promise<void> {
+    if (!ENDPOINT_NAME.test(registration.name)) {
+      throw new Error(`invalid endpoint name ${JSON.stringify(registration.name)}`);
+    }
+    if (this.#endpoints.has(registration.name) || this.#realtime.has(registration.name)) {
+      throw new Error(`endpoint ${registration.name} exists`);
+    }
+    const config = realtimeDefaults(registration);
+    const names = config.components.map((component) => component.name);
+    for (const name of names) {
+      if (!ENDPOINT_NAME.test(name))
+        throw new Error(`invalid inference component name ${JSON.stringify(name)}`);
+      if (findComponent(this.#realtime.values(), name) || names.indexOf(name) !== names.lastIndexOf(name)) {
+        throw new Error(`inference component ${name} exists`);
+      }
+    }
+    const endpoint = new RealtimeEndpoint(config, this.#realtimeContext);
+    this.#realtime.set(registration.name, endpoint);
+    return endpoint.ready;
+  }
+
+  /** The component as DescribeInferenceComponent reports it, with the host's counts; undefined when unknown. */
+  describeComponent(name: string): InferenceComponentSnapshot | undefined {
+    return findComponent(this.#realtime.values(), name)?.component.snapshot();
+  }
+
+  /**
+   * The next `count` invocations of the real-time endpoint (of `component` only, when given) are
+   * throttled: 400 ThrottlingException.
+   */
+  throttleRealtimeNext(endpoint: string, component?: string, count = 1): void {
+    this.#requireRealtime(endpoint).throttleNext(component, count);
+  }
+
+  /**
+   * The next `count` invocations of the component take a copy but answer `failure` (default 500
+   * with the model server's error JSON) instead of running: ModelError 424.
+   */
+  failRealtimeNext(endpoint: string, component: string, count = 1, failure: InjectedModelFailure = {}): void {
+    this.#requireRealtime(endpoint).failNext(component, count, failure);
+  }
+
+  /** The next `count` invocations of the component wait `ms` at their copy first (a slow model). */
+  delayRealtimeNext(endpoint: string, component: string, ms: number, count = 1): void {
+    this.#requireRealtime(endpoint).delayNext(component, ms, count);
+  }
+
+  /** Scales the component to zero now, as its idle scale-in would: desired 0, its copies stop. */
+  scaleComponentToZero(endpoint: string, component: string): void {
+    const found = this.#requireRealtime(endpoint).component(component);
+    if (!found) throw new Error(`endpoint ${endpoint} has no component ${component}`);
+    found.setDesired(0);
+  }
+
+  /**
+   * The component's next response stream breaks after `after.bytes` bytes or `after.chunks` parts
+   * with a ModelStreamError (`ErrorCode` StreamBroken) thrown from the client's iterator.
+   */
+  failStreamAfter(endpoint: string, component: string, after: StreamBreak): void {
+    this.#requireRealtime(endpoint).breakNextStream(component, after);
   }
 
   /**
@@ -226,13 +349,19 @@ export class SageMakerHost {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#stopped.abort();
+    const realtime = [...this.#realtime.values()];
+    // Answered before the server drops their connections.
+    await Promise.allSettled(realtime.map((endpoint) => endpoint.abortCalls(REALTIME_ABORT_GRACE_MS)));
     const closed = closeServer(this.#server);
     const endpoints = [...this.#endpoints.values()];
     await Promise.allSettled(endpoints.map((endpoint) => endpoint.stopQueued(options.abandon === true)));
     const grace = this.#options.stopGraceMs ?? 10_000;
     await Promise.race([Promise.allSettled([...this.#tasks]), sleep(grace)]);
     this.#cutOff = options.abandon === true;
-    await Promise.allSettled(endpoints.map((endpoint) => endpoint.stopInstances()));
+    await Promise.allSettled([
+      ...endpoints.map((endpoint) => endpoint.stopInstances()),
+      ...realtime.map((endpoint) => endpoint.stopCopies()),
+    ]);
     await Promise.allSettled([...this.#tasks]);
     await closed;
   }
@@ -249,14 +378,22 @@ export class SageMakerHost {
     return endpoint.invoke(parseInvokeEndpointAsync(headers, body));
   }
 
+  #requireRealtime(name: string): RealtimeEndpoint {
+    const endpoint = this.#realtime.get(name);
+    if (!endpoint) throw new Error(`no real-time endpoint ${name}`);
+    return endpoint;
+  }
+
   /** DescribeEndpoint's answer: the endpoint's configuration and its instances now. */
   #describeEndpoint(name: string): unknown {
+    const realtime = this.#realtime.get(name);
+    if (realtime) return describeRealtimeEndpoint(realtime, this.#realtimeContext);
     const endpoint = this.#endpoints.get(name);
     if (!endpoint) {
       throw new AwsError(
         400,
         'ValidationException',
-        `Could not find endpoint "${this.#endpointArn(name)}".`,
+        `Could not find endpoint "${endpointArn(this.#realtimeContext, name)}".`,
         'json',
       );
     }
@@ -265,7 +402,7 @@ export class SageMakerHost {
     const seconds = endpoint.createdAt / 1000;
     return {
       EndpointName: name,
-      EndpointArn: this.#endpointArn(name),
+      EndpointArn: endpointArn(this.#realtimeContext, name),
       EndpointConfigName: name,
       ProductionVariants: [
         {
@@ -288,10 +425,6 @@ export class SageMakerHost {
         },
       },
     };
-  }
-
-  #endpointArn(name: string): string {
-    return `arn:aws:sagemaker:${this.#region}:${this.#accountId}:endpoint/${name.toLowerCase()}`;
   }
 
   #require(name: string): AsyncEndpoint {

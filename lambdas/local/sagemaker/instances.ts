@@ -12,6 +12,10 @@
  *
  * Not emulated: autoscaling policies and alarms (an instance starts as soon as work waits and none is
  * free).
+ *
+ * The launchers, `launchWithin` and `waitForPing` also start the copies of real-time endpoints'
+ * inference components (inference-components.ts); `sharedLauncher` lets several components share one
+ * container.
  */
 import type { Server } from 'node:http';
 import { request as httpRequest } from 'node:http';
@@ -42,8 +46,15 @@ export interface InstanceHandle {
   stop(): Promise<void>;
 }
 
+/** What a launcher is told of the instance it starts. */
+export interface LaunchContext {
+  endpointName: string;
+  /** The inference component the instance is a copy of; absent for an endpoint without components. */
+  componentName?: string;
+}
+
 /** Starts one instance of an endpoint's container; the host then waits for its `/ping`. */
-export type InstanceLauncher = (context: { endpointName: string }) => Promise<InstanceHandle>;
+export type InstanceLauncher = (context: LaunchContext) => Promise<InstanceHandle>;
 
 export interface ChildProcessLauncherOptions {
   /** Default: this Node (process.execPath). */
@@ -168,19 +179,17 @@ export class InstancePool {
     this.#instances.add(instance);
     this.#host.log('instance starting', { endpoint: config.name });
     try {
-      const launching = config.launch({ endpointName: config.name });
-      const handle = await withTimeout(
-        launching,
+      const handle = await launchWithin(
+        config.launch,
+        { endpointName: config.name },
         config.startupTimeoutMs,
-        'the instance did not start',
-      ).catch((error: unknown) => {
-        // A launch that finishes after its timeout must not leave a container behind.
-        void launching.then((late) => late.stop()).catch(() => undefined);
-        throw error;
-      });
+      );
       instance.handle = handle;
       void handle.exited.then(() => this.#onExit(instance));
-      await this.#waitForPing(handle.url, config.startupTimeoutMs, () => this.#instances.has(instance));
+      await waitForPing(handle.url, config.startupTimeoutMs, () => {
+        if (this.#host.stopping) throw new Error('the host is stopping');
+        if (!this.#instances.has(instance)) throw new Error('the container exited before answering /ping');
+      });
       if (config.coldStartDelayMs > 0) {
         await sleep(config.coldStartDelayMs, undefined, { signal: this.#host.stopped });
       }
@@ -204,18 +213,6 @@ export class InstancePool {
     this.#host.log('instance in service', { endpoint: config.name });
     this.#demand.changed();
     this.#scheduleIdle(instance);
-  }
-
-  async #waitForPing(url: string, timeoutMs: number, alive: () => boolean): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.#host.stopping) throw new Error('the host is stopping');
-      if (!alive()) throw new Error('the container exited before answering /ping');
-      const status = await ping(url).catch(() => 0);
-      if (status === 200) return;
-      if (Date.now() > deadline) throw new Error(`GET ${url}/ping did not answer 200 within ${timeoutMs} ms`);
-      await sleep(PING_INTERVAL_MS);
-    }
   }
 
   #scheduleIdle(instance: Instance): void {
@@ -308,6 +305,92 @@ export function inProcessLauncher(createInstanceServer: () => Server): InstanceL
       },
     };
   };
+}
+
+/**
+ * Shares one instance of `inner` among all its launches: the first starts it (with its own
+ * context), later ones get handles on the same server, and it stops when the last handle is stopped.
+ * The local platform serves several inference components (one per model key) from one process this
+ * way. Once the shared instance has exited or stopped, the next launch starts a new one, after the
+ * old one is gone.
+ */
+export function sharedLauncher(inner: InstanceLauncher): InstanceLauncher {
+  let current: { started: Promise<InstanceHandle>; users: number } | undefined;
+  let previousStopped: Promise<void> = Promise.resolve();
+  return async (context) => {
+    if (!current) {
+      const entry = { started: previousStopped.then(() => inner(context)), users: 0 };
+      current = entry;
+      const forget = () => {
+        if (current === entry) current = undefined;
+      };
+      entry.started.then((handle) => handle.exited.then(forget), forget);
+    }
+    const entry = current;
+    entry.users++;
+    let handle: InstanceHandle;
+    try {
+      handle = await entry.started;
+    } catch (error) {
+      entry.users--;
+      throw error;
+    }
+    let released = false;
+    let markReleased = () => {};
+    const releasedPromise = new Promise<void>((resolve) => {
+      markReleased = resolve;
+    });
+    return {
+      url: handle.url,
+      exited: Promise.race([handle.exited, releasedPromise]),
+      stop: async () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        try {
+          if (entry.users === 0) {
+            if (current === entry) current = undefined;
+            const stopping = handle.stop();
+            previousStopped = stopping.catch(() => undefined);
+            await stopping;
+          }
+        } finally {
+          markReleased();
+        }
+      },
+    };
+  };
+}
+
+/**
+ * Launches one instance, giving the launch `timeoutMs`; a launch that finishes after its timeout is
+ * stopped, so that it leaves no container behind.
+ */
+export async function launchWithin(
+  launch: InstanceLauncher,
+  context: LaunchContext,
+  timeoutMs: number,
+): Promise<InstanceHandle> {
+  const launching = launch(context);
+  return withTimeout(launching, timeoutMs, 'the instance did not start').catch((error: unknown) => {
+    void launching.then((late) => late.stop()).catch(() => undefined);
+    throw error;
+  });
+}
+
+/**
+ * Pings the instance until `GET /ping` answers 200 (the container's startup health check), at most
+ * `timeoutMs`. `check` runs before each ping and throws to give up (the host stops, the instance died).
+ */
+export async function waitForPing(url: string, timeoutMs: number, check: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    check();
+    const status = await ping(url).catch(() => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`GET ${url}/ping did not answer 200 within ${timeoutMs} ms`);
+    await sleep(PING_INTERVAL_MS);
+  }
 }
 
 function ping(url: string): Promise<number> {

@@ -14,6 +14,9 @@
  *   status 400 and retries as a throttle. Validation failures use AWS's own wording
  *   ("1 validation error detected: Value ... at ... failed to satisfy constraint: ...").
  *
+ * Real-time inference (InvokeEndpoint, its response stream, the inference-component operations) is
+ * routed through `SageMakerOperations.route` to realtime-protocol.ts, on this same server.
+ *
  * Not emulated: SigV4 checks, `IncludeInferenceResponseIn`.
  */
 import { randomUUID } from 'node:crypto';
@@ -46,6 +49,8 @@ export class AwsError extends Error {
     readonly bodyMessage: string | null,
     /** awsJson1_1 names the type in the body (`__type`); restJson1 in `x-amzn-ErrorType`. */
     readonly protocol: 'rest' | 'json' = 'rest',
+    /** The error's other members, beside `message` (ModelError's `OriginalStatusCode`...). */
+    readonly members: Record<string, unknown> = {},
   ) {
     super(bodyMessage ?? type);
     this.name = type;
@@ -77,6 +82,11 @@ export interface InvokeEndpointAsyncOutput {
 
 /** What the server answers; each operation throws an AwsError to answer with it. */
 export interface SageMakerOperations {
+  /**
+   * Operations routed elsewhere (real-time inference, realtime-protocol.ts): answers the request and
+   * resolves true when it is one of them; tried before the routes here.
+   */
+  route?(request: IncomingMessage, response: ServerResponse, path: string, body: Buffer): Promise<boolean>;
   invokeEndpointAsync(name: string, headers: IncomingHttpHeaders, body: Buffer): InvokeEndpointAsyncOutput;
   /** DescribeEndpoint's answer, serialized as it is. */
   describeEndpoint(name: string): unknown;
@@ -105,6 +115,7 @@ async function route(
   const body = await readBody(request);
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   try {
+    if (await operations.route?.(request, response, path, body)) return;
     const invoke = /^\/endpoints\/([^/]+)\/async-invocations$/.exec(path);
     if (request.method === 'POST' && invoke) {
       const output = operations.invokeEndpointAsync(
@@ -217,12 +228,12 @@ function parseDescribeEndpoint(body: Buffer): string {
   return name;
 }
 
-function validation(message: string): AwsError {
+export function validation(message: string): AwsError {
   return new AwsError(400, 'ValidationError', message);
 }
 
 /** The message AWS's request validation gives for a member outside its constraint. */
-function constraint(member: string, value: string | number, rule: string): AwsError {
+export function constraint(member: string, value: string | number, rule: string): AwsError {
   return validation(
     `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`,
   );
@@ -243,7 +254,7 @@ function secondsHeader(
   return seconds;
 }
 
-function sendJson(
+export function sendJson(
   response: ServerResponse,
   status: number,
   contentType: string,
@@ -259,14 +270,16 @@ function sendJson(
   response.end(body);
 }
 
-function sendAwsError(response: ServerResponse, error: AwsError): void {
+export function sendAwsError(response: ServerResponse, error: AwsError): void {
   const json = error.protocol === 'json';
   sendJson(
     response,
     error.status,
     json ? 'application/x-amz-json-1.1' : 'application/json',
     JSON.stringify(
-      json ? { __type: error.type, message: error.bodyMessage } : { message: error.bodyMessage },
+      json
+        ? { __type: error.type, message: error.bodyMessage, ...error.members }
+        : { message: error.bodyMessage, ...error.members },
     ),
     json ? {} : { 'x-amzn-ErrorType': error.type },
   );

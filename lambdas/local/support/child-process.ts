@@ -5,9 +5,10 @@
  * handler, so the platform cannot stop its children then. Instead each child gets a stdin pipe that
  * the platform holds open and never writes, and the variable below asks it to exit when that pipe
  * ends: the kernel closes the platform's end when its process goes, so the child reads EOF. The
- * children that honour it: the shapes endpoint server (containers/shapes-endpoint/server.ts
- * `exitWithParent`) and the trainer (containers/trainer/synthforge_trainer/stop.py
- * `exit_with_parent`). On SageMaker the variable is unset and their stdin is left alone.
+ * children that honour it: the shapes endpoint and local-vision servers (both through
+ * containers/shared/exit-with-parent.ts `exitWithParent`) and the trainer
+ * (containers/trainer/synthforge_trainer/stop.py `exit_with_parent`). On SageMaker the variable is
+ * unset and their stdin is left alone.
  *
  * A stop is SIGTERM, then SIGKILL once a grace has passed: SageMaker stops a container the same way,
  * and the trainer checkpoints on SIGTERM.

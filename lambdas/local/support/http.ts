@@ -1,9 +1,9 @@
 /** Starting and stopping the HTTP servers of the local platform: its API and every emulator. */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 
 /** Listens on `host:port` (0: a free port) and answers the port; a failure to bind rejects. */
-export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
+export async function listen(server: NetServer, port: number, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
