@@ -6,6 +6,8 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'api-generators', entry: 'lambdas/handlers/api/generators.ts' },
   { name: 'api-batches', entry: 'lambdas/handlers/api/batches.ts' },
   { name: 'api-jobs', entry: 'lambdas/handlers/api/jobs.ts' },
+  { name: 'api-inference', entry: 'lambdas/handlers/api/inference.ts' },
+  { name: 'api-inference-stream', entry: 'lambdas/handlers/api/inference-stream.ts' },
   { name: 'authorizer', entry: 'lambdas/handlers/authorizer.ts' },
   { name: 'wf-start-batch', entry: 'lambdas/handlers/workflow/start-batch.ts' },
   { name: 'wf-run-job', entry: 'lambdas/handlers/workflow/run-job.ts' },

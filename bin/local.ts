@@ -1,15 +1,26 @@
 /**
  * `npm start`: the local platform. Options: --port (8000), --host (127.0.0.1), --data-dir
  * (.synthforge at the repository root), --memory (keep nothing on disk), --concurrency (batch Map concurrency, 4),
- * --min-free-mb (new work is refused while the data's disk has less free, 64).
+ * --min-free-mb (new work is refused while the data's disk has less free, 64), --emulate-bedrock
+ * (Claude 4 and Nova answered by the local vision model through a local Bedrock Runtime; without
+ * it they call the real Bedrock when the environment has AWS credentials, and answer 503 otherwise).
  */
 // First: it sets the environment the imports below read when they load.
 import '../lambdas/local/process-defaults.ts';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOCAL_VISION_MODEL } from '../contracts/inference-models.ts';
 import { DEFAULT_DATA_DIR } from '../lambdas/local/data-dir.ts';
 import { failureMessage } from '../lambdas/local/disk-space.ts';
+import type { BedrockMode } from '../lambdas/local/local-models.ts';
 import { type LocalPlatform, startLocalPlatform } from '../lambdas/local/platform.ts';
+
+/** How the banner says Bedrock is reached (declared before the start, which announces with it). */
+const BEDROCK_BANNER: Record<BedrockMode, string> = {
+  emulate: `emulated (--emulate-bedrock: answered by ${LOCAL_VISION_MODEL})`,
+  aws: 'called for real with the environment’s AWS credentials',
+  off: 'off (503: set AWS credentials, or --emulate-bedrock)',
+};
 
 const { values } = parseArgs({
   options: {
@@ -19,13 +30,14 @@ const { values } = parseArgs({
     memory: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '4' },
     'min-free-mb': { type: 'string', default: '64' },
+    'emulate-bedrock': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir ${DEFAULT_DATA_DIR}] [--memory] [--concurrency 4] [--min-free-mb 64]`,
+    `Usage: npm start -- [--port 8000] [--host 127.0.0.1] [--data-dir ${DEFAULT_DATA_DIR}] [--memory] [--concurrency 4] [--min-free-mb 64] [--emulate-bedrock]`,
   );
   process.exit(0);
 }
@@ -39,6 +51,12 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 40)
 const minFreeMb = Number(values['min-free-mb']);
 if (!Number.isFinite(minFreeMb) || minFreeMb < 0) throw new Error('--min-free-mb must be 0 or more');
 const dataDir = values.memory ? undefined : resolve(values['data-dir'] ?? DEFAULT_DATA_DIR);
+// Credentials are read from the environment only: the platform never reads a profile of the home folder.
+const bedrock: BedrockMode = values['emulate-bedrock']
+  ? 'emulate'
+  : process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY
+    ? 'aws'
+    : 'off';
 
 // Ctrl-C and SIGTERM are handled from the first moment, not only once the banner is out: without a
 // listener Node dies of the signal at once, and nothing would stop what the start had begun. A
@@ -66,6 +84,7 @@ try {
     host: values.host,
     batchMaxConcurrency: concurrency,
     minFreeBytes: Math.round(minFreeMb * 1024 ** 2),
+    inference: { bedrock },
     ...(dataDir ? { dataDir } : {}),
   });
 } catch (error) {
@@ -87,6 +106,7 @@ function announce(platform: LocalPlatform): void {
   WebSocket    ${platform.webSocketUrl}?api_key=<key>
   DynamoDB     ${platform.emulators.dynamoEndpoint}   tables ${platform.emulators.tableNames.state}, ${platform.emulators.tableNames.keys}
   S3           ${platform.emulators.s3Endpoint}   bucket ${platform.emulators.bucketName}
+  Models       EMD models answered by ${LOCAL_VISION_MODEL} on the local SageMaker; Bedrock ${BEDROCK_BANNER[bedrock]}
   Data         ${dataDir ?? 'in memory (--memory)'}${platform.resumedJobs.length ? `\n  Resumed      ${platform.resumedJobs.length} interrupted batch(es) or training run(s)` : ''}
 
   export SYNTHFORGE_API_URL=${platform.url} SYNTHFORGE_API_KEY=${platform.devKey}

@@ -58,6 +58,22 @@ export const JobIdParams = z.object({ id: JobId });
 export const LogsQuery = z.object({ tail: z.coerce.number().int().min(1).max(1000).default(100) });
 export const JobLogs = z.object({ job_id: JobId, entries: z.array(LogEntry) }).openapi('JobLogs');
 
+const InferenceFigures = {
+  calls: z.number().int(),
+  failed: z.number().int().describe('calls that failed (they count as calls, with no tokens)'),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  estimated_usd: z.number().describe("from the stage's price table: tokens × price, per model"),
+};
+
+/** Seed 003's model calls in the range, by whole UTC days, per model key. */
+const InferenceUsage = z
+  .object({
+    ...InferenceFigures,
+    by_model: z.record(z.string(), z.object({ ...InferenceFigures, mean_latency_ms: z.number().int() })),
+  })
+  .openapi('InferenceUsage');
+
 export const Usage = z
   .object({
     start_time: IsoDateTime,
@@ -71,6 +87,7 @@ export const Usage = z
     }),
     frames: z.number().int().describe('frames rendered by completed jobs'),
     result_bytes: z.number().int(),
+    inference: InferenceUsage,
     truncated: z
       .boolean()
       .describe(

@@ -1,3 +1,4 @@
+import { InferenceError } from './inference.ts';
 import { ERROR_STATUS, type ErrorCode, type ErrorFormat } from './vocabulary.ts';
 import * as z from './zod.ts';
 
@@ -45,4 +46,5 @@ export type Seed002Error = z.infer<typeof Seed002Error>;
 export const ERROR_BODY: Readonly<Record<ErrorFormat, z.ZodType>> = {
   envelope: ErrorEnvelope,
   seed002: Seed002Error,
+  seed003: InferenceError,
 };

@@ -46,6 +46,13 @@ export const Job = z
     result: z
       .object({ bytes: z.number().int(), frames: z.number().int().optional(), content_type: z.string() })
       .optional(),
+    result_url: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        'inference jobs (`"async": true`) once completed: a short-lived presigned link to the answer, the InferenceResponse the model route would have given',
+      ),
     error: JobError.optional(),
     created_at: z.string().datetime(),
     updated_at: z.string().datetime(),

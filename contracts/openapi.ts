@@ -37,12 +37,22 @@ const SEED002_STATUS_TEXT: Record<number, string> = {
  */
 const GATEWAY_STATUSES: ReadonlySet<number> = new Set([401, 429]);
 
-function errorResponseSpec(status: number, format: ErrorFormat): ResponseSpec {
+function errorResponseSpec(
+  status: number,
+  format: ErrorFormat,
+  ownStatuses: readonly number[],
+): ResponseSpec {
   const bodyFormat = GATEWAY_STATUSES.has(status) ? 'envelope' : format;
   const text = bodyFormat === 'seed002' ? SEED002_STATUS_TEXT[status] : undefined;
+  // A status both API Gateway and the route's own code answer (seed 003's 429: the gateway's throttle,
+  // or a model's throttling past its retries) comes in either body.
+  const schema =
+    bodyFormat !== format && ownStatuses.includes(status)
+      ? z.union([ERROR_BODY[format], ERROR_BODY[bodyFormat]])
+      : ERROR_BODY[bodyFormat];
   return {
     description: text ?? STATUS_TEXT[status] ?? 'Error',
-    content: { 'application/json': { schema: ERROR_BODY[bodyFormat] } },
+    content: { 'application/json': { schema } },
   };
 }
 
@@ -105,7 +115,8 @@ function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
         }
       : {}),
   };
-  for (const status of [...errorStatuses].sort()) responses[status] = errorResponseSpec(status, format);
+  for (const status of [...errorStatuses].sort())
+    responses[status] = errorResponseSpec(status, format, route.errors);
   registry.registerPath({
     method: route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete',
     path: route.path,

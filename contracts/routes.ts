@@ -45,6 +45,22 @@ import {
   ImageJobState,
 } from './images.ts';
 import {
+  EmdModelList,
+  EmdStatus,
+  EventStreamBody,
+  INFERENCE_MAX_BODY_BYTES,
+  InferenceAccepted,
+  InferenceRequest,
+  InferenceResponse,
+  ModelKeyParams,
+  MultiInferenceRequest,
+  MultiInferenceResponse,
+  StreamInferenceRequest,
+  StreamModelParams,
+  UploadRequest,
+  UploadUrl,
+} from './inference.ts';
+import {
   InfinityBatchList,
   InfinityBatchRequest,
   InfinityEstimate,
@@ -101,10 +117,20 @@ export interface RouteDef<
    * handler parses with the same schema either way. Default true.
    */
   edgeValidation?: boolean;
+  /** The largest body the handler reads (default: lambdas/http/api-handler.ts `MAX_BODY_BYTES`, 1 MiB). */
+  maxBodyBytes?: number;
   params?: P;
   query?: Q;
   body?: B;
-  response: { status: 200 | 202; schema: R; contentType?: 'application/json' | 'text/html' };
+  /**
+   * `text/event-stream` routes stream their answer (Server-Sent Events): their function streams its
+   * response (Lambda response streaming; API Gateway's STREAM transfer mode).
+   */
+  response: {
+    status: 200 | 202;
+    schema: R;
+    contentType?: 'application/json' | 'text/html' | 'text/event-stream';
+  };
   /**
    * A 200 route that may answer 202 instead when its work outlasts the wait (`POST /generate`): the
    * 202's body and where to poll it (sent as `Location`). The handler answers it with `accepted(body)`.
@@ -567,6 +593,145 @@ const v1Routes = {
   }),
 } as const;
 
+/** Seed 003's model routes: the same request, one route per Bedrock model and one for the EMD models. */
+const modelRoute = {
+  method: 'POST' as const,
+  family: 'inference' as const,
+  auth: true,
+  tag: 'inference',
+  mode: 'immediate' as const,
+  edgeValidation: false,
+  // A retried `"async": true` request must not start a second job (nor a retried call pay twice).
+  idempotent: true,
+  maxBodyBytes: INFERENCE_MAX_BODY_BYTES,
+  body: InferenceRequest,
+  response: { status: 200 as const, schema: InferenceResponse },
+  errors: [400, 404, 413, 429, 500, 503],
+};
+
+const MODEL_ROUTE_ERRORS =
+  'Frames are checked before any model is called (400 naming the frame and the limit); an `s3://` frame ' +
+  'outside your uploads is a 404. Throttling is retried within the deadline, then answered 429 with ' +
+  '`Retry-After`; a model that fails is a 500, one that cannot answer here a 503 with the reason.';
+
+/**
+ * `"async": true` on a model route: the work may outlast API Gateway's 29 s (a long video), so the
+ * route answers 202 at once with an `inference` job of the jobs engine, which runs the call with a
+ * deadline of minutes and stores the answer in S3.
+ */
+const asyncModelAnswer = {
+  schema: InferenceAccepted,
+  description:
+    'Accepted (`"async": true`): the job runs the call; poll Location (`GET /api/v1/jobs/{id}`) until it ' +
+    'completes, then download its `result_url`, the InferenceResponse this route would have answered',
+  pollPath: (body: { job: { id: string } }) => `/api/v1/jobs/${body.job.id}`,
+};
+
+const ASYNC_MODEL_ROUTE =
+  ' With `"async": true` the route answers 202 with a job once the request is checked (bad input, an ' +
+  'unknown or undeployed model are still answered at once, and start nothing); the job calls the model ' +
+  'with a deadline of minutes, waits for a model waking from zero, and fails with the error this route ' +
+  'would have answered.';
+
+/** Seed 003: Claude 4 and Nova on Bedrock, the EMD models on SageMaker, fan-out, streaming. */
+const inferenceRoutes = {
+  invokeClaude4: route({
+    ...modelRoute,
+    operationId: 'invokeClaude4',
+    path: '/api/claude4',
+    summary: 'Claude 4 on Bedrock (Converse), with images',
+    description: MODEL_ROUTE_ERRORS + ASYNC_MODEL_ROUTE,
+    accepted: asyncModelAnswer,
+  }),
+  invokeNova: route({
+    ...modelRoute,
+    operationId: 'invokeNova',
+    path: '/api/nova',
+    summary: 'Amazon Nova on Bedrock (Converse), with images or a video',
+    description: MODEL_ROUTE_ERRORS + ASYNC_MODEL_ROUTE,
+    accepted: asyncModelAnswer,
+  }),
+  invokeEmdModel: route({
+    ...modelRoute,
+    operationId: 'invokeEmdModel',
+    path: '/api/emd/{model_key}',
+    summary: 'An EMD model (a vision-language model on a SageMaker inference component)',
+    description:
+      `${MODEL_ROUTE_ERRORS} A model not deployed in this stage is a 503 saying so; a model scaled to zero ` +
+      `is a 503 with \`Retry-After\` and \`estimated_ready_at\` while it wakes.${ASYNC_MODEL_ROUTE}`,
+    params: ModelKeyParams,
+    accepted: asyncModelAnswer,
+  }),
+  getEmdStatus: route({
+    operationId: 'getEmdStatus',
+    method: 'GET',
+    path: '/api/emd/status',
+    family: 'inference',
+    auth: true,
+    tag: 'inference',
+    summary: "The EMD models' deployments: endpoint, component, copies, instances, warming",
+    mode: 'immediate',
+    response: { status: 200, schema: EmdStatus },
+    errors: [],
+  }),
+  listEmdModels: route({
+    operationId: 'listEmdModels',
+    method: 'GET',
+    path: '/api/emd/models',
+    family: 'inference',
+    auth: true,
+    tag: 'inference',
+    summary: 'Every model the gateway knows, with its deployment state',
+    mode: 'immediate',
+    response: { status: 200, schema: EmdModelList },
+    errors: [],
+  }),
+  multiInference: route({
+    ...modelRoute,
+    operationId: 'multiInference',
+    path: '/api/multi-inference',
+    summary: 'The same request to several models at once',
+    description:
+      'Every model is called in parallel, each with its own deadline inside API Gateway’s 29 s: one slow or ' +
+      'failing model never fails the others. The answer lists per model its response or its error, and its ' +
+      'latency. Bad input (a bad frame, an unknown model) is a 400 for the whole request, before any call.',
+    body: MultiInferenceRequest,
+    response: { status: 200, schema: MultiInferenceResponse },
+    errors: [400, 404, 413],
+  }),
+  streamInference: route({
+    ...modelRoute,
+    operationId: 'streamInference',
+    path: '/api/stream/{model_name}',
+    family: 'inferenceStream',
+    // A stream cannot be replayed: a retry streams a new answer.
+    idempotent: false,
+    summary: "A model's answer as Server-Sent Events, token by token",
+    description:
+      'Errors before the first token are answered with their status, as on the other model routes; an ' +
+      'error after it arrives as an `error` event, which ends the stream.',
+    params: StreamModelParams,
+    body: StreamInferenceRequest,
+    response: { status: 200, schema: EventStreamBody, contentType: 'text/event-stream' },
+  }),
+  createUploadUrl: route({
+    operationId: 'createUploadUrl',
+    method: 'POST',
+    path: '/api/uploads',
+    family: 'inference',
+    auth: true,
+    tag: 'inference',
+    summary: 'A presigned PUT for a frame too large to send inline',
+    description:
+      'The file goes to your own prefix; name it in `frames` by the `s3_uri` answered. Images up to 3.75 MB, ' +
+      'videos up to 1 GB (Nova reads them from S3).',
+    mode: 'immediate',
+    body: UploadRequest,
+    response: { status: 200, schema: UploadUrl },
+    errors: [400],
+  }),
+} as const;
+
 /**
  * The client's standard and preview jobs (`/api/job_runs/`, `/api/job_previews/`) are served alike:
  * the preview routes derive from these.
@@ -600,6 +765,7 @@ const infinityGetJobRun = route({
 
 export const routes = {
   ...v1Routes,
+  ...inferenceRoutes,
 
   // Infinity's real client (`infinity_core`, seed 000) unmodified: its own paths, served by the same
   // functions and domain code as /api/v1, with its shapes (contracts/infinity.ts). The client ends

@@ -44,9 +44,10 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
  * `envelope`: seed 001's `{"error": {"code", "message", "details"}}`. `seed002`: LaxAI's
  * `{"error": "<type>", "message", "details"}`, the type being the code in lower case
  * (`validation_error`, `not_found`), and every input that fails its schema (a body that is not JSON
- * included) a 422, as FastAPI answers it.
+ * included) a 422, as FastAPI answers it. `seed003`: the inference routes' `{time, request, error}`
+ * wrapper, with the code in lower case beside the message; a model's failure is the seed's 500.
  */
-export type ErrorFormat = 'envelope' | 'seed002';
+export type ErrorFormat = 'envelope' | 'seed002' | 'seed003';
 
 /** The error format of a route family (contracts/routes.ts `RouteFamily`): its family's. */
 export const errorFormatOf = (routeFamily: RouteFamily): ErrorFormat =>
@@ -56,6 +57,7 @@ export const errorFormatOf = (routeFamily: RouteFamily): ErrorFormat =>
 const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCode, ErrorCode>>>> = {
   envelope: {},
   seed002: { INVALID_PARAMETERS: 'VALIDATION_ERROR', INVALID_REQUEST: 'VALIDATION_ERROR' },
+  seed003: { MODEL_ERROR: 'INTERNAL' },
 };
 
 /** The code an error is answered with in a format, and so its status (`ERROR_STATUS`). */

@@ -9,7 +9,7 @@ export type { HttpMethod, RouteFamily } from '../contracts/routes.ts';
 
 export type ApiRoute = Pick<
   RouteDef,
-  'method' | 'path' | 'family' | 'auth' | 'operationId' | 'body' | 'edgeValidation'
+  'method' | 'path' | 'family' | 'auth' | 'operationId' | 'body' | 'edgeValidation' | 'response'
 >;
 
 export const API_ROUTES: readonly ApiRoute[] = ROUTE_LIST;

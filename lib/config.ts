@@ -9,7 +9,14 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
-import { ECR_IMAGE_URI, ImageGenerationConfigSchema } from '../contracts/models.ts';
+import {
+  BedrockModelSchema,
+  type EmdModel,
+  EmdModelSchema,
+  SEED_BEDROCK_MODELS,
+  SEED_EMD_MODELS,
+} from '../contracts/inference-models.ts';
+import { ECR_IMAGE_URI, ImageGenerationConfigSchema, INSTANCE_TYPE } from '../contracts/models.ts';
 import { TrainingConfigSchema } from '../contracts/training.ts';
 import { DEFAULT_KEY_CACHE_TTL_SECONDS, MAX_KEY_CACHE_TTL_SECONDS } from '../lambdas/domain/keys.ts';
 import { REPO_ROOT } from './paths.ts';
@@ -77,6 +84,184 @@ const ApiLimitsSchema = z
     }
   });
 
+/**
+ * The GPU instance types an inference endpoint may run on: GPUs and host memory per instance (EC2's
+ * published sizes; an inference component's copy must fit one instance). g5: NVIDIA A10G, 24 GB
+ * each; g6e: NVIDIA L40S, 48 GB each.
+ */
+export const GPU_INSTANCE_TYPES: Readonly<Record<string, { gpus: number; memoryGiB: number }>> = {
+  'ml.g5.xlarge': { gpus: 1, memoryGiB: 16 },
+  'ml.g5.2xlarge': { gpus: 1, memoryGiB: 32 },
+  'ml.g5.4xlarge': { gpus: 1, memoryGiB: 64 },
+  'ml.g5.8xlarge': { gpus: 1, memoryGiB: 128 },
+  'ml.g5.16xlarge': { gpus: 1, memoryGiB: 256 },
+  'ml.g5.12xlarge': { gpus: 4, memoryGiB: 192 },
+  'ml.g5.24xlarge': { gpus: 4, memoryGiB: 384 },
+  'ml.g5.48xlarge': { gpus: 8, memoryGiB: 768 },
+  'ml.g6e.xlarge': { gpus: 1, memoryGiB: 32 },
+  'ml.g6e.2xlarge': { gpus: 1, memoryGiB: 64 },
+  'ml.g6e.4xlarge': { gpus: 1, memoryGiB: 128 },
+  'ml.g6e.8xlarge': { gpus: 1, memoryGiB: 256 },
+  'ml.g6e.16xlarge': { gpus: 1, memoryGiB: 512 },
+  'ml.g6e.12xlarge': { gpus: 4, memoryGiB: 384 },
+  'ml.g6e.24xlarge': { gpus: 4, memoryGiB: 768 },
+  'ml.g6e.48xlarge': { gpus: 8, memoryGiB: 1536 },
+};
+
+/**
+ * The instances the models' first copies take, placed largest first on the first instance with room
+ * (GPUs and memory): each component is created with one copy (lib/constructs/vlm-endpoint.ts), so
+ * they must all fit at once within `maxInstances`.
+ */
+export function instancesForFirstCopies(
+  models: readonly Pick<EmdModel, 'gpus' | 'minMemoryMb'>[],
+  instance: { gpus: number; memoryGiB: number },
+): number {
+  const free: { gpus: number; memoryMb: number }[] = [];
+  for (const model of [...models].sort((a, b) => b.gpus - a.gpus || b.minMemoryMb - a.minMemoryMb)) {
+    let host = free.find((room) => room.gpus >= model.gpus && room.memoryMb >= model.minMemoryMb);
+    if (!host) {
+      host = { gpus: instance.gpus, memoryMb: instance.memoryGiB * 1024 };
+      free.push(host);
+    }
+    host.gpus -= model.gpus;
+    host.memoryMb -= model.minMemoryMb;
+  }
+  return free.length;
+}
+
+/**
+ * The EMD models a stage deploys unless it lists its own: seed 003's keys that need one GPU, which
+ * fit one ml.g5.12xlarge together (3 of its 4 A10Gs). Qwen2.5-VL 32B needs all four GPUs of such an
+ * instance, so with it every component's first copy would need a second instance: it stays in the
+ * catalogue (answered "not deployed in this stage") until a stage lists it, with `maxInstances` 2.
+ */
+export const DEFAULT_EMD_MODELS: readonly EmdModel[] = SEED_EMD_MODELS.filter((model) => model.gpus === 1);
+
+const EmdConfigSchema = z
+  .object({
+    /**
+     * Deploy the SageMaker endpoint. Off by default: an idle account then pays nothing for it and
+     * needs no GPU quota; the EMD routes answer 503 "not deployed in this stage".
+     */
+    enabled: z.boolean().default(false),
+    /** The instance type every component runs on: one of GPU_INSTANCE_TYPES. */
+    instanceType: z
+      .string()
+      .regex(INSTANCE_TYPE, 'a SageMaker instance type such as ml.g5.12xlarge')
+      .refine((type) => GPU_INSTANCE_TYPES[type] !== undefined, {
+        message: `one of the GPU instance types ${Object.keys(GPU_INSTANCE_TYPES).join(', ')}`,
+      })
+      .default('ml.g5.12xlarge'),
+    /** At most this many instances at once (managed instance scaling; it scales to 0 when idle). */
+    maxInstances: z.number().int().min(1).max(10).default(1),
+    /**
+     * The serving image (LMI: DJL Serving with vLLM), in ECR. Default: `djl-inference` with tag
+     * VLM_IMAGE_TAG (lib/constructs/vlm-endpoint.ts) from AWS's Deep Learning Containers registry
+     * of the stack's region.
+     */
+    image: z
+      .string()
+      .regex(ECR_IMAGE_URI, 'an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>')
+      .optional(),
+    /** The models deployed, one inference component each. */
+    models: z
+      .array(EmdModelSchema)
+      .min(1)
+      .max(20)
+      .prefault(() => DEFAULT_EMD_MODELS.map((model) => structuredClone(model))),
+    /**
+     * From the first request to a model scaled to zero until a copy answers (the wake alarm, an
+     * instance if none is left, the weights downloaded and loaded): what the waking 503 estimates.
+     */
+    wakeSeconds: z.number().int().min(60).max(3600).default(360),
+    /**
+     * How long an instance without copies is kept before it is released (the endpoint's scale-in
+     * policy), between 5 and 1440 minutes.
+     */
+    scaleInCooldownMinutes: z.number().int().min(5).max(1440).default(20),
+  })
+  .strict()
+  .superRefine((emd, ctx) => {
+    const instance = GPU_INSTANCE_TYPES[emd.instanceType];
+    if (!instance) return;
+    const keys = new Set<string>();
+    emd.models.forEach((model, index) => {
+      if (keys.has(model.key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'key'],
+          message: `${model.key} appears twice`,
+        });
+      }
+      keys.add(model.key);
+      if (model.gpus > instance.gpus) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'gpus'],
+          message: `${model.key} needs ${model.gpus} GPUs per copy; ${emd.instanceType} has ${instance.gpus}: choose a larger instanceType`,
+        });
+      }
+      if (model.minMemoryMb > instance.memoryGiB * 1024) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', index, 'minMemoryMb'],
+          message: `${model.key} needs ${model.minMemoryMb} MB per copy; ${emd.instanceType} has ${instance.memoryGiB * 1024} MB`,
+        });
+      }
+    });
+    const fitting = emd.models.filter(
+      (model) => model.gpus <= instance.gpus && model.minMemoryMb <= instance.memoryGiB * 1024,
+    );
+    const needed = instancesForFirstCopies(fitting, instance);
+    if (needed > emd.maxInstances) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxInstances'],
+        message: `each model is created with one copy: together they need ${needed} ${emd.instanceType} instances; raise maxInstances to ${needed} or deploy fewer models`,
+      });
+    }
+  });
+
+/** Seed 003's inference gateway: the Bedrock models, the EMD models' endpoint, the call deadline. */
+const InferenceConfigSchema = z
+  .object({
+    bedrock: z
+      .object({
+        /** Invoked through Converse; IAM allows exactly these profiles and the models they route to. */
+        models: z
+          .array(BedrockModelSchema)
+          .max(20)
+          .prefault(() => SEED_BEDROCK_MODELS.map((model) => structuredClone(model))),
+      })
+      .strict()
+      .prefault({}),
+    emd: EmdConfigSchema.prefault({}),
+    /** How long one model call may take, inside API Gateway's 29 s and the function's 28 s. */
+    deadlineMs: z.number().int().min(1000).max(27_000).default(25_000),
+    /** An `"async": true` job's call, its retries and a model's wake included: inside Lambda's 15 min. */
+    asyncDeadlineMs: z.number().int().min(60_000).max(870_000).default(840_000),
+  })
+  .strict()
+  .superRefine((inference, ctx) => {
+    // The EMD catalogue is seed 003's models and the stage's own (lib/families/inference.ts).
+    const emdKeys = new Set([...SEED_EMD_MODELS, ...inference.emd.models].map((model) => model.key));
+    const keys = new Set<string>();
+    inference.bedrock.models.forEach((model, index) => {
+      const twice = keys.has(model.key) || emdKeys.has(model.key);
+      if (twice) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bedrock', 'models', index, 'key'],
+          message: `${model.key} appears twice: every model key names one model`,
+        });
+      }
+      keys.add(model.key);
+    });
+  });
+export type InferenceConfig = z.output<typeof InferenceConfigSchema>;
+export type EmdConfig = InferenceConfig['emd'];
+
 export const StageConfigSchema = z
   .object({
     /** The stage name: `SynthForge-<stage>` is the stack, `<stage>` the API stage. */
@@ -134,6 +319,8 @@ export const StageConfigSchema = z
         message: 'an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>',
       },
     ).prefault({}),
+    /** Seed 003's inference gateway: Bedrock models, the EMD models' endpoint (off by default). */
+    inference: InferenceConfigSchema.prefault({}),
     /** Subscribed to the alarm topic when set. */
     alarmEmail: z.email().optional(),
   })

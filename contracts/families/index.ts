@@ -4,13 +4,20 @@
  */
 import { generationFamily } from './generation.ts';
 import { imagesFamily } from './images.ts';
+import { inferenceFamily } from './inference.ts';
 import type { FamilyManifest, StateMachineManifest } from './manifest.ts';
 import { platformFamily } from './platform.ts';
 import { trainingFamily } from './training.ts';
 
 export type { FamilyManifest } from './manifest.ts';
 
-export const FAMILIES = [platformFamily, generationFamily, imagesFamily, trainingFamily] as const;
+export const FAMILIES = [
+  platformFamily,
+  generationFamily,
+  imagesFamily,
+  trainingFamily,
+  inferenceFamily,
+] as const;
 
 type Family = (typeof FAMILIES)[number];
 type FamilyName = Family['name'];

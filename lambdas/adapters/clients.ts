@@ -22,6 +22,8 @@ export interface AwsClientOptions {
     eventbridge?: string;
     /** SageMaker's control plane and runtime: the local endpoint host answers both. */
     sagemaker?: string;
+    /** Bedrock Runtime (Converse): the local emulator, which serves HTTP/2 as Bedrock does. */
+    bedrock?: string;
   };
   /**
    * Explicit credentials. Without them a client with an endpoint override signs with the
@@ -39,6 +41,15 @@ export interface AwsClients {
   eventBridge: EventBridgeClient;
   sageMaker: SageMakerClient;
   sageMakerRuntime: SageMakerRuntimeClient;
+  /** SageMaker's runtime for the inference gateway's real-time calls (see `modelCallSettings`). */
+  sageMakerRealtime: SageMakerRuntimeClient;
+  /**
+   * A client only some functions need, made by `make` with these options on first use (once per
+   * `make`) and destroyed with the others. Its SDK package is then bundled only where `make` is
+   * imported: Bedrock Runtime's client (adapters/bedrock/client.ts) would add about 75 KB gzipped
+   * to every bundle as a member here.
+   */
+  own<T extends { destroy(): void }>(make: (options: AwsClientOptions) => T): T;
   /** Closes the clients' keep-alive sockets, so that a test or the local platform can exit. */
   destroy(): void;
 }
@@ -68,6 +79,27 @@ export function clientSettings(options: AwsClientOptions, endpoint: string | und
     },
     ...(endpoint === undefined ? {} : { endpoint }),
     ...credentialsFor(endpoint, options.credentials),
+  };
+}
+
+/**
+ * The inference gateway's model calls are settled by the caller, not the SDK:
+ * - One attempt. The gateway retries throttles and outages itself, with jitter, within the deadline
+ *   of the request (lambdas/domain/inference); the SDK's own retries would multiply its attempts and
+ *   spend that deadline where it cannot see.
+ * - A timer long enough for any answer (Lambda's 15 minutes): the gateway aborts a call at its
+ *   deadline through the call's AbortSignal, and an answer may take a minute or more. Bedrock's
+ *   HTTP/2 handler times a silent stream (a Converse is silent until its whole answer); SageMaker's
+ *   times the wait for the response. `options.timeouts.requestMs` does not apply to them.
+ */
+export const MODEL_CALL_TIMEOUT_MS = 15 * 60_000;
+
+export function modelCallSettings(options: AwsClientOptions, endpoint: string | undefined) {
+  const settings = clientSettings(options, endpoint);
+  return {
+    ...settings,
+    maxAttempts: 1,
+    requestHandler: { ...settings.requestHandler, requestTimeout: MODEL_CALL_TIMEOUT_MS },
   };
 }
 
@@ -103,6 +135,8 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
   let eventBridge: EventBridgeClient | undefined;
   let sageMaker: SageMakerClient | undefined;
   let sageMakerRuntime: SageMakerRuntimeClient | undefined;
+  let sageMakerRealtime: SageMakerRuntimeClient | undefined;
+  const owned = new Map<(options: AwsClientOptions) => { destroy(): void }, { destroy(): void }>();
   return {
     get dynamo() {
       dynamo ??= createDynamoClients(options);
@@ -136,6 +170,18 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       sageMakerRuntime ??= new SageMakerRuntimeClient(clientSettings(options, endpoints.sagemaker));
       return sageMakerRuntime;
     },
+    get sageMakerRealtime() {
+      sageMakerRealtime ??= new SageMakerRuntimeClient(modelCallSettings(options, endpoints.sagemaker));
+      return sageMakerRealtime;
+    },
+    own<T extends { destroy(): void }>(make: (options: AwsClientOptions) => T): T {
+      let client = owned.get(make);
+      if (client === undefined) {
+        client = make(options);
+        owned.set(make, client);
+      }
+      return client as T;
+    },
     destroy() {
       // The document client's own destroy() is a no-op: the sockets belong to the client it wraps.
       dynamo?.dynamoDb.destroy();
@@ -144,6 +190,8 @@ export function createAwsClients(options: AwsClientOptions): AwsClients {
       eventBridge?.destroy();
       sageMaker?.destroy();
       sageMakerRuntime?.destroy();
+      sageMakerRealtime?.destroy();
+      for (const client of owned.values()) client.destroy();
     },
   };
 }

@@ -91,6 +91,8 @@ export interface BlobStore {
   readonly bucket: string;
   /** A short-lived GET link. `downloadName` sets Content-Disposition. */
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
+  /** A short-lived PUT link; the upload must send `content-type: contentType`, which is signed. */
+  presignPut(key: string, ttlSeconds: number, contentType: string): Promise<string>;
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
   StateMachineName,
 } from '../../contracts/families/index.ts';
 import type { RouteBinding } from '../http/api-handler.ts';
+import type { StreamRouteBinding } from '../http/stream-handler.ts';
 
 /** A Step Functions task or EventBridge target: its runtime and the event Lambda hands it. */
 // biome-ignore lint/suspicious/noExplicitAny: each task function types its own event.
@@ -27,6 +28,11 @@ export interface LambdaFamily<R> {
   readonly manifest: FamilyManifest;
   /** The bindings of each of its route families, over a runtime that holds the parts they use. */
   readonly routes: { readonly [F in RouteFamily]?: (runtime: R) => RouteBinding[] };
+  /**
+   * The bindings of its streaming route families (routes that answer `text/event-stream`): a route
+   * family is served by `routes` or by these, never both.
+   */
+  readonly streamRoutes?: { readonly [F in RouteFamily]?: (runtime: R) => StreamRouteBinding[] };
   /** Its machines' task functions, by machine. */
   readonly tasks: { readonly [M in StateMachineName]?: MachineTasks<M, R> };
 }

@@ -67,14 +67,14 @@ export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProx
  * A binding with what each request needs from its route, made once per handler rather than per
  * request (zod builds a new schema, parser included, on every `.strict()`).
  */
-interface PreparedBinding extends RouteBinding {
+export interface PreparedBinding extends RouteBinding {
   /** Query strings: a misspelt filter is an error, not a silently ignored parameter. */
   strictQuery: RouteDef['query'];
   /** The route's family picks the error body and any status remap: one mechanism for every family. */
   format: ErrorFormat;
 }
 
-function prepare(binding: RouteBinding): PreparedBinding {
+export function prepare(binding: RouteBinding): PreparedBinding {
   const { query, family } = binding.route;
   return { ...binding, strictQuery: query?.strict(), format: errorFormatOf(family) };
 }
@@ -97,21 +97,10 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
         unroutedFormat,
       );
     }
-    const { format } = binding;
     try {
       return await dispatch(binding, event, requestId, options, now);
     } catch (error) {
-      if (error instanceof DomainError) return errorResponse(error, requestId, format);
-      logger.error('unhandled error', {
-        error: error as Error,
-        operation: binding.route.operationId,
-        requestId,
-      });
-      return errorResponse(
-        new DomainError('INTERNAL', 'internal error; the request id says which', { request_id: requestId }),
-        requestId,
-        format,
-      );
+      return failureResponse(error, binding, event, requestId, now());
     }
   };
   return handle;
@@ -124,24 +113,9 @@ async function dispatch(
   options: ApiHandlerOptions,
   now: () => Date,
 ): Promise<APIGatewayProxyResult> {
-  const { route, impl, strictQuery } = binding;
-  const headers = lowerCaseHeaders(event.headers);
-  const tenant = tenantOf(event);
-  if (route.auth && !tenant) {
-    throw new DomainError(
-      'UNAUTHORIZED',
-      'an API key is required: X-API-Key, Authorization: Token or Bearer',
-    );
-  }
-  const request: RouteRequest<RouteDef> = {
-    tenant,
-    params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
-    query: parsePart(strictQuery, event.queryStringParameters ?? {}, 'query'),
-    body: route.body ? parsePart(route.body, readJsonBody(event, headers), 'body') : undefined,
-    headers,
-    requestId,
-    baseUrl: baseUrlOf(event, headers),
-  };
+  const { route, impl } = binding;
+  const request = requestOf(binding, event, requestId);
+  const { headers, tenant } = request;
 
   const idempotencyKey = headers['idempotency-key'];
   if (!route.idempotent || idempotencyKey === undefined) {
@@ -201,6 +175,61 @@ async function dispatch(
   );
 }
 
+/**
+ * The request a route's implementation gets: the tenant from the authorizer (401 without one on an
+ * authenticated route), and path, query and body parsed with the route's schemas.
+ */
+export function requestOf(
+  binding: PreparedBinding,
+  event: APIGatewayProxyEvent,
+  requestId: string,
+): RouteRequest<RouteDef> {
+  const { route, strictQuery } = binding;
+  const headers = lowerCaseHeaders(event.headers);
+  const tenant = tenantOf(event);
+  if (route.auth && !tenant) {
+    throw new DomainError(
+      'UNAUTHORIZED',
+      'an API key is required: X-API-Key, Authorization: Token or Bearer',
+    );
+  }
+  return {
+    tenant,
+    params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
+    query: parsePart(strictQuery, event.queryStringParameters ?? {}, 'query'),
+    body: route.body
+      ? parsePart(route.body, readJsonBody(event, headers, route.maxBodyBytes ?? MAX_BODY_BYTES), 'body')
+      : undefined,
+    headers,
+    requestId,
+    baseUrl: baseUrlOf(event, headers),
+  };
+}
+
+/**
+ * Answers an error thrown while handling a route: a DomainError in the route family's format, anything
+ * else logged and answered as a 500 that names only the request id.
+ */
+export function failureResponse(
+  error: unknown,
+  binding: PreparedBinding,
+  event: APIGatewayProxyEvent,
+  requestId: string,
+  now: Date,
+): APIGatewayProxyResult {
+  const { format } = binding;
+  // Seed 003 echoes the request in its errors: read back leniently, only for that format.
+  const context = format === 'seed003' ? { body: lenientBody(event), now } : {};
+  if (error instanceof DomainError) return errorResponse(error, requestId, format, context);
+  logger.error('unhandled error', { error: error as Error, operation: binding.route.operationId, requestId });
+  return errorResponse(
+    new DomainError('INTERNAL', 'internal error; the request id says which', { request_id: requestId }),
+    requestId,
+    format,
+    context,
+  );
+}
+
 /** The status and body of what an implementation returned: its route's 200/202, or the `accepted` 202. */
 function answerOf(route: RouteDef, result: unknown): StoredResponse {
   if (result instanceof Accepted) {
@@ -222,8 +251,8 @@ function parsePart<S extends z.ZodType | undefined>(
   throw invalidInput(parsed.error, input, location);
 }
 
-function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
-  const text = bodyText(event);
+function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limit: number): unknown {
+  const text = bodyText(event, limit);
   if (text.trim().length === 0) return undefined;
   try {
     return JSON.parse(text, rejectPrototypeKeys);
@@ -247,12 +276,12 @@ function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, strin
  * with stray bytes is refused rather than read with replacement characters in it. A body that
  * arrives as text was decoded by API Gateway already (see lib/constructs/api.ts).
  */
-function bodyText(event: APIGatewayProxyEvent): string {
+function bodyText(event: APIGatewayProxyEvent, limit: number): string {
   const raw = event.body ?? '';
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
-  if ((bytes?.length ?? Buffer.byteLength(raw)) > MAX_BODY_BYTES) {
-    throw new DomainError('PAYLOAD_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`, {
-      limit_bytes: MAX_BODY_BYTES,
+  if ((bytes?.length ?? Buffer.byteLength(raw)) > limit) {
+    throw new DomainError('PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`, {
+      limit_bytes: limit,
     });
   }
   if (!bytes) return raw;
@@ -263,6 +292,16 @@ function bodyText(event: APIGatewayProxyEvent): string {
     `the body is not valid UTF-8: the first invalid byte sequence starts at byte ${decoded.offset}`,
     { byte_offset: decoded.offset },
   );
+}
+
+/** The body as JSON for an error's echo, or undefined: never throws. */
+function lenientBody(event: APIGatewayProxyEvent): unknown {
+  try {
+    const raw = event.body ?? '';
+    return JSON.parse(event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /** zod drops a `__proto__` key silently; refusing it keeps "unknown fields are an error" true. */

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
+import type { InferenceError } from '../../contracts/inference.ts';
+import { echoOf } from '../../contracts/inference-vocabulary.ts';
 import { codeInFormat, ERROR_STATUS, type ErrorCode, type ErrorFormat } from '../../contracts/vocabulary.ts';
 import type { DomainError } from '../domain/errors.ts';
 
@@ -49,8 +51,22 @@ export function jsonResponse(
   };
 }
 
+/** What an error body may show besides the error: the request it answers (seed 003 echoes it). */
+export interface ErrorContext {
+  /** The request's body as JSON, when it could be read. */
+  body?: unknown;
+  now?: Date;
+}
+
 /** The body of an error in each format (contracts/vocabulary.ts `ErrorFormat`). */
-const BODY_OF: Record<ErrorFormat, (code: ErrorCode, error: DomainError) => ErrorEnvelope | Seed002Error> = {
+const BODY_OF: Record<
+  ErrorFormat,
+  (
+    code: ErrorCode,
+    error: DomainError,
+    context: ErrorContext,
+  ) => ErrorEnvelope | Seed002Error | InferenceError
+> = {
   envelope: (code, error) => ({
     error: { code, message: error.message, ...(error.details ? { details: error.details } : {}) },
   }),
@@ -59,6 +75,18 @@ const BODY_OF: Record<ErrorFormat, (code: ErrorCode, error: DomainError) => Erro
     message: error.message,
     details: error.details ?? {},
   }),
+  // The code is the error's own (a model's failure stays `model_error`), whatever status it maps to.
+  seed003: (_code, error, context) => {
+    const readyAt = error.details?.estimated_ready_at;
+    return {
+      time: (context.now ?? new Date()).toISOString(),
+      request: echoOf(context.body),
+      error: error.message,
+      code: error.code.toLowerCase(),
+      ...(error.details ? { details: error.details } : {}),
+      ...(typeof readyAt === 'string' ? { estimated_ready_at: readyAt } : {}),
+    };
+  },
 };
 
 /** An error answered in a route family's format: its body, and its status (the format may remap a code). */
@@ -66,8 +94,9 @@ export function errorResponse(
   error: DomainError,
   requestId: string,
   format: ErrorFormat = 'envelope',
+  context: ErrorContext = {},
 ): APIGatewayProxyResult {
   const code = codeInFormat(error.code, format);
   const headers: Record<string, string> = error.retryAfter ? { 'retry-after': String(error.retryAfter) } : {};
-  return jsonResponse(ERROR_STATUS[code], BODY_OF[format](code, error), requestId, headers);
+  return jsonResponse(ERROR_STATUS[code], BODY_OF[format](code, error, context), requestId, headers);
 }

@@ -15,6 +15,11 @@ import { CachingKeyStore, createApiKey, DEFAULT_KEY_CACHE_TTL_SECONDS, hashApiKe
 import type { ExecutionInput } from '../domain/ports.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
 import { type ApiHandler, createApiHandler, type RouteBinding } from '../http/api-handler.ts';
+import {
+  createStreamingApiHandler,
+  type StreamingApiHandler,
+  type StreamRouteBinding,
+} from '../http/stream-handler.ts';
 import { type CoreRuntime, composeParts, createCoreRuntime } from '../runtime/core.ts';
 import { logger } from '../shared/logger.ts';
 import { generationSocketFor } from '../shared/websocket-entry.ts';
@@ -25,11 +30,13 @@ import {
   type LocalWebSocketApi,
   type LocalWebSocketOptions,
 } from './apigateway/websocket.ts';
+import type { BedrockRuntime } from './bedrock/runtime.ts';
 import { type FreeSpaceProbe, LocalDiskSpace } from './disk-space.ts';
 import { LocalEventBus } from './eventbridge/event-bus.ts';
 import type { LocalMachine, StartedLocalFamily } from './families/family.ts';
 import { LOCAL_FAMILIES, type PlatformRuntime } from './families/index.ts';
-import { SageMakerHost } from './sagemaker/host.ts';
+import { type BedrockMode, startLocalModels } from './local-models.ts';
+import { type InstanceLauncher, SageMakerHost } from './sagemaker/host.ts';
 import { LocalTrainingHost, type LocalTrainingHostOptions } from './sagemaker/training-jobs.ts';
 import type { LocalWorkflowOptions } from './stepfunctions/runner.ts';
 import {
@@ -77,6 +84,21 @@ export interface LocalPlatformOptions {
    * Tests move its clock with `now` (milliseconds).
    */
   keyCache?: { ttlSeconds?: number; now?: () => number };
+  /**
+   * The inference gateway's models (seed 003): how Bedrock is reached (default `off`; `npm start`
+   * picks `emulate` with `--emulate-bedrock`, `aws` when the environment has credentials), and the
+   * local EMD components' copies at start (default 1; tests start them scaled to zero), idle time to
+   * scale in and wake delay. `launcher` replaces the local vision model's process (tests).
+   */
+  inference?: {
+    bedrock?: BedrockMode;
+    initialCopies?: number;
+    idleScaleInMs?: number;
+    wakeDelayMs?: number;
+    /** A model call's deadline, retries included (default 25 s, inside API Gateway's 29 s). */
+    deadlineMs?: number;
+    launcher?: InstanceLauncher;
+  };
 }
 
 export interface LocalPlatform {
@@ -94,6 +116,8 @@ export interface LocalPlatform {
   sageMaker: SageMakerHost;
   /** The local SageMaker's training jobs: each a trainer process on CPU. */
   trainingHost: LocalTrainingHost;
+  /** The local Bedrock Runtime, when Bedrock is emulated (fault injection for tests). */
+  bedrock: BedrockRuntime | undefined;
   events: LocalEventBus;
   /** Jobs that own executions (batches, training runs) the last shutdown interrupted, started again. */
   resumedJobs: string[];
@@ -114,6 +138,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     },
     log: (message, details) => logger.info(message, details ?? {}),
   });
+  const localModels = await startLocalModels(
+    {
+      bedrock: options.inference?.bedrock ?? 'off',
+      ...(options.inference?.launcher ? { launcher: options.inference.launcher } : {}),
+    },
+    (message, details) => logger.info(message, details ?? {}),
+  );
   const trainingHost = new LocalTrainingHost({
     s3: hostClients.s3,
     log: (message, details) => logger.info(message, details ?? {}),
@@ -170,6 +201,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         emulators,
         sageMaker,
         trainingJobs: trainingHost,
+        localModels,
         endpointNotifications: { subscribe: (handler) => notificationHandlers.push(handler) },
         core,
         runnerDefaults: {
@@ -189,7 +221,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   const rt = runtime;
 
   const server: Server = createLocalApiServer({
-    handlers: routeHandlers(rt),
+    ...routeHandlers(rt),
     keys: new CachingKeyStore(rt.keys, {
       ttlSeconds: options.keyCache?.ttlSeconds ?? DEFAULT_KEY_CACHE_TTL_SECONDS,
       ...(options.keyCache?.now ? { now: options.keyCache.now } : {}),
@@ -233,6 +265,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     workflows: machines as Record<StateMachineName, LocalMachine<PlatformRuntime>>,
     sageMaker,
     trainingHost,
+    bedrock: localModels.bedrock,
     events,
     resumedJobs: recovery.resumed,
     async stop() {
@@ -247,6 +280,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       await trainingHost.stopAll();
       // Requests still queued or cut off are dropped, not failed: their jobs re-invoke on the next start.
       await sageMaker.stop({ abandon: true });
+      await localModels.stop();
       clients.destroy();
       hostClients.destroy();
       if (endpointsFile) await rm(endpointsFile, { force: true });
@@ -255,19 +289,35 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   };
 }
 
-/** One API handler per route family, from the families that register them; a family left unserved fails the start. */
-function routeHandlers(runtime: PlatformRuntime): Record<RouteFamily, ApiHandler> {
-  const bindingsOf = new Map<RouteFamily, (runtime: PlatformRuntime) => RouteBinding[]>();
-  for (const family of LOCAL_FAMILIES)
-    for (const [routeFamily, bindings] of Object.entries(family.lambdas.routes))
-      if (bindings) bindingsOf.set(routeFamily as RouteFamily, bindings);
-  return Object.fromEntries(
-    ROUTE_FAMILIES.map((routeFamily) => {
-      const bindings = bindingsOf.get(routeFamily);
-      if (!bindings) throw new Error(`no registered family serves the route family ${routeFamily}`);
-      return [routeFamily, createApiHandler(bindings(runtime), { idempotency: () => runtime.idempotency })];
-    }),
-  ) as Record<RouteFamily, ApiHandler>;
+/**
+ * One handler per route family, from the families that register them: an API handler, or a streaming
+ * one for the route families that stream. A route family left unserved fails the start.
+ */
+function routeHandlers(runtime: PlatformRuntime): {
+  handlers: Partial<Record<RouteFamily, ApiHandler>>;
+  streamHandlers: Partial<Record<RouteFamily, StreamingApiHandler>>;
+} {
+  const handlers: Partial<Record<RouteFamily, ApiHandler>> = {};
+  const streamHandlers: Partial<Record<RouteFamily, StreamingApiHandler>> = {};
+  for (const family of LOCAL_FAMILIES) {
+    for (const [routeFamily, bindings] of Object.entries(family.lambdas.routes) as [
+      RouteFamily,
+      ((runtime: PlatformRuntime) => RouteBinding[]) | undefined,
+    ][])
+      if (bindings)
+        handlers[routeFamily] = createApiHandler(bindings(runtime), {
+          idempotency: () => runtime.idempotency,
+        });
+    for (const [routeFamily, bindings] of Object.entries(family.lambdas.streamRoutes ?? {}) as [
+      RouteFamily,
+      ((runtime: PlatformRuntime) => StreamRouteBinding[]) | undefined,
+    ][])
+      if (bindings) streamHandlers[routeFamily] = createStreamingApiHandler(bindings(runtime));
+  }
+  const unserved = ROUTE_FAMILIES.filter((f) => handlers[f] === undefined && streamHandlers[f] === undefined);
+  if (unserved.length > 0)
+    throw new Error(`no registered family serves the route families ${unserved.join(', ')}`);
+  return { handlers, streamHandlers };
 }
 
 /** The development key: kept (as plain text, in the data dir only) so that it survives restarts. */

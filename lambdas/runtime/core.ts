@@ -7,12 +7,14 @@
  */
 import { type AwsClients, createAwsClients } from '../adapters/clients.ts';
 import { DynamoIdempotencyStore } from '../adapters/dynamo/idempotency-store.ts';
+import { DynamoInferenceUsageStore } from '../adapters/dynamo/inference-usage-store.ts';
 import { DynamoJobStore } from '../adapters/dynamo/job-store.ts';
 import { DynamoKeyStore } from '../adapters/dynamo/key-store.ts';
 import { EventBridgeEventPublisher } from '../adapters/eventbridge/event-publisher.ts';
 import { newJobId } from '../adapters/ids.ts';
 import { S3BlobStore } from '../adapters/s3/blob-store.ts';
 import { stopExecution } from '../adapters/sfn/workflow.ts';
+import type { InferenceUsagePort } from '../domain/inference/ports.ts';
 import { JobsEngine } from '../domain/jobs/engine.ts';
 import type {
   BlobStore,
@@ -59,6 +61,8 @@ export interface CoreRuntime {
   readonly blobs: BlobStore;
   readonly keys: KeyStore;
   readonly idempotency: IdempotencyStore;
+  /** Each tenant's model calls (seed 003's gateway records them; `GET /api/v1/usage` reports them). */
+  readonly inferenceUsage: InferenceUsagePort;
   /** Room for new work, where the platform measures it (locally); absent: always room. */
   readonly capacity: StorageCapacity | undefined;
   /** Stops an execution of any machine by its id. */
@@ -137,6 +141,12 @@ export function createCoreRuntime(config: CoreConfig, overrides: CoreOverrides =
         ttlSeconds: config.idempotencyTtlSeconds,
       }),
   );
+  const inferenceUsage = once(
+    () =>
+      new DynamoInferenceUsageStore(clients.dynamo, {
+        tableName: required(config.stateTable, 'STATE_TABLE'),
+      }),
+  );
   return {
     config,
     clock,
@@ -159,6 +169,9 @@ export function createCoreRuntime(config: CoreConfig, overrides: CoreOverrides =
     },
     get idempotency() {
       return idempotency();
+    },
+    get inferenceUsage() {
+      return inferenceUsage();
     },
   };
 }

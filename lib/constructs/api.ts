@@ -20,6 +20,7 @@ import {
   Period,
   RequestAuthorizer,
   type RequestValidator,
+  ResponseTransferMode,
   ResponseType,
   RestApi,
   type UsagePlan,
@@ -46,6 +47,17 @@ export interface ApiProps {
   readonly logRetention: RetentionDays;
   /** What deleting the stack does to those log groups. */
   readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * How long API Gateway waits on a streamed answer (a STREAM integration may wait up to 15 minutes;
+ * a buffered one keeps the default 29 s).
+ */
+export const STREAM_INTEGRATION_TIMEOUT = Duration.minutes(15);
+
+/** Routes that answer with Server-Sent Events: their function streams its response. */
+export function streamsResponse(route: Pick<ApiRoute, 'response'>): boolean {
+  return route.response.contentType === 'text/event-stream';
 }
 
 /** The access log line: one JSON object per request. */
@@ -298,6 +310,20 @@ export class Api extends Construct {
         new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
       ]),
     ) as Record<RouteFamily, LambdaIntegration>;
+    // A streaming route's function answers through Lambda response streaming: API Gateway invokes it
+    // with InvokeWithResponseStream (the integration's `response-streaming-invocations` URI) and
+    // passes the answer on as it comes.
+    const streamingIntegrations = Object.fromEntries(
+      Object.entries(props.handlers).map(([family, fn]) => [
+        family,
+        new LambdaIntegration(fn, {
+          proxy: true,
+          allowTestInvoke: false,
+          responseTransferMode: ResponseTransferMode.STREAM,
+          timeout: STREAM_INTEGRATION_TIMEOUT,
+        }),
+      ]),
+    ) as Record<RouteFamily, LambdaIntegration>;
 
     for (const route of props.routes) {
       const resource = route.path === '/' ? this.restApi.root : this.restApi.root.resourceForPath(route.path);
@@ -309,7 +335,7 @@ export class Api extends Construct {
             schema: { schema: JsonSchemaVersion.DRAFT4, ...(bodySchema as JsonSchema) },
           })
         : undefined;
-      const integration = integrations[route.family];
+      const integration = (streamsResponse(route) ? streamingIntegrations : integrations)[route.family];
       // Without one, API Gateway would answer with a mock integration: fail the synthesis instead.
       if (!integration)
         throw new Error(`${route.method} ${route.path}: no function serves its family ${route.family}`);

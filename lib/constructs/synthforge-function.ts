@@ -102,7 +102,10 @@ export const LAMBDA_BUNDLE = {
   sourcesContent: false,
   // Modules swapped for what a Lambda function actually runs (each file says why); paths from the
   // repository root, where the stack and the bench run esbuild.
-  alias: { '@aws-sdk/credential-provider-node': './lambdas/shared/lambda-credentials.ts' },
+  alias: {
+    '@aws-sdk/credential-provider-node': './lambdas/shared/lambda-credentials.ts',
+    '@aws-sdk/token-providers': './lambdas/shared/lambda-token-providers.ts',
+  },
 } as const;
 
 /**

@@ -18,10 +18,17 @@ import type { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import type { FamilyConstruct, FamilyRegistration } from './family.ts';
 import { generation } from './generation.ts';
 import { images } from './images.ts';
+import { inference } from './inference.ts';
 import { platform } from './platform.ts';
 import { training } from './training.ts';
 
-export const FAMILY_CONSTRUCTS: readonly FamilyRegistration[] = [platform, generation, images, training];
+export const FAMILY_CONSTRUCTS: readonly FamilyRegistration[] = [
+  platform,
+  generation,
+  images,
+  training,
+  inference,
+];
 
 /**
  * The function behind each route family. Every route family of contracts/families/ must be served,

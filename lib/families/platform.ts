@@ -101,7 +101,8 @@ export class PlatformFamily extends Construct implements FamilyConstruct<typeof 
       defaults,
       entry: 'lambdas/handlers/api/jobs.ts',
       description: 'API: list, get and cancel jobs, job logs, usage',
-      // No outputs bucket: none of these routes reads a result (result links are the batches routes').
+      // No outputs bucket here: the one result these routes link, a completed inference job's answer,
+      // is granted with its bucket by the inference family (lib/families/inference.ts).
       environment: {
         STATE_TABLE: data.stateTable.tableName,
         EVENT_BUS_NAME: events.bus.eventBusName,

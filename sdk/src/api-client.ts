@@ -3,8 +3,12 @@
  * takes any route of the table (contracts/routes.ts) and is typed from its schemas.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { StreamEvent } from '../../contracts/inference.ts';
 import { type Routes, routes } from '../../contracts/routes.ts';
 import { requestIdOf, SynthForgeError } from './errors.ts';
+import { FRAME_EXTENSIONS, type FrameContentType, sniffFrameType } from './frames.ts';
 import {
   type BodyReader,
   decodeText,
@@ -15,6 +19,8 @@ import {
   sendWithRetries,
   writeBodyToFile,
 } from './http.ts';
+import type { ModelAnswerOf } from './inference-resources.ts';
+import { type ModelCallOptions, withModelWait } from './model-wait.ts';
 import { DEFAULT_RETRY_POLICY, isRepeatable, type RetryPolicy, SYSTEM_TIMERS, type Timers } from './retry.ts';
 import type {
   AnyRoute,
@@ -26,6 +32,7 @@ import type {
   RouteArgs,
   RouteInput,
 } from './route-types.ts';
+import { inferenceEvents, openEventStream, serverSentEvents } from './sse.ts';
 import { SDK_VERSION } from './version.ts';
 
 /** How to reach the API and how patiently. */
@@ -59,6 +66,14 @@ export interface DownloadRequestOptions {
   onBytes?: (bytes: number) => void;
 }
 
+/** Options of `ApiClient.uploadFrame`: the call's, and what to name the file. */
+export interface UploadFrameOptions extends CallOptions {
+  /** Default: from the frame's first bytes (PNG, JPEG, GIF, WebP, MP4). */
+  contentType?: FrameContentType;
+  /** Default: the path's base name, or `frame.<ext>` for bytes. */
+  filename?: string;
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
 const USER_AGENT = `synthforge-sdk/${SDK_VERSION}`;
@@ -71,6 +86,17 @@ type RouteOf<Name extends keyof Routes> = Routes[Name];
  * POST is retried only with an `Idempotency-Key`, which the client generates for every submission,
  * so a retry never starts a second job. Answers are checked against the contract.
  */
+/**
+ * A model call's key: an `"async": true` request starts a job, and is keyed so that a retry starts
+ * no second one; a call answered at once is not retried unasked (each attempt runs, and bills, the
+ * model again, and a model waking from zero is `waitForModel`'s to wait for), unless given a key.
+ */
+function modelCallKey<O extends CallOptions>(body: { async?: boolean }, options: O | undefined): O {
+  const given = options ?? ({} as O);
+  if (given.idempotencyKey !== undefined || body.async === true) return given;
+  return { ...given, idempotencyKey: null };
+}
+
 export class ApiClient {
   /** The API's root, without a trailing slash. */
   readonly baseUrl: string;
@@ -100,11 +126,12 @@ export class ApiClient {
    */
   async call<R extends AnyRoute>(route: R, ...[input]: RouteArgs<R>): Promise<ResponseOf<R>> {
     const given = (input ?? {}) as RouteInput<AnyRoute> & { params?: object; query?: object; body?: unknown };
-    if (given.idempotencyKey !== undefined && !route.idempotent) {
+    if (typeof given.idempotencyKey === 'string' && !route.idempotent) {
       throw new TypeError(`${route.operationId} does not take an Idempotency-Key`);
     }
     // One key for all attempts of this call: that is what lets the server recognise a retry.
-    const idempotencyKey = route.idempotent ? (given.idempotencyKey ?? randomUUID()) : undefined;
+    const idempotencyKey =
+      route.idempotent && given.idempotencyKey !== null ? (given.idempotencyKey ?? randomUUID()) : undefined;
     // A route with an all-optional body still needs a JSON object to parse.
     const body = route.body ? JSON.stringify(given.body ?? {}) : undefined;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
@@ -297,6 +324,131 @@ export class ApiClient {
   /** Jobs, batches, frames and bytes in a time range (default: the last 30 days). */
   getUsage(query: QueryOf<RouteOf<'getUsage'>> = {}, options?: CallOptions) {
     return this.call(routes.getUsage, { ...options, query });
+  }
+
+  // Seed 003's inference routes. Their errors arrive as every other route's: a `SynthForgeError`.
+
+  /**
+   * Claude 4 on Bedrock: `{text, frames?, mediaType?, max_tokens?, temperature?}`, frames as base64
+   * or `s3://` URIs from `uploadFrame`. Answers seed 003's `{time, request, response}`, with the
+   * model that answered and the latency.
+   */
+  claude4<B extends BodyOf<RouteOf<'invokeClaude4'>>>(body: B, options?: CallOptions) {
+    return this.call(routes.invokeClaude4, { ...modelCallKey(body, options), body }) as Promise<
+      ModelAnswerOf<B>
+    >;
+  }
+  /**
+   * Amazon Nova on Bedrock, with images or (`mediaType: 'video'`) one video. `async: true` (a long
+   * video) answers at once with the job: poll `getJob(job.id)`; its `result_url` holds the answer.
+   */
+  nova<B extends BodyOf<RouteOf<'invokeNova'>>>(body: B, options?: CallOptions) {
+    return this.call(routes.invokeNova, { ...modelCallKey(body, options), body }) as Promise<
+      ModelAnswerOf<B>
+    >;
+  }
+  /**
+   * An EMD model (`qwen2-vl-7b`, …). A model scaled to zero answers 503 with `Retry-After` while it
+   * wakes: `{ waitForModel: true }` (or `{ timeoutMs, onProgress }`) waits through it.
+   */
+  emd<B extends BodyOf<RouteOf<'invokeEmdModel'>>>(
+    modelKey: ParamsOf<RouteOf<'invokeEmdModel'>>['model_key'],
+    body: B,
+    options: ModelCallOptions = {},
+  ) {
+    const { waitForModel, ...call } = options;
+    return withModelWait(modelKey, waitForModel, this.timers, call.signal, () =>
+      this.call(routes.invokeEmdModel, {
+        ...modelCallKey(body, call),
+        params: { model_key: modelKey },
+        body,
+      }),
+    ) as Promise<ModelAnswerOf<B>>;
+  }
+  /** Per EMD model: deployed, endpoint and component status, copies, instances, warming with its ETA. */
+  emdStatus(options?: CallOptions) {
+    return this.call(routes.getEmdStatus, { ...options });
+  }
+  /** Every model the gateway knows, with its provider, media and deployment state. */
+  emdModels(options?: CallOptions) {
+    return this.call(routes.listEmdModels, { ...options });
+  }
+  /** One request to several models in parallel: per model its answer or its error, and its latency. */
+  multiInference(body: BodyOf<RouteOf<'multiInference'>>, options?: CallOptions) {
+    return this.call(routes.multiInference, { ...options, body });
+  }
+  /** A presigned PUT for a frame too large to send inline (see `uploadFrame`, which also sends it). */
+  uploadUrl(body: BodyOf<RouteOf<'createUploadUrl'>>, options?: CallOptions) {
+    return this.call(routes.createUploadUrl, { ...options, body });
+  }
+  /**
+   * Uploads a frame (a file's path, or its bytes, held in memory) to the presigned URL of
+   * `uploadUrl` and resolves with its `s3://` URI, which `frames` then takes in place of base64.
+   */
+  async uploadFrame(frame: string | Uint8Array, options: UploadFrameOptions = {}): Promise<string> {
+    const { contentType: given, filename, ...call } = options;
+    const bytes = typeof frame === 'string' ? await readFile(frame) : frame;
+    const contentType = given ?? sniffFrameType(bytes);
+    if (contentType === undefined) {
+      const what = typeof frame === 'string' ? frame : 'the frame';
+      throw new TypeError(
+        `${what} is not a PNG, JPEG, GIF, WebP or MP4 file; pass contentType to send it anyway`,
+      );
+    }
+    const name =
+      filename ?? (typeof frame === 'string' ? basename(frame) : `frame.${FRAME_EXTENSIONS[contentType]}`);
+    const target = await this.uploadUrl({ filename: name, content_type: contentType }, call);
+    // Like a result link, the presigned URL authorises itself: no API key goes with it.
+    await this.#send(readWholeBody, {
+      method: 'PUT',
+      url: target.url,
+      headers: { ...target.headers, 'user-agent': USER_AGENT },
+      body: bytes,
+      repeatable: true,
+      timeoutMs: call.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS,
+      signal: call.signal,
+    });
+    return target.s3_uri;
+  }
+  /**
+   * A model's answer as it is produced (`POST /api/stream/{model_name}`, Server-Sent Events): `start`,
+   * a `delta` per piece of text, then `done` with the usage. Each event is handed out as soon as it
+   * has arrived whole. An error answered before the stream starts, and an `error` event after it
+   * (once the events before it are out), are thrown as a `SynthForgeError`. `timeoutMs` bounds the
+   * wait for the answer and then each silence between two chunks, not the whole stream. Breaking
+   * out of the loop closes the connection.
+   */
+  async *stream(
+    modelName: ParamsOf<RouteOf<'streamInference'>>['model_name'],
+    body: BodyOf<RouteOf<'streamInference'>>,
+    options: ModelCallOptions = {},
+  ): AsyncGenerator<StreamEvent> {
+    const { waitForModel, signal } = options;
+    const route = routes.streamInference;
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+    };
+    if (this.#apiKey !== undefined) headers['x-api-key'] = this.#apiKey;
+    const request = {
+      url: buildUrl(this.baseUrl, route.path, { model_name: modelName }, undefined),
+      headers,
+      body: JSON.stringify(body),
+      label: `${route.operationId} ${modelName}`,
+      timeoutMs: options.timeoutMs ?? this.timeoutMs,
+      signal,
+    };
+    const timers = this.timers;
+    const context = {
+      fetch: this.#fetch,
+      policy: this.retryPolicy,
+      sleep: (ms: number, abort?: AbortSignal) => timers.sleep(ms, abort),
+    };
+    const opened = await withModelWait(modelName, waitForModel, timers, signal, () =>
+      openEventStream(context, request),
+    );
+    yield* inferenceEvents(serverSentEvents(opened.chunks), opened.source);
   }
 }
 

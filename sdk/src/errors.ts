@@ -44,6 +44,17 @@ const LenientSeed002Error = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * Seed 003's error body, which the inference routes answer: `{time, request, error, code, details?,
+ * estimated_ready_at?}`, `error` being the message and `code` the envelope's code in lower case.
+ */
+const LenientSeed003Error = z.object({
+  error: z.string().min(1),
+  code: z.string().min(1),
+  details: z.record(z.string(), z.unknown()).optional(),
+  estimated_ready_at: z.string().optional(),
+});
+
 /** What a `SynthForgeError` is made of. */
 export interface SynthForgeErrorInit {
   status: number;
@@ -53,6 +64,8 @@ export interface SynthForgeErrorInit {
   requestId?: string | undefined;
   /** Milliseconds the server asked the client to wait (`Retry-After`). */
   retryAfterMs?: number | undefined;
+  /** When a model waking from zero should answer (seed 003's `estimated_ready_at`). */
+  estimatedReadyAt?: string | undefined;
   /** How many requests were sent before giving up (1 when the error was not retried). */
   attempts?: number;
 }
@@ -71,6 +84,10 @@ export class SynthForgeError extends Error {
   readonly retryable: boolean;
   /** Milliseconds the server asked to wait before trying again (`Retry-After`), when it said. */
   readonly retryAfterMs: number | undefined;
+  /** The same wait in seconds, as `Retry-After` writes it. */
+  readonly retryAfter: number | undefined;
+  /** When a model waking from zero should answer (seed 003's `estimated_ready_at`), when the server said. */
+  readonly estimatedReadyAt: string | undefined;
   /** How many requests were sent before this answer was given up on (1 when not retried). */
   readonly attempts: number;
 
@@ -81,11 +98,16 @@ export class SynthForgeError extends Error {
     this.details = init.details;
     this.requestId = init.requestId;
     this.retryAfterMs = init.retryAfterMs;
+    this.retryAfter = init.retryAfterMs === undefined ? undefined : init.retryAfterMs / 1000;
+    this.estimatedReadyAt = init.estimatedReadyAt;
     this.attempts = init.attempts ?? 1;
     this.retryable = TRANSIENT_STATUSES.has(init.status) || init.code === 'REQUEST_IN_FLIGHT';
   }
 
-  /** Builds the error from an error answer: its envelope (or seed 002's body) when it has one, else its status and text. */
+  /**
+   * Builds the error from an error answer: its envelope (or seed 002's or seed 003's body) when it has
+   * one, else its status and text.
+   */
   static fromResponse(status: number, bodyText: string, headers: Headers, attempts = 1): SynthForgeError {
     const requestId = requestIdOf(headers);
     const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
@@ -94,6 +116,21 @@ export class SynthForgeError extends Error {
     if (envelope.success) {
       const { code, message, details } = envelope.data.error;
       return new SynthForgeError({ status, code, message, details, requestId, retryAfterMs, attempts });
+    }
+    // Before seed 002's: both carry `error` as a string, but only seed 003's has a `code` beside it.
+    const wrapped = LenientSeed003Error.safeParse(body);
+    if (wrapped.success) {
+      const { error, code, details, estimated_ready_at: estimatedReadyAt } = wrapped.data;
+      return new SynthForgeError({
+        status,
+        code: code.toUpperCase(),
+        message: error,
+        details,
+        requestId,
+        retryAfterMs,
+        estimatedReadyAt,
+        attempts,
+      });
     }
     const flat = LenientSeed002Error.safeParse(body);
     if (flat.success) {

@@ -18,7 +18,7 @@ export interface OutgoingRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
   /** Whether sending it twice is harmless (see `isRepeatable`). */
   repeatable: boolean;
   timeoutMs: number;

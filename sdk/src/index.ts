@@ -3,7 +3,13 @@
  * generator), `Batch` (a submitted batch and its results) and `Manager` (the front door).
  */
 export { type RouteName, type Routes, routes } from '../../contracts/routes.ts';
-export { ApiClient, type ApiClientOptions, buildUrl, type DownloadRequestOptions } from './api-client.ts';
+export {
+  ApiClient,
+  type ApiClientOptions,
+  buildUrl,
+  type DownloadRequestOptions,
+  type UploadFrameOptions,
+} from './api-client.ts';
 export { type AwaitCompletionOptions, Batch, BatchTimeoutError, isBatchFinished } from './batch.ts';
 export {
   BATCH_MARKER_FILE,
@@ -22,13 +28,34 @@ export {
   type SynthForgeErrorInit,
   TimeoutError,
 } from './errors.ts';
+export { type FrameContentType, framesToUpload, sniffFrameType } from './frames.ts';
 export type { FetchFunction } from './http.ts';
+export type {
+  EmdModelList,
+  EmdModelStatus,
+  EmdStatus,
+  InferenceAccepted,
+  InferenceRequest,
+  InferenceResponse,
+  MultiInferenceRequest,
+  MultiInferenceResponse,
+  StreamEvent,
+  UploadUrl,
+} from './inference-resources.ts';
 export {
   Manager,
   type RecentBatchesFilter,
   type RecentJobsFilter,
   type RecentTrainingFilter,
 } from './manager.ts';
+export {
+  isModelWaking,
+  type ModelCallOptions,
+  type ModelWaitProgress,
+  ModelWaitTimeoutError,
+  type WaitForModel,
+  type WaitForModelOptions,
+} from './model-wait.ts';
 export type {
   BatchEstimate,
   BatchListItem,

@@ -41,9 +41,10 @@ type AcceptedOf<R extends AnyRoute> = [NonNullable<R['accepted']>] extends [neve
 export interface CallOptions {
   /**
    * Makes a submission safe to retry. The client generates one for every idempotent route; pass your
-   * own to make a retry of the whole program (not only of one request) replay the first answer.
+   * own to make a retry of the whole program (not only of one request) replay the first answer, or
+   * `null` to send none (a request then is not retried after the server may have acted on it).
    */
-  idempotencyKey?: string;
+  idempotencyKey?: string | null;
   /** Cancels the call, including its retries and their waits. */
   signal?: AbortSignal;
   /** This call's per-attempt timeout, instead of the client's. */

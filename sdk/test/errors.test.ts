@@ -1,7 +1,7 @@
 /**
- * `SynthForgeError.fromResponse` reads both error bodies the API answers: seed 001's envelope and,
- * on the training routes, seed 002's `{"error": "<type>", "message", "details"}`; the code a program
- * tests is the same for both.
+ * `SynthForgeError.fromResponse` reads every error body the API answers: seed 001's envelope, on
+ * the training routes seed 002's `{"error": "<type>", "message", "details"}`, and on the inference
+ * routes seed 003's `{time, request, error, code}`; the code a program tests is the same for all.
  */
 import { describe, expect, it } from 'vitest';
 import { SynthForgeError } from '../src/errors.ts';
@@ -29,6 +29,34 @@ describe('SynthForgeError.fromResponse', () => {
       details: { reason: 'no torch' },
       requestId: 'request-1',
       retryAfterMs: 5_000,
+      retryable: true,
+    });
+  });
+
+  it("reads seed 003's wrapper: its error as the message, its code upper-cased, a waking model's ready time", () => {
+    // Act
+    const error = SynthForgeError.fromResponse(
+      503,
+      JSON.stringify({
+        time: '2026-11-22T10:00:00.000Z',
+        request: { text: 'hi', frames_count: 0, media_type: 'image', max_tokens: 64, temperature: 0.1 },
+        error: 'model qwen2-vl-7b is scaled to zero and waking',
+        code: 'unavailable',
+        estimated_ready_at: '2026-11-22T10:02:00.000Z',
+      }),
+      headers,
+    );
+
+    // Assess
+    expect(error).toMatchObject({
+      status: 503,
+      code: 'UNAVAILABLE',
+      message: 'model qwen2-vl-7b is scaled to zero and waking',
+      details: undefined,
+      requestId: 'request-1',
+      retryAfter: 5,
+      retryAfterMs: 5_000,
+      estimatedReadyAt: '2026-11-22T10:02:00.000Z',
       retryable: true,
     });
   });

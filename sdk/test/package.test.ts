@@ -48,8 +48,10 @@ beforeAll(async () => {
     join(installed, 'dist'),
   ]);
   expect(built.code, built.stderr).toBe(0);
-  // Its one dependency, and Node's types for the user's type check.
-  await symlink(join(REPO_MODULES, 'zod'), join(project, 'node_modules', 'zod'));
+  // Its dependencies, and Node's types for the user's type check.
+  for (const dependency of ['zod', 'eventsource-parser']) {
+    await symlink(join(REPO_MODULES, dependency), join(project, 'node_modules', dependency));
+  }
   await symlink(join(REPO_MODULES, '@types'), join(project, 'node_modules', '@types'));
   await writeFile(join(project, 'package.json'), '{ "type": "module" }\n');
   await writeFile(
@@ -69,7 +71,7 @@ beforeAll(async () => {
 afterAll(() => rm(project, { recursive: true, force: true }));
 
 describe('the @synthforge/sdk package', () => {
-  it('ships bundles that import nothing but zod and Node built-ins', async () => {
+  it('ships bundles that import nothing but its dependencies and Node built-ins', async () => {
     const files = (await readdir(join(installed, 'dist'))).filter((name) => name.endsWith('.js'));
     expect(files).toEqual(expect.arrayContaining(['index.js', 'cli.js']));
     for (const file of files) {
@@ -78,7 +80,7 @@ describe('the @synthforge/sdk package', () => {
         (m) => m[1],
       );
       for (const specifier of imported)
-        expect(specifier, file).toMatch(/^(zod|node:[\w/]+|\.\/chunk-\w+\.js)$/);
+        expect(specifier, file).toMatch(/^(zod|eventsource-parser|node:[\w/]+|\.\/chunk-\w+\.js)$/);
     }
     expect(
       (await readFile(join(installed, 'dist', 'cli.js'), 'utf8')).startsWith('#!/usr/bin/env node\n'),

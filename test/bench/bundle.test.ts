@@ -56,10 +56,11 @@ describe('the Lambda bundles', () => {
 });
 
 describe('the Lambda bundles and credentials', () => {
-  it('carry no credential provider Lambda never reaches: the environment is where its credentials are', () => {
-    // Everything past the environment variables in the SDK's default chain, and the clients it builds.
+  it('carry no credential or token provider Lambda never reaches: the environment is where its credentials are', () => {
+    // Everything past the environment variables in the SDK's default chain, the bearer-token chain
+    // (Bedrock's client), and the clients they build.
     const unreachable =
-      /node_modules\/@aws-sdk\/(credential-provider-(ini|sso|process|web-identity|login|node)|nested-clients)\//;
+      /node_modules\/@aws-sdk\/(credential-provider-(ini|sso|process|web-identity|login|node)|token-providers|nested-clients)\//;
     for (const bundle of built.bundles) {
       expect(
         bundle.inputs.filter((input) => unreachable.test(input)),

@@ -29,6 +29,11 @@ interface ExpectedRoute {
    * answers itself in the envelope on every route.
    */
   seed002?: true;
+  /**
+   * Seed 003's routes: their errors in seed 003's `{time, request, error}`, except 401, which API
+   * Gateway answers itself, and 429, which it answers or a model's throttling does (either body).
+   */
+  seed003?: true;
 }
 
 // What every authenticated route can answer (README "Routes": 401 no or bad key, 429 rate limited),
@@ -247,7 +252,44 @@ const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
     errors: [...TRAINING_READ, '404', '409'],
     seed002: true,
   },
+  ...inferenceRoutes(),
 ];
+
+/** Seed 003's inference routes: every model route answers the same statuses. */
+function inferenceRoutes(): ExpectedRoute[] {
+  // The model routes take an Idempotency-Key (409 in flight, 422 reused); the stream does not.
+  const model = ['400', '401', '404', '409', '413', '422', '429', '500', '503'];
+  const streamed = ['400', '401', '404', '413', '429', '500', '503'];
+  const read = ['401', '429', '500'];
+  const route = (
+    method: 'GET' | 'POST',
+    path: string,
+    operationId: string,
+    errors: string[],
+    ok = ['200'],
+  ): ExpectedRoute => ({ method, path, operationId, auth: true, ok, errors, seed003: true });
+  // `"async": true` answers 202 with a job instead.
+  const orJob = ['200', '202'];
+  return [
+    route('POST', '/api/claude4', 'invokeClaude4', model, orJob),
+    route('POST', '/api/nova', 'invokeNova', model, orJob),
+    route('POST', '/api/emd/{model_key}', 'invokeEmdModel', model, orJob),
+    route('GET', '/api/emd/status', 'getEmdStatus', read),
+    route('GET', '/api/emd/models', 'listEmdModels', read),
+    route('POST', '/api/multi-inference', 'multiInference', [
+      '400',
+      '401',
+      '404',
+      '409',
+      '413',
+      '422',
+      '429',
+      '500',
+    ]),
+    route('POST', '/api/stream/{model_name}', 'streamInference', streamed),
+    route('POST', '/api/uploads', 'createUploadUrl', ['400', '401', '413', '429', '500']),
+  ];
+}
 
 /**
  * Infinity's real client (seed 000) on its own paths, next to /api/v1 (README "Infinity users"). It
@@ -354,6 +396,9 @@ const INFINITY_ROUTES: readonly ExpectedRoute[] = [
 
 const ERROR_ENVELOPE_REF = '#/components/schemas/Error';
 const SEED002_ERROR_REF = '#/components/schemas/TrainingError';
+const SEED003_ERROR_REF = '#/components/schemas/InferenceError';
+/** The routes that call one model: their 429 is API Gateway's throttle or the model's. */
+const MODEL_CALLS = new Set(['invokeClaude4', 'invokeNova', 'invokeEmdModel', 'streamInference']);
 const GATEWAY_ANSWERS = ['401', '429'];
 const sorted = (values: readonly string[]) => [...new Set(values)].sort();
 const label = (route: Pick<ExpectedRoute, 'method' | 'path'>) => `${route.method} ${route.path}`;
@@ -395,11 +440,21 @@ describe('buildOpenApiDocument', () => {
       expect(sorted(statuses.filter((status) => Number(status) < 400))).toEqual(sorted(route.ok));
       expect(sorted(statuses.filter((status) => Number(status) >= 400))).toEqual(sorted(route.errors));
       for (const status of route.errors) {
+        const schema = documented?.responses[status]?.content?.['application/json']?.schema;
+        if (route.seed003 && status === '429' && MODEL_CALLS.has(route.operationId)) {
+          expect(schema, status).toEqual({
+            anyOf: [{ $ref: SEED003_ERROR_REF }, { $ref: ERROR_ENVELOPE_REF }],
+          });
+          continue;
+        }
+        const ownBody = !GATEWAY_ANSWERS.includes(status);
         const ref =
-          route.seed002 && !GATEWAY_ANSWERS.includes(status) ? SEED002_ERROR_REF : ERROR_ENVELOPE_REF;
-        expect(documented?.responses[status]?.content?.['application/json']?.schema, status).toEqual({
-          $ref: ref,
-        });
+          route.seed002 && ownBody
+            ? SEED002_ERROR_REF
+            : route.seed003 && ownBody
+              ? SEED003_ERROR_REF
+              : ERROR_ENVELOPE_REF;
+        expect(schema, status).toEqual({ $ref: ref });
       }
     },
   );

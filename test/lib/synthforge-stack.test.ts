@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../lambdas/adapters/dynamo/tables.ts';
+import { InferenceFamily } from '../../lib/families/inference.ts';
 import { flattenReference } from '../../lib/nag.ts';
 import {
   buildTestStack,
@@ -29,6 +30,9 @@ const STAR_ONLY_ACTIONS = new Set([
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
 ]);
+
+/** The inference family's construct (the fixture names the families that existed before it). */
+const inferenceOf = (stack: TestStack) => stack.stack.families.require(InferenceFamily, 'the tests');
 
 let built: TestStack;
 /** Every Allow statement of every identity policy, with the logical ids of the roles it applies to. */
@@ -163,6 +167,7 @@ describe('IAM', () => {
         executions(built.idOf(generation.workflow.batchStateMachine)),
         executions(built.idOf(images.workflow.stateMachine)),
         executions(built.idOf(training.workflow.stateMachine)),
+        executions(built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)),
       ],
       [roleOf(routeHandlers.training)]: [executions(built.idOf(training.workflow.stateMachine))],
     });
@@ -185,17 +190,19 @@ describe('IAM', () => {
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
+      'states:StartExecution',
       'states:StopExecution',
       'states:StopExecution',
     ]);
   });
 
-  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training', () => {
+  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training, async inference from inference', () => {
     const { routeHandlers, webSocket } = built.stack;
     const { generation, images, training } = built.families;
     const batchMachine = `<${built.idOf(generation.workflow.batchStateMachine)}>`;
     const imageMachine = `<${built.idOf(images.workflow.stateMachine)}>`;
     const trainingMachine = `<${built.idOf(training.workflow.stateMachine)}>`;
+    const inferenceMachine = `<${built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)}>`;
     const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
     expect(starts).toEqual(
       expect.arrayContaining([
@@ -205,9 +212,10 @@ describe('IAM', () => {
         [[roleOf(routeHandlers.images)], [imageMachine]],
         [[roleOf(webSocket.messages)], [imageMachine]],
         [[roleOf(routeHandlers.training)], [trainingMachine]],
+        [[roleOf(routeHandlers.inference)], [inferenceMachine]],
       ]),
     );
-    expect(starts).toHaveLength(5);
+    expect(starts).toHaveLength(6);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -267,11 +275,25 @@ describe('IAM', () => {
     const manifests = `${bucket}/*/training/*/manifest.json`;
     const progress = `${bucket}/*/training/runs/*/checkpoints/progress.json`;
     const models = `${bucket}/*/training/*/output/*`;
+    const uploads = `${bucket}/*/uploads/*`;
+    const inferenceJobs = `${bucket}/*/inference/*`;
+    const inferenceRequests = `${bucket}/*/inference/*/request.json`;
+    const inferenceAnswers = `${bucket}/*/inference/*/result.json`;
     const s3 = ofFunctions(withAction('s3:'));
     const byRole: Record<string, Record<string, string[]>> = {};
     for (const { roles, resources, actions } of s3) {
       for (const resource of resources) {
-        expect([objects, staging, manifests, progress, models]).toContain(resource);
+        expect([
+          objects,
+          staging,
+          manifests,
+          progress,
+          models,
+          uploads,
+          inferenceJobs,
+          inferenceRequests,
+          inferenceAnswers,
+        ]).toContain(resource);
         const role = roles[0] ?? '';
         const entry = byRole[role] ?? {};
         entry[resource] = [...(entry[resource] ?? []), ...actions].sort();
@@ -305,6 +327,19 @@ describe('IAM', () => {
       [roleOf(webSocket.messages)]: { [objects]: ['s3:GetObject', 's3:PutObject'] },
       // Presigns each result it pushes.
       [roleOf(webSocket.push)]: { [objects]: ['s3:GetObject'] },
+      // Presigns the uploads of frames too large to send inline, and reads them back; the API
+      // also stores an async request, which RunInference reads before it writes the answer.
+      [roleOf(routeHandlers.inference)]: {
+        [uploads]: ['s3:GetObject', 's3:PutObject'],
+        [inferenceRequests]: ['s3:PutObject'],
+      },
+      [roleOf(routeHandlers.inferenceStream)]: { [uploads]: ['s3:GetObject', 's3:PutObject'] },
+      [roleOf(inferenceOf(built).runInference)]: {
+        [uploads]: ['s3:GetObject'],
+        [inferenceJobs]: ['s3:GetObject', 's3:PutObject'],
+      },
+      // Presigns a completed inference job's answer (`GET /jobs/{id}`).
+      [roleOf(routeHandlers.jobs)]: { [inferenceAnswers]: ['s3:GetObject'] },
     });
   });
 
@@ -348,6 +383,7 @@ describe('stack', () => {
         'BatchStateMachineArn',
         'EventBusName',
         'ImageStateMachineArn',
+        'InferenceStateMachineArn',
         'KeysTableName',
         'ModelErrorTopicArn',
         'ModelSuccessTopicArn',

@@ -49,6 +49,10 @@ const KIND_DEFAULTS: {
       maxRuntimeSeconds: 3600,
     },
   }),
+  inference: () => ({
+    kind: 'inference',
+    params: { model_key: 'nova', provider: 'bedrock', request_key: 'tenant/inference/job/request.json' },
+  }),
 };
 
 /**

@@ -30,6 +30,9 @@ export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture
         port: 0,
         retryIntervalMs: 0,
         rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+        // No local model process starts unless a test calls a model (the EMD components start at
+        // zero copies), and Bedrock is the emulator: never the real one, whatever the environment holds.
+        inference: { bedrock: 'emulate', initialCopies: 0 },
         ...options,
       });
       return { platform, api: new Api(platform.url, platform.devKey) };

@@ -9,6 +9,7 @@
  *   log entry   pk = T#<tenant>#L#<jobId>   sk = <at>#<seq>
  *   idempotency pk = T#<tenant>             sk = IDEM#<key>
  *   cold start  pk = T#<tenant>             sk = COLD#<endpointName>  (observed cold starts, a running mean)
+ *   inference use     pk = T#<tenant>       sk = USE#<yyyy-mm-dd>#<modelKey> (model calls per UTC day)
  *   ws connection     pk = T#<tenant>       sk = WSC#<connectionId>        (expires with the connection, 2 h)
  *   ws subscription   pk = T#<tenant>       sk = WSS#<jobId>#<connectionId> (a connection waiting for a job)
  *
@@ -61,6 +62,7 @@ export const keys = {
   jobSubscription: (jobId: string, connectionId: string) => `WSS#${jobId}#${connectionId}`,
   apiKey: (hash: string) => `KEY#${hash}`,
   coldStart: (endpointName: string) => `COLD#${endpointName}`,
+  inferenceUsage: (day: string, modelKey: string) => `USE#${day}#${modelKey}`,
 };
 
 /**

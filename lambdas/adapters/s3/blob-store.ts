@@ -90,6 +90,20 @@ export class S3BlobStore implements BlobStore {
     });
     return getSignedUrl(this.s3, command, { expiresIn, signingDate: this.#clock.now() });
   }
+
+  /**
+   * Clamped like `presignGet`. The content type is a signed header: an upload that sends another one
+   * is refused by S3, so an object under the key has the type it was announced with.
+   */
+  async presignPut(key: string, ttlSeconds: number, contentType: string): Promise<string> {
+    const expiresIn = Math.min(Math.max(Math.floor(ttlSeconds), 1), this.#maxPresignSeconds);
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType });
+    return getSignedUrl(this.s3, command, {
+      expiresIn,
+      signingDate: this.#clock.now(),
+      signableHeaders: new Set(['content-type']),
+    });
+  }
 }
 
 /**

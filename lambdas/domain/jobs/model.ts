@@ -29,6 +29,7 @@ import {
   type ImageJobRecord,
   type ImageJobState,
 } from '../images/job-record.ts';
+import { INFERENCE_JOB_FIELDS, type InferenceJobRecord } from '../inference/job-record.ts';
 import {
   TRAINING_JOB_FIELDS,
   TRAINING_STATE_FIELDS,
@@ -82,6 +83,7 @@ interface RecordsByKind {
   batch: BatchJobRecord;
   image: ImageJobRecord;
   training: TrainingJobRecord;
+  inference: InferenceJobRecord;
 }
 
 /** A kind's own fields: its `kind` and what only records of some kinds hold. */
@@ -168,6 +170,7 @@ const KIND_FIELDS: { readonly [K in JobKind]: FieldChecks<KindFields<RecordsByKi
   batch: BATCH_JOB_FIELDS,
   image: IMAGE_JOB_FIELDS,
   training: TRAINING_JOB_FIELDS,
+  inference: INFERENCE_JOB_FIELDS,
 };
 
 const KIND_FIELD_NAMES = [...new Set(Object.values(KIND_FIELDS).flatMap((fields) => Object.keys(fields)))];
@@ -202,6 +205,7 @@ export type {
   BatchJobRecord,
   GenerationJobRecord,
   ImageJobRecord,
+  InferenceJobRecord,
   JobKind,
   JobStatus,
   LogEntry,

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { JobList, JobListQuery, JobLogs } from '../../../contracts/api.ts';
 import type { Job, StatusCounts } from '../../../contracts/jobs.ts';
-import type { JobStore } from '../ports.ts';
+import type { BlobStore, JobStore } from '../ports.ts';
 import type { JobsEngine } from './engine.ts';
 import { isTerminal } from './lifecycle.ts';
 import type { JobRecord } from './model.ts';
@@ -17,7 +17,7 @@ export function presentJob(job: JobRecord, counts?: StatusCounts): Job {
     ...(job.batchId ? { batch_id: job.batchId } : {}),
     ...(job.generator ? { generator: job.generator } : {}),
     ...(job.preview !== undefined ? { is_preview: job.preview } : {}),
-    ...(job.params ? { param_values: job.params } : {}),
+    ...(job.params ? { param_values: shownParams(job) } : {}),
     progress: job.progress,
     ...(job.message ? { message: job.message } : {}),
     ...(shownCounts ? { counts: shownCounts } : {}),
@@ -40,14 +40,46 @@ export function presentJob(job: JobRecord, counts?: StatusCounts): Job {
   };
 }
 
+/** A job's parameters as shown: an inference job's request is a storage key, which stays internal. */
+function shownParams(job: JobRecord): Record<string, unknown> | undefined {
+  if (job.kind !== 'inference') return job.params;
+  const { request_key: _internal, ...shown } = job.params;
+  return shown;
+}
+
+/** What the job view signs result links with: the outputs bucket, and how long a link lives. */
+export interface ResultLinks {
+  blobs: Pick<BlobStore, 'presignGet'>;
+  ttlSeconds: number;
+}
+
+/**
+ * The job's result link, for the kinds whose result is read from the job view: an inference job's
+ * answer (`"async": true`), once completed. The others link theirs from their own routes (a batch's
+ * summary, `GET /generate/{job_id}`, a training run's status).
+ */
+async function resultUrlOf(job: JobRecord, links: ResultLinks | undefined): Promise<string | undefined> {
+  if (!links || job.kind !== 'inference' || job.status !== 'completed' || !job.result) return undefined;
+  return links.blobs.presignGet(job.result.key, links.ttlSeconds, `${job.id}.json`);
+}
+
 /** Infinity's `in_progress`: true until the job has ended, whatever way it ended. */
 export const inProgress = (job: Pick<JobRecord, 'status'>) => !isTerminal(job.status);
 
-/** `GET /jobs/{id}`: a batch shows live counts of its jobs while it runs; once ended, the counts it recorded. */
-export async function jobView(engine: JobsEngine, tenant: string, id: string): Promise<Job> {
+/**
+ * `GET /jobs/{id}`: a batch shows live counts of its jobs while it runs; once ended, the counts it
+ * recorded. A completed inference job links its answer (`links`).
+ */
+export async function jobView(
+  engine: JobsEngine,
+  tenant: string,
+  id: string,
+  links?: ResultLinks,
+): Promise<Job> {
   const job = await engine.get(tenant, id);
   const counts = job.kind === 'batch' && !job.counts ? await engine.countItems(tenant, id) : undefined;
-  return presentJob(job, counts);
+  const resultUrl = await resultUrlOf(job, links);
+  return { ...presentJob(job, counts), ...(resultUrl ? { result_url: resultUrl } : {}) };
 }
 
 /** `DELETE /jobs/{id}`: the job as cancelling left it. */

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { Usage } from '../../../contracts/api.ts';
 import { invalidParameters } from '../errors.ts';
+import type { InferenceUsagePort } from '../inference/ports.ts';
+import { presentUsage } from '../inference/present.ts';
 import type { JobStore } from '../ports.ts';
 import { countByStatus } from './engine.ts';
 import type { JobRecord } from './model.ts';
@@ -13,11 +15,14 @@ export type UsageReport = z.output<typeof Usage>;
 
 export async function usageReport(
   store: JobStore,
+  inferenceUsage: InferenceUsagePort,
   tenant: string,
   range: { start_time?: string; end_time?: string },
   now: Date,
 ): Promise<UsageReport> {
   const { start, end, jobs, truncated } = await jobsInRange(store, tenant, range, now);
+  // Model calls are kept per whole UTC day: the days the range touches are summed.
+  const inference = presentUsage(await inferenceUsage.totals(tenant, start, end));
   const generation = jobs.filter((job) => job.kind === 'generation');
   const { frames, ...counts } = tallyJobs(generation);
   return {
@@ -27,6 +32,7 @@ export async function usageReport(
     jobs: counts,
     frames,
     result_bytes: generation.reduce((sum, job) => sum + (job.result?.bytes ?? 0), 0),
+    inference,
     truncated,
   };
 }

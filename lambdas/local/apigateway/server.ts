@@ -11,6 +11,7 @@ import type { KeyStore } from '../../domain/ports.ts';
 import { authorize } from '../../handlers/authorizer.ts';
 import type { ApiHandler } from '../../http/api-handler.ts';
 import { errorResponse } from '../../http/responses.ts';
+import type { ResponseSink, StreamingApiHandler } from '../../http/stream-handler.ts';
 import { logger } from '../../shared/logger.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -35,7 +36,10 @@ function compile(route: RouteDef): CompiledRoute {
 }
 
 export interface LocalApiOptions {
-  handlers: Record<RouteFamily, ApiHandler>;
+  /** The API handler of each route family that answers JSON (or HTML). */
+  handlers: Partial<Record<RouteFamily, ApiHandler>>;
+  /** The route families whose routes stream (`text/event-stream`): their functions' streaming handlers. */
+  streamHandlers?: Partial<Record<RouteFamily, StreamingApiHandler>>;
   keys: KeyStore;
   rateLimiter: RateLimiter;
 }
@@ -183,8 +187,46 @@ async function handle(
     },
   } as unknown as APIGatewayProxyEvent;
 
-  const result = await options.handlers[route.family](event);
+  if (route.response.contentType === 'text/event-stream') {
+    const streaming = options.streamHandlers?.[route.family];
+    if (!streaming) throw new Error(`no streaming handler for the route family ${route.family}`);
+    return streaming(event, responseSink(response, limitHeaders));
+  }
+  const handler = options.handlers[route.family];
+  if (!handler) throw new Error(`no handler for the route family ${route.family}`);
+  const result = await handler(event);
   send(response, { ...result, headers: { ...result.headers, ...limitHeaders } });
+}
+
+/**
+ * A streamed answer written to the HTTP response as it comes, as API Gateway's STREAM mode passes
+ * Lambda's response stream on: head first, then each chunk flushed at once (chunked encoding).
+ */
+function responseSink(response: ServerResponse, extraHeaders: Record<string, string>): ResponseSink {
+  const gone = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) gone.abort();
+  });
+  return {
+    head(status, headers) {
+      response.writeHead(status, { ...headers, ...extraHeaders });
+      response.flushHeaders();
+    },
+    write(chunk) {
+      return new Promise((resolve) => {
+        if (response.write(chunk)) resolve();
+        else {
+          // A client that left never drains: its close ends the wait too.
+          response.once('drain', () => resolve());
+          response.once('close', () => resolve());
+        }
+      });
+    },
+    end() {
+      response.end();
+    },
+    signal: gone.signal,
+  };
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {

@@ -13,6 +13,7 @@ import type { BatchExecutionInput, ExecutionInput, Workflow } from '../../domain
 import type { LambdaFamily } from '../../families/family.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 import { logger } from '../../shared/logger.ts';
+import type { LocalModels } from '../local-models.ts';
 import type { LocalPlatformOptions } from '../platform.ts';
 import type { SageMakerHost } from '../sagemaker/host.ts';
 import type { LocalTrainingHost } from '../sagemaker/training-jobs.ts';
@@ -34,6 +35,8 @@ export interface LocalFamilyContext<R> {
   readonly sageMaker: SageMakerHost;
   /** The emulated SageMaker's training jobs: a trainer process on CPU per training job. */
   readonly trainingJobs: LocalTrainingHost;
+  /** The models that answer offline: the local vision model, and Bedrock's emulator when emulated. */
+  readonly localModels: LocalModels;
   /** Where the local SageMaker's asynchronous-inference notifications (SNS in AWS) are delivered. */
   readonly endpointNotifications: { subscribe(handler: (event: SNSEvent) => Promise<unknown>): void };
   readonly core: CoreRuntime;

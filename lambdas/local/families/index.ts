@@ -5,16 +5,22 @@
  */
 import type { GenerationRuntime } from '../../families/generation/runtime.ts';
 import type { ImagesRuntime } from '../../families/images/runtime.ts';
+import type { InferenceRuntime } from '../../families/inference/runtime.ts';
 import type { TrainingRuntime } from '../../families/training/runtime.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 import type { LocalFamily } from './family.ts';
 import { localGeneration } from './generation.ts';
 import { localImages } from './images.ts';
+import { localInference } from './inference.ts';
 import { localPlatformRoutes } from './platform.ts';
 import { localTraining } from './training.ts';
 
 /** The local platform's runtime: the core and every registered family's part. */
-export type PlatformRuntime = CoreRuntime & GenerationRuntime & ImagesRuntime & TrainingRuntime;
+export type PlatformRuntime = CoreRuntime &
+  GenerationRuntime &
+  ImagesRuntime &
+  TrainingRuntime &
+  InferenceRuntime;
 
 /** In the order they start; they stop in the same order. */
 export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
@@ -22,4 +28,5 @@ export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
   localGeneration,
   localImages,
   localTraining,
+  localInference,
 ];

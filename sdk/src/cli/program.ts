@@ -11,7 +11,9 @@ import { batchCommands } from './commands/batch.ts';
 import { configCommands } from './commands/config.ts';
 import { generatorCommands } from './commands/generators.ts';
 import { imageCommands } from './commands/images.ts';
+import { inferCommands } from './commands/infer.ts';
 import { jobCommands } from './commands/jobs.ts';
+import { modelCommands } from './commands/models.ts';
 import { serviceCommands } from './commands/service.ts';
 import { trainCommands } from './commands/train.ts';
 import { CliContext, type CliIo } from './context.ts';
@@ -23,6 +25,8 @@ export const COMMANDS: readonly Command[] = [
   ...jobCommands,
   ...imageCommands,
   ...trainCommands,
+  ...inferCommands,
+  ...modelCommands,
   ...serviceCommands,
   ...configCommands,
 ];
@@ -33,6 +37,7 @@ const GROUPS: Record<string, string> = {
   jobs: 'jobs of every kind: list, show, cancel, logs',
   images: 'images from prompts (seed 001) on the stage’s models',
   train: 'training runs (seed 002): start, follow, list, cancel',
+  models: 'the inference gateway’s models (seed 003): deployments and catalogue',
   config: 'profiles of API URL and key',
 };
 
@@ -156,7 +161,7 @@ function editDistance(a: string, b: string): number {
 
 export function renderProgramHelp(): string {
   const lines = [
-    'synthforge: the SynthForge command line (generators, batches, jobs, images, training)',
+    'synthforge: the SynthForge command line (generators, batches, jobs, images, training, inference)',
     '',
     'Usage: synthforge COMMAND [arguments] [options]',
     '',

@@ -1,8 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../../contracts/errors.ts';
 import { routes as contractRoutes } from '../../../contracts/routes.ts';
-import { API_ROUTES, pathParameters } from '../../../lib/api-routes.ts';
-import { gatewayResponses } from '../../../lib/constructs/api.ts';
+import { API_ROUTES, pathParameters, type RouteFamily } from '../../../lib/api-routes.ts';
+import {
+  gatewayResponses,
+  STREAM_INTEGRATION_TIMEOUT,
+  streamsResponse,
+} from '../../../lib/constructs/api.ts';
 import { API_FUNCTION_MAX_TIMEOUT } from '../../../lib/constructs/synthforge-function.ts';
 import {
   buildTestStack,
@@ -146,12 +150,49 @@ describe('routes', () => {
     }
   });
 
-  it('every API-fronted function (and the authorizer) times out within API Gateway’s 29 s', () => {
+  it('every API-fronted function (and the authorizer) times out within API Gateway’s 29 s, unless it streams', () => {
     const functions = resourcesOfType(built.template, 'AWS::Lambda::Function');
-    for (const fn of [...Object.values(built.stack.routeHandlers), built.families.platform.authorizer]) {
+    const streaming = new Set(API_ROUTES.filter(streamsResponse).map((route) => route.family));
+    const buffered = Object.entries(built.stack.routeHandlers)
+      .filter(([family]) => !streaming.has(family as RouteFamily))
+      .map(([, fn]) => fn);
+    for (const fn of [...buffered, built.families.platform.authorizer]) {
       const timeout = functions[built.idOf(fn)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThanOrEqual(API_FUNCTION_MAX_TIMEOUT.toSeconds());
       expect(timeout).toBeLessThanOrEqual(28);
+    }
+  });
+
+  it('streams the Server-Sent Events routes (STREAM, up to 15 minutes) and buffers every other route as before', () => {
+    const streamed = API_ROUTES.filter(streamsResponse);
+    expect(streamed.map((route) => `${route.method} ${route.path}`)).toEqual([
+      'POST /api/stream/{model_name}',
+    ]);
+    for (const route of API_ROUTES) {
+      const integration = methods.get(`${route.method} ${route.path}`)?.Integration as Record<
+        string,
+        unknown
+      >;
+      const uri = JSON.stringify(integration.Uri);
+      if (streamsResponse(route)) {
+        // Prepare: the function's own limit, which the stream may last.
+        const fn = resourcesOfType(built.template, 'AWS::Lambda::Function')[
+          built.idOf(built.stack.routeHandlers[route.family])
+        ];
+
+        // Assess: API Gateway calls InvokeWithResponseStream and waits as long as the function may run.
+        expect(integration, route.path).toMatchObject({
+          ResponseTransferMode: 'STREAM',
+          TimeoutInMillis: 900_000,
+        });
+        expect(uri, route.path).toMatch(/2021-11-15\/functions\/.*\/response-streaming-invocations/);
+        expect(fn?.Properties.Timeout).toBe(STREAM_INTEGRATION_TIMEOUT.toSeconds());
+      } else {
+        expect(integration.ResponseTransferMode, route.path).toBeUndefined();
+        expect(integration.TimeoutInMillis, route.path).toBeUndefined();
+        expect(uri, route.path).toMatch(/2015-03-31\/functions\/.*\/invocations/);
+        expect(uri, route.path).not.toContain('response-streaming');
+      }
     }
   });
 });

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { InferenceFamily } from '../../../lib/families/inference.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -65,7 +66,7 @@ describe('rules', () => {
 });
 
 describe('reconciler rule', () => {
-  it('sends failed, timed-out and aborted executions of the three workflows, from the default bus', () => {
+  it('sends failed, timed-out and aborted executions of the four workflows, from the default bus', () => {
     const rule = reconcilerRule();
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual({
@@ -77,6 +78,11 @@ describe('reconciler rule', () => {
           { Ref: built.idOf(built.families.generation.workflow.batchStateMachine) },
           { Ref: built.idOf(built.families.images.workflow.stateMachine) },
           { Ref: built.idOf(built.families.training.workflow.stateMachine) },
+          {
+            Ref: built.idOf(
+              built.stack.families.require(InferenceFamily, 'the tests').stateMachines.inference.stateMachine,
+            ),
+          },
         ],
       },
     });

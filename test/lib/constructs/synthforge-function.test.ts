@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
 import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
 import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
+import { InferenceFamily } from '../../../lib/families/inference.ts';
 import { docsAssetFiles } from '../../../lib/families/platform.ts';
 import {
   buildTestStack,
@@ -29,9 +30,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s twenty, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s twenty-three, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(20);
+    expect(Object.keys(functions)).toHaveLength(23);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -131,9 +132,10 @@ describe('every function', () => {
       ],
       [
         routeHandlers.jobs,
-        // No result is read by the jobs routes: no outputs bucket, no presigned-URL lifetime. A cancel
-        // stops its execution by ARN, so no state machine ARN either.
-        ['CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'STATE_TABLE'],
+        // The one result the jobs routes read is a completed inference job's answer, which the job
+        // view links: the outputs bucket and the link's lifetime. A cancel stops its execution by
+        // ARN, so no state machine ARN.
+        ['CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'RESULT_URL_TTL_SECONDS', 'STATE_TABLE'],
       ],
       [
         routeHandlers.training,
@@ -182,6 +184,43 @@ describe('every function', () => {
       ],
       // Reads jobs and subscriptions, presigns results, posts: no workflow, no bus, no models.
       [webSocket.push, ['OUTPUTS_BUCKET', 'RESULT_URL_TTL_SECONDS', 'STATE_TABLE', 'WEBSOCKET_CALLBACK_URL']],
+      // The models, the call deadline, usage items and presigned uploads; the buffered routes also
+      // start an `"async": true` request's job (its machine, the bus for a job that cannot start),
+      // and keep their Idempotency-Key records.
+      [
+        routeHandlers.inference,
+        [
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'INFERENCE_DEADLINE_MS',
+          'INFERENCE_MODELS',
+          'INFERENCE_STATE_MACHINE_ARN',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+        ],
+      ],
+      [
+        routeHandlers.inferenceStream,
+        [
+          'INFERENCE_DEADLINE_MS',
+          'INFERENCE_MODELS',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+        ],
+      ],
+      // An async job's call: the models and its deadline, the job, its request and answer.
+      [
+        built.stack.families.require(InferenceFamily, 'the tests').runInference,
+        [
+          'EVENT_BUS_NAME',
+          'INFERENCE_ASYNC_DEADLINE_MS',
+          'INFERENCE_MODELS',
+          'OUTPUTS_BUCKET',
+          'STATE_TABLE',
+        ],
+      ],
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {

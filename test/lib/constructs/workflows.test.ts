@@ -22,8 +22,8 @@ const aslText = readDefinition('generationBatch');
 beforeAll(() => {
   built = buildTestStack();
   const machines = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine');
-  // The generation batch, the image workflow and the training workflow.
-  expect(Object.keys(machines)).toHaveLength(3);
+  // The generation batch, the image workflow, the training workflow and the inference workflow.
+  expect(Object.keys(machines)).toHaveLength(4);
   machine = machines[built.idOf(built.families.generation.workflow.batchStateMachine)]?.Properties as CfnJson;
 });
 

@@ -929,6 +929,12 @@ describe('DynamoJobStore: records of every kind', () => {
         progress: { status: 'running', current_epoch: 3 },
       },
     }),
+    inference: aJob({
+      tenant,
+      kind: 'inference',
+      name: 'nova',
+      params: { model_key: 'nova', provider: 'bedrock', request_key: `${tenant}/inference/job/request.json` },
+    }),
   } satisfies { [K in JobKind]: JobOfKind<K> };
   /** Each kind's state, as its workflow writes it while the job runs. */
   const states: { [K in JobKind]: JobPatch } = {
@@ -943,6 +949,7 @@ describe('DynamoJobStore: records of every kind', () => {
       },
     },
     training: { training: { ...records.training.training, attempts: 3, resumingAfterSuspension: false } },
+    inference: { progress: 100, message: 'model nova answered' },
   };
 
   it.each(JOB_KINDS)(

@@ -15,6 +15,7 @@ const unusedBlobs: BlobStore = {
   put: async () => undefined,
   get: async () => undefined,
   presignGet: async () => 'unused',
+  presignPut: async () => 'unused',
   copy: async () => ({ bytes: 0 }),
   delete: async () => undefined,
   bucket: 'unused',

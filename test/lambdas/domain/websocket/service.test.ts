@@ -42,6 +42,7 @@ const blobs: BlobStore = {
   size: async () => undefined,
   bucket: 'outputs',
   presignGet: async (key) => `https://outputs.example/${key}?signature=1`,
+  presignPut: async (key) => `https://outputs.example/${key}?signature=1`,
   put: async () => undefined,
   get: async () => undefined,
   copy: async () => ({ bytes: 0 }),

@@ -27,15 +27,20 @@ describe('LOCAL_FAMILIES', () => {
     'binds every route of the route family %s, in the family that registers it, and nothing else',
     (routeFamily) => {
       // Prepare
-      const owners = LOCAL_FAMILIES.filter((family) => family.lambdas.routes[routeFamily] !== undefined);
+      const owners = LOCAL_FAMILIES.filter(
+        (family) =>
+          family.lambdas.routes[routeFamily] !== undefined ||
+          family.lambdas.streamRoutes?.[routeFamily] !== undefined,
+      );
       const expected = ROUTE_LIST.filter((route) => route.family === routeFamily).map(
         (route) => route.operationId,
       );
 
       // Act
-      const bound = owners.flatMap(
-        (family) => family.lambdas.routes[routeFamily]?.(fixture.platform.runtime) ?? [],
-      );
+      const bound = owners.flatMap((family) => [
+        ...(family.lambdas.routes[routeFamily]?.(fixture.platform.runtime) ?? []),
+        ...(family.lambdas.streamRoutes?.[routeFamily]?.(fixture.platform.runtime) ?? []),
+      ]);
 
       // Assess
       expect(owners.map((family) => family.lambdas.manifest.name)).toEqual(
