@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11,B12] [--strict]');
   process.exit(0);
 }
 
@@ -37,6 +37,7 @@ const PROFILES = {
     b6: { jobs: { 512: 3, 1024: 2 }, framesPerJob: 4 },
     // About 35 MiB of archives: rendering them is most of this benchmark's time.
     b8: { jobs: 6, framesPerJob: 2, width: 1024, height: 1024, rounds: 3, concurrency: 4 },
+    b12: { rounds: 12 },
   },
   full: {
     b1: { rounds: 15, entries: undefined },
@@ -45,13 +46,14 @@ const PROFILES = {
     b6: { jobs: { 512: 8, 1024: 4 }, framesPerJob: 4 },
     // About 140 MiB: archives of 24 MiB each, several times what a download may hold in memory.
     b8: { jobs: 6, framesPerJob: 2, width: 2048, height: 2048, rounds: 5, concurrency: 4 },
+    b12: { rounds: 40 },
   },
 } as const;
 
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11')
+  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11,B12')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -107,6 +109,11 @@ const benchmarks: Benchmark[] = [
     id: 'B11',
     label: 'training: trainer throughput on CPU and workflow transitions',
     run: async () => (await import('./b11-training.ts')).benchTraining({ log }),
+  },
+  {
+    id: 'B12',
+    label: 'inference gateway: first token, overhead per request, multi-inference',
+    run: async () => (await import('./b12-inference.ts')).benchInference({ ...profile.b12, log }),
   },
 ];
 
