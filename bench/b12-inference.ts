@@ -21,7 +21,9 @@
  * the emulator's first calls).
  */
 import sharp from 'sharp';
-import { SEED_EMD_MODELS } from '../contracts/inference-models.ts';
+import { chatRequest } from '../lambdas/adapters/sagemaker/chat-components.ts';
+import type { DeployedSageMakerModel, Frame } from '../lambdas/domain/inference/ports.ts';
+import { localInferenceModels } from '../lambdas/local/families/inference.ts';
 import { localVisionLauncher } from '../lambdas/local/local-models.ts';
 import { type LocalPlatform, startLocalPlatform } from '../lambdas/local/platform.ts';
 import { errorRow, fmt, type Row, row } from './lib/rows.ts';
@@ -61,11 +63,13 @@ interface Sample {
 
 export async function benchInference(options: B12Options): Promise<Row[]> {
   const image = await smallPng();
-  // Side by side; each is stopped at the end if it started, whether or not the other did.
+  // Side by side; each is stopped once its rows are measured if it started, whether or not the
+  // other did, and before the multi-inference rows start a platform of their own.
   const [platform, direct] = await Promise.allSettled([
     startLocalPlatform({ port: 0, inference: { bedrock: 'emulate', initialCopies: 1 } }),
     localVisionLauncher()({ endpointName: 'bench-direct' }),
   ]);
+  let rows: Row[];
   try {
     if (platform.status === 'rejected') throw platform.reason;
     if (direct.status === 'rejected') throw direct.reason;
@@ -74,12 +78,12 @@ export async function benchInference(options: B12Options): Promise<Row[]> {
     options.log(
       `B12: the models were ready ${fmt(performance.now() - started)} ms after their processes started`,
     );
-    const rows = await measure(new Calls(platform.value, direct.value.url, image.base64), image, options);
-    return [...rows, ...(await measureMulti(options))];
+    rows = await measure(new Calls(platform.value, direct.value.url, image), image, options);
   } finally {
     if (platform.status === 'fulfilled') await platform.value.stop();
     if (direct.status === 'fulfilled') await direct.value.stop();
   }
+  return [...rows, ...(await measureMulti(options))];
 }
 
 /** The local model's pace in the multi-inference rows: a VLM on its own GPU, 250 tokens a second. */
@@ -255,47 +259,51 @@ class Calls {
   readonly #headers: Record<string, string>;
   readonly #direct: string;
   /** Absent: text-only requests (the multi-inference rows). */
-  readonly #frame: string | undefined;
-  /** The model id the gateway's SageMaker adapter names in its body (the component's hub model). */
-  readonly #modelId: string;
+  readonly #image: SmallPng | undefined;
+  /** The model as the local gateway calls it: what its SageMaker adapter names in the body. */
+  readonly #model: DeployedSageMakerModel;
 
-  constructor(platform: LocalPlatform, directUrl: string, frame: string | undefined) {
+  constructor(platform: LocalPlatform, directUrl: string, image: SmallPng | undefined) {
     this.#url = platform.url;
     this.#headers = { 'x-api-key': platform.devKey, 'content-type': 'application/json' };
     this.#direct = `${directUrl}/invocations`;
-    this.#frame = frame;
-    const model = SEED_EMD_MODELS.find((m) => m.key === STREAM_MODEL);
-    if (!model) throw new Error(`${STREAM_MODEL} is not an EMD model`);
-    this.#modelId = model.hubModelId;
+    this.#image = image;
+    const model = localInferenceModels('emulate', 1).find((m) => m.key === STREAM_MODEL);
+    if (model?.provider !== 'sagemaker' || !model.deployment) {
+      throw new Error(`${STREAM_MODEL} is not a deployed EMD model`);
+    }
+    this.#model = { ...model, deployment: model.deployment };
   }
 
   #gatewayBody(extra: Record<string, unknown> = {}): string {
     return JSON.stringify({
       text: PROMPT,
-      frames: this.#frame === undefined ? [] : [this.#frame],
+      frames: this.#image === undefined ? [] : [this.#image.base64],
       max_tokens: MAX_TOKENS,
       temperature: TEMPERATURE,
       ...extra,
     });
   }
 
-  /** What lambdas/adapters/sagemaker/chat-components.ts sends to the endpoint for this request. */
+  /** What the gateway's SageMaker adapter sends to the endpoint for this request: its own builder. */
   #directBody(stream: boolean): string {
-    return JSON.stringify({
-      model: this.#modelId,
-      messages: [
-        {
-          role: 'user',
-          content: [
-            { type: 'image_url', image_url: { url: `data:image/png;base64,${this.#frame}` } },
-            { type: 'text', text: PROMPT },
-          ],
-        },
-      ],
-      max_tokens: MAX_TOKENS,
-      temperature: TEMPERATURE,
-      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-    });
+    const frames: Frame[] =
+      this.#image === undefined
+        ? []
+        : [
+            {
+              kind: 'image',
+              format: 'png',
+              bytes: this.#image.png,
+              width: this.#image.width,
+              height: this.#image.height,
+            },
+          ];
+    return chatRequest(
+      this.#model,
+      { text: PROMPT, frames, maxTokens: MAX_TOKENS, temperature: TEMPERATURE },
+      stream,
+    );
   }
 
   gatewayFirstToken(): Promise<number> {
@@ -401,6 +409,7 @@ async function timed(work: () => Promise<void>): Promise<number> {
 }
 
 interface SmallPng {
+  png: Buffer;
   base64: string;
   width: number;
   height: number;
@@ -416,7 +425,7 @@ async function smallPng(): Promise<SmallPng> {
     '<rect width="100%" height="100%" fill="white"/>' +
     '<text x="8" y="34" font-family="DejaVu Sans" font-size="26" fill="black">SF 2026</text></svg>';
   const png = await sharp(Buffer.from(svg)).png().toBuffer();
-  return { base64: png.toString('base64'), width, height, bytes: png.length };
+  return { png, base64: png.toString('base64'), width, height, bytes: png.length };
 }
 
 /** Until the gateway reports the EMD models of the benchmark ready (the copies warm in the background). */

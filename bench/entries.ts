@@ -13,5 +13,6 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   { name: 'wf-run-job', entry: 'lambdas/handlers/workflow/run-job.ts' },
   { name: 'wf-fail-job', entry: 'lambdas/handlers/workflow/fail-job.ts' },
   { name: 'wf-finish-batch', entry: 'lambdas/handlers/workflow/finish-batch.ts' },
+  { name: 'wf-run-inference', entry: 'lambdas/handlers/workflow/run-inference.ts' },
   { name: 'reconciler', entry: 'lambdas/handlers/reconciler.ts' },
 ];

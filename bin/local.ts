@@ -84,7 +84,8 @@ try {
     host: values.host,
     batchMaxConcurrency: concurrency,
     minFreeBytes: Math.round(minFreeMb * 1024 ** 2),
-    inference: { bedrock },
+    // The local models are up before the first call (the platform's default starts them at zero).
+    inference: { bedrock, initialCopies: 1 },
     ...(dataDir ? { dataDir } : {}),
   });
 } catch (error) {

@@ -138,6 +138,12 @@ export const SEED_EMD_MODELS: readonly EmdModel[] = [
 ];
 
 /**
+ * The instance type the EMD models' endpoint runs on unless the stage chooses another (lib/config.ts):
+ * one ml.g5.12xlarge holds seed 003's one-GPU models together (3 of its 4 A10Gs).
+ */
+export const DEFAULT_EMD_INSTANCE_TYPE = 'ml.g5.12xlarge';
+
+/**
  * An inference component's name for a model key: SageMaker names allow no dots
  * (`qwen2.5-vl-32b` → `synthforge-qwen2-5-vl-32b`).
  */
@@ -191,3 +197,42 @@ export const RuntimeModelSchema = z.discriminatedUnion('provider', [
 ]);
 export type RuntimeModel = z.output<typeof RuntimeModelSchema>;
 export const RuntimeModelList = z.array(RuntimeModelSchema);
+
+type RuntimeModelInput = z.input<typeof RuntimeModelSchema>;
+type RuntimeBedrockModel = Extract<RuntimeModelInput, { provider: 'bedrock' }>;
+type RuntimeEmdModel = Extract<RuntimeModelInput, { provider: 'sagemaker' }>;
+/** Where a deployed EMD model is served: its endpoint, component, instance and wake time. */
+export type EmdDeployment = NonNullable<RuntimeEmdModel['deployment']>;
+
+/**
+ * A Bedrock model as `INFERENCE_MODELS` lists it (the stack's and the local platform's list alike);
+ * `extra`: what only the local platform says of it (emulated, or unavailable and why).
+ */
+export function runtimeBedrockModel<E extends Pick<RuntimeBedrockModel, 'emulated' | 'unavailable'>>(
+  model: BedrockModel,
+  extra: E = {} as E,
+): RuntimeBedrockModel & E {
+  return {
+    provider: 'bedrock',
+    key: model.key,
+    name: model.name,
+    modelId: model.modelId,
+    media: [...model.media],
+    prices: model.prices,
+    ...extra,
+  };
+}
+
+/** An EMD model as `INFERENCE_MODELS` lists it: where it is deployed, or no `deployment` if it is not. */
+export function runtimeEmdModel(model: EmdModel, deployment?: EmdDeployment): RuntimeEmdModel {
+  return {
+    provider: 'sagemaker',
+    key: model.key,
+    name: model.name,
+    modelId: model.hubModelId,
+    media: [...model.media],
+    imagesPerPrompt: model.imagesPerPrompt,
+    prices: model.prices,
+    ...(deployment ? { deployment } : {}),
+  };
+}

@@ -7,6 +7,7 @@
  */
 import { IsoDateTime } from './common.ts';
 import { MODEL_KEY_PATTERN } from './inference-models.ts';
+import { FRAME_CONTENT_TYPES, INFERENCE_DEFAULTS } from './inference-vocabulary.ts';
 import { Job } from './jobs.ts';
 import * as z from './zod.ts';
 
@@ -41,19 +42,19 @@ const modelInput = z.object({
     }),
   mediaType: z
     .enum(['image', 'video'], { error: 'mediaType must be "image" or "video"' })
-    .default('image')
+    .default(INFERENCE_DEFAULTS.mediaType)
     .openapi({ description: 'what the frames are' }),
   max_tokens: z
     .number({ error: 'max_tokens must be a whole number' })
     .int('max_tokens must be a whole number')
     .min(1, 'max_tokens must be between 1 and 8192')
     .max(8192, 'max_tokens must be between 1 and 8192')
-    .default(1024),
+    .default(INFERENCE_DEFAULTS.max_tokens),
   temperature: z
     .number({ error: 'temperature must be a number' })
     .min(0, 'temperature must be between 0 and 1')
     .max(1, 'temperature must be between 0 and 1')
-    .default(0.1),
+    .default(INFERENCE_DEFAULTS.temperature),
 });
 /** A model's input as the gateway reads it, defaults applied: what every route's body holds. */
 export type ModelInput = z.output<typeof modelInput>;
@@ -306,12 +307,9 @@ export const UploadRequest = z
       .string({ error: 'filename must be a string' })
       .min(1, 'filename must not be empty')
       .max(200, 'filename must be at most 200 characters'),
-    content_type: z
-      .string({ error: 'content_type must be a string' })
-      .regex(
-        /^(image\/(png|jpeg|gif|webp)|video\/mp4)$/,
-        'content_type must be image/png, image/jpeg, image/gif, image/webp or video/mp4',
-      ),
+    content_type: z.enum(FRAME_CONTENT_TYPES, {
+      error: 'content_type must be image/png, image/jpeg, image/gif, image/webp or video/mp4',
+    }),
   })
   .strict()
   .openapi('UploadRequest');

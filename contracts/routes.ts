@@ -869,3 +869,11 @@ export const routes = {
 export type Routes = typeof routes;
 export type RouteName = keyof Routes;
 export const ROUTE_LIST: readonly RouteDef[] = Object.values(routes) as RouteDef[];
+
+/**
+ * Routes that answer with Server-Sent Events: their function streams its response (Lambda response
+ * streaming behind API Gateway's STREAM transfer mode; the local API server streams it likewise).
+ */
+export function streamsResponse(route: Pick<RouteDef, 'response'>): boolean {
+  return route.response.contentType === 'text/event-stream';
+}

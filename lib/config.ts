@@ -11,6 +11,7 @@ import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import {
   BedrockModelSchema,
+  DEFAULT_EMD_INSTANCE_TYPE,
   type EmdModel,
   EmdModelSchema,
   SEED_BEDROCK_MODELS,
@@ -113,7 +114,7 @@ export const GPU_INSTANCE_TYPES: Readonly<Record<string, { gpus: number; memoryG
  * (GPUs and memory): each component is created with one copy (lib/constructs/vlm-endpoint.ts), so
  * they must all fit at once within `maxInstances`.
  */
-export function instancesForFirstCopies(
+function instancesForFirstCopies(
   models: readonly Pick<EmdModel, 'gpus' | 'minMemoryMb'>[],
   instance: { gpus: number; memoryGiB: number },
 ): number {
@@ -152,7 +153,7 @@ const EmdConfigSchema = z
       .refine((type) => GPU_INSTANCE_TYPES[type] !== undefined, {
         message: `one of the GPU instance types ${Object.keys(GPU_INSTANCE_TYPES).join(', ')}`,
       })
-      .default('ml.g5.12xlarge'),
+      .default(DEFAULT_EMD_INSTANCE_TYPE),
     /** At most this many instances at once (managed instance scaling; it scales to 0 when idle). */
     maxInstances: z.number().int().min(1).max(10).default(1),
     /**
@@ -195,6 +196,8 @@ const EmdConfigSchema = z
         });
       }
       keys.add(model.key);
+      // A stage that does not deploy the endpoint sizes nothing: only the models' keys matter.
+      if (!emd.enabled) return;
       if (model.gpus > instance.gpus) {
         ctx.addIssue({
           code: 'custom',
@@ -210,6 +213,7 @@ const EmdConfigSchema = z
         });
       }
     });
+    if (!emd.enabled) return;
     const fitting = emd.models.filter(
       (model) => model.gpus <= instance.gpus && model.minMemoryMb <= instance.memoryGiB * 1024,
     );

@@ -9,6 +9,7 @@
  */
 import { setImmediate } from 'node:timers/promises';
 import sharp from 'sharp';
+import { sniffFormat } from '../../contracts/inference-vocabulary.ts';
 import { detectFaces, type FaceBox, type FaceDetectorKind, readText } from './models.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp';
@@ -59,14 +60,8 @@ export class ImageError extends Error {
 
 /** The format from the file's first bytes (its signature), or undefined for any other file. */
 export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
-  const starts = (offset: number, signature: string) =>
-    bytes.length >= offset + signature.length &&
-    [...signature].every((character, i) => bytes[offset + i] === character.charCodeAt(0));
-  if (starts(0, '\x89PNG\r\n\x1a\n')) return 'png';
-  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  if (starts(0, 'GIF87a') || starts(0, 'GIF89a')) return 'gif';
-  if (starts(0, 'RIFF') && starts(8, 'WEBP')) return 'webp';
-  return undefined;
+  const format = sniffFormat(bytes);
+  return format === 'mp4' ? undefined : format;
 }
 
 /** Analyses one image; an ImageError when it is not a readable PNG, JPEG, GIF or WebP. */

@@ -30,3 +30,11 @@ export const illegalState = (message: string, details: Record<string, unknown>) 
 
 export const unavailable = (message: string, details: Record<string, unknown>, retryAfter?: number) =>
   new DomainError('UNAVAILABLE', message, details, retryAfter);
+
+/**
+ * A service's message with its ARNs and account ids taken out: such a message can reach a caller (a
+ * Bedrock or SageMaker AccessDeniedException names the role's ARN, and so the account; an endpoint's
+ * failure reason names its resources), and no answer may carry either.
+ */
+export const withoutAwsIdentifiers = (message: string): string =>
+  message.replace(/\barn:aws[\w-]*:[^\s"',)]*/gi, '<arn>').replace(/\b\d{12}\b/g, '<account>');

@@ -219,7 +219,10 @@ export function failureResponse(
 ): APIGatewayProxyResult {
   const { format } = binding;
   // Seed 003 echoes the request in its errors: read back leniently, only for that format.
-  const context = format === 'seed003' ? { body: lenientBody(event), now } : {};
+  const context =
+    format === 'seed003'
+      ? { body: lenientBody(event, binding.route.maxBodyBytes ?? MAX_BODY_BYTES), now }
+      : {};
   if (error instanceof DomainError) return errorResponse(error, requestId, format, context);
   logger.error('unhandled error', { error: error as Error, operation: binding.route.operationId, requestId });
   return errorResponse(
@@ -251,11 +254,16 @@ function parsePart<S extends z.ZodType | undefined>(
   throw invalidInput(parsed.error, input, location);
 }
 
+/** The bodies `readJsonBody` parsed, for an error's echo to reuse rather than parse again. */
+const parsedBodies = new WeakMap<APIGatewayProxyEvent, unknown>();
+
 function readJsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limit: number): unknown {
   const text = bodyText(event, limit);
   if (text.trim().length === 0) return undefined;
   try {
-    return JSON.parse(text, rejectPrototypeKeys);
+    const parsed = JSON.parse(text, rejectPrototypeKeys);
+    parsedBodies.set(event, parsed);
+    return parsed;
   } catch (error) {
     if (error instanceof DomainError) throw error;
     // `curl -d @file.json` labels JSON as a form; any label is fine as long as the body is JSON.
@@ -294,10 +302,15 @@ function bodyText(event: APIGatewayProxyEvent, limit: number): string {
   );
 }
 
-/** The body as JSON for an error's echo, or undefined: never throws. */
-function lenientBody(event: APIGatewayProxyEvent): unknown {
+/**
+ * The body as JSON for an error's echo, or undefined: never throws. A body already parsed is not
+ * parsed again, and one over the route's limit (refused with 413) is not parsed at all.
+ */
+function lenientBody(event: APIGatewayProxyEvent, limit: number): unknown {
+  if (parsedBodies.has(event)) return parsedBodies.get(event);
+  const raw = event.body ?? '';
+  if (Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8') > limit) return undefined;
   try {
-    const raw = event.body ?? '';
     return JSON.parse(event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw);
   } catch {
     return undefined;

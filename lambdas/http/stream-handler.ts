@@ -63,6 +63,36 @@ export interface ResponseSink {
 
 export type StreamingApiHandler = (event: APIGatewayProxyEvent, sink: ResponseSink) => Promise<void>;
 
+/** What a sink writes to: Lambda's response stream, or the local platform's HTTP response. */
+export interface ChunkTarget {
+  write(chunk: string): boolean;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * Writes a chunk and resolves when another may follow (backpressure), for every sink. A target the
+ * client has left (destroyed) or that has ended takes nothing and resolves at once: it fires neither
+ * `drain` nor `close` again, so a wait on them would never end. Both listeners go once either fires,
+ * so a slow reader does not pile them up.
+ */
+export function writeChunk(target: ChunkTarget, chunk: string): Promise<void> {
+  if (target.destroyed || target.writableEnded || target.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      target.off('drain', done);
+      target.off('close', done);
+      resolve();
+    };
+    target.once('drain', done);
+    target.once('close', done);
+    // The write itself may have found it gone.
+    if (target.destroyed) done();
+  });
+}
+
 /** `event: name` and `data: json`, ended by a blank line; JSON holds no raw newline, so one data line. */
 export const formatEvent = ({ event, data }: ServerSentEvent): string =>
   `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -121,6 +151,8 @@ export function createStreamingApiHandler(
 
 /** A whole non-streamed answer (an error before the stream started) written to the sink. */
 async function answer(sink: ResponseSink, result: APIGatewayProxyResult): Promise<void> {
+  // A client that left while the stream was opening (a model waking) takes no answer.
+  if (sink.signal.aborted) return;
   sink.head(result.statusCode, (result.headers ?? {}) as Record<string, string>);
   await sink.write(result.body);
   sink.end();

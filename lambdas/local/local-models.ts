@@ -20,6 +20,7 @@ import {
   type InstanceLauncher,
   sharedLauncher,
 } from './sagemaker/host.ts';
+import { launchWithin, waitForPing } from './sagemaker/instances.ts';
 import { HOST } from './sagemaker/wire-protocol.ts';
 
 export type BedrockMode = 'emulate' | 'aws' | 'off';
@@ -48,19 +49,37 @@ export const localVisionLauncher = (env?: NodeJS.ProcessEnv): InstanceLauncher =
     ...(env ? { env } : {}),
   });
 
+export interface LocalModelsOptions {
+  bedrock: BedrockMode;
+  launcher?: InstanceLauncher;
+  /**
+   * How long the Bedrock emulator keeps its hold on the local model after its last call; the process
+   * stops once nothing else holds it either. Default 15 min, as the EMD components' idle scale-in.
+   */
+  bedrockIdleMs?: number;
+  /** How long the local model may take to start and answer `/ping`. Default 60 s, as a component copy's. */
+  launchTimeoutMs?: number;
+}
+
 export async function startLocalModels(
-  options: { bedrock: BedrockMode; launcher?: InstanceLauncher },
+  options: LocalModelsOptions,
   log?: (message: string, details?: Record<string, unknown>) => void,
 ): Promise<LocalModels> {
   const launcher = sharedLauncher(options.launcher ?? localVisionLauncher());
-  let bedrockHandle: Promise<InstanceHandle> | undefined;
+  const hold = bedrockHold(launcher, {
+    idleMs: options.bedrockIdleMs ?? 15 * 60_000,
+    launchTimeoutMs: options.launchTimeoutMs ?? 60_000,
+  });
   const bedrockBackend = (modelId: string): BedrockModelBackend => ({
     servedBy: LOCAL_VISION_MODEL,
     async *converse(request, signal) {
       // The model's process starts on the first call, and is shared with the EMD components.
-      bedrockHandle ??= launcher({ endpointName: 'bedrock-runtime' });
-      const { url } = await bedrockHandle;
-      return yield* chatCompletionsBackend(url, { model: modelId }).converse(request, signal);
+      const lease = await hold.take();
+      try {
+        return yield* chatCompletionsBackend(lease.url, { model: modelId }).converse(request, signal);
+      } finally {
+        lease.done();
+      }
     },
   });
   const bedrock =
@@ -77,8 +96,92 @@ export async function startLocalModels(
     bedrock,
     async stop() {
       await bedrock?.stop();
-      const handle = await bedrockHandle?.catch(() => undefined);
-      await handle?.stop();
+      await hold.stop();
+    },
+  };
+}
+
+/** A call's use of the local model: its URL, and `done` once the call has ended. */
+interface ModelLease {
+  url: string;
+  done(): void;
+}
+
+/**
+ * The Bedrock emulator's handle on the shared local model. The first call launches it (within
+ * `launchTimeoutMs`, `/ping` included); the handle is dropped when its process exits or its launch
+ * fails, so that the next call starts another, and let go `idleMs` after the last call ends, so
+ * that the shared process can stop when the EMD components are at zero too.
+ */
+function bedrockHold(launcher: InstanceLauncher, limits: { idleMs: number; launchTimeoutMs: number }) {
+  interface Held {
+    handle: Promise<InstanceHandle>;
+    calls: number;
+    idle: NodeJS.Timeout | undefined;
+  }
+  let held: Held | undefined;
+  let stopped = false;
+  const release = (entry: Held) => {
+    clearTimeout(entry.idle);
+    if (held === entry) held = undefined;
+    return entry.handle.then(
+      (handle) => handle.stop(),
+      () => undefined,
+    );
+  };
+  const launch = async (): Promise<InstanceHandle> => {
+    const context = { endpointName: 'bedrock-runtime' };
+    const handle = await launchWithin(launcher, context, limits.launchTimeoutMs);
+    try {
+      await waitForPing(handle.url, limits.launchTimeoutMs, () => {
+        if (stopped) throw new Error('the local models are stopping');
+      });
+    } catch (error) {
+      await handle.stop().catch(() => undefined);
+      throw error;
+    }
+    return handle;
+  };
+  return {
+    async take(): Promise<ModelLease> {
+      if (stopped) throw new Error('the local models have stopped');
+      let entry = held;
+      if (!entry) {
+        const fresh: Held = { handle: launch(), calls: 0, idle: undefined };
+        entry = held = fresh;
+        fresh.handle
+          .then(
+            (handle) => handle.exited.then(() => release(fresh)),
+            () => release(fresh),
+          )
+          .catch(() => undefined);
+      }
+      const taken = entry;
+      clearTimeout(taken.idle);
+      taken.calls++;
+      let url: string;
+      try {
+        ({ url } = await taken.handle);
+      } catch (error) {
+        taken.calls--;
+        throw error;
+      }
+      let done = false;
+      return {
+        url,
+        done() {
+          if (done) return;
+          done = true;
+          taken.calls--;
+          if (taken.calls > 0 || held !== taken) return;
+          taken.idle = setTimeout(() => void release(taken).catch(() => undefined), limits.idleMs);
+          taken.idle.unref();
+        },
+      };
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (held) await release(held);
     },
   };
 }

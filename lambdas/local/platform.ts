@@ -87,8 +87,9 @@ export interface LocalPlatformOptions {
   /**
    * The inference gateway's models (seed 003): how Bedrock is reached (default `off`; `npm start`
    * picks `emulate` with `--emulate-bedrock`, `aws` when the environment has credentials), and the
-   * local EMD components' copies at start (default 1; tests start them scaled to zero), idle time to
-   * scale in and wake delay. `launcher` replaces the local vision model's process (tests).
+   * local EMD components' copies at start (default 0: nothing spawns until a call; `npm start` warms
+   * one), idle time to scale in (Bedrock's hold on the local model too) and wake delay. `launcher`
+   * replaces the local vision model's process (tests).
    */
   inference?: {
     bedrock?: BedrockMode;
@@ -142,6 +143,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     {
       bedrock: options.inference?.bedrock ?? 'off',
       ...(options.inference?.launcher ? { launcher: options.inference.launcher } : {}),
+      // Bedrock lets go of the shared model when idle as long as the EMD components do.
+      ...(options.inference?.idleScaleInMs === undefined
+        ? {}
+        : { bedrockIdleMs: options.inference.idleScaleInMs }),
     },
     (message, details) => logger.info(message, details ?? {}),
   );
@@ -220,8 +225,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
   runtime = composeParts([core, ...started.map((family) => family.part)]) as PlatformRuntime;
   const rt = runtime;
 
+  // Stopping cuts the streams still open: the server could not close while they are.
+  const stopping = new AbortController();
   const server: Server = createLocalApiServer({
     ...routeHandlers(rt),
+    stopping: stopping.signal,
     keys: new CachingKeyStore(rt.keys, {
       ttlSeconds: options.keyCache?.ttlSeconds ?? DEFAULT_KEY_CACHE_TTL_SECONDS,
       ...(options.keyCache?.now ? { now: options.keyCache.now } : {}),
@@ -271,6 +279,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
     async stop() {
       // Open sockets first: upgraded connections would keep the server from closing.
       await sockets.close();
+      stopping.abort();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
       // Each family stops its executions; their jobs stay open and resume on the next start.

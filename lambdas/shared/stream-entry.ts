@@ -14,6 +14,7 @@ import {
   type ResponseSink,
   type StreamingApiHandler,
   type StreamRouteBinding,
+  writeChunk,
 } from '../http/stream-handler.ts';
 import { type CoreRuntime, type RuntimeBuilder, runtimeFromEnvOnce } from '../runtime/core.ts';
 import { logger } from './logger.ts';
@@ -37,7 +38,10 @@ const lambdaPrelude: PreludeWriter = (stream, metadata) =>
 export function lambdaSink(responseStream: Writable, prelude: PreludeWriter = lambdaPrelude): ResponseSink {
   const gone = new AbortController();
   // API Gateway closing the connection (the client left) closes the stream; the model call stops.
-  responseStream.once('close', () => gone.abort());
+  // A stream that closes once its answer is whole aborts nothing.
+  responseStream.once('close', () => {
+    if (!responseStream.writableFinished) gone.abort();
+  });
   responseStream.once('error', () => gone.abort());
   let body: Writable | undefined;
   const opened = () => {
@@ -49,15 +53,7 @@ export function lambdaSink(responseStream: Writable, prelude: PreludeWriter = la
       body = prelude(responseStream, { statusCode, headers });
     },
     write(chunk) {
-      const stream = opened();
-      return new Promise((resolve) => {
-        if (stream.write(chunk)) resolve();
-        else {
-          // A client that left never drains: its close ends the wait too.
-          stream.once('drain', () => resolve());
-          stream.once('close', () => resolve());
-        }
-      });
+      return writeChunk(opened(), chunk);
     },
     end() {
       opened().end();

@@ -28,6 +28,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { streamsResponse } from '../../contracts/routes.ts';
 import { type ApiRoute, pathParameters, type RouteFamily, requestBodySchema } from '../api-routes.ts';
 import type { ApiLimits } from '../config.ts';
 import { ApiFirewall } from './api-firewall.ts';
@@ -50,14 +51,26 @@ export interface ApiProps {
 }
 
 /**
- * How long API Gateway waits on a streamed answer (a STREAM integration may wait up to 15 minutes;
- * a buffered one keeps the default 29 s).
+ * The longest a streamed answer may last: how long API Gateway waits on a STREAM integration (at
+ * most 15 minutes; a buffered one keeps the default 29 s), and the timeout of the function that
+ * streams it (Lambda's own limit, also 15 minutes).
  */
-export const STREAM_INTEGRATION_TIMEOUT = Duration.minutes(15);
+export const STREAM_TIMEOUT = Duration.minutes(15);
 
-/** Routes that answer with Server-Sent Events: their function streams its response. */
-export function streamsResponse(route: Pick<ApiRoute, 'response'>): boolean {
-  return route.response.contentType === 'text/event-stream';
+/**
+ * The families whose routes stream (`streamsResponse`). One function serves a family with one
+ * integration, so a family's routes must all stream or all answer whole: a mix fails the synthesis.
+ */
+function streamingFamilies(routes: readonly ApiRoute[]): Set<RouteFamily> {
+  const streaming = new Set(routes.filter(streamsResponse).map((route) => route.family));
+  for (const route of routes) {
+    if (streaming.has(route.family) && !streamsResponse(route)) {
+      throw new Error(
+        `${route.method} ${route.path}: family ${route.family} has streaming routes, and its one function cannot also answer this route whole: give the streaming routes a family of their own`,
+      );
+    }
+  }
+  return streaming;
 }
 
 /** The access log line: one JSON object per request. */
@@ -304,24 +317,21 @@ export class Api extends Construct {
       validateRequestParameters: true,
     });
 
+    // A streaming family's function answers through Lambda response streaming: API Gateway invokes
+    // it with InvokeWithResponseStream (the integration's `response-streaming-invocations` URI) and
+    // passes the answer on as it comes.
+    const streaming = streamingFamilies(props.routes);
     const integrations = Object.fromEntries(
       Object.entries(props.handlers).map(([family, fn]) => [
         family,
-        new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
-      ]),
-    ) as Record<RouteFamily, LambdaIntegration>;
-    // A streaming route's function answers through Lambda response streaming: API Gateway invokes it
-    // with InvokeWithResponseStream (the integration's `response-streaming-invocations` URI) and
-    // passes the answer on as it comes.
-    const streamingIntegrations = Object.fromEntries(
-      Object.entries(props.handlers).map(([family, fn]) => [
-        family,
-        new LambdaIntegration(fn, {
-          proxy: true,
-          allowTestInvoke: false,
-          responseTransferMode: ResponseTransferMode.STREAM,
-          timeout: STREAM_INTEGRATION_TIMEOUT,
-        }),
+        streaming.has(family as RouteFamily)
+          ? new LambdaIntegration(fn, {
+              proxy: true,
+              allowTestInvoke: false,
+              responseTransferMode: ResponseTransferMode.STREAM,
+              timeout: STREAM_TIMEOUT,
+            })
+          : new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
       ]),
     ) as Record<RouteFamily, LambdaIntegration>;
 
@@ -335,7 +345,7 @@ export class Api extends Construct {
             schema: { schema: JsonSchemaVersion.DRAFT4, ...(bodySchema as JsonSchema) },
           })
         : undefined;
-      const integration = (streamsResponse(route) ? streamingIntegrations : integrations)[route.family];
+      const integration = integrations[route.family];
       // Without one, API Gateway would answer with a mock integration: fail the synthesis instead.
       if (!integration)
         throw new Error(`${route.method} ${route.path}: no function serves its family ${route.family}`);

@@ -44,17 +44,17 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint, CfnEndpointConfig, CfnInferenceComponent } from 'aws-cdk-lib/aws-sagemaker';
 import { Fact, FactName } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
-import { componentNameOf, type EmdModel, type RuntimeModel } from '../../contracts/inference-models.ts';
+import { componentNameOf, type EmdDeployment, type EmdModel } from '../../contracts/inference-models.ts';
 import type { EmdConfig } from '../config.ts';
 import { type EcrImage, ecrImageOf, regionalEcrImage } from '../ecr-image.ts';
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
 /** The LMI image: DJL Serving 0.36 with vLLM 0.15.1 (LMI v20), CUDA 12.8. */
-export const VLM_IMAGE_REPOSITORY = 'djl-inference';
+const VLM_IMAGE_REPOSITORY = 'djl-inference';
 export const VLM_IMAGE_TAG = '0.36.0-lmi20.0.0-cu128-v1.0';
 
 /** The endpoint's one production variant, which the components are placed on. */
-export const VLM_VARIANT = 'AllTraffic';
+const VLM_VARIANT = 'AllTraffic';
 
 /**
  * How long a component may take to download its weights, and its container to answer its first
@@ -97,9 +97,6 @@ export interface VlmEndpointProps {
   readonly endpointScope?: Construct;
 }
 
-/** A deployed model as the runtime sees it (`RuntimeModel`'s `deployment`). */
-export type VlmDeployment = NonNullable<Extract<RuntimeModel, { provider: 'sagemaker' }>['deployment']>;
-
 /** One model's inference component. */
 export interface VlmComponent {
   readonly model: EmdModel;
@@ -118,9 +115,6 @@ export class VlmEndpoint extends Construct {
   readonly endpointName: string;
   /** Built from the name: granting on it does not wait for the endpoint. */
   readonly endpointArn: string;
-  readonly instanceType: string;
-  /** Seconds from a request to a model at zero until it answers (what the waking 503 estimates). */
-  readonly wakeSeconds: number;
   /** The role SageMaker runs the components with: pulls the image, writes logs and metrics. */
   readonly executionRole: Role;
   /** The role's statements. */
@@ -129,6 +123,8 @@ export class VlmEndpoint extends Construct {
   readonly endpoint: CfnEndpoint;
   /** One per model, in the configuration's order. */
   readonly components: readonly VlmComponent[];
+  /** The stage's `inference.emd`: the instance type and wake time each deployment reports. */
+  readonly #config: EmdConfig;
 
   constructor(scope: Construct, id: string, props: VlmEndpointProps) {
     super(scope, id);
@@ -136,8 +132,7 @@ export class VlmEndpoint extends Construct {
     const serving = props.endpointScope ? new Construct(props.endpointScope, id) : this;
     this.endpointName = `synthforge-${stage}-vlm`;
     this.endpointArn = this.#sagemakerArn('endpoint', this.endpointName);
-    this.instanceType = config.instanceType;
-    this.wakeSeconds = config.wakeSeconds;
+    this.#config = config;
     const named = componentNames(stage, config.models);
     const image = this.#image(config);
 
@@ -229,14 +224,15 @@ export class VlmEndpoint extends Construct {
   }
 
   /** Where the model `key` is deployed, as the runtime's model list carries it; undefined if it is not. */
-  deploymentOf(key: string): VlmDeployment | undefined {
+  deploymentOf(key: string): EmdDeployment | undefined {
     const deployed = this.components.find((component) => component.model.key === key);
     if (!deployed) return undefined;
     return {
       endpointName: this.endpointName,
       componentName: deployed.componentName,
-      instanceType: this.instanceType,
-      wakeSeconds: this.wakeSeconds,
+      instanceType: this.#config.instanceType,
+      // Seconds from a request to a model at zero until it answers (what the waking 503 estimates).
+      wakeSeconds: this.#config.wakeSeconds,
     };
   }
 
@@ -307,7 +303,9 @@ export class VlmEndpoint extends Construct {
         },
       },
       // One copy at create, as AWS's samples do; scaling takes it to zero. Application Auto Scaling
-      // owns the count afterwards, and CloudFormation sends this again only if it changes here.
+      // owns the count afterwards. That CloudFormation sends CopyCount again only when it changes
+      // here is unverified: an update of the component (its image, environment or token) may send
+      // it too and set the live count back to 1, waking a model that had scaled to zero.
       runtimeConfig: { copyCount: 1 },
     });
 

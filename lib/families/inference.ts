@@ -7,12 +7,18 @@
  * machine's step that makes an `"async": true` request's call (15 minutes too). The three call the
  * models with the same grants.
  */
-import { Annotations, CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { z } from 'zod';
 import { inferenceFamily } from '../../contracts/families/inference.ts';
-import { type RuntimeModelSchema, SEED_EMD_MODELS } from '../../contracts/inference-models.ts';
+import {
+  type BedrockModel,
+  runtimeBedrockModel,
+  runtimeEmdModel,
+  SEED_BEDROCK_MODELS,
+  SEED_EMD_MODELS,
+} from '../../contracts/inference-models.ts';
 import type { InferenceConfig } from '../config.ts';
+import { STREAM_TIMEOUT } from '../constructs/api.ts';
 import { JOB_SUBMISSION_ACTIONS } from '../constructs/data.ts';
 import { type LambdaStateMachine, lambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
@@ -33,7 +39,7 @@ const NAG_REASONS = {
   foundationModels:
     'A cross-region inference profile routes each call to its foundation model in whichever region of the profile has capacity, so the model is allowed in every region; the statement names each configured foundation model, and the profiles themselves are allowed in this region and account only.',
   uploads:
-    "Frames too large to send inline are uploaded by the tenant with a presigned PUT and read back by the gateway (and by Bedrock, with the caller's permissions) under <tenant>/uploads/..., chosen at run time; the statement allows only GetObject and PutObject on keys of that shape, in the one outputs bucket.",
+    "Frames too large to send inline are uploaded by the tenant with a presigned PUT and read back by the gateway (and by Bedrock, with the caller's permissions) under <tenant>/uploads/..., chosen at run time; the statement allows only GetObject (and PutObject to the API function, which presigns the uploads) on keys of that shape, in the one outputs bucket.",
   asyncInference:
     "An asynchronous inference job keeps its request (<tenant>/inference/<job>/request.json, written by the API) and its answer (<tenant>/inference/<job>/result.json, written by RunInference, presigned by the jobs function) under the tenant's prefix and the job's id, both chosen at run time; each statement allows only the actions its function needs, on keys of that shape, in the one outputs bucket.",
   stopInferenceExecutions:
@@ -42,56 +48,35 @@ const NAG_REASONS = {
     'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions, so AWS requires Resource "*"; the image is pulled from its one repository only, and metrics are limited by condition to the SageMaker endpoint and inference component namespaces.',
 } as const;
 
-/** The longest a stream may last: Lambda's own limit, and API Gateway's for a STREAM integration. */
-export const STREAM_FUNCTION_TIMEOUT = Duration.minutes(15);
-
 /** An asynchronous job's call: Lambda's own limit (the stage's `asyncDeadlineMs` stays inside it). */
 export const RUN_INFERENCE_TIMEOUT = Duration.minutes(15);
-
-/** A model of `INFERENCE_MODELS`, as written (the runtime fills in its defaults). */
-export type RuntimeModelEntry = z.input<typeof RuntimeModelSchema>;
 
 /**
  * What the gateway's runtime knows of every model (`INFERENCE_MODELS`): the Bedrock models, and the
  * EMD catalogue (seed 003's models, each replaced by the stage's model of the same key, then the
  * stage's other models), each with where it is deployed when the stage deploys it.
  */
-export function runtimeModelsOf(config: InferenceConfig, vlm: VlmEndpoint | undefined): RuntimeModelEntry[] {
-  const bedrock = config.bedrock.models.map(
-    (model): RuntimeModelEntry => ({
-      provider: 'bedrock',
-      key: model.key,
-      name: model.name,
-      modelId: model.modelId,
-      media: model.media,
-      prices: model.prices,
-    }),
-  );
+function runtimeModelsOf(
+  config: InferenceConfig,
+  bedrockModels: readonly BedrockModel[],
+  vlm: VlmEndpoint | undefined,
+) {
   const staged = new Map(config.emd.models.map((model) => [model.key, model]));
   const seedKeys = new Set(SEED_EMD_MODELS.map((model) => model.key));
   const catalogue = [
     ...SEED_EMD_MODELS.map((model) => staged.get(model.key) ?? model),
     ...config.emd.models.filter((model) => !seedKeys.has(model.key)),
   ];
-  const emd = catalogue.map((model): RuntimeModelEntry => {
-    const deployment = vlm?.deploymentOf(model.key);
-    return {
-      provider: 'sagemaker',
-      key: model.key,
-      name: model.name,
-      modelId: model.hubModelId,
-      media: model.media,
-      imagesPerPrompt: model.imagesPerPrompt,
-      prices: model.prices,
-      ...(deployment ? { deployment } : {}),
-    };
-  });
-  return [...bedrock, ...emd];
+  return [
+    ...bedrockModels.map((model) => runtimeBedrockModel(model)),
+    ...catalogue.map((model) => runtimeEmdModel(model, vlm?.deploymentOf(model.key))),
+  ];
 }
 
 /**
  * The regions a cross-region inference profile's prefix serves (`us.` profiles route between US
- * regions, and so on): a profile outside the stack's geography does not exist there.
+ * regions, and so on): a profile outside the stack's geography does not exist there. Which regions
+ * of its geography a profile may be called from differs by model; this is the geography only.
  */
 const PROFILE_GEOGRAPHIES: readonly { prefix: string; regions: RegExp }[] = [
   { prefix: 'us-gov.', regions: /^us-gov-/ },
@@ -102,6 +87,37 @@ const PROFILE_GEOGRAPHIES: readonly { prefix: string; regions: RegExp }[] = [
   { prefix: 'au.', regions: /^ap-southeast-[24]$/ },
   { prefix: 'ca.', regions: /^ca-/ },
 ];
+
+/** The geographies in which seed 003's Bedrock models (Claude Sonnet 4, Nova Pro) both have a profile. */
+const SEED_PROFILE_PREFIXES: readonly string[] = ['us.', 'eu.', 'apac.'];
+
+/**
+ * The stage's Bedrock models as a stack in `region` calls them. A seed model's `us.` profile (the
+ * default) follows the region: `eu.` in eu-west-1, `apac.` in ap-southeast-2. Any other profile must
+ * be one of the region's geography: one that the region cannot call fails the synthesis, where it
+ * would otherwise answer "invalid model" at every call. An environment-agnostic stack keeps the
+ * models as configured.
+ */
+export function bedrockModelsIn(region: string, models: readonly BedrockModel[]): BedrockModel[] {
+  if (Token.isUnresolved(region)) return [...models];
+  const serves = (prefix: string) =>
+    PROFILE_GEOGRAPHIES.some((geography) => geography.prefix === prefix && geography.regions.test(region));
+  const seedPrefix = SEED_PROFILE_PREFIXES.find(serves);
+  const seedIds = new Set(SEED_BEDROCK_MODELS.map((model) => model.modelId));
+  return models.map((model) => {
+    const prefix = PROFILE_GEOGRAPHIES.find((geography) =>
+      model.modelId.startsWith(geography.prefix),
+    )?.prefix;
+    if (prefix === undefined || serves(prefix)) return model;
+    if (seedIds.has(model.modelId) && seedPrefix !== undefined) {
+      return { ...model, modelId: `${seedPrefix}${model.modelId.slice(prefix.length)}` };
+    }
+    throw new Error(
+      `inference.bedrock.models: ${model.key} is called through ${model.modelId}, a profile that ${region} cannot call: ` +
+        `list inference.bedrock.models in the stage with a profile of ${region}'s geography (or a model id that ${region} serves), or none ([])`,
+    );
+  });
+}
 
 /**
  * Lambda allows 4 KB of environment per function; the model list is most of it, and the table and
@@ -116,12 +132,12 @@ const MAX_MODELS_ENVIRONMENT_BYTES = 3000;
  */
 function bedrockResourcesOf(
   stack: Stack,
-  inference: InferenceConfig,
+  models: readonly BedrockModel[],
 ): { all: string[]; foundationModelArns: string[] } {
-  const profileArns: string[] = [];
+  const profileArns = new Set<string>();
   const foundationModelArns = new Set<string>();
   const directModelArns = new Set<string>();
-  for (const model of inference.bedrock.models) {
+  for (const model of models) {
     if (model.foundationModels.includes(model.modelId)) {
       // Called by its own id: the model in this region, no profile.
       directModelArns.add(
@@ -134,7 +150,7 @@ function bedrockResourcesOf(
       );
       continue;
     }
-    profileArns.push(
+    profileArns.add(
       stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: model.modelId }),
     );
     for (const foundationModel of model.foundationModels) {
@@ -168,8 +184,6 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
   readonly manifest = inferenceFamily;
   /** The EMD models' endpoint; undefined when the stage does not enable it. */
   readonly vlm: VlmEndpoint | undefined;
-  /** Every model, as the functions get it in `INFERENCE_MODELS`. */
-  readonly runtimeModels: readonly RuntimeModelEntry[];
   readonly routeHandlers: {
     readonly inference: SynthForgeFunction;
     readonly inferenceStream: SynthForgeFunction;
@@ -179,15 +193,9 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
   /** The inference machine's step: an `"async": true` request's call, and its answer in S3. */
   readonly runInference: SynthForgeFunction;
   /** `arn:...:bedrock:*::foundation-model/<id>`: each configured profile's models, in any region. */
-  readonly foundationModelArns: readonly string[];
+  readonly #foundationModelArns: readonly string[];
   /** `<tenant>/uploads/*` in the outputs bucket: the frames uploaded with a presigned PUT. */
-  readonly uploadObjectsArn: string;
-  /** `<tenant>/inference/<job>/...`: an asynchronous job's request and answer. */
-  readonly jobObjectsArn: string;
-  /** `<tenant>/inference/<job>/request.json`: what the API stores of a job. */
-  readonly requestObjectsArn: string;
-  /** `<tenant>/inference/<job>/result.json`: the answers the jobs function links. */
-  readonly resultObjectsArn: string;
+  readonly #uploadObjectsArn: string;
   /** Whom the family granted objects of asynchronous jobs, and which: for the nag acknowledgements. */
   readonly #jobObjectGrants: { fn: SynthForgeFunction; objectsArn: string }[] = [];
   /** The Bedrock models and inference profiles the stage calls (InvokeModel's resources). */
@@ -212,22 +220,19 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
         `the inference endpoint ${this.vlm.endpointName} has the name of an image model's endpoint: rename that model`,
       );
     }
-    this.runtimeModels = runtimeModelsOf(inference, this.vlm);
-    const models = JSON.stringify(this.runtimeModels);
+    const bedrockModels = bedrockModelsIn(Stack.of(this).region, inference.bedrock.models);
+    const models = JSON.stringify(runtimeModelsOf(inference, bedrockModels, this.vlm));
     if (Buffer.byteLength(models) > MAX_MODELS_ENVIRONMENT_BYTES) {
       throw new Error(
         `inference: the model list takes ${Buffer.byteLength(models)} bytes of the functions' environment, more than the ${MAX_MODELS_ENVIRONMENT_BYTES} Lambda leaves it: configure fewer models or shorter names`,
       );
     }
-    this.#warnOfProfilesElsewhere(inference);
 
     const environment = {
       INFERENCE_MODELS: models,
       INFERENCE_DEADLINE_MS: String(inference.deadlineMs),
       STATE_TABLE: data.stateTable.tableName,
       OUTPUTS_BUCKET: data.outputsBucket.bucketName,
-      // Presigned upload and download URLs.
-      RESULT_URL_TTL_SECONDS: String(config.resultUrlTtlSeconds),
     };
     const inferenceFn = new SynthForgeFunction(this, 'Inference', {
       ...API_FUNCTION,
@@ -237,13 +242,15 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
       // `"async": true` stores a job, publishes its events when it cannot start, and starts it.
       environment: {
         ...environment,
+        // Presigned upload URLs.
+        RESULT_URL_TTL_SECONDS: String(config.resultUrlTtlSeconds),
         EVENT_BUS_NAME: events.bus.eventBusName,
         IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
       },
     });
     const stream = new SynthForgeFunction(this, 'InferenceStream', {
       memorySize: API_FUNCTION.memorySize,
-      timeout: STREAM_FUNCTION_TIMEOUT,
+      timeout: STREAM_TIMEOUT,
       defaults,
       entry: 'lambdas/handlers/api/inference-stream.ts',
       description: "API: a model's answer streamed as Server-Sent Events (seed 003)",
@@ -266,19 +273,22 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
       },
     });
 
-    const bedrock = bedrockResourcesOf(Stack.of(this), inference);
-    this.foundationModelArns = bedrock.foundationModelArns;
+    const bedrock = bedrockResourcesOf(Stack.of(this), bedrockModels);
+    this.#foundationModelArns = bedrock.foundationModelArns;
     this.#bedrockResources = bedrock.all;
-    this.uploadObjectsArn = data.outputsBucket.arnForObjects('*/uploads/*');
-    this.jobObjectsArn = data.outputsBucket.arnForObjects('*/inference/*');
-    this.requestObjectsArn = data.outputsBucket.arnForObjects('*/inference/*/request.json');
-    this.resultObjectsArn = data.outputsBucket.arnForObjects('*/inference/*/result.json');
+    this.#uploadObjectsArn = data.outputsBucket.arnForObjects('*/uploads/*');
+    // `<tenant>/inference/<job>/...`: an asynchronous job's request (what the API stores) and answer
+    // (what the jobs function links).
+    const jobObjectsArn = data.outputsBucket.arnForObjects('*/inference/*');
+    const requestObjectsArn = data.outputsBucket.arnForObjects('*/inference/*/request.json');
+    const resultObjectsArn = data.outputsBucket.arnForObjects('*/inference/*/result.json');
 
     // Usage items: each call adds to its tenant's, model's and day's counters, which are read back;
     // an async request's job is stored (its first log line with it) and failed if it cannot start.
     // And the idempotency records of the model routes (an `Idempotency-Key` on a retried request).
     data.allowStateTable(inferenceFn, JOB_SUBMISSION_ACTIONS);
-    data.allowStateTable(stream, ['dynamodb:Query', 'dynamodb:UpdateItem']);
+    // A stream is counted in the usage items only: it reads none back.
+    data.allowStateTable(stream, ['dynamodb:UpdateItem']);
     // The job is read, moved and logged; its call is counted in the usage items.
     data.allowStateTable(this.runInference, [
       'dynamodb:GetItem',
@@ -286,27 +296,24 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
       'dynamodb:BatchWriteItem',
     ]);
     for (const fn of [inferenceFn, this.runInference]) events.allowPublish(fn);
-    for (const fn of [inferenceFn, stream]) {
-      fn.allow({
-        sid: 'TenantUploads',
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [this.uploadObjectsArn],
-      });
-    }
-    // The job runs its request's `s3://` frames, uploaded before it was submitted.
-    this.runInference.allow({
+    // The API function presigns uploads and reads the frames back; the stream and the job only read
+    // the `s3://` frames of their request (a job's were uploaded before it was submitted).
+    inferenceFn.allow({
       sid: 'TenantUploads',
-      actions: ['s3:GetObject'],
-      resources: [this.uploadObjectsArn],
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resources: [this.#uploadObjectsArn],
     });
+    for (const fn of [stream, this.runInference]) {
+      fn.allow({ sid: 'TenantUploads', actions: ['s3:GetObject'], resources: [this.#uploadObjectsArn] });
+    }
     for (const fn of [inferenceFn, stream, this.runInference]) this.#allowModels(fn);
-    this.#allowJobObjects(inferenceFn, ['s3:PutObject'], this.requestObjectsArn);
-    this.#allowJobObjects(this.runInference, ['s3:GetObject', 's3:PutObject'], this.jobObjectsArn);
+    this.#allowJobObjects(inferenceFn, ['s3:PutObject'], requestObjectsArn);
+    this.#allowJobObjects(this.runInference, ['s3:GetObject', 's3:PutObject'], jobObjectsArn);
     // `GET /jobs/{id}` links a completed job's answer: the jobs function signs the link.
     const { jobs } = props.platform.routeHandlers;
     jobs.addEnvironment('OUTPUTS_BUCKET', data.outputsBucket.bucketName);
     jobs.addEnvironment('RESULT_URL_TTL_SECONDS', String(config.resultUrlTtlSeconds));
-    this.#allowJobObjects(jobs, ['s3:GetObject'], this.resultObjectsArn);
+    this.#allowJobObjects(jobs, ['s3:GetObject'], resultObjectsArn);
 
     const machine = lambdaStateMachine(this, {
       machine: 'inference',
@@ -366,28 +373,13 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
     this.#jobObjectGrants.push({ fn, objectsArn });
   }
 
-  /** A profile of another geography than the stack's region answers "invalid model" at every call. */
-  #warnOfProfilesElsewhere(inference: InferenceConfig): void {
-    const { region } = Stack.of(this);
-    if (Token.isUnresolved(region)) return;
-    for (const model of inference.bedrock.models) {
-      const geography = PROFILE_GEOGRAPHIES.find(({ prefix }) => model.modelId.startsWith(prefix));
-      if (geography && !geography.regions.test(region)) {
-        Annotations.of(this).addWarningV2(
-          'synthforge:inference-profile-region',
-          `inference.bedrock.models: ${model.key} is called through ${model.modelId}, a profile of other regions than ${region}: use the profile of ${region}'s geography`,
-        );
-      }
-    }
-  }
-
   nagAcknowledgements(): NagAcknowledgement[] {
     const stack = Stack.of(this);
     const list: NagAcknowledgement[] = [];
     for (const fn of [...Object.values(this.routeHandlers), this.runInference]) {
       const scope = accessPolicyOf(fn);
-      list.push({ scope, id: iam5Resource(stack, this.uploadObjectsArn), reason: NAG_REASONS.uploads });
-      for (const arn of this.foundationModelArns) {
+      list.push({ scope, id: iam5Resource(stack, this.#uploadObjectsArn), reason: NAG_REASONS.uploads });
+      for (const arn of this.#foundationModelArns) {
         list.push({ scope, id: iam5Resource(stack, arn), reason: NAG_REASONS.foundationModels });
       }
     }

@@ -88,12 +88,13 @@ type RouteOf<Name extends keyof Routes> = Routes[Name];
  */
 /**
  * A model call's key: an `"async": true` request starts a job, and is keyed so that a retry starts
- * no second one; a call answered at once is not retried unasked (each attempt runs, and bills, the
- * model again, and a model waking from zero is `waitForModel`'s to wait for), unless given a key.
+ * no second one; a call answered at once (a multi-inference too, up to 8 models) is not retried
+ * unasked (each attempt runs, and bills, the models again, and a model waking from zero is
+ * `waitForModel`'s to wait for), unless given a key.
  */
-function modelCallKey<O extends CallOptions>(body: { async?: boolean }, options: O | undefined): O {
+function modelCallKey<O extends CallOptions>(async: boolean | undefined, options: O | undefined): O {
   const given = options ?? ({} as O);
-  if (given.idempotencyKey !== undefined || body.async === true) return given;
+  if (given.idempotencyKey !== undefined || async === true) return given;
   return { ...given, idempotencyKey: null };
 }
 
@@ -334,7 +335,7 @@ export class ApiClient {
    * model that answered and the latency.
    */
   claude4<B extends BodyOf<RouteOf<'invokeClaude4'>>>(body: B, options?: CallOptions) {
-    return this.call(routes.invokeClaude4, { ...modelCallKey(body, options), body }) as Promise<
+    return this.call(routes.invokeClaude4, { ...modelCallKey(body.async, options), body }) as Promise<
       ModelAnswerOf<B>
     >;
   }
@@ -343,7 +344,7 @@ export class ApiClient {
    * video) answers at once with the job: poll `getJob(job.id)`; its `result_url` holds the answer.
    */
   nova<B extends BodyOf<RouteOf<'invokeNova'>>>(body: B, options?: CallOptions) {
-    return this.call(routes.invokeNova, { ...modelCallKey(body, options), body }) as Promise<
+    return this.call(routes.invokeNova, { ...modelCallKey(body.async, options), body }) as Promise<
       ModelAnswerOf<B>
     >;
   }
@@ -359,7 +360,7 @@ export class ApiClient {
     const { waitForModel, ...call } = options;
     return withModelWait(modelKey, waitForModel, this.timers, call.signal, () =>
       this.call(routes.invokeEmdModel, {
-        ...modelCallKey(body, call),
+        ...modelCallKey(body.async, call),
         params: { model_key: modelKey },
         body,
       }),
@@ -373,9 +374,12 @@ export class ApiClient {
   emdModels(options?: CallOptions) {
     return this.call(routes.listEmdModels, { ...options });
   }
-  /** One request to several models in parallel: per model its answer or its error, and its latency. */
+  /**
+   * One request to several models in parallel: per model its answer or its error, and its latency.
+   * Like a model call, it is sent once unless given an `idempotencyKey`.
+   */
   multiInference(body: BodyOf<RouteOf<'multiInference'>>, options?: CallOptions) {
-    return this.call(routes.multiInference, { ...options, body });
+    return this.call(routes.multiInference, { ...modelCallKey(false, options), body });
   }
   /** A presigned PUT for a frame too large to send inline (see `uploadFrame`, which also sends it). */
   uploadUrl(body: BodyOf<RouteOf<'createUploadUrl'>>, options?: CallOptions) {

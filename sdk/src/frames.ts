@@ -3,25 +3,19 @@
  * gateway itself decides), and which frames must go through an upload because the request would be
  * too large to send inline.
  */
-import { INFERENCE_MAX_BODY_BYTES } from '../../contracts/inference.ts';
+import { INFERENCE_MAX_BODY_BYTES, type UploadRequest } from '../../contracts/inference.ts';
+import { FRAME_CONTENT_TYPES, sniffFormat } from '../../contracts/inference-vocabulary.ts';
 
 /** The content types the upload route takes (contracts/inference.ts `UploadRequest`). */
-export type FrameContentType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' | 'video/mp4';
+export type FrameContentType = UploadRequest['content_type'];
 
-const startsWith = (bytes: Uint8Array, offset: number, expected: readonly number[] | string) => {
-  const codes = typeof expected === 'string' ? [...expected].map((c) => c.charCodeAt(0)) : expected;
-  return codes.every((code, index) => bytes[offset + index] === code);
-};
-
-/** The frame's content type from its magic bytes; undefined when it is none the gateway takes. */
+/**
+ * The frame's content type from its magic bytes, read as the gateway reads them (a HEIF or AVIF
+ * image is no MP4); undefined when it is none the gateway takes.
+ */
 export function sniffFrameType(bytes: Uint8Array): FrameContentType | undefined {
-  if (startsWith(bytes, 0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
-  if (startsWith(bytes, 0, [0xff, 0xd8, 0xff])) return 'image/jpeg';
-  if (startsWith(bytes, 0, 'GIF87a') || startsWith(bytes, 0, 'GIF89a')) return 'image/gif';
-  if (startsWith(bytes, 0, 'RIFF') && startsWith(bytes, 8, 'WEBP')) return 'image/webp';
-  // An ISO base media file opens with a box of type `ftyp` at offset 4.
-  if (startsWith(bytes, 4, 'ftyp')) return 'video/mp4';
-  return undefined;
+  const format = sniffFormat(bytes);
+  return format === undefined ? undefined : FRAME_CONTENT_TYPES[format];
 }
 
 /** The extension of a content type, for the file name of an upload made from bytes. */

@@ -13,8 +13,17 @@ type ModelRouteAnswer = ResponseOf<Routes['invokeClaude4']>;
 export type InferenceResponse = Exclude<ModelRouteAnswer, { status: 'submitted' }>;
 /** The 202 of `"async": true`: `{time, request, status: 'submitted', job}`; poll `getJob(job.id)`. */
 export type InferenceAccepted = Extract<ModelRouteAnswer, { status: 'submitted' }>;
-/** What a model route answers a body: the job when it asks for `async: true`, else the answer. */
-export type ModelAnswerOf<B> = B extends { async: true } ? InferenceAccepted : InferenceResponse;
+/**
+ * What a model route answers a body: the job when it asks for `async: true`, the answer when it
+ * does not (`async` absent or false), and either when `async` is a `boolean` not known until run time.
+ */
+export type ModelAnswerOf<B> = B extends { async: true }
+  ? InferenceAccepted
+  : true extends AsyncOf<B>
+    ? InferenceResponse | InferenceAccepted
+    : InferenceResponse;
+/** A body's `async`: undefined when it has none. (`B extends { async?: false }` would not do: TS takes no type for one with no property in common.) */
+type AsyncOf<B> = 'async' extends keyof B ? B['async' & keyof B] : undefined;
 /** What `multiInference` takes: a model request and the `models` to ask. */
 export type MultiInferenceRequest = BodyOf<Routes['multiInference']>;
 /** Per model asked, in order: its answer or its error, and its latency. */

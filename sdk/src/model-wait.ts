@@ -1,6 +1,6 @@
 /**
  * Waiting for a model that scales to zero. An EMD model with no copies answers 503 with
- * `Retry-After` (and `estimated_ready_at`) while its inference component wakes; asked to, the client
+ * `estimated_ready_at` (and `Retry-After`) while its inference component wakes; asked to, the client
  * waits what the server said (capped) and asks again, within an overall deadline. Off by default: a
  * program that would rather fail fast, or try another model, sees the 503 at once.
  */
@@ -62,9 +62,13 @@ const DEFAULT_MAX_DELAY_MS = 30_000;
 /** A `Retry-After: 0` still gets a short pause, so that a confused server is not hammered. */
 const MIN_DELAY_MS = 250;
 
-/** A 503 that says when to come back: a model waking from zero. One without `Retry-After` (not deployed) is final. */
-export function isModelWaking(error: unknown): error is SynthForgeError {
-  return error instanceof SynthForgeError && error.status === 503 && error.retryAfterMs !== undefined;
+/**
+ * A 503 with `estimated_ready_at`: a model waking from zero. The gateway also answers 503 with
+ * `Retry-After` for a model that timed out or is briefly unavailable; waiting on those would run a
+ * failing model again for the whole wait, so they (and a model not deployed) are thrown as they are.
+ */
+export function isModelWaking(error: unknown): error is SynthForgeError & { estimatedReadyAt: string } {
+  return error instanceof SynthForgeError && error.status === 503 && error.estimatedReadyAt !== undefined;
 }
 
 /**
@@ -94,7 +98,8 @@ export async function withModelWait<T>(
       const elapsedMs = timers.now() - started;
       const remaining = timeoutMs - elapsedMs;
       if (remaining <= 0) throw new ModelWaitTimeoutError(model, timeoutMs, error, attempts);
-      const delayMs = Math.min(Math.max(error.retryAfterMs ?? 0, MIN_DELAY_MS), maxDelayMs, remaining);
+      const untilReady = error.retryAfterMs ?? Date.parse(error.estimatedReadyAt) - timers.now();
+      const delayMs = Math.min(Math.max(untilReady || 0, MIN_DELAY_MS), maxDelayMs, remaining);
       onProgress?.({
         model,
         attempts,

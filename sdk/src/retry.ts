@@ -32,7 +32,9 @@ export function isRepeatable(method: string, hasIdempotencyKey: boolean): boolea
 
 /** Whether an error answer is worth another attempt for a request that is (or is not) repeatable. */
 export function shouldRetryAnswer(error: SynthForgeError, repeatable: boolean): boolean {
-  // A 429 is refused before any handler runs, so even a POST without a key is safe to send again.
+  // A 429 is a refusal: the API's throttle's, before any handler runs, or on a model route the
+  // model's own, after the gateway's retries, with no answer made nor billed. Nothing was done, so
+  // even a POST without a key is safe to send again.
   if (error.status === 429) return true;
   // A 409 REQUEST_IN_FLIGHT is the first attempt of this very key still running: wait for its answer.
   if (error.code === 'REQUEST_IN_FLIGHT') return repeatable;

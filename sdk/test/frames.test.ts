@@ -17,6 +17,19 @@ describe('sniffFrameType', () => {
     expect(sniffFrameType(bytes('hello world'))).toBeUndefined();
     expect(sniffFrameType(new Uint8Array())).toBeUndefined();
   });
+
+  it('takes a HEIF or AVIF image for no MP4, as the gateway does, though it opens with an ftyp box', () => {
+    // Prepare
+    const still = ['heic', 'heix', 'mif1', 'avif'].map((brand) => bytes([0, 0, 0, 0x18], 'ftyp', brand));
+    const video = bytes([0, 0, 0, 0x18], 'ftypmp42');
+
+    // Act
+    const types = still.map(sniffFrameType);
+
+    // Assess
+    expect(types).toEqual([undefined, undefined, undefined, undefined]);
+    expect(sniffFrameType(video)).toBe('video/mp4');
+  });
 });
 
 describe('framesToUpload', () => {

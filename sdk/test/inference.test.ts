@@ -140,6 +140,27 @@ describe('the model routes', () => {
     expect(sync).toBeInstanceOf(SynthForgeError);
   });
 
+  it('sends a multi-inference once: a 502 after the models ran does not run them all again', async () => {
+    // Prepare: the gateway lost the answer after the fan-out ran.
+    server.handle((_request, response) => sendJson(response, 502, { message: 'Internal server error' }));
+
+    // Act
+    const error = await failureOf(client().multiInference({ ...REQUEST, models: ['nova', 'qwen2-vl-7b'] }));
+    const keyed = await failureOf(
+      client().multiInference({ ...REQUEST, models: ['nova'] }, { idempotencyKey: 'fan-out-1' }),
+    );
+
+    // Assess: unkeyed, one attempt and no key; given a key, it is sent with it and retried.
+    expect(error).toMatchObject({ status: 502 });
+    expect(keyed).toMatchObject({ status: 502 });
+    expect(server.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+      undefined,
+      'fan-out-1',
+      'fan-out-1',
+      'fan-out-1',
+    ]);
+  });
+
   it("reads seed 003's error wrapper: code, message, status, Retry-After, estimated_ready_at", async () => {
     // Prepare
     server.handle((request, response) =>
@@ -391,6 +412,32 @@ describe('waitForModel', () => {
     // Assess
     expect(unasked).toMatchObject({ status: 503, retryAfter: 1 });
     expect(notDeployed).toMatchObject({ status: 503, retryAfter: undefined });
+    expect(timers.sleeps).toEqual([]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('never waits for a 503 with Retry-After but no estimated_ready_at (a timeout, a brief outage)', async () => {
+    // Prepare: the gateway's answer to a model that did not answer within its deadline.
+    server.handle((_, response) =>
+      sendJson(response, 503, errorOf('unavailable', 'model gemma-3-4b did not answer within 25 s'), {
+        'retry-after': '10',
+      }),
+    );
+    const timers = fakeTimers();
+
+    // Act
+    const called = await failureOf(client({ timers }).emd('gemma-3-4b', REQUEST, { waitForModel: true }));
+    const streamed = await failureOf(
+      (async () => {
+        for await (const _ of client({ timers }).stream('gemma-3-4b', REQUEST, { waitForModel: true })) {
+          // no event is expected
+        }
+      })(),
+    );
+
+    // Assess
+    expect(called).toMatchObject({ status: 503, retryAfter: 10, estimatedReadyAt: undefined });
+    expect(streamed).toMatchObject({ status: 503, retryAfter: 10 });
     expect(timers.sleeps).toEqual([]);
     expect(server.requests).toHaveLength(2);
   });

@@ -38,5 +38,18 @@ export async function typeChecks(client: ApiClient): Promise<unknown[]> {
   // @ts-expect-error a training status the contract does not list
   await client.listTrainingJobs({ status: 'suspended' });
 
-  return [progress, firstJobId, epoch];
+  // Seed 003's model routes: the job for `async: true`, the answer without it, either for a boolean.
+  const answered = await client.claude4({ text: 'hi' });
+  const answerText: string | undefined = answered.response.content[0]?.text;
+  const submitted = await client.nova({ text: 'a clip', async: true });
+  const submittedJob: string = submitted.job.id;
+  const later = Math.random() > 0.5;
+  const either = await client.emd('qwen2-vl-7b', { text: 'hi', async: later });
+  const eitherJob: string | undefined = 'job' in either ? either.job.id : either.response.id;
+  // @ts-expect-error with `async` a boolean the answer may be the job, which has no `response`
+  await client.nova({ text: 'hi', async: later }).then((answer) => answer.response);
+  // @ts-expect-error an `async: false` call answers the model's answer, not a job
+  await client.claude4({ text: 'hi', async: false }).then((answer) => answer.job);
+
+  return [progress, firstJobId, epoch, answerText, submittedJob, eitherJob];
 }

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   InferenceError,
   InferenceResponse,
@@ -17,10 +17,10 @@ import {
   StreamEvent,
 } from '../../contracts/inference.ts';
 import { SEED_BEDROCK_MODELS } from '../../contracts/inference-models.ts';
+import { LOCAL_VLM_ENDPOINT as ENDPOINT } from '../../lambdas/local/families/inference.ts';
 import { ApiClient } from '../../sdk/src/api-client.ts';
 import { keyFor, LEAK_PATTERNS, usePlatform } from '../support/platform.ts';
 
-const ENDPOINT = 'synthforge-vlm';
 /** Short, so that the slow model's test is quick; long enough for a photo's analysis on a busy machine. */
 const DEADLINE_MS = 6_000;
 const fixture = usePlatform({
@@ -150,6 +150,9 @@ describe('POST /api/emd/{model_key}', () => {
 });
 
 describe('POST /api/claude4 and /api/nova (Bedrock, emulated)', () => {
+  // A fault a failing test left queued would fail the tests after it.
+  afterEach(() => fixture.platform.bedrock?.clearFaults());
+
   it.each([
     ['/api/claude4', 'claude4'],
     ['/api/nova', 'nova'],
@@ -181,7 +184,6 @@ describe('POST /api/claude4 and /api/nova (Bedrock, emulated)', () => {
     expect(response.status, response.text).toBe(429);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(InferenceError.parse(response.body).code).toBe('rate_limited');
-    fixture.platform.bedrock?.clearFaults();
   });
 });
 

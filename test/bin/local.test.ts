@@ -1,6 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import type { EmdStatus } from '../../contracts/inference.ts';
 import { useTempDirs } from '../support/fixture.ts';
 import { bannerOf, LOCAL_READY, spawnBin, waitForOutput } from '../support/spawn.ts';
 
@@ -30,6 +31,9 @@ describe('npm start', () => {
       headers: { 'X-API-Key': platform.key },
     });
     const anonymous = await fetch(`${platform.url}/api/v1/generators`);
+    const emd = (await (
+      await fetch(`${platform.url}/api/emd/status`, { headers: { 'X-API-Key': platform.key } })
+    ).json()) as EmdStatus;
     const exitCode = await platform.stop();
 
     // Assess
@@ -41,6 +45,9 @@ describe('npm start', () => {
     expect(health.headers.get('keep-alive')).toBe('timeout=65');
     expect(generators.status).toBe(200);
     expect(anonymous.status).toBe(401);
+    // The local models warm at start (the platform's own default leaves them at zero copies).
+    expect(emd.models.length).toBeGreaterThan(0);
+    for (const model of emd.models) expect(model.copies?.desired).toBe(1);
     expect(exitCode).toBe(0);
   });
 

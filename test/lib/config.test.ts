@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SEED_EMD_MODELS } from '../../contracts/inference-models.ts';
 import {
   knownStages,
   loadStageConfig,
@@ -84,6 +85,20 @@ describe('parseStageConfig', () => {
       /api\.tenantRateLimit: must not exceed stageRateLimit/,
     );
     expect(() => parseStageConfig({ stage: 'qa', logRetentionDays: 10 })).toThrow(/logRetentionDays/);
+  });
+
+  it('sizes the EMD models against their instances only when the stage deploys the endpoint', () => {
+    // Prepare: every seed model, the 32B one too, on one small instance.
+    const emd = { instanceType: 'ml.g5.2xlarge', models: SEED_EMD_MODELS.map((model) => ({ ...model })) };
+
+    // Act / Assess
+    expect(parseStageConfig({ stage: 'qa', inference: { emd } }).inference.emd.enabled).toBe(false);
+    expect(() => parseStageConfig({ stage: 'qa', inference: { emd: { ...emd, enabled: true } } })).toThrow(
+      /inference\.emd\.models\.1\.gpus: qwen2\.5-vl-32b needs 4 GPUs per copy/,
+    );
+    // A key twice is refused either way: the catalogue's keys name one model each.
+    const twice = { models: [SEED_EMD_MODELS[0], SEED_EMD_MODELS[0]] };
+    expect(() => parseStageConfig({ stage: 'qa', inference: { emd: twice } })).toThrow(/appears twice/);
   });
 
   it('rejects stage names that cannot name a stack and an API stage', () => {

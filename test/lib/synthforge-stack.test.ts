@@ -333,7 +333,8 @@ describe('IAM', () => {
         [uploads]: ['s3:GetObject', 's3:PutObject'],
         [inferenceRequests]: ['s3:PutObject'],
       },
-      [roleOf(routeHandlers.inferenceStream)]: { [uploads]: ['s3:GetObject', 's3:PutObject'] },
+      // Reads the frames its request names; it presigns nothing.
+      [roleOf(routeHandlers.inferenceStream)]: { [uploads]: ['s3:GetObject'] },
       [roleOf(inferenceOf(built).runInference)]: {
         [uploads]: ['s3:GetObject'],
         [inferenceJobs]: ['s3:GetObject', 's3:PutObject'],

@@ -30,10 +30,11 @@ export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture
         port: 0,
         retryIntervalMs: 0,
         rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+        ...options,
         // No local model process starts unless a test calls a model (the EMD components start at
         // zero copies), and Bedrock is the emulator: never the real one, whatever the environment holds.
-        inference: { bedrock: 'emulate', initialCopies: 0 },
-        ...options,
+        // A test that tunes the models (a wake delay, a deadline) keeps both unless it names them.
+        inference: { bedrock: 'emulate', initialCopies: 0, ...options.inference },
       });
       return { platform, api: new Api(platform.url, platform.devKey) };
     },

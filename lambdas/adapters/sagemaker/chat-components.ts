@@ -10,6 +10,7 @@ import {
   type ResponseStream,
   type SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
+import { LOCAL_VISION_MODEL } from '../../../contracts/inference-vocabulary.ts';
 import {
   type ChatModelPort,
   type ChatReply,
@@ -129,7 +130,7 @@ export class SageMakerChatModels implements ChatModelPort<DeployedSageMakerModel
     }
     const completion = parseCompletion(new TextDecoder().decode(body));
     const choice = completion.choices?.[0];
-    const answeredBy = answeredByOf(model, completion.model);
+    const answeredBy = answeredByOf(completion.model);
     return {
       id: completion.id ?? newMessageId(),
       text: typeof choice?.message?.content === 'string' ? choice.message.content : '',
@@ -176,7 +177,7 @@ export class SageMakerChatModels implements ChatModelPort<DeployedSageMakerModel
     }
     // vLLM's last chunk always has a finish_reason: a stream without one was cut off.
     if (stopReason === undefined) throw cutOff(signal);
-    const answeredBy = answeredByOf(model, last.model);
+    const answeredBy = answeredByOf(last.model);
     yield {
       type: 'end',
       id: last.id ?? newMessageId(),
@@ -200,7 +201,7 @@ function target(model: DeployedSageMakerModel) {
 }
 
 /** The OpenAI chat completions request vLLM serves; media is inlined as data URIs. */
-function chatRequest(model: DeployedSageMakerModel, turn: ChatTurn, stream: boolean): string {
+export function chatRequest(model: DeployedSageMakerModel, turn: ChatTurn, stream: boolean): string {
   return JSON.stringify({
     model: model.modelId,
     messages: [{ role: 'user', content: [...turn.frames.map(framePart), { type: 'text', text: turn.text }] }],
@@ -279,8 +280,13 @@ function parseCompletion(text: string): Completion {
   return body;
 }
 
-function answeredByOf(model: DeployedSageMakerModel, answered: string | undefined): string | undefined {
-  return answered && answered !== model.modelId ? answered : undefined;
+/**
+ * The local model when it stood in for the one asked. Only it is named: a real LMI or vLLM container
+ * answers with the name it serves under (often a path, not the Hub id), and that is still the model
+ * asked.
+ */
+function answeredByOf(answered: string | undefined): string | undefined {
+  return answered === LOCAL_VISION_MODEL ? answered : undefined;
 }
 
 function estimatedPromptTokens(turn: ChatTurn): number {

@@ -2,6 +2,7 @@
  * The batch workflow's steps (statemachines/generation-batch.asl.json), as plain functions over
  * the jobs engine. The Lambda task handlers and the local platform both call these.
  */
+import { withoutAwsIdentifiers } from '../errors.ts';
 import { type JobsEngine, NOT_REPORTED } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 
@@ -22,8 +23,7 @@ export function describeStepError(error: StepError | undefined): { code: string;
   } catch {
     // A plain-text cause is used as it is.
   }
-  message = message.replace(/arn:aws[\w-]*:[^\s"']+/g, '<arn>').replace(/\b\d{12}\b/g, '<account>');
-  return { code, message: message.slice(0, 500) };
+  return { code, message: withoutAwsIdentifiers(message).slice(0, 500) };
 }
 
 export async function startBatch(

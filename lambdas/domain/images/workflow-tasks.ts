@@ -6,6 +6,7 @@
  * token back, which resumes the step. Nothing polls.
  */
 
+import { withoutAwsIdentifiers } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { assertTenantName } from '../keys.ts';
 import type { BlobStore, Clock, ColdStartStore, ModelEndpoints, TaskCallbacks } from '../ports.ts';
@@ -207,10 +208,7 @@ export async function handleEndpointNotification(
 
 /** An endpoint's reason, safe to show a tenant: no ARN, no account id, bounded. */
 function sanitize(reason: string): string {
-  return reason
-    .replace(/arn:aws[\w-]*:[^\s"']+/g, '<arn>')
-    .replace(/\b\d{12}\b/g, '<account>')
-    .slice(0, 500);
+  return withoutAwsIdentifiers(reason).slice(0, 500);
 }
 
 /**

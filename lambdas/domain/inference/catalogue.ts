@@ -61,11 +61,6 @@ export class ModelCatalogue {
     }
     return keys.map((key) => this.require(key));
   }
-
-  /** A model that can be called now, or the 503 that says why it cannot. */
-  callable(key: string, provider?: RuntimeModel['provider']): CallableModel {
-    return callableOrThrow(this.require(key, provider));
-  }
 }
 
 /** A known model that can be called here, or the 503 that says why not and what to do. */

@@ -6,6 +6,7 @@
  */
 import { imageSize } from 'image-size';
 import type { RuntimeModel } from '../../../contracts/inference-models.ts';
+import { sniffFormat } from '../../../contracts/inference-vocabulary.ts';
 import { DomainError, invalidParameters } from '../errors.ts';
 import type { BlobStore } from '../ports.ts';
 import type { Frame } from './ports.ts';
@@ -159,7 +160,7 @@ async function readS3Frame(
   }
   const bucket = match[1] ?? '';
   const key = match[2] ?? '';
-  if (bucket !== blobs.bucket || !key.startsWith(uploadsPrefix(tenant))) throw frameNotFound(name, uri);
+  if (bucket !== blobs.bucket || !isUploadKey(key, tenant)) throw frameNotFound(name, uri);
   const size = await blobs.size(key);
   if (size === undefined) throw frameNotFound(name, uri);
   if (mediaType === 'video' && size >= FRAME_LIMITS.inlineVideoBytes) {
@@ -178,6 +179,18 @@ async function readS3Frame(
   const bytes = await blobs.get(key);
   if (bytes === undefined) throw frameNotFound(name, uri);
   return inspect(bytes, index, mediaType);
+}
+
+/**
+ * A key under the tenant's uploads with no empty, `.` nor `..` segment. S3 takes such a key as it is
+ * written, but a store on disk (the local S3 emulator) resolves it, so that
+ * `<tenant>/uploads/../../<other>/…` would read another tenant's objects.
+ */
+function isUploadKey(key: string, tenant: string): boolean {
+  return (
+    key.startsWith(uploadsPrefix(tenant)) &&
+    key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
+  );
 }
 
 const frameNotFound = (name: string, uri: string) =>
@@ -218,25 +231,6 @@ function base64Problem(body: string): Record<string, unknown> {
   if (/={3,}$/.test(body)) return { problem: 'more than two padding characters' };
   return { problem: `its length (${body.length}) is not a multiple of 4` };
 }
-
-const text = (bytes: Uint8Array, from: number, to: number) =>
-  String.fromCharCode(...bytes.subarray(from, to));
-
-/** The format a frame's first bytes announce, whatever the caller says it is. */
-export function sniffFormat(bytes: Uint8Array): Format | undefined {
-  const starts = (prefix: readonly number[]) => prefix.every((byte, at) => bytes[at] === byte);
-  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
-  if (starts([0xff, 0xd8, 0xff])) return 'jpeg';
-  const head = text(bytes, 0, 6);
-  if (head === 'GIF87a' || head === 'GIF89a') return 'gif';
-  if (text(bytes, 0, 4) === 'RIFF' && text(bytes, 8, 12) === 'WEBP') return 'webp';
-  // An ISO base media file opens with its `ftyp` box: 4 bytes of size, the type, the major brand.
-  // HEIF and AVIF images are such files too: they are no video.
-  if (text(bytes, 4, 8) === 'ftyp' && !STILL_IMAGE_BRANDS.has(text(bytes, 8, 12))) return 'mp4';
-  return undefined;
-}
-
-const STILL_IMAGE_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'mif1', 'msf1']);
 
 const FORMAT_NAMES: Record<Format, string> = {
   png: 'PNG',

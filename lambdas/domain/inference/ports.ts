@@ -5,6 +5,7 @@
  * few reasons, so that the domain decides retries and statuses in one place.
  */
 import type { RuntimeModel } from '../../../contracts/inference-models.ts';
+import { withoutAwsIdentifiers } from '../errors.ts';
 
 /** A frame checked by the domain (lambdas/domain/inference/frames.ts): its bytes or where they are. */
 export type Frame =
@@ -75,14 +76,6 @@ export type ModelCallReason =
   | 'denied'
   | 'not_found'
   | 'timeout';
-
-/**
- * A service's message with its ARNs and account ids taken out: the message reaches the caller (a
- * Bedrock AccessDeniedException names the role's ARN, and so the account), and no answer may carry
- * either.
- */
-export const withoutAwsIdentifiers = (message: string): string =>
-  message.replace(/\barn:aws[\w-]*:[^\s"',)]*/gi, '<arn>').replace(/\b\d{12}\b/g, '<account>');
 
 export class ModelCallError extends Error {
   constructor(

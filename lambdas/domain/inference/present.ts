@@ -2,6 +2,8 @@
  * The inference gateway's answers in seed 003's shapes: the request echoed with its frames by count,
  * the model's answer Anthropic-message shaped, and which model really answered.
  */
+import type { z } from 'zod';
+import type { Usage } from '../../../contracts/api.ts';
 import type {
   ModelAnswer,
   ModelInput,
@@ -11,6 +13,7 @@ import type {
   StreamEvent,
 } from '../../../contracts/inference.ts';
 import { LOCAL_VISION_MODEL } from '../../../contracts/inference-models.ts';
+import { codeInFormat, ERROR_STATUS } from '../../../contracts/vocabulary.ts';
 import type { DomainError } from '../errors.ts';
 import { roundTo } from '../pricing.ts';
 import type { CallableModel, ChatReply, ModelUsage } from './ports.ts';
@@ -54,7 +57,7 @@ export function presentAnswer(reply: ChatReply): ModelAnswer {
  * The status an error is answered with on seed 003's routes, which document 500 for a model's own
  * failure where the platform's envelope says 502.
  */
-export const seedStatus = (error: DomainError): number => (error.code === 'MODEL_ERROR' ? 500 : error.status);
+export const seedStatus = (error: DomainError): number => ERROR_STATUS[codeInFormat(error.code, 'seed003')];
 
 /** A multi-inference model's failure, as its part of the answer. */
 export function failedResult(key: string, error: DomainError, latencyMs: number): ModelResult {
@@ -87,18 +90,8 @@ export function estimateUsd(model: CallableModel, inputTokens: number, outputTok
   );
 }
 
-export interface UsageFigures {
-  calls: number;
-  failed: number;
-  input_tokens: number;
-  output_tokens: number;
-  estimated_usd: number;
-}
-
 /** `GET /api/v1/usage`'s inference part: the totals, and per model with its mean latency. */
-export interface InferenceUsageSummary extends UsageFigures {
-  by_model: Record<string, UsageFigures & { mean_latency_ms: number }>;
-}
+export type InferenceUsageSummary = z.output<typeof Usage>['inference'];
 
 export function presentUsage(byModel: Record<string, ModelUsage>): InferenceUsageSummary {
   const summary: InferenceUsageSummary = {

@@ -15,9 +15,11 @@ import type {
   ModelResult,
   MultiInferenceRequest,
   MultiInferenceResponse,
+  UploadRequest,
+  UploadUrl,
 } from '../../../contracts/inference.ts';
 import type { RuntimeModel } from '../../../contracts/inference-models.ts';
-import { DomainError, unavailable } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { presentJob } from '../jobs/present.ts';
 import { storeAndStart } from '../jobs/start.ts';
@@ -49,11 +51,17 @@ import {
 } from './present.ts';
 import { emdModelStatus } from './status.ts';
 import { type InferenceStream, openStream } from './stream.ts';
+import { uploadUrl } from './uploads.ts';
 
 export type { InferenceStream };
 
-import { type UploadRequest, type UploadUrl, uploadUrl } from './uploads.ts';
-
+/**
+ * A call's default deadline (its retries included), and a stream's to its first event: inside API
+ * Gateway's 29 s, with room to answer.
+ */
+export const DEADLINE_MS = 25_000;
+/** A stream's default deadline to its last event (API Gateway streams up to 15 min). */
+export const STREAM_DEADLINE_MS = 600_000;
 /** An asynchronous job's default deadline: inside Lambda's 15 minutes, with room to store the answer. */
 export const ASYNC_DEADLINE_MS = 840_000;
 
@@ -65,11 +73,8 @@ export interface InferenceServiceDeps {
   usage: InferenceUsagePort;
   /** `s3://` frames are read from here; upload links are signed for it; async requests are stored in it. */
   blobs: Pick<BlobStore, 'bucket' | 'size' | 'get' | 'put' | 'presignPut'>;
-  /**
-   * What `"async": true` needs: the jobs engine and the inference machine. Absent (a function that
-   * takes no async request), such a request is a 503.
-   */
-  jobs?: { readonly engine: JobsEngine; readonly workflow: InferenceWorkflow };
+  /** What `"async": true` needs: the jobs engine and the inference machine. */
+  jobs: { readonly engine: JobsEngine; readonly workflow: InferenceWorkflow };
   clock: Clock;
   newId: () => string;
   /** Waits between retries; injectable so that tests do not wait. Default: a timer. */
@@ -78,14 +83,14 @@ export interface InferenceServiceDeps {
   random?: () => number;
   /**
    * How long a call (and its retries) may take, and a stream to its first event: inside API
-   * Gateway's 29 s, with room to answer. Default 25 s.
+   * Gateway's 29 s, with room to answer. Default `DEADLINE_MS` (25 s).
    */
   deadlineMs?: number;
-  /** How long a stream may last in all (API Gateway streams up to 15 min). Default 10 min. */
+  /** How long a stream may last in all. Default `STREAM_DEADLINE_MS` (10 min). */
   streamDeadlineMs?: number;
   /**
    * How long an asynchronous job's call may take, its retries and a model's wake included: below
-   * Lambda's 15 minutes, with room to store the answer. Default 14 min.
+   * Lambda's 15 minutes, with room to store the answer. Default `ASYNC_DEADLINE_MS` (14 min).
    */
   asyncDeadlineMs?: number;
   /** The retries' backoff (base, cap, attempts), for tests and tuning. */
@@ -103,7 +108,7 @@ export class InferenceService {
 
   constructor(deps: InferenceServiceDeps) {
     this.#deps = deps;
-    this.#deadlineMs = deps.deadlineMs ?? 25_000;
+    this.#deadlineMs = deps.deadlineMs ?? DEADLINE_MS;
     this.#log = deps.log ?? (() => undefined);
     this.#retry = {
       ...deps.retry,
@@ -160,7 +165,6 @@ export class InferenceService {
   ): Promise<InferenceAccepted> {
     const { jobs, blobs, clock, newId } = this.#deps;
     const { model } = await this.#checked(tenant, key, request, provider);
-    if (!jobs) throw unavailable('asynchronous inference is not available on this function', {});
     const id = newId();
     const keys = inferenceKeys(tenant, id);
     const stored: ModelInput = {
@@ -222,8 +226,8 @@ export class InferenceService {
    * A model's answer as it is produced (`POST /api/stream/{model_name}`). Resolves once the model's
    * first event is in hand, so that whatever fails before it (bad input, a model not deployed or
    * waking, throttling past its retries) is thrown as the DomainError the route answers with a
-   * status of its own. Then the route writes the event-stream head, `start`, and the `events`, in
-   * which a later failure is one `error` event that ends the stream.
+   * status of its own. Then the route writes the event-stream head and the `events` (`start` first),
+   * in which a later failure is one `error` event that ends the stream.
    */
   async stream(tenant: string, key: string, request: ModelInput): Promise<InferenceStream> {
     const { model, frames } = await this.#checked(tenant, key, request);
@@ -241,7 +245,7 @@ export class InferenceService {
           ? this.#deps.bedrock.stream(model, turn, signal)
           : this.#deps.sagemaker.stream(model, turn, signal),
       deadlineMs: this.#deadlineMs,
-      streamDeadlineMs: this.#deps.streamDeadlineMs ?? 600_000,
+      streamDeadlineMs: this.#deps.streamDeadlineMs ?? STREAM_DEADLINE_MS,
       retry: this.#retryFor(model),
       explain: (error, deadlineMs) => this.#explain(model, error, deadlineMs),
       record: (call) => this.#record(tenant, model, call),

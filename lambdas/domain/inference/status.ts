@@ -5,6 +5,7 @@
  */
 import type { EmdModelStatus } from '../../../contracts/inference.ts';
 import { LOCAL_VISION_MODEL } from '../../../contracts/inference-models.ts';
+import { withoutAwsIdentifiers } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import { estimatedReadyAt } from './calls.ts';
 import type { ComponentState, ComponentStatusPort, SageMakerRuntimeModel } from './ports.ts';
@@ -46,8 +47,13 @@ export async function emdModelStatus(
   try {
     state = await deps.components.describe(deployment);
   } catch (error) {
+    // The raw error goes to the log only: SageMaker's AccessDeniedException names the role and account.
     deps.log('could not describe an inference component', { model_key: model.key, error: String(error) });
-    return { ...deployed, state: 'unknown', message: `its state could not be read: ${String(error)}` };
+    return {
+      ...deployed,
+      state: 'unknown',
+      message: `its state could not be read: ${withoutAwsIdentifiers(String(error))}`,
+    };
   }
   if (state === undefined) {
     return {
@@ -65,10 +71,15 @@ export async function emdModelStatus(
     ...(state.instances ? { instances: state.instances } : {}),
   };
   if (state.componentStatus === 'Failed' || state.endpointStatus === 'Failed') {
+    if (state.failureReason) {
+      deps.log('an inference component failed', { model_key: model.key, reason: state.failureReason });
+    }
     return {
       ...described,
       state: 'failed',
-      message: state.failureReason ?? 'the endpoint or component failed',
+      message: state.failureReason
+        ? withoutAwsIdentifiers(state.failureReason)
+        : 'the endpoint or component failed',
     };
   }
   if (state.currentCopies >= 1 && SERVING.has(state.componentStatus ?? '')) {

@@ -3,33 +3,9 @@
  * uploads, whose `s3://` URI a request then names as a frame (lambdas/domain/inference/frames.ts reads
  * only that prefix). The key is made here, never taken from the caller.
  */
-import { invalidParameters } from '../errors.ts';
+import type { UploadRequest, UploadUrl } from '../../../contracts/inference.ts';
 import type { BlobStore, Clock } from '../ports.ts';
 import { uploadsPrefix } from './frames.ts';
-
-/** What a frame may be: the formats the frame checks accept. */
-export const UPLOAD_CONTENT_TYPES = [
-  'image/png',
-  'image/jpeg',
-  'image/gif',
-  'image/webp',
-  'video/mp4',
-] as const;
-
-export interface UploadRequest {
-  filename: string;
-  content_type: string;
-}
-
-export interface UploadUrl {
-  method: 'PUT';
-  /** PUT the file's bytes here, with exactly `headers`. */
-  url: string;
-  /** The frame to send once uploaded. */
-  s3_uri: string;
-  headers: { 'content-type': string };
-  expires_at: string;
-}
 
 export interface UploadDeps {
   blobs: Pick<BlobStore, 'bucket' | 'presignPut'>;
@@ -44,13 +20,8 @@ export async function uploadUrl(
   tenant: string,
   request: UploadRequest,
 ): Promise<UploadUrl> {
-  const contentType = request.content_type.toLowerCase();
-  if (!(UPLOAD_CONTENT_TYPES as readonly string[]).includes(contentType)) {
-    throw invalidParameters(
-      `content_type ${request.content_type} is not a frame's type; use one of ${UPLOAD_CONTENT_TYPES.join(', ')}`,
-      { parameter: 'content_type', value: request.content_type, supported: [...UPLOAD_CONTENT_TYPES] },
-    );
-  }
+  // The route's schema takes only a frame's content types (contracts/inference.ts `UploadRequest`).
+  const contentType = request.content_type;
   const ttlSeconds = deps.ttlSeconds ?? 900;
   const key = `${uploadsPrefix(tenant)}${deps.newId()}/${safeFileName(request.filename)}`;
   const url = await deps.blobs.presignPut(key, ttlSeconds, contentType);

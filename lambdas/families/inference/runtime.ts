@@ -21,7 +21,12 @@ import type {
   ComponentStatusPort,
   DeployedSageMakerModel,
 } from '../../domain/inference/ports.ts';
-import { ASYNC_DEADLINE_MS, InferenceService } from '../../domain/inference/service.ts';
+import {
+  ASYNC_DEADLINE_MS,
+  DEADLINE_MS,
+  InferenceService,
+  STREAM_DEADLINE_MS,
+} from '../../domain/inference/service.ts';
 import type { InferenceTaskDeps } from '../../domain/inference/workflow-tasks.ts';
 import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
 import { numberFrom } from '../../runtime/env.ts';
@@ -121,8 +126,8 @@ export function createInferenceRuntime(
 export function inferenceConfigFromEnv(env: NodeJS.ProcessEnv): InferenceConfig {
   return {
     models: env.INFERENCE_MODELS ? parseRuntimeModels(env.INFERENCE_MODELS) : [],
-    deadlineMs: numberFrom(env, 'INFERENCE_DEADLINE_MS', 25_000),
-    streamDeadlineMs: numberFrom(env, 'INFERENCE_STREAM_DEADLINE_MS', 600_000),
+    deadlineMs: numberFrom(env, 'INFERENCE_DEADLINE_MS', DEADLINE_MS),
+    streamDeadlineMs: numberFrom(env, 'INFERENCE_STREAM_DEADLINE_MS', STREAM_DEADLINE_MS),
     asyncDeadlineMs: numberFrom(env, 'INFERENCE_ASYNC_DEADLINE_MS', ASYNC_DEADLINE_MS),
     ...(env.INFERENCE_STATE_MACHINE_ARN ? { stateMachineArn: env.INFERENCE_STATE_MACHINE_ARN } : {}),
   };

@@ -13,7 +13,6 @@ import { streamEntry } from '../../shared/stream-entry.ts';
 
 /** Each event under its own name (`event: delta`), its JSON the StreamEvent itself. */
 async function* serverSentEvents(stream: InferenceStream): AsyncIterable<ServerSentEvent> {
-  yield { event: stream.start.type, data: stream.start };
   for await (const event of stream.events) yield { event: event.type, data: event };
 }
 
@@ -32,9 +31,10 @@ export function inferenceStreamRoutes(runtime: CoreRuntime & InferenceRuntime): 
   return [
     bindStream(routes.streamInference, async ({ tenant, params, body }, signal) => {
       const stream = await runtime.inference.stream(tenant, params.model_name, body);
-      // The client left: the model's call stops rather than run on for nobody.
-      if (signal.aborted) stream.cancel();
-      else signal.addEventListener('abort', () => stream.cancel(), { once: true });
+      // The client left: the model's call stops rather than run on for nobody. The events then end,
+      // and record the call as they do, inside the loop that writes them, which the invocation awaits.
+      if (signal.aborted) stream.abort();
+      else signal.addEventListener('abort', () => stream.abort(), { once: true });
       return { events: serverSentEvents(stream), failureEvent: internalFailure };
     }),
   ];

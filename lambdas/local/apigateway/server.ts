@@ -11,7 +11,7 @@ import type { KeyStore } from '../../domain/ports.ts';
 import { authorize } from '../../handlers/authorizer.ts';
 import type { ApiHandler } from '../../http/api-handler.ts';
 import { errorResponse } from '../../http/responses.ts';
-import type { ResponseSink, StreamingApiHandler } from '../../http/stream-handler.ts';
+import { type ResponseSink, type StreamingApiHandler, writeChunk } from '../../http/stream-handler.ts';
 import { logger } from '../../shared/logger.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import type { RateLimiter } from './rate-limiter.ts';
@@ -42,6 +42,11 @@ export interface LocalApiOptions {
   streamHandlers?: Partial<Record<RouteFamily, StreamingApiHandler>>;
   keys: KeyStore;
   rateLimiter: RateLimiter;
+  /**
+   * Aborted when the platform stops: the streams still open are cut, as a client leaving cuts them
+   * (their model calls stop), since the server cannot close while a response is open.
+   */
+  stopping?: AbortSignal;
 }
 
 /**
@@ -190,7 +195,7 @@ async function handle(
   if (route.response.contentType === 'text/event-stream') {
     const streaming = options.streamHandlers?.[route.family];
     if (!streaming) throw new Error(`no streaming handler for the route family ${route.family}`);
-    return streaming(event, responseSink(response, limitHeaders));
+    return streaming(event, responseSink(response, limitHeaders, options.stopping));
   }
   const handler = options.handlers[route.family];
   if (!handler) throw new Error(`no handler for the route family ${route.family}`);
@@ -202,25 +207,26 @@ async function handle(
  * A streamed answer written to the HTTP response as it comes, as API Gateway's STREAM mode passes
  * Lambda's response stream on: head first, then each chunk flushed at once (chunked encoding).
  */
-function responseSink(response: ServerResponse, extraHeaders: Record<string, string>): ResponseSink {
+function responseSink(
+  response: ServerResponse,
+  extraHeaders: Record<string, string>,
+  stopping: AbortSignal | undefined,
+): ResponseSink {
   const gone = new AbortController();
+  const cut = () => response.destroy();
+  stopping?.addEventListener('abort', cut, { once: true });
   response.once('close', () => {
+    stopping?.removeEventListener('abort', cut);
     if (!response.writableFinished) gone.abort();
   });
+  if (stopping?.aborted) cut();
   return {
     head(status, headers) {
       response.writeHead(status, { ...headers, ...extraHeaders });
       response.flushHeaders();
     },
     write(chunk) {
-      return new Promise((resolve) => {
-        if (response.write(chunk)) resolve();
-        else {
-          // A client that left never drains: its close ends the wait too.
-          response.once('drain', () => resolve());
-          response.once('close', () => resolve());
-        }
-      });
+      return writeChunk(response, chunk);
     },
     end() {
       response.end();

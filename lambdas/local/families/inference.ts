@@ -9,8 +9,11 @@
  */
 import {
   componentNameOf,
+  DEFAULT_EMD_INSTANCE_TYPE,
   LOCAL_VISION_MODEL,
   type RuntimeModel,
+  runtimeBedrockModel,
+  runtimeEmdModel,
   SEED_BEDROCK_MODELS,
   SEED_EMD_MODELS,
 } from '../../../contracts/inference-models.ts';
@@ -18,7 +21,7 @@ import { BedrockChatModels } from '../../adapters/bedrock/chat-models.ts';
 import { createBedrockRuntime } from '../../adapters/bedrock/client.ts';
 import { createAwsClients } from '../../adapters/clients.ts';
 import { type InferenceExecutionInput, inferenceJobId } from '../../domain/inference/execution.ts';
-import { ASYNC_DEADLINE_MS } from '../../domain/inference/service.ts';
+import { ASYNC_DEADLINE_MS, DEADLINE_MS, STREAM_DEADLINE_MS } from '../../domain/inference/service.ts';
 import { inferenceLambdas } from '../../families/inference/family.ts';
 import { createInferenceRuntime, type InferenceRuntime } from '../../families/inference/runtime.ts';
 import { logger } from '../../shared/logger.ts';
@@ -31,41 +34,26 @@ import type { PlatformRuntime } from './index.ts';
 export const LOCAL_VLM_ENDPOINT = 'synthforge-vlm';
 const COMPONENT_PREFIX = 'synthforge';
 /** What the local components stand for: the stage default's instance (lib/config.ts). */
-const STANDS_FOR_INSTANCE = 'ml.g5.12xlarge';
+const STANDS_FOR_INSTANCE = DEFAULT_EMD_INSTANCE_TYPE;
 
 /** The catalogue as the local runtime sees it: every EMD model deployed on the local endpoint. */
 export function localInferenceModels(bedrock: BedrockMode, wakeSeconds: number): RuntimeModel[] {
   return [
-    ...SEED_BEDROCK_MODELS.map(
-      (model): RuntimeModel => ({
-        provider: 'bedrock',
-        key: model.key,
-        name: model.name,
-        modelId: model.modelId,
-        media: [...model.media],
-        prices: model.prices,
+    ...SEED_BEDROCK_MODELS.map((model) =>
+      runtimeBedrockModel(model, {
         emulated: bedrock === 'emulate',
         ...(bedrock === 'off' ? { unavailable: BEDROCK_OFF_REASON } : {}),
       }),
     ),
-    ...SEED_EMD_MODELS.map(
-      (model): RuntimeModel => ({
-        provider: 'sagemaker',
-        key: model.key,
-        name: model.name,
-        modelId: model.hubModelId,
-        media: [...model.media],
-        imagesPerPrompt: model.imagesPerPrompt,
-        prices: model.prices,
-        emulated: true,
-        deployment: {
-          endpointName: LOCAL_VLM_ENDPOINT,
-          componentName: componentNameOf(COMPONENT_PREFIX, model.key),
-          instanceType: STANDS_FOR_INSTANCE,
-          wakeSeconds,
-        },
+    ...SEED_EMD_MODELS.map((model) => ({
+      ...runtimeEmdModel(model, {
+        endpointName: LOCAL_VLM_ENDPOINT,
+        componentName: componentNameOf(COMPONENT_PREFIX, model.key),
+        instanceType: STANDS_FOR_INSTANCE,
+        wakeSeconds,
       }),
-    ),
+      emulated: true,
+    })),
   ];
 }
 
@@ -104,7 +92,8 @@ export const localInference: LocalFamily<InferenceRuntime, PlatformRuntime> = {
       components: SEED_EMD_MODELS.map((model) => ({
         name: componentNameOf(COMPONENT_PREFIX, model.key),
         launch: localModels.launcher,
-        initialCopies: settings.initialCopies ?? 1,
+        // Scaled to zero until a first request wakes them (`npm start` asks for a warm copy).
+        initialCopies: settings.initialCopies ?? 0,
         ...(settings.idleScaleInMs === undefined ? {} : { idleScaleInMs: settings.idleScaleInMs }),
         wakeDelayMs,
         specification: {
@@ -141,8 +130,8 @@ export const localInference: LocalFamily<InferenceRuntime, PlatformRuntime> = {
       core,
       {
         models: localInferenceModels(bedrockMode, wakeSeconds),
-        deadlineMs: settings.deadlineMs ?? 25_000,
-        streamDeadlineMs: 600_000,
+        deadlineMs: settings.deadlineMs ?? DEADLINE_MS,
+        streamDeadlineMs: STREAM_DEADLINE_MS,
         asyncDeadlineMs: ASYNC_DEADLINE_MS,
       },
       { workflow, stopping: () => stopping, ...(bedrock ? { bedrock } : {}) },

@@ -37,13 +37,15 @@ export function findComponent(
 export function realtimeOperations(registry: RealtimeRegistry): RealtimeOperations {
   const { endpoints, host } = registry;
   const invoked = (invocation: RealtimeInvocation) => {
+    // As the calls the stop cuts off are answered (realtime-endpoints.ts): the endpoint exists still.
+    if (host.stopping) throw new AwsError(503, 'ServiceUnavailable', 'The endpoint host is stopping.');
     const endpoint = endpoints.get(invocation.endpointName);
-    if (endpoint && !host.stopping) return endpoint;
+    if (endpoint) return endpoint;
     const name = invocation.endpointName;
     throw new AwsError(
       400,
       'ValidationError',
-      registry.isAsyncEndpoint(name) && !host.stopping
+      registry.isAsyncEndpoint(name)
         ? `Endpoint ${name} is an asynchronous endpoint here: invoke it with InvokeEndpointAsync.`
         : `Endpoint ${name} of account ${host.accountId} not found.`,
     );

@@ -183,6 +183,27 @@ describe('synthforge infer', () => {
     );
   });
 
+  it('neither waits for nor advises --wait on a 503 that is no waking model, nor for claude4 and nova', async () => {
+    // Prepare: a model that timed out, answered as the gateway does (Retry-After, no estimated_ready_at).
+    server.handle((_, response) =>
+      sendJson(response, 503, errorOf('unavailable', 'model gemma-3-4b did not answer within 25 s'), {
+        'retry-after': '0',
+      }),
+    );
+
+    // Act
+    const timedOut = await cli(['infer', 'gemma-3-4b', '--text', 'Hi', '--wait', '--timeout', '1m']);
+    const bedrock = await cli(['infer', 'nova', '--text', 'Hi', '--stream', '--wait']);
+
+    // Assess
+    expect(timedOut.code).toBe(EXIT.unavailable);
+    expect(timedOut.stderr).not.toContain('waking');
+    expect(timedOut.stderr).not.toContain('--wait');
+    expect(bedrock.code).toBe(EXIT.unavailable);
+    expect(bedrock.stderr).toContain('--wait is for EMD models: nova never scales to zero');
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('uploads a frame too large to go inline and sends its s3:// URI instead', async () => {
     // Prepare
     const big = join(dir, 'big.png');

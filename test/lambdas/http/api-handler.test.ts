@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { INFERENCE_MAX_BODY_BYTES } from '../../../contracts/inference.ts';
 import { routes } from '../../../contracts/routes.ts';
 import { DynamoIdempotencyStore } from '../../../lambdas/adapters/dynamo/idempotency-store.ts';
 import { DomainError } from '../../../lambdas/domain/errors.ts';
@@ -418,6 +419,57 @@ describe('createApiHandler: seed 002’s error body on the training routes', () 
     });
     expect(noRoute.statusCode).toBe(404);
     expect(parse(noRoute.body)).toMatchObject({ error: 'not_found', details: {} });
+  });
+});
+
+describe('createApiHandler: seed 003’s echo of the request in its errors', () => {
+  const novaEvent = (body: string) =>
+    postEvent({ resource: '/api/nova', path: '/api/nova', httpMethod: 'POST', body, isBase64Encoded: false });
+  const handler = createApiHandler([
+    bind(routes.invokeNova, async () => {
+      throw new DomainError('UNAVAILABLE', 'the model is waking', {}, 5);
+    }),
+  ]);
+
+  it('answers a body over the limit with 413 without reading it back for the echo', async () => {
+    // Prepare
+    const body = JSON.stringify({ text: 'x'.repeat(INFERENCE_MAX_BODY_BYTES) });
+
+    // Act
+    const response = await handler(novaEvent(body));
+
+    // Assess
+    expect(response.statusCode).toBe(413);
+    expect(parse(response.body).request).toEqual({});
+    expect(response.body.length).toBeLessThan(1_000);
+  });
+
+  it('echoes a text over the schema’s limit only up to that limit', async () => {
+    // Prepare
+    const body = JSON.stringify({ text: 'y'.repeat(150_000) });
+
+    // Act
+    const response = await handler(novaEvent(body));
+
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(parse(response.body).request.text).toBe('y'.repeat(100_000));
+  });
+
+  it('echoes a parsed body without parsing it again', async () => {
+    // Prepare
+    const body = JSON.stringify({ text: 'hello', max_tokens: 64 });
+    const parseSpy = vi.spyOn(JSON, 'parse');
+
+    // Act
+    const response = await handler(novaEvent(body));
+    const parsesOfBody = parseSpy.mock.calls.filter(([text]) => text === body).length;
+    parseSpy.mockRestore();
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(parse(response.body).request).toMatchObject({ text: 'hello', max_tokens: 64 });
+    expect(parsesOfBody).toBe(1);
   });
 });
 

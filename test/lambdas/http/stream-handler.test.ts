@@ -3,6 +3,7 @@
  * with its status in the family's format (seed 003's `{time, request, error}`), and once the stream
  * has started each event is written as it comes, an unplanned failure ending it with an error event.
  */
+import { PassThrough, Writable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { routes } from '../../../contracts/routes.ts';
@@ -13,6 +14,7 @@ import {
   formatEvent,
   type ResponseSink,
   type ServerSentEvent,
+  writeChunk,
 } from '../../../lambdas/http/stream-handler.ts';
 import { loadEvent } from '../../support/fixtures.ts';
 
@@ -34,7 +36,7 @@ const streamEvent = (body: unknown, tenant: string | null = 'tenant-a'): APIGate
 };
 
 /** A sink that records what is written, and when each write happened relative to the events. */
-function recordingSink() {
+function recordingSink(signal = new AbortController().signal) {
   const writes: string[] = [];
   let head: { status: number; headers: Record<string, string> } | undefined;
   let ended = false;
@@ -48,7 +50,7 @@ function recordingSink() {
     end() {
       ended = true;
     },
-    signal: new AbortController().signal,
+    signal,
   };
   return {
     sink,
@@ -175,6 +177,25 @@ describe('createStreamingApiHandler', () => {
     expect(recorder.head?.status).toBe(401);
   });
 
+  it('writes nothing to a client that left while the stream was opening (a model waking)', async () => {
+    // Prepare
+    const client = new AbortController();
+    const handler = createStreamingApiHandler([
+      bindStream(routes.streamInference, async () => {
+        client.abort();
+        throw new DomainError('UNAVAILABLE', 'model qwen2-vl-7b is waking up', {}, 30);
+      }),
+    ]);
+    const recorder = recordingSink(client.signal);
+
+    // Act
+    await handler(streamEvent({ text: 'hi' }), recorder.sink);
+
+    // Assess
+    expect(recorder.head).toBeUndefined();
+    expect(recorder.writes).toEqual([]);
+  });
+
   it('ends a stream whose events fail unexpectedly with the failure event', async () => {
     // Prepare
     async function* failing() {
@@ -194,6 +215,66 @@ describe('createStreamingApiHandler', () => {
     expect(recorder.writes).toHaveLength(2);
     expect(recorder.writes[1]).toMatch(/^event: error\ndata: .*"status":500/);
     expect(recorder.ended).toBe(true);
+  });
+});
+
+describe('writeChunk', () => {
+  /** Whether the promise settles within a few event-loop turns. */
+  const settlesSoon = (promise: Promise<void>) =>
+    Promise.race([
+      promise.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(resolve, 50, false)),
+    ]);
+
+  it('resolves at once on a target the client has left, which never drains nor closes again', async () => {
+    // Prepare
+    const target = new PassThrough({ highWaterMark: 1 });
+    target.destroy();
+    await new Promise((resolve) => target.once('close', resolve));
+
+    // Act
+    const settled = await settlesSoon(writeChunk(target, 'event: error\n\n'));
+
+    // Assess
+    expect(settled).toBe(true);
+  });
+
+  it('waits for each write of a slow reader to drain, leaving no listener behind', async () => {
+    // Prepare: a reader that takes each chunk only when the test says so.
+    const taken: (() => void)[] = [];
+    const target = new Writable({
+      highWaterMark: 1,
+      write: (_chunk, _encoding, callback) => taken.push(callback),
+    });
+    const listeners = () => target.listenerCount('drain') + target.listenerCount('close');
+    const before = listeners();
+    const settledWhileFull: boolean[] = [];
+    const after: number[] = [];
+
+    // Act: more writes than an emitter's default listener limit (10).
+    for (let i = 0; i < 12; i++) {
+      const writing = writeChunk(target, 'chunk');
+      settledWhileFull.push(await settlesSoon(writing));
+      taken.shift()?.();
+      await writing;
+      after.push(listeners());
+    }
+
+    // Assess
+    expect(settledWhileFull.every((settled) => !settled)).toBe(true);
+    expect(after.every((count) => count === before)).toBe(true);
+  });
+
+  it('ends the wait of a full target when the client leaves', async () => {
+    // Prepare
+    const target = new PassThrough({ highWaterMark: 1 });
+    const waiting = writeChunk(target, 'chunk');
+
+    // Act
+    target.destroy();
+
+    // Assess
+    expect(await settlesSoon(waiting)).toBe(true);
   });
 });
 

@@ -1,8 +1,10 @@
+import { createServer } from 'node:http';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
 import type { Batch } from '../../../contracts/batches.ts';
 import type { Job } from '../../../contracts/jobs.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../../lambdas/local/platform.ts';
+import { inProcessLauncher } from '../../../lambdas/local/sagemaker/host.ts';
 import { useTempDirs } from '../../support/fixture.ts';
 
 const post = (platform: LocalPlatform, path: string, body: unknown) =>
@@ -46,7 +48,8 @@ describe('the local platform across a restart', () => {
       })),
     });
     const batch = (await submitted.json()) as Batch;
-    await vi.waitFor(() => expect(hung).not.toBe(''));
+    // The first job renders before the second starts: seconds on a busy 2-core machine, not one.
+    await vi.waitFor(() => expect(hung).not.toBe(''), { timeout: 15_000, interval: 50 });
     const completedBefore = await get<Job>(first, `/api/v1/jobs/${seen[0]}`);
 
     // Act
@@ -165,5 +168,36 @@ describe('the local platform across a restart', () => {
 
     // Assess
     expect((listed.Contents ?? []).map((object) => object.Key)).toEqual([keys[2]]);
+  });
+});
+
+describe('the local platform’s stop', () => {
+  it('returns promptly while a stream is open, cutting it', async () => {
+    // Prepare: the local model stands in for one that never answers: the stream stays open.
+    const invoked: string[] = [];
+    const silentModel = inProcessLauncher(() =>
+      createServer((request, response) => {
+        if (request.url === '/ping') response.end('ok');
+        else invoked.push(request.url ?? '');
+      }),
+    );
+    const platform = await startLocalPlatform({
+      retryIntervalMs: 0,
+      inference: { bedrock: 'off', initialCopies: 1, launcher: silentModel },
+    });
+    const stream = post(platform, '/api/stream/qwen2-vl-7b', { text: 'hello' }).then(
+      (response) => response.text(),
+      (error: Error) => error,
+    );
+    await vi.waitFor(() => expect(invoked).toContain('/invocations'), { timeout: 15_000 });
+
+    // Act
+    const started = Date.now();
+    await platform.stop();
+    const stopMs = Date.now() - started;
+
+    // Assess: well inside the model call's own 25 s deadline, which would otherwise end the stream.
+    expect(stopMs).toBeLessThan(10_000);
+    expect(await stream).toBeInstanceOf(Error);
   });
 });

@@ -57,6 +57,40 @@ describe('lambdaSink', () => {
     });
   });
 
+  it('keeps its signal when the response stream closes after the whole answer', async () => {
+    // Prepare
+    const stream = new PassThrough();
+    const sink = lambdaSink(stream, capturingPrelude().prelude);
+    sink.head(200, {});
+    await sink.write('event: done\ndata: {}\n\n');
+
+    // Act
+    sink.end();
+    stream.resume();
+    await new Promise((resolve) => stream.once('close', resolve));
+
+    // Assess
+    expect(sink.signal.aborted).toBe(false);
+  });
+
+  it('settles a write to a stream the client has left instead of waiting for a drain', async () => {
+    // Prepare: full, then closed by the client leaving.
+    const stream = new PassThrough({ highWaterMark: 1 });
+    const sink = lambdaSink(stream, capturingPrelude().prelude);
+    sink.head(200, {});
+    const pending = sink.write('event: delta\ndata: {}\n\n');
+    stream.destroy();
+    await new Promise((resolve) => stream.once('close', resolve));
+
+    // Act
+    const afterClose = sink.write('event: error\ndata: {}\n\n');
+
+    // Assess
+    await expect(pending).resolves.toBeUndefined();
+    await expect(afterClose).resolves.toBeUndefined();
+    expect(sink.signal.aborted).toBe(true);
+  });
+
   it('refuses a body before its head', () => {
     // Prepare
     const sink = lambdaSink(new PassThrough(), capturingPrelude().prelude);

@@ -1,19 +1,20 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS } from '../../../contracts/errors.ts';
-import { routes as contractRoutes } from '../../../contracts/routes.ts';
-import { API_ROUTES, pathParameters, type RouteFamily } from '../../../lib/api-routes.ts';
-import {
-  gatewayResponses,
-  STREAM_INTEGRATION_TIMEOUT,
-  streamsResponse,
-} from '../../../lib/constructs/api.ts';
+import { routes as contractRoutes, streamsResponse } from '../../../contracts/routes.ts';
+import { API_ROUTES, type ApiRoute, pathParameters, type RouteFamily } from '../../../lib/api-routes.ts';
+import { Api, gatewayResponses, STREAM_TIMEOUT } from '../../../lib/constructs/api.ts';
 import { API_FUNCTION_MAX_TIMEOUT } from '../../../lib/constructs/synthforge-function.ts';
 import {
   buildTestStack,
   type CfnJson,
   referencedId,
   resourcesOfType,
+  TEST_ENV,
   type TestStack,
+  testApp,
 } from '../stack-fixture.ts';
 
 let built: TestStack;
@@ -186,7 +187,7 @@ describe('routes', () => {
           TimeoutInMillis: 900_000,
         });
         expect(uri, route.path).toMatch(/2021-11-15\/functions\/.*\/response-streaming-invocations/);
-        expect(fn?.Properties.Timeout).toBe(STREAM_INTEGRATION_TIMEOUT.toSeconds());
+        expect(fn?.Properties.Timeout).toBe(STREAM_TIMEOUT.toSeconds());
       } else {
         expect(integration.ResponseTransferMode, route.path).toBeUndefined();
         expect(integration.TimeoutInMillis, route.path).toBeUndefined();
@@ -194,6 +195,37 @@ describe('routes', () => {
         expect(uri, route.path).not.toContain('response-streaming');
       }
     }
+  });
+  it('refuses a family that mixes streaming and whole answers: its one function has one integration', () => {
+    // Prepare: the stream route, and a JSON route of the same family.
+    const stack = new Stack(testApp(), 'Mixed', { env: TEST_ENV });
+    const fn = new LambdaFunction(stack, 'Fn', {
+      runtime: Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: Code.fromInline('exports.handler = async () => ({})'),
+    });
+    const stream = contractRoutes.streamInference as ApiRoute;
+    const whole: ApiRoute = {
+      ...stream,
+      operationId: 'wholeAnswer',
+      path: '/api/whole',
+      response: { status: 200, schema: stream.response.schema },
+    };
+    const build = (routes: ApiRoute[]) =>
+      new Api(stack, `Api${routes.length}`, {
+        stage: 'test',
+        routes,
+        handlers: { [stream.family]: fn } as unknown as Record<RouteFamily, LambdaFunction>,
+        authorizer: fn,
+        limits: built.config.api,
+        logRetention: RetentionDays.ONE_DAY,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+
+    // Act / Assess
+    expect(() => build([stream, whole])).toThrow(
+      /POST \/api\/whole: family inferenceStream has streaming routes/,
+    );
   });
 });
 

@@ -200,15 +200,10 @@ describe('every function', () => {
           'STATE_TABLE',
         ],
       ],
+      // The stream: the models, the deadline, its request's frames and its usage; it presigns nothing.
       [
         routeHandlers.inferenceStream,
-        [
-          'INFERENCE_DEADLINE_MS',
-          'INFERENCE_MODELS',
-          'OUTPUTS_BUCKET',
-          'RESULT_URL_TTL_SECONDS',
-          'STATE_TABLE',
-        ],
+        ['INFERENCE_DEADLINE_MS', 'INFERENCE_MODELS', 'OUTPUTS_BUCKET', 'STATE_TABLE'],
       ],
       // An async job's call: the models and its deadline, the job, its request and answer.
       [

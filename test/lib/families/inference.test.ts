@@ -1,4 +1,6 @@
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { Aws } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -7,15 +9,13 @@ import {
   SEED_BEDROCK_MODELS,
   SEED_EMD_MODELS,
 } from '../../../contracts/inference-models.ts';
-import { DEFAULT_EMD_MODELS, type StageConfigInput } from '../../../lib/config.ts';
+import { DEFAULT_EMD_MODELS, parseStageConfig, type StageConfigInput } from '../../../lib/config.ts';
+import { STREAM_TIMEOUT } from '../../../lib/constructs/api.ts';
 import type { SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
-import {
-  InferenceFamily,
-  RUN_INFERENCE_TIMEOUT,
-  STREAM_FUNCTION_TIMEOUT,
-} from '../../../lib/families/inference.ts';
+import { bedrockModelsIn, InferenceFamily, RUN_INFERENCE_TIMEOUT } from '../../../lib/families/inference.ts';
 import { flattenReference } from '../../../lib/nag.ts';
 import { acknowledgeNagFindings } from '../../../lib/nag-acknowledgements.ts';
+import { stageStacks } from '../../../lib/stage-stacks.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -23,6 +23,7 @@ import {
   type Statement,
   statementsOfRole,
   type TestStack,
+  testApp,
 } from '../stack-fixture.ts';
 
 const PROFILE = (id: string) => `arn:<AWS::Partition>:bedrock:eu-west-1:123456789012:inference-profile/${id}`;
@@ -67,10 +68,8 @@ describe('functions', () => {
     expect(inference.entryModule).toBe('lambdas/handlers/api/inference.ts');
     expect(inferenceStream.entryModule).toBe('lambdas/handlers/api/inference-stream.ts');
     expect(functions[disabled.idOf(inference)]?.Properties.Timeout).toBe(28);
-    expect(functions[disabled.idOf(inferenceStream)]?.Properties.Timeout).toBe(
-      STREAM_FUNCTION_TIMEOUT.toSeconds(),
-    );
-    expect(STREAM_FUNCTION_TIMEOUT.toSeconds()).toBe(900);
+    expect(functions[disabled.idOf(inferenceStream)]?.Properties.Timeout).toBe(STREAM_TIMEOUT.toSeconds());
+    expect(STREAM_TIMEOUT.toSeconds()).toBe(900);
   });
 
   it('gives both the models, the deadline, the state table and the outputs bucket', () => {
@@ -82,8 +81,16 @@ describe('functions', () => {
       expect(env.INFERENCE_DEADLINE_MS, fn.node.path).toBe('25000');
       expect(env.STATE_TABLE).toEqual({ Ref: enabled.idOf(enabled.stack.data.stateTable) });
       expect(env.OUTPUTS_BUCKET).toEqual({ Ref: enabled.idOf(enabled.stack.data.outputsBucket) });
-      expect(env.RESULT_URL_TTL_SECONDS).toBe('900');
     }
+  });
+
+  it('gives the upload URLs’ lifetime to the API function only: the stream presigns nothing', () => {
+    // Act
+    const { inference, inferenceStream } = familyOf(enabled).routeHandlers;
+
+    // Assess
+    expect(environmentOf(enabled, inference).RESULT_URL_TTL_SECONDS).toBe('900');
+    expect(environmentOf(enabled, inferenceStream).RESULT_URL_TTL_SECONDS).toBeUndefined();
   });
 });
 
@@ -102,9 +109,10 @@ describe('INFERENCE_MODELS', () => {
       ...SEED_BEDROCK_MODELS.map((model) => model.key),
       ...SEED_EMD_MODELS.map((model) => model.key),
     ]);
+    // The seed's US profile, made the EU one in the test stack's eu-west-1.
     expect(models.find((model) => model.key === 'claude4')).toMatchObject({
       provider: 'bedrock',
-      modelId: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+      modelId: 'eu.anthropic.claude-sonnet-4-20250514-v1:0',
     });
     for (const model of models) {
       if (model.provider === 'sagemaker') expect(model.deployment, model.key).toBeUndefined();
@@ -166,6 +174,77 @@ describe('INFERENCE_MODELS', () => {
   });
 });
 
+describe('Bedrock profiles and the region', () => {
+  const SEED_IDS = SEED_BEDROCK_MODELS.map((model) => model.modelId);
+  const idsIn = (region: string, models = SEED_BEDROCK_MODELS) =>
+    bedrockModelsIn(region, models).map((model) => model.modelId);
+  const usProfile: BedrockModel = {
+    key: 'haiku',
+    name: 'Claude 3 Haiku',
+    modelId: 'us.anthropic.claude-3-haiku-20240307-v1:0',
+    foundationModels: ['anthropic.claude-3-haiku-20240307-v1:0'],
+    media: ['image'],
+    prices: { inputPerMillionUsd: 0.25, outputPerMillionUsd: 1.25 },
+  };
+
+  it("moves the seed models' US profiles to the region's geography", () => {
+    // Act / Assess
+    expect(idsIn('us-east-1')).toEqual(SEED_IDS);
+    expect(idsIn('eu-west-1')).toEqual([
+      'eu.anthropic.claude-sonnet-4-20250514-v1:0',
+      'eu.amazon.nova-pro-v1:0',
+    ]);
+    expect(idsIn('ap-northeast-1')).toEqual([
+      'apac.anthropic.claude-sonnet-4-20250514-v1:0',
+      'apac.amazon.nova-pro-v1:0',
+    ]);
+  });
+
+  it('keeps the models as configured when the region is not known at synthesis', () => {
+    expect(idsIn(Aws.REGION)).toEqual(SEED_IDS);
+  });
+
+  it("keeps a stage's profile of the region's geography, and a model called by its own id", () => {
+    // Prepare
+    const models: BedrockModel[] = [
+      { ...usProfile, key: 'haiku-eu', modelId: 'eu.anthropic.claude-3-haiku-20240307-v1:0' },
+      { ...usProfile, key: 'haiku-direct', modelId: 'anthropic.claude-3-haiku-20240307-v1:0' },
+    ];
+
+    // Act / Assess
+    expect(idsIn('eu-west-1', models)).toEqual(models.map((model) => model.modelId));
+  });
+
+  it("fails the synthesis on a stage's profile that the region cannot call, with the fix", () => {
+    // Act / Assess: a stage's own US profile in eu-west-1.
+    expect(() => idsIn('eu-west-1', [usProfile])).toThrow(
+      /haiku is called through us\.anthropic\.claude-3-haiku-20240307-v1:0, a profile that eu-west-1 cannot call: list inference\.bedrock\.models/,
+    );
+    // Seed 003's models have no profile for South America: the stage must choose.
+    expect(() => idsIn('sa-east-1')).toThrow(/claude4 is called through us\..*sa-east-1 cannot call/);
+  });
+
+  it('makes config/stages/example.prod.json (eu-west-1) call EU profiles, and allows those', () => {
+    // Prepare
+    const raw = JSON.parse(readFileSync('config/stages/example.prod.json', 'utf8'));
+    const config = parseStageConfig(raw);
+    const { platform } = stageStacks(testApp(), config, { account: config.account, region: config.region });
+
+    // Act
+    const functions = Template.fromStack(platform).findResources('AWS::Lambda::Function');
+    const models = Object.values(functions)
+      .map((fn) => fn.Properties?.Environment?.Variables?.INFERENCE_MODELS)
+      .find((value) => value !== undefined);
+
+    // Assess
+    const bedrock = RuntimeModelList.parse(JSON.parse(models)).filter((m) => m.provider === 'bedrock');
+    expect(bedrock.map((model) => model.modelId)).toEqual([
+      'eu.anthropic.claude-sonnet-4-20250514-v1:0',
+      'eu.amazon.nova-pro-v1:0',
+    ]);
+  });
+});
+
 describe('IAM', () => {
   it('allows Bedrock exactly the configured profiles, in this region and account, and the foundation models they route to', () => {
     for (const fn of callersOf(disabled)) {
@@ -179,8 +258,8 @@ describe('IAM', () => {
       expect(bedrock[0]?.Action).toEqual(['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream']);
       expect(resourcesFor(disabled, fn, 'bedrock').sort()).toEqual(
         [
-          PROFILE('us.anthropic.claude-sonnet-4-20250514-v1:0'),
-          PROFILE('us.amazon.nova-pro-v1:0'),
+          PROFILE('eu.anthropic.claude-sonnet-4-20250514-v1:0'),
+          PROFILE('eu.amazon.nova-pro-v1:0'),
           FOUNDATION_MODEL('anthropic.claude-sonnet-4-20250514-v1:0'),
           FOUNDATION_MODEL('amazon.nova-pro-v1:0'),
         ].sort(),
@@ -215,11 +294,10 @@ describe('IAM', () => {
       // Act
       const resources = resourcesFor(built, fn, 'bedrock');
 
-      // Assess: the direct model in this region only; the shared model once.
+      // Assess: the direct model in this region only; the shared model and profile once.
       expect(resources.sort()).toEqual(
         [
-          PROFILE('us.anthropic.claude-sonnet-4-20250514-v1:0'),
-          PROFILE('us.amazon.nova-pro-v1:0'),
+          PROFILE('eu.anthropic.claude-sonnet-4-20250514-v1:0'),
           PROFILE('eu.amazon.nova-pro-v1:0'),
           FOUNDATION_MODEL('anthropic.claude-sonnet-4-20250514-v1:0'),
           FOUNDATION_MODEL('amazon.nova-pro-v1:0'),
@@ -233,15 +311,6 @@ describe('IAM', () => {
       const actions = statementsOf(built, fn).flatMap((statement) => [statement.Action].flat());
       expect(actions.filter((action) => action.startsWith('bedrock:') && action.includes('*'))).toEqual([]);
     }
-  });
-
-  it('warns when a profile serves other regions than the stack’s', () => {
-    // Assess: the seed's US profiles, in the test stack's eu-west-1.
-    const warnings = Annotations.fromStack(disabled.stack).findWarning(
-      '*',
-      Match.stringLikeRegexp('a profile of other regions than eu-west-1'),
-    );
-    expect(warnings.map((warning) => String(warning.entry.data)).join('\n')).toMatch(/claude4.*\n.*nova/);
   });
 
   it('allows SageMaker only to invoke and describe the VLM endpoint and its components', () => {
@@ -321,9 +390,10 @@ describe('IAM', () => {
         'dynamodb:BatchGetItem',
       ],
     });
+    // The stream reads its request's uploaded frames and counts its call: nothing more.
     expect(stream).toEqual({
-      s3: ['s3:GetObject,s3:PutObject on /*/uploads/*'],
-      table: ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
+      s3: ['s3:GetObject on /*/uploads/*'],
+      table: 'dynamodb:UpdateItem',
     });
     expect(run).toEqual({
       s3: ['s3:GetObject on /*/uploads/*', 's3:GetObject,s3:PutObject on /*/inference/*'],

@@ -27,6 +27,9 @@ class ModelWaking extends CliError {
   readonly exit = EXIT.unavailable;
 }
 
+/** What the command asks a model: never `async`, so that the answer is printed, not a job. */
+type ModelRequest = Omit<InferenceRequest, 'async'>;
+
 /** A `--frame` as given: a file read into memory, or an `s3://` URI passed on as it is. */
 type FrameArg = { uri: string } | { path: string; bytes: Buffer; type: FrameContentType | undefined };
 
@@ -38,7 +41,8 @@ export const inferCommands: Command[] = [
       'Frames are images (PNG, JPEG, GIF, WebP) or one MP4 with --media video, read from files; when the',
       'request would be too large to send inline (5 MiB), the largest frames are uploaded first and sent',
       'by their s3:// URI. The answer goes to stdout, the model and its usage to stderr.',
-      'A model scaled to zero answers 503 while it wakes; --wait waits for it (EMD models).',
+      'An EMD model scaled to zero answers 503 while it wakes; --wait waits for it. claude4 and nova',
+      'never scale to zero: --wait is ignored for them.',
     ],
     positionals: [
       { name: 'MODEL', description: 'claude4, nova, or an EMD model key (synthforge models list)' },
@@ -67,7 +71,10 @@ export const inferCommands: Command[] = [
         type: 'boolean',
         description: 'print the answer as it is produced (with --json: one event per line)',
       },
-      wait: { type: 'boolean', description: 'wait for a model scaled to zero to wake instead of failing' },
+      wait: {
+        type: 'boolean',
+        description: 'wait for an EMD model scaled to zero to wake instead of failing',
+      },
       timeout: {
         type: 'string',
         description: 'with --wait: stop waiting after this long (default 15m)',
@@ -96,14 +103,17 @@ export const inferCommands: Command[] = [
       const mediaType = media ?? impliedMedia(frames);
 
       const client = (await ctx.manager()).client;
-      const request: InferenceRequest = {
+      const request: ModelRequest = {
         text: values.text,
         ...(mediaType ? { mediaType } : {}),
         ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
         ...(temperature === undefined ? {} : { temperature }),
       };
       if (frames.length > 0) request.frames = await framesOf(ctx, client, request, frames);
-      const waitForModel: WaitForModelOptions | undefined = values.wait
+      // Only an EMD model can be waking; for claude4 and nova --wait is said to be ignored, and is.
+      const wait = values.wait === true && scalesToZero(model);
+      if (values.wait && !wait) ctx.note(`--wait is for EMD models: ${model} never scales to zero`);
+      const waitForModel: WaitForModelOptions | undefined = wait
         ? { timeoutMs: waitTimeoutMs, onProgress: (progress) => noteWaking(ctx, progress) }
         : undefined;
       try {
@@ -119,11 +129,14 @@ export const inferCommands: Command[] = [
   }),
 ];
 
+/** Whether a model can be waking: an EMD model may have no copies; claude4 and nova are Bedrock's. */
+const scalesToZero = (model: string) => model !== 'claude4' && model !== 'nova';
+
 function ask(
   ctx: CliContext,
   client: ApiClient,
   model: string,
-  request: InferenceRequest,
+  request: ModelRequest,
   waitForModel: WaitForModelOptions | undefined,
 ): Promise<InferenceResponse> {
   const options = { signal: ctx.signal };
@@ -137,7 +150,7 @@ async function streamAnswer(
   ctx: CliContext,
   client: ApiClient,
   model: string,
-  request: InferenceRequest,
+  request: ModelRequest,
   waitForModel: WaitForModelOptions | undefined,
 ): Promise<number> {
   // Whether stdout holds text without its final newline: an error must not be glued to it.
@@ -184,7 +197,7 @@ function impliedMedia(frames: readonly FrameArg[]): 'video' | undefined {
 async function framesOf(
   ctx: CliContext,
   client: ApiClient,
-  request: InferenceRequest,
+  request: ModelRequest,
   frames: readonly FrameArg[],
 ): Promise<string[]> {
   const uris = frames.flatMap((frame) => ('uri' in frame ? [frame.uri] : []));
@@ -231,10 +244,9 @@ function explain(error: unknown, model: string): unknown {
       `the model goes on waking; see it with: synthforge models status`,
     ]);
   }
-  if (isModelWaking(error)) {
-    const eta = error.estimatedReadyAt ? `ready about ${shortTime(error.estimatedReadyAt)}; ` : '';
+  if (isModelWaking(error) && scalesToZero(model)) {
     return new ModelWaking(`${error.message} (HTTP 503)`, [
-      `${eta}wait for it with: synthforge infer ${model} --wait …`,
+      `ready about ${shortTime(error.estimatedReadyAt)}; wait for it with: synthforge infer ${model} --wait …`,
     ]);
   }
   return error;

@@ -5,8 +5,6 @@
  */
 import { once } from 'node:events';
 import { createServer, type Http2Server, type Http2ServerResponse } from 'node:http2';
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BedrockChatModels } from '../../../../lambdas/adapters/bedrock/chat-models.ts';
 import { createBedrockRuntime } from '../../../../lambdas/adapters/bedrock/client.ts';
@@ -17,27 +15,14 @@ import {
   type ChatTurn,
   ModelCallError,
 } from '../../../../lambdas/domain/inference/ports.ts';
+import {
+  EVENT_STREAM_CONTENT_TYPE,
+  encodeException,
+  encodeJsonEvent,
+} from '../../../../lambdas/local/support/event-stream.ts';
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-const text = (value: string) => ({ type: 'string' as const, value });
-const event = (type: string, body: unknown) =>
-  codec.encode({
-    headers: {
-      ':message-type': text('event'),
-      ':event-type': text(type),
-      ':content-type': text('application/json'),
-    },
-    body: fromUtf8(JSON.stringify(body)),
-  });
-const exception = (type: string, message: string) =>
-  codec.encode({
-    headers: {
-      ':message-type': text('exception'),
-      ':exception-type': text(type),
-      ':content-type': text('application/json'),
-    },
-    body: fromUtf8(JSON.stringify({ message })),
-  });
+const event = encodeJsonEvent;
+const exception = (type: string, message: string) => encodeException(type, { message });
 
 const delta = (value: string) => event('contentBlockDelta', { contentBlockIndex: 0, delta: { text: value } });
 
@@ -66,7 +51,7 @@ beforeAll(async () => {
         return;
       }
       response.writeHead(200, {
-        'content-type': 'application/vnd.amazon.eventstream',
+        'content-type': EVENT_STREAM_CONTENT_TYPE,
         'x-amzn-requestid': 'wire-request',
       });
       if (path === '/model/us.amazon.nova-pro-v1:0/converse-stream') {

@@ -5,8 +5,6 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../../../lambdas/adapters/clients.ts';
 import { SageMakerChatModels } from '../../../../lambdas/adapters/sagemaker/chat-components.ts';
@@ -16,24 +14,15 @@ import {
   type DeployedSageMakerModel,
   ModelCallError,
 } from '../../../../lambdas/domain/inference/ports.ts';
+import { EVENT_STREAM_CONTENT_TYPE, encodeEvent } from '../../../../lambdas/local/support/event-stream.ts';
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-const text = (value: string) => ({ type: 'string' as const, value });
-const payloadPart = (bytes: Uint8Array) =>
-  codec.encode({
-    headers: {
-      ':message-type': text('event'),
-      ':event-type': text('PayloadPart'),
-      ':content-type': text('application/octet-stream'),
-    },
-    body: bytes,
-  });
+const payloadPart = (bytes: Uint8Array) => encodeEvent('PayloadPart', bytes, 'application/octet-stream');
 const chunk = (content: string, finish: string | null = null) =>
   `${JSON.stringify({ id: 'chatcmpl-w', object: 'chat.completion.chunk', model: 'synthforge/local-vision', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n`;
 
 /** The lines' bytes as PayloadParts of 5 bytes each: every boundary falls inside a line. */
 function writeParts(response: ServerResponse, lines: string): void {
-  const bytes = fromUtf8(lines);
+  const bytes = new TextEncoder().encode(lines);
   for (let at = 0; at < bytes.length; at += 5) response.write(payloadPart(bytes.subarray(at, at + 5)));
 }
 
@@ -59,7 +48,7 @@ beforeAll(async () => {
         return;
       }
       response.writeHead(200, {
-        'content-type': 'application/vnd.amazon.eventstream',
+        'content-type': EVENT_STREAM_CONTENT_TYPE,
         'x-amzn-sagemaker-content-type': 'application/jsonlines',
       });
       if (component === 'hanging') {

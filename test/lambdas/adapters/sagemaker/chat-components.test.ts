@@ -238,6 +238,22 @@ describe('SageMakerChatModels.complete', () => {
     expect(reply.id).toMatch(/^msg_[0-9a-z]{26}$/);
   });
 
+  it.each(['/opt/ml/model', 'qwen2-vl-7b', 'lmi'])(
+    'names no stand-in when a real container answers under its served name %j',
+    async (served) => {
+      // Prepare
+      runtime
+        .on(InvokeEndpointCommand)
+        .resolves({ Body: body(completion({ model: served })), $metadata: {} });
+
+      // Act
+      const reply = await models().complete(QWEN, TURN, live());
+
+      // Assess
+      expect(reply.answeredBy).toBeUndefined();
+    },
+  );
+
   it('calls an answer that is not a chat completion a model error', async () => {
     // Prepare
     runtime

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
-import { ModelCatalogue } from '../../../../lambdas/domain/inference/catalogue.ts';
+import { callableOrThrow, ModelCatalogue } from '../../../../lambdas/domain/inference/catalogue.ts';
 import { CLAUDE, GEMMA, NOVA, QWEN, UI_TARS } from './fakes.ts';
 
 const catalogue = () => new ModelCatalogue([CLAUDE, NOVA, QWEN, UI_TARS, GEMMA]);
@@ -45,11 +45,12 @@ describe('ModelCatalogue', () => {
   it('gives a callable model, or the 503 of one not deployed or unavailable here', () => {
     // Prepare
     const models = new ModelCatalogue([{ ...CLAUDE, unavailable: 'no AWS credentials' }, QWEN, GEMMA]);
+    const callable = (key: string) => callableOrThrow(models.require(key));
 
     // Act
-    const qwen = models.callable('qwen2-vl-7b');
-    const gemma = thrown(() => models.callable('gemma-3-4b'));
-    const claude = thrown(() => models.callable('claude4'));
+    const qwen = callable('qwen2-vl-7b');
+    const gemma = thrown(() => callable('gemma-3-4b'));
+    const claude = thrown(() => callable('claude4'));
 
     // Assess
     expect(qwen).toBe(QWEN);

@@ -313,6 +313,16 @@ export interface HarnessOptions {
   deps?: Partial<InferenceServiceDeps>;
 }
 
+/** No jobs engine: a test that submits an asynchronous request gives its own (`deps.jobs`). */
+const NO_JOBS: InferenceServiceDeps['jobs'] = {
+  get engine(): never {
+    throw new Error('this test gave the service no jobs engine');
+  },
+  get workflow(): never {
+    throw new Error('this test gave the service no inference workflow');
+  },
+};
+
 /** An InferenceService over fakes, with everything it did kept for the test to read. */
 export function aService(options: HarnessOptions = {}) {
   const time = fakeTime();
@@ -329,6 +339,7 @@ export function aService(options: HarnessOptions = {}) {
     components,
     usage,
     blobs,
+    jobs: NO_JOBS,
     clock: options.realClock ? { now: () => new Date() } : time.clock,
     newId: () => '01JUPLOADUPLOADUPLOADUPLOA',
     sleep: time.sleep,

@@ -3,15 +3,12 @@
  * Bedrock's limits and each model's own, and `s3://` frames read from the tenant's uploads only.
  * Each violation is a 400 naming the frame and the limit (a 404 for another's S3 object).
  */
+import { posix } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { sniffFormat } from '../../../../contracts/inference-vocabulary.ts';
 import { DomainError } from '../../../../lambdas/domain/errors.ts';
-import {
-  checkFrames,
-  decodeBase64,
-  megabytes,
-  sniffFormat,
-} from '../../../../lambdas/domain/inference/frames.ts';
+import { checkFrames, decodeBase64, megabytes } from '../../../../lambdas/domain/inference/frames.ts';
 import {
   anImage,
   anMp4,
@@ -331,6 +328,39 @@ describe('checkFrames: s3:// frames', () => {
       code: 'NOT_FOUND',
       message: `frames[0] was not found: ${frame} is not one of your uploads`,
     });
+  });
+
+  it.each([
+    ['a `..` segment', `${TENANT}/uploads/../../globex/uploads/01JUPLOAD/cat.png`],
+    ['a `.` segment', `${TENANT}/uploads/./01JUPLOAD/cat.png`],
+    ['an empty segment', `${TENANT}/uploads//01JUPLOAD/cat.png`],
+    ['a key ending in /', `${TENANT}/uploads/01JUPLOAD/`],
+  ])('answers 404 for a key with %s, which a store on disk would resolve', async (_case, key) => {
+    // Prepare: a store that resolves a key as a path, as the local S3 emulator does on disk
+    class DiskBlobs extends MemoryBlobs {
+      override size(key: string) {
+        return super.size(posix.normalize(key));
+      }
+      override get(key: string) {
+        return super.get(posix.normalize(key));
+      }
+    }
+    const blobs = new DiskBlobs();
+    const png = await anImage('png');
+    blobs.objects.set('globex/uploads/01JUPLOAD/cat.png', png);
+    blobs.objects.set(own('cat.png'), png);
+    blobs.objects.set(`${TENANT}/uploads/01JUPLOAD`, png);
+
+    // Act
+    const error = await failure(checkFrames([uri(key)], 'image', CLAUDE, source(blobs)));
+
+    // Assess
+    expect(error).toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+      message: `frames[0] was not found: ${uri(key)} is not one of your uploads`,
+    });
+    expect(blobs.reads).toEqual([]);
   });
 
   it('refuses an s3:// URI without a key', async () => {

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ModelCallError, withoutAwsIdentifiers } from '../../../../lambdas/domain/inference/ports.ts';
+import { withoutAwsIdentifiers } from '../../../../lambdas/domain/errors.ts';
+import { ModelCallError } from '../../../../lambdas/domain/inference/ports.ts';
 
 describe('ModelCallError', () => {
   it('takes the role ARN and the account out of Bedrock’s access-denied message', () => {

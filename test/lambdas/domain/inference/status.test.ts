@@ -10,13 +10,23 @@ import { aService, CLAUDE, FakeComponents, GEMMA, NOVA, QWEN, UI_TARS } from './
 
 const IN_SERVICE = { endpointStatus: 'InService', componentStatus: 'InService' };
 
-async function statusOf(state: ComponentState | Error | undefined) {
+async function statusAndLogs(state: ComponentState | Error | undefined) {
   const components = new FakeComponents({ 'synthforge-qwen2-vl-7b': state });
-  const { service } = aService({ components, models: [QWEN] });
+  const { service, logs } = aService({ components, models: [QWEN] });
   const status = await service.status();
   expect(EmdStatus.parse(status)).toEqual(status);
-  return status.models[0];
+  return { status: status.models[0], logs };
 }
+
+async function statusOf(state: ComponentState | Error | undefined) {
+  return (await statusAndLogs(state)).status;
+}
+
+/** SageMaker's refusal names the Lambda's role, and so the account. */
+const ACCESS_DENIED =
+  'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/synthforge-prod-Api/fn is not ' +
+  'authorized to perform: sagemaker:DescribeInferenceComponent on resource: ' +
+  'arn:aws:sagemaker:us-east-1:123456789012:inference-component/synthforge-qwen2-vl-7b';
 
 describe('InferenceService.status', () => {
   it('is ready with a copy in service, with its endpoint, copies and instances', async () => {
@@ -90,6 +100,37 @@ describe('InferenceService.status', () => {
       state: 'unknown',
       message: expect.stringContaining('AccessDeniedException'),
     });
+  });
+
+  it('answers an unreadable state without the role ARN nor the account, which only the log keeps', async () => {
+    // Act
+    const { status, logs } = await statusAndLogs(new Error(ACCESS_DENIED));
+
+    // Assess
+    expect(status).toMatchObject({
+      state: 'unknown',
+      message:
+        'its state could not be read: Error: AccessDeniedException: User: <arn> is not authorized to ' +
+        'perform: sagemaker:DescribeInferenceComponent on resource: <arn>',
+    });
+    expect(JSON.stringify(status)).not.toMatch(/123456789012|arn:aws/);
+    expect(JSON.stringify(logs)).toContain('arn:aws:sts::123456789012:assumed-role/synthforge-prod-Api/fn');
+  });
+
+  it('answers a failure reason without its ARNs nor the account, which only the log keeps', async () => {
+    // Act
+    const { status, logs } = await statusAndLogs({
+      endpointStatus: 'InService',
+      componentStatus: 'Failed',
+      desiredCopies: 1,
+      currentCopies: 0,
+      failureReason: `Could not pull the image: ${ACCESS_DENIED}`,
+    });
+
+    // Assess
+    expect(status).toMatchObject({ state: 'failed', message: expect.stringMatching(/^Could not pull/) });
+    expect(JSON.stringify(status)).not.toMatch(/123456789012|arn:aws/);
+    expect(JSON.stringify(logs)).toContain('123456789012');
   });
 
   it('lists every EMD model, the ones the stage does not deploy too, described in parallel', async () => {

@@ -12,9 +12,17 @@ import { aBedrock, aRequest, aSageMaker, aService, FakeComponents, failure, TENA
 const end = { type: 'end', id: 'msg_9', inputTokens: 12, outputTokens: 3, stopReason: 'end_turn' } as const;
 const delta = (text: string) => ({ type: 'delta', text }) as const;
 
-async function readAll(stream: InferenceStream): Promise<StreamEvent[]> {
+/** Every event, `start` first. */
+async function readEvents(stream: InferenceStream): Promise<StreamEvent[]> {
   const events: StreamEvent[] = [];
   for await (const event of stream.events) events.push(StreamEventSchema.parse(event));
+  return events;
+}
+
+/** The events after `start`. */
+async function readAll(stream: InferenceStream): Promise<StreamEvent[]> {
+  const [start, ...events] = await readEvents(stream);
+  expect(start?.type).toBe('start');
   return events;
 }
 
@@ -27,11 +35,10 @@ describe('InferenceService.stream', () => {
 
     // Act
     const stream = await service.stream(TENANT, 'claude4', aRequest());
-    const events = await readAll(stream);
+    const [start, ...events] = await readEvents(stream);
 
     // Assess
-    expect(StreamEventSchema.parse(stream.start)).toEqual(stream.start);
-    expect(stream.start).toMatchObject({
+    expect(start).toMatchObject({
       type: 'start',
       request: { frames_count: 0, media_type: 'image' },
       model: { key: 'claude4', provider: 'bedrock', emulated: false },
@@ -164,9 +171,9 @@ describe('InferenceService.stream', () => {
       status: 429,
       retry_after: 5,
     });
-    expect(usage.calls.map(({ call }) => [call.modelKey, call.failed])).toEqual([
-      ['claude4', true],
-      ['nova', true],
+    expect(usage.calls.map(({ call }) => [call.modelKey, call.failed, call.outputTokens])).toEqual([
+      ['claude4', true, 1],
+      ['nova', true, 1],
     ]);
   });
 
@@ -187,7 +194,7 @@ describe('InferenceService.stream', () => {
 
   it('ends with a timeout event when the whole answer outlasts its deadline', async () => {
     // Prepare
-    const { service } = aService({
+    const { service, usage } = aService({
       deps: { streamDeadlineMs: 100 },
       bedrock: aBedrock({}, { nova: [[delta('slow'), { hang: true }]] }),
     });
@@ -203,37 +210,65 @@ describe('InferenceService.stream', () => {
       status: 503,
       retry_after: 10,
     });
+    expect(usage.calls.map(({ call }) => [call.failed, call.outputTokens])).toEqual([[true, 1]]);
   });
 
-  it("ends the model's call when the reader leaves early, recording it as failed", async () => {
+  it("ends the model's call when the reader leaves early, recording its tokens so far as failed", async () => {
     // Prepare
     const { service, bedrock, usage } = aService({
-      bedrock: aBedrock({}, { nova: [[delta('one'), delta('two'), end]] }),
+      bedrock: aBedrock({}, { nova: [[delta('one'), delta('two three four'), delta('five'), end]] }),
     });
 
     // Act
     const stream = await service.stream(TENANT, 'nova', aRequest());
     for await (const event of stream.events) {
-      expect(event.type).toBe('delta');
-      break;
+      if (event.type === 'delta' && event.text !== 'one') break;
+    }
+
+    // Assess: recorded by the time the loop is over, with the deltas the model sent (1 + 4 tokens)
+    expect(bedrock.streams[0]?.signal.aborted).toBe(true);
+    expect(usage.calls.map(({ call }) => call)).toEqual([
+      expect.objectContaining({ modelKey: 'nova', inputTokens: 0, outputTokens: 5, failed: true }),
+    ]);
+  });
+
+  it('ends the events when the client left before they are read, and records the call as they end', async () => {
+    // Prepare
+    const { service, bedrock, usage } = aService({
+      bedrock: aBedrock({}, { nova: [[delta('first'), delta('second'), end]] }),
+    });
+    const stream = await service.stream(TENANT, 'nova', aRequest());
+
+    // Act
+    stream.abort();
+    const recordedOnAbort = usage.calls.length;
+    const read = await readEvents(stream);
+
+    // Assess: the first delta came before the client left (5 characters: 2 tokens); nobody reads an error
+    expect(recordedOnAbort).toBe(0);
+    expect(read.map((event) => event.type)).toEqual(['start']);
+    expect(bedrock.streams[0]?.signal.aborted).toBe(true);
+    expect(usage.calls.map(({ call }) => [call.failed, call.outputTokens])).toEqual([[true, 2]]);
+  });
+
+  it('ends the events where the model is when the client leaves while it is producing', async () => {
+    // Prepare
+    const { service, bedrock, usage } = aService({
+      bedrock: aBedrock({}, { nova: [[delta('first'), { hang: true }]] }),
+    });
+    const stream = await service.stream(TENANT, 'nova', aRequest());
+    const read: StreamEvent[] = [];
+
+    // Act
+    for await (const event of stream.events) {
+      read.push(event);
+      // The model now hangs: the client leaves while the events wait for it.
+      if (event.type === 'delta') setImmediate(() => stream.abort());
     }
 
     // Assess
+    expect(read.map((event) => event.type)).toEqual(['start', 'delta']);
     expect(bedrock.streams[0]?.signal.aborted).toBe(true);
-    expect(usage.calls.map(({ call }) => call.failed)).toEqual([true]);
-  });
-
-  it("ends the model's call when cancelled before reading", async () => {
-    // Prepare
-    const { service, bedrock, usage } = aService({ bedrock: aBedrock({}, { nova: [[delta('one'), end]] }) });
-
-    // Act
-    const stream = await service.stream(TENANT, 'nova', aRequest());
-    stream.cancel();
-    await new Promise((resolve) => setImmediate(resolve));
-
-    // Assess
-    expect(bedrock.streams[0]?.signal.aborted).toBe(true);
-    expect(usage.calls.map(({ call }) => call.failed)).toEqual([true]);
+    expect(usage.calls.map(({ call }) => [call.failed, call.outputTokens])).toEqual([[true, 2]]);
   });
 });

@@ -6,8 +6,13 @@
 import sharp from 'sharp';
 import { describe, expect, it, vi } from 'vitest';
 import type { InferenceAccepted } from '../../../../contracts/inference.ts';
-import { SEED_BEDROCK_MODELS } from '../../../../contracts/inference-models.ts';
+import {
+  RuntimeModelList,
+  SEED_BEDROCK_MODELS,
+  SEED_EMD_MODELS,
+} from '../../../../contracts/inference-models.ts';
 import type { Job } from '../../../../contracts/jobs.ts';
+import { LOCAL_VLM_ENDPOINT, localInferenceModels } from '../../../../lambdas/local/families/inference.ts';
 import { type LocalPlatform, startLocalPlatform } from '../../../../lambdas/local/platform.ts';
 import { useTempDirs } from '../../../support/fixture.ts';
 
@@ -21,6 +26,46 @@ const request = (platform: LocalPlatform, method: string, path: string, body?: u
   });
 const jobOf = async (platform: LocalPlatform, id: string) =>
   (await (await request(platform, 'GET', `/api/v1/jobs/${id}`)).json()) as Job;
+
+describe('the local catalogue', () => {
+  it('lists the seed models as the stack does, Bedrock as the mode says and every EMD model on the local endpoint', () => {
+    // Act
+    const off = localInferenceModels('off', 11);
+    const emulated = localInferenceModels('emulate', 11);
+
+    // Assess: what the runtime parses, unchanged by parsing.
+    expect(RuntimeModelList.parse(off)).toEqual(off);
+    expect(off.map((model) => model.key)).toEqual(
+      [...SEED_BEDROCK_MODELS, ...SEED_EMD_MODELS].map((model) => model.key),
+    );
+    expect(off[0]).toMatchObject({ provider: 'bedrock', emulated: false, unavailable: expect.any(String) });
+    expect(emulated[0]).toEqual({
+      provider: 'bedrock',
+      key: 'claude4',
+      name: 'Claude Sonnet 4',
+      modelId: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+      media: ['image'],
+      prices: { inputPerMillionUsd: 3, outputPerMillionUsd: 15 },
+      emulated: true,
+    });
+    expect(emulated.find((model) => model.key === 'gemma-3-4b')).toEqual({
+      provider: 'sagemaker',
+      key: 'gemma-3-4b',
+      name: 'Gemma 3 4B IT',
+      modelId: 'google/gemma-3-4b-it',
+      media: ['image'],
+      imagesPerPrompt: 4,
+      prices: { inputPerMillionUsd: 0, outputPerMillionUsd: 0 },
+      deployment: {
+        endpointName: LOCAL_VLM_ENDPOINT,
+        componentName: 'synthforge-gemma-3-4b',
+        instanceType: 'ml.g5.12xlarge',
+        wakeSeconds: 11,
+      },
+      emulated: true,
+    });
+  });
+});
 
 describe('the local inference family across a restart', () => {
   const aDataDir = useTempDirs();
