@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { SERVER_BUNDLE_OPTIONS } from '../shared/bundle.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const SERVER_ENTRY = `${HERE}server.ts`;
@@ -34,18 +35,11 @@ export const RUNTIME_PACKAGES = [
 export async function buildLocalVision(outdir: string = DEFAULT_OUTDIR): Promise<string> {
   const outfile = join(outdir, 'server.mjs');
   await build({
+    ...SERVER_BUNDLE_OPTIONS,
     entryPoints: [SERVER_ENTRY],
     outfile,
-    bundle: true,
     // Every package stays a package: see above.
     packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    // The image runs node:24-slim, the same Node the repository pins.
-    target: 'node24',
-    sourcemap: true,
-    legalComments: 'none',
-    logLevel: 'warning',
   });
   const root = JSON.parse(await readFile(ROOT_PACKAGE, 'utf8')) as { dependencies: Record<string, string> };
   const dependencies = Object.fromEntries(

@@ -22,10 +22,16 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { exitWithParent } from '../shared/exit-with-parent.ts';
+import {
+  listenUntilStopped,
+  methodNotAllowed,
+  parseServeCommand,
+  type Refuse,
+  readJsonBody,
+  sendJson,
+} from '../shared/http.ts';
 import { analyzeImage, type ImageAnalysis, ImageError } from './analyze.ts';
 import {
   countTokens,
@@ -47,11 +53,10 @@ import {
 } from './chat.ts';
 import { closeVisionModels, FACE_DETECTORS, type FaceDetectorKind, loadVisionModels } from './models.ts';
 
+export { DEFAULT_PORT } from '../shared/http.ts';
 /** This file, for a launcher; import it from entry.ts to learn the path without loading the models' packages. */
 export { LOCAL_VISION_SERVER } from './entry.ts';
 
-/** SageMaker sends requests to this port unless it says otherwise (SAGEMAKER_BIND_TO_PORT). */
-export const DEFAULT_PORT = 8080;
 /**
  * Far above what reaches a container: SageMaker stops a real-time request at 6 MB before it does;
  * the local Bedrock emulator may forward several images of up to 3.75 MB.
@@ -123,7 +128,7 @@ async function handle(
 ): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   if (path === '/ping') {
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed(request.method);
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed(request.method, refuse);
     const state = models();
     if (state.state === 'ready') sendJson(response, 200, { status: 'Healthy' });
     else if (state.state === 'loading') sendJson(response, 503, { status: 'Loading' });
@@ -131,7 +136,7 @@ async function handle(
     return;
   }
   if (path === '/invocations') {
-    if (request.method !== 'POST') throw methodNotAllowed(request.method);
+    if (request.method !== 'POST') throw methodNotAllowed(request.method, refuse);
     await invoke(request, response, settings);
     return;
   }
@@ -145,7 +150,7 @@ async function invoke(request: IncomingMessage, response: ServerResponse, settin
       `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported: send application/json`,
     );
   }
-  const chat = parseChatRequest(parseJson(await readBody(request)));
+  const chat = parseChatRequest(await readJsonBody(request, MAX_REQUEST_BYTES, refuse));
   const analyses: ImageAnalysis[] = [];
   // One image at a time: each already runs its two models side by side, and one process holds one
   // OCR worker.
@@ -243,30 +248,8 @@ async function stream(
   if (!response.destroyed) response.end(chunk({}, finishReason));
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) {
-      throw new RequestError(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`, null, 413);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new RequestError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-function methodNotAllowed(method: string | undefined): RequestError {
-  return new RequestError(`Method ${method ?? '(none)'} is not allowed`, null, 405);
-}
+/** A request refused by the HTTP helpers: a RequestError that names no field. */
+const refuse: Refuse = (message, status) => new RequestError(message, null, status);
 
 /** OpenAI's error types by status. */
 const ERROR_TYPES: Readonly<Record<number, string>> = {
@@ -279,15 +262,6 @@ function sendError(response: ServerResponse, status: number, message: string, pa
     error: { message, type: ERROR_TYPES[status] ?? 'invalid_request_error', param, code: status },
   };
   sendJson(response, status, body);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  response.end(text);
 }
 
 export interface ServeOptions {
@@ -306,32 +280,24 @@ export interface ServeOptions {
  * none, is SYNTHFORGE_STANDS_IN_FOR.
  */
 export function parseServeArguments(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ServeOptions {
-  const [command, ...rest] = argv;
-  if (command !== 'serve') {
-    throw new Error(
-      'usage: server.ts serve [--port N] [--host H] [--face-detector tiny|ssd] [--ms-per-token N]',
-    );
-  }
-  const options: ServeOptions = {
-    port: Number(env.SAGEMAKER_BIND_TO_PORT ?? DEFAULT_PORT),
-    host: '0.0.0.0',
+  const options: Omit<ServeOptions, 'port' | 'host'> = {
     faceDetector: (env.LOCAL_VISION_FACE_DETECTOR ?? 'tiny') as FaceDetectorKind,
     msPerToken: Number(env.LOCAL_VISION_MS_PER_TOKEN ?? 0),
     standsInFor: env[STANDS_IN_FOR_VARIABLE] || undefined,
   };
-  for (let i = 0; i < rest.length; i += 2) {
-    const flag = rest[i];
-    const value = rest[i + 1];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--port') options.port = Number(value);
-    else if (flag === '--host') options.host = value;
-    else if (flag === '--face-detector') options.faceDetector = value as FaceDetectorKind;
-    else if (flag === '--ms-per-token') options.msPerToken = Number(value);
-    else throw new Error(`unknown option ${flag}`);
-  }
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
-    throw new Error(`--port must be an integer in 0..65535, got ${options.port}`);
-  }
+  const listen = parseServeCommand(
+    argv,
+    env,
+    'usage: server.ts serve [--port N] [--host H] [--face-detector tiny|ssd] [--ms-per-token N]',
+    {
+      '--face-detector': (value) => {
+        options.faceDetector = value as FaceDetectorKind;
+      },
+      '--ms-per-token': (value) => {
+        options.msPerToken = Number(value);
+      },
+    },
+  );
   if (!FACE_DETECTORS.includes(options.faceDetector)) {
     throw new Error(
       `--face-detector must be one of ${FACE_DETECTORS.join(', ')}, got ${options.faceDetector}`,
@@ -340,7 +306,7 @@ export function parseServeArguments(argv: readonly string[], env: NodeJS.Process
   if (!Number.isFinite(options.msPerToken) || options.msPerToken < 0) {
     throw new Error(`--ms-per-token must be a number >= 0, got ${options.msPerToken}`);
   }
-  return options;
+  return { ...listen, ...options };
 }
 
 /**
@@ -357,25 +323,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     ...(options.standsInFor === undefined ? {} : { standsInFor: options.standsInFor }),
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  await listenUntilStopped(server, options, 'local-vision', () => {
+    // The OCR worker thread would keep the process alive; it ends first.
+    closeVisionModels().finally(() => process.exit(0));
   });
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`local-vision listening on http://${options.host}:${port}\n`);
-  const shutdown = () => {
-    server.close(() => {
-      // The OCR worker thread would keep the process alive; it ends first.
-      closeVisionModels().finally(() => process.exit(0));
-    });
-    server.closeAllConnections();
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
-  exitWithParent(process.env, process.stdin, shutdown);
   return server;
 }
 

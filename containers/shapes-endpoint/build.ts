@@ -6,6 +6,7 @@
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { SERVER_BUNDLE_OPTIONS } from '../shared/bundle.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const SERVER_ENTRY = `${HERE}server.ts`;
@@ -13,18 +14,7 @@ export const DEFAULT_OUTFILE = `${HERE}dist/server.mjs`;
 
 /** Writes the bundle (with an external source map beside it) and returns its path. */
 export async function buildShapesEndpoint(outfile: string = DEFAULT_OUTFILE): Promise<string> {
-  await build({
-    entryPoints: [SERVER_ENTRY],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    // The image runs node:24-slim, the same Node the repository pins.
-    target: 'node24',
-    sourcemap: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  await build({ ...SERVER_BUNDLE_OPTIONS, entryPoints: [SERVER_ENTRY], outfile });
   return outfile;
 }
 

@@ -29,7 +29,6 @@
  */
 import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { ParamValues } from '../../contracts/generators.ts';
@@ -43,10 +42,16 @@ import {
   readShapesParams,
 } from '../../lambdas/domain/generators/shapes/parameters.ts';
 import { renderFrame, shapesGenerator } from '../../lambdas/domain/generators/shapes/shapes-generator.ts';
-import { exitWithParent } from '../shared/exit-with-parent.ts';
+import {
+  listenUntilStopped,
+  methodNotAllowed,
+  parseServeCommand,
+  type Refuse,
+  readJsonBody,
+  sendJson,
+} from '../shared/http.ts';
 
-/** SageMaker sends requests to this port unless it says otherwise (SAGEMAKER_BIND_TO_PORT). */
-export const DEFAULT_PORT = 8080;
+export { DEFAULT_PORT } from '../shared/http.ts';
 /** Diffusers' own defaults for Stable Diffusion 1.5, so that a request without them looks the same. */
 export const DEFAULT_SIZE = 512;
 export const DEFAULT_STEPS = 50;
@@ -117,12 +122,12 @@ export function createShapesEndpointServer(options: ShapesEndpointOptions = {}):
 async function handle(request: IncomingMessage, response: ServerResponse, msPerStep: number): Promise<void> {
   const path = (request.url ?? '/').split('?')[0];
   if (path === '/ping') {
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed(request.method);
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw methodNotAllowed(request.method, refuse);
     sendJson(response, 200, { status: 'Healthy' });
     return;
   }
   if (path === '/invocations') {
-    if (request.method !== 'POST') throw methodNotAllowed(request.method);
+    if (request.method !== 'POST') throw methodNotAllowed(request.method, refuse);
     await invoke(request, response, msPerStep);
     return;
   }
@@ -137,8 +142,7 @@ async function invoke(request: IncomingMessage, response: ServerResponse, msPerS
       `Content type ${request.headers['content-type'] ?? '(none)'} is not supported: send application/json`,
     );
   }
-  const body = await readBody(request);
-  const parsed = parseTextToImageRequest(parseJson(body));
+  const parsed = parseTextToImageRequest(await readJsonBody(request, MAX_REQUEST_BYTES, refuse));
   const seed = parsed.seed ?? randomInt(0, MAX_ENDPOINT_SEED + 1);
   if (msPerStep > 0) await sleep(parsed.steps * msPerStep);
 
@@ -478,30 +482,7 @@ function mediaType(header: string | undefined): string | undefined {
   return header?.split(';')[0]?.trim().toLowerCase() || undefined;
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) {
-      throw new InvocationError(`the request body exceeds ${MAX_REQUEST_BYTES} bytes`, 413);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new InvocationError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-function methodNotAllowed(method: string | undefined): InvocationError {
-  return new InvocationError(`Method ${method ?? '(none)'} is not allowed`, 405);
-}
+const refuse: Refuse = (message, status) => new InvocationError(message, status);
 
 const ERROR_TYPES: Readonly<Record<number, string>> = {
   404: 'ResourceNotFoundException',
@@ -512,15 +493,6 @@ const ERROR_TYPES: Readonly<Record<number, string>> = {
 function sendError(response: ServerResponse, status: number, message: string): void {
   const body = { code: status, type: ERROR_TYPES[status] ?? 'InternalServerException', message };
   const text = `${JSON.stringify(body, null, 2)}\n`;
-  response.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  response.end(text);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
   response.writeHead(status, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
@@ -544,29 +516,21 @@ export interface ServeOptions {
  * container must listen); the ms-per-step to SHAPES_MS_PER_STEP, then 0.
  */
 export function parseServeArguments(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ServeOptions {
-  const [command, ...rest] = argv;
-  if (command !== 'serve') throw new Error('usage: server.mjs serve [--port N] [--host H] [--ms-per-step N]');
-  const options: ServeOptions = {
-    port: Number(env.SAGEMAKER_BIND_TO_PORT ?? DEFAULT_PORT),
-    host: '0.0.0.0',
-    msPerStep: Number(env.SHAPES_MS_PER_STEP ?? 0),
-  };
-  for (let i = 0; i < rest.length; i += 2) {
-    const flag = rest[i];
-    const value = rest[i + 1];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--port') options.port = Number(value);
-    else if (flag === '--host') options.host = value;
-    else if (flag === '--ms-per-step') options.msPerStep = Number(value);
-    else throw new Error(`unknown option ${flag}`);
+  let msPerStep = Number(env.SHAPES_MS_PER_STEP ?? 0);
+  const listen = parseServeCommand(
+    argv,
+    env,
+    'usage: server.mjs serve [--port N] [--host H] [--ms-per-step N]',
+    {
+      '--ms-per-step': (value) => {
+        msPerStep = Number(value);
+      },
+    },
+  );
+  if (!Number.isFinite(msPerStep) || msPerStep < 0) {
+    throw new Error(`--ms-per-step must be a number >= 0, got ${msPerStep}`);
   }
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
-    throw new Error(`--port must be an integer in 0..65535, got ${options.port}`);
-  }
-  if (!Number.isFinite(options.msPerStep) || options.msPerStep < 0) {
-    throw new Error(`--ms-per-step must be a number >= 0, got ${options.msPerStep}`);
-  }
-  return options;
+  return { ...listen, msPerStep };
 }
 
 /**
@@ -578,22 +542,7 @@ export function parseServeArguments(argv: readonly string[], env: NodeJS.Process
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<Server> {
   const options = parseServeArguments(argv, process.env);
   const server = createShapesEndpointServer({ msPerStep: options.msPerStep });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`shapes-endpoint listening on http://${options.host}:${port}\n`);
-  const shutdown = () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
-  exitWithParent(process.env, process.stdin, shutdown);
+  await listenUntilStopped(server, options, 'shapes-endpoint');
   return server;
 }
 

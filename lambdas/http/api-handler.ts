@@ -64,39 +64,56 @@ export interface ApiHandlerOptions {
 export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /**
- * A binding with what each request needs from its route, made once per handler rather than per
- * request (zod builds a new schema, parser included, on every `.strict()`).
+ * What each request needs from its route, made once per handler rather than per request (zod builds
+ * a new schema, parser included, on every `.strict()`).
  */
-export interface PreparedBinding extends RouteBinding {
+export interface PreparedRoute {
+  route: RouteDef;
   /** Query strings: a misspelt filter is an error, not a silently ignored parameter. */
   strictQuery: RouteDef['query'];
   /** The route's family picks the error body and any status remap: one mechanism for every family. */
   format: ErrorFormat;
 }
 
-export function prepare(binding: RouteBinding): PreparedBinding {
-  const { query, family } = binding.route;
-  return { ...binding, strictQuery: query?.strict(), format: errorFormatOf(family) };
-}
+type PreparedBinding = RouteBinding & PreparedRoute;
 
-export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOptions = {}): ApiHandler {
-  const byKey = new Map(bindings.map((b) => [`${b.route.method} ${b.route.path}`, prepare(b)]));
-  const now = options.now ?? (() => new Date());
-  // A request for no route of this handler is answered in its family's format when it has one family.
+/**
+ * A handler's bindings by method and resource, each prepared once, and the answer to a request for
+ * none of them: in the family's format when the handler serves one family. The API handler and the
+ * streaming handler (stream-handler.ts) route alike through it.
+ */
+export function routeTable<B extends { route: RouteDef }>(bindings: readonly B[]) {
+  const byKey = new Map(
+    bindings.map((binding): [string, B & PreparedRoute] => {
+      const { method, path, query, family } = binding.route;
+      return [
+        `${method} ${path}`,
+        { ...binding, strictQuery: query?.strict(), format: errorFormatOf(family) },
+      ];
+    }),
+  );
   const families = new Set(bindings.map((b) => b.route.family));
   const [onlyFamily] = families.size === 1 ? families : [];
   const unroutedFormat = onlyFamily ? errorFormatOf(onlyFamily) : 'envelope';
-
-  const handle: ApiHandler = async (event) => {
-    const requestId = event.requestContext?.requestId ?? 'local';
-    const binding = byKey.get(`${event.httpMethod} ${event.resource}`);
-    if (!binding) {
-      return errorResponse(
+  return {
+    find: (event: APIGatewayProxyEvent) => byKey.get(`${event.httpMethod} ${event.resource}`),
+    unrouted: (event: APIGatewayProxyEvent, requestId: string) =>
+      errorResponse(
         new DomainError('NOT_FOUND', `no route ${event.httpMethod} ${event.path}`),
         requestId,
         unroutedFormat,
-      );
-    }
+      ),
+  };
+}
+
+export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOptions = {}): ApiHandler {
+  const table = routeTable(bindings);
+  const now = options.now ?? (() => new Date());
+
+  const handle: ApiHandler = async (event) => {
+    const requestId = event.requestContext?.requestId ?? 'local';
+    const binding = table.find(event);
+    if (!binding) return table.unrouted(event, requestId);
     try {
       return await dispatch(binding, event, requestId, options, now);
     } catch (error) {
@@ -180,7 +197,7 @@ async function dispatch(
  * authenticated route), and path, query and body parsed with the route's schemas.
  */
 export function requestOf(
-  binding: PreparedBinding,
+  binding: PreparedRoute,
   event: APIGatewayProxyEvent,
   requestId: string,
 ): RouteRequest<RouteDef> {
@@ -212,7 +229,7 @@ export function requestOf(
  */
 export function failureResponse(
   error: unknown,
-  binding: PreparedBinding,
+  binding: PreparedRoute,
   event: APIGatewayProxyEvent,
   requestId: string,
   now: Date,

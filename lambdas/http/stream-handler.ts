@@ -10,17 +10,14 @@
  * `streamEntry`), the HTTP response on the local platform (lambdas/local/apigateway/server.ts).
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError } from '../domain/errors.ts';
 import { logger } from '../shared/logger.ts';
 import {
   failureResponse,
-  type PreparedBinding,
-  prepare,
   type RouteBinding,
   type RouteRequest,
   requestOf,
+  routeTable,
 } from './api-handler.ts';
-import { errorResponse } from './responses.ts';
 
 /** One Server-Sent Event: its name and its JSON data. */
 export interface ServerSentEvent {
@@ -102,27 +99,17 @@ export function createStreamingApiHandler(
   options: { now?: () => Date } = {},
 ): StreamingApiHandler {
   const now = options.now ?? (() => new Date());
-  const byKey = new Map<string, { prepared: PreparedBinding; impl: StreamRouteBinding['impl'] }>(
-    bindings.map((b) => [
-      `${b.route.method} ${b.route.path}`,
-      { prepared: prepare({ route: b.route, impl: async () => undefined }), impl: b.impl },
-    ]),
-  );
+  const table = routeTable(bindings);
 
   return async (event, sink) => {
     const requestId = event.requestContext?.requestId ?? 'local';
-    const found = byKey.get(`${event.httpMethod} ${event.resource}`);
-    if (!found) {
-      return answer(
-        sink,
-        errorResponse(new DomainError('NOT_FOUND', `no route ${event.httpMethod} ${event.path}`), requestId),
-      );
-    }
+    const found = table.find(event);
+    if (!found) return answer(sink, table.unrouted(event, requestId));
     let stream: EventStream;
     try {
-      stream = await found.impl(requestOf(found.prepared, event, requestId), sink.signal);
+      stream = await found.impl(requestOf(found, event, requestId), sink.signal);
     } catch (error) {
-      return answer(sink, failureResponse(error, found.prepared, event, requestId, now()));
+      return answer(sink, failureResponse(error, found, event, requestId, now()));
     }
     sink.head(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -139,7 +126,7 @@ export function createStreamingApiHandler(
     } catch (error) {
       logger.error('stream failed', {
         error: error as Error,
-        operation: found.prepared.route.operationId,
+        operation: found.route.operationId,
         requestId,
       });
       if (!sink.signal.aborted) await sink.write(formatEvent(stream.failureEvent(requestId)));

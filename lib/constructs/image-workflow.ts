@@ -115,13 +115,7 @@ export class ImageWorkflow extends Construct {
       description: 'image workflow: one batch of text-to-image jobs on a model endpoint',
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      ids: {
-        role: 'StateMachineRole',
-        invokePolicy: 'InvokeTasks',
-        logGroup: 'ExecutionLogs',
-        stateMachine: 'StateMachine',
-        output: 'ImageStateMachineArn',
-      },
+      ids: { output: 'ImageStateMachineArn' },
     });
     this.machine = built;
     this.stateMachine = built.stateMachine;

@@ -40,19 +40,21 @@ interface BaseProps<M extends StateMachineName> {
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
   /**
-   * Construct ids: kept per workflow so that existing stacks keep their logical ids. `servicePolicy`
-   * names the policy that holds `serviceStatements` (only a machine with some has it); `output`, the
-   * stack output that gives the machine's ARN.
+   * Construct ids: kept per workflow so that existing stacks keep their logical ids; any left out
+   * is `DEFAULT_IDS`'. `servicePolicy` names the policy that holds `serviceStatements` (only a
+   * machine with some has it); `output`, the stack output that gives the machine's ARN.
    */
-  ids: {
-    role: string;
-    invokePolicy: string;
-    logGroup: string;
-    stateMachine: string;
-    servicePolicy?: string;
-    output: string;
-  };
+  ids: Partial<typeof DEFAULT_IDS> & { output: string };
 }
+
+/** The construct ids of a machine's resources, where its props name no others. */
+const DEFAULT_IDS = {
+  role: 'StateMachineRole',
+  invokePolicy: 'InvokeTasks',
+  logGroup: 'ExecutionLogs',
+  stateMachine: 'StateMachine',
+  servicePolicy: 'ServiceIntegrations',
+};
 
 /**
  * A machine with service placeholders must be given a value for each (the compiler demands every
@@ -103,15 +105,16 @@ export function lambdaStateMachine<M extends StateMachineName>(
     ),
   } as Record<string, string>;
   assertSamePlaceholders(props.machine, placeholdersOf(definition), Object.keys(substitutions));
+  const ids = { ...DEFAULT_IDS, ...props.ids };
 
-  const role = new Role(scope, props.ids.role, {
+  const role = new Role(scope, ids.role, {
     assumedBy: new ServicePrincipal('states.amazonaws.com', {
       conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } },
     }),
     description: `Runs the SynthForge ${props.description}`,
   });
   const functions = [...new Set(placeholders.map((placeholder) => props.taskOf[placeholder]))];
-  const invokePolicy = new Policy(scope, props.ids.invokePolicy, {
+  const invokePolicy = new Policy(scope, ids.invokePolicy, {
     roles: [role],
     statements: [
       new PolicyStatement({
@@ -123,13 +126,13 @@ export function lambdaStateMachine<M extends StateMachineName>(
       }),
     ],
   });
-  const logGroup = new LogGroup(scope, props.ids.logGroup, {
+  const logGroup = new LogGroup(scope, ids.logGroup, {
     // The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's log resource policy.
     logGroupName: `/aws/vendedlogs/states/synthforge-${props.stage}-${props.logSuffix}`,
     retention: props.logRetention,
     removalPolicy: props.removalPolicy,
   });
-  const stateMachine = new StateMachine(scope, props.ids.stateMachine, {
+  const stateMachine = new StateMachine(scope, ids.stateMachine, {
     stateMachineType: StateMachineType.STANDARD,
     comment: props.description,
     definitionBody: DefinitionBody.fromString(definition),
@@ -143,7 +146,7 @@ export function lambdaStateMachine<M extends StateMachineName>(
   const serviceStatements = props.serviceStatements ?? [];
   const servicePolicy =
     serviceStatements.length > 0
-      ? new Policy(scope, props.ids.servicePolicy ?? 'ServiceIntegrations', {
+      ? new Policy(scope, ids.servicePolicy, {
           roles: [role],
           statements: [...serviceStatements],
         })
@@ -163,7 +166,7 @@ export function lambdaStateMachine<M extends StateMachineName>(
     ...(servicePolicy ? { servicePolicy } : {}),
     taskFunctions: functions,
     executionArns,
-    outputId: props.ids.output,
+    outputId: ids.output,
   };
 }
 

@@ -14,11 +14,10 @@ import { CfnScalableTarget, CfnScalingPolicy } from 'aws-cdk-lib/aws-application
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import {
   type IGrantable,
-  Policy,
+  type Policy,
   PolicyStatement,
   type PolicyStatementProps,
-  Role,
-  ServicePrincipal,
+  type Role,
 } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,6 +35,7 @@ import {
   type ImageGenerationConfig,
 } from '../../contracts/models.ts';
 import { type EcrImage, ecrImageOf, regionalEcrImage } from '../ecr-image.ts';
+import { allowHosting, hostingRole } from './sagemaker-hosting.ts';
 import { SynthForgeFunction } from './synthforge-function.ts';
 
 /**
@@ -298,13 +298,8 @@ export class ModelEndpoints extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    const executionRole = new Role(scope, 'ExecutionRole', {
-      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
-      description: `SageMaker execution role of the ${endpointName} endpoint`,
-    });
-    const accessPolicy = new Policy(scope, 'Access', { roles: [executionRole] });
-    const allow = (statement: PolicyStatementProps & { sid: string }) =>
-      accessPolicy.addStatements(new PolicyStatement(statement));
+    const hosting = hostingRole(scope, `SageMaker execution role of the ${endpointName} endpoint`);
+    const { role: executionRole, policy: accessPolicy, allow } = hosting;
 
     // The request key is chosen at run time, under any tenant and job.
     allow({ sid: 'ReadRequests', actions: ['s3:GetObject'], resources: [this.requestObjectsArn] });
@@ -321,24 +316,7 @@ export class ModelEndpoints extends Construct {
       actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [this.key.keyArn],
     });
-    allow({
-      sid: 'PullImage',
-      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-      resources: [image.repositoryArn],
-    });
-    // ECR's registry token has no resource: AWS allows only "*".
-    allow({ sid: 'AuthenticateToEcr', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
-    // SageMaker's documented hosting permissions; the group exists already, so CreateLogGroup is moot.
-    allow({
-      sid: 'WriteOwnLogGroup',
-      actions: [
-        'logs:CreateLogGroup',
-        'logs:CreateLogStream',
-        'logs:DescribeLogStreams',
-        'logs:PutLogEvents',
-      ],
-      resources: [logGroup.logGroupArn],
-    });
+    allowHosting(hosting, { image, logGroups: [logGroup], logsSid: 'WriteOwnLogGroup' });
     allow({
       sid: 'Notify',
       actions: ['sns:Publish'],

@@ -282,14 +282,7 @@ export class TrainingWorkflow extends Construct {
       description: 'training workflow: one training run as a SageMaker training job',
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      ids: {
-        role: 'StateMachineRole',
-        invokePolicy: 'InvokeTasks',
-        servicePolicy: 'RunTrainingJobs',
-        logGroup: 'ExecutionLogs',
-        stateMachine: 'StateMachine',
-        output: 'TrainingStateMachineArn',
-      },
+      ids: { servicePolicy: 'RunTrainingJobs', output: 'TrainingStateMachineArn' },
     });
     this.machine = built;
     this.stateMachine = built.stateMachine;

@@ -33,13 +33,7 @@
 import { Duration, type RemovalPolicy, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import { CfnScalableTarget, CfnScalingPolicy } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import {
-  Policy,
-  PolicyStatement,
-  type PolicyStatementProps,
-  Role,
-  ServicePrincipal,
-} from 'aws-cdk-lib/aws-iam';
+import type { Policy, Role } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnEndpoint, CfnEndpointConfig, CfnInferenceComponent } from 'aws-cdk-lib/aws-sagemaker';
 import { Fact, FactName } from 'aws-cdk-lib/region-info';
@@ -47,6 +41,7 @@ import { Construct } from 'constructs';
 import { componentNameOf, type EmdDeployment, type EmdModel } from '../../contracts/inference-models.ts';
 import type { EmdConfig } from '../config.ts';
 import { type EcrImage, ecrImageOf, regionalEcrImage } from '../ecr-image.ts';
+import { allowHosting, hostingRole } from './sagemaker-hosting.ts';
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
 /** The LMI image: DJL Serving 0.36 with vLLM 0.15.1 (LMI v20), CUDA 12.8. */
@@ -153,33 +148,15 @@ export class VlmEndpoint extends Construct {
       ),
     ];
 
-    this.executionRole = new Role(this, 'ExecutionRole', {
-      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
-      description: `SageMaker execution role of the ${this.endpointName} endpoint's inference components`,
-    });
-    this.accessPolicy = new Policy(this, 'Access', { roles: [this.executionRole] });
-    const allow = (statement: PolicyStatementProps & { sid: string }) =>
-      this.accessPolicy.addStatements(new PolicyStatement(statement));
-    allow({
-      sid: 'PullImage',
-      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
-      resources: [image.repositoryArn],
-    });
-    // ECR's registry token has no resource: AWS allows only "*".
-    allow({ sid: 'AuthenticateToEcr', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
-    // SageMaker's documented hosting permissions; the groups exist already, so CreateLogGroup is moot.
-    allow({
-      sid: 'WriteOwnLogGroups',
-      actions: [
-        'logs:CreateLogGroup',
-        'logs:CreateLogStream',
-        'logs:DescribeLogStreams',
-        'logs:PutLogEvents',
-      ],
-      resources: logGroups.map((group) => group.logGroupArn),
-    });
+    const hosting = hostingRole(
+      this,
+      `SageMaker execution role of the ${this.endpointName} endpoint's inference components`,
+    );
+    this.executionRole = hosting.role;
+    this.accessPolicy = hosting.policy;
+    allowHosting(hosting, { image, logGroups, logsSid: 'WriteOwnLogGroups' });
     // PutMetricData has no resource: the namespace condition is what narrows it.
-    allow({
+    hosting.allow({
       sid: 'PublishInstanceMetrics',
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],

@@ -112,7 +112,6 @@ export class Workflows extends Construct {
       removalPolicy: props.removalPolicy,
       ids: {
         role: 'BatchStateMachineRole',
-        invokePolicy: 'InvokeTasks',
         logGroup: 'BatchExecutionLogs',
         stateMachine: 'BatchStateMachine',
         output: 'BatchStateMachineArn',

@@ -323,13 +323,7 @@ export class InferenceFamily extends Construct implements FamilyConstruct<typeof
       description: 'inference workflow: one "async": true model call (seed 003)',
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      ids: {
-        role: 'StateMachineRole',
-        invokePolicy: 'InvokeTasks',
-        logGroup: 'ExecutionLogs',
-        stateMachine: 'StateMachine',
-        output: 'InferenceStateMachineArn',
-      },
+      ids: { output: 'InferenceStateMachineArn' },
     });
     inferenceFn.addEnvironment('INFERENCE_STATE_MACHINE_ARN', machine.stateMachine.stateMachineArn);
     inferenceFn.allow({

@@ -219,7 +219,8 @@ describe('POST /api/stream/{model_name}', () => {
 
   it('ends with an error event when the model fails mid-stream', async () => {
     // Prepare
-    fixture.platform.sageMaker.failStreamAfter(ENDPOINT, 'synthforge-qwen2-vl-7b', { chunks: 3 });
+    // By bytes, not chunks: the model's lines may reach the host in as few chunks as TCP likes.
+    fixture.platform.sageMaker.failStreamAfter(ENDPOINT, 'synthforge-qwen2-vl-7b', { bytes: 2_000 });
 
     // Act
     const { response, events } = await readStream('/api/stream/qwen2-vl-7b', {

@@ -1,14 +1,7 @@
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { happyPathTransitions } from '../../bench/b11-training.ts';
 import { allStates, readDefinition } from '../../statemachines/definitions.ts';
-
-type AslValidator = (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-  errorsText: (sep?: string) => string;
-};
-const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+import { validateAsl } from './asl-validator.ts';
 
 interface State {
   Type: string;
@@ -35,7 +28,7 @@ const LONGEST_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 describe('statemachines/training.asl.json', () => {
   it('is valid ASL, JSONPath only', () => {
-    const result = aslValidator(structuredClone(definition));
+    const result = validateAsl(definition);
     expect(result.errors, result.errorsText('\n')).toEqual([]);
     expect(text).not.toMatch(/JSONata/);
   });

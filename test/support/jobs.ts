@@ -51,7 +51,7 @@ const KIND_DEFAULTS: {
   }),
   inference: () => ({
     kind: 'inference',
-    params: { model_key: 'nova', provider: 'bedrock', request_key: 'tenant/inference/job/request.json' },
+    params: { model_key: 'nova', provider: 'bedrock' },
   }),
 };
 

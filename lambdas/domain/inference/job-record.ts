@@ -6,13 +6,14 @@ import type { ModelInput } from '../../../contracts/inference.ts';
 import { arrayOf, type FieldChecks, isNumber, isString, objectWith, oneOf } from '../field-checks.ts';
 import type { JobRecordBase, KindFields } from '../jobs/model.ts';
 
-/** What the job asks: the model, the provider its route allows, and where its request is. */
+/**
+ * What the job asks: the model and the provider its route allows. Its request is stored beside it
+ * (execution.ts `inferenceKeys`), at a key the job's tenant and id name.
+ */
 export type InferenceJobParams = {
   model_key: string;
   /** `/api/emd/{model_key}` takes EMD models only, `/api/claude4` and `/api/nova` Bedrock's. */
   provider: 'bedrock' | 'sagemaker';
-  /** `<tenant>/inference/<jobId>/request.json`: a storage key, never shown. */
-  request_key: string;
 };
 
 export interface InferenceJobRecord extends JobRecordBase {
@@ -23,7 +24,6 @@ export interface InferenceJobRecord extends JobRecordBase {
 const isInferenceJobParams = objectWith<InferenceJobParams>({
   model_key: isString,
   provider: oneOf(['bedrock', 'sagemaker']),
-  request_key: isString,
 });
 
 export const INFERENCE_JOB_FIELDS: FieldChecks<KindFields<InferenceJobRecord>> = {

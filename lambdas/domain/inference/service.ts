@@ -183,7 +183,7 @@ export class InferenceService {
       status: 'pending',
       version: 1,
       name: model.key,
-      params: { model_key: model.key, provider: model.provider, request_key: keys.request },
+      params: { model_key: model.key, provider: model.provider },
       progress: 0,
       message: `waiting to call model ${model.key}`,
       createdAt: now,

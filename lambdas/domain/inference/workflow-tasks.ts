@@ -51,9 +51,9 @@ export async function runInference(
   const job = await inferenceJob(engine, input);
   // Cancelled before it ran, or ended by an earlier attempt of this step.
   if (job.status !== 'pending' && job.status !== 'running') return { status: job.status };
-  const { model_key: key, provider, request_key: requestKey } = job.params;
+  const { model_key: key, provider } = job.params;
 
-  const request = await storedRequest(blobs, requestKey);
+  const request = await storedRequest(blobs, inferenceKeys(job.tenant, job.id).request);
   if (!request) {
     return fail(engine, job, { code: 'REQUEST_MISSING', message: 'the stored request could not be read' });
   }

@@ -17,7 +17,7 @@ export function presentJob(job: JobRecord, counts?: StatusCounts): Job {
     ...(job.batchId ? { batch_id: job.batchId } : {}),
     ...(job.generator ? { generator: job.generator } : {}),
     ...(job.preview !== undefined ? { is_preview: job.preview } : {}),
-    ...(job.params ? { param_values: shownParams(job) } : {}),
+    ...(job.params ? { param_values: job.params } : {}),
     progress: job.progress,
     ...(job.message ? { message: job.message } : {}),
     ...(shownCounts ? { counts: shownCounts } : {}),
@@ -38,13 +38,6 @@ export function presentJob(job: JobRecord, counts?: StatusCounts): Job {
     ...(job.finishedAt ? { finished_at: job.finishedAt } : {}),
     version: job.version,
   };
-}
-
-/** A job's parameters as shown: an inference job's request is a storage key, which stays internal. */
-function shownParams(job: JobRecord): Record<string, unknown> | undefined {
-  if (job.kind !== 'inference') return job.params;
-  const { request_key: _internal, ...shown } = job.params;
-  return shown;
 }
 
 /** What the job view signs result links with: the outputs bucket, and how long a link lives. */

@@ -2,6 +2,8 @@
  * Converse and ConverseStream requests, as their JSON body carries them, validated the way Bedrock
  * validates them and decoded (media bytes from base64) into what a model backend is given.
  */
+
+import { constraintMessage } from '../support/aws-validation.ts';
 import { BedrockError } from './errors.ts';
 
 export const IMAGE_FORMATS = ['png', 'jpeg', 'gif', 'webp'] as const;
@@ -209,8 +211,5 @@ function validation(message: string): BedrockError {
 
 /** The message AWS's request validation gives for a member outside its constraint. */
 function constraint(member: string, value: unknown, rule: string): BedrockError {
-  const shown = typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? 'null');
-  return validation(
-    `1 validation error detected: Value ${shown} at '${member}' failed to satisfy constraint: ${rule}`,
-  );
+  return validation(constraintMessage(member, value, rule));
 }

@@ -21,6 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constraintMessage, NOT_NULL } from '../support/aws-validation.ts';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from '../support/event-stream.ts';
 import { AwsError, optional, sendJson } from './wire-protocol.ts';
 
@@ -318,21 +319,11 @@ function requiredString(input: Record<string, unknown>, member: string): string 
 }
 
 function notNull(member: string): AwsError {
-  return new AwsError(
-    400,
-    'ValidationException',
-    `1 validation error detected: Value null at '${member}' failed to satisfy constraint: Member must not be null`,
-    'json',
-  );
+  return new AwsError(400, 'ValidationException', constraintMessage(member, null, NOT_NULL), 'json');
 }
 
 function jsonConstraint(member: string, value: string, rule: string): AwsError {
-  return new AwsError(
-    400,
-    'ValidationException',
-    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`,
-    'json',
-  );
+  return new AwsError(400, 'ValidationException', constraintMessage(member, value, rule), 'json');
 }
 
 const lowerFirst = (member: string) => member.charAt(0).toLowerCase() + member.slice(1);

@@ -33,6 +33,7 @@ import { dirname, join } from 'node:path';
 import { constants as zlib } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CreateTrainingJobRequest } from '@aws-sdk/client-sagemaker';
+import { constraintMessage } from '../support/aws-validation.ts';
 import { stopChild } from '../support/child-process.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import { type Fingerprints, joinS3Uri, parseS3Uri, putObjectBytes, tryParseS3Uri } from '../support/s3.ts';
@@ -172,7 +173,11 @@ export class LocalTrainingHost {
     if (!TRAINING_JOB_NAME.test(name)) {
       throw namedError(
         'SageMaker.ValidationException',
-        `1 validation error detected: Value '${name}' at 'trainingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`,
+        constraintMessage(
+          'trainingJobName',
+          name,
+          'Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}',
+        ),
       );
     }
     if (this.#jobs.has(name)) {

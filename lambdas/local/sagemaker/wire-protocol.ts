@@ -27,6 +27,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { constraintMessage, NOT_NULL } from '../support/aws-validation.ts';
 import { tryParseS3Uri } from '../support/s3.ts';
 
 /** Every local server of the emulated SageMaker listens here. */
@@ -218,25 +219,18 @@ function parseDescribeEndpoint(body: Buffer): string {
     throw new AwsError(400, 'SerializationException', 'the request body is not JSON', 'json');
   }
   if (typeof name !== 'string') {
-    throw new AwsError(
-      400,
-      'ValidationException',
-      "1 validation error detected: Value null at 'endpointName' failed to satisfy constraint: Member must not be null",
-      'json',
-    );
+    throw new AwsError(400, 'ValidationException', constraintMessage('endpointName', null, NOT_NULL), 'json');
   }
   return name;
 }
 
-export function validation(message: string): AwsError {
+function validation(message: string): AwsError {
   return new AwsError(400, 'ValidationError', message);
 }
 
 /** The message AWS's request validation gives for a member outside its constraint. */
-export function constraint(member: string, value: string | number, rule: string): AwsError {
-  return validation(
-    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${rule}`,
-  );
+function constraint(member: string, value: string | number, rule: string): AwsError {
+  return validation(constraintMessage(member, String(value), rule));
 }
 
 function secondsHeader(
@@ -270,7 +264,7 @@ export function sendJson(
   response.end(body);
 }
 
-export function sendAwsError(response: ServerResponse, error: AwsError): void {
+function sendAwsError(response: ServerResponse, error: AwsError): void {
   const json = error.protocol === 'json';
   sendJson(
     response,

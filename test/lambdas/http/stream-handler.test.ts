@@ -163,6 +163,21 @@ describe('createStreamingApiHandler', () => {
     expect(called).toBe(false);
   });
 
+  it('answers a request for none of its routes 404 in its family’s format, as the API handler does', async () => {
+    // Prepare
+    const handler = createStreamingApiHandler([
+      bindStream(routes.streamInference, async () => ({ events: eventsOf(), failureEvent })),
+    ]);
+    const recorder = recordingSink();
+
+    // Act
+    await handler({ ...streamEvent({ text: 'hi' }), resource: '/api/stream' }, recorder.sink);
+
+    // Assess
+    expect(recorder.head?.status).toBe(404);
+    expect(JSON.parse(recorder.writes.join(''))).toMatchObject({ code: 'not_found', request: {} });
+  });
+
   it('answers 401 without a tenant from the authorizer', async () => {
     // Prepare
     const handler = createStreamingApiHandler([

@@ -11,6 +11,7 @@ import {
 } from '../../../contracts/inference-models.ts';
 import { DEFAULT_EMD_MODELS, parseStageConfig, type StageConfigInput } from '../../../lib/config.ts';
 import { STREAM_TIMEOUT } from '../../../lib/constructs/api.ts';
+import { JOB_SUBMISSION_ACTIONS } from '../../../lib/constructs/data.ts';
 import type { SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
 import { bedrockModelsIn, InferenceFamily, RUN_INFERENCE_TIMEOUT } from '../../../lib/families/inference.ts';
 import { flattenReference } from '../../../lib/nag.ts';
@@ -379,16 +380,9 @@ describe('IAM', () => {
     // Assess: the API stores a job's request; the step reads it and writes the answer.
     expect(api).toEqual({
       s3: ['s3:GetObject,s3:PutObject on /*/uploads/*', 's3:PutObject on /*/inference/*/request.json'],
-      // A job's submission, and the records of an Idempotency-Key.
-      table: [
-        'dynamodb:GetItem',
-        'dynamodb:Query',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:BatchGetItem',
-      ],
+      // A job's submission, and the records of an Idempotency-Key; Query brings BatchGetItem
+      // (lib/constructs/data.ts allowStateTable).
+      table: [...JOB_SUBMISSION_ACTIONS, 'dynamodb:BatchGetItem'],
     });
     // The stream reads its request's uploaded frames and counts its call: nothing more.
     expect(stream).toEqual({

@@ -9,17 +9,18 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BedrockChatModels } from '../../../../lambdas/adapters/bedrock/chat-models.ts';
 import { createBedrockRuntime } from '../../../../lambdas/adapters/bedrock/client.ts';
 import { type AwsClients, createAwsClients } from '../../../../lambdas/adapters/clients.ts';
-import {
-  type BedrockRuntimeModel,
-  type ChatStreamEvent,
-  type ChatTurn,
-  ModelCallError,
+import type {
+  BedrockRuntimeModel,
+  ChatStreamEvent,
+  ChatTurn,
 } from '../../../../lambdas/domain/inference/ports.ts';
 import {
   EVENT_STREAM_CONTENT_TYPE,
   encodeException,
   encodeJsonEvent,
 } from '../../../../lambdas/local/support/event-stream.ts';
+import { NOVA } from '../../domain/inference/fakes.ts';
+import { collect, collectPastDeadline, failure, live } from '../support/chat-models.ts';
 
 const event = encodeJsonEvent;
 const exception = (type: string, message: string) => encodeException(type, { message });
@@ -93,25 +94,9 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const model = (modelId: string): BedrockRuntimeModel => ({
-  provider: 'bedrock',
-  key: 'nova',
-  name: 'Amazon Nova Pro',
-  modelId,
-  media: ['image'],
-  prices: { inputPerMillionUsd: 0, outputPerMillionUsd: 0 },
-  emulated: false,
-});
+/** Nova under another model id: the fake Bedrock answers by the path the id makes. */
+const model = (modelId: string): BedrockRuntimeModel => ({ ...NOVA, modelId });
 const TURN: ChatTurn = { text: 'What is it?', frames: [], maxTokens: 64, temperature: 0 };
-
-async function failure(call: Promise<unknown>): Promise<ModelCallError> {
-  const error = await call.then(
-    () => expect.fail('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelCallError);
-  return error as ModelCallError;
-}
 
 describe('BedrockChatModels on the wire', () => {
   it('runs on one client per set of clients, made on first use and destroyed with them', () => {
@@ -136,7 +121,7 @@ describe('BedrockChatModels on the wire', () => {
     const before = requests.length;
 
     // Act
-    const mapped = await failure(models.complete(model('throttled'), TURN, new AbortController().signal));
+    const mapped = await failure(models.complete(model('throttled'), TURN, live()));
 
     // Assess
     expect(mapped).toMatchObject({ reason: 'throttled', serviceError: 'ThrottlingException' });
@@ -146,16 +131,9 @@ describe('BedrockChatModels on the wire', () => {
   it('streams the deltas and the end from event-stream messages split anywhere', async () => {
     // Prepare
     const models = new BedrockChatModels(clients.own(createBedrockRuntime));
-    const seen: ChatStreamEvent[] = [];
 
     // Act
-    for await (const item of models.stream(
-      model('us.amazon.nova-pro-v1:0'),
-      TURN,
-      new AbortController().signal,
-    )) {
-      seen.push(item);
-    }
+    const seen = await collect(models.stream(NOVA, TURN, live()));
 
     // Assess
     expect(seen).toEqual([
@@ -178,12 +156,7 @@ describe('BedrockChatModels on the wire', () => {
     const seen: ChatStreamEvent[] = [];
 
     // Act
-    const mapped = await failure(
-      (async () => {
-        for await (const item of models.stream(model('failing'), TURN, new AbortController().signal))
-          seen.push(item);
-      })(),
-    );
+    const mapped = await failure(collect(models.stream(model('failing'), TURN, live()), seen));
 
     // Assess
     expect(seen).toEqual([{ type: 'delta', text: 'A red' }]);
@@ -193,17 +166,11 @@ describe('BedrockChatModels on the wire', () => {
   it('ends a stream that hangs at its deadline, as a timeout', async () => {
     // Prepare
     const models = new BedrockChatModels(clients.own(createBedrockRuntime));
-    const deadline = new AbortController();
     const seen: ChatStreamEvent[] = [];
 
     // Act: the deadline passes once the first delta is in
     const mapped = await failure(
-      (async () => {
-        for await (const item of models.stream(model('hanging'), TURN, deadline.signal)) {
-          seen.push(item);
-          deadline.abort();
-        }
-      })(),
+      collectPastDeadline((signal) => models.stream(model('hanging'), TURN, signal), seen),
     );
 
     // Assess

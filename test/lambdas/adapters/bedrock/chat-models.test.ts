@@ -20,27 +20,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BedrockChatModels } from '../../../../lambdas/adapters/bedrock/chat-models.ts';
-import {
-  type BedrockRuntimeModel,
-  type ChatStreamEvent,
-  type ChatTurn,
+import type {
+  ChatStreamEvent,
+  ChatTurn,
   ModelCallError,
 } from '../../../../lambdas/domain/inference/ports.ts';
+import { NOVA } from '../../domain/inference/fakes.ts';
+import { collect, failure, live, MP4, PNG } from '../support/chat-models.ts';
 
 const bedrock = mockClient(BedrockRuntimeClient);
 const models = () => new BedrockChatModels(new BedrockRuntimeClient({ region: 'us-east-1' }));
 
-const NOVA: BedrockRuntimeModel = {
-  provider: 'bedrock',
-  key: 'nova',
-  name: 'Amazon Nova Pro',
-  modelId: 'us.amazon.nova-pro-v1:0',
-  media: ['image', 'video'],
-  prices: { inputPerMillionUsd: 0.8, outputPerMillionUsd: 3.2 },
-  emulated: false,
-};
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
-const MP4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]);
 const TURN: ChatTurn = {
   text: 'What is in these frames?',
   frames: [
@@ -52,7 +42,6 @@ const TURN: ChatTurn = {
   temperature: 0.2,
 };
 const metadata = (requestId?: string) => ({ httpStatusCode: 200, ...(requestId ? { requestId } : {}) });
-const live = () => new AbortController().signal;
 /** What the adapter passed to `send` after the command (the typings know only the command). */
 const sendOptions = (call: number): unknown => (bedrock.call(call).args as unknown[])[1];
 
@@ -61,21 +50,6 @@ async function* events(...list: (ConverseStreamOutput | Error)[]): AsyncGenerato
     if (event instanceof Error) throw event;
     yield event;
   }
-}
-
-async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<ChatStreamEvent[]> {
-  const seen: ChatStreamEvent[] = [];
-  for await (const event of stream) seen.push(event);
-  return seen;
-}
-
-async function failure(call: Promise<unknown>): Promise<ModelCallError> {
-  const error = await call.then(
-    () => expect.fail('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelCallError);
-  return error as ModelCallError;
 }
 
 const fault = { $metadata: {} };
@@ -300,11 +274,7 @@ describe('BedrockChatModels.stream', () => {
     const seen: ChatStreamEvent[] = [];
 
     // Act
-    const mapped = await failure(
-      (async () => {
-        for await (const event of models().stream(NOVA, TURN, live())) seen.push(event);
-      })(),
-    );
+    const mapped = await failure(collect(models().stream(NOVA, TURN, live()), seen));
 
     // Assess
     expect(seen).toEqual([{ type: 'delta', text: 'A red' }]);

@@ -933,7 +933,7 @@ describe('DynamoJobStore: records of every kind', () => {
       tenant,
       kind: 'inference',
       name: 'nova',
-      params: { model_key: 'nova', provider: 'bedrock', request_key: `${tenant}/inference/job/request.json` },
+      params: { model_key: 'nova', provider: 'bedrock' },
     }),
   } satisfies { [K in JobKind]: JobOfKind<K> };
   /** Each kind's state, as its workflow writes it while the job runs. */

@@ -8,13 +8,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsClients, createAwsClients } from '../../../../lambdas/adapters/clients.ts';
 import { SageMakerChatModels } from '../../../../lambdas/adapters/sagemaker/chat-components.ts';
-import {
-  type ChatStreamEvent,
-  type ChatTurn,
-  type DeployedSageMakerModel,
-  ModelCallError,
+import type {
+  ChatStreamEvent,
+  ChatTurn,
+  DeployedSageMakerModel,
 } from '../../../../lambdas/domain/inference/ports.ts';
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent } from '../../../../lambdas/local/support/event-stream.ts';
+import { QWEN } from '../../domain/inference/fakes.ts';
+import { collect, collectPastDeadline, failure, live } from '../support/chat-models.ts';
 
 const payloadPart = (bytes: Uint8Array) => encodeEvent('PayloadPart', bytes, 'application/octet-stream');
 const chunk = (content: string, finish: string | null = null) =>
@@ -71,43 +72,21 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** Qwen under another component name: the fake runtime answers by the component header. */
 const model = (componentName: string): DeployedSageMakerModel => ({
-  provider: 'sagemaker',
-  key: 'qwen2-vl-7b',
-  name: 'Qwen2-VL 7B Instruct',
-  modelId: 'Qwen/Qwen2-VL-7B-Instruct',
-  media: ['image'],
-  imagesPerPrompt: 2,
-  prices: { inputPerMillionUsd: 0, outputPerMillionUsd: 0 },
-  deployment: {
-    endpointName: 'synthforge-dev-vlm',
-    componentName,
-    instanceType: 'ml.g5.2xlarge',
-    wakeSeconds: 600,
-  },
-  emulated: false,
+  ...QWEN,
+  deployment: { ...QWEN.deployment, componentName },
 });
 const TURN: ChatTurn = { text: 'Describe it.', frames: [], maxTokens: 64, temperature: 0 };
-
-async function failure(call: Promise<unknown>): Promise<ModelCallError> {
-  const error = await call.then(
-    () => expect.fail('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelCallError);
-  return error as ModelCallError;
-}
 
 describe('SageMakerChatModels on the wire', () => {
   it('streams from the named component, whatever the part boundaries', async () => {
     // Prepare
     const models = new SageMakerChatModels(clients.sageMakerRealtime);
-    const seen: ChatStreamEvent[] = [];
     const before = requests.length;
 
     // Act
-    for await (const item of models.stream(model('qwen'), TURN, new AbortController().signal))
-      seen.push(item);
+    const seen = await collect(models.stream(model('qwen'), TURN, live()));
 
     // Assess
     expect(seen.map((item) => (item.type === 'delta' ? item.text : item.stopReason))).toEqual([
@@ -118,7 +97,7 @@ describe('SageMakerChatModels on the wire', () => {
     ]);
     expect(seen.at(-1)).toMatchObject({ id: 'chatcmpl-w', answeredBy: 'synthforge/local-vision' });
     expect(requests.slice(before)).toEqual([
-      { path: '/endpoints/synthforge-dev-vlm/invocations-response-stream', component: 'qwen' },
+      { path: '/endpoints/synthforge-vlm/invocations-response-stream', component: 'qwen' },
     ]);
   });
 
@@ -128,29 +107,23 @@ describe('SageMakerChatModels on the wire', () => {
     const before = requests.length;
 
     // Act
-    const mapped = await failure(models.complete(model('asleep'), TURN, new AbortController().signal));
+    const mapped = await failure(models.complete(model('asleep'), TURN, live()));
 
     // Assess
     expect(mapped).toMatchObject({ reason: 'no_capacity', serviceError: 'ValidationError' });
     expect(requests.slice(before)).toEqual([
-      { path: '/endpoints/synthforge-dev-vlm/invocations', component: 'asleep' },
+      { path: '/endpoints/synthforge-vlm/invocations', component: 'asleep' },
     ]);
   });
 
   it('ends a stream that hangs at its deadline, as a timeout', async () => {
     // Prepare
     const models = new SageMakerChatModels(clients.sageMakerRealtime);
-    const deadline = new AbortController();
     const seen: ChatStreamEvent[] = [];
 
-    // Act
+    // Act: the deadline passes once the first delta is in
     const mapped = await failure(
-      (async () => {
-        for await (const item of models.stream(model('hanging'), TURN, deadline.signal)) {
-          seen.push(item);
-          deadline.abort();
-        }
-      })(),
+      collectPastDeadline((signal) => models.stream(model('hanging'), TURN, signal), seen),
     );
 
     // Assess

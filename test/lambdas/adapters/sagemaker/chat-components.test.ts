@@ -19,34 +19,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SageMakerChatModels } from '../../../../lambdas/adapters/sagemaker/chat-components.ts';
-import {
-  type ChatStreamEvent,
-  type ChatTurn,
-  type DeployedSageMakerModel,
+import type {
+  ChatStreamEvent,
+  ChatTurn,
   ModelCallError,
 } from '../../../../lambdas/domain/inference/ports.ts';
+import { QWEN } from '../../domain/inference/fakes.ts';
+import { collect, failure, live, MP4, PNG } from '../support/chat-models.ts';
 
 const runtime = mockClient(SageMakerRuntimeClient);
 const models = () => new SageMakerChatModels(new SageMakerRuntimeClient({ region: 'us-east-1' }));
 
-const QWEN: DeployedSageMakerModel = {
-  provider: 'sagemaker',
-  key: 'qwen2-vl-7b',
-  name: 'Qwen2-VL 7B Instruct',
-  modelId: 'Qwen/Qwen2-VL-7B-Instruct',
-  media: ['image', 'video'],
-  imagesPerPrompt: 2,
-  prices: { inputPerMillionUsd: 0, outputPerMillionUsd: 0 },
-  deployment: {
-    endpointName: 'synthforge-dev-vlm',
-    componentName: 'synthforge-dev-qwen2-vl-7b',
-    instanceType: 'ml.g5.2xlarge',
-    wakeSeconds: 600,
-  },
-  emulated: false,
-};
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
-const MP4 = new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]);
 const TURN: ChatTurn = {
   text: 'Describe the frames.',
   frames: [
@@ -56,7 +39,6 @@ const TURN: ChatTurn = {
   maxTokens: 256,
   temperature: 0.5,
 };
-const live = () => new AbortController().signal;
 const sendOptions = (call: number): unknown => (runtime.call(call).args as unknown[])[1];
 const utf8 = (text: string) => new TextEncoder().encode(text);
 /** A response body as the SDK hands it over (its blob adapter is a Uint8Array). */
@@ -100,20 +82,6 @@ async function* parts(
 
 function streaming(...chunks: Parameters<typeof parts>) {
   runtime.on(InvokeEndpointWithResponseStreamCommand).resolves({ Body: parts(...chunks), $metadata: {} });
-}
-
-async function collect(stream: AsyncIterable<ChatStreamEvent>, seen: ChatStreamEvent[] = []) {
-  for await (const event of stream) seen.push(event);
-  return seen;
-}
-
-async function failure(call: Promise<unknown>): Promise<ModelCallError> {
-  const error = await call.then(
-    () => expect.fail('the call succeeded'),
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ModelCallError);
-  return error as ModelCallError;
 }
 
 const fault = { $metadata: {} };
@@ -195,8 +163,8 @@ describe('SageMakerChatModels.complete', () => {
     });
     const input = runtime.commandCalls(InvokeEndpointCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
-      EndpointName: 'synthforge-dev-vlm',
-      InferenceComponentName: 'synthforge-dev-qwen2-vl-7b',
+      EndpointName: 'synthforge-vlm',
+      InferenceComponentName: 'synthforge-qwen2-vl-7b',
       ContentType: 'application/json',
     });
     expect(JSON.parse(String(input?.Body))).toEqual({
@@ -388,8 +356,8 @@ describe('SageMakerChatModels.stream', () => {
     ]);
     const input = runtime.commandCalls(InvokeEndpointWithResponseStreamCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
-      EndpointName: 'synthforge-dev-vlm',
-      InferenceComponentName: 'synthforge-dev-qwen2-vl-7b',
+      EndpointName: 'synthforge-vlm',
+      InferenceComponentName: 'synthforge-qwen2-vl-7b',
     });
     expect(JSON.parse(String(input?.Body))).toMatchObject({
       model: QWEN.modelId,

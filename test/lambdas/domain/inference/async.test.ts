@@ -93,7 +93,6 @@ describe('InferenceService.submit', () => {
       params: {
         model_key: 'nova',
         provider: 'bedrock',
-        request_key: `${tenant}/inference/${id}/request.json`,
       },
     });
     expect(started).toEqual([{ tenant, jobId: id }]);
