@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11,B12] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11,B12,B13] [--strict]');
   process.exit(0);
 }
 
@@ -38,6 +38,8 @@ const PROFILES = {
     // About 35 MiB of archives: rendering them is most of this benchmark's time.
     b8: { jobs: 6, framesPerJob: 2, width: 1024, height: 1024, rounds: 3, concurrency: 4 },
     b12: { rounds: 12 },
+    // 100k rows end to end; the million-row run and the metrics' 100k are the full profile's.
+    b13: { rounds: 3, endToEndRows: [100_000], metricsRows: 20_000 },
   },
   full: {
     b1: { rounds: 15, entries: undefined },
@@ -47,13 +49,14 @@ const PROFILES = {
     // About 140 MiB: archives of 24 MiB each, several times what a download may hold in memory.
     b8: { jobs: 6, framesPerJob: 2, width: 2048, height: 2048, rounds: 5, concurrency: 4 },
     b12: { rounds: 40 },
+    b13: { rounds: 5, endToEndRows: [100_000, 1_000_000], metricsRows: 100_000 },
   },
 } as const;
 
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11,B12')
+  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11,B12,B13')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -71,7 +74,8 @@ interface Benchmark {
   id: string;
   /** Names the error row when the whole benchmark fails. */
   label: string;
-  run: () => Promise<Row[]>;
+  /** Rows, or rows with a Markdown section printed after the table and details for results.json. */
+  run: () => Promise<Row[] | { rows: Row[]; markdown: string; details: unknown }>;
 }
 
 const benchmarks: Benchmark[] = [
@@ -115,9 +119,16 @@ const benchmarks: Benchmark[] = [
     label: 'inference gateway: first token, overhead per request, multi-inference',
     run: async () => (await import('./b12-inference.ts')).benchInference({ ...profile.b12, log }),
   },
+  {
+    id: 'B13',
+    label: 'avatar engine: kNN, end to end at 100k/1M rows, metric comparison',
+    run: async () => (await import('./b13-avatars.ts')).benchAvatars({ ...profile.b13, log }),
+  },
 ];
 
 const rows: Row[] = [];
+const sections: string[] = [];
+const details: Record<string, unknown> = {};
 log(
   `profile ${profileName}: ${[...selected].join(', ')} on ${availableParallelism()} CPUs, Node ${process.version}`,
 );
@@ -125,7 +136,13 @@ for (const benchmark of benchmarks) {
   if (!selected.has(benchmark.id)) continue;
   const benchStarted = performance.now();
   try {
-    rows.push(...(await benchmark.run()));
+    const output = await benchmark.run();
+    if (Array.isArray(output)) rows.push(...output);
+    else {
+      rows.push(...output.rows);
+      if (output.markdown) sections.push(output.markdown);
+      details[benchmark.id] = output.details;
+    }
   } catch (error) {
     rows.push(errorRow(benchmark.id, benchmark.label, error));
     log(`${benchmark.id} failed: ${(error as Error).stack ?? error}`);
@@ -139,6 +156,7 @@ console.log(markdownTable(rows));
 console.log(
   '\nRatio = project / reference; a ratio with an interval in brackets is the median of per-round ratios (95 % bootstrap interval).',
 );
+for (const section of sections) console.log(`\n${section}`);
 for (const warning of warnings) console.log(`\nWARNING: ${warning}`);
 
 const results = {
@@ -152,6 +170,7 @@ const results = {
   durationSeconds: Math.round(durationSeconds * 10) / 10,
   warnings,
   rows,
+  details,
 };
 await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 log('wrote bench/results.json');

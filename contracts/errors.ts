@@ -42,9 +42,25 @@ export const Seed002Error = z
   .openapi('TrainingError');
 export type Seed002Error = z.infer<typeof Seed002Error>;
 
+/**
+ * Seed 004's error body, FastAPI's `detail`, as the avatars client reads it: `detail.message` is what
+ * it shows. An invalid set's `details.errors` lists each document and field at fault.
+ */
+export const Seed004Error = z
+  .object({
+    detail: z.object({
+      message: z.string().describe('what went wrong, for a person'),
+      code: z.string().describe('the error code in lower case: invalid_parameters, not_found, …'),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .openapi('AvatarsError');
+export type Seed004Error = z.infer<typeof Seed004Error>;
+
 /** The error body of each format (contracts/vocabulary.ts `ErrorFormat`). */
 export const ERROR_BODY: Readonly<Record<ErrorFormat, z.ZodType>> = {
   envelope: ErrorEnvelope,
   seed002: Seed002Error,
   seed003: InferenceError,
+  seed004: Seed004Error,
 };

@@ -21,6 +21,22 @@ import {
   ValidateResponse,
 } from './api.ts';
 import {
+  AvatarJob,
+  AvatarJobCreated,
+  AvatarJobList,
+  AvatarJobListQuery,
+  AvatarJobNameParams,
+  AvatarJobRequest,
+  AvatarResultParams,
+  AvatarResults,
+  AvatarUploadRequest,
+  AvatarUploadUrl,
+  ResourcesBody,
+  ResourcesStored,
+  ResourcesYaml,
+  SetNameParams,
+} from './avatars.ts';
+import {
   Batch,
   BatchEstimate,
   BatchIdParams,
@@ -119,6 +135,8 @@ export interface RouteDef<
   edgeValidation?: boolean;
   /** The largest body the handler reads (default: lambdas/http/api-handler.ts `MAX_BODY_BYTES`, 1 MiB). */
   maxBodyBytes?: number;
+  /** `text`: the body is handed to its schema as text (seed 004's YAML); default `json`. */
+  bodyFormat?: 'json' | 'text';
   params?: P;
   query?: Q;
   body?: B;
@@ -129,7 +147,7 @@ export interface RouteDef<
   response: {
     status: 200 | 202;
     schema: R;
-    contentType?: 'application/json' | 'text/html' | 'text/event-stream';
+    contentType?: 'application/json' | 'text/html' | 'text/event-stream' | 'application/yaml';
   };
   /**
    * A 200 route that may answer 202 instead when its work outlasts the wait (`POST /generate`): the
@@ -589,6 +607,131 @@ const v1Routes = {
     mode: 'immediate',
     params: TrainingTaskParams,
     response: { status: 200, schema: TrainCancelled },
+    errors: [404, 409],
+  }),
+  putAvatarResources: route({
+    operationId: 'putAvatarResources',
+    method: 'PUT',
+    path: '/api/v1/avatars/resources/{set_name}',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: "Stores a set's resources: the avatars client's multi-document YAML (seed 004)",
+    description:
+      'The body is YAML (`Content-Type: application/yaml`): AvatarSchema, AvatarParameters, ' +
+      'AvatarPrivacyMetricsParameters, AvatarSignalMetricsParameters, AvatarReportParameters and ' +
+      'AvatarAdviceParameters documents (AvatarMetadata and AvatarVolume are accepted and not used). ' +
+      'Each document is checked against its kind and the others: a 400 names the document and the field, ' +
+      'and a set with any error is not stored.',
+    mode: 'immediate',
+    edgeValidation: false,
+    bodyFormat: 'text',
+    maxBodyBytes: 256 * 1024,
+    params: SetNameParams,
+    body: ResourcesBody,
+    response: { status: 200, schema: ResourcesStored },
+    errors: [400, 413],
+  }),
+  getAvatarResources: route({
+    operationId: 'getAvatarResources',
+    method: 'GET',
+    path: '/api/v1/avatars/resources/{set_name}',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: "A set's resources, as the YAML that was put",
+    mode: 'immediate',
+    params: SetNameParams,
+    response: { status: 200, schema: ResourcesYaml, contentType: 'application/yaml' },
+    errors: [404],
+  }),
+  avatarUploadUrl: route({
+    operationId: 'avatarUploadUrl',
+    method: 'POST',
+    path: '/api/v1/avatars/upload-url',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: 'A link to PUT a CSV table to, under your own storage; a schema then names it in `data.file`',
+    mode: 'immediate',
+    edgeValidation: false,
+    body: AvatarUploadRequest,
+    response: { status: 200, schema: AvatarUploadUrl },
+    errors: [400],
+  }),
+  createAvatarJob: route({
+    operationId: 'createAvatarJob',
+    method: 'POST',
+    path: '/api/v1/avatars/jobs',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: 'Runs one parameters document of a set as a job, after the jobs it depends on',
+    description:
+      'The job starts once every job of `depends_on` has finished; if one of them ends in error or is ' +
+      "cancelled, this job ends `parent_error` without running. Its kind is the document's " +
+      '(AvatarParameters: `standard`; the metrics documents: `privacy_metrics`, `signal_metrics`; ' +
+      '`report`; `advice`). Everything that can be checked now is: the set and the document exist, ' +
+      'the parents are yours, the tables were uploaded, a metrics job has avatars to measure.',
+    mode: 'starts-job',
+    pollPath: (body) => body.Location,
+    idempotent: true,
+    edgeValidation: false,
+    body: AvatarJobRequest,
+    response: { status: 202, schema: AvatarJobCreated },
+    errors: [400, 404, 413, 503],
+  }),
+  listAvatarJobs: route({
+    operationId: 'listAvatarJobs',
+    method: 'GET',
+    path: '/api/v1/avatars/jobs',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: 'Your avatar jobs, newest first',
+    mode: 'immediate',
+    query: AvatarJobListQuery,
+    response: { status: 200, schema: AvatarJobList },
+    errors: [400],
+  }),
+  getAvatarJob: route({
+    operationId: 'getAvatarJob',
+    method: 'GET',
+    path: '/api/v1/avatars/jobs/{name}',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary:
+      "An avatar job: its status in the client's vocabulary (finished, error, parent_error…), where it runs and why",
+    mode: 'immediate',
+    params: AvatarJobNameParams,
+    response: { status: 200, schema: AvatarJob },
+    errors: [404],
+  }),
+  cancelAvatarJob: route({
+    operationId: 'cancelAvatarJob',
+    method: 'DELETE',
+    path: '/api/v1/avatars/jobs/{name}',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: 'Cancels an avatar job and every job that depends on it',
+    mode: 'immediate',
+    params: AvatarJobNameParams,
+    response: { status: 200, schema: AvatarJob },
+    errors: [404, 409],
+  }),
+  getAvatarResults: route({
+    operationId: 'getAvatarResults',
+    method: 'GET',
+    path: '/api/v1/avatars/results/{job_name}',
+    family: 'avatars',
+    auth: true,
+    tag: 'avatars',
+    summary: "A finished job's results: result key → links (shuffled, unshuffled, privacy_metrics, report…)",
+    mode: 'immediate',
+    params: AvatarResultParams,
+    response: { status: 200, schema: AvatarResults },
     errors: [404, 409],
   }),
 } as const;

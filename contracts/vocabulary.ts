@@ -46,8 +46,10 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
  * (`validation_error`, `not_found`), and every input that fails its schema (a body that is not JSON
  * included) a 422, as FastAPI answers it. `seed003`: the inference routes' `{time, request, error}`
  * wrapper, with the code in lower case beside the message; a model's failure is the seed's 500.
+ * `seed004`: the avatars API's FastAPI `{"detail": {"message", "code", "details"}}`, which the
+ * avatars client reads (`detail.message`).
  */
-export type ErrorFormat = 'envelope' | 'seed002' | 'seed003';
+export type ErrorFormat = 'envelope' | 'seed002' | 'seed003' | 'seed004';
 
 /** The error format of a route family (contracts/routes.ts `RouteFamily`): its family's. */
 export const errorFormatOf = (routeFamily: RouteFamily): ErrorFormat =>
@@ -58,6 +60,7 @@ const ERROR_CODE_IN_FORMAT: Readonly<Record<ErrorFormat, Partial<Record<ErrorCod
   envelope: {},
   seed002: { INVALID_PARAMETERS: 'VALIDATION_ERROR', INVALID_REQUEST: 'VALIDATION_ERROR' },
   seed003: { MODEL_ERROR: 'INTERNAL' },
+  seed004: {},
 };
 
 /** The code an error is answered with in a format, and so its status (`ERROR_STATUS`). */

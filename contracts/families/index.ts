@@ -2,6 +2,7 @@
  * The registry of job families: adding a family is adding its manifest here (and its parts in the
  * other layers' registries, docs/architecture.md). Everything below is derived from this list.
  */
+import { avatarsFamily } from './avatars.ts';
 import { generationFamily } from './generation.ts';
 import { imagesFamily } from './images.ts';
 import { inferenceFamily } from './inference.ts';
@@ -17,6 +18,7 @@ export const FAMILIES = [
   imagesFamily,
   trainingFamily,
   inferenceFamily,
+  avatarsFamily,
 ] as const;
 
 type Family = (typeof FAMILIES)[number];

@@ -215,7 +215,13 @@ export function requestOf(
     params: parsePart(route.params, event.pathParameters ?? {}, 'path'),
     query: parsePart(strictQuery, event.queryStringParameters ?? {}, 'query'),
     body: route.body
-      ? parsePart(route.body, readJsonBody(event, headers, route.maxBodyBytes ?? MAX_BODY_BYTES), 'body')
+      ? parsePart(
+          route.body,
+          route.bodyFormat === 'text'
+            ? bodyText(event, route.maxBodyBytes ?? MAX_BODY_BYTES)
+            : readJsonBody(event, headers, route.maxBodyBytes ?? MAX_BODY_BYTES),
+          'body',
+        )
       : undefined,
     headers,
     requestId,

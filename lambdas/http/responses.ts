@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
+import type { ErrorEnvelope, Seed002Error, Seed004Error } from '../../contracts/errors.ts';
 import type { InferenceError } from '../../contracts/inference.ts';
 import { echoOf } from '../../contracts/inference-vocabulary.ts';
 import { codeInFormat, ERROR_STATUS, type ErrorCode, type ErrorFormat } from '../../contracts/vocabulary.ts';
@@ -65,7 +65,7 @@ const BODY_OF: Record<
     code: ErrorCode,
     error: DomainError,
     context: ErrorContext,
-  ) => ErrorEnvelope | Seed002Error | InferenceError
+  ) => ErrorEnvelope | Seed002Error | InferenceError | Seed004Error
 > = {
   envelope: (code, error) => ({
     error: { code, message: error.message, ...(error.details ? { details: error.details } : {}) },
@@ -87,6 +87,13 @@ const BODY_OF: Record<
       ...(typeof readyAt === 'string' ? { estimated_ready_at: readyAt } : {}),
     };
   },
+  seed004: (code, error) => ({
+    detail: {
+      message: error.message,
+      code: code.toLowerCase(),
+      ...(error.details ? { details: error.details } : {}),
+    },
+  }),
 };
 
 /** An error answered in a route family's format: its body, and its status (the format may remap a code). */

@@ -15,6 +15,7 @@ import {
 } from '../../contracts/families/index.ts';
 import type { LambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import type { SynthForgeFunction } from '../constructs/synthforge-function.ts';
+import { avatars } from './avatars.ts';
 import type { FamilyConstruct, FamilyRegistration } from './family.ts';
 import { generation } from './generation.ts';
 import { images } from './images.ts';
@@ -28,6 +29,7 @@ export const FAMILY_CONSTRUCTS: readonly FamilyRegistration[] = [
   images,
   training,
   inference,
+  avatars,
 ];
 
 /**

@@ -77,6 +77,8 @@ export interface UploadFrameOptions extends CallOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
 const USER_AGENT = `synthforge-sdk/${SDK_VERSION}`;
+/** The type of a text body: the only route that takes one is seed 004's YAML resources. */
+const TEXT_BODY_TYPE = 'application/yaml';
 
 type RouteOf<Name extends keyof Routes> = Routes[Name];
 
@@ -133,11 +135,20 @@ export class ApiClient {
     // One key for all attempts of this call: that is what lets the server recognise a retry.
     const idempotencyKey =
       route.idempotent && given.idempotencyKey !== null ? (given.idempotencyKey ?? randomUUID()) : undefined;
-    // A route with an all-optional body still needs a JSON object to parse.
-    const body = route.body ? JSON.stringify(given.body ?? {}) : undefined;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    // A text body (seed 004's YAML) goes as it is; a route with an all-optional JSON body still
+    // needs a JSON object to parse.
+    const textBody = route.bodyFormat === 'text';
+    const body = route.body
+      ? textBody
+        ? String(given.body ?? '')
+        : JSON.stringify(given.body ?? {})
+      : undefined;
+    const headers: Record<string, string> = {
+      accept: route.response.contentType ?? 'application/json',
+      'user-agent': USER_AGENT,
+    };
     if (route.auth && this.#apiKey !== undefined) headers['x-api-key'] = this.#apiKey;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = textBody ? TEXT_BODY_TYPE : 'application/json';
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
 
     const answer = await this.#send(readWholeBody, {
@@ -414,6 +425,7 @@ export class ApiClient {
     });
     return target.s3_uri;
   }
+
   /**
    * A model's answer as it is produced (`POST /api/stream/{model_name}`, Server-Sent Events): `start`,
    * a `delta` per piece of text, then `done` with the usage. Each event is handed out as soon as it
@@ -453,6 +465,79 @@ export class ApiClient {
       openEventStream(context, request),
     );
     yield* inferenceEvents(serverSentEvents(opened.chunks), opened.source);
+  }
+
+  // Seed 004's avatarization routes. Their errors arrive as every other route's: a `SynthForgeError`.
+
+  /**
+   * Stores a set's resources: the multi-document YAML of the avatars client, sent as
+   * `application/yaml`. An invalid set is a 400 naming each document and field at fault, and is not stored.
+   */
+  putAvatarResources(
+    setName: ParamsOf<RouteOf<'putAvatarResources'>>['set_name'],
+    yaml: BodyOf<RouteOf<'putAvatarResources'>>,
+    options?: CallOptions,
+  ) {
+    return this.call(routes.putAvatarResources, { ...options, params: { set_name: setName }, body: yaml });
+  }
+  /** A set's resources, as the YAML text that was put. */
+  getAvatarResources(setName: ParamsOf<RouteOf<'getAvatarResources'>>['set_name'], options?: CallOptions) {
+    return this.call(routes.getAvatarResources, { ...options, params: { set_name: setName } });
+  }
+  /** A presigned PUT for a CSV table (see `uploadAvatarTable`, which also sends it). */
+  avatarUploadUrl(body: BodyOf<RouteOf<'avatarUploadUrl'>>, options?: CallOptions) {
+    return this.call(routes.avatarUploadUrl, { ...options, body });
+  }
+  /**
+   * Uploads a table (a file's path, or its bytes) under the name `file`, which a schema then names
+   * in `data.file`; the same name again replaces it. Resolves with the name.
+   */
+  async uploadAvatarTable(
+    file: string,
+    table: string | Uint8Array,
+    options: CallOptions = {},
+  ): Promise<string> {
+    const bytes = typeof table === 'string' ? await readFile(table) : table;
+    const target = await this.avatarUploadUrl({ file }, options);
+    if (bytes.length > target.max_bytes) {
+      throw new RangeError(
+        `${file} is ${bytes.length} bytes; the API takes tables of at most ${target.max_bytes}`,
+      );
+    }
+    // The presigned URL authorises itself: no API key goes with it.
+    await this.#send(readWholeBody, {
+      method: target.method,
+      url: target.url,
+      headers: { ...target.headers, 'user-agent': USER_AGENT },
+      body: bytes,
+      repeatable: true,
+      timeoutMs: options.timeoutMs ?? DEFAULT_DOWNLOAD_TIMEOUT_MS,
+      signal: options.signal,
+    });
+    return target.file;
+  }
+  /**
+   * Runs one parameters document of a set as a job, once every job of `depends_on` (names or the
+   * `Location`s their creation answered) has finished. Idempotent: safe to retry.
+   */
+  createAvatarJob(body: BodyOf<RouteOf<'createAvatarJob'>>, options?: CallOptions) {
+    return this.call(routes.createAvatarJob, { ...options, body });
+  }
+  /** Avatar jobs, newest first, optionally of one kind; one page. */
+  listAvatarJobs(query: QueryOf<RouteOf<'listAvatarJobs'>> = {}, options?: CallOptions) {
+    return this.call(routes.listAvatarJobs, { ...options, query });
+  }
+  /** An avatar job: its status in the client's vocabulary (`finished`, `error`, `parent_error`…) and `done`. */
+  getAvatarJob(name: ParamsOf<RouteOf<'getAvatarJob'>>['name'], options?: CallOptions) {
+    return this.call(routes.getAvatarJob, { ...options, params: { name } });
+  }
+  /** Cancels an avatar job and every job that depends on it. A job that already ended: 409. */
+  cancelAvatarJob(name: ParamsOf<RouteOf<'cancelAvatarJob'>>['name'], options?: CallOptions) {
+    return this.call(routes.cancelAvatarJob, { ...options, params: { name } });
+  }
+  /** A finished job's results: result key (`shuffled`, `privacy_metrics`, `report`…) → links. */
+  avatarResults(jobName: ParamsOf<RouteOf<'getAvatarResults'>>['job_name'], options?: CallOptions) {
+    return this.call(routes.getAvatarResults, { ...options, params: { job_name: jobName } });
   }
 }
 

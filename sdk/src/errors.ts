@@ -55,6 +55,18 @@ const LenientSeed003Error = z.object({
   estimated_ready_at: z.string().optional(),
 });
 
+/**
+ * Seed 004's error body, which the avatars routes answer (FastAPI's): `{"detail": {message, code,
+ * details?}}`, the code being the envelope's in lower case.
+ */
+const LenientSeed004Error = z.object({
+  detail: z.object({
+    message: z.string(),
+    code: z.string().min(1),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
 /** What a `SynthForgeError` is made of. */
 export interface SynthForgeErrorInit {
   status: number;
@@ -105,8 +117,8 @@ export class SynthForgeError extends Error {
   }
 
   /**
-   * Builds the error from an error answer: its envelope (or seed 002's or seed 003's body) when it has
-   * one, else its status and text.
+   * Builds the error from an error answer: its envelope (or seed 002's, 003's or 004's body) when it
+   * has one, else its status and text.
    */
   static fromResponse(status: number, bodyText: string, headers: Headers, attempts = 1): SynthForgeError {
     const requestId = requestIdOf(headers);
@@ -129,6 +141,19 @@ export class SynthForgeError extends Error {
         requestId,
         retryAfterMs,
         estimatedReadyAt,
+        attempts,
+      });
+    }
+    const detail = LenientSeed004Error.safeParse(body);
+    if (detail.success) {
+      const { message, code, details } = detail.data.detail;
+      return new SynthForgeError({
+        status,
+        code: code.toUpperCase(),
+        message,
+        details,
+        requestId,
+        retryAfterMs,
         attempts,
       });
     }

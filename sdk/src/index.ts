@@ -1,7 +1,10 @@
 /**
  * The SynthForge TypeScript SDK: `ApiClient` (every route, typed from the contracts), `Session` (one
- * generator), `Batch` (a submitted batch and its results) and `Manager` (the front door).
+ * generator), `Batch` (a submitted batch and its results), `Runner` (a set of tables to avatarize)
+ * and `Manager` (the front door).
  */
+
+export type { AvatarJob, AvatarResults } from '../../contracts/avatars.ts';
 export { type RouteName, type Routes, routes } from '../../contracts/routes.ts';
 export {
   ApiClient,
@@ -10,6 +13,34 @@ export {
   type DownloadRequestOptions,
   type UploadFrameOptions,
 } from './api-client.ts';
+export { type CsvCell, parseCsv, rowsToCsv, type TableRows } from './avatars/csv.ts';
+export {
+  type AddTableOptions,
+  type AvatarMetrics,
+  type Comparison,
+  defaultSetName,
+  type RunJobs,
+  Runner,
+  type RunnerParameters,
+  type RunOptions,
+  type TableAdvice,
+} from './avatars/runner.ts';
+export {
+  AvatarJobError,
+  type AvatarWaitOptions,
+  AvatarWaitTimeoutError,
+  waitForAvatarJobs,
+} from './avatars/wait.ts';
+export {
+  type AvatarColumnSpec,
+  type AvatarColumnType,
+  type AvatarSetSpec,
+  type AvatarTableSpec,
+  AvatarYamlError,
+  DOCUMENT_NAMES,
+  setFromYaml,
+  setToYaml,
+} from './avatars/yaml-config.ts';
 export { type AwaitCompletionOptions, Batch, BatchTimeoutError, isBatchFinished } from './batch.ts';
 export {
   BATCH_MARKER_FILE,

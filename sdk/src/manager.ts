@@ -1,10 +1,11 @@
 /**
  * The SDK's front door, the facade of seed 004 (`Manager`): made with a base URL and key, it offers
- * health, recent jobs, batches and training runs, and sessions; later issues add `createRunner(...)` here.
+ * health, recent jobs, batches and training runs, sessions, and avatarization runners (`createRunner`).
  */
 import { Limit } from '../../contracts/common.ts';
 import type { Routes } from '../../contracts/routes.ts';
 import { ApiClient, type ApiClientOptions } from './api-client.ts';
+import { defaultSetName, Runner } from './avatars/runner.ts';
 import { Batch, cancelJob } from './batch.ts';
 import type { BatchListItem, Job, TrainingTask } from './resources.ts';
 import type { CallOptions, QueryOf, ResponseOf } from './route-types.ts';
@@ -82,6 +83,14 @@ export class Manager {
    */
   cancelJob(id: string, options?: CallOptions): Promise<Job> {
     return cancelJob(this.client, id, options);
+  }
+
+  /**
+   * A Runner for one set of tables to avatarize (seed 004): add tables, advise or set parameters,
+   * run, read the results. Default set name: `synthforge_ts_<8 hex>`. Nothing is sent until a table is added.
+   */
+  createRunner(setName: string = defaultSetName()): Runner {
+    return new Runner(this.client, setName);
   }
 
   /** A batch submitted earlier, by id (nothing is read until it is used). */

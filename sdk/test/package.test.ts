@@ -49,7 +49,7 @@ beforeAll(async () => {
   ]);
   expect(built.code, built.stderr).toBe(0);
   // Its dependencies, and Node's types for the user's type check.
-  for (const dependency of ['zod', 'eventsource-parser']) {
+  for (const dependency of ['zod', 'eventsource-parser', 'yaml']) {
     await symlink(join(REPO_MODULES, dependency), join(project, 'node_modules', dependency));
   }
   await symlink(join(REPO_MODULES, '@types'), join(project, 'node_modules', '@types'));
@@ -80,7 +80,7 @@ describe('the @synthforge/sdk package', () => {
         (m) => m[1],
       );
       for (const specifier of imported)
-        expect(specifier, file).toMatch(/^(zod|eventsource-parser|node:[\w/]+|\.\/chunk-\w+\.js)$/);
+        expect(specifier, file).toMatch(/^(zod|eventsource-parser|yaml|node:[\w/]+|\.\/chunk-\w+\.js)$/);
     }
     expect(
       (await readFile(join(installed, 'dist', 'cli.js'), 'utf8')).startsWith('#!/usr/bin/env node\n'),

@@ -15,7 +15,7 @@ interface Operation {
 }
 
 interface ExpectedRoute {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   operationId: string;
   /** False for the public routes: no API key. */
@@ -34,6 +34,8 @@ interface ExpectedRoute {
    * Gateway answers itself, and 429, which it answers or a model's throttling does (either body).
    */
   seed003?: true;
+  /** Seed 004's avatarization routes: FastAPI's `{"detail": {...}}`, as the avatars client reads it. */
+  seed004?: true;
 }
 
 // What every authenticated route can answer (README "Routes": 401 no or bad key, 429 rate limited),
@@ -253,6 +255,79 @@ const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
     seed002: true,
   },
   ...inferenceRoutes(),
+  // Seed 004's avatarization (README "Avatarization").
+  {
+    method: 'PUT',
+    path: '/api/v1/avatars/resources/{set_name}',
+    operationId: 'putAvatarResources',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: BODY,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/avatars/resources/{set_name}',
+    operationId: 'getAvatarResources',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/avatars/upload-url',
+    operationId: 'avatarUploadUrl',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: BODY,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/avatars/jobs',
+    operationId: 'createAvatarJob',
+    seed004: true,
+    auth: true,
+    ok: ['202'],
+    errors: [...SUBMIT, '404', '503'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/avatars/jobs',
+    operationId: 'listAvatarJobs',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: READ,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/avatars/jobs/{name}',
+    operationId: 'getAvatarJob',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: READ_ONE,
+  },
+  {
+    method: 'DELETE',
+    path: '/api/v1/avatars/jobs/{name}',
+    operationId: 'cancelAvatarJob',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: [...READ_ONE, '409'],
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/avatars/results/{job_name}',
+    operationId: 'getAvatarResults',
+    seed004: true,
+    auth: true,
+    ok: ['200'],
+    errors: [...READ_ONE, '409'],
+  },
 ];
 
 /** Seed 003's inference routes: every model route answers the same statuses. */
@@ -397,6 +472,7 @@ const INFINITY_ROUTES: readonly ExpectedRoute[] = [
 const ERROR_ENVELOPE_REF = '#/components/schemas/Error';
 const SEED002_ERROR_REF = '#/components/schemas/TrainingError';
 const SEED003_ERROR_REF = '#/components/schemas/InferenceError';
+const SEED004_ERROR_REF = '#/components/schemas/AvatarsError';
 /** The routes that call one model: their 429 is API Gateway's throttle or the model's. */
 const MODEL_CALLS = new Set(['invokeClaude4', 'invokeNova', 'invokeEmdModel', 'streamInference']);
 const GATEWAY_ANSWERS = ['401', '429'];
@@ -453,7 +529,9 @@ describe('buildOpenApiDocument', () => {
             ? SEED002_ERROR_REF
             : route.seed003 && ownBody
               ? SEED003_ERROR_REF
-              : ERROR_ENVELOPE_REF;
+              : route.seed004 && ownBody
+                ? SEED004_ERROR_REF
+                : ERROR_ENVELOPE_REF;
         expect(schema, status).toEqual({ $ref: ref });
       }
     },

@@ -25,20 +25,23 @@ const findingsOf = (scope: Stack): Finding[] =>
  * dropped, changes a number here.
  */
 const LEDGER: Record<string, number> = {
-  // 23 function roles (X-Ray) + 4 state machine roles (log delivery, X-Ray) + 6 result-object
+  // 29 function roles (X-Ray) + 5 state machine roles (log delivery, X-Ray) + 6 result-object
   // statements (run-job, batches API, images API, endpoint notifications, WebSocket messages and
-  // push) + 12 task-version invokes (4 per batch/image workflow, 2 for training, 2 for inference)
-  // + 5 StopExecution (the jobs API: batch, image, training and inference executions; the training
-  // API: training executions) + the default model endpoint's role (request objects, its response and
-  // failure prefixes, ECR token) + 1 staging policy (the notifications read and delete staged
+  // push) + 18 task-version invokes (4 per batch/image workflow, 2 for training, 2 for inference,
+  // 6 for avatars) + 7 StopExecution (the jobs API: batch, image, training, inference and avatars
+  // executions; the training API: training executions; the avatars API: avatars executions)
+  // + the default model endpoint's role (request objects, its response and failure prefixes, ECR
+  // token) + 1 staging policy (the notifications read and delete staged
   // responses) + 2 PostToConnection statements (WebSocket messages and push, this API's stage
   // only) + training: the machine's sf-* training jobs, the SageMaker role's 5 object patterns
   // (archives, manifests, datasets, checkpoints, models), its ECR token and metrics (*) and its
   // log group's streams, RecordTraining's progress and models, the training API's manifests,
   // progress and models + inference: each of its 3 model-calling functions' tenant uploads and the
   // 2 default profiles' foundation models in any region (3 × 3), and its async jobs' objects (the
-  // API's requests, RunInference's requests and answers, the jobs API's answers).
-  'AwsSolutions-IAM5': 82,
+  // API's requests, RunInference's requests and answers, the jobs API's answers) + avatars: the
+  // files, sets and results patterns of its API and its two Run functions (3 × 3), and the
+  // SendTaskSuccess on * of Decide, AwaitParents and Release (3).
+  'AwsSolutions-IAM5': 109,
   'AwsSolutions-IAM4': 1,
   'AwsSolutions-COG4': 1,
   // 6 public REST routes + 3 WebSocket routes after $connect (only $connect takes an authorizer).

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../lambdas/adapters/dynamo/tables.ts';
+import { AvatarsFamily } from '../../lib/families/avatars.ts';
 import { InferenceFamily } from '../../lib/families/inference.ts';
 import { flattenReference } from '../../lib/nag.ts';
 import {
@@ -12,7 +13,8 @@ import {
 
 /**
  * Actions AWS only allows on Resource "*" (X-Ray, the log delivery Step Functions logging uses, the
- * ECR registry token a SageMaker image pull starts with, and a training job's metrics).
+ * ECR registry token a SageMaker image pull starts with, a training job's metrics, and sending a
+ * waiting step its task token back, which the token alone authorizes).
  */
 const STAR_ONLY_ACTIONS = new Set([
   'cloudwatch:PutMetricData',
@@ -29,10 +31,12 @@ const STAR_ONLY_ACTIONS = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  'states:SendTaskSuccess',
 ]);
 
 /** The inference family's construct (the fixture names the families that existed before it). */
 const inferenceOf = (stack: TestStack) => stack.stack.families.require(InferenceFamily, 'the tests');
+const avatarsOf = (stack: TestStack) => stack.stack.families.require(AvatarsFamily, 'the tests');
 
 let built: TestStack;
 /** Every Allow statement of every identity policy, with the logical ids of the roles it applies to. */
@@ -168,15 +172,27 @@ describe('IAM', () => {
         executions(built.idOf(images.workflow.stateMachine)),
         executions(built.idOf(training.workflow.stateMachine)),
         executions(built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)),
+        executions(built.idOf(avatarsOf(built).stateMachines.avatars.stateMachine)),
       ],
       [roleOf(routeHandlers.training)]: [executions(built.idOf(training.workflow.stateMachine))],
+      // Cancelling an avatar job cancels the jobs that depend on it.
+      [roleOf(routeHandlers.avatars)]: [
+        executions(built.idOf(avatarsOf(built).stateMachines.avatars.stateMachine)),
+      ],
     });
   });
 
-  it('lets only the endpoint notifications resume waiting steps, and only of the image workflow', () => {
+  it('lets only the endpoint notifications resume the image workflow’s steps, and the avatars steps wake waiting avatar jobs', () => {
     const resumes = withAction('states:SendTask');
-    expect(resumes.map((s) => s.roles)).toEqual([[roleOf(built.families.images.workflow.notifications)]]);
-    expect(resumes[0]?.resources).toEqual([`<${built.idOf(built.families.images.workflow.stateMachine)}>`]);
+    const { decide, awaitParents, release } = avatarsOf(built).tasks;
+    expect(resumes.map((s) => [s.roles, s.actions, s.resources])).toEqual([
+      [
+        [roleOf(built.families.images.workflow.notifications)],
+        ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        [`<${built.idOf(built.families.images.workflow.stateMachine)}>`],
+      ],
+      ...[decide, awaitParents, release].map((fn) => [[roleOf(fn)], ['states:SendTaskSuccess'], ['*']]),
+    ]);
     expect(
       withAction('states:')
         .flatMap((s) => s.actions)
@@ -185,24 +201,30 @@ describe('IAM', () => {
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
       'states:SendTaskSuccess',
+      'states:SendTaskSuccess',
+      'states:SendTaskSuccess',
+      'states:SendTaskSuccess',
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
+      'states:StartExecution',
+      'states:StopExecution',
       'states:StopExecution',
       'states:StopExecution',
     ]);
   });
 
-  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training, async inference from inference', () => {
+  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training, async inference from inference, avatar jobs from avatars', () => {
     const { routeHandlers, webSocket } = built.stack;
     const { generation, images, training } = built.families;
     const batchMachine = `<${built.idOf(generation.workflow.batchStateMachine)}>`;
     const imageMachine = `<${built.idOf(images.workflow.stateMachine)}>`;
     const trainingMachine = `<${built.idOf(training.workflow.stateMachine)}>`;
     const inferenceMachine = `<${built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)}>`;
+    const avatarsMachine = `<${built.idOf(avatarsOf(built).stateMachines.avatars.stateMachine)}>`;
     const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
     expect(starts).toEqual(
       expect.arrayContaining([
@@ -213,9 +235,10 @@ describe('IAM', () => {
         [[roleOf(webSocket.messages)], [imageMachine]],
         [[roleOf(routeHandlers.training)], [trainingMachine]],
         [[roleOf(routeHandlers.inference)], [inferenceMachine]],
+        [[roleOf(routeHandlers.avatars)], [avatarsMachine]],
       ]),
     );
-    expect(starts).toHaveLength(6);
+    expect(starts).toHaveLength(7);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -279,6 +302,9 @@ describe('IAM', () => {
     const inferenceJobs = `${bucket}/*/inference/*`;
     const inferenceRequests = `${bucket}/*/inference/*/request.json`;
     const inferenceAnswers = `${bucket}/*/inference/*/result.json`;
+    const avatarFiles = `${bucket}/*/avatars/files/*`;
+    const avatarSets = `${bucket}/*/avatars/sets/*`;
+    const avatarResults = `${bucket}/*/avatars/results/*`;
     const s3 = ofFunctions(withAction('s3:'));
     const byRole: Record<string, Record<string, string[]>> = {};
     for (const { roles, resources, actions } of s3) {
@@ -293,6 +319,9 @@ describe('IAM', () => {
           inferenceJobs,
           inferenceRequests,
           inferenceAnswers,
+          avatarFiles,
+          avatarSets,
+          avatarResults,
         ]).toContain(resource);
         const role = roles[0] ?? '';
         const entry = byRole[role] ?? {};
@@ -341,6 +370,23 @@ describe('IAM', () => {
       },
       // Presigns a completed inference job's answer (`GET /jobs/{id}`).
       [roleOf(routeHandlers.jobs)]: { [inferenceAnswers]: ['s3:GetObject'] },
+      // Puts sets, presigns uploads (and reads their size), presigns results.
+      [roleOf(routeHandlers.avatars)]: {
+        [avatarFiles]: ['s3:GetObject', 's3:PutObject'],
+        [avatarSets]: ['s3:GetObject', 's3:PutObject'],
+        [avatarResults]: ['s3:GetObject'],
+      },
+      // The engine reads a job's set, tables and parents' results, and writes its own results.
+      ...Object.fromEntries(
+        [avatarsOf(built).tasks.run, avatarsOf(built).tasks.runLarge].map((fn) => [
+          roleOf(fn),
+          {
+            [avatarFiles]: ['s3:GetObject'],
+            [avatarSets]: ['s3:GetObject'],
+            [avatarResults]: ['s3:GetObject', 's3:PutObject'],
+          },
+        ]),
+      ),
     });
   });
 
@@ -356,6 +402,7 @@ describe('IAM', () => {
         roleOf(built.stack.routeHandlers.batches),
         roleOf(built.stack.routeHandlers.jobs),
         roleOf(built.stack.routeHandlers.training),
+        roleOf(built.stack.routeHandlers.avatars),
       ].sort(),
     );
   });
@@ -381,6 +428,7 @@ describe('stack', () => {
     expect(outputs.filter((name) => !name.startsWith('PublishOutput')).sort()).toEqual(
       [
         'ApiUrl',
+        'AvatarsStateMachineArn',
         'BatchStateMachineArn',
         'EventBusName',
         'ImageStateMachineArn',

@@ -53,6 +53,13 @@ const KIND_DEFAULTS: {
     kind: 'inference',
     params: { model_key: 'nova', provider: 'bedrock' },
   }),
+  avatars: () => ({
+    kind: 'avatars',
+    params: { setName: 'set', parametersName: 'standard', avatarKind: 'standard', dependsOn: [] },
+    avatars: {
+      compute: { target: 'local', reason: 'the local platform runs every table on worker threads' },
+    },
+  }),
 };
 
 /**

@@ -6,6 +6,12 @@
 import type { JobKind, JobStatus, LogEntry, StatusCounts } from '../../../contracts/jobs.ts';
 import { JOB_STATUSES } from '../../../contracts/vocabulary.ts';
 import {
+  AVATAR_JOB_FIELDS,
+  AVATAR_STATE_FIELDS,
+  type AvatarJobRecord,
+  type AvatarJobState,
+} from '../avatars/job-record.ts';
+import {
   BATCH_JOB_FIELDS,
   BATCH_STATE_FIELDS,
   type BatchJobRecord,
@@ -84,6 +90,7 @@ interface RecordsByKind {
   image: ImageJobRecord;
   training: TrainingJobRecord;
   inference: InferenceJobRecord;
+  avatars: AvatarJobRecord;
 }
 
 /** A kind's own fields: its `kind` and what only records of some kinds hold. */
@@ -116,7 +123,8 @@ export type JobPatch = Partial<
   > &
     BatchJobState &
     ImageJobState &
-    TrainingJobState
+    TrainingJobState &
+    AvatarJobState
 >;
 
 /** One entry per field of a kind's state (`<Kind>JobState`): what its record lists for the store. */
@@ -138,6 +146,7 @@ export const PATCHABLE_FIELDS = Object.keys({
   ...BATCH_STATE_FIELDS,
   ...IMAGE_STATE_FIELDS,
   ...TRAINING_STATE_FIELDS,
+  ...AVATAR_STATE_FIELDS,
 } as const satisfies StateFields<JobPatch>) as readonly (keyof JobPatch)[];
 
 const BASE_FIELDS: FieldChecks<Omit<JobRecordBase, 'kind'>> = {
@@ -171,6 +180,7 @@ const KIND_FIELDS: { readonly [K in JobKind]: FieldChecks<KindFields<RecordsByKi
   image: IMAGE_JOB_FIELDS,
   training: TRAINING_JOB_FIELDS,
   inference: INFERENCE_JOB_FIELDS,
+  avatars: AVATAR_JOB_FIELDS,
 };
 
 const KIND_FIELD_NAMES = [...new Set(Object.values(KIND_FIELDS).flatMap((fields) => Object.keys(fields)))];
@@ -202,6 +212,7 @@ export function isJobOfKind<K extends JobKind>(job: JobRecord, kind: K): job is 
 }
 
 export type {
+  AvatarJobRecord,
   BatchJobRecord,
   GenerationJobRecord,
   ImageJobRecord,

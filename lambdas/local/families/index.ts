@@ -3,11 +3,13 @@
  * here (docs/architecture.md, "Adding a family"). The platform derives from this list its route
  * table, its task bindings, the executions a cancel may stop, the resume rules and the shutdown order.
  */
+import type { AvatarsRuntime } from '../../families/avatars/runtime.ts';
 import type { GenerationRuntime } from '../../families/generation/runtime.ts';
 import type { ImagesRuntime } from '../../families/images/runtime.ts';
 import type { InferenceRuntime } from '../../families/inference/runtime.ts';
 import type { TrainingRuntime } from '../../families/training/runtime.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
+import { localAvatars } from './avatars.ts';
 import type { LocalFamily } from './family.ts';
 import { localGeneration } from './generation.ts';
 import { localImages } from './images.ts';
@@ -20,7 +22,8 @@ export type PlatformRuntime = CoreRuntime &
   GenerationRuntime &
   ImagesRuntime &
   TrainingRuntime &
-  InferenceRuntime;
+  InferenceRuntime &
+  AvatarsRuntime;
 
 /** In the order they start; they stop in the same order. */
 export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
@@ -29,4 +32,5 @@ export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
   localImages,
   localTraining,
   localInference,
+  localAvatars,
 ];

@@ -7,6 +7,7 @@ import { BatchTimeoutError } from '../batch.ts';
 import { NetworkError, SynthForgeError, TimeoutError } from '../errors.ts';
 import { SDK_VERSION } from '../version.ts';
 import { alignRows, type Command, GLOBAL_OPTIONS, renderCommandHelp } from './command.ts';
+import { avatarCommands } from './commands/avatars.ts';
 import { batchCommands } from './commands/batch.ts';
 import { configCommands } from './commands/config.ts';
 import { generatorCommands } from './commands/generators.ts';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   ...trainCommands,
   ...inferCommands,
   ...modelCommands,
+  ...avatarCommands,
   ...serviceCommands,
   ...configCommands,
 ];
@@ -38,6 +40,7 @@ const GROUPS: Record<string, string> = {
   images: 'images from prompts (seed 001) on the stage’s models',
   train: 'training runs (seed 002): start, follow, list, cancel',
   models: 'the inference gateway’s models (seed 003): deployments and catalogue',
+  avatars: 'avatarize CSV tables (seed 004): run the job graph, advise parameters',
   config: 'profiles of API URL and key',
 };
 

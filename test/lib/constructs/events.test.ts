@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AvatarsFamily } from '../../../lib/families/avatars.ts';
 import { InferenceFamily } from '../../../lib/families/inference.ts';
 import {
   buildTestStack,
@@ -66,7 +67,7 @@ describe('rules', () => {
 });
 
 describe('reconciler rule', () => {
-  it('sends failed, timed-out and aborted executions of the four workflows, from the default bus', () => {
+  it('sends failed, timed-out and aborted executions of the five workflows, from the default bus', () => {
     const rule = reconcilerRule();
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual({
@@ -81,6 +82,11 @@ describe('reconciler rule', () => {
           {
             Ref: built.idOf(
               built.stack.families.require(InferenceFamily, 'the tests').stateMachines.inference.stateMachine,
+            ),
+          },
+          {
+            Ref: built.idOf(
+              built.stack.families.require(AvatarsFamily, 'the tests').stateMachines.avatars.stateMachine,
             ),
           },
         ],

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/training.ts';
 import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
 import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
+import { AvatarsFamily } from '../../../lib/families/avatars.ts';
 import { InferenceFamily } from '../../../lib/families/inference.ts';
 import { docsAssetFiles } from '../../../lib/families/platform.ts';
 import {
@@ -30,9 +31,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s twenty-three, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s twenty-nine, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(23);
+    expect(Object.keys(functions)).toHaveLength(29);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -85,6 +86,7 @@ describe('every function', () => {
   it('gets the common environment plus exactly the variables its handler reads', () => {
     const { routeHandlers, webSocket } = built.stack;
     const { platform, generation, images, training } = built.families;
+    const avatars = built.stack.families.require(AvatarsFamily, 'the tests');
     const imageTask = [
       'EVENT_BUS_NAME',
       'IMAGE_MODELS',
@@ -216,6 +218,26 @@ describe('every function', () => {
           'STATE_TABLE',
         ],
       ],
+      // Sets, uploads, jobs (started on the avatars machine, listed with cursors) and result links.
+      [
+        avatars.routeHandlers.avatars,
+        [
+          'AVATARS_STATE_MACHINE_ARN',
+          'CURSOR_SECRET_ARN',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RESULT_URL_TTL_SECONDS',
+          'STATE_TABLE',
+        ],
+      ],
+      // The avatars runtime builds every step's blob store, so each gets the bucket; the steps that
+      // move a job publish its change.
+      [avatars.tasks.decide, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [avatars.tasks.awaitParents, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [avatars.tasks.run, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [avatars.tasks.runLarge, ['EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [avatars.tasks.release, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {

@@ -935,6 +935,17 @@ describe('DynamoJobStore: records of every kind', () => {
       name: 'nova',
       params: { model_key: 'nova', provider: 'bedrock' },
     }),
+    avatars: aJob({
+      tenant,
+      kind: 'avatars',
+      params: {
+        setName: 'set',
+        parametersName: 'standard',
+        avatarKind: 'standard',
+        dependsOn: ['01J0000000000000000000000A'],
+      },
+      avatars: { compute: { target: 'lambda', memoryMb: 2048, reason: 'a table of 1 MB' } },
+    }),
   } satisfies { [K in JobKind]: JobOfKind<K> };
   /** Each kind's state, as its workflow writes it while the job runs. */
   const states: { [K in JobKind]: JobPatch } = {
@@ -950,6 +961,13 @@ describe('DynamoJobStore: records of every kind', () => {
     },
     training: { training: { ...records.training.training, attempts: 3, resumingAfterSuspension: false } },
     inference: { progress: 100, message: 'model nova answered' },
+    avatars: {
+      avatars: {
+        ...records.avatars.avatars,
+        waitToken: 'token',
+        outputs: { shuffled: ['tenant/avatars/results/x/t.shuffled-0.csv'] },
+      },
+    },
   };
 
   it.each(JOB_KINDS)(

@@ -1,0 +1,89 @@
+/**
+ * How an avatar job's execution is started (statemachines/avatars.asl.json reads this input) and
+ * where its engine runs. The target is chosen when the job is created, from the size of what it
+ * reads, and kept on the record with its reason.
+ */
+import type { ExecutionInput, Workflow } from '../ports.ts';
+import type { AvatarCompute } from './job-record.ts';
+
+export interface AvatarExecutionInput extends ExecutionInput {
+  /** The job's id: it names the execution. */
+  jobId: string;
+  /** `lambda` (the function of 4 GB), `lambda-large` (10 GB) or `local`; the machine's Choice reads it. */
+  runner: 'lambda' | 'lambda-large' | 'local';
+}
+
+export const avatarJobId = (input: AvatarExecutionInput): string => input.jobId;
+
+export type AvatarWorkflow = Workflow<AvatarExecutionInput>;
+
+/** What the stage runs avatar jobs on. */
+export interface AvatarComputeSettings {
+  /** `lambda`: deployed; `local`: the local platform's worker threads. */
+  mode: 'lambda' | 'local';
+  /** The memory of the two functions that run the engine (MB). */
+  memoryMb: { standard: number; large: number };
+  /**
+   * The largest input (bytes of CSV read by a job) each function takes. The engine's working set is
+   * about `WORKING_SET_PER_CSV_BYTE` times its CSV (typed columns, the projection, the neighbours and
+   * the avatars side by side), plus the runtime's own.
+   */
+  maxInputBytes: { standard: number; large: number };
+}
+
+/**
+ * Peak memory per byte of CSV, measured with `npm run bench` (B13) on 1M rows × 20 mixed columns;
+ * rounded up so that a table that passes fits with room.
+ */
+export const WORKING_SET_PER_CSV_BYTE = 12;
+/** What Node and the function's code take before any table is read. */
+const RUNTIME_MB = 200;
+
+export function defaultComputeSettings(mode: 'lambda' | 'local'): AvatarComputeSettings {
+  const memoryMb = { standard: 4096, large: 10240 };
+  const inputFor = (mb: number) => Math.floor(((mb - RUNTIME_MB) * 1024 * 1024) / WORKING_SET_PER_CSV_BYTE);
+  return {
+    mode,
+    memoryMb,
+    maxInputBytes: { standard: inputFor(memoryMb.standard), large: inputFor(memoryMb.large) },
+  };
+}
+
+/**
+ * Where a job reading `inputBytes` of CSV runs, and why; undefined when no runner here can hold it
+ * (the caller refuses the job with the limit).
+ */
+export function chooseCompute(
+  settings: AvatarComputeSettings,
+  inputBytes: number,
+): { compute: AvatarCompute; runner: AvatarExecutionInput['runner'] } | undefined {
+  const size = `${(inputBytes / 1e6).toFixed(1)} MB of CSV`;
+  if (settings.mode === 'local') {
+    return {
+      runner: 'local',
+      compute: { target: 'local', reason: `${size}: the local platform runs the engine on worker threads` },
+    };
+  }
+  const workingMb = Math.ceil((inputBytes * WORKING_SET_PER_CSV_BYTE) / (1024 * 1024)) + RUNTIME_MB;
+  if (inputBytes <= settings.maxInputBytes.standard) {
+    return {
+      runner: 'lambda',
+      compute: {
+        target: 'lambda',
+        memoryMb: settings.memoryMb.standard,
+        reason: `${size}: about ${workingMb} MB working set, within the ${settings.memoryMb.standard} MB function`,
+      },
+    };
+  }
+  if (inputBytes <= settings.maxInputBytes.large) {
+    return {
+      runner: 'lambda-large',
+      compute: {
+        target: 'lambda',
+        memoryMb: settings.memoryMb.large,
+        reason: `${size}: about ${workingMb} MB working set, more than the ${settings.memoryMb.standard} MB function holds`,
+      },
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,21 @@
+/**
+ * Where a tenant's avatar objects live, each key under the tenant like every key: the tables it
+ * uploads, its sets' YAML, and each job's results.
+ */
+export const avatarKeys = {
+  /** A table uploaded with `POST /avatars/upload-url`, named in a schema's `data.file`. */
+  file: (tenant: string, file: string) => `${tenant}/avatars/files/${file}`,
+  /** A set's YAML as it was put, and as parsed (what jobs read). */
+  resources: (tenant: string, setName: string) => `${tenant}/avatars/sets/${setName}/resources.yaml`,
+  parsed: (tenant: string, setName: string) => `${tenant}/avatars/sets/${setName}/resources.json`,
+  /** A job's results folder; each result file is named as the client names it. */
+  result: (tenant: string, jobId: string, file: string) => `${tenant}/avatars/results/${jobId}/${file}`,
+};
+
+/** A table's name as the client escapes it in file names (`results_organizer.py`). */
+export const escapedTableName = (table: string) =>
+  table
+    .replaceAll('.', '_dot_')
+    .replaceAll('/', '_slash_')
+    .replaceAll('&', '_ampersand_')
+    .replaceAll('+', '_plus_');

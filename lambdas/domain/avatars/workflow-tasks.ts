@@ -1,0 +1,158 @@
+/**
+ * The avatars machine's steps (statemachines/avatars.asl.json). A job's execution starts when the job
+ * is created and runs:
+ *
+ *   Decide ──wait──▶ AwaitParents (task token) ──▶ Decide …
+ *     │run                                 (a parent that ends sends the token back; the wait times
+ *     ▼                                     out and decides again, so that a lost wake-up only delays)
+ *   Run (the engine) ──▶ Release (wakes this job's dependants)
+ *
+ * `decide` ends a job whose parent failed or was cancelled as `parent_error` without running it, and
+ * wakes its own dependants so that the failure travels down the graph. Run is ./run-job.ts; these
+ * steps are kept apart from it so that their functions carry neither the engine nor the YAML parser.
+ */
+import type { JobsEngine } from '../jobs/engine.ts';
+import { isTerminal } from '../jobs/lifecycle.ts';
+import { isJobOfKind, type JobRecord } from '../jobs/model.ts';
+import type { BlobStore, TaskCallbacks } from '../ports.ts';
+import type { AvatarEnginePort } from './compute.ts';
+import { type AvatarJobRecord, PARENT_ERROR } from './job-record.ts';
+import { WAITING_MESSAGE } from './present.ts';
+
+export interface AvatarTaskDeps {
+  engine: JobsEngine;
+  blobs: Pick<BlobStore, 'get' | 'put'>;
+  callbacks: TaskCallbacks;
+  /**
+   * Runs the engine: in this process (the Run functions) or on worker threads (the local platform).
+   * Only Run needs it: the other steps' functions are built without it.
+   */
+  compute?: AvatarEnginePort;
+  /** True once the local platform is stopping: a run it cut off stays running, to run again. */
+  stopping?: () => boolean;
+}
+
+export interface StepInput {
+  tenant: string;
+  jobId: string;
+}
+
+export async function avatarJob(engine: JobsEngine, input: StepInput): Promise<AvatarJobRecord> {
+  const job = await engine.get(input.tenant, input.jobId);
+  if (!isJobOfKind(job, 'avatars')) throw new Error(`job ${job.id} is a ${job.kind} job, not an avatar job`);
+  return job;
+}
+
+type Decision = 'run' | 'wait' | 'done';
+
+/** Where a job stands against its parents: run, wait, or it has ended (now or before). */
+export async function decide(deps: AvatarTaskDeps, input: StepInput): Promise<{ decision: Decision }> {
+  const { engine } = deps;
+  const job = await avatarJob(engine, input);
+  if (isTerminal(job.status)) return { decision: 'done' };
+  // Running already: an earlier attempt of Run was cut off (a restart); it runs again.
+  if (job.status === 'running') return { decision: 'run' };
+  const parents = await Promise.all(job.params.dependsOn.map((id) => engine.store.get(job.tenant, id)));
+  const ended = parents.find(
+    (parent) => !parent || (isTerminal(parent.status) && parent.status !== 'completed'),
+  );
+  if (ended !== undefined || parents.some((parent) => parent === undefined)) {
+    const index = parents.indexOf(ended);
+    const parentId = job.params.dependsOn[index] ?? 'unknown';
+    // A cancelled parent cancels its dependants (as cancelling it through the API does); one that
+    // failed or is gone ends them parent_error.
+    const outcome =
+      ended?.status === 'cancelled'
+        ? await engine.transition(
+            job.tenant,
+            job.id,
+            'cancelled',
+            { message: `cancelled with job ${parentId} it depends on` },
+            `cancelled with job ${parentId} it depends on`,
+          )
+        : await parentError(engine, job, parentId, ended);
+    if (outcome.applied) await release(deps, input);
+    return { decision: 'done' };
+  }
+  if (parents.every((parent) => parent?.status === 'completed')) return { decision: 'run' };
+  return { decision: 'wait' };
+}
+
+async function parentError(engine: JobsEngine, job: AvatarJobRecord, parentId: string, parent: JobRecord | undefined) {
+  const how = parent ? `ended ${parent.status}` : 'no longer exists';
+  const message = `job ${parentId} it depends on ${how}${parent?.error ? `: ${parent.error.message}` : ''}`;
+  return engine.transition(
+    job.tenant,
+    job.id,
+    'failed',
+    { error: { code: PARENT_ERROR, message }, message },
+    `parent_error: ${message}`,
+  );
+}
+
+/**
+ * Waits for the parents: the step's token is kept on the job for a parent's Release to send back.
+ * The parents are looked at once more after the token is stored, so that a parent that ended
+ * between Decide and now (whose Release found no token) does not leave the job waiting.
+ */
+export async function awaitParents(
+  deps: AvatarTaskDeps,
+  input: StepInput & { taskToken: string },
+): Promise<void> {
+  const { engine, callbacks } = deps;
+  const job = await avatarJob(engine, input);
+  if (!isTerminal(job.status)) {
+    await engine.store.update(job.tenant, job.id, {
+      avatars: { ...job.avatars, waitToken: input.taskToken },
+      message: WAITING_MESSAGE,
+    });
+  }
+  const parents = await Promise.all(job.params.dependsOn.map((id) => engine.store.get(job.tenant, id)));
+  const settled =
+    isTerminal(job.status) ||
+    parents.some((parent) => !parent || (isTerminal(parent.status) && parent.status !== 'completed')) ||
+    parents.every((parent) => parent?.status === 'completed');
+  if (settled) await wake(callbacks, input.taskToken);
+}
+
+/** Sends a waiting step its token back; a step that is no longer waiting is not an error. */
+async function wake(callbacks: TaskCallbacks, token: string): Promise<void> {
+  try {
+    await callbacks.succeed(token, {});
+  } catch (error) {
+    if ((error as Error).name !== 'TaskTimedOut' && (error as Error).name !== 'InvalidToken') throw error;
+  }
+}
+
+/** Wakes the open jobs that depend on this one, so that each decides again. */
+export async function release(deps: AvatarTaskDeps, input: StepInput): Promise<{ woken: number }> {
+  const open = await openAvatarJobs(deps.engine, input.tenant);
+  let woken = 0;
+  for (const job of open) {
+    if (!job.params.dependsOn.includes(input.jobId) || !job.avatars.waitToken) continue;
+    await wake(deps.callbacks, job.avatars.waitToken);
+    woken++;
+  }
+  return { woken };
+}
+
+/** The tenant's avatar jobs that have not ended (a tenant has few: they are read page by page). */
+export async function openAvatarJobs(engine: JobsEngine, tenant: string): Promise<AvatarJobRecord[]> {
+  const open: AvatarJobRecord[] = [];
+  for (const status of ['pending', 'running'] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await engine.store.list(tenant, {
+        kind: 'avatars',
+        status,
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
+      open.push(
+        ...page.items.filter((job: JobRecord): job is AvatarJobRecord => isJobOfKind(job, 'avatars')),
+      );
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+  return open.filter((job) => !isTerminal(job.status));
+}
