@@ -9,6 +9,12 @@
  * error rather than a silently ignored value; features SynthForge does not run (differential
  * privacy, time series, multi-table links) are refused by name rather than ignored.
  */
+import {
+  AVATAR_JOB_KINDS,
+  AVATAR_JOB_STATUSES,
+  type AvatarJobKind,
+  JOB_KIND_OF_DOCUMENT,
+} from './avatars-vocabulary.ts';
 import { Cursor, IsoDateTime, Limit } from './common.ts';
 import { JobId } from './jobs.ts';
 import * as z from './zod.ts';
@@ -265,37 +271,7 @@ export type AvatarReportDocument = z.output<typeof AvatarReportParametersDoc>;
 export type AvatarAdviceDocument = z.output<typeof AvatarAdviceParametersDoc>;
 export type AvatarizationParametersInput = z.output<typeof AvatarizationParameters>;
 
-/** The job kinds of seed 004 (the client's `JobKind`), each run by one parameters document kind. */
-export const AVATAR_JOB_KINDS = [
-  'standard',
-  'privacy_metrics',
-  'signal_metrics',
-  'report',
-  'advice',
-] as const;
-export type AvatarJobKind = (typeof AVATAR_JOB_KINDS)[number];
-
-export const JOB_KIND_OF_DOCUMENT: Partial<Record<AvatarDocumentKind, AvatarJobKind>> = {
-  AvatarParameters: 'standard',
-  AvatarPrivacyMetricsParameters: 'privacy_metrics',
-  AvatarSignalMetricsParameters: 'signal_metrics',
-  AvatarReportParameters: 'report',
-  AvatarAdviceParameters: 'advice',
-};
-
-/**
- * The statuses of the client's vocabulary: `finished`, `error` and `parent_error` end a job (the
- * client stops polling on them); every other string keeps it polling.
- */
-export const AVATAR_JOB_STATUSES = [
-  'queued',
-  'waiting',
-  'running',
-  'finished',
-  'error',
-  'parent_error',
-  'cancelled',
-] as const;
+export { AVATAR_JOB_KINDS, AVATAR_JOB_STATUSES, type AvatarJobKind, JOB_KIND_OF_DOCUMENT };
 
 // ---- Routes ----
 

@@ -2,10 +2,11 @@
  * B13's reference: the avatar method as a straightforward TypeScript program would write it (the
  * "naive" pipeline the benchmark suite was planned with): csv-parse's records as objects, one
  * object per row, a dense n × P matrix of the FAMD's standardised columns and dummies factored by
- * ml-matrix's SVD, brute-force kNN over arrays of coordinates, the same barycentres, the inverse
- * through the same components, a shuffle and a CSV string. It does the project's work step for
- * step (same k, ncp, weights and draws); it is not tuned, and it is not meant to match the
- * project's avatars value for value (no randomized SVD, no clipping to the observed ranges).
+ * ml-matrix's SVD, brute-force kNN over arrays of coordinates, the same weights, the barycentres
+ * taken in the full space (the weighted mean of the neighbours' values, the level with the most
+ * weight), a shuffle and a CSV string. It does the project's work step for step (same k, ncp,
+ * weights and draws); it is not tuned, and it is not meant to match the project's avatars value for
+ * value (no randomized SVD).
  */
 import { parse } from 'csv-parse/sync';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
@@ -120,8 +121,9 @@ export function straightforwardAvatars(
   });
   const knnSeconds = (performance.now() - knnStarted) / 1000;
 
-  // Barycentres: w ∝ Exp(1) · 2^(−rank) / distance, ranks a random permutation of 1..k.
-  const avatarCoords = neighbours.map((nearest) => {
+  // Barycentres in the full space: w ∝ Exp(1) · 2^(−rank) / distance, ranks a random permutation
+  // of 1..k; each number the weighted mean of the neighbours', each category the heaviest level.
+  const avatars: RowObject[] = neighbours.map((nearest) => {
     const ranks = Array.from({ length: k }, (_, r) => r + 1);
     for (let r = k - 1; r > 0; r--) {
       const j = random.int(r + 1);
@@ -132,29 +134,22 @@ export function straightforwardAvatars(
         (random.exponential() * 2 ** -ranks[r]!) / Math.max(neighbour.distance, ZERO_DISTANCE),
     );
     const total = weights.reduce((sum, weight) => sum + weight, 0);
-    const point = new Array<number>(ncp).fill(0);
-    nearest.forEach((neighbour, r) => {
-      for (let d = 0; d < ncp; d++) point[d]! += (weights[r]! / total) * coords[neighbour.index]![d]!;
-    });
-    return point;
-  });
-
-  // Inverse: back through the components, de-standardised; each category its largest dummy.
-  const back = new Matrix(avatarCoords).mmul(components.transpose()).to2DArray();
-  const avatars: RowObject[] = back.map((values) => {
     const avatar: RowObject = {};
-    continuous.forEach((name, j) => {
-      const value = values[j]! * moments[j]!.std + moments[j]!.mean;
+    for (const name of continuous) {
+      let value = 0;
+      nearest.forEach((neighbour, r) => {
+        value += (weights[r]! / total) * (rows[neighbour.index]![name] as number);
+      });
       avatar[name] = integers.has(name) ? Math.round(value) : value;
-    });
-    let offset = continuous.length;
-    categorical.forEach((name, c) => {
-      const dummies = levels[c]!.map(
-        (_, l) => values[offset + l]! * Math.sqrt(shares[c]![l]!) + shares[c]![l]!,
-      );
-      avatar[name] = levels[c]![dummies.indexOf(Math.max(...dummies))]!;
-      offset += levels[c]!.length;
-    });
+    }
+    for (const name of categorical) {
+      const score = new Map<string, number>();
+      nearest.forEach((neighbour, r) => {
+        const level = String(rows[neighbour.index]![name]);
+        score.set(level, (score.get(level) ?? 0) + weights[r]! / total);
+      });
+      avatar[name] = [...score.entries()].reduce((best, entry) => (entry[1] > best[1] ? entry : best))[0];
+    }
     return avatar;
   });
 

@@ -3,8 +3,7 @@
  * avatars machine once every job it depends on has finished. Its tables, its set and its results
  * are objects in S3 (keys.ts); the record holds where they are and how far it has come.
  */
-import type { AvatarJobKind } from '../../../contracts/avatars.ts';
-import { AVATAR_JOB_KINDS } from '../../../contracts/avatars.ts';
+import { AVATAR_JOB_KINDS, type AvatarJobKind } from '../../../contracts/avatars-vocabulary.ts';
 import {
   arrayOf,
   type FieldChecks,

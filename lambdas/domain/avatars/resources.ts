@@ -2,16 +2,16 @@
  * A set's resources once read (./parse-resources.ts reads the YAML): its documents, and how a job
  * finds in them its parameters, its schema and the schema's tables.
  */
-import {
-  type AvatarAdviceDocument,
-  type AvatarDocument,
-  type AvatarJobKind,
-  type AvatarMetricsDocument,
-  type AvatarParametersDocument,
-  type AvatarReportDocument,
-  type AvatarSchemaDocument,
-  JOB_KIND_OF_DOCUMENT,
+import type {
+  AvatarAdviceDocument,
+  AvatarDocument,
+  AvatarJobKind,
+  AvatarMetricsDocument,
+  AvatarParametersDocument,
+  AvatarReportDocument,
+  AvatarSchemaDocument,
 } from '../../../contracts/avatars.ts';
+import { JOB_KIND_OF_DOCUMENT } from '../../../contracts/avatars-vocabulary.ts';
 
 export interface AvatarSet {
   readonly documents: readonly AvatarDocument[];

@@ -78,7 +78,12 @@ export async function decide(deps: AvatarTaskDeps, input: StepInput): Promise<{ 
   return { decision: 'wait' };
 }
 
-async function parentError(engine: JobsEngine, job: AvatarJobRecord, parentId: string, parent: JobRecord | undefined) {
+async function parentError(
+  engine: JobsEngine,
+  job: AvatarJobRecord,
+  parentId: string,
+  parent: JobRecord | undefined,
+) {
   const how = parent ? `ended ${parent.status}` : 'no longer exists';
   const message = `job ${parentId} it depends on ${how}${parent?.error ? `: ${parent.error.message}` : ''}`;
   return engine.transition(

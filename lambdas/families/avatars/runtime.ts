@@ -2,9 +2,7 @@
  * The avatars family's part of the runtime (seed 004): the avatars service and its workflow, and what
  * the avatars machine's steps need, the engine included.
  */
-import { StepFunctionsTaskCallbacks } from '../../adapters/sfn/task-callbacks.ts';
 import { StepFunctionsWorkflow } from '../../adapters/sfn/workflow.ts';
-import type { AvatarEnginePort } from '../../domain/avatars/compute.ts';
 import {
   type AvatarComputeSettings,
   type AvatarExecutionInput,
@@ -13,9 +11,8 @@ import {
   defaultComputeSettings,
 } from '../../domain/avatars/execution.ts';
 import { AvatarsService } from '../../domain/avatars/service.ts';
-import type { AvatarTaskDeps } from '../../domain/avatars/workflow-tasks.ts';
-import type { TaskCallbacks } from '../../domain/ports.ts';
 import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
+import { type AvatarStepsOverrides, type AvatarStepsRuntime, createAvatarStepsRuntime } from './steps.ts';
 
 /** The largest table a presigned upload is meant for (S3's single PUT takes 5 GB). */
 export const MAX_AVATAR_UPLOAD_BYTES = 5 * 1024 ** 3;
@@ -26,23 +23,13 @@ export interface AvatarsConfig {
   compute: AvatarComputeSettings;
 }
 
-export interface AvatarsOverrides {
+export type AvatarsOverrides = AvatarStepsOverrides & {
   /** Locally: the avatars machine on aws-local-stepfunctions. */
   workflow?: AvatarWorkflow;
-  /** Locally: the task tokens the local runner's waiting steps listen on. */
-  callbacks?: TaskCallbacks;
-  /**
-   * The engine the Run step calls: in its own process (the Run functions' handler passes it), or on
-   * worker threads (locally). The other functions are built without it, so their bundles leave it out.
-   */
-  engine?: AvatarEnginePort;
-  stopping?: () => boolean;
-}
+};
 
-export interface AvatarsRuntime {
+export interface AvatarsRuntime extends AvatarStepsRuntime {
   readonly avatars: AvatarsService;
-  /** What the avatars machine's steps need. */
-  readonly avatarTasks: AvatarTaskDeps;
 }
 
 export function createAvatarsRuntime(
@@ -72,21 +59,13 @@ export function createAvatarsRuntime(
         maxUploadBytes: MAX_AVATAR_UPLOAD_BYTES,
       }),
   );
-  const avatarTasks = once(
-    (): AvatarTaskDeps => ({
-      engine: core.engine,
-      blobs: core.blobs,
-      callbacks: overrides.callbacks ?? new StepFunctionsTaskCallbacks(core.clients.sfn),
-      ...(overrides.engine ? { compute: overrides.engine } : {}),
-      ...(overrides.stopping ? { stopping: overrides.stopping } : {}),
-    }),
-  );
+  const steps = createAvatarStepsRuntime(core, overrides);
   return {
     get avatars() {
       return avatars();
     },
     get avatarTasks() {
-      return avatarTasks();
+      return steps.avatarTasks;
     },
   };
 }

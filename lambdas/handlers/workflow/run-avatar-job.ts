@@ -1,10 +1,6 @@
 import { inProcessEngine } from '../../domain/avatars/compute.ts';
 import { runAvatarJob } from '../../domain/avatars/run-job.ts';
-import {
-  type AvatarsRuntime,
-  avatarsConfigFromEnv,
-  createAvatarsRuntime,
-} from '../../families/avatars/runtime.ts';
+import { type AvatarStepsRuntime, createAvatarStepsRuntime } from '../../families/avatars/steps.ts';
 import { type CoreRuntime, compose, type RuntimeBuilder } from '../../runtime/core.ts';
 import { taskEntry } from '../../shared/task-entry.ts';
 
@@ -13,11 +9,11 @@ import { taskEntry } from '../../shared/task-entry.ts';
  * code runs in the 4 GB and the 10 GB function; only this function's runtime carries the engine.
  */
 export const runAvatarJobTask = (
-  runtime: CoreRuntime & AvatarsRuntime,
+  runtime: CoreRuntime & AvatarStepsRuntime,
   event: Parameters<typeof runAvatarJob>[1],
 ) => runAvatarJob(runtime.avatarTasks, event);
 
-const withAvatarEngine: RuntimeBuilder<CoreRuntime & AvatarsRuntime> = (core, env) =>
-  compose(core, createAvatarsRuntime(core, avatarsConfigFromEnv(env), { engine: inProcessEngine }));
+const withAvatarEngine: RuntimeBuilder<CoreRuntime & AvatarStepsRuntime> = (core) =>
+  compose(core, createAvatarStepsRuntime(core, { engine: inProcessEngine }));
 
 export const handler = taskEntry(runAvatarJobTask, withAvatarEngine);

@@ -4,7 +4,14 @@
  */
 import type { LinearOperator } from './linalg.ts';
 import type { ProjectionModel } from './projection.ts';
-import { type CategoricalCodes, encode, expandedWeights, ROW_BLOCK, readColumns, sized } from './projection-layout.ts';
+import {
+  type CategoricalCodes,
+  encode,
+  expandedWeights,
+  ROW_BLOCK,
+  readColumns,
+  sized,
+} from './projection-layout.ts';
 import type { Table } from './table.ts';
 
 /**
