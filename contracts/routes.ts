@@ -668,8 +668,9 @@ const v1Routes = {
     tag: 'avatars',
     summary: 'Runs one parameters document of a set as a job, after the jobs it depends on',
     description:
-      'The job starts once every job of `depends_on` has finished; if one of them ends in error or is ' +
-      "cancelled, this job ends `parent_error` without running. Its kind is the document's " +
+      'The job starts once every job of `depends_on` has finished; if one of them ends in error, this ' +
+      'job ends `parent_error` without running, and if one is cancelled, it is cancelled too. Its ' +
+      "kind is the document's " +
       '(AvatarParameters: `standard`; the metrics documents: `privacy_metrics`, `signal_metrics`; ' +
       '`report`; `advice`). Everything that can be checked now is: the set and the document exist, ' +
       'the parents are yours, the tables were uploaded, a metrics job has avatars to measure.',

@@ -105,6 +105,10 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
     // GetObject allows) when a job names it; results are presigned for download.
     api.allow({ sid: 'AvatarObjectsRead', actions: ['s3:GetObject'], resources: [files, sets, results] });
     api.allow({ sid: 'AvatarObjectsWrite', actions: ['s3:PutObject'], resources: [files, sets] });
+    // Without ListBucket, S3 answers 403 for a key that does not exist: a set never put, a table not
+    // uploaded yet would be a 500 instead of the 404 / 400 that says so. Listing names nothing the
+    // function cannot already read; the code never lists.
+    api.allow({ sid: 'MissingObjectsAre404', actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
 
     // Lambda timeouts stay within the ASL's TimeoutSeconds of the Task that invokes them (60 s for
     // Decide and Release). Decide fails a job whose parent failed (parent_error), which publishes its
@@ -170,6 +174,8 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
       events.allowPublish(fn);
       fn.allow({ sid: 'AvatarObjectsRead', actions: ['s3:GetObject'], resources: [files, sets, results] });
       fn.allow({ sid: 'AvatarResultsWrite', actions: ['s3:PutObject'], resources: [results] });
+      // A set or table deleted since the job was created is then a clear failure, not AccessDenied.
+      fn.allow({ sid: 'MissingObjectsAre404', actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
       return fn;
     };
     const run = runner('RunAvatarJob', AVATAR_RUNNER_MEMORY_MB.standard, 'standard');

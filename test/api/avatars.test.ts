@@ -441,6 +441,61 @@ spec: {schema: compared}
     expectSeed004Error(await api.delete(`/api/v1/avatars/jobs/${privacy.name}`), 409, 'illegal_state');
   });
 
+  it('runs the set a job was created with, whatever is put under its name meanwhile', async () => {
+    // Prepare
+    const { api } = fixture;
+    await upload(api, 'wbcd.csv', wbcd);
+    const columns = '      columns:\n        - {field: Sample_code_number, identifier: true}\n';
+    await putSet(api, 'changing', setYaml('wbcd', 'wbcd.csv', columns));
+    const standard = await createJob(api, { set_name: 'changing', parameters_name: 'standard' });
+    const privacy = await createJob(api, {
+      set_name: 'changing',
+      parameters_name: 'privacy_metrics',
+      depends_on: [standard.name],
+    });
+
+    // Act: the set loses its privacy document before the job runs.
+    const replaced = await putSet(
+      api,
+      'changing',
+      setYaml('wbcd', 'wbcd.csv', columns).split('---\nkind: AvatarPrivacyMetricsParameters')[0]!,
+    );
+
+    // Assess
+    expect(replaced.status, replaced.text).toBe(200);
+    expect((await waitForJob(api, privacy.name)).status).toBe('finished');
+    expectSeed004Error(
+      await api.post('/api/v1/avatars/jobs', { set_name: 'changing', parameters_name: 'privacy_metrics' }),
+      404,
+      'not_found',
+    );
+  });
+
+  it('lists the jobs of one kind even when newer jobs of other kinds fill a page', async () => {
+    // Prepare
+    const { api } = fixture;
+    await upload(api, 'wbcd.csv', wbcd);
+    await putSet(
+      api,
+      'listed',
+      setYaml(
+        'wbcd',
+        'wbcd.csv',
+        '      columns:\n        - {field: Sample_code_number, identifier: true}\n',
+      ),
+    );
+    const advice = await createJob(api, { set_name: 'listed', parameters_name: 'advice' });
+    for (let i = 0; i < 3; i++) await createJob(api, { set_name: 'listed', parameters_name: 'standard' });
+
+    // Act
+    const listed = await api.get<{ jobs: AvatarJob[] }>('/api/v1/avatars/jobs', { kind: 'advice', limit: 2 });
+
+    // Assess
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.body.jobs.map((job) => job.name)).toContain(advice.name);
+    expect(listed.body.jobs.every((job) => job.kind === 'advice')).toBe(true);
+  });
+
   it('refuses a bad set with the document and field at fault, and stores nothing', async () => {
     // Act
     const { api } = fixture;

@@ -322,6 +322,8 @@ describe('IAM', () => {
           avatarFiles,
           avatarSets,
           avatarResults,
+          // ListBucket (the avatars functions: a missing key is then a 404, not a 403).
+          bucket,
         ]).toContain(resource);
         const role = roles[0] ?? '';
         const entry = byRole[role] ?? {};
@@ -375,6 +377,7 @@ describe('IAM', () => {
         [avatarFiles]: ['s3:GetObject', 's3:PutObject'],
         [avatarSets]: ['s3:GetObject', 's3:PutObject'],
         [avatarResults]: ['s3:GetObject'],
+        [bucket]: ['s3:ListBucket'],
       },
       // The engine reads a job's set, tables and parents' results, and writes its own results.
       ...Object.fromEntries(
@@ -384,6 +387,7 @@ describe('IAM', () => {
             [avatarFiles]: ['s3:GetObject'],
             [avatarSets]: ['s3:GetObject'],
             [avatarResults]: ['s3:GetObject', 's3:PutObject'],
+            [bucket]: ['s3:ListBucket'],
           },
         ]),
       ),

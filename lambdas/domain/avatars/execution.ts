@@ -32,16 +32,29 @@ export interface AvatarComputeSettings {
 }
 
 /**
- * Peak memory per byte of CSV, measured with `npm run bench` (B13) on 1M rows × 20 mixed columns;
- * rounded up so that a table that passes fits with room.
+ * Peak memory per byte of CSV. B13 measured 12 on 1M rows × 20 mixed columns of 4–6 decimals, and a
+ * review measured 32–42 on narrow tables of one-digit values (each 2-byte cell becomes 8-byte floats
+ * and offsets several times over): the larger, so that a table that passes fits whatever its values.
  */
-export const WORKING_SET_PER_CSV_BYTE = 12;
+export const WORKING_SET_PER_CSV_BYTE = 42;
+/**
+ * The most CSV one job reads, whatever its memory: the reader decodes a table into one string, and V8
+ * caps a string at 2²⁹ − 24 characters (the avatars are written as one string too).
+ */
+export const MAX_JOB_INPUT_BYTES = 500_000_000;
 /** What Node and the function's code take before any table is read. */
 const RUNTIME_MB = 200;
 
+/** The most CSV a runner of `memoryMb` takes. */
+export const maxInputBytesFor = (memoryMb: number): number =>
+  Math.min(
+    MAX_JOB_INPUT_BYTES,
+    Math.floor(((memoryMb - RUNTIME_MB) * 1024 * 1024) / WORKING_SET_PER_CSV_BYTE),
+  );
+
 export function defaultComputeSettings(mode: 'lambda' | 'local'): AvatarComputeSettings {
   const memoryMb = { standard: 4096, large: 10240 };
-  const inputFor = (mb: number) => Math.floor(((mb - RUNTIME_MB) * 1024 * 1024) / WORKING_SET_PER_CSV_BYTE);
+  const inputFor = maxInputBytesFor;
   return {
     mode,
     memoryMb,
@@ -59,6 +72,7 @@ export function chooseCompute(
 ): { compute: AvatarCompute; runner: AvatarExecutionInput['runner'] } | undefined {
   const size = `${(inputBytes / 1e6).toFixed(1)} MB of CSV`;
   if (settings.mode === 'local') {
+    if (inputBytes > settings.maxInputBytes.large) return undefined;
     return {
       runner: 'local',
       compute: { target: 'local', reason: `${size}: the local platform runs the engine on worker threads` },

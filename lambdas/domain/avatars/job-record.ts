@@ -33,6 +33,8 @@ export interface AvatarCompute {
 
 export interface AvatarRecord {
   compute: AvatarCompute;
+  /** Bytes of CSV the job reads (its runner was chosen from them). */
+  inputBytes?: number;
   /**
    * The task token of the step waiting for this job's parents: a parent that ends sends it back so
    * that the job looks at its parents again (and no job polls).
@@ -85,6 +87,7 @@ const isAvatarRecord = objectWith<AvatarRecord>({
     memoryMb: optional(isNumber),
     reason: isString,
   }),
+  inputBytes: optional(isNumber),
   waitToken: optional(isString),
   outputs: optional(isPlainObject as never),
   measured: optional(arrayOf(isPlainObject) as never),

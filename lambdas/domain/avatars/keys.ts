@@ -8,6 +8,12 @@ export const avatarKeys = {
   /** A set's YAML as it was put, and as parsed (what jobs read). */
   resources: (tenant: string, setName: string) => `${tenant}/avatars/sets/${setName}/resources.yaml`,
   parsed: (tenant: string, setName: string) => `${tenant}/avatars/sets/${setName}/resources.json`,
+  /**
+   * The set as a job was created with: the job runs what was checked when it was created, whatever
+   * is put under the set's name meanwhile.
+   */
+  jobSet: (tenant: string, setName: string, jobId: string) =>
+    `${tenant}/avatars/sets/${setName}/jobs/${jobId}.json`,
   /** A job's results folder; each result file is named as the client names it. */
   result: (tenant: string, jobId: string, file: string) => `${tenant}/avatars/results/${jobId}/${file}`,
 };

@@ -57,3 +57,5 @@ export function presentAvatarJob(job: AvatarJobRecord): AvatarJob {
 
 /** The message of a job whose parents have not all finished. */
 export const WAITING_MESSAGE = 'waiting for the jobs it depends on';
+/** The message of a job whose parents have all finished, until it runs. */
+export const READY_MESSAGE = 'the jobs it depends on have finished; queued to run';

@@ -8,6 +8,7 @@ import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import { isJobOfKind } from '../jobs/model.ts';
 import type { ComputeOutput } from './compute.ts';
+import { MAX_JOB_INPUT_BYTES, maxInputBytesFor } from './execution.ts';
 import { planOf } from './inputs.ts';
 import type { AvatarJobRecord } from './job-record.ts';
 import { avatarKeys } from './keys.ts';
@@ -19,8 +20,14 @@ export async function runAvatarJob(deps: AvatarTaskDeps, input: StepInput): Prom
   const { engine, blobs } = deps;
   const job = await avatarJob(engine, input);
   if (isTerminal(job.status)) return { status: job.status };
-  const setBytes = await blobs.get(avatarKeys.parsed(job.tenant, job.params.setName));
-  if (!setBytes) return fail(engine, job, 'SET_MISSING', `set ${job.params.setName} no longer exists`);
+  const setBytes = await blobs.get(avatarKeys.jobSet(job.tenant, job.params.setName, job.id));
+  if (!setBytes)
+    return fail(
+      engine,
+      job,
+      'SET_MISSING',
+      `the set ${job.params.setName} this job was created with is gone`,
+    );
   const set = JSON.parse(new TextDecoder().decode(setBytes)) as AvatarSet;
   const found = parametersOf(set, job.params.parametersName);
   if (!found) {
@@ -69,13 +76,32 @@ export async function runAvatarJob(deps: AvatarTaskDeps, input: StepInput): Prom
   }
 
   if (!deps.compute) throw new Error('this function runs no avatar engine: Run needs the runtime with one');
+  // A table uploaded again under the same name since the job was created may be larger than its
+  // runner holds: refused with the sizes rather than run out of memory.
+  const read = Object.values(inputs).reduce((sum, bytes) => sum + bytes.length, 0);
+  const limit = job.avatars.compute.memoryMb
+    ? maxInputBytesFor(job.avatars.compute.memoryMb)
+    : MAX_JOB_INPUT_BYTES;
+  if (read > limit) {
+    return fail(
+      engine,
+      job,
+      'INPUT_TOO_LARGE',
+      `the job's tables are ${(read / 1e6).toFixed(0)} MB now, more than the ${(limit / 1e6).toFixed(0)} MB its runner holds: were they uploaded again? Create the job again`,
+    );
+  }
   let output: ComputeOutput;
   try {
     output = await deps.compute.run(
       { plan, inputs, jobId: job.id, resultPrefix: avatarKeys.result(job.tenant, job.id, '') },
       (share, step) => {
         void engine.store
-          .update(job.tenant, job.id, { progress: Math.round(5 + share * 90), message: step })
+          .update(
+            job.tenant,
+            job.id,
+            { progress: Math.round(5 + share * 90), message: step },
+            { whenStatus: 'running' },
+          )
           .catch(() => undefined);
       },
     );

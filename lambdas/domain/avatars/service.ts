@@ -118,9 +118,12 @@ export class AvatarsService {
         { file: missing.file },
       );
     }
-    // A job reads its own files and, for metrics and reports, its parents' avatars: about as large.
+    // A job reads its own files and, for metrics, its parents' avatars (about as large); a report
+    // reads what the jobs it depends on read.
     const inputBytes =
-      sizes.reduce((sum, entry) => sum + (entry.bytes ?? 0), 0) * (inputs.readsAvatars ? 2 : 1);
+      found.kind === 'report'
+        ? Math.max(0, ...parents.map((parent) => parent.avatars.inputBytes ?? 0))
+        : sizes.reduce((sum, entry) => sum + (entry.bytes ?? 0), 0) * (inputs.readsAvatars ? 2 : 1);
     const chosen = chooseCompute(this.deps.compute, inputBytes);
     if (!chosen) {
       throw new DomainError(
@@ -146,10 +149,15 @@ export class AvatarsService {
         avatarKind: found.kind,
         dependsOn: parents.map((parent) => parent.id),
       },
-      avatars: { compute: chosen.compute },
+      avatars: { compute: chosen.compute, inputBytes },
       createdAt: now,
       updatedAt: now,
     };
+    await this.deps.blobs.put(
+      avatarKeys.jobSet(tenant, request.set_name, id),
+      new TextEncoder().encode(JSON.stringify(set)),
+      'application/json',
+    );
     const stored = await storeAndStart(
       { engine, workflow },
       {
@@ -162,20 +170,33 @@ export class AvatarsService {
     return presentAvatarJob(stored);
   }
 
+  /**
+   * The tenant's avatar jobs, newest first. `kind` is the avatar kind, which the store does not index:
+   * pages are read until `limit` jobs of that kind are found (or 20 pages), so that a page of other
+   * kinds does not come back empty with a cursor.
+   */
   async listJobs(
     tenant: string,
     query: { kind?: AvatarJob['kind']; limit: number; cursor?: string },
   ): Promise<AvatarJobList> {
-    const page = await this.deps.engine.store.list(tenant, {
-      kind: 'avatars',
-      limit: query.limit,
-      ...(query.cursor ? { cursor: query.cursor } : {}),
-    });
-    const jobs = page.items
-      .filter((job): job is AvatarJobRecord => isJobOfKind(job, 'avatars'))
-      .filter((job) => !query.kind || job.params.avatarKind === query.kind)
-      .map(presentAvatarJob);
-    return { jobs, ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}) };
+    const jobs: AvatarJob[] = [];
+    let cursor = query.cursor;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await this.deps.engine.store.list(tenant, {
+        kind: 'avatars',
+        limit: query.limit,
+        ...(cursor ? { cursor } : {}),
+      });
+      jobs.push(
+        ...page.items
+          .filter((job): job is AvatarJobRecord => isJobOfKind(job, 'avatars'))
+          .filter((job) => !query.kind || job.params.avatarKind === query.kind)
+          .map(presentAvatarJob),
+      );
+      cursor = page.nextCursor;
+      if (!cursor || jobs.length >= query.limit) break;
+    }
+    return { jobs, ...(cursor ? { next_cursor: cursor } : {}) };
   }
 
   async getJob(tenant: string, id: string): Promise<AvatarJob> {

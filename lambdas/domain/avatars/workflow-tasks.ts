@@ -17,7 +17,7 @@ import { isJobOfKind, type JobRecord } from '../jobs/model.ts';
 import type { BlobStore, TaskCallbacks } from '../ports.ts';
 import type { AvatarEnginePort } from './compute.ts';
 import { type AvatarJobRecord, PARENT_ERROR } from './job-record.ts';
-import { WAITING_MESSAGE } from './present.ts';
+import { READY_MESSAGE, WAITING_MESSAGE } from './present.ts';
 
 export interface AvatarTaskDeps {
   engine: JobsEngine;
@@ -74,7 +74,13 @@ export async function decide(deps: AvatarTaskDeps, input: StepInput): Promise<{ 
     if (outcome.applied) await release(deps, input);
     return { decision: 'done' };
   }
-  if (parents.every((parent) => parent?.status === 'completed')) return { decision: 'run' };
+  if (parents.every((parent) => parent?.status === 'completed')) {
+    // Its parents have all finished: it is queued (no longer waiting) until Run starts it.
+    if (job.message === WAITING_MESSAGE) {
+      await engine.store.update(job.tenant, job.id, { message: READY_MESSAGE }, { whenStatus: 'pending' });
+    }
+    return { decision: 'run' };
+  }
   return { decision: 'wait' };
 }
 
@@ -107,10 +113,12 @@ export async function awaitParents(
   const { engine, callbacks } = deps;
   const job = await avatarJob(engine, input);
   if (!isTerminal(job.status)) {
-    await engine.store.update(job.tenant, job.id, {
-      avatars: { ...job.avatars, waitToken: input.taskToken },
-      message: WAITING_MESSAGE,
-    });
+    await engine.store.update(
+      job.tenant,
+      job.id,
+      { avatars: { ...job.avatars, waitToken: input.taskToken }, message: WAITING_MESSAGE },
+      { whenStatus: 'pending' },
+    );
   }
   const parents = await Promise.all(job.params.dependsOn.map((id) => engine.store.get(job.tenant, id)));
   const settled =
@@ -134,8 +142,13 @@ export async function release(deps: AvatarTaskDeps, input: StepInput): Promise<{
   const open = await openAvatarJobs(deps.engine, input.tenant);
   let woken = 0;
   for (const job of open) {
-    if (!job.params.dependsOn.includes(input.jobId) || !job.avatars.waitToken) continue;
-    await wake(deps.callbacks, job.avatars.waitToken);
+    if (!job.params.dependsOn.includes(input.jobId)) continue;
+    // The list is read from an index that may lag; the job itself is read as it is now, so that the
+    // token its current wait holds is the one sent back.
+    const current = await deps.engine.store.get(job.tenant, job.id);
+    const token = current && isJobOfKind(current, 'avatars') ? current.avatars.waitToken : undefined;
+    if (!token || isTerminal(current!.status)) continue;
+    await wake(deps.callbacks, token);
     woken++;
   }
   return { woken };

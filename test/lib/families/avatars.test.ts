@@ -213,10 +213,13 @@ describe('the outputs bucket', () => {
     const files = keys('*/avatars/files/*');
     const sets = keys('*/avatars/sets/*');
     const results = keys('*/avatars/results/*');
+    // ListBucket on the bucket itself: without it S3 answers 403, not 404, for a key that is missing.
+    const list = `s3:ListBucket on ${keys('').replace(/\/$/, '')}`;
     const run = [
       `s3:GetObject on ${files}`,
       `s3:GetObject on ${results}`,
       `s3:GetObject on ${sets}`,
+      list,
       `s3:PutObject on ${results}`,
     ].sort();
     expect(s3).toEqual({
@@ -224,6 +227,7 @@ describe('the outputs bucket', () => {
         `s3:GetObject on ${files}`,
         `s3:GetObject on ${results}`,
         `s3:GetObject on ${sets}`,
+        list,
         `s3:PutObject on ${files}`,
         `s3:PutObject on ${sets}`,
       ].sort(),
@@ -234,7 +238,11 @@ describe('the outputs bucket', () => {
       release: [],
     });
     for (const fn of familyFunctions()) {
-      for (const grant of grantsOf(fn, 's3')) expect(grant).toMatch(/ on <\w+\.Arn>\/\*\/avatars\/\w+\/\*$/);
+      for (const grant of grantsOf(fn, 's3')) {
+        expect(grant).toMatch(
+          /^s3:ListBucket on <\w+\.Arn>$|^s3:\w+Object on <\w+\.Arn>\/\*\/avatars\/\w+\/\*$/,
+        );
+      }
     }
   });
 });
