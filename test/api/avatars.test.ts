@@ -496,6 +496,78 @@ spec: {schema: compared}
     expect(listed.body.jobs.every((job) => job.kind === 'advice')).toBe(true);
   });
 
+  it('reports on avatars whose category lost its rare text level (it reads back as numbers)', async () => {
+    // Prepare: `grade` is 1, 2 or 3, and "?" once: a category, whose avatars are numbers only.
+    const { api } = fixture;
+    const rows = Array.from(
+      { length: 300 },
+      (_, i) => `${i % 7},${(i * 13) % 11},${i === 5 ? '?' : (i % 3) + 1}`,
+    );
+    await upload(api, 'grades.csv', new TextEncoder().encode(`a,b,grade\n${rows.join('\n')}\n`));
+    await putSet(
+      api,
+      'grades',
+      setYaml('grades', 'grades.csv').replace('{k: 20, ncp: 5}', '{k: 10, ncp: 2}'),
+    );
+
+    // Act
+    const standard = await createJob(api, { set_name: 'grades', parameters_name: 'standard' });
+    const privacy = await createJob(api, {
+      set_name: 'grades',
+      parameters_name: 'privacy_metrics',
+      depends_on: [standard.name],
+    });
+    const signal = await createJob(api, {
+      set_name: 'grades',
+      parameters_name: 'signal_metrics',
+      depends_on: [standard.name],
+    });
+    const report = await createJob(api, {
+      set_name: 'grades',
+      parameters_name: 'report',
+      depends_on: [privacy.name, signal.name],
+    });
+
+    // Assess
+    const ended = await waitForJob(api, report.name);
+    expect(ended.status, ended.exception ?? '').toBe('finished');
+  });
+
+  it('computes the attack metrics from the known variables and target the set names, and refuses unknown columns', async () => {
+    // Prepare
+    const { api } = fixture;
+    await upload(api, 'wbcd.csv', wbcd);
+    const columns = '      columns:\n        - {field: Sample_code_number, identifier: true}\n';
+    const yaml = setYaml('wbcd', 'wbcd.csv', columns).replace(
+      'spec: {schema: schema_avatarized, avatarization_ref: standard, seed: 42}',
+      'spec:\n  schema: schema_avatarized\n  avatarization_ref: standard\n  privacy_metrics:\n    wbcd: {known_variables: [Clump_Thickness, Mitoses], target: Class}',
+    );
+    await putSet(api, 'attacked', yaml);
+    const badYaml = setYaml('wbcd', 'wbcd.csv', columns).replace(
+      'wbcd: {k: 20, ncp: 5}',
+      'wbcd: {k: 20, ncp: 5, exclude_variables: {variable_names: [Mitosis]}}',
+    );
+    await putSet(api, 'misspelt', badYaml);
+
+    // Act
+    const standard = await createJob(api, { set_name: 'attacked', parameters_name: 'standard' });
+    const privacy = await createJob(api, {
+      set_name: 'attacked',
+      parameters_name: 'privacy_metrics',
+      depends_on: [standard.name],
+    });
+    const misspelt = await createJob(api, { set_name: 'misspelt', parameters_name: 'standard' });
+
+    // Assess
+    expect((await waitForJob(api, privacy.name)).status).toBe('finished');
+    const metrics = JSON.parse(await download((await results(api, privacy.name)).privacy_metrics![0]!));
+    expect(metrics.correlation_protection_rate).not.toBeNull();
+    expect(metrics.details.known_variables).toEqual(['Clump_Thickness', 'Mitoses']);
+    const failed = await waitForJob(api, misspelt.name);
+    expect(failed.status).toBe('error');
+    expect(failed.exception).toMatch(/name "Mitosis", which the table does not have/);
+  });
+
   it('refuses a bad set with the document and field at fault, and stores nothing', async () => {
     // Act
     const { api } = fixture;

@@ -12,6 +12,7 @@ import { adviseParameters } from './engine/advice.ts';
 import { avatarize } from './engine/avatarize.ts';
 import { formatTable, parseTable, TableError } from './engine/csv.ts';
 import { hasMissing, impute } from './engine/impute.ts';
+import { alignSynthetic } from './engine/metrics/align.ts';
 import { computePrivacy } from './engine/metrics/privacy.ts';
 import { computeSignal } from './engine/metrics/signal.ts';
 import { fitProjection, transformTable } from './engine/projection.ts';
@@ -113,6 +114,18 @@ function readTable(
   }
 }
 
+/** Refuses, naming them, the columns a job's parameters name that its table does not have. */
+function checkColumns(table: Table, tableName: string, names: readonly string[], parameters: string): void {
+  const known = new Set(table.columns.map((column) => column.name));
+  const unknown = [...new Set(names)].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new EngineInputError(
+      'invalid_parameters',
+      `table ${tableName}: the ${parameters} parameters name ${unknown.map((name) => JSON.stringify(name)).join(', ')}, which the table does not have (its columns: ${[...known].join(', ')})`,
+    );
+  }
+}
+
 /** The table with its missing values filled (the projection needs every value). */
 function complete(
   table: Table,
@@ -156,6 +169,28 @@ export async function computeAvatarJob(
         const started = Date.now();
         onProgress(tablesDone(index, 0), `reading ${input.name}`);
         const table = readTable(request, input);
+        const excluded = parameters.exclude_variables?.variable_names ?? [];
+        checkColumns(
+          table,
+          input.name,
+          [...excluded, ...Object.keys(parameters.column_weights ?? {})],
+          'avatarization',
+        );
+        const weightedAndExcluded = Object.keys(parameters.column_weights ?? {}).find((name) =>
+          excluded.includes(name),
+        );
+        if (weightedAndExcluded) {
+          throw new EngineInputError(
+            'invalid_parameters',
+            `table ${input.name}: column ${weightedAndExcluded} is both weighted and excluded; it can be one or the other`,
+          );
+        }
+        if (excluded.length >= table.columns.length) {
+          throw new EngineInputError(
+            'invalid_parameters',
+            `table ${input.name}: every column is excluded; at least one must be avatarized`,
+          );
+        }
         const filled = complete(table, parameters.imputation, random);
         const advice =
           parameters.k === undefined || parameters.ncp === undefined
@@ -277,10 +312,32 @@ export async function computeAvatarJob(
         const file = escapedTableName(entry.table.name);
         onProgress(tablesDone(index, 0.3), `${plan.kind} of ${entry.table.name}`);
         if (plan.kind === 'privacy_metrics') {
+          const asked = entry.metrics ?? {};
+          checkColumns(
+            original,
+            entry.table.name,
+            [
+              ...(asked.known_variables ?? []),
+              ...(asked.target ? [asked.target] : []),
+              ...(asked.categorical_hidden_rate_variables ?? []),
+            ],
+            'privacy_metrics',
+          );
           const { metrics } = computePrivacy(original, synthetic, {
             random,
             tableName: entry.table.name,
             ...(entry.ncp === undefined ? {} : { ncp: entry.ncp }),
+            ...(asked.known_variables ? { knownVariables: asked.known_variables } : {}),
+            ...(asked.target ? { target: asked.target } : {}),
+            ...(asked.categorical_hidden_rate_variables
+              ? { categoricalHiddenRateVariables: asked.categorical_hidden_rate_variables }
+              : {}),
+            ...(asked.closest_rate_percentage_threshold === undefined
+              ? {}
+              : { closestRatePercentageThreshold: asked.closest_rate_percentage_threshold }),
+            ...(asked.closest_rate_ratio_threshold === undefined
+              ? {}
+              : { closestRateRatioThreshold: asked.closest_rate_ratio_threshold }),
           });
           files.push({
             resultKey: 'privacy_metrics',
@@ -340,7 +397,12 @@ export async function computeAvatarJob(
       const files = plan.tables.map((entry, index): ResultFile => {
         onProgress(tablesDone(index, 0), `report of ${entry.table.name}`);
         const original = complete(readTable(request, entry.table), undefined, random);
-        const synthetic = complete(readTable(request, entry.synthetic, 'synthetic'), undefined, random);
+        // Read back from CSV, a column of the avatars may look like another type (a category whose rare
+        // text level no avatar took reads as numbers): it is read as the original's column.
+        const synthetic = alignSynthetic(
+          original,
+          complete(readTable(request, entry.synthetic, 'synthetic'), undefined, random),
+        );
         // The first two axes of the original's own projection, where both are drawn.
         const model = fitProjection(original, { nf: 2, random });
         const privacy = decode(entry.privacyKey);

@@ -30,7 +30,7 @@ export type JobPlan =
   | {
       kind: 'privacy_metrics' | 'signal_metrics';
       seed?: number;
-      tables: { table: TableInput; synthetic: TableInput; ncp?: number }[];
+      tables: { table: TableInput; synthetic: TableInput; ncp?: number; metrics?: MetricTableParameters }[];
     }
   | {
       kind: 'report';
@@ -42,6 +42,16 @@ export type JobPlan =
         signalKey?: string;
       }[];
     };
+
+/** A metrics document's parameters of one table (contracts/avatars.ts `MetricTableParameters`). */
+export interface MetricTableParameters {
+  ncp?: number;
+  known_variables?: string[];
+  target?: string;
+  closest_rate_percentage_threshold?: number;
+  closest_rate_ratio_threshold?: number;
+  categorical_hidden_rate_variables?: string[];
+}
 
 function schemaFor(set: AvatarSet, name: string): { schema: AvatarSchemaDocument; tables: SchemaTable[] } {
   const schemas = schemasOf(set);
@@ -182,8 +192,8 @@ export function planOf(
     avatarization_ref?: string;
     seed?: number;
     avatarization?: Record<string, AvatarizationParametersInput>;
-    privacy_metrics?: Record<string, { ncp?: number }>;
-    signal_metrics?: Record<string, { ncp?: number }>;
+    privacy_metrics?: Record<string, MetricTableParameters>;
+    signal_metrics?: Record<string, MetricTableParameters>;
   };
   const { tables } = schemaFor(set, spec.schema);
   const originals = tables.map((table) => ({
@@ -219,12 +229,13 @@ export function planOf(
           if (!avatarsKey) {
             throw invalidParameters(`no avatars of table ${table.name} to measure`, { table: table.name });
           }
-          const ncp = perTable?.[table.name]?.ncp;
+          const metrics = perTable?.[table.name];
           return {
             table,
             // The avatars are written with the original's columns, less the identifiers.
             synthetic: { ...table, key: avatarsKey, drop: own ? table.drop : [] },
-            ...(ncp === undefined ? {} : { ncp }),
+            ...(metrics?.ncp === undefined ? {} : { ncp: metrics.ncp }),
+            ...(metrics ? { metrics } : {}),
           };
         }),
       };

@@ -12,7 +12,7 @@ import {
   type AvatarSchemaDocument,
 } from '../../../contracts/avatars.ts';
 import { DomainError } from '../errors.ts';
-import { type AvatarSet, columnsOf, tablesOf } from './resources.ts';
+import { type AvatarSet, tablesOf } from './resources.ts';
 
 export type { AvatarSet };
 
@@ -181,22 +181,9 @@ function crossChecks(documents: readonly AvatarDocument[]): Problem[] {
           message: `no table named ${table} in schema ${schema.metadata.name}`,
         });
     }
-    if (document.kind === 'AvatarParameters') {
-      for (const [table, settings] of Object.entries(document.spec.avatarization ?? {})) {
-        const columns = columnsOf(schema, schemas, table);
-        for (const column of [
-          ...Object.keys(settings.column_weights ?? {}),
-          ...(settings.exclude_variables?.variable_names ?? []),
-        ]) {
-          if (columns && !columns.has(column))
-            problems.push({
-              ...label,
-              field: `spec.avatarization.${table}`,
-              message: `column ${column} is not in the schema's table ${table}`,
-            });
-        }
-      }
-    }
+    // The columns that parameters name (weights, exclusions, known variables) are checked against
+    // the table itself when the job runs: a schema may declare only some columns (an identifier),
+    // and only the file has them all.
     const ref = (document.spec as { avatarization_ref?: string }).avatarization_ref;
     if (ref !== undefined && !parameters.has(ref))
       problems.push({

@@ -42,16 +42,6 @@ export function tablesOf(
   });
 }
 
-/** The columns a schema declares for a table; undefined when it declares none (all are read from the file). */
-export function columnsOf(
-  schema: AvatarSchemaDocument,
-  schemas: ReadonlyMap<string, AvatarSchemaDocument>,
-  table: string,
-): Set<string> | undefined {
-  const found = tablesOf(schema, schemas).find((candidate) => candidate.name === table);
-  return found?.columns ? new Set(found.columns.map((column) => column.field)) : undefined;
-}
-
 /** A set's parameters document by name, with the job kind that runs it. */
 export function parametersOf(
   set: AvatarSet,

@@ -98,7 +98,11 @@ export interface FitProjectionOptions {
   readonly columnWeights?: Readonly<Record<string, number>>;
   /** Draws the randomized SVD's sketch, then the model's seed. */
   readonly random: Random;
-  /** Use the exact SVD whatever nf is. */
+  /**
+   * Use the exact SVD whatever nf is, up to `EXACT_SVD_MAX_WIDTH` columns (continuous and dummies):
+   * above, a full decomposition of the P × P Gram matrix takes minutes (a category of thousands of
+   * levels), and saiph's randomized SVD is used.
+   */
   readonly exactSvd?: boolean;
   /** Extra columns in the randomized SVD's sketch. */
   readonly oversampling?: number;
@@ -110,6 +114,9 @@ export interface InverseTransformOptions {
   /** The draws' generator; by default one seeded with the model's seed, as saiph. */
   readonly random?: Random;
 }
+
+/** The widest projection `exactSvd` decomposes exactly. */
+export const EXACT_SVD_MAX_WIDTH = 400;
 
 /** saiph draws the model's seed with `integers(0, 2**32 - 1)`. */
 const SEED_RANGE = 2 ** 32 - 1;
@@ -147,7 +154,7 @@ export function fitProjection(table: Table, options: FitProjectionOptions): Proj
 
   const operator = createOperator(layout, table, true);
   const svd = truncatedSvd(operator, nf, options.random, {
-    exact: options.exactSvd,
+    exact: options.exactSvd === true && width <= EXACT_SVD_MAX_WIDTH,
     oversampling: options.oversampling ?? DEFAULT_OVERSAMPLING,
   });
   const columnWeights = expandedWeights(layout);

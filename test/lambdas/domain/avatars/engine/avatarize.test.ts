@@ -85,13 +85,20 @@ describe('avatarize', () => {
   });
 
   it('gives identical avatars for the same seed, whatever the neighbour search’s threads, and others for another', async () => {
-    // Prepare
-    const original = wbcdCategorical();
+    // Prepare: enough rows (22,000) for the search to start its worker threads.
+    const random = createRandom(9);
+    const n = 22_000;
+    const column = (name: string) => ({
+      name,
+      type: 'numeric' as const,
+      values: Float64Array.from({ length: n }, () => random.normal()),
+    });
+    const original: Table = { rowCount: n, columns: [column('a'), column('b'), column('c')] };
 
     // Act
-    const one = await avatarize(original, { k: 10, ncp: 3, seed: 42, threads: 1 });
-    const two = await avatarize(original, { k: 10, ncp: 3, seed: 42, threads: 2 });
-    const other = await avatarize(original, { k: 10, ncp: 3, seed: 43, threads: 1 });
+    const one = await avatarize(original, { k: 5, ncp: 2, seed: 42, threads: 1 });
+    const two = await avatarize(original, { k: 5, ncp: 2, seed: 42, threads: 2 });
+    const other = await avatarize(original, { k: 5, ncp: 2, seed: 43, threads: 1 });
 
     // Assess
     expect(rowsOf(two.shuffled)).toEqual(rowsOf(one.shuffled));

@@ -6,6 +6,7 @@ import { parseTable } from '../../../../../lambdas/domain/avatars/engine/csv.ts'
 import { exactSvd } from '../../../../../lambdas/domain/avatars/engine/linalg.ts';
 import {
   createOperator,
+  EXACT_SVD_MAX_WIDTH,
   fitProjection,
   inverseTransform,
   type ProjectionModel,
@@ -726,5 +727,36 @@ describe('WBCD (breast_cancer_wisconsin.csv)', () => {
       const kept = originalClass.codes.filter((code, i) => code === inverseClass.codes[i]).length;
       expect(kept / 683).toBeGreaterThan(0.9);
     }
+  });
+});
+
+describe('the exact SVD’s limit', () => {
+  it('decomposes a projection wider than EXACT_SVD_MAX_WIDTH with the randomized SVD even when exact is asked', () => {
+    // Prepare: one category of 500 levels (500 dummy columns).
+    const n = 1000;
+    const table: Table = {
+      rowCount: n,
+      columns: [
+        { name: 'x', type: 'numeric', values: Float64Array.from({ length: n }, (_, i) => (i * 7) % 13) },
+        {
+          name: 'c',
+          type: 'category',
+          codes: Int32Array.from({ length: n }, (_, i) => i % 500),
+          levels: Array.from({ length: 500 }, (_, l) => `l${String(l).padStart(3, '0')}`),
+        },
+      ],
+    };
+
+    // Act
+    const wide = fitProjection(table, { nf: 5, random: createRandom(1), exactSvd: true });
+    const narrow = fitProjection(
+      { rowCount: n, columns: [table.columns[0]!] },
+      { nf: 1, random: createRandom(1), exactSvd: true },
+    );
+
+    // Assess
+    expect(EXACT_SVD_MAX_WIDTH).toBeLessThan(501);
+    expect(wide.svd).toBe('randomized');
+    expect(narrow.svd).toBe('exact');
   });
 });
