@@ -19,6 +19,7 @@ export {
   type AvatarMetrics,
   type Comparison,
   defaultSetName,
+  type ReportOptions,
   type RunJobs,
   Runner,
   type RunnerParameters,

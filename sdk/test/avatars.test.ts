@@ -2,21 +2,24 @@
  * Seed 004 from TypeScript: the avatars methods of `ApiClient` (the YAML sent as YAML, errors in
  * seed 004's body arriving typed) and the `Runner` over real HTTP against the local platform: a
  * table of 200 WBCD rows avatarized through the client's job graph, its avatars, metrics and
- * report read back; advice applied; a failed job named; a set saved as YAML and read back. The
- * CSV, YAML and polling helpers are held to their contracts without the platform.
+ * report read back; advice applied; a failed job named; a set saved as YAML and read back; a set
+ * of two tables reported table by table. The CSV, YAML and polling helpers are held to their
+ * contracts without the platform, the CSV reader to the server's reading of the same text.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AvatarJob } from '../../contracts/avatars.ts';
+import { type AvatarJob, FileName } from '../../contracts/avatars.ts';
+import { fileColumn, sniffDelimiter, tokenize } from '../../lambdas/domain/avatars/engine/csv-tokenizer.ts';
+import { TableError } from '../../lambdas/domain/avatars/engine/validate.ts';
 import { parseResources } from '../../lambdas/domain/avatars/parse-resources.ts';
 import { useTempDirs } from '../../test/support/fixture.ts';
 import { usePlatform } from '../../test/support/platform.ts';
 import type { ApiClient } from '../src/api-client.ts';
 import { formatCsv, parseCsv, rowsToCsv } from '../src/avatars/csv.ts';
-import { Runner } from '../src/avatars/runner.ts';
+import { Runner, uploadFileName } from '../src/avatars/runner.ts';
 import { AvatarJobError, AvatarWaitTimeoutError, waitForAvatarJobs } from '../src/avatars/wait.ts';
 import { AvatarYamlError, setFromYaml } from '../src/avatars/yaml-config.ts';
 import { SynthForgeError } from '../src/errors.ts';
@@ -196,6 +199,89 @@ describe('Runner', () => {
     expect(yaml).toMatch(/- field: Sample_code_number\n\s+identifier: true/);
   });
 
+  it("writes every table's report of a set of several tables, or the one named", async () => {
+    // Prepare: two tables, one with a dot in its name, which the server escapes in file names.
+    const runner = manager.createRunner();
+    const [header = [], ...rows] = wbcd200;
+    await runner.addTable('wbcd', [header, ...rows.slice(0, 100)], { identifiers: [ID] });
+    await runner.addTable('wbcd.late', [header, ...rows.slice(100)], { identifiers: [ID] });
+    for (const table of runner.tables) runner.setParameters(table, { k: 10, ncp: 2, seed: 3 });
+    await runner.run();
+    const dir = await tempDir('avatars-reports');
+
+    // Act
+    const bytes = await runner.downloadReport(join(dir, 'reports'));
+    const one = await runner.downloadReport(join(dir, 'late.html'), { table: 'wbcd.late' });
+
+    // Assess: one page per table, each of its own table.
+    const pages = (await readdir(join(dir, 'reports'))).sort();
+    expect(pages).toEqual(['wbcd.report.html', 'wbcd_dot_late.report.html']);
+    const first = await readFile(join(dir, 'reports', 'wbcd.report.html'), 'utf8');
+    const late = await readFile(join(dir, 'reports', 'wbcd_dot_late.report.html'), 'utf8');
+    expect(first).toContain('<html');
+    expect(late).toContain('wbcd.late');
+    expect(first).not.toContain('wbcd.late');
+    expect(bytes).toBe(Buffer.byteLength(first) + Buffer.byteLength(late));
+    expect(await readFile(join(dir, 'late.html'), 'utf8')).toBe(late);
+    expect(one).toBe(Buffer.byteLength(late));
+    await expect(runner.downloadReport(join(dir, 'x.html'), { table: 'nope' })).rejects.toThrow(
+      /no table nope/,
+    );
+  });
+
+  it('uploads tables whose names differ under files that differ, accented names included', async () => {
+    // Prepare
+    const runner = manager.createRunner();
+    const rowsOf = (value: number) => [
+      { a: value, b: 2 },
+      { a: 3, b: 4 },
+    ];
+
+    // Act
+    await runner.addTable('données', rowsOf(1));
+    await runner.addTable('donn_es', rowsOf(5));
+    await runner.addTable('donn.es', rowsOf(6));
+    const files = setFromYaml(runner.toYaml()).tables.map((table) => table.file);
+
+    // Assess
+    expect(new Set(files).size).toBe(3);
+    expect(files).toContain(`${runner.setName}.donn_es.csv`);
+    expect(files).toContain(`${runner.setName}.donn.es.csv`);
+    expect(files.find((file) => file.includes('donn_es-'))).toMatch(/\.donn_es-[0-9a-f]{8}\.csv$/);
+    await expect(runner.client.putAvatarResources(runner.setName, runner.toYaml())).resolves.toBeDefined();
+  });
+
+  it('refuses a table that would share an upload file with another, naming both', async () => {
+    // Prepare: a saved set whose table `b` was uploaded under the file `a` would get.
+    const yaml = [
+      'kind: AvatarSchema',
+      'metadata: {name: schema}',
+      'spec:',
+      `  tables: [{name: b, data: {file: ${uploadFileName('clash', 'a')}}}]`,
+      '',
+    ].join('\n');
+    const runner = Runner.fromYaml(manager, yaml, { setName: 'clash' });
+
+    // Act + Assess
+    await expect(runner.addTable('a', [{ x: 1, y: 2 }])).rejects.toThrow(
+      /tables b and a would be uploaded as the same file clash\.a\.csv/,
+    );
+  });
+
+  it('reads a `;` file whose column names hold commas as the server does, so its identifier is known', async () => {
+    // Prepare: the header has as many commas as semicolons; only `;` splits every line alike.
+    const file = join(await tempDir('avatars-semicolon'), 'doses.csv');
+    await writeFile(file, 'patient;dose,mg,day;weight\n1;5;70\n2;10;80\n3;5;65\n');
+    const runner = manager.createRunner();
+
+    // Act
+    await runner.addTable('doses', file, { identifiers: ['patient'], types: { 'dose,mg,day': 'numeric' } });
+
+    // Assess
+    expect(runner.toYaml()).toMatch(/- field: patient\n\s+identifier: true/);
+    expect(runner.toYaml()).toMatch(/- field: dose,mg,day\n\s+type: numeric/);
+  });
+
   it('refuses what the server would refuse before sending anything', async () => {
     // Prepare
     const runner = manager.createRunner();
@@ -209,6 +295,12 @@ describe('Runner', () => {
     expect(() => runner.setParameters('nope', { k: 5 })).toThrow(/no table nope; its tables are t/);
     expect(() => runner.setParameters('t', { imputation_k: 3 })).toThrow(/need imputation_method/);
     await expect(runner.addTable('u', [{ a: 1 }], { identifiers: ['id'] })).rejects.toThrow(/no column id/);
+    await expect(runner.addTable('v', [{ 'my id': 1, b: 2 }], { identifiers: ['my id'] })).rejects.toThrow(
+      /column "my id" of table v cannot be declared in a schema/,
+    );
+    const oneColumn = join(await tempDir('avatars-one-column'), 'one.csv');
+    await writeFile(oneColumn, 'a\n1\n2\n');
+    await expect(runner.addTable('one', oneColumn)).rejects.toThrow(/table one: unknown delimiter/);
     await expect(runner.privacyMetrics('t')).rejects.toThrow(/call run\(\) first/);
     expect(() => setFromYaml('kind: AvatarSchema\nmetadata: {name: schema}\nspec: {tables: []}\n')).toThrow(
       AvatarYamlError,
@@ -249,6 +341,104 @@ describe('CSV', () => {
       ['1', '2', '3'],
     ]);
     expect(parseCsv('a\tb\n1\t2', { limit: 1 })).toEqual([['a', 'b']]);
+    // More commas than semicolons in the header, yet only `;` splits the lines as it splits the header.
+    expect(parseCsv('id;a,b,c;d,e\n1;2;3\n')).toEqual([
+      ['id', 'a,b,c', 'd,e'],
+      ['1', '2', '3'],
+    ]);
+  });
+
+  it('reads any text as the server reads a table file: the same records, or a refusal', () => {
+    // Prepare: well-formed files of any delimiter (quoted as needed, or always), and any text.
+    const unit = fc.constantFrom('a', '1', ' ', ',', ';', '\t', '|', '"', '\n', '\r', 'é');
+    const quote = (cell: string) => `"${cell.replaceAll('"', '""')}"`;
+    const wellFormed = fc
+      .record({
+        delimiter: fc.constantFrom(',', ';', '\t', '|'),
+        width: fc.integer({ min: 1, max: 4 }),
+        quoteAll: fc.boolean(),
+        lineBreak: fc.constantFrom('\n', '\r\n'),
+        blankLines: fc.boolean(),
+      })
+      .chain(({ delimiter, width, quoteAll, lineBreak, blankLines }) =>
+        fc
+          .array(fc.array(fc.string({ unit, maxLength: 4 }), { minLength: width, maxLength: width }), {
+            minLength: 1,
+            maxLength: 6,
+          })
+          .map((records) => {
+            const needsQuotes = (cell: string) => /["\r\n]/.test(cell) || cell.includes(delimiter);
+            const lines = records.map((record) =>
+              record.map((cell) => (quoteAll || needsQuotes(cell) ? quote(cell) : cell)).join(delimiter),
+            );
+            return lines.join(blankLines ? `${lineBreak}${lineBreak}` : lineBreak) + lineBreak;
+          }),
+      );
+    const serverRead = (text: string): { records: string[][] } | { refused: string } => {
+      try {
+        const cells = tokenize(text, sniffDelimiter(text));
+        const columns = cells.header.map((_, index) => fileColumn(cells, index));
+        const rows = Array.from({ length: cells.rowCount }, (_, row) => columns.map((c) => c.text(row)));
+        return { records: [[...cells.header], ...rows] };
+      } catch (error) {
+        if (error instanceof TableError) return { refused: error.code };
+        throw error;
+      }
+    };
+
+    fc.assert(
+      fc.property(fc.oneof(wellFormed, fc.string({ unit, maxLength: 40 })), (text) => {
+        // Act
+        const server = serverRead(text);
+        let sdk: string[][] | SyntaxError;
+        try {
+          sdk = parseCsv(text);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          sdk = error;
+        }
+
+        // Assess: a ragged file is the job's to refuse, naming its line; the SDK reads its header alike.
+        if ('records' in server) {
+          expect(sdk).toEqual(server.records);
+          expect(parseCsv(text, { limit: 1 })).toEqual(server.records.slice(0, 1));
+        } else if (server.refused !== 'ragged_rows') {
+          expect(sdk).toBeInstanceOf(SyntaxError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('uploadFileName', () => {
+  it('gives two different (set, table) pairs two different files, each a file name the API takes', () => {
+    // Prepare: names from few characters, that collide when characters are replaced, dots moved
+    // or long names cut, and that may end like a hash suffix.
+    const setNames = fc.uniqueArray(fc.stringMatching(/^a[a0._-]{0,6}$/), { minLength: 1, maxLength: 4 });
+    const tables = fc.uniqueArray(
+      fc.oneof(
+        fc.string({ unit: fc.constantFrom('a', '_', '-', '.', ' ', 'é', '/'), minLength: 1, maxLength: 6 }),
+        fc.string({ unit: fc.constantFrom('a', 'f', '0', '-'), minLength: 8, maxLength: 12 }),
+        fc.string({ unit: fc.constantFrom('a', 'é'), minLength: 55, maxLength: 70 }),
+      ),
+      { minLength: 1, maxLength: 12 },
+    );
+
+    fc.assert(
+      fc.property(setNames, tables, (sets, names) => {
+        // Act
+        const files = sets.flatMap((set) => names.map((table) => uploadFileName(set, table)));
+
+        // Assess
+        for (const file of files) expect(FileName.safeParse(file).success, file).toBe(true);
+        expect(new Set(files).size).toBe(sets.length * names.length);
+      }),
+      { numRuns: 500 },
+    );
+    expect(uploadFileName('s', 'données')).not.toBe(uploadFileName('s', 'donn_es'));
+    expect(uploadFileName('a.b', 'c')).not.toBe(uploadFileName('a', 'b.c'));
+    expect(uploadFileName('s', 'wbcd')).toBe('s.wbcd.csv');
   });
 });
 

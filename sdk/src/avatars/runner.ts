@@ -6,7 +6,8 @@
  * `Manager.createRunner(setName?)` makes one; `Runner.fromYaml` makes one from a saved set.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type {
   AvatarizationParametersInput,
   AvatarJobKind,
@@ -97,6 +98,12 @@ export interface Comparison {
 /** Options of the Runner's waits: how to poll, for how long, and a signal that stops waiting. */
 export type RunOptions = AvatarWaitOptions;
 
+/** Options of `downloadReport`. */
+export interface ReportOptions extends RunOptions {
+  /** The table whose report is written to the file `path`; without it, every table's. */
+  table?: string;
+}
+
 /** A set name as the client makes one (`<user>_python_<8 hex>`), with the SDK's marker. */
 export function defaultSetName(): string {
   return `synthforge_ts_${randomBytes(4).toString('hex')}`;
@@ -104,13 +111,43 @@ export function defaultSetName(): string {
 
 /** The most characters of a table's name kept in its file's name; a longer one is shortened and hashed. */
 const TABLE_IN_FILE_NAME = 60;
+/** The most characters of a set's name kept in a file's name (a set name's most). */
+const SET_IN_FILE_NAME = 128;
+/** The suffix `fileNamePart` appends: a dash and 8 hex digits of a hash of the whole name. */
+const HASH_SUFFIX = /-[0-9a-f]{8}$/;
 /** A column name a schema may declare (contracts/avatars.ts `Name`). */
 const DECLARABLE_COLUMN = /^[^\s/\\]{1,128}$/;
+
+/**
+ * A name as one part of an upload's file name. A name of letters, digits, `_` and `-` (and, with
+ * `dots`, single dots between them), short enough, is kept as it is. Any other, and one that ends
+ * like a hash suffix, has its other characters made `_`, is shortened, and gets a hash of the whole
+ * name (`données` → `donn_es-<8 hex>`): a kept name never ends like that, so two names never share
+ * a part (barring a 32-bit hash collision, which the Runner refuses by name).
+ */
+export function fileNamePart(name: string, maxLength: number, dots: boolean): string {
+  const kept = dots ? /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/ : /^[A-Za-z0-9_-]+$/;
+  if (name.length <= maxLength && kept.test(name) && !HASH_SUFFIX.test(name)) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
+  return `${name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, maxLength - 9)}-${hash}`;
+}
+
+/**
+ * The file a set's table is uploaded as, `<set>.<table>.csv`: uploads are the tenant's, not the
+ * set's, so the set's name keeps two sets' tables of one name apart. The set's part holds no dot,
+ * so the first dot says where it ends: two (set, table) pairs never share a file.
+ */
+export function uploadFileName(setName: string, table: string): string {
+  const set = fileNamePart(setName, SET_IN_FILE_NAME, false);
+  return `${set}.${fileNamePart(table, TABLE_IN_FILE_NAME, true)}.csv`;
+}
 
 export class Runner {
   readonly client: ApiClient;
   #set: AvatarSetSpec;
   #jobs: Partial<Record<AvatarJobKind, AvatarJob>> = {};
+  /** The tables of the last `run()`, which its report covers. */
+  #runTables: string[] = [];
   #comparisons = 0;
 
   constructor(client: ApiClient | Manager, setName: string = defaultSetName(), set?: AvatarSetSpec) {
@@ -158,11 +195,16 @@ export class Runner {
     const { identifiers = [], types = {}, ...call } = options;
     const bytes =
       typeof table === 'string' ? await readFile(table) : new TextEncoder().encode(rowsToCsv(table));
-    const header = parseCsv(decodeText(bytes), { limit: 1 })[0] ?? [];
+    const header = headerOf(name, decodeText(bytes), typeof table === 'string' ? undefined : ',');
     const known = new Set(header);
     for (const column of [...identifiers, ...Object.keys(types)]) {
       if (!known.has(column)) {
         throw new TypeError(`table ${name} has no column ${column}; its columns are ${header.join(', ')}`);
+      }
+      if (!DECLARABLE_COLUMN.test(column)) {
+        throw new TypeError(
+          `column ${JSON.stringify(column)} of table ${name} cannot be declared in a schema: a name there has no spaces or slashes and at most 128 characters`,
+        );
       }
     }
     for (const [column, type] of Object.entries(types)) {
@@ -172,7 +214,13 @@ export class Runner {
         );
       }
     }
-    const file = this.#fileName(name);
+    const file = uploadFileName(this.setName, name);
+    const clash = this.#set.tables.find((other) => other.name !== name && other.file === file);
+    if (clash) {
+      throw new TypeError(
+        `tables ${clash.name} and ${name} would be uploaded as the same file ${file}; rename one of them`,
+      );
+    }
     await this.client.uploadAvatarTable(file, bytes, call);
     const columns = declaredColumns(header, new Set(identifiers), types);
     const spec = { name, file, ...(columns ? { columns } : {}) };
@@ -256,6 +304,7 @@ export class Runner {
    */
   async run(options: RunOptions = {}): Promise<RunJobs> {
     await this.#putSet(this.toYaml(), options);
+    this.#runTables = this.tables;
     const names = DOCUMENT_NAMES;
     const standard = await this.#create(names.standard, [], options);
     const signal = await this.#create(names.signal, [standard.Location], options);
@@ -316,14 +365,37 @@ export class Runner {
     return recordsOf(await this.#resultText(this.#job('standard'), 'unshuffled', table, options));
   }
 
-  /** Writes the report (one self-contained HTML page) to `path`; resolves with the bytes written. */
-  async downloadReport(path: string, options: RunOptions = {}): Promise<number> {
-    const [url] = await this.#resultUrls(this.#job('report'), 'report', undefined, options);
-    return this.client.fetchResultToFile(
-      url as string,
-      path,
-      options.signal ? { signal: options.signal } : {},
-    );
+  /**
+   * Writes the report of the last `run()`: one self-contained HTML page per table. With `table`,
+   * or when the run had one table, the page is written to the file `path`. Otherwise `path` is a
+   * folder (made when missing) that receives every table's page under the name the server gives
+   * it, `<table>.report.html`, the table's name escaped as in every result's name (`.` → `_dot_`).
+   * Resolves with the bytes written, all pages together.
+   */
+  async downloadReport(path: string, options: ReportOptions = {}): Promise<number> {
+    const { table, ...wait } = options;
+    if (table !== undefined) this.#table(table);
+    const job = this.#job('report');
+    const urls = await this.#resultUrls(job, 'report', undefined, wait);
+    const download = (url: string, to: string) => this.client.fetchResultToFile(url, to, callOf(wait));
+    // The server names a run of one table's page `report.html`, and each page `<table>.report.html`
+    // when there are several.
+    const [only] = urls;
+    if (urls.length === 1 && only !== undefined && fileNameOf(only) === 'report.html') {
+      if (table !== undefined && this.#runTables.length === 1 && this.#runTables[0] !== table) {
+        throw new Error(`the report job ${job.name} reports table ${this.#runTables[0]}, not ${table}`);
+      }
+      return download(only, path);
+    }
+    if (table !== undefined) {
+      const own = urls.find((url) => fileNameOf(url) === `${escapedTableName(table)}.report.html`);
+      if (!own) throw new Error(`the report job ${job.name} has no report of table ${table}`);
+      return download(own, path);
+    }
+    await mkdir(path, { recursive: true });
+    let bytes = 0;
+    for (const url of urls) bytes += await download(url, join(path, basename(fileNameOf(url))));
+    return bytes;
   }
 
   /**
@@ -334,7 +406,7 @@ export class Runner {
   async compare(table: string, other: string | TableRows, options: RunOptions = {}): Promise<Comparison> {
     this.#table(table);
     const id = `${++this.#comparisons}_${randomBytes(3).toString('hex')}`;
-    const file = this.#fileName(`${table}.compared_${id}`);
+    const file = uploadFileName(this.setName, `${table}.compared_${id}`);
     const bytes =
       typeof other === 'string' ? await readFile(other) : new TextEncoder().encode(rowsToCsv(other));
     await this.client.uploadAvatarTable(file, bytes, callOf(options));
@@ -373,19 +445,6 @@ export class Runner {
     const job = this.#jobs[kind];
     if (!job) throw new Error(`no ${kind} job yet: call run() first`);
     return job;
-  }
-
-  /**
-   * The name a table is uploaded under: uploads are the tenant's, not the set's, so the set's name
-   * keeps two sets' tables of one name apart.
-   */
-  #fileName(table: string): string {
-    let safe = table.replace(/[^A-Za-z0-9_.-]/g, '_');
-    if (safe.length > TABLE_IN_FILE_NAME) {
-      const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
-      safe = `${safe.slice(0, TABLE_IN_FILE_NAME - 9)}_${hash}`;
-    }
-    return `${this.setName}.${safe}.csv`.replace(/\.{2,}/g, '.');
   }
 
   async #putSet(yaml: string, options: RunOptions) {
@@ -448,19 +507,30 @@ export class Runner {
 }
 
 /**
- * The columns a table's schema declares: every column of the header, so that column weights and
- * exclusions may name any of them (a schema that declares columns declares them all), with the
- * identifiers and forced types marked. A header with a name a schema cannot hold (a space) is left
- * to the server to read, declaring only the marked columns.
+ * A table's header, read as the server will read the file (its delimiter sniffed by the server's
+ * rule, unless the SDK wrote the file itself): a file the job could not read is refused here.
+ */
+function headerOf(table: string, text: string, delimiter: string | undefined): string[] {
+  try {
+    return parseCsv(text, { limit: 1, ...(delimiter ? { delimiter } : {}) })[0] ?? [];
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new SyntaxError(`table ${table}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * The columns a table's schema declares: the identifiers and the columns of a forced type, in the
+ * header's order. The others need no declaring: the server checks the columns that parameters name
+ * (weights, exclusions) against the table itself when the job runs.
  */
 function declaredColumns(
   header: readonly string[],
   identifiers: ReadonlySet<string>,
   types: Readonly<Record<string, string>>,
 ): AvatarColumnSpec[] | undefined {
-  const marked = (field: string) => identifiers.has(field) || types[field] !== undefined;
-  if (!header.some(marked)) return undefined;
-  const fields = header.every((field) => DECLARABLE_COLUMN.test(field)) ? header : header.filter(marked);
+  const fields = header.filter((field) => identifiers.has(field) || types[field] !== undefined);
+  if (fields.length === 0) return undefined;
   return fields.map((field) => {
     const type = types[field];
     return {
@@ -499,6 +569,7 @@ function fileNameOf(url: string): string {
 
 /** CSV text as one object per row, keyed by the header. */
 function recordsOf(text: string): Record<string, string>[] {
-  const [header = [], ...rows] = parseCsv(text);
+  // The server writes its results with commas, whatever the original's delimiter was.
+  const [header = [], ...rows] = parseCsv(text, { delimiter: ',' });
   return rows.map((row) => Object.fromEntries(header.map((name, index) => [name, row[index] ?? ''])));
 }

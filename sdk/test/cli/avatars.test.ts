@@ -2,16 +2,19 @@
  * `synthforge avatars run | advise` in process against the local platform: a 200-row WBCD table
  * avatarized with another generator's table compared alongside, each job's status changes on
  * stderr, the avatars, metrics and report written into the folder, and the metrics printed against
- * their targets; the advice printed; a mistake on the command line refused before anything starts.
+ * their targets; what finished written when a job fails, and the failure named; the advice
+ * printed; a mistake on the command line refused before anything starts.
  */
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { AvatarJob } from '../../../contracts/avatars.ts';
 import { useTempDirs } from '../../../test/support/fixture.ts';
 import { usePlatform } from '../../../test/support/platform.ts';
 import { formatCsv, parseCsv } from '../../src/avatars/csv.ts';
 import { EXIT } from '../../src/cli/exit-codes.ts';
+import type { FetchFunction } from '../../src/http.ts';
 import { type CliRunOptions, runInProcess } from '../support/cli.ts';
 
 const DATA = new URL('../../../../shared/data/avatars/', import.meta.url);
@@ -90,6 +93,56 @@ describe('synthforge avatars run', () => {
     expect(run.stdout).toMatch(/^hidden_rate\s+\d+\.\d+\s+> 90\s+(met|not met)\s+\d+\.\d+\s+(met|not met)$/m);
     expect(run.stdout).toMatch(/^hellinger_mean\s+0\.\d{3}\s+< 0\.1\s+/m);
     expect(run.stdout).toMatch(/\d+ of \d+ targets met; results in .*out$/m);
+  });
+
+  it('writes what finished when the report fails, then names the files and the failed job: exit 1', async () => {
+    // Prepare: the platform's answers, except that its report job is seen to fail once it ends.
+    const out = join(dir, 'out-report-failed');
+    const reportFails: FetchFunction = async (input, init) => {
+      const response = await fetch(input, init);
+      if ((init.method ?? 'GET') !== 'GET' || !/\/avatars\/jobs\/[^/]+$/.test(new URL(input).pathname)) {
+        return response;
+      }
+      const job = (await response.json()) as Partial<AvatarJob>;
+      if (job.kind === 'report' && job.done) Object.assign(job, { status: 'error', exception: 'it broke' });
+      return Response.json(job, { status: response.status });
+    };
+
+    // Act
+    const run = await cli(
+      ['avatars', 'run', wbcd, '--identifier', 'Sample_code_number', '--k', '10', '--ncp', '2', '--out', out],
+      { fetch: reportFails },
+    );
+
+    // Assess: the avatars and both metrics are there, the report is not, and stderr says so.
+    expect(run.code, run.stderr).toBe(EXIT.jobsFailed);
+    expect((await readdir(out)).sort()).toEqual(['privacy.json', 'signal.json', 'wbcd.avatars.csv']);
+    expect(parseCsv(await readFile(join(out, 'wbcd.avatars.csv'), 'utf8'))).toHaveLength(201);
+    expect(run.stderr).toMatch(/^error: the report job \w+ \(report\) ended error: it broke$/m);
+    expect(run.stderr).toMatch(/^ {2}report \w+: error$/m);
+    expect(run.stderr).toMatch(/^ {2}standard \w+: finished$/m);
+    for (const file of ['wbcd.avatars.csv', 'privacy.json', 'signal.json']) {
+      expect(run.stderr).toContain(`written before the failure: ${join(out, file)}`);
+    }
+    expect(run.stdout).toBe('');
+  });
+
+  it('writes nothing when the avatars fail, and says so: exit 1', async () => {
+    // Prepare: a ragged row fails the standard job, and its dependants with it.
+    const ragged = join(dir, 'ragged.csv');
+    await writeFile(ragged, 'a,b,c\n1,2,3\n4,5\n6,7,8\n');
+    const out = join(dir, 'out-ragged');
+
+    // Act
+    const run = await cli(['avatars', 'run', ragged, '--out', out]);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(EXIT.jobsFailed);
+    expect(run.stderr).toMatch(
+      /^error: the standard job \w+ \(standard\) ended error: .*line 3 has 2 fields/m,
+    );
+    expect(run.stderr).toMatch(/^ {2}nothing was written: no job finished$/m);
+    await expect(access(out)).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses an unknown column or a missing file before starting anything: exit 2', async () => {

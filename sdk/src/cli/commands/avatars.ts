@@ -56,6 +56,8 @@ export const avatarCommands: Command[] = [
       '<table>.avatars.csv (the avatars, shuffled), privacy.json, signal.json and report.html; with',
       '--compare, compare.privacy.json and compare.signal.json measure another synthetic table of the',
       'same data (row-aligned with DATA) the same way. The metrics and their targets are printed last.',
+      'When a job fails, what the jobs that finished made is still written, and the error names the',
+      'files written and the job that failed (exit 1).',
     ],
     positionals: [DATA],
     options: {
@@ -100,29 +102,50 @@ export const avatarCommands: Command[] = [
         });
       }
       ctx.note(`set ${runner.setName}: table ${tableName} uploaded`);
-      const jobs = await explained(runner.run(wait));
+      const { jobs, failure } = await runJobs(runner, wait);
 
-      await mkdir(out, { recursive: true });
+      // What finished is written even when a job failed: the avatars of a run whose report failed
+      // are still the avatars.
+      const finished = new Set(jobs.filter((job) => job.status === 'finished').map((job) => job.kind));
       const files: string[] = [];
       const write = async (name: string, content: string) => {
+        await mkdir(out, { recursive: true });
         await writeFile(join(out, name), content);
         files.push(join(out, name));
       };
-      const privacy = await runner.privacyMetrics(tableName, wait);
-      const signal = await runner.signalMetrics(tableName, wait);
-      await write(`${tableName}.avatars.csv`, await runner.shuffledCsv(tableName, wait));
-      await write('privacy.json', `${JSON.stringify(privacy, null, 2)}\n`);
-      await write('signal.json', `${JSON.stringify(signal, null, 2)}\n`);
-      await runner.downloadReport(join(out, 'report.html'), wait);
-      files.push(join(out, 'report.html'));
+      const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+      if (finished.has('standard')) {
+        await write(`${tableName}.avatars.csv`, await runner.shuffledCsv(tableName, wait));
+      }
+      const privacy = finished.has('privacy_metrics')
+        ? await runner.privacyMetrics(tableName, wait)
+        : undefined;
+      if (privacy) await write('privacy.json', json(privacy));
+      const signal = finished.has('signal_metrics') ? await runner.signalMetrics(tableName, wait) : undefined;
+      if (signal) await write('signal.json', json(signal));
+      if (finished.has('report')) {
+        await mkdir(out, { recursive: true });
+        await runner.downloadReport(join(out, 'report.html'), wait);
+        files.push(join(out, 'report.html'));
+      }
+      // Without a failure every job finished, the metrics' included.
+      if (failure || !privacy || !signal) {
+        throw new AvatarJobFailed(failure?.message ?? 'the avatars jobs did not all finish', [
+          ...jobs.map((job) => `${job.kind} ${job.name}: ${job.status}`),
+          ...(files.length > 0
+            ? files.map((file) => `written before the failure: ${file}`)
+            : ['nothing was written: no job finished']),
+          ...(values.compare === undefined ? [] : ['--compare was not measured']),
+        ]);
+      }
       let compared: Comparison | undefined;
       if (values.compare !== undefined) {
         ctx.note(`comparing ${values.compare} with ${tableName}`);
         compared = await explained(
           runner.compare(tableName, await readable(values.compare, '--compare'), wait),
         );
-        await write('compare.privacy.json', `${JSON.stringify(compared.privacy, null, 2)}\n`);
-        await write('compare.signal.json', `${JSON.stringify(compared.signal, null, 2)}\n`);
+        await write('compare.privacy.json', json(compared.privacy));
+        await write('compare.signal.json', json(compared.signal));
       }
 
       const rows = metricRows(privacy, signal, compared);
@@ -132,9 +155,7 @@ export const avatarCommands: Command[] = [
           table: tableName,
           out,
           files,
-          jobs: Object.fromEntries(
-            Object.entries(jobs).map(([kind, job]) => [kind, { name: job.name, status: job.status }]),
-          ),
+          jobs: Object.fromEntries(jobs.map((job) => [job.kind, { name: job.name, status: job.status }])),
           metrics: rows,
         },
         () => renderMetrics(rows, compared !== undefined, out),
@@ -222,12 +243,31 @@ async function explained<T>(promise: Promise<T>): Promise<T> {
         ...error.jobs.map((job) => `${job.kind} ${job.name}: ${job.status}`),
       ]);
     }
-    if (error instanceof AvatarWaitTimeoutError) {
-      throw new WaitTimedOut(error.message, [
-        'the jobs go on; see them with: synthforge jobs list --kind avatars',
-      ]);
-    }
-    throw error;
+    throw timedOut(error);
+  }
+}
+
+/** A wait that ran out as the CLI reports it (exit 4); any other error as it is. */
+function timedOut(error: unknown): unknown {
+  if (!(error instanceof AvatarWaitTimeoutError)) return error;
+  return new WaitTimedOut(error.message, [
+    'the jobs go on; see them with: synthforge jobs list --kind avatars',
+  ]);
+}
+
+/**
+ * Runs the job graph and resolves with its jobs as they ended, in the graph's order; a job that
+ * failed is not thrown but returned as `failure`, so that what finished can still be written.
+ */
+async function runJobs(
+  runner: Runner,
+  wait: RunOptions,
+): Promise<{ jobs: readonly AvatarJob[]; failure?: AvatarJobError }> {
+  try {
+    return { jobs: Object.values(await runner.run(wait)) };
+  } catch (error) {
+    if (error instanceof AvatarJobError) return { jobs: error.jobs, failure: error };
+    throw timedOut(error);
   }
 }
 

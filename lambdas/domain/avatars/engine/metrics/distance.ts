@@ -105,28 +105,29 @@ export function localCloaking(
     walk(tree, records, all, cap, avatarCounts, recordCounts);
   } else {
     const recordsIn = recordsPerNode(tree, n);
-    const radii = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let d = 0; d < dims; d++) {
-        const delta = records.data[i * dims + d]! - synthetic.data[i * dims + d]!;
-        sum += delta * delta;
-      }
-      radii[i] = Math.sqrt(sum);
-    }
-    const inside = new BallCounts(tree, recordsIn, n, radii).run();
     const counts = new Int32Array(2);
     const nearest = new NearestSelection();
-    for (let i = 0; i < n; i++) {
-      if (inside.total[i]! > cap) {
-        nearest.count(tree, recordsIn, n, records.data, i * dims, i, radii[i]!, cap, counts);
+    // Records in tree order: consecutive queries then walk the same nodes while they are in cache.
+    for (let p = 0; p < tree.count; p++) {
+      const i = tree.order[p]!;
+      if (i >= n) continue;
+      const offset = i * dims;
+      let sum = 0;
+      for (let d = 0; d < dims; d++) {
+        const delta = records.data[offset + d]! - synthetic.data[offset + d]!;
+        sum += delta * delta;
+      }
+      const radius = Math.sqrt(sum);
+      countWithin(tree, recordsIn, n, records.data, offset, radius, counts, cap);
+      if (counts[0]! + counts[1]! > cap) {
+        nearest.count(tree, recordsIn, n, records.data, offset, i, radius, cap, counts);
         recordCounts[i] = counts[0]!;
         avatarCounts[i] = counts[1]!;
         continue;
       }
       // The counts include the record itself (distance 0) and its own synthetic row (distance r).
-      recordCounts[i] = inside.records[i]! - 1;
-      avatarCounts[i] = inside.total[i]! - inside.records[i]! - 1;
+      recordCounts[i] = counts[0]! - 1;
+      avatarCounts[i] = counts[1]! - 1;
     }
   }
 
@@ -154,148 +155,6 @@ function recordsPerNode(tree: KdTree, n: number): Int32Array {
     }
   }
   return counts;
-}
-
-/**
- * For every record i, the points of the tree (records, and all points) at distance ≤ radii[i] from
- * it, by a dual-tree search: the tree's nodes are paired with themselves, and a pair whose boxes are
- * entirely within the smallest radius of the query node's records is counted for all of them at
- * once, a pair entirely beyond the largest radius skipped, only the remaining leaf pairs compared
- * point by point. Box bounds are computed per dimension from the same coordinates as the points'
- * differences, and rounding is monotone, so no point's computed distance crosses a bound: the
- * counts are exactly those of point-by-point distances (query − point, summed in dimension order,
- * `Math.sqrt`), which kNN uses. A large ball then costs about its surface in node pairs.
- */
-class BallCounts {
-  /** Per tree node: the smallest and largest radius of its records (+∞/−∞ without records). */
-  private readonly minRadius: Float64Array;
-  private readonly maxRadius: Float64Array;
-  /** Counts added to every record of a node, pushed down to the records at the end. */
-  private readonly nodeTotal: Int32Array;
-  private readonly nodeRecords: Int32Array;
-  /** Per tree position, the counts made point by point. */
-  private readonly pointTotal: Int32Array;
-  private readonly pointRecords: Int32Array;
-  private readonly radiusAt: Float64Array;
-
-  constructor(
-    private readonly tree: KdTree,
-    private readonly recordsIn: Int32Array,
-    private readonly n: number,
-    radii: Float64Array,
-  ) {
-    const { nodeCount, firstLeaf, starts, ends, order, count } = tree;
-    this.radiusAt = new Float64Array(count).fill(Number.NaN);
-    for (let p = 0; p < count; p++) if (order[p]! < n) this.radiusAt[p] = radii[order[p]!]!;
-    this.minRadius = new Float64Array(nodeCount).fill(Number.POSITIVE_INFINITY);
-    this.maxRadius = new Float64Array(nodeCount).fill(Number.NEGATIVE_INFINITY);
-    for (let node = nodeCount - 1; node >= 0; node--) {
-      if (node >= firstLeaf) {
-        for (let p = starts[node]!; p < ends[node]!; p++) {
-          const radius = this.radiusAt[p]!;
-          if (Number.isNaN(radius)) continue;
-          if (radius < this.minRadius[node]!) this.minRadius[node] = radius;
-          if (radius > this.maxRadius[node]!) this.maxRadius[node] = radius;
-        }
-      } else {
-        this.minRadius[node] = Math.min(this.minRadius[2 * node + 1]!, this.minRadius[2 * node + 2]!);
-        this.maxRadius[node] = Math.max(this.maxRadius[2 * node + 1]!, this.maxRadius[2 * node + 2]!);
-      }
-    }
-    this.nodeTotal = new Int32Array(nodeCount);
-    this.nodeRecords = new Int32Array(nodeCount);
-    this.pointTotal = new Int32Array(count);
-    this.pointRecords = new Int32Array(count);
-  }
-
-  /** The counts per record (by original index). */
-  run(): { total: Int32Array; records: Int32Array } {
-    const { tree, n } = this;
-    if (tree.count > 0) this.visit(0, 0);
-    // Push the node counts down to the leaves, then onto each of their records.
-    for (let node = 0; node < tree.firstLeaf; node++) {
-      for (const child of [2 * node + 1, 2 * node + 2]) {
-        this.nodeTotal[child]! += this.nodeTotal[node]!;
-        this.nodeRecords[child]! += this.nodeRecords[node]!;
-      }
-    }
-    const total = new Int32Array(n);
-    const records = new Int32Array(n);
-    for (let node = tree.firstLeaf; node < tree.nodeCount; node++) {
-      for (let p = tree.starts[node]!; p < tree.ends[node]!; p++) {
-        const index = tree.order[p]!;
-        if (index >= n) continue;
-        total[index] = this.pointTotal[p]! + this.nodeTotal[node]!;
-        records[index] = this.pointRecords[p]! + this.nodeRecords[node]!;
-      }
-    }
-    return { total, records };
-  }
-
-  private visit(query: number, reference: number): void {
-    const { tree } = this;
-    if (this.maxRadius[query]! < 0) return;
-    const { dims, bounds, firstLeaf, starts, ends } = tree;
-    const qBox = query * 2 * dims;
-    const rBox = reference * 2 * dims;
-    let near = 0;
-    let far = 0;
-    for (let d = 0; d < dims; d++) {
-      const qLow = bounds[qBox + d]!;
-      const qHigh = bounds[qBox + dims + d]!;
-      const rLow = bounds[rBox + d]!;
-      const rHigh = bounds[rBox + dims + d]!;
-      const gap = rLow > qHigh ? rLow - qHigh : qLow > rHigh ? qLow - rHigh : 0;
-      near += gap * gap;
-      const reach = Math.max(rHigh - qLow, qHigh - rLow);
-      far += reach * reach;
-    }
-    if (Math.sqrt(near) > this.maxRadius[query]!) return;
-    if (Math.sqrt(far) <= this.minRadius[query]!) {
-      this.nodeTotal[query]! += ends[reference]! - starts[reference]!;
-      this.nodeRecords[query]! += this.recordsIn[reference]!;
-      return;
-    }
-    const queryLeaf = query >= firstLeaf;
-    const referenceLeaf = reference >= firstLeaf;
-    if (queryLeaf && referenceLeaf) {
-      this.leafPair(query, reference);
-      return;
-    }
-    const splitQuery =
-      !queryLeaf && (referenceLeaf || ends[query]! - starts[query]! >= ends[reference]! - starts[reference]!);
-    if (splitQuery) {
-      this.visit(2 * query + 1, reference);
-      this.visit(2 * query + 2, reference);
-    } else {
-      this.visit(query, 2 * reference + 1);
-      this.visit(query, 2 * reference + 2);
-    }
-  }
-
-  private leafPair(query: number, reference: number): void {
-    const { dims, data, order, starts, ends } = this.tree;
-    const n = this.n;
-    for (let a = starts[query]!; a < ends[query]!; a++) {
-      const radius = this.radiusAt[a]!;
-      if (Number.isNaN(radius)) continue;
-      let total = 0;
-      let records = 0;
-      for (let b = starts[reference]!; b < ends[reference]!; b++) {
-        let sum = 0;
-        for (let d = 0; d < dims; d++) {
-          const delta = data[a * dims + d]! - data[b * dims + d]!;
-          sum += delta * delta;
-        }
-        if (Math.sqrt(sum) <= radius) {
-          total++;
-          if (order[b]! < n) records++;
-        }
-      }
-      this.pointTotal[a]! += total;
-      this.pointRecords[a]! += records;
-    }
-  }
 }
 
 /**
