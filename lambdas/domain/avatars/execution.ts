@@ -70,7 +70,10 @@ export function chooseCompute(
   settings: AvatarComputeSettings,
   inputBytes: number,
 ): { compute: AvatarCompute; runner: AvatarExecutionInput['runner'] } | undefined {
-  const size = `${(inputBytes / 1e6).toFixed(1)} MB of CSV`;
+  const size =
+    inputBytes < 1e6
+      ? `${Math.ceil(inputBytes / 1e3)} kB of CSV`
+      : `${(inputBytes / 1e6).toFixed(1)} MB of CSV`;
   if (settings.mode === 'local') {
     if (inputBytes > settings.maxInputBytes.large) return undefined;
     return {
