@@ -476,7 +476,7 @@ async function endToEndRatioRow(options: B13Options, at100k: AvatarMeasurement |
     note:
       `n=${project.length} rounds ABAB, in this process; reference = csv-parse records as objects, ` +
       `ml-matrix SVD of the dense FAMD matrix, brute-force kNN (${fmt(knn)} s of it), same weights, ` +
-      `inverse, shuffle, CSV string; measured at 10k because its O(n²) kNN takes minutes at 100k` +
+      `barycentres in the full space, shuffle, CSV string; measured at 10k because its O(n²) kNN takes minutes at 100k` +
       derived,
   });
 }
