@@ -25,7 +25,7 @@ import { avatarKeys } from './keys.ts';
 import { parseResources } from './parse-resources.ts';
 import { avatarJobPath, presentAvatarJob, WAITING_MESSAGE } from './present.ts';
 import { type AvatarSet, documentsOf, parametersOf } from './resources.ts';
-import { openAvatarJobs } from './workflow-tasks.ts';
+import { openAvatarJobsSince } from './workflow-tasks.ts';
 
 export interface AvatarsServiceDeps {
   engine: JobsEngine;
@@ -235,9 +235,9 @@ export class AvatarsService {
    */
   async cancel(tenant: string, id: string): Promise<AvatarJob> {
     const { engine } = this.deps;
-    await this.#job(tenant, id);
+    const job = await this.#job(tenant, id);
     const cancelled = await engine.cancel(tenant, id);
-    const open = await openAvatarJobs(engine, tenant);
+    const open = await openAvatarJobsSince(engine, tenant, job.createdAt);
     const toCancel = new Set<string>([id]);
     let grew = true;
     while (grew) {

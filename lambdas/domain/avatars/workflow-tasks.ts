@@ -19,6 +19,9 @@ import type { AvatarEnginePort } from './compute.ts';
 import { type AvatarJobRecord, PARENT_ERROR } from './job-record.ts';
 import { READY_MESSAGE, WAITING_MESSAGE } from './present.ts';
 
+/** How far clocks of two functions may differ, at most, for the dependants' lookup. */
+const CLOCK_MARGIN_MS = 5 * 60_000;
+
 export interface AvatarTaskDeps {
   engine: JobsEngine;
   blobs: Pick<BlobStore, 'get' | 'put'>;
@@ -139,13 +142,15 @@ async function wake(callbacks: TaskCallbacks, token: string): Promise<void> {
 
 /** Wakes the open jobs that depend on this one, so that each decides again. */
 export async function release(deps: AvatarTaskDeps, input: StepInput): Promise<{ woken: number }> {
-  const open = await openAvatarJobs(deps.engine, input.tenant);
+  const job = await deps.engine.store.get(input.tenant, input.jobId);
+  if (!job) return { woken: 0 };
+  const open = await openAvatarJobsSince(deps.engine, input.tenant, job.createdAt);
   let woken = 0;
-  for (const job of open) {
-    if (!job.params.dependsOn.includes(input.jobId)) continue;
+  for (const dependant of open) {
+    if (!dependant.params.dependsOn.includes(input.jobId)) continue;
     // The list is read from an index that may lag; the job itself is read as it is now, so that the
     // token its current wait holds is the one sent back.
-    const current = await deps.engine.store.get(job.tenant, job.id);
+    const current = await deps.engine.store.get(dependant.tenant, dependant.id);
     const token = current && isJobOfKind(current, 'avatars') ? current.avatars.waitToken : undefined;
     if (!token || isTerminal(current!.status)) continue;
     await wake(deps.callbacks, token);
@@ -154,23 +159,33 @@ export async function release(deps: AvatarTaskDeps, input: StepInput): Promise<{
   return { woken };
 }
 
-/** The tenant's avatar jobs that have not ended (a tenant has few: they are read page by page). */
-export async function openAvatarJobs(engine: JobsEngine, tenant: string): Promise<AvatarJobRecord[]> {
+/**
+ * The tenant's avatar jobs created since about `since` that have not ended. A job's dependants are
+ * created after it, so the jobs that may depend on one are those created since it: its tenant's
+ * history before it is not read. The bound is moved back by a margin, so that two functions whose
+ * clocks differ by a little cannot hide a dependant created right after its parent.
+ */
+export async function openAvatarJobsSince(
+  engine: JobsEngine,
+  tenant: string,
+  since: string,
+): Promise<AvatarJobRecord[]> {
+  const from = new Date(Date.parse(since) - CLOCK_MARGIN_MS).toISOString();
   const open: AvatarJobRecord[] = [];
-  for (const status of ['pending', 'running'] as const) {
-    let cursor: string | undefined;
-    do {
-      const page = await engine.store.list(tenant, {
-        kind: 'avatars',
-        status,
-        limit: 100,
-        ...(cursor ? { cursor } : {}),
-      });
-      open.push(
-        ...page.items.filter((job: JobRecord): job is AvatarJobRecord => isJobOfKind(job, 'avatars')),
-      );
-      cursor = page.nextCursor;
-    } while (cursor);
-  }
-  return open.filter((job) => !isTerminal(job.status));
+  let cursor: string | undefined;
+  do {
+    const page = await engine.store.list(tenant, {
+      kind: 'avatars',
+      since: from,
+      limit: 100,
+      ...(cursor ? { cursor } : {}),
+    });
+    open.push(
+      ...page.items.filter(
+        (job: JobRecord): job is AvatarJobRecord => isJobOfKind(job, 'avatars') && !isTerminal(job.status),
+      ),
+    );
+    cursor = page.nextCursor;
+  } while (cursor);
+  return open;
 }
