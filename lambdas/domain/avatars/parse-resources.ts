@@ -12,6 +12,7 @@ import {
   type AvatarSchemaDocument,
 } from '../../../contracts/avatars.ts';
 import { DomainError } from '../errors.ts';
+import { escapedTableName } from './keys.ts';
 import { type AvatarSet, tablesOf } from './resources.ts';
 
 export type { AvatarSet };
@@ -61,7 +62,18 @@ export function parseResources(text: string): AvatarSet {
       return;
     }
     // Aliases are expanded a bounded number of times: a "billion laughs" set is refused, not expanded.
-    const value: unknown = yamlDocument.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = yamlDocument.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // An alias to no anchor, or aliases that would expand without bound.
+      problems.push({
+        document: position,
+        field: '',
+        message: `not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+      });
+      return;
+    }
     if (value === null || value === undefined) return; // an empty document (a trailing `---`)
     if (typeof value !== 'object' || Array.isArray(value)) {
       problems.push({
@@ -135,6 +147,18 @@ function crossChecks(documents: readonly AvatarDocument[]): Problem[] {
             ...label,
             field: `spec.tables.${index}.name`,
             message: `a second table named ${table.name}`,
+          });
+        // Result files are named after the table as the client escapes it: two names that escape
+        // alike (`a.b` and `a_dot_b`) would write each other's files.
+        const escaped = escapedTableName(table.name);
+        const twin = document.spec.tables
+          .slice(0, index)
+          .find((other) => other.name !== table.name && escapedTableName(other.name) === escaped);
+        if (twin)
+          problems.push({
+            ...label,
+            field: `spec.tables.${index}.name`,
+            message: `tables ${twin.name} and ${table.name} would have result files of the same name (${escaped}.…): rename one`,
           });
         names.add(table.name);
       }
