@@ -286,5 +286,3 @@ export class AvatarsService {
     return parents;
   }
 }
-
-export { avatarJobPath };

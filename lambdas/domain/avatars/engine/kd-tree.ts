@@ -52,13 +52,6 @@ export interface KdTreeKnnOptions {
   readonly excludeSelf?: boolean;
 }
 
-export interface CountWithinOptions {
-  /** Count distance < radius (true) or distance ≤ radius (false, the default). */
-  readonly strict?: boolean;
-  /** Count only base points whose original index is below this. */
-  readonly indexBelow?: number;
-}
-
 const DEFAULT_LEAF_SIZE = 12;
 
 function float64(length: number, shared: boolean): Float64Array {
@@ -394,88 +387,4 @@ export function kdTreeAllKnn(tree: KdTree, k: number): Neighbours {
   const distances = new Float64Array(tree.count * k);
   knnSearch(tree, tree.data, tree.order, 0, tree.count, k, true, indices, distances);
   return { indices, distances, count: tree.count, k };
-}
-
-/**
- * How many tree points lie within `radius` of `point` (read from `point[offset ..]`, `tree.dims`
- * numbers): distance ≤ radius, or < radius with `strict`. The distance is the one kNN returns,
- * `Math.sqrt` of the squared sum, so a radius taken from a kNN result compares exactly: "at the
- * same distance" is `count(≤ r) − count(< r)`. `indexBelow` restricts the count to original indices
- * below it (ties among equal distances go to the lower index). Whole nodes inside the radius are
- * counted without visiting their points, so a dense ball costs about its surface, not its volume.
- */
-export function kdTreeCountWithin(
-  tree: KdTree,
-  point: ArrayLike<number>,
-  radius: number,
-  options: CountWithinOptions & { readonly offset?: number } = {},
-): number {
-  const { dims, bounds, data, order, starts, ends, minIndex, maxIndex, firstLeaf } = tree;
-  const strict = options.strict ?? false;
-  const below = options.indexBelow ?? 0x7fffffff;
-  const offset = options.offset ?? 0;
-  if (Number.isNaN(radius)) throw new Error('radius is NaN');
-  const stack = new Int32Array(64);
-  let top = 1;
-  stack[0] = 0;
-  let total = 0;
-  while (top > 0) {
-    const node = stack[--top]!;
-    if (minIndex[node]! >= below) continue;
-    const box = node * 2 * dims;
-    let near = 0;
-    let far = 0;
-    for (let d = 0; d < dims; d++) {
-      const value = point[offset + d]!;
-      const low = bounds[box + d]!;
-      const high = bounds[box + dims + d]!;
-      const gap = value < low ? low - value : value > high ? value - high : 0;
-      near += gap * gap;
-      // The farthest corner, rounded the way each point's own difference is.
-      const reach = Math.max(value - low, high - value);
-      far += reach * reach;
-    }
-    const nearDistance = Math.sqrt(near);
-    if (strict ? nearDistance >= radius : nearDistance > radius) continue;
-    const farDistance = Math.sqrt(far);
-    if ((strict ? farDistance < radius : farDistance <= radius) && maxIndex[node]! < below) {
-      total += ends[node]! - starts[node]!;
-      continue;
-    }
-    if (node < firstLeaf) {
-      stack[top++] = 2 * node + 1;
-      stack[top++] = 2 * node + 2;
-      continue;
-    }
-    for (let p = starts[node]!; p < ends[node]!; p++) {
-      if (order[p]! >= below) continue;
-      let sum = 0;
-      for (let d = 0; d < dims; d++) {
-        const delta = point[offset + d]! - data[p * dims + d]!;
-        sum += delta * delta;
-      }
-      const distance = Math.sqrt(sum);
-      if (strict ? distance < radius : distance <= radius) total++;
-    }
-  }
-  return total;
-}
-
-/**
- * For each query i, `kdTreeCountWithin(tree, query i, radii[i], options)`: the per-row counts a
- * metric such as local cloaking needs (each record against the distance to its own avatar).
- */
-export function kdTreeCountWithinEach(
-  tree: KdTree,
-  queries: Points,
-  radii: Float64Array,
-  options: CountWithinOptions = {},
-): Int32Array {
-  if (queries.dims !== tree.dims) throw new Error(`dimension mismatch: ${tree.dims} and ${queries.dims}`);
-  if (radii.length !== queries.count) throw new Error(`${radii.length} radii for ${queries.count} queries`);
-  const counts = new Int32Array(queries.count);
-  for (let q = 0; q < queries.count; q++) {
-    counts[q] = kdTreeCountWithin(tree, queries.data, radii[q]!, { ...options, offset: q * queries.dims });
-  }
-  return counts;
 }

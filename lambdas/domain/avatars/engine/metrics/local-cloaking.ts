@@ -132,8 +132,9 @@ function recordsPerNode(tree: KdTree, n: number): Int32Array {
 
 /**
  * Writes to `out` the records (`out[0]`) and synthetic rows (`out[1]`) at distance ≤ radius of the
- * point at `point[offset ..]`: `kdTreeCountWithin`'s search (the same distances, the same bounds),
- * counting both kinds in one pass instead of two. Once more than `limit` are found it stops, the
+ * point at `point[offset ..]`, with the distances kNN computes (so a radius taken from a kNN result
+ * compares exactly), counting both kinds in one pass; whole nodes inside the radius are counted
+ * without visiting their points. Once more than `limit` are found it stops, the
  * counts then only telling that there are more: a crowded ball costs about `limit` points, not its size.
  */
 function countWithin(

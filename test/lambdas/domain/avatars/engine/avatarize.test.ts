@@ -3,7 +3,6 @@
  * avatars reproduced in what can be checked (the share of rows equal to their original, hidden rate
  * and local cloaking with the paper's metric setup, the Hellinger mean).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { avatarize, mixRows } from '../../../../../lambdas/domain/avatars/engine/avatarize.ts';
@@ -12,28 +11,15 @@ import { computePrivacy } from '../../../../../lambdas/domain/avatars/engine/met
 import { computeSignal } from '../../../../../lambdas/domain/avatars/engine/metrics/signal.ts';
 import { createRandom } from '../../../../../lambdas/domain/avatars/engine/rng.ts';
 import type { Column, Table } from '../../../../../lambdas/domain/avatars/engine/table.ts';
+import { dataFile, WBCD_COLUMNS } from './support.ts';
 
-const WBCD = readFileSync(
-  new URL('../../../../../../shared/data/avatars/breast_cancer_wisconsin.csv', import.meta.url),
-);
-const COLUMNS = [
-  'Clump_Thickness',
-  'Uniformity_of_Cell_Size',
-  'Uniformity_of_Cell_Shape',
-  'Marginal_Adhesion',
-  'Single_Epithelial_Cell_Size',
-  'Bare_Nuclei',
-  'Bland_Chromatin',
-  'Normal_Nucleoli',
-  'Mitoses',
-  'Class',
-];
+const WBCD = dataFile('breast_cancer_wisconsin.csv');
 
 /** WBCD as the paper avatarized it: every column a category. */
 const wbcdCategorical = () =>
   parseTable(WBCD, {
     dropColumns: ['Sample_code_number'],
-    types: Object.fromEntries(COLUMNS.map((name) => [name, 'category'])),
+    types: Object.fromEntries(WBCD_COLUMNS.map((name) => [name, 'category'])),
   });
 
 /** A categorical WBCD table as the paper's metrics read it: nine integers and `Class` a category. */

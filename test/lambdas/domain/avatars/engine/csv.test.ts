@@ -21,27 +21,10 @@ import type {
   Table,
 } from '../../../../../lambdas/domain/avatars/engine/table.ts';
 import { isMissingText, sortLevels } from '../../../../../lambdas/domain/avatars/engine/typing.ts';
-
-function dataFile(name: string): Uint8Array {
-  const path = fileURLToPath(new URL(`../../../../../../shared/data/avatars/${name}`, import.meta.url));
-  expect(existsSync(path), `${path} holds the avatar paper's data sets (../shared/data/avatars)`).toBe(true);
-  return readFileSync(path);
-}
+import { column, dataFile, numbers, texts, WBCD_COLUMNS } from './support.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const read = (text: string, options: ParseOptions = {}): Table => parseTable(bytes(text), options);
-
-function column(table: Table, name: string): Column {
-  const found = table.columns.find((candidate) => candidate.name === name);
-  if (found === undefined) throw new Error(`no column ${name}`);
-  return found;
-}
-const numbers = (table: Table, name: string): number[] =>
-  Array.from((column(table, name) as NumberColumn).values);
-function texts(table: Table, name: string): (string | null)[] {
-  const { codes, levels } = column(table, name) as CategoryColumn;
-  return Array.from(codes, (code) => (code < 0 ? null : levels[code]!));
-}
 
 /** The error `act` throws, for its code, message and place to be checked. */
 function tableError(act: () => unknown): TableError {
@@ -63,18 +46,7 @@ describe('parseTable on the avatar paper data sets', () => {
 
     // Assess
     expect(table.rowCount).toBe(683);
-    expect(table.columns.map((c) => c.name)).toEqual([
-      'Clump_Thickness',
-      'Uniformity_of_Cell_Size',
-      'Uniformity_of_Cell_Shape',
-      'Marginal_Adhesion',
-      'Single_Epithelial_Cell_Size',
-      'Bare_Nuclei',
-      'Bland_Chromatin',
-      'Normal_Nucleoli',
-      'Mitoses',
-      'Class',
-    ]);
+    expect(table.columns.map((c) => c.name)).toEqual([...WBCD_COLUMNS]);
     expect(table.columns.every((c) => c.type === 'int')).toBe(true);
     expect(table.columns.map((c) => (c as NumberColumn).values[0])).toEqual([5, 1, 1, 1, 2, 1, 3, 1, 1, 2]);
     expect(new Set(numbers(table, 'Class'))).toEqual(new Set([2, 4]));

@@ -17,20 +17,9 @@ import type {
   NumberColumn,
   Table,
 } from '../../../../../lambdas/domain/avatars/engine/table.ts';
+import { column, numbers, texts } from './support.ts';
 
 const METHODS: readonly ImputationMethod[] = ['mean', 'median', 'mode', 'knn', 'fast_knn'];
-
-function column(table: Table, name: string): Column {
-  const found = table.columns.find((candidate) => candidate.name === name);
-  if (found === undefined) throw new Error(`no column ${name}`);
-  return found;
-}
-const numbers = (table: Table, name: string): number[] =>
-  Array.from((column(table, name) as NumberColumn).values);
-function texts(table: Table, name: string): (string | null)[] {
-  const { codes, levels } = column(table, name) as CategoryColumn;
-  return Array.from(codes, (code) => (code < 0 ? null : levels[code]!));
-}
 
 /** Every cell of a table as a number (a category as its code), missing as NaN, for comparisons. */
 const cellsOf = (c: Column): number[] =>

@@ -3,8 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   buildKdTree,
   kdTreeAllKnn,
-  kdTreeCountWithin,
-  kdTreeCountWithinEach,
   kdTreeKnn,
 } from '../../../../../lambdas/domain/avatars/engine/kd-tree.ts';
 import { bruteForceAllKnn, bruteForceKnn } from '../../../../../lambdas/domain/avatars/engine/knn.ts';
@@ -164,81 +162,5 @@ describe('kdTreeKnn', () => {
     // Assess
     expect(tree.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(kdTreeAllKnn(tree, 2)).toEqual(bruteForceAllKnn(base, 2));
-  });
-});
-
-describe('kdTreeCountWithin', () => {
-  /** The brute-force count the tree must match, on the same distance kNN reports. */
-  function bruteCount(
-    base: Points,
-    query: Points,
-    row: number,
-    radius: number,
-    strict: boolean,
-    below: number,
-  ) {
-    let count = 0;
-    for (let b = 0; b < Math.min(base.count, below); b++) {
-      let sum = 0;
-      for (let d = 0; d < base.dims; d++) {
-        const delta = query.data[row * base.dims + d]! - base.data[b * base.dims + d]!;
-        sum += delta * delta;
-      }
-      const distance = Math.sqrt(sum);
-      if (strict ? distance < radius : distance <= radius) count++;
-    }
-    return count;
-  }
-
-  it('counts the points a brute force counts, at radii equal to actual distances', () => {
-    fc.assert(
-      fc.property(cloud, fc.boolean(), fc.nat(), (drawn, strict, belowSeed) => {
-        // Prepare: each point's radius is its distance to another point, so ties sit on the edge.
-        const { cloudPoints } = draw(drawn);
-        const n = cloudPoints.count;
-        const tree = buildKdTree(cloudPoints, { leafSize: drawn.leafSize });
-        const radii = bruteForceKnn(cloudPoints, cloudPoints, 1, { excludeSelf: true }).distances.map(
-          (distance, row) => distance * (1 + (row % 3)),
-        );
-        const below = belowSeed % (n + 1);
-
-        // Act
-        const counts = kdTreeCountWithinEach(tree, cloudPoints, radii, { strict, indexBelow: below });
-
-        // Assess
-        const expected = Int32Array.from({ length: n }, (_, row) =>
-          bruteCount(cloudPoints, cloudPoints, row, radii[row]!, strict, below),
-        );
-        expect(counts).toEqual(expected);
-      }),
-    );
-  });
-
-  it('tells the points at exactly a distance apart from those closer', () => {
-    // Prepare: around the origin, two points at distance 5, one at 1, one at 0.
-    const tree = buildKdTree(
-      points([
-        [3, 4],
-        [0, 1],
-        [0, 0],
-        [-4, 3],
-        [6, 8],
-      ]),
-    );
-
-    // Act
-    const closer = kdTreeCountWithin(tree, [0, 0], 5, { strict: true });
-    const within = kdTreeCountWithin(tree, [0, 0], 5);
-    const withinBelow3 = kdTreeCountWithin(tree, [0, 0], 5, { indexBelow: 3 });
-
-    // Assess
-    expect(closer).toBe(2);
-    expect(within).toBe(4);
-    expect(withinBelow3).toBe(3);
-  });
-
-  it('reads the query from an offset in a larger array', () => {
-    const tree = buildKdTree(points([[0], [1], [2], [10]]));
-    expect(kdTreeCountWithin(tree, Float64Array.of(99, 99, 1.5), 0.5, { offset: 2 })).toBe(2);
   });
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
@@ -20,8 +19,7 @@ import type {
   Points,
   Table,
 } from '../../../../../lambdas/domain/avatars/engine/table.ts';
-
-const DATA = new URL('../../../../../../shared/data/avatars/', import.meta.url);
+import { dataFile, WBCD_FEATURES } from './support.ts';
 
 const numeric = (name: string, values: number[], type: NumberColumn['type'] = 'numeric'): NumberColumn => ({
   name,
@@ -667,18 +665,8 @@ describe('inverseTransform', () => {
 });
 
 describe('WBCD (breast_cancer_wisconsin.csv)', () => {
-  const bytes = readFileSync(new URL('breast_cancer_wisconsin.csv', DATA));
-  const features = [
-    'Clump_Thickness',
-    'Uniformity_of_Cell_Size',
-    'Uniformity_of_Cell_Shape',
-    'Marginal_Adhesion',
-    'Single_Epithelial_Cell_Size',
-    'Bare_Nuclei',
-    'Bland_Chromatin',
-    'Normal_Nucleoli',
-    'Mitoses',
-  ];
+  const bytes = dataFile('breast_cancer_wisconsin.csv');
+  const features = WBCD_FEATURES;
 
   it('projects its ten integer columns by PCA, two thirds of the variance on the first axis', () => {
     // Prepare
