@@ -333,6 +333,8 @@ export const AvatarCompute = z
   .object({
     target: z.enum(['lambda', 'processing', 'local']),
     memory_mb: z.number().int().optional(),
+    /** A SageMaker Processing job's instance type. */
+    instance_type: z.string().optional(),
     reason: z.string(),
   })
   .openapi('AvatarCompute');

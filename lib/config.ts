@@ -19,6 +19,11 @@ import {
 } from '../contracts/inference-models.ts';
 import { ECR_IMAGE_URI, ImageGenerationConfigSchema, INSTANCE_TYPE } from '../contracts/models.ts';
 import { TrainingConfigSchema } from '../contracts/training.ts';
+import {
+  DEFAULT_PROCESSING_INSTANCE_TYPE,
+  DEFAULT_PROCESSING_MAX_RUNTIME_SECONDS,
+  PROCESSING_INSTANCE_MEMORY_MB,
+} from '../lambdas/domain/avatars/execution.ts';
 import { DEFAULT_KEY_CACHE_TTL_SECONDS, MAX_KEY_CACHE_TTL_SECONDS } from '../lambdas/domain/keys.ts';
 import { REPO_ROOT } from './paths.ts';
 
@@ -266,6 +271,37 @@ const InferenceConfigSchema = z
 export type InferenceConfig = z.output<typeof InferenceConfigSchema>;
 export type EmdConfig = InferenceConfig['emd'];
 
+/**
+ * Seed 004's avatar jobs. Tables up to what the 10 GB function holds run in Lambda whatever this
+ * says; larger ones run as SageMaker Processing jobs on the avatarizer image
+ * (containers/avatarizer), which has no public image: a stage without `processingImage` refuses
+ * them with the limit (lib/families/avatars.ts).
+ */
+const AvatarsConfigSchema = z
+  .object({
+    /** The avatarizer image you built and pushed (containers/avatarizer), in ECR. */
+    processingImage: z
+      .string()
+      .regex(ECR_IMAGE_URI, 'an ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>')
+      .optional(),
+    /** The one instance a processing job runs on: its memory bounds the largest job. */
+    processingInstanceType: z
+      .string()
+      .refine((type) => PROCESSING_INSTANCE_MEMORY_MB[type] !== undefined, {
+        message: `one of the instance types for avatar processing jobs: ${Object.keys(PROCESSING_INSTANCE_MEMORY_MB).join(', ')}`,
+      })
+      .default(DEFAULT_PROCESSING_INSTANCE_TYPE),
+    /** A processing job is stopped (and its avatar job fails) past this many hours. */
+    processingMaxRuntimeHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24)
+      .default(DEFAULT_PROCESSING_MAX_RUNTIME_SECONDS / 3600),
+  })
+  .strict();
+export type AvatarsConfig = z.output<typeof AvatarsConfigSchema>;
+
 export const StageConfigSchema = z
   .object({
     /** The stage name: `SynthForge-<stage>` is the stack, `<stage>` the API stage. */
@@ -325,6 +361,8 @@ export const StageConfigSchema = z
     ).prefault({}),
     /** Seed 003's inference gateway: Bedrock models, the EMD models' endpoint (off by default). */
     inference: InferenceConfigSchema.prefault({}),
+    /** Seed 004's avatar jobs: the avatarizer image that runs those too large for Lambda (none by default). */
+    avatars: AvatarsConfigSchema.prefault({}),
     /** Subscribed to the alarm topic when set. */
     alarmEmail: z.email().optional(),
   })

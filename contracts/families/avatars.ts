@@ -20,10 +20,12 @@ export const avatarsFamily = defineFamily({
         'AwaitAvatarParentsFunctionArn',
         'RunAvatarJobFunctionArn',
         'RunLargeAvatarJobFunctionArn',
+        'PrepareAvatarProcessingFunctionArn',
+        'RecordAvatarProcessingFunctionArn',
         'ReleaseAvatarDependantsFunctionArn',
         'FailJobFunctionArn',
       ],
-      serviceSubstitutions: [],
+      serviceSubstitutions: ['AvatarProcessingRoleArn', 'AvatarizerImageUri'],
     },
   },
 });

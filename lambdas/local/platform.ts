@@ -74,6 +74,12 @@ export interface LocalPlatformOptions {
   webSocketLimits?: LocalWebSocketOptions['limits'];
   /** The local training host's settings (tests: a short checkpoint sync, fewer torch threads). */
   training?: Pick<LocalTrainingHostOptions, 'checkpointSyncMs' | 'stopGraceMs' | 'env' | 'python'>;
+  /**
+   * Avatar jobs (seed 004): those reading more CSV than `workerThreadsMaxInputBytes` (default: what
+   * the deployed 10 GB function takes) run as local SageMaker Processing jobs of the avatarizer's
+   * code, as a deployed stage runs them (tests: 0 sends every job that way).
+   */
+  avatars?: { workerThreadsMaxInputBytes?: number };
   /** Submissions are refused (503) while the disk holding the data has less free. Default 64 MiB. */
   minFreeBytes?: number;
   /** Tests: how free space is measured (default: statfs of the data folder). */

@@ -3,16 +3,37 @@
  * a set of YAML resources. The function behind the avatars routes keeps the sets, presigns the
  * uploads and the results, and starts one execution of the avatars machine per job; the machine
  * (statemachines/avatars.asl.json) waits for the job's parents (a task token its parents send back),
- * runs the engine in a function of 4 GB or of 10 GB (the runner chosen when the job was created), and
- * wakes the job's dependants.
+ * runs the engine where the job's tables fit (the runner chosen when the job was created), and wakes
+ * the job's dependants:
+ *
+ * - in a function of 4 GB (Run) or of 10 GB (RunLarge);
+ * - above that, as a SageMaker Processing job on the avatarizer image (containers/avatarizer), between
+ *   PrepareProcessing (the job's spec and the manifest of its inputs under
+ *   `<tenant>/avatars/processing/<job>/`) and RecordProcessing (the job completed from the outcome the
+ *   container left among its results). The image has no public build: only a stage that sets
+ *   `avatars.processingImage` gets the execution role SageMaker assumes and the machine's permission
+ *   to run `sfa-*` processing jobs; elsewhere the API refuses such jobs with the limit, and the two
+ *   steps and the Process state are there but never reached.
+ *
+ * Every object is in the outputs bucket, SSE-S3 (lib/constructs/data.ts): no key to grant for them.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import {
+  Policy,
+  PolicyStatement,
+  type PolicyStatementProps,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { avatarsFamily } from '../../contracts/families/avatars.ts';
 import { defaultComputeSettings } from '../../lambdas/domain/avatars/execution.ts';
-import { JOB_SUBMISSION_ACTIONS } from '../constructs/data.ts';
+import { PROCESSING_JOB_NAME_PREFIX } from '../../lambdas/domain/avatars/processing.ts';
+import type { AvatarsConfig } from '../config.ts';
+import { type Data, JOB_SUBMISSION_ACTIONS } from '../constructs/data.ts';
 import { type LambdaStateMachine, lambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
+import { type EcrImage, ecrImageOf } from '../ecr-image.ts';
 import { accessPolicyOf, iam5Resource, type NagAcknowledgement } from '../nag.ts';
 import {
   API_FUNCTION,
@@ -33,7 +54,43 @@ const NAG_REASONS = {
     'states:SendTaskSuccess supports no resource-level permission (the Service Authorization Reference lists no resource type for it), so AWS requires Resource "*". The statement allows that one action only, and a call completes nothing without a task token: only the avatars machine\'s AwaitParents step issues the tokens these functions send back, each kept on its tenant\'s job record.',
   stopAvatarExecutions:
     'Cancelling an avatar job stops its execution and those of the jobs that depend on it, each named after its job id, known only at run time; the resource is limited to executions of the one avatars state machine.',
+  prepareObjects:
+    "PrepareProcessing sizes the objects an avatar job reads (HeadObject, which GetObject allows) under keys chosen at run time: its set's copy (<tenant>/avatars/sets/<set>/jobs/<job>.json), its tables (<tenant>/avatars/files/<file>) and its parents' results (<tenant>/avatars/results/<parent>/...), and writes the job's spec and manifest under <tenant>/avatars/processing/<job>/; the statements allow GetObject on those three shapes and PutObject on the processing one only, in the one outputs bucket.",
+  recordObjects:
+    "RecordProcessing reads the outcome a processing job left among its results (<tenant>/avatars/results/<job>/_outcome.json), gives each result file its content type back by copying it onto itself, removes the outcome (and the results of a job cancelled meanwhile) and the job's spec and manifest (<tenant>/avatars/processing/<job>/), all keys chosen at run time; the statements allow Get/Put/DeleteObject on results and DeleteObject on the processing shape only, in the one outputs bucket.",
+  processingJobs:
+    'Step Functions creates, waits on (describe, tags) and stops the SageMaker Processing job of each avatar job too large for Lambda, named sfa-<job id>-<attempt> at run time; the statement allows only those processing actions, only on processing jobs named sfa-* in this account and region.',
+  processingInputs:
+    "SageMaker downloads a processing job's spec and manifest (<tenant>/avatars/processing/<job>/) and the objects the manifest lists, the job's tables (<tenant>/avatars/files/<file>) and its parents' results (<tenant>/avatars/results/<parent>/...), under keys chosen at run time; the statements allow GetObject on those three shapes only, in the one outputs bucket.",
+  processingOutputs:
+    "SageMaker uploads the container's results folder to the job's results (<tenant>/avatars/results/<job>/...), a key chosen at run time; the statement allows only PutObject/AbortMultipartUpload there (and GetObject, for the parents' results a job reads), in the one outputs bucket.",
+  processingRegistryAndMetrics:
+    'ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level permissions, so AWS requires Resource "*"; the image is pulled from its one repository only, and metrics are limited by condition to the /aws/sagemaker/ProcessingJobs namespace.',
+  processingLogs:
+    "SageMaker writes each processing job's logs to a stream it names after the job in the account's one /aws/sagemaker/ProcessingJobs log group; the statement is limited to that log group and its streams.",
 } as const;
+
+/** Where SageMaker writes every processing job's logs and metrics (one group for the account). */
+export const PROCESSING_JOBS_LOG_GROUP = '/aws/sagemaker/ProcessingJobs';
+export const PROCESSING_JOBS_METRIC_NAMESPACE = '/aws/sagemaker/ProcessingJobs';
+
+/** The rule Step Functions manages to hear of processing jobs ending (`.sync`). */
+export const PROCESSING_JOBS_EVENT_RULE = 'StepFunctionsGetEventsForSageMakerProcessingJobsRule';
+
+/**
+ * What the avatars machine's Process state is given in a stage without `avatars.processingImage`:
+ * values of the right shape that say why (the state is never reached there, and no role may be
+ * passed). The role ARN stays an ARN, as SageMaker's RoleArn is one, so that the definition
+ * validates whatever Step Functions checks of it.
+ */
+export const NO_PROCESSING_IMAGE = {
+  roleName: 'none-avatars.processingImage-is-not-set',
+  imageUri: 'none: avatars.processingImage is not set',
+} as const;
+
+/** The function timeouts of the steps around a processing job, within their Task states' (120, 300 s). */
+export const PREPARE_PROCESSING_TIMEOUT = Duration.seconds(60);
+export const RECORD_PROCESSING_TIMEOUT = Duration.seconds(240);
 
 /** The memory of the two functions that run the engine: the sizes the API chooses a job's runner by. */
 export const AVATAR_RUNNER_MEMORY_MB = defaultComputeSettings('lambda').memoryMb;
@@ -54,7 +111,24 @@ export interface AvatarTasks {
   readonly awaitParents: SynthForgeFunction;
   readonly run: SynthForgeFunction;
   readonly runLarge: SynthForgeFunction;
+  readonly prepareProcessing: SynthForgeFunction;
+  readonly recordProcessing: SynthForgeFunction;
   readonly release: SynthForgeFunction;
+}
+
+/** What running avatar jobs as SageMaker Processing jobs takes, in a stage with the avatarizer image. */
+export interface AvatarProcessing {
+  /** The stage's `avatars.processingImage` and the repository it is pulled from. */
+  readonly image: EcrImage;
+  /** The execution role SageMaker assumes to run a processing job, and its one policy. */
+  readonly role: Role;
+  readonly rolePolicy: Policy;
+  /** The machine role's statements that run processing jobs (SageMaker, the event rule, PassRole). */
+  readonly jobsPolicy: Policy;
+  /** `processing-job/sfa-*`: the processing jobs the machine may act on. */
+  readonly jobsArn: string;
+  /** `/aws/sagemaker/ProcessingJobs:*`: the streams of the processing jobs' log group. */
+  readonly logStreamsArn: string;
 }
 
 export class AvatarsFamily extends Construct implements FamilyConstruct<typeof avatarsFamily> {
@@ -63,8 +137,15 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
   readonly stateMachines: { readonly avatars: LambdaStateMachine };
   readonly cancellable: readonly CancellableExecutions[];
   readonly tasks: AvatarTasks;
-  /** `<tenant>/avatars/files/*`, `.../sets/*`, `.../results/*` in the outputs bucket. */
-  readonly objectArns: { readonly files: string; readonly sets: string; readonly results: string };
+  /** `<tenant>/avatars/files/*`, `.../sets/*`, `.../results/*`, `.../processing/*` in the outputs bucket. */
+  readonly objectArns: {
+    readonly files: string;
+    readonly sets: string;
+    readonly results: string;
+    readonly processing: string;
+  };
+  /** Only in a stage with `avatars.processingImage`. */
+  readonly processing: AvatarProcessing | undefined;
 
   constructor(scope: Construct, id: string, props: AvatarsFamilyProps) {
     super(scope, id);
@@ -74,14 +155,20 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
       files: bucket.arnForObjects('*/avatars/files/*'),
       sets: bucket.arnForObjects('*/avatars/sets/*'),
       results: bucket.arnForObjects('*/avatars/results/*'),
+      processing: bucket.arnForObjects('*/avatars/processing/*'),
     };
-    const { files, sets, results } = this.objectArns;
+    const { files, sets, results, processing } = this.objectArns;
 
     // The runtime builds the steps' dependencies together, the blob store included: every step is
-    // given the bucket's name, and only the Run steps (and the API) are granted its objects. The bus
-    // is for the steps that move a job (their Job State Change events).
+    // given the bucket's name, and only the steps that read or write objects (Run, PrepareProcessing,
+    // RecordProcessing) and the API are granted any. The bus is for the steps that move a job (their
+    // Job State Change events).
     const tableEnvironment = { STATE_TABLE: data.stateTable.tableName, OUTPUTS_BUCKET: bucket.bucketName };
     const stepEnvironment = { ...tableEnvironment, EVENT_BUS_NAME: events.bus.eventBusName };
+    // A processing job's StoppingCondition, which PrepareProcessing puts in its request.
+    const processingEnvironment = {
+      AVATAR_PROCESSING_MAX_RUNTIME_SECONDS: String(config.avatars.processingMaxRuntimeHours * 3600),
+    };
 
     const api = new SynthForgeFunction(this, 'AvatarsApi', {
       ...API_FUNCTION,
@@ -180,8 +267,79 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
     };
     const run = runner('RunAvatarJob', AVATAR_RUNNER_MEMORY_MB.standard, 'standard');
     const runLarge = runner('RunLargeAvatarJob', AVATAR_RUNNER_MEMORY_MB.large, 'large tables');
-    this.tasks = { decide, awaitParents, run, runLarge, release };
 
+    // The steps around a processing job run no engine: small functions. They exist in every stage,
+    // as the machine's definition names them whatever the configuration says. Prepare moves the job
+    // to running, sizes its inputs (HeadObject) and writes its spec and manifest.
+    const prepareProcessing = new SynthForgeFunction(this, 'PrepareAvatarProcessing', {
+      entry: 'lambdas/handlers/workflow/prepare-avatar-processing.ts',
+      description:
+        "Avatars workflow: begins a job too large for Lambda and answers its processing job's request",
+      memorySize: 512,
+      timeout: PREPARE_PROCESSING_TIMEOUT,
+      environment: { ...stepEnvironment, ...processingEnvironment },
+      defaults,
+    });
+    data.allowStateTable(prepareProcessing, [
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    events.allowPublish(prepareProcessing);
+    prepareProcessing.allow({
+      sid: 'AvatarObjectsRead',
+      actions: ['s3:GetObject'],
+      resources: [files, sets, results],
+    });
+    prepareProcessing.allow({
+      sid: 'ProcessingInputsWrite',
+      actions: ['s3:PutObject'],
+      resources: [processing],
+    });
+    // A table deleted since the job was created fails the job as missing, not as AccessDenied.
+    prepareProcessing.allow({
+      sid: 'MissingObjectsAre404',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+    });
+
+    // Record reads the outcome, copies each result onto itself (SageMaker uploads them untyped: the
+    // copy gives each its content type back), deletes the outcome, and the spec and the manifest.
+    // It may take a while on large results (server-side copies): 4 minutes, within the state's 300 s.
+    const recordProcessing = new SynthForgeFunction(this, 'RecordAvatarProcessing', {
+      entry: 'lambdas/handlers/workflow/record-avatar-processing.ts',
+      description: "Avatars workflow: completes (or fails) a job from its processing job's outcome",
+      memorySize: 1024,
+      timeout: RECORD_PROCESSING_TIMEOUT,
+      environment: { ...stepEnvironment, ...processingEnvironment },
+      defaults,
+    });
+    data.allowStateTable(recordProcessing, [
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+    ]);
+    events.allowPublish(recordProcessing);
+    recordProcessing.allow({
+      sid: 'ProcessingResults',
+      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      resources: [results],
+    });
+    recordProcessing.allow({
+      sid: 'ProcessingInputsDelete',
+      actions: ['s3:DeleteObject'],
+      resources: [processing],
+    });
+    // A missing outcome is "the job said nothing" (a 404), not AccessDenied.
+    recordProcessing.allow({
+      sid: 'MissingObjectsAre404',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+    });
+    this.tasks = { decide, awaitParents, run, runLarge, prepareProcessing, recordProcessing, release };
+
+    const stack = Stack.of(this);
+    const processingSetup = this.#processingSetup(config.avatars, data);
     const machine = lambdaStateMachine(this, {
       machine: 'avatars',
       taskOf: {
@@ -189,16 +347,55 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
         AwaitAvatarParentsFunctionArn: awaitParents,
         RunAvatarJobFunctionArn: run,
         RunLargeAvatarJobFunctionArn: runLarge,
+        PrepareAvatarProcessingFunctionArn: prepareProcessing,
+        RecordAvatarProcessingFunctionArn: recordProcessing,
         ReleaseAvatarDependantsFunctionArn: release,
         FailJobFunctionArn: props.failJob,
       },
+      services: processingSetup
+        ? {
+            AvatarProcessingRoleArn: processingSetup.role.roleArn,
+            AvatarizerImageUri: processingSetup.image.uri,
+          }
+        : {
+            AvatarProcessingRoleArn: stack.formatArn({
+              service: 'iam',
+              region: '',
+              resource: 'role',
+              resourceName: NO_PROCESSING_IMAGE.roleName,
+            }),
+            AvatarizerImageUri: NO_PROCESSING_IMAGE.imageUri,
+          },
+      // Without the image the machine may run no processing job at all (and pass no role).
+      serviceStatements: processingSetup?.statements ?? [],
       stage: defaults.stage,
       logSuffix: 'avatars',
       description: 'avatars workflow: one avatar job, once the jobs it depends on have finished (seed 004)',
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      ids: { output: 'AvatarsStateMachineArn' },
+      ids: { servicePolicy: 'RunProcessingJobs', output: 'AvatarsStateMachineArn' },
     });
+    if (processingSetup) {
+      // SageMaker checks the role's permissions when the job starts: they must be in place first.
+      machine.stateMachine.node.addDependency(processingSetup.rolePolicy);
+      this.processing = {
+        image: processingSetup.image,
+        role: processingSetup.role,
+        rolePolicy: processingSetup.rolePolicy,
+        jobsPolicy: machine.servicePolicy as Policy,
+        jobsArn: processingSetup.jobsArn,
+        logStreamsArn: processingSetup.logStreamsArn,
+      };
+      // What the API chooses the processing runner by, and tells the job (lambdas/families/avatars/
+      // runtime.ts). Without it, jobs too large for Lambda are refused with the limit and a hint.
+      api.addEnvironment('AVATAR_PROCESSING_INSTANCE_TYPE', config.avatars.processingInstanceType);
+      api.addEnvironment(
+        'AVATAR_PROCESSING_MAX_RUNTIME_SECONDS',
+        processingEnvironment.AVATAR_PROCESSING_MAX_RUNTIME_SECONDS,
+      );
+    } else {
+      this.processing = undefined;
+    }
     api.addEnvironment('AVATARS_STATE_MACHINE_ARN', machine.stateMachine.stateMachineArn);
     api.allow({
       sid: 'StartAvatarExecutions',
@@ -219,9 +416,9 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
 
   nagAcknowledgements(): NagAcknowledgement[] {
     const stack = Stack.of(this);
-    const { decide, awaitParents, run, runLarge, release } = this.tasks;
+    const { decide, awaitParents, run, runLarge, prepareProcessing, recordProcessing, release } = this.tasks;
     const api = this.routeHandlers.avatars;
-    const { files, sets, results } = this.objectArns;
+    const { files, sets, results, processing } = this.objectArns;
     const list: NagAcknowledgement[] = [
       {
         scope: accessPolicyOf(api),
@@ -239,6 +436,20 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
         list.push({ scope: accessPolicyOf(fn), id: iam5Resource(stack, resource), reason });
       }
     }
+    for (const resource of [files, sets, results, processing]) {
+      list.push({
+        scope: accessPolicyOf(prepareProcessing),
+        id: iam5Resource(stack, resource),
+        reason: NAG_REASONS.prepareObjects,
+      });
+    }
+    for (const resource of [results, processing]) {
+      list.push({
+        scope: accessPolicyOf(recordProcessing),
+        id: iam5Resource(stack, resource),
+        reason: NAG_REASONS.recordObjects,
+      });
+    }
     for (const fn of [decide, awaitParents, release]) {
       list.push({
         scope: accessPolicyOf(fn),
@@ -246,7 +457,145 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
         reason: NAG_REASONS.wakeWaitingJobs,
       });
     }
+    if (this.processing) {
+      const { rolePolicy, jobsPolicy, jobsArn, logStreamsArn } = this.processing;
+      list.push(
+        { scope: jobsPolicy, id: iam5Resource(stack, jobsArn), reason: NAG_REASONS.processingJobs },
+        {
+          scope: rolePolicy,
+          id: iam5Resource(stack, processing),
+          reason: NAG_REASONS.processingInputs,
+        },
+        { scope: rolePolicy, id: iam5Resource(stack, files), reason: NAG_REASONS.processingInputs },
+        {
+          scope: rolePolicy,
+          id: iam5Resource(stack, results),
+          reason: `${NAG_REASONS.processingInputs} ${NAG_REASONS.processingOutputs}`,
+        },
+        {
+          scope: rolePolicy,
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: NAG_REASONS.processingRegistryAndMetrics,
+        },
+        { scope: rolePolicy, id: iam5Resource(stack, logStreamsArn), reason: NAG_REASONS.processingLogs },
+      );
+    }
     return list;
+  }
+
+  /**
+   * In a stage with `avatars.processingImage`: the role SageMaker assumes to run a processing job
+   * (and its one policy), and what the machine's role needs to run `sfa-*` processing jobs with it.
+   * The role, assumable only by SageMaker on behalf of this account, reads only a job's spec, its
+   * manifest and the objects a manifest may list (tables, parents' results), writes only results,
+   * pulls only the avatarizer image, and writes only the processing jobs' log group and metrics.
+   */
+  #processingSetup(config: AvatarsConfig, data: Data) {
+    if (config.processingImage === undefined) return undefined;
+    const stack = Stack.of(this);
+    const bucket = data.outputsBucket;
+    const { files, results, processing } = this.objectArns;
+    const image = ecrImageOf(stack, config.processingImage);
+    if (!image) throw new Error(`avatars.processingImage: ${config.processingImage} is not an ECR image URI`);
+
+    const role = new Role(this, 'ProcessingRole', {
+      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+      description: 'SageMaker execution role of SynthForge avatar processing jobs',
+    });
+    const rolePolicy = new Policy(this, 'ProcessingRoleAccess', { roles: [role] });
+    const allow = (statement: PolicyStatementProps & { sid: string }) =>
+      rolePolicy.addStatements(new PolicyStatement(statement));
+
+    // Inputs: the spec (an S3Prefix input) and the manifest, and what a manifest lists: the job's
+    // tables and its parents' results, every one under <tenant>/avatars/ (PrepareProcessing checks).
+    allow({ sid: 'ReadInputs', actions: ['s3:GetObject'], resources: [processing, files, results] });
+    // SageMaker lists an S3Prefix input; a manifest's entries are listed under the same shapes the
+    // role may read anyway, so listing there names nothing it could not already read.
+    allow({
+      sid: 'ListInputs',
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: {
+        StringLike: { 's3:prefix': ['*/avatars/processing/*', '*/avatars/files/*', '*/avatars/results/*'] },
+      },
+    });
+    // Outputs: the results folder, uploaded when the container exits (multipart for a large file).
+    allow({
+      sid: 'WriteResults',
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resources: [results],
+    });
+    allow({
+      sid: 'PullAvatarizerImage',
+      actions: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      resources: [image.repositoryArn],
+    });
+    // ECR's registry token has no resource: AWS allows only "*".
+    allow({ sid: 'AuthenticateToEcr', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] });
+    // SageMaker's documented permissions, on the account's one processing log group (streams are
+    // named after each job); it usually exists already, hence CreateLogGroup on it only.
+    const logGroupArn = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: PROCESSING_JOBS_LOG_GROUP,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const logStreamsArn = `${logGroupArn}:*`;
+    allow({
+      sid: 'WriteProcessingLogs',
+      actions: [
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:DescribeLogStreams',
+        'logs:PutLogEvents',
+      ],
+      resources: [logGroupArn, logStreamsArn],
+    });
+    // PutMetricData has no resource: the namespace condition is what narrows it.
+    allow({
+      sid: 'PublishProcessingMetrics',
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': PROCESSING_JOBS_METRIC_NAMESPACE } },
+    });
+    // No KMS statement: the outputs bucket is SSE-S3 (S3 encrypts and decrypts with its own key), and
+    // the Process state names no volume key (SageMaker's own encrypts the ML storage volume).
+
+    const jobsArn = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'processing-job',
+      resourceName: `${PROCESSING_JOB_NAME_PREFIX}*`,
+    });
+    const statements = [
+      new PolicyStatement({
+        sid: 'RunProcessingJobs',
+        // AddTags: the job is created with tags (tagging on create needs it); ListTags: `.sync`.
+        actions: [
+          'sagemaker:CreateProcessingJob',
+          'sagemaker:DescribeProcessingJob',
+          'sagemaker:StopProcessingJob',
+          'sagemaker:AddTags',
+          'sagemaker:ListTags',
+        ],
+        resources: [jobsArn],
+      }),
+      new PolicyStatement({
+        sid: 'HearOfProcessingJobsEnding',
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({ service: 'events', resource: 'rule', resourceName: PROCESSING_JOBS_EVENT_RULE }),
+        ],
+      }),
+      new PolicyStatement({
+        sid: 'PassProcessingRole',
+        actions: ['iam:PassRole'],
+        resources: [role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+      }),
+    ];
+    return { image, role, rolePolicy, jobsArn, logStreamsArn, statements };
   }
 }
 

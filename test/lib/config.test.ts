@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SEED_EMD_MODELS } from '../../contracts/inference-models.ts';
+import { DEFAULT_PROCESSING_INSTANCE_TYPE } from '../../lambdas/domain/avatars/execution.ts';
 import {
   knownStages,
   loadStageConfig,
@@ -52,6 +53,34 @@ describe('parseStageConfig', () => {
         training: { maxRuntimeSeconds: 90_000, maxRuntimeLimitSeconds: 3_600, image: 'trainer:latest' },
       });
     expect(parse).toThrow(/- training\.maxRuntimeSeconds: must not exceed maxRuntimeLimitSeconds/);
+  });
+
+  it('runs no avatar processing jobs by default: no avatarizer image, the default instance, six hours', () => {
+    expect(parseStageConfig({ stage: 'qa' }).avatars).toEqual({
+      processingInstanceType: DEFAULT_PROCESSING_INSTANCE_TYPE,
+      processingMaxRuntimeHours: 6,
+    });
+  });
+
+  it('checks the avatars section: an image outside ECR, an instance without a known memory, a limit over a day', () => {
+    const parse = () =>
+      parseStageConfig({
+        stage: 'qa',
+        avatars: {
+          processingImage: 'docker.io/library/avatarizer:1',
+          processingInstanceType: 'ml.g5.xlarge',
+          processingMaxRuntimeHours: 25,
+        },
+      });
+    expect(parse).toThrow(/- avatars\.processingImage: an ECR image URI/);
+    expect(parse).toThrow(
+      /- avatars\.processingInstanceType: one of the instance types for avatar processing jobs: ml\.m5\.2xlarge/,
+    );
+    expect(parse).toThrow(/- avatars\.processingMaxRuntimeHours: /);
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/avatarizer:1';
+    expect(
+      parseStageConfig({ stage: 'qa', avatars: { processingImage: image } }).avatars.processingImage,
+    ).toBe(image);
   });
 
   it('lists every problem with its path in one error', () => {

@@ -25,10 +25,10 @@ const findingsOf = (scope: Stack): Finding[] =>
  * dropped, changes a number here.
  */
 const LEDGER: Record<string, number> = {
-  // 29 function roles (X-Ray) + 5 state machine roles (log delivery, X-Ray) + 6 result-object
+  // 31 function roles (X-Ray) + 5 state machine roles (log delivery, X-Ray) + 6 result-object
   // statements (run-job, batches API, images API, endpoint notifications, WebSocket messages and
-  // push) + 18 task-version invokes (4 per batch/image workflow, 2 for training, 2 for inference,
-  // 6 for avatars) + 7 StopExecution (the jobs API: batch, image, training, inference and avatars
+  // push) + 20 task-version invokes (4 per batch/image workflow, 2 for training, 2 for inference,
+  // 8 for avatars) + 7 StopExecution (the jobs API: batch, image, training, inference and avatars
   // executions; the training API: training executions; the avatars API: avatars executions)
   // + the default model endpoint's role (request objects, its response and failure prefixes, ECR
   // token) + 1 staging policy (the notifications read and delete staged
@@ -39,9 +39,10 @@ const LEDGER: Record<string, number> = {
   // progress and models + inference: each of its 3 model-calling functions' tenant uploads and the
   // 2 default profiles' foundation models in any region (3 × 3), and its async jobs' objects (the
   // API's requests, RunInference's requests and answers, the jobs API's answers) + avatars: the
-  // files, sets and results patterns of its API and its two Run functions (3 × 3), and the
+  // files, sets and results patterns of its API and its two Run functions (3 × 3), PrepareProcessing's
+  // (files, sets, results, processing: 4) and RecordProcessing's (results, processing: 2), and the
   // SendTaskSuccess on * of Decide, AwaitParents and Release (3).
-  'AwsSolutions-IAM5': 109,
+  'AwsSolutions-IAM5': 119,
   'AwsSolutions-IAM4': 1,
   'AwsSolutions-COG4': 1,
   // 6 public REST routes + 3 WebSocket routes after $connect (only $connect takes an authorizer).

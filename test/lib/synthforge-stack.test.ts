@@ -305,6 +305,7 @@ describe('IAM', () => {
     const avatarFiles = `${bucket}/*/avatars/files/*`;
     const avatarSets = `${bucket}/*/avatars/sets/*`;
     const avatarResults = `${bucket}/*/avatars/results/*`;
+    const avatarProcessing = `${bucket}/*/avatars/processing/*`;
     const s3 = ofFunctions(withAction('s3:'));
     const byRole: Record<string, Record<string, string[]>> = {};
     for (const { roles, resources, actions } of s3) {
@@ -322,6 +323,7 @@ describe('IAM', () => {
           avatarFiles,
           avatarSets,
           avatarResults,
+          avatarProcessing,
           // ListBucket (the avatars functions: a missing key is then a 404, not a 403).
           bucket,
         ]).toContain(resource);
@@ -391,6 +393,20 @@ describe('IAM', () => {
           },
         ]),
       ),
+      // Around a processing job: its inputs sized, its spec and manifest written; then its results
+      // retyped (a copy onto itself), its outcome, spec and manifest removed.
+      [roleOf(avatarsOf(built).tasks.prepareProcessing)]: {
+        [avatarFiles]: ['s3:GetObject'],
+        [avatarSets]: ['s3:GetObject'],
+        [avatarResults]: ['s3:GetObject'],
+        [avatarProcessing]: ['s3:PutObject'],
+        [bucket]: ['s3:ListBucket'],
+      },
+      [roleOf(avatarsOf(built).tasks.recordProcessing)]: {
+        [avatarResults]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        [avatarProcessing]: ['s3:DeleteObject'],
+        [bucket]: ['s3:ListBucket'],
+      },
     });
   });
 

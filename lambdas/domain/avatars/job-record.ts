@@ -27,7 +27,10 @@ export type AvatarJobParams = {
 /** Where the job's engine runs, and why there (the record says, so that a user can see it). */
 export interface AvatarCompute {
   target: 'lambda' | 'processing' | 'local';
+  /** The function's memory, or the Processing instance's. */
   memoryMb?: number;
+  /** The Processing job's instance type. */
+  instanceType?: string;
   reason: string;
 }
 
@@ -35,6 +38,8 @@ export interface AvatarRecord {
   compute: AvatarCompute;
   /** Bytes of CSV the job reads (its runner was chosen from them). */
   inputBytes?: number;
+  /** Processing jobs started for it so far (each attempt's name counts one more). */
+  processingAttempts?: number;
   /**
    * The task token of the step waiting for this job's parents: a parent that ends sends it back so
    * that the job looks at its parents again (and no job polls).
@@ -85,9 +90,11 @@ const isAvatarRecord = objectWith<AvatarRecord>({
   compute: objectWith<AvatarCompute>({
     target: oneOf(['lambda', 'processing', 'local']),
     memoryMb: optional(isNumber),
+    instanceType: optional(isString),
     reason: isString,
   }),
   inputBytes: optional(isNumber),
+  processingAttempts: optional(isNumber),
   waitToken: optional(isString),
   outputs: optional(isPlainObject as never),
   measured: optional(arrayOf(isPlainObject) as never),

@@ -14,6 +14,12 @@ export const avatarKeys = {
    */
   jobSet: (tenant: string, setName: string, jobId: string) =>
     `${tenant}/avatars/sets/${setName}/jobs/${jobId}.json`,
+  /**
+   * What a job run as a SageMaker Processing job is given: its spec (`job/job.json`, the plan and
+   * where each input lands) and the manifest of the objects it reads.
+   */
+  processing: (tenant: string, jobId: string, file: string) =>
+    `${tenant}/avatars/processing/${jobId}/${file}`,
   /** A job's results folder; each result file is named as the client names it. */
   result: (tenant: string, jobId: string, file: string) => `${tenant}/avatars/results/${jobId}/${file}`,
 };

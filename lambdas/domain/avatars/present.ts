@@ -49,6 +49,7 @@ export function presentAvatarJob(job: AvatarJobRecord): AvatarJob {
     compute: {
       target: compute.target,
       ...(compute.memoryMb ? { memory_mb: compute.memoryMb } : {}),
+      ...(compute.instanceType ? { instance_type: compute.instanceType } : {}),
       reason: compute.reason,
     },
     Location: avatarJobPath(job.id),

@@ -18,7 +18,12 @@ import type { JobsEngine } from '../jobs/engine.ts';
 import { isJobOfKind } from '../jobs/model.ts';
 import { storeAndStart } from '../jobs/start.ts';
 import type { BlobStore, Clock } from '../ports.ts';
-import { type AvatarComputeSettings, type AvatarWorkflow, chooseCompute } from './execution.ts';
+import {
+  type AvatarComputeSettings,
+  type AvatarWorkflow,
+  chooseCompute,
+  stageMaxInputBytes,
+} from './execution.ts';
 import { inputsOf } from './inputs.ts';
 import type { AvatarJobRecord } from './job-record.ts';
 import { avatarKeys } from './keys.ts';
@@ -126,10 +131,15 @@ export class AvatarsService {
         : sizes.reduce((sum, entry) => sum + (entry.bytes ?? 0), 0) * (inputs.readsAvatars ? 2 : 1);
     const chosen = chooseCompute(this.deps.compute, inputBytes);
     if (!chosen) {
+      const limit = stageMaxInputBytes(this.deps.compute);
+      // Without an avatarizer image the stage has no runner above Lambda's: say how to get one.
+      const hint = this.deps.compute.processing
+        ? ''
+        : ' (set avatars.processingImage in the stage configuration to run larger tables as SageMaker Processing jobs)';
       throw new DomainError(
         'PAYLOAD_TOO_LARGE',
-        `the job reads ${(inputBytes / 1e6).toFixed(0)} MB of CSV; this stage runs at most ${(this.deps.compute.maxInputBytes.large / 1e6).toFixed(0)} MB per job`,
-        { input_bytes: inputBytes, limit_bytes: this.deps.compute.maxInputBytes.large },
+        `the job reads ${(inputBytes / 1e6).toFixed(0)} MB of CSV; this stage runs at most ${(limit / 1e6).toFixed(0)} MB per job${hint}`,
+        { input_bytes: inputBytes, limit_bytes: limit },
       );
     }
     const now = clock.now().toISOString();

@@ -3,6 +3,8 @@ import { avatarsRoutes } from '../../handlers/api/avatars.ts';
 import { awaitAvatarParentsTask } from '../../handlers/workflow/await-avatar-parents.ts';
 import { decideAvatarJobTask } from '../../handlers/workflow/decide-avatar-job.ts';
 import { failJobTask } from '../../handlers/workflow/fail-job.ts';
+import { prepareAvatarProcessingTask } from '../../handlers/workflow/prepare-avatar-processing.ts';
+import { recordAvatarProcessingTask } from '../../handlers/workflow/record-avatar-processing.ts';
 import { releaseAvatarDependantsTask } from '../../handlers/workflow/release-avatar-dependants.ts';
 import { runAvatarJobTask } from '../../handlers/workflow/run-avatar-job.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
@@ -11,7 +13,8 @@ import type { AvatarsRuntime } from './runtime.ts';
 
 /**
  * Seed 004's avatarization routes and the avatars machine's steps. The two Run placeholders are the
- * same code in functions of two memory sizes; a failure Run could not record is recorded by
+ * same code in functions of two memory sizes; PrepareProcessing and RecordProcessing surround the
+ * SageMaker Processing job that runs larger tables. A failure a step could not record is recorded by
  * generation's FailJob, as the other machines' are.
  */
 export const avatarsLambdas = {
@@ -23,6 +26,8 @@ export const avatarsLambdas = {
       AwaitAvatarParentsFunctionArn: awaitAvatarParentsTask,
       RunAvatarJobFunctionArn: runAvatarJobTask,
       RunLargeAvatarJobFunctionArn: runAvatarJobTask,
+      PrepareAvatarProcessingFunctionArn: prepareAvatarProcessingTask,
+      RecordAvatarProcessingFunctionArn: recordAvatarProcessingTask,
       ReleaseAvatarDependantsFunctionArn: releaseAvatarDependantsTask,
       FailJobFunctionArn: failJobTask,
     },

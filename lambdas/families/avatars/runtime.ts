@@ -9,10 +9,16 @@ import {
   type AvatarWorkflow,
   avatarJobId,
   defaultComputeSettings,
+  processingSettingsFor,
 } from '../../domain/avatars/execution.ts';
 import { AvatarsService } from '../../domain/avatars/service.ts';
 import { type CoreRuntime, compose, once, type RuntimeBuilder, required } from '../../runtime/core.ts';
-import { type AvatarStepsOverrides, type AvatarStepsRuntime, createAvatarStepsRuntime } from './steps.ts';
+import {
+  type AvatarStepsOverrides,
+  type AvatarStepsRuntime,
+  createAvatarStepsRuntime,
+  processingStepsConfigFromEnv,
+} from './steps.ts';
 
 /** The largest table a presigned upload is meant for (S3's single PUT takes 5 GB). */
 export const MAX_AVATAR_UPLOAD_BYTES = 5 * 1024 ** 3;
@@ -67,13 +73,26 @@ export function createAvatarsRuntime(
     get avatarTasks() {
       return steps.avatarTasks;
     },
+    get avatarProcessing() {
+      return steps.avatarProcessing;
+    },
   };
 }
 
+/**
+ * The avatars settings from a function's environment: `AVATAR_PROCESSING_INSTANCE_TYPE` is set only
+ * in stages with an avatarizer image (lib/families/avatars.ts), whose larger tables run as
+ * SageMaker Processing jobs.
+ */
 export function avatarsConfigFromEnv(env: NodeJS.ProcessEnv): AvatarsConfig {
+  const instanceType = env.AVATAR_PROCESSING_INSTANCE_TYPE;
+  const { processingMaxRuntimeSeconds } = processingStepsConfigFromEnv(env);
   return {
     ...(env.AVATARS_STATE_MACHINE_ARN ? { stateMachineArn: env.AVATARS_STATE_MACHINE_ARN } : {}),
-    compute: defaultComputeSettings('lambda'),
+    compute: defaultComputeSettings(
+      'lambda',
+      instanceType ? processingSettingsFor(instanceType, processingMaxRuntimeSeconds) : undefined,
+    ),
   };
 }
 

@@ -2,41 +2,87 @@
  * Seed 004's avatarization on the local platform, on the same code as in AWS: the avatars machine
  * (statemachines/avatars.asl.json) played by aws-local-stepfunctions, its AwaitParents steps waiting
  * on local task tokens, and the engine on worker threads (../avatar-workers.ts) so that a large table
- * does not stall the API. An avatar job the last shutdown left open is decided again on the next
- * start: it runs (again), waits for its parents, or ends parent_error.
+ * does not stall the API. Tables above what the deployed 10 GB function holds take the machine's
+ * processing branch: its Process step is a processing job of the local SageMaker
+ * (../sagemaker/processing-jobs.ts) running the avatarizer container's code (containers/avatarizer)
+ * as a process. An avatar job the last shutdown left open is decided again on the next start: it
+ * runs (again), waits for its parents, or ends parent_error.
  */
+import { fileURLToPath } from 'node:url';
 import {
   type AvatarExecutionInput,
   avatarJobId,
   defaultComputeSettings,
+  processingSettingsFor,
 } from '../../domain/avatars/execution.ts';
+import { processingJobNamesOf } from '../../domain/avatars/processing.ts';
 import { isJobOfKind } from '../../domain/jobs/model.ts';
 import { avatarsLambdas } from '../../families/avatars/family.ts';
 import { type AvatarsRuntime, createAvatarsRuntime } from '../../families/avatars/runtime.ts';
 import { logger } from '../../shared/logger.ts';
 import { WorkerThreadEngine } from '../avatar-workers.ts';
+import { LocalProcessingHost } from '../sagemaker/processing-jobs.ts';
 import { LocalWorkflow } from '../stepfunctions/runner.ts';
 import { LocalTaskTokens } from '../stepfunctions/task-tokens.ts';
+import { LOCAL_ACCOUNT_ID } from '../support/local-aws.ts';
 import type { LocalFamily } from './family.ts';
 import type { PlatformRuntime } from './index.ts';
 
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The avatars machine's service placeholders locally: the local SageMaker runs the image named here
+ * as the avatarizer's code, and ignores the role.
+ */
+export const LOCAL_AVATAR_PROCESSING = {
+  AvatarProcessingRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/synthforge-local-avatar-processing`,
+  AvatarizerImageUri: `${LOCAL_ACCOUNT_ID}.dkr.ecr.us-east-1.amazonaws.com/synthforge-avatarizer:local`,
+} as const;
+
 export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
   lambdas: avatarsLambdas,
-  async start({ core, runnerDefaults }) {
+  async start({ core, runnerDefaults, options }) {
     const tokens = new LocalTaskTokens();
     const engine = new WorkerThreadEngine();
+    // The image, as a process: the container's entry point run from the sources, with /opt/ml a
+    // folder of the job's own (SYNTHFORGE_ML_ROOT).
+    const processingJobs = new LocalProcessingHost({
+      s3: core.clients.s3,
+      launchers: {
+        [LOCAL_AVATAR_PROCESSING.AvatarizerImageUri]: () => ({
+          command: process.execPath,
+          args: ['--import', 'tsx', 'containers/avatarizer/main.ts'],
+          cwd: REPOSITORY_ROOT,
+        }),
+      },
+      stopGraceMs: 5_000,
+      log: (message, details) => logger.info(message, details ?? {}),
+    });
     let stopping = false;
     const workflow = new LocalWorkflow<AvatarExecutionInput, PlatformRuntime>({
       ...runnerDefaults,
       machine: 'avatars',
       tasks: avatarsLambdas.tasks.avatars,
+      serviceValues: LOCAL_AVATAR_PROCESSING,
+      services: {
+        'sagemaker:createProcessingJob.sync': (parameters) => processingJobs.run(parameters as never),
+      },
+      // Stopping the execution (a cancel) stops its processing job, as Step Functions does for `.sync`.
+      onStop: (input) => processingJobs.stop(processingJobNamesOf(input.jobId)),
       jobIdOf: avatarJobId,
       maxConcurrency: 1,
       tokens,
     });
+    const compute = defaultComputeSettings('local', processingSettingsFor());
+    const threadsMax = options.avatars?.workerThreadsMaxInputBytes;
     const part = createAvatarsRuntime(
       core,
-      { compute: defaultComputeSettings('local') },
+      {
+        compute:
+          threadsMax === undefined
+            ? compute
+            : { ...compute, maxInputBytes: { ...compute.maxInputBytes, large: threadsMax } },
+      },
       { workflow, callbacks: tokens, engine, stopping: () => stopping },
     );
     return {
@@ -47,7 +93,9 @@ export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
           kind: 'avatars',
           resume: async (job) => {
             if (!isJobOfKind(job, 'avatars')) return;
-            await workflow.start({ tenant: job.tenant, jobId: job.id, runner: 'local' });
+            // A job too large for the worker threads runs again as a processing job.
+            const runner = job.avatars.compute.target === 'processing' ? 'processing' : 'local';
+            await workflow.start({ tenant: job.tenant, jobId: job.id, runner });
             logger.info('resumed an interrupted avatar job', { jobId: job.id });
           },
         },
@@ -59,7 +107,7 @@ export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
         stopping = true;
         const shutdown = workflow.shutdown();
         tokens.abandonAll();
-        await engine.terminate();
+        await Promise.all([engine.terminate(), processingJobs.stopAll()]);
         await shutdown;
       },
     };
