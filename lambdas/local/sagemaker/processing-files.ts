@@ -3,10 +3,10 @@
  * what it does), between S3 and the job's root folder, which stands for the container's `/opt/ml`:
  * where a `LocalPath` lies on the host, the inputs (`S3Prefix`, `ManifestFile`) downloaded before the
  * container starts, the outputs uploaded once it has exited 0. A transfer that fails ends the job
- * with a `ClientError` reason (a JobEnded).
+ * with a `ClientError` reason (a JobEnded). The manifest's reading, the path checks and `JobEnded` are
+ * the training host's too (job-runs.ts).
  */
-import { join, posix, resolve, sep } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { join, posix } from 'node:path';
 import {
   downloadObjects,
   getObjectBytes,
@@ -14,31 +14,10 @@ import {
   parseS3Uri,
   type S3Download,
   s3Folder,
-  tryParseS3Uri,
   uploadChangedFiles,
 } from '../support/s3.ts';
+import { describeError, inside, JobEnded, type JobTransfers, manifestObjects } from './job-runs.ts';
 import { type JobInput, type JobOutput, PROCESSING_FOLDER } from './processing-requests.ts';
-
-/** Ends a job early with its status and reason (a download that failed, a stop, an image missing). */
-export class JobEnded extends Error {
-  constructor(
-    readonly status: 'Failed' | 'Stopped',
-    reason: string,
-  ) {
-    super(reason);
-  }
-}
-
-/** What the transfers of one job need. */
-export interface JobTransfers {
-  s3: S3Client;
-  processingJobName: string;
-  /** Aborted when the job is stopped: downloads give up. */
-  signal: AbortSignal;
-  /** Throws the job's stop (a JobEnded) when it was stopped: a transfer that failed failed because of it. */
-  throwIfStopped: () => void;
-  log: (message: string, details?: Record<string, unknown>) => void;
-}
 
 /** `/opt/ml/processing/x/y` → `<root>/processing/x/y`. */
 export function hostPath(root: string, localPath: string): string {
@@ -60,7 +39,7 @@ export async function downloadInput(job: JobTransfers, input: JobInput, into: st
         `ClientError: Failed to download the manifest file ${input.uri} of input ${input.name}: ${describeError(error)}`,
       );
     }
-    objects = manifestObjects(manifest, input);
+    objects = manifestObjects(manifest, `${input.uri} of input ${input.name}`);
   } else {
     let keys: string[];
     try {
@@ -96,7 +75,7 @@ export async function downloadInput(job: JobTransfers, input: JobInput, into: st
     },
   });
   job.log('processing input downloaded', {
-    processingJobName: job.processingJobName,
+    processingJobName: job.jobName,
     input: input.name,
     objects: objects.length,
   });
@@ -119,43 +98,8 @@ export async function uploadOutput(job: JobTransfers, output: JobOutput, from: s
     );
   }
   job.log('processing output uploaded', {
-    processingJobName: job.processingJobName,
+    processingJobName: job.jobName,
     output: output.name,
     files,
   });
-}
-
-/** `[{"prefix": "s3://bucket/..."}, "key", ...]` → the objects to download and where. */
-function manifestObjects(manifest: unknown, input: JobInput): S3Download[] {
-  const [head, ...keys] = Array.isArray(manifest) ? manifest : [];
-  const prefix = (head as { prefix?: unknown } | undefined)?.prefix;
-  const base = typeof prefix === 'string' ? tryParseS3Uri(prefix) : undefined;
-  if (!base || keys.some((key) => typeof key !== 'string' || key === '')) {
-    throw new JobEnded(
-      'Failed',
-      `ClientError: The manifest file ${input.uri} of input ${input.name} is invalid: expected a JSON array of {"prefix": "s3://bucket/prefix/"} followed by object keys relative to it`,
-    );
-  }
-  return (keys as string[]).map((key) => ({
-    bucket: base.bucket,
-    key: `${base.key}${key}`,
-    relativePath: key,
-  }));
-}
-
-/** `root/relativePath`, refusing paths that would leave `root` (`..`, absolute). */
-function inside(root: string, relativePath: string): string {
-  const cleaned = relativePath.replace(/^\/+/, '');
-  const target = resolve(root, cleaned);
-  if (cleaned === '' || !target.startsWith(`${resolve(root)}${sep}`)) {
-    throw new JobEnded('Failed', `ClientError: the object key ${relativePath} is not a usable file path`);
-  }
-  return target;
-}
-
-function describeError(error: unknown): string {
-  const named = error as { name?: string; message?: string; Code?: string };
-  if (named.name === 'NoSuchKey' || named.Code === 'NoSuchKey') return 'NoSuchKey: the object does not exist';
-  if (error instanceof SyntaxError) return `not JSON: ${error.message}`;
-  return `${named.name ?? 'Error'}: ${named.message ?? String(error)}`;
 }

@@ -36,19 +36,31 @@
  * timestamps into a step's output. Not emulated: more than one instance (and so
  * `S3DataDistributionType`), `Pipe` inputs, `Continuous` outputs, dataset definitions and Feature
  * Store outputs, instance types, volumes, network isolation, IAM and tags; job names are unique only
- * among running jobs (SageMaker keeps them forever).
+ * among running jobs (SageMaker keeps them forever). The running jobs, their runtime limit, their
+ * stop and their folders are kept as the training host keeps its own (job-runs.ts).
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CreateProcessingJobRequest } from '@aws-sdk/client-sagemaker';
-import { spawnTiedToParent, stopChild } from '../support/child-process.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
-import { downloadInput, hostPath, JobEnded, type JobTransfers, uploadOutput } from './processing-files.ts';
+import { spawnTiedToParent } from '../support/child-process.ts';
 import {
+  type ChildExit,
+  exitedWith,
+  followChild,
+  JobEnded,
+  JobRuns,
+  jobArn,
+  MAX_REASON_CHARS,
   namedError,
+  type Outcome,
+  pick,
+  quotedOutput,
+  type RunningJob,
+  taskResult,
+} from './job-runs.ts';
+import { downloadInput, hostPath, uploadOutput } from './processing-files.ts';
+import {
   type ProcessingJobRequest,
   processingJobName,
   type ValidatedRequest,
@@ -56,16 +68,6 @@ import {
 } from './processing-requests.ts';
 
 export type { ProcessingJobRequest } from './processing-requests.ts';
-
-const DEFAULT_STOP_GRACE_MS = 30_000;
-/** SageMaker keeps at most this much of a FailureReason or an ExitMessage. */
-const MAX_REASON_CHARS = 1_024;
-/** Output lines quoted in the FailureReason of a container that exited non-zero. */
-const QUOTED_OUTPUT_LINES = 10;
-/** The last lines of output a run keeps. */
-const KEPT_OUTPUT_LINES = 100;
-/** After the container exits, how long to wait for the rest of its output. */
-const OUTPUT_DRAIN_MS = 2_000;
 
 /** What a launcher is told of the job whose image it runs. */
 export interface ProcessingLaunchContext {
@@ -137,128 +139,80 @@ export interface DescribedProcessingJob extends Partial<EchoedRequest> {
   LastModifiedTime: number;
 }
 
-type StopReason = 'stopped' | 'maxRuntime';
-
-/** A job between its start and its end: what its request asks for, and how far it has come. */
-interface RunningJob extends ValidatedRequest {
-  name: string;
-  stopReason?: StopReason;
-  /** Aborted on a stop, so that downloads give up. */
-  abort: AbortController;
-  child?: ChildProcess;
-  /** Settles once the job has ended entirely: process exited, outputs uploaded, root removed. */
-  finished: Promise<void>;
-}
-
-type Outcome = { status: ProcessingJobStatus; reason?: string };
-
-/** How the container exited, and the last lines it printed. */
-interface ContainerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  lines: string[];
-}
-
 export class LocalProcessingHost {
   readonly #options: LocalProcessingHostOptions;
-  readonly #jobs = new Map<string, RunningJob>();
-  /** The default work folder, made on first use. */
-  #madeWorkDir: Promise<string> | undefined;
+  readonly #runs: JobRuns;
 
   constructor(options: LocalProcessingHostOptions) {
     this.#options = options;
+    this.#runs = new JobRuns({
+      kind: 'processing',
+      processName: 'container',
+      keepRootsVariable: 'SYNTHFORGE_KEEP_PROCESSING_ROOTS',
+      ...pick(options, ['workDir', 'stopGraceMs', 'msPerSecond', 'log']),
+    });
   }
 
   /** Names of jobs running now. */
   get running(): string[] {
-    return [...this.#jobs.keys()];
+    return this.#runs.running;
   }
 
   /** createProcessingJob.sync: runs the job to its end (see the module comment). */
   async run(request: ProcessingJobRequest): Promise<DescribedProcessingJob> {
     const name = processingJobName(request);
-    if (this.#jobs.has(name)) {
+    if (this.#runs.has(name)) {
       throw namedError(
         'SageMaker.ResourceInUse',
-        `Processing job names must be unique within an AWS account and region, and a processing job with this name already exists (${processingJobArn(name)})`,
+        `Processing job names must be unique within an AWS account and region, and a processing job with this name already exists (${jobArn('processing-job', name)})`,
       );
     }
-    const job: RunningJob = {
-      name,
-      ...validate(request),
-      abort: new AbortController(),
-      finished: Promise.resolve(),
-    };
-    const execution = this.#execute(job, request);
-    job.finished = execution.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#jobs.set(name, job);
-    try {
-      return await execution;
-    } finally {
-      this.#jobs.delete(name);
-    }
+    const validated = validate(request);
+    return this.#runs.run(name, validated.maxRuntimeSeconds, (job) => this.#execute(job, validated, request));
   }
 
   /** Stops every running job whose name starts with `prefix`; resolves when they have ended. */
-  async stop(prefix: string): Promise<void> {
-    const jobs = [...this.#jobs.values()].filter((job) => job.name.startsWith(prefix));
-    for (const job of jobs) this.#requestStop(job, 'stopped');
-    await Promise.all(jobs.map((job) => job.finished));
+  stop(prefix: string): Promise<void> {
+    return this.#runs.stop(prefix);
   }
 
   /** Stops everything (platform shutdown), and removes the default work folder. */
-  async stopAll(): Promise<void> {
-    await this.stop('');
-    if (this.#madeWorkDir && !keepRoots()) {
-      const made = this.#madeWorkDir;
-      this.#madeWorkDir = undefined;
-      await rm(await made, { recursive: true, force: true });
-    }
+  stopAll(): Promise<void> {
+    return this.#runs.stopAll();
   }
 
-  async #execute(job: RunningJob, request: ProcessingJobRequest): Promise<DescribedProcessingJob> {
+  async #execute(
+    job: RunningJob,
+    validated: ValidatedRequest,
+    request: ProcessingJobRequest,
+  ): Promise<DescribedProcessingJob> {
     const name = job.name;
     const createdAt = Date.now();
     let startedAt = createdAt;
-    const root = join(await this.#workDir(), name);
-    const maxRuntimeSeconds = job.maxRuntimeSeconds;
-    const runtimeTimer =
-      maxRuntimeSeconds === undefined
-        ? undefined
-        : setTimeout(
-            () => this.#requestStop(job, 'maxRuntime'),
-            maxRuntimeSeconds * (this.#options.msPerSecond ?? 1_000),
-          );
-    const transfers: JobTransfers = {
-      s3: this.#options.s3,
-      processingJobName: name,
-      signal: job.abort.signal,
-      throwIfStopped: () => this.#throwIfStopped(job),
-      log: (message, details) => this.#log(message, details),
-    };
+    const root = await this.#runs.root(job);
+    const clearRuntimeLimit = this.#runs.limitRuntime(job);
+    const transfers = this.#runs.transfers(job, this.#options.s3);
     let exitMessage: string | undefined;
-    let outcome: Outcome;
+    let outcome: Pick<Outcome, 'status' | 'reason'>;
     this.#log('processing job starting', { processingJobName: name, root });
     try {
       await rm(root, { recursive: true, force: true });
       // SageMaker makes every input and output folder, and /opt/ml/output for the exit message.
       await Promise.all(
-        [...job.inputs, ...job.outputs]
+        [...validated.inputs, ...validated.outputs]
           .map((location) => hostPath(root, location.localPath))
           .concat(join(root, 'output'))
           .map((dir) => mkdir(dir, { recursive: true })),
       );
-      for (const input of job.inputs) await downloadInput(transfers, input, hostPath(root, input.localPath));
-      this.#throwIfStopped(job);
+      for (const input of validated.inputs)
+        await downloadInput(transfers, input, hostPath(root, input.localPath));
+      this.#runs.throwIfStopped(job);
 
-      const launcher = this.#options.launchers[job.imageUri] ?? this.#options.defaultLauncher;
+      const launcher = this.#options.launchers[validated.imageUri] ?? this.#options.defaultLauncher;
       if (!launcher) {
         throw new JobEnded(
           'Failed',
-          `ClientError: Requested image ${job.imageUri} not found: no local launcher plays it`,
+          `ClientError: Requested image ${validated.imageUri} not found: no local launcher plays it`,
         );
       }
       const environment = { ...request.Environment, SYNTHFORGE_ML_ROOT: root };
@@ -287,34 +241,25 @@ export class LocalProcessingHost {
         () => undefined,
       );
       if (job.stopReason) {
-        outcome = stoppedOutcome(job.stopReason, maxRuntimeSeconds);
+        outcome = this.#runs.stopped(job);
       } else if (exit.code !== 0) {
         outcome = { status: 'Failed', reason: algorithmError(exit) };
       } else {
-        for (const output of job.outputs)
+        for (const output of validated.outputs)
           await uploadOutput(transfers, output, hostPath(root, output.localPath));
         outcome = { status: 'Completed' };
       }
     } catch (error) {
-      if (error instanceof JobEnded) {
-        outcome = { status: error.status, reason: error.message };
-      } else if (job.stopReason) {
-        outcome = stoppedOutcome(job.stopReason, maxRuntimeSeconds);
-      } else {
-        outcome = {
-          status: 'Failed',
-          reason: `InternalServerError: ${(error as Error).message}`.slice(0, MAX_REASON_CHARS),
-        };
-      }
+      outcome = this.#runs.outcomeOf(job, error);
     } finally {
-      clearTimeout(runtimeTimer);
+      clearRuntimeLimit();
     }
-    if (!keepRoots()) await rm(root, { recursive: true, force: true }).catch(() => undefined);
+    await this.#runs.removeRoot(root);
 
     const endedAt = Date.now();
     const described: DescribedProcessingJob = {
       ProcessingJobName: name,
-      ProcessingJobArn: processingJobArn(name),
+      ProcessingJobArn: jobArn('processing-job', name),
       ProcessingJobStatus: outcome.status,
       ...(outcome.reason === undefined ? {} : { FailureReason: outcome.reason }),
       ...(exitMessage === undefined ? {} : { ExitMessage: exitMessage }),
@@ -339,8 +284,7 @@ export class LocalProcessingHost {
       ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
       seconds: Math.max(1, Math.ceil((endedAt - startedAt) / 1000)),
     });
-    if (outcome.status === 'Completed') return described;
-    throw namedError('States.TaskFailed', JSON.stringify(described));
+    return taskResult(outcome.status, described);
   }
 
   /** Runs the container to its exit, its output forwarded line by line to the log. */
@@ -349,91 +293,19 @@ export class LocalProcessingHost {
     launch: ProcessingLaunch,
     environment: Record<string, string>,
     root: string,
-  ): Promise<ContainerExit> {
+  ): Promise<ChildExit> {
     const processingJobName = job.name;
-    const lines: string[] = [];
     // Tied to this process (support/child-process.ts): a container that honours it ends with the platform.
     const child = spawnTiedToParent(launch.command, launch.args, {
       cwd: launch.cwd ?? root,
       env: { ...launch.env, ...environment },
     });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-      // Kept for the child's whole life: a later 'error' (a failed kill) must not go unhandled.
-      child.on('error', (error) =>
-        fail(new JobEnded('Failed', `ClientError: the container could not start: ${error.message}`)),
-      );
-      child.once('exit', (code, signal) => done({ code, signal }));
-    });
-    const closed = new Promise<void>((done) => child.once('close', () => done()));
-    for (const stream of ['stdout', 'stderr'] as const) {
-      let pending = '';
-      const emit = (line: string) => {
-        lines.push(line);
-        if (lines.length > KEPT_OUTPUT_LINES) lines.shift();
-        this.#log(line, { processingJobName, stream });
-      };
-      child[stream].setEncoding('utf8');
-      child[stream].on('data', (chunk: string) => {
-        const parts = (pending + chunk).split(/\r?\n/);
-        pending = parts.pop() ?? '';
-        for (const line of parts) emit(line);
-      });
-      child[stream].once('end', () => {
-        if (pending) emit(pending);
-        pending = '';
-      });
-    }
+    const exit = followChild(child, (line, stream) => this.#log(line, { processingJobName, stream }));
     this.#log('processing container started', { processingJobName, pid: child.pid });
-    job.child = child;
-    // A stop that came while the process was being spawned.
-    if (job.stopReason) this.#signal(job);
-    const result = await exited;
-    // What a grandchild still holding the pipes prints is not waited for.
-    let drainTimer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((wake) => (drainTimer = setTimeout(wake, OUTPUT_DRAIN_MS)))]);
-    clearTimeout(drainTimer);
-    return { ...result, lines };
-  }
-
-  #requestStop(job: RunningJob, reason: StopReason): void {
-    if (job.stopReason) return;
-    job.stopReason = reason;
-    this.#log(
-      reason === 'maxRuntime'
-        ? 'processing job reached MaxRuntimeInSeconds: stopping it'
-        : 'stopping processing job',
-      { processingJobName: job.name },
-    );
-    job.abort.abort();
-    if (job.child) this.#signal(job);
-  }
-
-  /** SIGTERM now, SIGKILL after the grace; the run notices the exit. */
-  #signal(job: RunningJob): void {
-    const child = job.child;
-    if (!child) return;
-    void stopChild(child, {
-      graceMs: this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
-      onKill: () =>
-        this.#log('container did not stop in time: killing it', {
-          processingJobName: job.name,
-          pid: child.pid,
-        }),
+    this.#runs.attach(job, child);
+    return exit.catch((error: Error) => {
+      throw new JobEnded('Failed', `ClientError: the container could not start: ${error.message}`);
     });
-  }
-
-  #throwIfStopped(job: RunningJob): void {
-    if (!job.stopReason) return;
-    throw new JobEnded('Stopped', stoppedOutcome(job.stopReason, job.maxRuntimeSeconds).reason);
-  }
-
-  #workDir(): Promise<string> {
-    if (this.#options.workDir !== undefined) {
-      const dir = this.#options.workDir;
-      return mkdir(dir, { recursive: true }).then(() => dir);
-    }
-    this.#madeWorkDir ??= mkdtemp(join(tmpdir(), 'synthforge-processing-'));
-    return this.#madeWorkDir;
   }
 
   #log(message: string, details?: Record<string, unknown>): void {
@@ -442,38 +314,10 @@ export class LocalProcessingHost {
 }
 
 /** `AlgorithmError: ... exited with code N: <its last lines>`, the lines cut from the front to fit. */
-function algorithmError(exit: ContainerExit): string {
-  const head = `AlgorithmError: the container exited with ${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}`;
-  const tail = exit.lines.slice(-QUOTED_OUTPUT_LINES).join('\n');
+function algorithmError(exit: ChildExit): string {
+  const head = `AlgorithmError: the container exited with ${exitedWith(exit)}`;
+  const tail = quotedOutput(exit);
   if (!tail) return head;
   const room = MAX_REASON_CHARS - head.length - 2;
   return `${head}: ${tail.length > room ? `…${tail.slice(-(room - 1))}` : tail}`;
-}
-
-function stoppedOutcome(
-  reason: StopReason,
-  maxRuntimeSeconds: number | undefined,
-): { status: 'Stopped'; reason: string } {
-  return reason === 'maxRuntime'
-    ? {
-        status: 'Stopped',
-        reason: `MaxRuntimeExceeded: Processing job exceeded MaxRuntimeInSeconds provided (${maxRuntimeSeconds} s)`,
-      }
-    : { status: 'Stopped', reason: 'Stopped: the processing job was stopped (StopProcessingJob)' };
-}
-
-function processingJobArn(name: string): string {
-  // SageMaker writes the names in its ARNs in lower case.
-  return `arn:aws:sagemaker:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:processing-job/${name.toLowerCase()}`;
-}
-
-function keepRoots(): boolean {
-  const value = process.env.SYNTHFORGE_KEEP_PROCESSING_ROOTS;
-  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
-}
-
-function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const picked: Partial<Pick<T, K>> = {};
-  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
-  return picked;
 }

@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import type { CreateProcessingJobRequest } from '@aws-sdk/client-sagemaker';
 import { constraintMessage, NOT_NULL } from '../support/aws-validation.ts';
 import { tryParseS3Uri } from '../support/s3.ts';
+import { namedError } from './job-runs.ts';
 
 /** SageMaker's pattern for ProcessingJobName. */
 const PROCESSING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -181,11 +182,4 @@ function containerPath(localPath: string | undefined, member: string): string {
 
 function validationError(message: string): Error {
   return namedError('SageMaker.ValidationException', message);
-}
-
-/** An Error named as the `.sync` integration names what it throws (`SageMaker.<code>`, `States.<error>`). */
-export function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
 }

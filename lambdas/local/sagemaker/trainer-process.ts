@@ -8,15 +8,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { spawnTiedToParent } from '../support/child-process.ts';
+import { type ChildExit, followChild } from './job-runs.ts';
 
 /** The interpreter scripts/setup-trainer.sh installs PyTorch for; `SYNTHFORGE_PYTHON` names another. */
 export const defaultPython = () => process.env.SYNTHFORGE_PYTHON || '/usr/bin/python3';
 export const DEFAULT_TRAINER_DIR = fileURLToPath(new URL('../../../containers/trainer', import.meta.url));
-/** The last lines of output a run keeps, for a failure reason. */
-const KEPT_OUTPUT_LINES = 100;
 const AVAILABILITY_TIMEOUT_MS = 120_000;
-/** After the trainer exits, how long to wait for the rest of its output. */
-const OUTPUT_DRAIN_MS = 2_000;
 const missingTorch = (python: string) =>
   `${python} cannot import torch and torchvision: on Debian run sudo apt-get install python3-torch python3-torchvision (scripts/setup-trainer.sh); training works as soon as they are installed, without a restart`;
 
@@ -43,47 +40,18 @@ export interface TrainerRunOptions {
 }
 
 /** How the trainer exited, and the last lines it printed. */
-export interface TrainerExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  lines: string[];
-}
+export type TrainerExit = ChildExit;
 
 /** Runs the trainer to its exit, syncing checkpoints meanwhile. */
 export async function runTrainer(options: TrainerRunOptions): Promise<TrainerExit> {
   const { trainingJobName, log } = options;
-  const lines: string[] = [];
   // Its stdin is held open and never written: the trainer stops as on SIGTERM when it ends, that
   // is when this process does, even by SIGKILL (support/child-process.ts).
   const child = spawnTiedToParent(options.python, ['-m', 'synthforge_trainer', 'train'], {
     cwd: options.trainerDir,
     env: { SYNTHFORGE_ML_ROOT: options.root, ...options.env, PYTHONUNBUFFERED: '1' },
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-    child.once('error', fail);
-    child.once('exit', (code, signal) => done({ code, signal }));
-  });
-  const closed = new Promise<void>((done) => child.once('close', () => done()));
-  const forward = (stream: 'stdout' | 'stderr') => {
-    let pending = '';
-    const emit = (line: string) => {
-      lines.push(line);
-      if (lines.length > KEPT_OUTPUT_LINES) lines.shift();
-      log(line, { trainingJobName, stream });
-    };
-    child[stream]?.setEncoding('utf8');
-    child[stream]?.on('data', (chunk: string) => {
-      const parts = (pending + chunk).split(/\r?\n/);
-      pending = parts.pop() ?? '';
-      for (const line of parts) emit(line);
-    });
-    child[stream]?.once('end', () => {
-      if (pending) emit(pending);
-      pending = '';
-    });
-  };
-  forward('stdout');
-  forward('stderr');
+  const exit = followChild(child, (line, stream) => log(line, { trainingJobName, stream }));
   log('trainer started', { trainingJobName, pid: child.pid });
   options.started(child);
 
@@ -98,9 +66,7 @@ export async function runTrainer(options: TrainerRunOptions): Promise<TrainerExi
     }
   })();
   try {
-    const result = await exited;
-    await Promise.race([closed, new Promise((wake) => setTimeout(wake, OUTPUT_DRAIN_MS))]);
-    return { ...result, lines };
+    return await exit;
   } finally {
     ended.abort();
     await loop;

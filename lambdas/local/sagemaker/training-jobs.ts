@@ -24,20 +24,30 @@
  * Timestamps in the answers are epoch milliseconds, as Step Functions writes SageMaker's
  * timestamps into a step's output. Not emulated: instance types, volumes, spot capacity
  * (`MaxWaitTimeInSeconds`), channels other than `train`, `Pipe`/`FastFile` input modes, IAM and tags;
- * job names are unique only among running jobs (SageMaker keeps them forever).
+ * job names are unique only among running jobs (SageMaker keeps them forever). The running jobs, their
+ * runtime limit, their stop and their folders are kept as the processing host keeps its own
+ * (job-runs.ts).
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { constants as zlib } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { CreateTrainingJobRequest } from '@aws-sdk/client-sagemaker';
 import { constraintMessage } from '../support/aws-validation.ts';
-import { stopChild } from '../support/child-process.ts';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../support/local-aws.ts';
 import { type Fingerprints, joinS3Uri, parseS3Uri, putObjectBytes, tryParseS3Uri } from '../support/s3.ts';
 import { createTarGz, directoryEntries } from '../support/tar.ts';
+import {
+  exitedWith,
+  JobRuns,
+  jobArn,
+  MAX_REASON_CHARS,
+  namedError,
+  type Outcome,
+  pick,
+  quotedOutput,
+  type RunningJob,
+  taskResult,
+} from './job-runs.ts';
 import {
   type Availability,
   DEFAULT_TRAINER_DIR,
@@ -45,25 +55,13 @@ import {
   probeTrainer,
   runTrainer,
 } from './trainer-process.ts';
-import {
-  downloadChannel,
-  JobEnded,
-  type JobTransfers,
-  jobPaths,
-  restoreCheckpoints,
-  uploadCheckpoints,
-} from './training-files.ts';
+import { downloadChannel, jobPaths, restoreCheckpoints, uploadCheckpoints } from './training-files.ts';
 
 export type { Availability } from './trainer-process.ts';
 
 const DEFAULT_CHECKPOINT_SYNC_MS = 2_000;
-const DEFAULT_STOP_GRACE_MS = 30_000;
 /** SageMaker's pattern for TrainingJobName. */
 const TRAINING_JOB_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
-/** SageMaker keeps at most this much of `output/failure` as FailureReason. */
-const MAX_FAILURE_REASON_CHARS = 1_024;
-/** Output lines quoted in the FailureReason of a job that left no failure file. */
-const QUOTED_OUTPUT_LINES = 10;
 
 export interface LocalTrainingHostOptions {
   /** Pointed at s3rver (forcePathStyle, WHEN_REQUIRED checksums). */
@@ -116,38 +114,27 @@ export interface DescribedTrainingJob {
   BillableTimeInSeconds: number;
 }
 
-type StopReason = 'stopped' | 'maxRuntime';
-
-interface RunningJob {
-  name: string;
-  maxRuntimeSeconds: number | undefined;
-  stopReason?: StopReason;
-  /** Aborted on a stop, so that downloads give up. */
-  abort: AbortController;
-  child?: ChildProcess;
-  /** Settles once the job has ended entirely: process exited, checkpoints uploaded, root removed. */
-  finished: Promise<void>;
-}
-
-type Outcome = { status: TrainingJobStatus; secondary: string; reason?: string };
-
 export class LocalTrainingHost {
   readonly #options: LocalTrainingHostOptions;
-  readonly #jobs = new Map<string, RunningJob>();
+  readonly #runs: JobRuns;
   /** The probe of `available()`: kept once it says yes, dropped when it says no (asked again). */
   #availability: Promise<Availability> | undefined;
   /** The last probe said no: a yes after it is logged. */
   #wasUnavailable = false;
-  /** The default work folder, made on first use. */
-  #madeWorkDir: Promise<string> | undefined;
 
   constructor(options: LocalTrainingHostOptions) {
     this.#options = options;
+    this.#runs = new JobRuns({
+      kind: 'training',
+      processName: 'trainer',
+      keepRootsVariable: 'SYNTHFORGE_KEEP_TRAINING_ROOTS',
+      ...pick(options, ['workDir', 'stopGraceMs', 'log']),
+    });
   }
 
   /** Names of jobs running now. */
   get running(): string[] {
-    return [...this.#jobs.keys()];
+    return this.#runs.running;
   }
 
   /**
@@ -180,10 +167,10 @@ export class LocalTrainingHost {
         ),
       );
     }
-    if (this.#jobs.has(name)) {
+    if (this.#runs.has(name)) {
       throw namedError(
         'SageMaker.ResourceInUse',
-        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${trainingJobArn(name)})`,
+        `Training job names must be unique within an AWS account and region, and a training job with this name already exists (${jobArn('training-job', name)})`,
       );
     }
     const channel = request.InputDataConfig?.find((candidate) => candidate.ChannelName === 'train');
@@ -197,40 +184,19 @@ export class LocalTrainingHost {
     if (!request.OutputDataConfig?.S3OutputPath || !tryParseS3Uri(request.OutputDataConfig.S3OutputPath)) {
       throw namedError('SageMaker.ValidationException', 'OutputDataConfig.S3OutputPath must be an s3:// URI');
     }
-    const job: RunningJob = {
-      name,
-      maxRuntimeSeconds: request.StoppingCondition?.MaxRuntimeInSeconds,
-      abort: new AbortController(),
-      finished: Promise.resolve(),
-    };
-    const execution = this.#execute(job, request);
-    job.finished = execution.then(
-      () => undefined,
-      () => undefined,
+    return this.#runs.run(name, request.StoppingCondition?.MaxRuntimeInSeconds, (job) =>
+      this.#execute(job, request),
     );
-    this.#jobs.set(name, job);
-    try {
-      return await execution;
-    } finally {
-      this.#jobs.delete(name);
-    }
   }
 
   /** Stops every running job whose name starts with `prefix`; resolves when they have ended. */
-  async stop(prefix: string): Promise<void> {
-    const jobs = [...this.#jobs.values()].filter((job) => job.name.startsWith(prefix));
-    for (const job of jobs) this.#requestStop(job, 'stopped');
-    await Promise.all(jobs.map((job) => job.finished));
+  stop(prefix: string): Promise<void> {
+    return this.#runs.stop(prefix);
   }
 
   /** Stops everything (platform shutdown), and removes the default work folder. */
-  async stopAll(): Promise<void> {
-    await this.stop('');
-    if (this.#madeWorkDir && !keepRoots()) {
-      const made = this.#madeWorkDir;
-      this.#madeWorkDir = undefined;
-      await rm(await made, { recursive: true, force: true });
-    }
+  stopAll(): Promise<void> {
+    return this.#runs.stopAll();
   }
 
   async #execute(job: RunningJob, request: TrainingJobRequest): Promise<DescribedTrainingJob> {
@@ -248,20 +214,10 @@ export class LocalTrainingHost {
       });
       secondary = { status, since: now, message };
     };
-    const root = join(await this.#workDir(), name);
+    const root = await this.#runs.root(job);
     const paths = jobPaths(root);
-    const maxRuntimeSeconds = job.maxRuntimeSeconds;
-    const runtimeTimer =
-      maxRuntimeSeconds === undefined
-        ? undefined
-        : setTimeout(() => this.#requestStop(job, 'maxRuntime'), maxRuntimeSeconds * 1000);
-    const transfers: JobTransfers = {
-      s3: this.#options.s3,
-      trainingJobName: name,
-      signal: job.abort.signal,
-      throwIfStopped: () => this.#throwIfStopped(job),
-      log: (message, details) => this.#log(message, details),
-    };
+    const clearRuntimeLimit = this.#runs.limitRuntime(job);
+    const transfers = this.#runs.transfers(job, this.#options.s3);
     const checkpointUri = request.CheckpointConfig?.S3Uri;
     const synced: Fingerprints = new Map();
     let processMs = 0;
@@ -283,7 +239,7 @@ export class LocalTrainingHost {
         ?.S3DataSource;
       await downloadChannel(transfers, source?.S3DataType ?? 'S3Prefix', source?.S3Uri ?? '', paths.train);
       if (checkpointUri) await restoreCheckpoints(transfers, checkpointUri, paths.checkpoints, synced);
-      this.#throwIfStopped(job);
+      this.#runs.throwIfStopped(job);
 
       enter('Training', 'Training image download completed. Training in progress.');
       const started = Date.now();
@@ -298,27 +254,21 @@ export class LocalTrainingHost {
             ? uploadCheckpoints(transfers, checkpointUri, paths.checkpoints, synced)
             : Promise.resolve(),
         syncEveryMs: this.#options.checkpointSyncMs ?? DEFAULT_CHECKPOINT_SYNC_MS,
-        started: (child) => {
-          job.child = child;
-          // A stop that came while the process was being spawned.
-          if (job.stopReason) this.#signal(job);
-        },
+        started: (child) => this.#runs.attach(job, child),
         log: (message, details) => this.#log(message, details),
       });
       processMs = Date.now() - started;
       const failure = await readFile(paths.failure, 'utf8').catch(() => undefined);
       if (job.stopReason) {
         enter('Stopping', 'Stopping the training job');
-        outcome = stoppedOutcome(job.stopReason, maxRuntimeSeconds);
+        outcome = this.#runs.stopped(job);
       } else if (run.code !== 0 || failure !== undefined) {
-        const exit = run.code === null ? `signal ${run.signal}` : `code ${run.code}`;
         outcome = {
           status: 'Failed',
           secondary: 'Failed',
           reason: (
-            failure?.trim() ||
-            `AlgorithmError: trainer exited with ${exit}: ${run.lines.slice(-QUOTED_OUTPUT_LINES).join('\n')}`
-          ).slice(0, MAX_FAILURE_REASON_CHARS),
+            failure?.trim() || `AlgorithmError: trainer exited with ${exitedWith(run)}: ${quotedOutput(run)}`
+          ).slice(0, MAX_REASON_CHARS),
         };
       } else {
         enter('Uploading', 'Uploading generated training model');
@@ -329,19 +279,9 @@ export class LocalTrainingHost {
         outcome = { status: 'Completed', secondary: 'Completed' };
       }
     } catch (error) {
-      if (error instanceof JobEnded) {
-        outcome = { status: error.status, secondary: error.secondaryStatus, reason: error.message };
-      } else if (job.stopReason) {
-        outcome = stoppedOutcome(job.stopReason, maxRuntimeSeconds);
-      } else {
-        outcome = {
-          status: 'Failed',
-          secondary: 'Failed',
-          reason: `InternalServerError: ${(error as Error).message}`.slice(0, MAX_FAILURE_REASON_CHARS),
-        };
-      }
+      outcome = this.#runs.outcomeOf(job, error);
     } finally {
-      clearTimeout(runtimeTimer);
+      clearRuntimeLimit();
     }
     if (checkpointUri) {
       // SageMaker uploads what is in the checkpoint folder however the job ended.
@@ -349,14 +289,14 @@ export class LocalTrainingHost {
         this.#log('final checkpoint upload failed', { trainingJobName: name, error: String(error) }),
       );
     }
-    if (!keepRoots()) await rm(root, { recursive: true, force: true }).catch(() => undefined);
+    await this.#runs.removeRoot(root);
 
     enter(outcome.secondary, outcome.reason ?? 'Training job completed');
     const endedAt = Date.now();
     const seconds = Math.max(1, Math.ceil(processMs / 1000));
     const described: DescribedTrainingJob = {
       TrainingJobName: name,
-      TrainingJobArn: trainingJobArn(name),
+      TrainingJobArn: jobArn('training-job', name),
       TrainingJobStatus: outcome.status,
       SecondaryStatus: outcome.secondary,
       ...(outcome.reason === undefined ? {} : { FailureReason: outcome.reason }),
@@ -388,90 +328,10 @@ export class LocalTrainingHost {
       ...(modelUri === undefined ? {} : { model: modelUri }),
       seconds,
     });
-    if (outcome.status === 'Completed') return described;
-    throw namedError('States.TaskFailed', JSON.stringify(described));
-  }
-
-  #requestStop(job: RunningJob, reason: StopReason): void {
-    if (job.stopReason) return;
-    job.stopReason = reason;
-    this.#log(
-      reason === 'maxRuntime'
-        ? 'training job reached MaxRuntimeInSeconds: stopping it'
-        : 'stopping training job',
-      {
-        trainingJobName: job.name,
-      },
-    );
-    job.abort.abort();
-    if (job.child) this.#signal(job);
-  }
-
-  /** SIGTERM now (the trainer checkpoints), SIGKILL after the grace; the run notices the exit. */
-  #signal(job: RunningJob): void {
-    const child = job.child;
-    if (!child) return;
-    void stopChild(child, {
-      graceMs: this.#options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS,
-      onKill: () =>
-        this.#log('trainer did not stop in time: killing it', { trainingJobName: job.name, pid: child.pid }),
-    });
-  }
-
-  #throwIfStopped(job: RunningJob): void {
-    if (!job.stopReason) return;
-    const stopped = stoppedOutcome(job.stopReason, job.maxRuntimeSeconds);
-    throw new JobEnded('Stopped', stopped.secondary, stopped.reason);
-  }
-
-  #workDir(): Promise<string> {
-    if (this.#options.workDir !== undefined) {
-      const dir = this.#options.workDir;
-      return mkdir(dir, { recursive: true }).then(() => dir);
-    }
-    this.#madeWorkDir ??= mkdtemp(join(tmpdir(), 'synthforge-training-'));
-    return this.#madeWorkDir;
+    return taskResult(outcome.status, described);
   }
 
   #log(message: string, details?: Record<string, unknown>): void {
     this.#options.log?.(message, details);
   }
-}
-
-function stoppedOutcome(
-  reason: StopReason,
-  maxRuntimeSeconds: number | undefined,
-): { status: 'Stopped'; secondary: string; reason: string } {
-  return reason === 'maxRuntime'
-    ? {
-        status: 'Stopped',
-        secondary: 'MaxRuntimeExceeded',
-        reason: `MaxRuntimeExceeded: Training job exceeded MaxRuntimeInSeconds provided (${maxRuntimeSeconds} s)`,
-      }
-    : {
-        status: 'Stopped',
-        secondary: 'Stopped',
-        reason: 'Stopped: the training job was stopped (StopTrainingJob)',
-      };
-}
-
-function trainingJobArn(name: string): string {
-  return `arn:aws:sagemaker:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:training-job/${name.toLowerCase()}`;
-}
-
-function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
-
-function keepRoots(): boolean {
-  const value = process.env.SYNTHFORGE_KEEP_TRAINING_ROOTS;
-  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
-}
-
-function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const picked: Partial<Pick<T, K>> = {};
-  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
-  return picked;
 }
