@@ -11,9 +11,9 @@
  * in float32 (approximate IVF above 50,000 rows); exact float64 distances reproduce its WBCD values
  * (hidden rate 92.68 %, local cloaking 24) and give the same answer on every machine.
  */
-import { buildKdTree, type KdTree, kdTreeAllKnn, kdTreeKnn } from '../kd-tree.ts';
+import { buildKdTree, kdTreeAllKnn, kdTreeKnn } from '../kd-tree.ts';
 import type { Points } from '../table.ts';
-import { median, quantile } from './stats.ts';
+import { quantile } from './stats.ts';
 
 export function checkAligned(records: Points, synthetic: Points): void {
   if (records.count !== synthetic.count) {

@@ -3,16 +3,15 @@
  * records' and the (unshuffled) synthetic rows' coordinates; ./distance.ts has the other distance
  * metrics and the conventions they share (exact distances, ties to the lower index).
  */
-import { buildKdTree, type KdTree, kdTreeAllKnn, kdTreeKnn } from '../kd-tree.ts';
+import { buildKdTree, type KdTree } from '../kd-tree.ts';
 import type { Points } from '../table.ts';
 import { checkAligned } from './distance.ts';
+import { walk } from './local-cloaking-walk.ts';
+import { type Locations, locationsOf } from './locations.ts';
 import { median } from './stats.ts';
 
 /** The paper's neighbour count for local cloaking (`FaissKNeighbors(k=4000)`): counts stop there. */
 export const LOCAL_CLOAKING_CAP = 4000;
-
-/** Queries per block of the walk: `block × cap` neighbours are held at once. */
-const WALK_BLOCK = 256;
 
 export interface LocalCloaking {
   /** Median over records of the other synthetic rows met before the record's own: "local cloaking". */
@@ -68,40 +67,14 @@ export function localCloaking(
   const both = new Float64Array(2 * n * dims);
   both.set(records.data, 0);
   both.set(synthetic.data, n * dims);
-  const tree = buildKdTree({ data: both, count: 2 * n, dims });
   const avatarCounts = new Int32Array(n);
   const recordCounts = new Int32Array(n);
-
   if (method === 'walk') {
     const all = new Int32Array(n);
     for (let i = 0; i < n; i++) all[i] = i;
-    walk(tree, records, all, cap, avatarCounts, recordCounts);
+    walk(buildKdTree({ data: both, count: 2 * n, dims }), records, all, cap, avatarCounts, recordCounts);
   } else {
-    const recordsIn = recordsPerNode(tree, n);
-    const counts = new Int32Array(2);
-    const nearest = new NearestSelection();
-    // Records in tree order: consecutive queries then walk the same nodes while they are in cache.
-    for (let p = 0; p < tree.count; p++) {
-      const i = tree.order[p]!;
-      if (i >= n) continue;
-      const offset = i * dims;
-      let sum = 0;
-      for (let d = 0; d < dims; d++) {
-        const delta = records.data[offset + d]! - synthetic.data[offset + d]!;
-        sum += delta * delta;
-      }
-      const radius = Math.sqrt(sum);
-      countWithin(tree, recordsIn, n, records.data, offset, radius, counts, cap);
-      if (counts[0]! + counts[1]! > cap) {
-        nearest.count(tree, recordsIn, n, records.data, offset, i, radius, cap, counts);
-        recordCounts[i] = counts[0]!;
-        avatarCounts[i] = counts[1]!;
-        continue;
-      }
-      // The counts include the record itself (distance 0) and its own synthetic row (distance r).
-      recordCounts[i] = counts[0]! - 1;
-      avatarCounts[i] = counts[1]! - 1;
-    }
+    countByRadius(records, synthetic, { data: both, count: 2 * n, dims }, cap, avatarCounts, recordCounts);
   }
 
   let empty = 0;
@@ -115,32 +88,103 @@ export function localCloaking(
   };
 }
 
-/** How many of each node's points are records (original index below n). */
-function recordsPerNode(tree: KdTree, n: number): Int32Array {
-  const counts = new Int32Array(tree.nodeCount);
+/**
+ * The `radius` method over the points' distinct locations (./locations.ts), each weighed by the
+ * records and synthetic rows it holds: a table whose rows share a few locations costs what those
+ * locations cost, where a search over the points would meet every copy (quadratic in the size of a
+ * group of identical rows). Records are visited in the tree's order of their locations, so that
+ * consecutive searches walk the same nodes while they are in cache.
+ */
+function countByRadius(
+  records: Points,
+  synthetic: Points,
+  both: Points,
+  cap: number,
+  avatarCounts: Int32Array,
+  recordCounts: Int32Array,
+): void {
+  const n = records.count;
+  const dims = records.dims;
+  const locations = locationsOf(both);
+  const tree = buildKdTree(locations.points);
+  const weights = weightsOf(tree, locations, n);
+  const counts = new Int32Array(2);
+  const nearest = new NearestSelection(tree, weights, locations, n);
+  const { memberStarts, members } = locations;
+  for (let p = 0; p < tree.count; p++) {
+    const location = tree.order[p]!;
+    // Members are by increasing index: the records come first.
+    for (let m = memberStarts[location]!; m < memberStarts[location + 1]!; m++) {
+      const i = members[m]!;
+      if (i >= n) break;
+      const offset = i * dims;
+      let sum = 0;
+      for (let d = 0; d < dims; d++) {
+        const delta = records.data[offset + d]! - synthetic.data[offset + d]!;
+        sum += delta * delta;
+      }
+      const radius = Math.sqrt(sum);
+      countWithin(tree, weights, records.data, offset, radius, counts, cap);
+      if (counts[0]! + counts[1]! > cap) {
+        nearest.count(records.data, offset, i, radius, cap, counts);
+        recordCounts[i] = counts[0]!;
+        avatarCounts[i] = counts[1]!;
+        continue;
+      }
+      // The counts include the record itself (distance 0) and its own synthetic row (distance r).
+      recordCounts[i] = counts[0]! - 1;
+      avatarCounts[i] = counts[1]! - 1;
+    }
+  }
+}
+
+/** The records and synthetic rows at each location, and under each node of the locations' tree. */
+interface Weights {
+  readonly recordsAt: Int32Array;
+  readonly avatarsAt: Int32Array;
+  readonly recordsIn: Int32Array;
+  readonly avatarsIn: Int32Array;
+}
+
+function weightsOf(tree: KdTree, locations: Locations, n: number): Weights {
+  const count = locations.points.count;
+  const recordsAt = new Int32Array(count);
+  const avatarsAt = new Int32Array(count);
+  for (let i = 0; i < locations.locationOf.length; i++) {
+    const location = locations.locationOf[i]!;
+    if (i < n) recordsAt[location] = recordsAt[location]! + 1;
+    else avatarsAt[location] = avatarsAt[location]! + 1;
+  }
+  const recordsIn = new Int32Array(tree.nodeCount);
+  const avatarsIn = new Int32Array(tree.nodeCount);
   for (let node = tree.nodeCount - 1; node >= 0; node--) {
     if (node >= tree.firstLeaf) {
       let records = 0;
-      for (let p = tree.starts[node]!; p < tree.ends[node]!; p++) if (tree.order[p]! < n) records++;
-      counts[node] = records;
+      let avatars = 0;
+      for (let p = tree.starts[node]!; p < tree.ends[node]!; p++) {
+        records += recordsAt[tree.order[p]!]!;
+        avatars += avatarsAt[tree.order[p]!]!;
+      }
+      recordsIn[node] = records;
+      avatarsIn[node] = avatars;
     } else {
-      counts[node] = counts[2 * node + 1]! + counts[2 * node + 2]!;
+      recordsIn[node] = recordsIn[2 * node + 1]! + recordsIn[2 * node + 2]!;
+      avatarsIn[node] = avatarsIn[2 * node + 1]! + avatarsIn[2 * node + 2]!;
     }
   }
-  return counts;
+  return { recordsAt, avatarsAt, recordsIn, avatarsIn };
 }
 
 /**
  * Writes to `out` the records (`out[0]`) and synthetic rows (`out[1]`) at distance ≤ radius of the
  * point at `point[offset ..]`, with the distances kNN computes (so a radius taken from a kNN result
- * compares exactly), counting both kinds in one pass; whole nodes inside the radius are counted
- * without visiting their points. Once more than `limit` are found it stops, the
- * counts then only telling that there are more: a crowded ball costs about `limit` points, not its size.
+ * compares exactly); whole nodes inside the radius are counted without visiting their locations.
+ * Once more than `limit` are found it stops, the counts then only telling that there are more: a
+ * crowded ball costs about `limit` locations, not its size.
  */
 function countWithin(
   tree: KdTree,
-  recordsIn: Int32Array,
-  n: number,
+  weights: Weights,
   point: Float64Array,
   offset: number,
   radius: number,
@@ -148,12 +192,13 @@ function countWithin(
   limit: number,
 ): void {
   const { dims, bounds, data, order, starts, ends, firstLeaf } = tree;
+  const { recordsAt, avatarsAt, recordsIn, avatarsIn } = weights;
   const stack = new Int32Array(64);
   let top = 1;
   stack[0] = 0;
   let records = 0;
-  let total = 0;
-  while (top > 0 && total <= limit) {
+  let avatars = 0;
+  while (top > 0 && records + avatars <= limit) {
     const node = stack[--top]!;
     const box = node * 2 * dims;
     let near = 0;
@@ -170,8 +215,8 @@ function countWithin(
     }
     if (Math.sqrt(near) > radius) continue;
     if (Math.sqrt(far) <= radius) {
-      total += ends[node]! - starts[node]!;
       records += recordsIn[node]!;
+      avatars += avatarsIn[node]!;
       continue;
     }
     if (node < firstLeaf) {
@@ -186,13 +231,13 @@ function countWithin(
         sum += delta * delta;
       }
       if (Math.sqrt(sum) <= radius) {
-        total++;
-        if (order[p]! < n) records++;
+        records += recordsAt[order[p]!]!;
+        avatars += avatarsAt[order[p]!]!;
       }
     }
   }
   out[0] = records;
-  out[1] = total - records;
+  out[1] = avatars;
 }
 
 /**
@@ -200,19 +245,25 @@ function countWithin(
  * lie within its radius r), leaving out the record and its own synthetic row: what the walk counts
  * there. The `cap` nearest are those of a smaller ball holding at least `cap` points, found by
  * shrinking r (the number of points grows about as radius^dims) and checking by counting; its
- * points are gathered and the `cap` first in the walk's order (squared distance, then index) are
- * selected. Buffers are kept between records.
+ * locations are gathered, and the walk's order (distance, then index) is followed by weight: the
+ * locations nearer than the `cap`-th point are taken whole, and among those at its very distance
+ * (ties), records come before synthetic rows, as their indices do, each kind by index. Buffers are
+ * kept between records.
  */
 class NearestSelection {
   private sums = new Float64Array(1024);
-  private indices = new Int32Array(1024);
+  private found = new Int32Array(1024);
   private positions = new Int32Array(1024);
   private readonly probe = new Int32Array(2);
 
+  constructor(
+    private readonly tree: KdTree,
+    private readonly weights: Weights,
+    private readonly locations: Locations,
+    private readonly n: number,
+  ) {}
+
   count(
-    tree: KdTree,
-    recordsIn: Int32Array,
-    n: number,
     point: Float64Array,
     offset: number,
     current: number,
@@ -222,19 +273,19 @@ class NearestSelection {
   ): void {
     // Counts stop past 4·cap: a count above that is a lower bound, which only slows the shrinking.
     const limit = 4 * cap;
-    let m = this.gather(tree, point, offset, radius, limit);
-    if (m <= limit) {
-      this.countNearest(m, current, n, cap, out);
+    let gathered = this.gather(point, offset, radius, limit);
+    if (gathered.weight <= limit) {
+      this.countNearest(gathered.count, current, cap, out);
       return;
     }
     let inner = 0;
     let outer = radius;
-    let outerCount = m;
+    let outerCount = gathered.weight;
     for (let step = 0; step < 60 && outerCount > limit; step++) {
-      let guess = outer * ((2 * cap) / outerCount) ** (1 / tree.dims);
+      let guess = outer * ((2 * cap) / outerCount) ** (1 / this.tree.dims);
       if (!(guess > inner && guess < outer)) guess = (inner + outer) / 2;
       if (!(guess > inner && guess < outer)) break;
-      countWithin(tree, recordsIn, n, point, offset, guess, this.probe, limit);
+      countWithin(this.tree, this.weights, point, offset, guess, this.probe, limit);
       const found = this.probe[0]! + this.probe[1]!;
       if (found >= cap) {
         outer = guess;
@@ -243,35 +294,122 @@ class NearestSelection {
         inner = guess;
       }
     }
-    m = this.gather(tree, point, offset, outer, Number.POSITIVE_INFINITY);
-    this.countNearest(m, current, n, cap, out);
+    gathered = this.gather(point, offset, outer, Number.POSITIVE_INFINITY);
+    this.countNearest(gathered.count, current, cap, out);
   }
 
-  /** Counts the records and synthetic rows among the `cap` nearest of the `m` gathered points. */
-  private countNearest(m: number, current: number, n: number, cap: number, out: Int32Array): void {
-    const positions = this.positions;
+  /** Counts the records and synthetic rows among the `cap` nearest points of the `m` gathered locations. */
+  private countNearest(m: number, current: number, cap: number, out: Int32Array): void {
+    const { recordsAt, avatarsAt } = this.weights;
+    const { sums, found, positions } = this;
+    const { locationOf } = this.locations;
+    const n = this.n;
+    const own = locationOf[current]!;
+    const ownSynthetic = locationOf[current + n]!;
     for (let j = 0; j < m; j++) positions[j] = j;
-    this.select(m, cap - 1);
+    const [tieStart, tieEnd] = this.selectWeighted(m, cap);
     let records = 0;
     let avatars = 0;
-    for (let j = 0; j < cap; j++) {
-      const index = this.indices[positions[j]!]!;
-      if (index === current || index === current + n) continue;
-      if (index < n) records++;
-      else avatars++;
+    let selfTaken = false;
+    let ownTaken = false;
+    for (let j = 0; j < tieStart; j++) {
+      const location = found[positions[j]!]!;
+      records += recordsAt[location]!;
+      avatars += avatarsAt[location]!;
+      if (location === own) selfTaken = true;
+      if (location === ownSynthetic) ownTaken = true;
     }
-    out[0] = records;
-    out[1] = avatars;
+    // The ties at the cap-th point's distance: records first, then synthetic rows, each by index.
+    const need = cap - records - avatars;
+    let tieRecords = 0;
+    let tieAvatars = 0;
+    for (let j = tieStart; j < tieEnd; j++) {
+      tieRecords += recordsAt[found[positions[j]!]!]!;
+      tieAvatars += avatarsAt[found[positions[j]!]!]!;
+    }
+    const takenRecords = Math.min(need, tieRecords);
+    const takenAvatars = Math.min(need - takenRecords, tieAvatars);
+    let recordsBefore = 0;
+    let avatarsBefore = 0;
+    let selfTied = false;
+    let ownTied = false;
+    for (let j = tieStart; j < tieEnd; j++) {
+      const location = found[positions[j]!]!;
+      // Of the same kind at these locations, how many come before the record (or its row) by index.
+      recordsBefore += this.membersBelow(location, 0, current);
+      avatarsBefore += this.membersBelow(location, n, current + n);
+      if (location === own) selfTied = true;
+      if (location === ownSynthetic) ownTied = true;
+    }
+    if (selfTied && recordsBefore < takenRecords) selfTaken = true;
+    if (ownTied && avatarsBefore < takenAvatars) ownTaken = true;
+    out[0] = records + takenRecords - (selfTaken ? 1 : 0);
+    out[1] = avatars + takenAvatars - (ownTaken ? 1 : 0);
   }
 
-  /** Fills the buffers with the points at distance ≤ radius; returns how many, or stops past `limit`. */
-  private gather(tree: KdTree, point: Float64Array, offset: number, radius: number, limit: number): number {
-    const { dims, bounds, data, order, starts, ends, firstLeaf } = tree;
+  /** How many points at `location` have an index in [from, below). */
+  private membersBelow(location: number, from: number, below: number): number {
+    const { memberStarts, members } = this.locations;
+    const first = lowerBound(members, memberStarts[location]!, memberStarts[location + 1]!, from);
+    const last = lowerBound(members, first, memberStarts[location + 1]!, below);
+    return last - first;
+  }
+
+  /**
+   * Reorders `positions[0, m)` around the distance of the `cap`-th point in the walk's order (the
+   * locations weighed by their points): those before `[tieStart, tieEnd)` are nearer, those in it at
+   * that very distance, those after farther. Weighted quickselect, three-way, expected O(m).
+   */
+  private selectWeighted(m: number, cap: number): [number, number] {
+    const { sums, found, positions } = this;
+    const { recordsAt, avatarsAt } = this.weights;
+    const weight = (position: number) => recordsAt[found[position]!]! + avatarsAt[found[position]!]!;
+    let lo = 0;
+    let hi = m;
+    let need = cap;
+    while (hi - lo > 0) {
+      const pivot = sums[positions[lo + ((hi - lo) >>> 1)]!]!;
+      // Dutch flag: [lo, less) below the pivot, [less, more) equal, [more, hi) above.
+      let less = lo;
+      let scan = lo;
+      let more = hi;
+      while (scan < more) {
+        const value = sums[positions[scan]!]!;
+        if (value < pivot) swap(positions, less++, scan++);
+        else if (value > pivot) swap(positions, scan, --more);
+        else scan++;
+      }
+      let below = 0;
+      for (let j = lo; j < less; j++) below += weight(positions[j]!);
+      if (need <= below) {
+        hi = less;
+        continue;
+      }
+      let equal = 0;
+      for (let j = less; j < more; j++) equal += weight(positions[j]!);
+      if (need <= below + equal) return [less, more];
+      need -= below + equal;
+      lo = more;
+    }
+    // Fewer than `cap` points in all: every location is taken whole.
+    return [m, m];
+  }
+
+  /** Fills the buffers with the locations at distance ≤ radius; stops once they hold more than `limit` points. */
+  private gather(
+    point: Float64Array,
+    offset: number,
+    radius: number,
+    limit: number,
+  ): { count: number; weight: number } {
+    const { dims, bounds, data, order, starts, ends, firstLeaf } = this.tree;
+    const { recordsAt, avatarsAt } = this.weights;
     const stack = new Int32Array(64);
     let top = 1;
     stack[0] = 0;
     let m = 0;
-    while (top > 0 && m <= limit) {
+    let weight = 0;
+    while (top > 0 && weight <= limit) {
       const node = stack[--top]!;
       const box = node * 2 * dims;
       let near = 0;
@@ -296,106 +434,42 @@ class NearestSelection {
         }
         if (Math.sqrt(sum) <= radius) {
           if (m === this.sums.length) this.grow();
+          const location = order[p]!;
           this.sums[m] = sum;
-          this.indices[m] = order[p]!;
+          this.found[m] = location;
+          weight += recordsAt[location]! + avatarsAt[location]!;
           m++;
         }
       }
     }
-    return m;
+    return { count: m, weight };
   }
 
   private grow(): void {
     const sums = new Float64Array(2 * this.sums.length);
-    const indices = new Int32Array(2 * this.indices.length);
+    const found = new Int32Array(2 * this.found.length);
     sums.set(this.sums);
-    indices.set(this.indices);
+    found.set(this.found);
     this.sums = sums;
-    this.indices = indices;
+    this.found = found;
     this.positions = new Int32Array(sums.length);
   }
+}
 
-  /** Reorders `positions[0, m)` so that its first `nth + 1` are the smallest (sum, index) keys (quickselect). */
-  private select(m: number, nth: number): void {
-    const { sums, indices, positions } = this;
-    const before = (a: number, b: number): boolean =>
-      sums[a]! < sums[b]! || (sums[a] === sums[b] && indices[a]! < indices[b]!);
-    let lo = 0;
-    let hi = m - 1;
-    while (hi > lo) {
-      const mid = (lo + hi) >>> 1;
-      if (before(positions[mid]!, positions[lo]!)) swap(positions, mid, lo);
-      if (before(positions[hi]!, positions[lo]!)) swap(positions, hi, lo);
-      if (before(positions[hi]!, positions[mid]!)) swap(positions, hi, mid);
-      const pivot = positions[mid]!;
-      let i = lo;
-      let j = hi;
-      while (i <= j) {
-        while (before(positions[i]!, pivot)) i++;
-        while (before(pivot, positions[j]!)) j--;
-        if (i <= j) {
-          swap(positions, i, j);
-          i++;
-          j--;
-        }
-      }
-      if (nth <= j) hi = j;
-      else if (nth >= i) lo = i;
-      else return;
-    }
+/** The first position in the sorted `values[from, to)` holding at least `value`. */
+function lowerBound(values: Int32Array, from: number, to: number, value: number): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < value) lo = mid + 1;
+    else hi = mid;
   }
+  return lo;
 }
 
 function swap(values: Int32Array, a: number, b: number): void {
   const held = values[a]!;
   values[a] = values[b]!;
   values[b] = held;
-}
-
-/** The paper's walk for the given records, in blocks, writing their counts. */
-function walk(
-  tree: KdTree,
-  records: Points,
-  rows: Int32Array,
-  cap: number,
-  avatarCounts: Int32Array,
-  recordCounts: Int32Array,
-): void {
-  const n = records.count;
-  const dims = records.dims;
-  // FAISS pads a list shorter than k with index −1; a list of all 2n points ends the walk the same way.
-  const k = Math.min(cap, 2 * n);
-  for (let start = 0; start < rows.length; start += WALK_BLOCK) {
-    const block = rows.subarray(start, Math.min(rows.length, start + WALK_BLOCK));
-    const queries = new Float64Array(block.length * dims);
-    for (let q = 0; q < block.length; q++) {
-      queries.set(records.data.subarray(block[q]! * dims, (block[q]! + 1) * dims), q * dims);
-    }
-    const neighbours = kdTreeKnn(tree, { data: queries, count: block.length, dims }, k);
-    for (let q = 0; q < block.length; q++) {
-      const current = block[q]!;
-      const offset = q * k;
-      let avatars = 0;
-      let others = 0;
-      let duplicated = false;
-      for (let j = 0; j < k; j++) {
-        const index = neighbours.indices[offset + j]!;
-        if (index === current) continue;
-        if (index === current + n || index === -1) {
-          if (index === -1 || j + 1 === k) break;
-          if (neighbours.distances[offset + j] === neighbours.distances[offset + j + 1]) duplicated = true;
-          else break;
-        }
-        if (index === current + n) continue;
-        if (index >= n) avatars++;
-        else others++;
-        if (duplicated) {
-          if (j + 1 === k) break;
-          if (neighbours.distances[offset + j]! < neighbours.distances[offset + j + 1]!) break;
-        }
-      }
-      avatarCounts[current] = avatars;
-      recordCounts[current] = others;
-    }
-  }
 }

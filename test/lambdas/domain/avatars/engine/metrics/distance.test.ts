@@ -199,6 +199,36 @@ describe('localCloaking', () => {
     );
   });
 
+  it('gives the same counts by radius as by the walk when most rows are copies of a few', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 20, max: 160 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, distinct, cap, seed) => {
+          // Prepare: every record and synthetic row is one of `distinct` points of a line.
+          let state = seed + 1;
+          const pick = () => {
+            state = (state * 16807) % 2147483647;
+            return state % distinct;
+          };
+          const records = { data: Float64Array.from({ length: n }, pick), count: n, dims: 1 };
+          const avatars = { data: Float64Array.from({ length: n }, pick), count: n, dims: 1 };
+
+          // Act
+          const walked = localCloaking(records, avatars, { cap, method: 'walk' });
+          const counted = localCloaking(records, avatars, { cap, method: 'radius' });
+
+          // Assess
+          expect(Array.from(counted.avatarCounts)).toEqual(Array.from(walked.avatarCounts));
+          expect(Array.from(counted.recordCounts)).toEqual(Array.from(walked.recordCounts));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('gives the same counts by radius as by the walk on continuous data', () => {
     fc.assert(
       fc.property(
