@@ -152,3 +152,48 @@ describe('a processing job that fails', () => {
     expect((await waitForJob(api, privacy.name)).status).toBe('parent_error');
   });
 });
+
+describe('RecordProcessing run again', () => {
+  // Fault injection: the first attempt of each RecordProcessing dies as it completes the job (a
+  // crash, a timeout), and Step Functions runs the step again.
+  const failedOnce = new Set<string>();
+  const fixture = usePlatform({
+    avatars: { workerThreadsMaxInputBytes: 0 },
+    wrapTask: (placeholder, task) =>
+      placeholder === 'RecordAvatarProcessingFunctionArn'
+        ? async (runtime, event) => {
+            const { jobId } = event as { jobId: string };
+            if (failedOnce.has(jobId)) return task(runtime, event);
+            failedOnce.add(jobId);
+            const deps = runtime.avatarProcessing;
+            const dying = new Proxy(deps.engine, {
+              get: (target, name) =>
+                name === 'transition'
+                  ? () => Promise.reject(new Error('the function died'))
+                  : Reflect.get(target, name).bind(target),
+            });
+            await task({ ...runtime, avatarProcessing: { ...deps, engine: dying } }, event).catch(
+              () => undefined,
+            );
+            return task(runtime, event);
+          }
+        : task,
+  });
+
+  it('completes the job on the second attempt, with its results', async () => {
+    // Prepare
+    const { api } = fixture;
+    await upload(api, 'wbcd.csv', wbcd);
+    await putSet(api, 'twice', WBCD_SET);
+
+    // Act
+    const job = await createJob(api, { set_name: 'twice', parameters_name: 'standard' });
+    const ended = await waitForJob(api, job.name, 60_000);
+
+    // Assess
+    expect(failedOnce.has(job.name)).toBe(true);
+    expect(ended.status, ended.exception ?? '').toBe('finished');
+    const shuffled = await download((await results(api, job.name)).shuffled![0]!);
+    expect(shuffled.trim().split('\n')).toHaveLength(684);
+  });
+});

@@ -187,7 +187,11 @@ export const processingJobNamesOf = (jobId: string) => `${PROCESSING_JOB_NAME_PR
 export const processingJobNameOf = (jobId: string, attempt: number) =>
   `${processingJobNamesOf(jobId)}${attempt}`;
 
-/** Completes (or fails) the job from what its processing job left among its results. */
+/**
+ * Completes (or fails) the job from what its processing job left among its results, then removes
+ * the spec, the manifest and the outcome. Safe to run again (the step is retried): a job that has
+ * completed keeps its results, one that has not keeps none.
+ */
 export async function recordProcessing(deps: ProcessingDeps, input: StepInput): Promise<StepOutcome> {
   const { engine, blobs } = deps;
   const job = await avatarJob(engine, input);
@@ -196,7 +200,12 @@ export async function recordProcessing(deps: ProcessingDeps, input: StepInput): 
   const outcome = outcomeBytes
     ? (JSON.parse(new TextDecoder().decode(outcomeBytes)) as ProcessingOutcome)
     : undefined;
-  // The spec, the manifest and the outcome have served.
+  const result = job.status === 'running' ? await settle(deps, job, outcome) : { status: job.status };
+  // A job cancelled meanwhile (or refused) keeps no results.
+  if (result.status !== 'completed' && outcome?.status === 'completed') {
+    for (const file of outcome.files) await blobs.delete(avatarKeys.result(job.tenant, job.id, file.name));
+  }
+  // The spec, the manifest and the outcome have served; last, so that a retry still finds the outcome.
   for (const key of [
     avatarKeys.processing(job.tenant, job.id, `job/${PROCESSING_SPEC_FILE}`),
     avatarKeys.processing(job.tenant, job.id, 'inputs.manifest'),
@@ -204,8 +213,16 @@ export async function recordProcessing(deps: ProcessingDeps, input: StepInput): 
   ]) {
     await blobs.delete(key);
   }
-  // A job cancelled meanwhile keeps no results.
-  if (job.status !== 'running') return removeResults(deps, job, outcome);
+  return result;
+}
+
+/** The running job completed with the outcome's files, or failed with its reason. */
+async function settle(
+  deps: ProcessingDeps,
+  job: AvatarJobRecord,
+  outcome: ProcessingOutcome | undefined,
+): Promise<StepOutcome> {
+  const { engine, blobs } = deps;
   if (!outcome) {
     return failAvatarRun(
       engine,
@@ -227,21 +244,8 @@ export async function recordProcessing(deps: ProcessingDeps, input: StepInput): 
     outputs[file.resultKey] = [...(outputs[file.resultKey] ?? []), key];
   }
   const current = await engine.get(job.tenant, job.id);
-  if (current.status !== 'running') return removeResults(deps, current as AvatarJobRecord, outcome);
+  if (current.status !== 'running') return { status: current.status };
   return completeAvatarRun(engine, job, { ...outcome, outputs });
-}
-
-/** Removes the result files of a job that no longer runs; its status. */
-async function removeResults(
-  deps: ProcessingDeps,
-  job: AvatarJobRecord,
-  outcome: ProcessingOutcome | undefined,
-): Promise<StepOutcome> {
-  if (outcome?.status === 'completed') {
-    for (const file of outcome.files)
-      await deps.blobs.delete(avatarKeys.result(job.tenant, job.id, file.name));
-  }
-  return { status: job.status };
 }
 
 const ended = (outcome: StepOutcome): PrepareProcessingOutput => ({
