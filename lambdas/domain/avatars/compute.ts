@@ -10,7 +10,7 @@
 import type { AvatarizationParametersInput } from '../../../contracts/avatars.ts';
 import { adviseParameters } from './engine/advice.ts';
 import { avatarize } from './engine/avatarize.ts';
-import { formatTable, parseTable, TableError } from './engine/csv.ts';
+import { CSV_BLOCK_ROWS, encodeBlocks, encodeTable, parseTable, TableError } from './engine/csv.ts';
 import { hasMissing, impute } from './engine/impute.ts';
 import { alignSynthetic } from './engine/metrics/align.ts';
 import { computePrivacy } from './engine/metrics/privacy.ts';
@@ -141,15 +141,23 @@ function complete(
 }
 
 function projectionsCsv(points: Points): Uint8Array {
-  const header = Array.from({ length: points.dims }, (_, d) => `Dim.${d + 1}`).join(',');
-  const lines = [header];
-  for (let i = 0; i < points.count; i++) {
-    const row: string[] = [];
-    for (let d = 0; d < points.dims; d++)
-      row.push(String(Number(points.data[i * points.dims + d]!.toPrecision(12))));
-    lines.push(row.join(','));
+  return encodeBlocks(projectionBlocks(points));
+}
+
+/** The projections' CSV a block of rows at a time (a million rows of 100 dimensions pass V8's string cap). */
+function* projectionBlocks(points: Points): Generator<string> {
+  yield `${Array.from({ length: points.dims }, (_, d) => `Dim.${d + 1}`).join(',')}\n`;
+  const row = new Array<string>(points.dims);
+  for (let start = 0; start < points.count; start += CSV_BLOCK_ROWS) {
+    const end = Math.min(points.count, start + CSV_BLOCK_ROWS);
+    const lines = new Array<string>(end - start);
+    for (let i = start; i < end; i++) {
+      for (let d = 0; d < points.dims; d++)
+        row[d] = String(Number(points.data[i * points.dims + d]!.toPrecision(12)));
+      lines[i - start] = row.join(',');
+    }
+    yield `${lines.join('\n')}\n`;
   }
-  return encoder.encode(`${lines.join('\n')}\n`);
 }
 
 export async function computeAvatarJob(
@@ -219,13 +227,13 @@ export async function computeAvatarJob(
           {
             resultKey: 'shuffled',
             name: name('shuffled-0.csv'),
-            bytes: encoder.encode(formatTable(avatars.shuffled)),
+            bytes: encodeTable(avatars.shuffled),
             contentType: CSV,
           },
           {
             resultKey: 'unshuffled',
             name: name('unshuffled-0.csv'),
-            bytes: encoder.encode(formatTable(avatars.unshuffled)),
+            bytes: encodeTable(avatars.unshuffled),
             contentType: CSV,
           },
           {

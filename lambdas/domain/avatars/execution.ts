@@ -91,7 +91,7 @@ export function processingSettingsFor(
 export const WORKING_SET_PER_CSV_BYTE = 42;
 /**
  * The most CSV one job reads, whatever its memory: the reader decodes a table into one string, and V8
- * caps a string at 2²⁹ − 24 characters (the avatars are written as one string too).
+ * caps a string at 2²⁹ − 24 characters (the avatars are written a block of rows at a time).
  */
 export const MAX_JOB_INPUT_BYTES = 500_000_000;
 /** What Node and the function's code take before any table is read. */

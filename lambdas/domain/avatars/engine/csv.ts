@@ -225,15 +225,52 @@ function formatter(column: Column, delimiter: string): (row: number) => string {
  * as their level, a missing value as an empty field. `parseTable` reads it back to the same table.
  */
 export function formatTable(table: Table, options: { delimiter?: string } = {}): string {
-  const delimiter = options.delimiter ?? ',';
-  const formatters = table.columns.map((column) => formatter(column, delimiter));
-  const lines = new Array<string>(table.rowCount + 1);
-  lines[0] = table.columns.map((column) => quoted(column.name, delimiter)).join(delimiter);
-  const fields = new Array<string>(formatters.length);
-  for (let row = 0; row < table.rowCount; row++) {
-    for (let column = 0; column < formatters.length; column++) fields[column] = formatters[column]!(row);
-    // A lone empty field would be an empty line, which readers skip: quote it.
-    lines[row + 1] = fields.length === 1 && fields[0] === '' ? '""' : fields.join(delimiter);
+  return [...csvBlocks(table, options.delimiter ?? ',')].join('');
+}
+
+/**
+ * The same CSV as UTF-8 bytes, encoded a block of rows at a time: no one string holds the whole
+ * table, which V8 caps at 2²⁹ − 24 characters (a table of a few hundred MB would pass it).
+ */
+export function encodeTable(table: Table, options: { delimiter?: string } = {}): Uint8Array {
+  return encodeBlocks(csvBlocks(table, options.delimiter ?? ','));
+}
+
+/** Text given a block at a time, as one UTF-8 byte array (no one string holds it all). */
+export function encodeBlocks(blocks: Iterable<string>): Uint8Array {
+  const encoder = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (const block of blocks) {
+    const bytes = encoder.encode(block);
+    chunks.push(bytes);
+    length += bytes.length;
   }
-  return `${lines.join('\n')}\n`;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Rows per block of text: a few MB at a time. */
+export const CSV_BLOCK_ROWS = 50_000;
+
+/** The header line, then the rows a block at a time, each line ending in `\n`. */
+function* csvBlocks(table: Table, delimiter: string): Generator<string> {
+  const formatters = table.columns.map((column) => formatter(column, delimiter));
+  yield `${table.columns.map((column) => quoted(column.name, delimiter)).join(delimiter)}\n`;
+  const fields = new Array<string>(formatters.length);
+  for (let start = 0; start < table.rowCount; start += CSV_BLOCK_ROWS) {
+    const end = Math.min(table.rowCount, start + CSV_BLOCK_ROWS);
+    const lines = new Array<string>(end - start);
+    for (let row = start; row < end; row++) {
+      for (let column = 0; column < formatters.length; column++) fields[column] = formatters[column]!(row);
+      // A lone empty field would be an empty line, which readers skip: quote it.
+      lines[row - start] = fields.length === 1 && fields[0] === '' ? '""' : fields.join(delimiter);
+    }
+    yield `${lines.join('\n')}\n`;
+  }
 }

@@ -5,6 +5,8 @@ import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CSV_BLOCK_ROWS,
+  encodeTable,
   formatDatetime,
   formatNumeric,
   formatTable,
@@ -355,6 +357,19 @@ describe('formatTable', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('encodes to the same UTF-8 bytes a block of rows at a time, across blocks', () => {
+    // Prepare: more rows than one block holds, with text that takes several bytes.
+    const rows = Array.from({ length: CSV_BLOCK_ROWS + 1234 }, (_, row) => `${row},${row % 3 ? 'é' : 'ü'}`);
+    const table = read(`n,city\n${rows.join('\n')}\n`);
+
+    // Act
+    const bytes = encodeTable(table);
+
+    // Assess
+    expect(new TextDecoder().decode(bytes)).toBe(formatTable(table));
+    expect(bytes.length).toBe(new TextEncoder().encode(formatTable(table)).length);
   });
 
   it('reads back to the same types without being told them, when the levels are words', () => {
