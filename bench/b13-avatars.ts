@@ -526,8 +526,12 @@ function readData(file: string, options: { types?: Record<string, ColumnType>; d
   return parseTable(bytes, { ...(options.types ? { types: options.types } : {}), dropColumns: drop });
 }
 
-function compared(original: Table, synthetic: Table, ncp: number): Record<ComparedMetric, number | null> {
-  const privacy = computePrivacyMetrics(original, synthetic, { ncp, random: createRandom(0) });
+async function compared(
+  original: Table,
+  synthetic: Table,
+  ncp: number,
+): Promise<Record<ComparedMetric, number | null>> {
+  const privacy = await computePrivacyMetrics(original, synthetic, { ncp, random: createRandom(0) });
   const signal = computeSignalMetrics(original, synthetic);
   return {
     hidden_rate: privacy.hidden_rate,
@@ -574,12 +578,12 @@ async function metricComparison(options: B13Options): Promise<MetricComparisonRo
     {
       dataset: 'WBCD',
       synthetic: 'SynthForge avatars (k 20, ncp 2, seed 0)',
-      values: compared(original, ours.unshuffled, 2),
+      values: await compared(original, ours.unshuffled, 2),
     },
     {
       dataset: 'WBCD',
       synthetic: "SynthForge avatars, every column a category as the paper's script (k 20, ncp 2, seed 0)",
-      values: compared(original, asMeasured(oursAsThePaper.unshuffled), 2),
+      values: await compared(original, asMeasured(oursAsThePaper.unshuffled), 2),
     },
   ];
   for (const [synthetic, file] of [
@@ -587,7 +591,7 @@ async function metricComparison(options: B13Options): Promise<MetricComparisonRo
     ['synthpop', 'wbcd_synthpop_base.csv'],
     ['CTGAN', 'wbcd_CTGAN_base_2.csv'],
   ] as const) {
-    results.push({ dataset: 'WBCD', synthetic, values: compared(original, readData(file, wbcd), 2) });
+    results.push({ dataset: 'WBCD', synthetic, values: await compared(original, readData(file, wbcd), 2) });
   }
   options.log('B13: WBCD metrics done');
 
@@ -598,7 +602,7 @@ async function metricComparison(options: B13Options): Promise<MetricComparisonRo
   results.push({
     dataset: 'AIDS',
     synthetic: 'SynthForge avatars (k 20, ncp 5, seed 0)',
-    values: compared(aids, aidsAvatars.unshuffled, 5),
+    values: await compared(aids, aidsAvatars.unshuffled, 5),
   });
   options.log('B13: AIDS metrics done');
   return results;

@@ -102,12 +102,12 @@ const measurement: AvatarMeasurement = {
   avatarizeSteps,
   maxRssBytes: process.resourceUsage().maxRSS * 1024,
 };
-if (run.metrics) measurement.metrics = metrics();
+if (run.metrics) measurement.metrics = await metrics();
 answer(measurement);
 
-function metrics(): MetricsMeasurement {
+async function metrics(): Promise<MetricsMeasurement> {
   let started = performance.now();
-  const privacy = computePrivacyMetrics(filled, avatars.unshuffled, { ncp: run.ncp });
+  const privacy = await computePrivacyMetrics(filled, avatars.unshuffled, { ncp: run.ncp });
   const privacySeconds = seconds(started);
   started = performance.now();
   const signal = computeSignalMetrics(filled, avatars.shuffled);

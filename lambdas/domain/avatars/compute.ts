@@ -331,7 +331,7 @@ export async function computeAvatarJob(
             ],
             'privacy_metrics',
           );
-          const { metrics } = computePrivacy(original, synthetic, {
+          const { metrics } = await computePrivacy(original, synthetic, {
             random,
             tableName: entry.table.name,
             ...(entry.ncp === undefined ? {} : { ncp: entry.ncp }),

@@ -7,14 +7,10 @@
  * workers take chunks of consecutive queries from a shared counter, so a slow chunk (a dense
  * region) cannot leave one thread idle while another still has half its share.
  *
- * A worker runs `knnSearch` from its source text (`knnSearch.toString()`, evaluated with
- * `eval: true`), not from a file: the same code then runs under tsx, vitest and an esbuild bundle
- * (Lambda, container), where a worker file path would not survive bundling and a `.ts` worker
- * would need tsx's loader. That is why the kernel is self-contained. A coverage tool that rewrites
- * function bodies (istanbul) would break the worker; V8 coverage does not.
+ * A worker runs `knnSearch` from its source text (./chunked-workers.ts says why), so the kernel is
+ * self-contained.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { chunkedWorkerSource, runChunkedWorkers, sharedCopy, threadCount } from './chunked-workers.ts';
 import {
   buildKdTree,
   checkFinite,
@@ -39,58 +35,29 @@ const MIN_PARALLEL_COUNT = 20_000;
 const CHUNK = 2048;
 
 /** What each worker receives: typed arrays over SharedArrayBuffers, shared, not copied. */
-interface WorkerJob {
+interface KnnJob {
   readonly tree: KdTree;
   readonly queryData: Float64Array;
   readonly queryRows: Int32Array | null;
-  readonly total: number;
   readonly k: number;
   readonly excludeSelf: boolean;
   readonly indices: Int32Array;
   readonly distances: Float64Array;
-  /** The next query a worker takes, advanced with `Atomics.add`. */
-  readonly next: Int32Array;
-  readonly chunk: number;
 }
 
 let workerSource: string | undefined;
 
 function source(): string {
-  // esbuild's keepNames (tsx uses it) may leave `__name(...)` calls in the kernel's text: define it.
-  workerSource ??= `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-var __name = (target) => target;
-const knnSearch = (${knnSearch.toString()});
-const job = workerData;
-for (;;) {
-  const from = Atomics.add(job.next, 0, job.chunk);
-  if (from >= job.total) break;
-  const to = Math.min(job.total, from + job.chunk);
-  knnSearch(job.tree, job.queryData, job.queryRows, from, to, job.k, job.excludeSelf, job.indices, job.distances);
-}
-parentPort.postMessage('done');
-`;
+  workerSource ??= chunkedWorkerSource(
+    `const knnSearch = (${knnSearch.toString()});`,
+    'knnSearch(job.tree, job.queryData, job.queryRows, from, to, job.k, job.excludeSelf, job.indices, job.distances);',
+  );
   return workerSource;
 }
 
-function threadCount(options: ParallelKnnOptions): number {
-  const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new Error(`threads must be a positive integer, not ${threads}`);
-  return threads;
-}
-
-function isShared(array: Float64Array | Int32Array): boolean {
-  return array.buffer instanceof SharedArrayBuffer;
-}
-
-function sharedCopy<T extends Float64Array | Int32Array>(array: T): T {
-  if (isShared(array)) return array;
-  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(
-    new SharedArrayBuffer(array.byteLength),
-  );
-  copy.set(array);
-  return copy;
+/** Searches the job's queries `[0, total)` on `threads` workers. */
+function runWorkers(threads: number, job: KnnJob, total: number): Promise<void> {
+  return runChunkedWorkers(threads, { source: source(), job, total, chunk: CHUNK, name: 'kNN' });
 }
 
 /** The tree on SharedArrayBuffers (itself when it already is), so workers do not each get a copy. */
@@ -105,31 +72,6 @@ function sharedTree(tree: KdTree): KdTree {
     minIndex: sharedCopy(tree.minIndex),
     maxIndex: sharedCopy(tree.maxIndex),
   };
-}
-
-/** Runs the job on `threads` workers; every worker is terminated when it ends, error or not. */
-async function runWorkers(threads: number, job: WorkerJob): Promise<void> {
-  const workers: Worker[] = [];
-  try {
-    const runs: Promise<void>[] = [];
-    for (let t = 0; t < threads; t++) {
-      // No execArgv: the kernel is plain JavaScript, so the worker needs no tsx loader.
-      const worker = new Worker(source(), { eval: true, workerData: job, execArgv: [] });
-      workers.push(worker);
-      runs.push(
-        new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve());
-          worker.once('error', reject);
-          worker.once('exit', (code) =>
-            reject(new Error(`a kNN worker stopped (exit code ${code}) before it finished`)),
-          );
-        }),
-      );
-    }
-    await Promise.all(runs);
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
 }
 
 function sharedNeighbours(count: number, k: number): Neighbours {
@@ -151,26 +93,27 @@ export async function allKnnParallel(
   k: number,
   options: ParallelKnnOptions = {},
 ): Promise<Neighbours> {
-  const threads = threadCount(options);
+  const threads = threadCount(options.threads);
   checkK(k, points.count - 1);
   if (threads === 1 || points.count < (options.minParallelCount ?? MIN_PARALLEL_COUNT)) {
     return kdTreeAllKnn(buildKdTree(points), k);
   }
   const tree = buildKdTree(points, { shared: true });
   const result = sharedNeighbours(points.count, k);
-  await runWorkers(threads, {
-    tree,
-    // Queries in tree order: neighbouring queries share nodes, and each chunk is one region.
-    queryData: tree.data,
-    queryRows: tree.order,
-    total: tree.count,
-    k,
-    excludeSelf: true,
-    indices: result.indices,
-    distances: result.distances,
-    next: new Int32Array(new SharedArrayBuffer(4)),
-    chunk: CHUNK,
-  });
+  await runWorkers(
+    threads,
+    {
+      tree,
+      // Queries in tree order: neighbouring queries share nodes, and each chunk is one region.
+      queryData: tree.data,
+      queryRows: tree.order,
+      k,
+      excludeSelf: true,
+      indices: result.indices,
+      distances: result.distances,
+    },
+    tree.count,
+  );
   return result;
 }
 
@@ -184,7 +127,7 @@ export async function kdTreeKnnParallel(
   k: number,
   options: ParallelKnnOptions & { readonly excludeSelf?: boolean } = {},
 ): Promise<Neighbours> {
-  const threads = threadCount(options);
+  const threads = threadCount(options.threads);
   const excludeSelf = options.excludeSelf ?? false;
   if (queries.dims !== tree.dims) throw new Error(`dimension mismatch: ${tree.dims} and ${queries.dims}`);
   checkK(k, tree.count - (excludeSelf ? 1 : 0));
@@ -193,17 +136,18 @@ export async function kdTreeKnnParallel(
     return kdTreeKnn(tree, queries, k, { excludeSelf });
   }
   const result = sharedNeighbours(queries.count, k);
-  await runWorkers(threads, {
-    tree: sharedTree(tree),
-    queryData: sharedCopy(queries.data),
-    queryRows: null,
-    total: queries.count,
-    k,
-    excludeSelf,
-    indices: result.indices,
-    distances: result.distances,
-    next: new Int32Array(new SharedArrayBuffer(4)),
-    chunk: CHUNK,
-  });
+  await runWorkers(
+    threads,
+    {
+      tree: sharedTree(tree),
+      queryData: sharedCopy(queries.data),
+      queryRows: null,
+      k,
+      excludeSelf,
+      indices: result.indices,
+      distances: result.distances,
+    },
+    queries.count,
+  );
   return result;
 }

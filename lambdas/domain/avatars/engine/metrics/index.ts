@@ -11,6 +11,7 @@ export {
   localCloaking,
 } from './distance.ts';
 export { type InferenceResult, inferenceAttack } from './inference.ts';
+export { localCloakingParallel, type ParallelLocalCloakingOptions } from './local-cloaking-parallel.ts';
 export {
   computePrivacy,
   computePrivacyMetrics,

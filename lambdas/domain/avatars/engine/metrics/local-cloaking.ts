@@ -3,11 +3,11 @@
  * records' and the (unshuffled) synthetic rows' coordinates; ./distance.ts has the other distance
  * metrics and the conventions they share (exact distances, ties to the lower index).
  */
-import { buildKdTree, type KdTree } from '../kd-tree.ts';
+import { buildKdTree } from '../kd-tree.ts';
 import type { Points } from '../table.ts';
 import { checkAligned } from './distance.ts';
+import { radiusJob, radiusKernel, stackedPoints } from './local-cloaking-radius.ts';
 import { walk } from './local-cloaking-walk.ts';
-import { type Locations, locationsOf } from './locations.ts';
 import { median } from './stats.ts';
 
 /** The paper's neighbour count for local cloaking (`FaissKNeighbors(k=4000)`): counts stop there. */
@@ -51,32 +51,44 @@ export interface LocalCloakingOptions {
  * stops early there), so it selects those `cap` points, in the walk's order, and counts them.
  * The work is about the number of points within each record's radius (at most ~4·cap): a few
  * dozen for avatars, whose own synthetic row is among their nearest, thousands for a generator
- * whose rows are far from their originals.
+ * whose rows are far from their originals. ./local-cloaking-radius.ts counts them, and
+ * `localCloakingParallel` (./local-cloaking-parallel.ts) the same on worker threads.
  */
 export function localCloaking(
   records: Points,
   synthetic: Points,
   options: LocalCloakingOptions = {},
 ): LocalCloaking {
-  checkAligned(records, synthetic);
-  const n = records.count;
-  const dims = records.dims;
-  const cap = options.cap ?? LOCAL_CLOAKING_CAP;
-  if (!Number.isInteger(cap) || cap < 1) throw new Error(`cap must be a positive integer, not ${cap}`);
-  const method = options.method ?? 'radius';
-  const both = new Float64Array(2 * n * dims);
-  both.set(records.data, 0);
-  both.set(synthetic.data, n * dims);
-  const avatarCounts = new Int32Array(n);
-  const recordCounts = new Int32Array(n);
-  if (method === 'walk') {
+  const cap = checkLocalCloaking(records, synthetic, options);
+  if (options.method === 'walk') {
+    const n = records.count;
+    const avatarCounts = new Int32Array(n);
+    const recordCounts = new Int32Array(n);
     const all = new Int32Array(n);
     for (let i = 0; i < n; i++) all[i] = i;
-    walk(buildKdTree({ data: both, count: 2 * n, dims }), records, all, cap, avatarCounts, recordCounts);
-  } else {
-    countByRadius(records, synthetic, { data: both, count: 2 * n, dims }, cap, avatarCounts, recordCounts);
+    walk(buildKdTree(stackedPoints(records, synthetic)), records, all, cap, avatarCounts, recordCounts);
+    return summarize(avatarCounts, recordCounts);
   }
+  const job = radiusJob(records, synthetic, cap, false);
+  radiusKernel(job)(0, records.count);
+  return summarize(job.avatarCounts, job.recordCounts);
+}
 
+/** Throws unless the point sets are row-aligned and the cap a positive integer; returns the cap. */
+export function checkLocalCloaking(
+  records: Points,
+  synthetic: Points,
+  options: LocalCloakingOptions,
+): number {
+  checkAligned(records, synthetic);
+  const cap = options.cap ?? LOCAL_CLOAKING_CAP;
+  if (!Number.isInteger(cap) || cap < 1) throw new Error(`cap must be a positive integer, not ${cap}`);
+  return cap;
+}
+
+/** The result from the per-record counts. */
+export function summarize(avatarCounts: Int32Array, recordCounts: Int32Array): LocalCloaking {
+  const n = avatarCounts.length;
   let empty = 0;
   for (let i = 0; i < n; i++) if (avatarCounts[i] === 0 && recordCounts[i] === 0) empty++;
   return {
@@ -86,390 +98,4 @@ export function localCloaking(
     avatarCounts,
     recordCounts,
   };
-}
-
-/**
- * The `radius` method over the points' distinct locations (./locations.ts), each weighed by the
- * records and synthetic rows it holds: a table whose rows share a few locations costs what those
- * locations cost, where a search over the points would meet every copy (quadratic in the size of a
- * group of identical rows). Records are visited in the tree's order of their locations, so that
- * consecutive searches walk the same nodes while they are in cache.
- */
-function countByRadius(
-  records: Points,
-  synthetic: Points,
-  both: Points,
-  cap: number,
-  avatarCounts: Int32Array,
-  recordCounts: Int32Array,
-): void {
-  const n = records.count;
-  const dims = records.dims;
-  const locations = locationsOf(both);
-  const tree = buildKdTree(locations.points);
-  const weights = weightsOf(tree, locations, n);
-  const counts = new Int32Array(2);
-  const nearest = new NearestSelection(tree, weights, locations, n);
-  const { memberStarts, members } = locations;
-  for (let p = 0; p < tree.count; p++) {
-    const location = tree.order[p]!;
-    // Members are by increasing index: the records come first.
-    for (let m = memberStarts[location]!; m < memberStarts[location + 1]!; m++) {
-      const i = members[m]!;
-      if (i >= n) break;
-      const offset = i * dims;
-      let sum = 0;
-      for (let d = 0; d < dims; d++) {
-        const delta = records.data[offset + d]! - synthetic.data[offset + d]!;
-        sum += delta * delta;
-      }
-      const radius = Math.sqrt(sum);
-      countWithin(tree, weights, records.data, offset, radius, counts, cap);
-      if (counts[0]! + counts[1]! > cap) {
-        nearest.count(records.data, offset, i, radius, cap, counts);
-        recordCounts[i] = counts[0]!;
-        avatarCounts[i] = counts[1]!;
-        continue;
-      }
-      // The counts include the record itself (distance 0) and its own synthetic row (distance r).
-      recordCounts[i] = counts[0]! - 1;
-      avatarCounts[i] = counts[1]! - 1;
-    }
-  }
-}
-
-/** The records and synthetic rows at each location, and under each node of the locations' tree. */
-interface Weights {
-  readonly recordsAt: Int32Array;
-  readonly avatarsAt: Int32Array;
-  readonly recordsIn: Int32Array;
-  readonly avatarsIn: Int32Array;
-}
-
-function weightsOf(tree: KdTree, locations: Locations, n: number): Weights {
-  const count = locations.points.count;
-  const recordsAt = new Int32Array(count);
-  const avatarsAt = new Int32Array(count);
-  for (let i = 0; i < locations.locationOf.length; i++) {
-    const location = locations.locationOf[i]!;
-    if (i < n) recordsAt[location] = recordsAt[location]! + 1;
-    else avatarsAt[location] = avatarsAt[location]! + 1;
-  }
-  const recordsIn = new Int32Array(tree.nodeCount);
-  const avatarsIn = new Int32Array(tree.nodeCount);
-  for (let node = tree.nodeCount - 1; node >= 0; node--) {
-    if (node >= tree.firstLeaf) {
-      let records = 0;
-      let avatars = 0;
-      for (let p = tree.starts[node]!; p < tree.ends[node]!; p++) {
-        records += recordsAt[tree.order[p]!]!;
-        avatars += avatarsAt[tree.order[p]!]!;
-      }
-      recordsIn[node] = records;
-      avatarsIn[node] = avatars;
-    } else {
-      recordsIn[node] = recordsIn[2 * node + 1]! + recordsIn[2 * node + 2]!;
-      avatarsIn[node] = avatarsIn[2 * node + 1]! + avatarsIn[2 * node + 2]!;
-    }
-  }
-  return { recordsAt, avatarsAt, recordsIn, avatarsIn };
-}
-
-/**
- * Writes to `out` the records (`out[0]`) and synthetic rows (`out[1]`) at distance ≤ radius of the
- * point at `point[offset ..]`, with the distances kNN computes (so a radius taken from a kNN result
- * compares exactly); whole nodes inside the radius are counted without visiting their locations.
- * Once more than `limit` are found it stops, the counts then only telling that there are more: a
- * crowded ball costs about `limit` locations, not its size.
- */
-function countWithin(
-  tree: KdTree,
-  weights: Weights,
-  point: Float64Array,
-  offset: number,
-  radius: number,
-  out: Int32Array,
-  limit: number,
-): void {
-  const { dims, bounds, data, order, starts, ends, firstLeaf } = tree;
-  const { recordsAt, avatarsAt, recordsIn, avatarsIn } = weights;
-  const stack = new Int32Array(64);
-  let top = 1;
-  stack[0] = 0;
-  let records = 0;
-  let avatars = 0;
-  while (top > 0 && records + avatars <= limit) {
-    const node = stack[--top]!;
-    const box = node * 2 * dims;
-    let near = 0;
-    let far = 0;
-    for (let d = 0; d < dims; d++) {
-      const value = point[offset + d]!;
-      const low = bounds[box + d]!;
-      const high = bounds[box + dims + d]!;
-      const gap = value < low ? low - value : value > high ? value - high : 0;
-      near += gap * gap;
-      // No point's difference exceeds the farthest corner's, and rounding is monotone.
-      const reach = Math.max(value - low, high - value);
-      far += reach * reach;
-    }
-    if (Math.sqrt(near) > radius) continue;
-    if (Math.sqrt(far) <= radius) {
-      records += recordsIn[node]!;
-      avatars += avatarsIn[node]!;
-      continue;
-    }
-    if (node < firstLeaf) {
-      stack[top++] = 2 * node + 1;
-      stack[top++] = 2 * node + 2;
-      continue;
-    }
-    for (let p = starts[node]!; p < ends[node]!; p++) {
-      let sum = 0;
-      for (let d = 0; d < dims; d++) {
-        const delta = point[offset + d]! - data[p * dims + d]!;
-        sum += delta * delta;
-      }
-      if (Math.sqrt(sum) <= radius) {
-        records += recordsAt[order[p]!]!;
-        avatars += avatarsAt[order[p]!]!;
-      }
-    }
-  }
-  out[0] = records;
-  out[1] = avatars;
-}
-
-/**
- * The records and synthetic rows among a crowded record's `cap` nearest points (more than `cap`
- * lie within its radius r), leaving out the record and its own synthetic row: what the walk counts
- * there. The `cap` nearest are those of a smaller ball holding at least `cap` points, found by
- * shrinking r (the number of points grows about as radius^dims) and checking by counting; its
- * locations are gathered, and the walk's order (distance, then index) is followed by weight: the
- * locations nearer than the `cap`-th point are taken whole, and among those at its very distance
- * (ties), records come before synthetic rows, as their indices do, each kind by index. Buffers are
- * kept between records.
- */
-class NearestSelection {
-  private sums = new Float64Array(1024);
-  private found = new Int32Array(1024);
-  private positions = new Int32Array(1024);
-  private readonly probe = new Int32Array(2);
-
-  constructor(
-    private readonly tree: KdTree,
-    private readonly weights: Weights,
-    private readonly locations: Locations,
-    private readonly n: number,
-  ) {}
-
-  count(
-    point: Float64Array,
-    offset: number,
-    current: number,
-    radius: number,
-    cap: number,
-    out: Int32Array,
-  ): void {
-    // Counts stop past 4·cap: a count above that is a lower bound, which only slows the shrinking.
-    const limit = 4 * cap;
-    let gathered = this.gather(point, offset, radius, limit);
-    if (gathered.weight <= limit) {
-      this.countNearest(gathered.count, current, cap, out);
-      return;
-    }
-    let inner = 0;
-    let outer = radius;
-    let outerCount = gathered.weight;
-    for (let step = 0; step < 60 && outerCount > limit; step++) {
-      let guess = outer * ((2 * cap) / outerCount) ** (1 / this.tree.dims);
-      if (!(guess > inner && guess < outer)) guess = (inner + outer) / 2;
-      if (!(guess > inner && guess < outer)) break;
-      countWithin(this.tree, this.weights, point, offset, guess, this.probe, limit);
-      const found = this.probe[0]! + this.probe[1]!;
-      if (found >= cap) {
-        outer = guess;
-        outerCount = found;
-      } else {
-        inner = guess;
-      }
-    }
-    gathered = this.gather(point, offset, outer, Number.POSITIVE_INFINITY);
-    this.countNearest(gathered.count, current, cap, out);
-  }
-
-  /** Counts the records and synthetic rows among the `cap` nearest points of the `m` gathered locations. */
-  private countNearest(m: number, current: number, cap: number, out: Int32Array): void {
-    const { recordsAt, avatarsAt } = this.weights;
-    const { sums, found, positions } = this;
-    const { locationOf } = this.locations;
-    const n = this.n;
-    const own = locationOf[current]!;
-    const ownSynthetic = locationOf[current + n]!;
-    for (let j = 0; j < m; j++) positions[j] = j;
-    const [tieStart, tieEnd] = this.selectWeighted(m, cap);
-    let records = 0;
-    let avatars = 0;
-    let selfTaken = false;
-    let ownTaken = false;
-    for (let j = 0; j < tieStart; j++) {
-      const location = found[positions[j]!]!;
-      records += recordsAt[location]!;
-      avatars += avatarsAt[location]!;
-      if (location === own) selfTaken = true;
-      if (location === ownSynthetic) ownTaken = true;
-    }
-    // The ties at the cap-th point's distance: records first, then synthetic rows, each by index.
-    const need = cap - records - avatars;
-    let tieRecords = 0;
-    let tieAvatars = 0;
-    for (let j = tieStart; j < tieEnd; j++) {
-      tieRecords += recordsAt[found[positions[j]!]!]!;
-      tieAvatars += avatarsAt[found[positions[j]!]!]!;
-    }
-    const takenRecords = Math.min(need, tieRecords);
-    const takenAvatars = Math.min(need - takenRecords, tieAvatars);
-    let recordsBefore = 0;
-    let avatarsBefore = 0;
-    let selfTied = false;
-    let ownTied = false;
-    for (let j = tieStart; j < tieEnd; j++) {
-      const location = found[positions[j]!]!;
-      // Of the same kind at these locations, how many come before the record (or its row) by index.
-      recordsBefore += this.membersBelow(location, 0, current);
-      avatarsBefore += this.membersBelow(location, n, current + n);
-      if (location === own) selfTied = true;
-      if (location === ownSynthetic) ownTied = true;
-    }
-    if (selfTied && recordsBefore < takenRecords) selfTaken = true;
-    if (ownTied && avatarsBefore < takenAvatars) ownTaken = true;
-    out[0] = records + takenRecords - (selfTaken ? 1 : 0);
-    out[1] = avatars + takenAvatars - (ownTaken ? 1 : 0);
-  }
-
-  /** How many points at `location` have an index in [from, below). */
-  private membersBelow(location: number, from: number, below: number): number {
-    const { memberStarts, members } = this.locations;
-    const first = lowerBound(members, memberStarts[location]!, memberStarts[location + 1]!, from);
-    const last = lowerBound(members, first, memberStarts[location + 1]!, below);
-    return last - first;
-  }
-
-  /**
-   * Reorders `positions[0, m)` around the distance of the `cap`-th point in the walk's order (the
-   * locations weighed by their points): those before `[tieStart, tieEnd)` are nearer, those in it at
-   * that very distance, those after farther. Weighted quickselect, three-way, expected O(m).
-   */
-  private selectWeighted(m: number, cap: number): [number, number] {
-    const { sums, found, positions } = this;
-    const { recordsAt, avatarsAt } = this.weights;
-    const weight = (position: number) => recordsAt[found[position]!]! + avatarsAt[found[position]!]!;
-    let lo = 0;
-    let hi = m;
-    let need = cap;
-    while (hi - lo > 0) {
-      const pivot = sums[positions[lo + ((hi - lo) >>> 1)]!]!;
-      // Dutch flag: [lo, less) below the pivot, [less, more) equal, [more, hi) above.
-      let less = lo;
-      let scan = lo;
-      let more = hi;
-      while (scan < more) {
-        const value = sums[positions[scan]!]!;
-        if (value < pivot) swap(positions, less++, scan++);
-        else if (value > pivot) swap(positions, scan, --more);
-        else scan++;
-      }
-      let below = 0;
-      for (let j = lo; j < less; j++) below += weight(positions[j]!);
-      if (need <= below) {
-        hi = less;
-        continue;
-      }
-      let equal = 0;
-      for (let j = less; j < more; j++) equal += weight(positions[j]!);
-      if (need <= below + equal) return [less, more];
-      need -= below + equal;
-      lo = more;
-    }
-    // Fewer than `cap` points in all: every location is taken whole.
-    return [m, m];
-  }
-
-  /** Fills the buffers with the locations at distance ≤ radius; stops once they hold more than `limit` points. */
-  private gather(
-    point: Float64Array,
-    offset: number,
-    radius: number,
-    limit: number,
-  ): { count: number; weight: number } {
-    const { dims, bounds, data, order, starts, ends, firstLeaf } = this.tree;
-    const { recordsAt, avatarsAt } = this.weights;
-    const stack = new Int32Array(64);
-    let top = 1;
-    stack[0] = 0;
-    let m = 0;
-    let weight = 0;
-    while (top > 0 && weight <= limit) {
-      const node = stack[--top]!;
-      const box = node * 2 * dims;
-      let near = 0;
-      for (let d = 0; d < dims; d++) {
-        const value = point[offset + d]!;
-        const low = bounds[box + d]!;
-        const high = bounds[box + dims + d]!;
-        const gap = value < low ? low - value : value > high ? value - high : 0;
-        near += gap * gap;
-      }
-      if (Math.sqrt(near) > radius) continue;
-      if (node < firstLeaf) {
-        stack[top++] = 2 * node + 1;
-        stack[top++] = 2 * node + 2;
-        continue;
-      }
-      for (let p = starts[node]!; p < ends[node]!; p++) {
-        let sum = 0;
-        for (let d = 0; d < dims; d++) {
-          const delta = point[offset + d]! - data[p * dims + d]!;
-          sum += delta * delta;
-        }
-        if (Math.sqrt(sum) <= radius) {
-          if (m === this.sums.length) this.grow();
-          const location = order[p]!;
-          this.sums[m] = sum;
-          this.found[m] = location;
-          weight += recordsAt[location]! + avatarsAt[location]!;
-          m++;
-        }
-      }
-    }
-    return { count: m, weight };
-  }
-
-  private grow(): void {
-    const sums = new Float64Array(2 * this.sums.length);
-    const found = new Int32Array(2 * this.found.length);
-    sums.set(this.sums);
-    found.set(this.found);
-    this.sums = sums;
-    this.found = found;
-    this.positions = new Int32Array(sums.length);
-  }
-}
-
-/** The first position in the sorted `values[from, to)` holding at least `value`. */
-function lowerBound(values: Int32Array, from: number, to: number, value: number): number {
-  let lo = from;
-  let hi = to;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function swap(values: Int32Array, a: number, b: number): void {
-  const held = values[a]!;
-  values[a] = values[b]!;
-  values[b] = held;
 }

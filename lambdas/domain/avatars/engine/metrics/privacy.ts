@@ -14,14 +14,9 @@ import { fitProjection, type ProjectionModel, transformTable } from '../projecti
 import { createRandom, type Random } from '../rng.ts';
 import { isCategorical, isContinuous, type Points, type Table } from '../table.ts';
 import { alignSynthetic, MetricsInputError, missingColumns } from './align.ts';
-import {
-  closestDistances,
-  closestRate,
-  hiddenRate,
-  type LocalCloakingOptions,
-  localCloaking,
-} from './distance.ts';
+import { closestDistances, closestRate, hiddenRate } from './distance.ts';
 import { inferenceAttack } from './inference.ts';
+import { localCloakingParallel, type ParallelLocalCloakingOptions } from './local-cloaking-parallel.ts';
 import {
   categoricalHiddenRate,
   columnDirectMatchProtection,
@@ -56,7 +51,8 @@ export interface PrivacyMetricsOptions {
   readonly categoricalHiddenRateVariables?: readonly string[];
   readonly closestRatePercentageThreshold?: number;
   readonly closestRateRatioThreshold?: number;
-  readonly localCloaking?: LocalCloakingOptions;
+  /** Local cloaking's cap and method, and the worker threads that count it (default: every core). */
+  readonly localCloaking?: ParallelLocalCloakingOptions;
 }
 
 /** One table's privacy metrics; a metric that could not be computed (missing parameters) is null. */
@@ -126,20 +122,23 @@ export interface PrivacyComputation {
 }
 
 /** The privacy metrics of `synthetic` (row-aligned, unshuffled) against `original`. */
-export function computePrivacyMetrics(
+export async function computePrivacyMetrics(
   original: Table,
   synthetic: Table,
   options: PrivacyMetricsOptions = {},
-): PrivacyMetrics {
-  return computePrivacy(original, synthetic, options).metrics;
+): Promise<PrivacyMetrics> {
+  return (await computePrivacy(original, synthetic, options)).metrics;
 }
 
-/** As `computePrivacyMetrics`, also returning the projection and both coordinate sets. */
-export function computePrivacy(
+/**
+ * As `computePrivacyMetrics`, also returning the projection and both coordinate sets. Asynchronous
+ * because local cloaking, the metrics' largest cost, is counted on worker threads.
+ */
+export async function computePrivacy(
   original: Table,
   synthetic: Table,
   options: PrivacyMetricsOptions,
-): PrivacyComputation {
+): Promise<PrivacyComputation> {
   if (original.rowCount < 2) throw new MetricsInputError('privacy metrics need at least two original rows');
   const aligned = alignSynthetic(original, synthetic, { sameRowCount: true });
   for (const [which, table] of [
@@ -161,7 +160,7 @@ export function computePrivacy(
   const records = transformTable(model, original);
   const avatars = transformTable(model, aligned);
 
-  const cloaking = localCloaking(records, avatars, options.localCloaking);
+  const cloaking = await localCloakingParallel(records, avatars, options.localCloaking);
   const closest = closestDistances(records, avatars);
   const hidden = hiddenRate(records, avatars);
 

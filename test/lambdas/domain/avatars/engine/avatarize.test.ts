@@ -59,7 +59,7 @@ describe('avatarize', () => {
       rowsOf(avatars.unshuffled).filter((row, i) => row === originals[i]).length / original.rowCount;
     expect(same).toBeGreaterThan(0.38);
     expect(same).toBeLessThan(0.44);
-    const { metrics } = computePrivacy(asMetricsReadIt(original), asMetricsReadIt(avatars.unshuffled), {
+    const { metrics } = await computePrivacy(asMetricsReadIt(original), asMetricsReadIt(avatars.unshuffled), {
       random: createRandom(5),
       ncp: 2,
     });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { computePrivacy } from '../../../../../lambdas/domain/avatars/engine/metrics/privacy.ts';
 import { computeSignal } from '../../../../../lambdas/domain/avatars/engine/metrics/signal.ts';
 import {
@@ -39,9 +39,9 @@ function tables(rows: number): { original: Table; synthetic: Table } {
   return { original, synthetic };
 }
 
-function render(rows: number): string {
+async function render(rows: number): Promise<string> {
   const { original, synthetic } = tables(rows);
-  const privacy = computePrivacy(original, synthetic, {
+  const privacy = await computePrivacy(original, synthetic, {
     random: createRandom(0),
     tableName: 'patients <2024>',
     knownVariables: ['y'],
@@ -58,7 +58,10 @@ function render(rows: number): string {
 }
 
 describe('renderReport', () => {
-  const html = render(300);
+  let html = '';
+  beforeAll(async () => {
+    html = await render(300);
+  });
 
   it('shows every privacy and signal metric with its target and status', () => {
     for (const name of [...PRIVACY_METRIC_NAMES, ...SIGNAL_METRIC_NAMES, 'hellinger_std']) {
@@ -98,8 +101,8 @@ describe('renderReport', () => {
     expect(html).toContain('aria-label="correlation difference heatmap"');
   });
 
-  it(`samples at most ${SCATTER_MAX_POINTS} points of each set`, () => {
-    const large = render(6000);
+  it(`samples at most ${SCATTER_MAX_POINTS} points of each set`, async () => {
+    const large = await render(6000);
 
     expect(large.match(/<circle /g)).toHaveLength(2 * SCATTER_MAX_POINTS);
   });

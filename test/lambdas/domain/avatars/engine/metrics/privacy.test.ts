@@ -45,9 +45,9 @@ function randomTable(rows: number, seed: number): Table {
 }
 
 describe('computePrivacyMetrics on the avatar paper’s WBCD avatars', () => {
-  it('reproduces the reference values: hidden rate 92.68 %, local cloaking 24 (nf = 2)', () => {
+  it('reproduces the reference values: hidden rate 92.68 %, local cloaking 24 (nf = 2)', async () => {
     // Act
-    const metrics = computePrivacyMetrics(original, avatars, {
+    const metrics = await computePrivacyMetrics(original, avatars, {
       ncp: 2,
       random: createRandom(0),
       tableName: 'wbcd',
@@ -66,16 +66,16 @@ describe('computePrivacyMetrics on the avatar paper’s WBCD avatars', () => {
     expect(metrics.metadata).toEqual({ table_name: 'wbcd', computation_type: 'standalone', reference: null });
   });
 
-  it('gives the same numbers whatever the seed: the metric space comes from an exact SVD', () => {
-    const first = computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(1) });
-    const second = computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(2) });
+  it('gives the same numbers whatever the seed: the metric space comes from an exact SVD', async () => {
+    const first = await computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(1) });
+    const second = await computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(2) });
 
     expect(second).toEqual(first);
   });
 
-  it('reports every client metric with its target, its status and where its definition comes from', () => {
+  it('reports every client metric with its target, its status and where its definition comes from', async () => {
     // Act
-    const metrics = computePrivacyMetrics(original, avatars, {
+    const metrics = await computePrivacyMetrics(original, avatars, {
       ncp: 2,
       random: createRandom(0),
       knownVariables: ['Clump_Thickness', 'Uniformity_of_Cell_Size'],
@@ -96,8 +96,8 @@ describe('computePrivacyMetrics on the avatar paper’s WBCD avatars', () => {
     expect(JSON.parse(JSON.stringify(metrics))).toEqual(metrics);
   });
 
-  it('leaves out the metrics that need known variables when none are given, as the client shows None', () => {
-    const metrics = computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(0) });
+  it('leaves out the metrics that need known variables when none are given, as the client shows None', async () => {
+    const metrics = await computePrivacyMetrics(original, avatars, { ncp: 2, random: createRandom(0) });
 
     expect(metrics.correlation_protection_rate).toBeNull();
     expect(metrics.inference_categorical).toBeNull();
@@ -106,9 +106,12 @@ describe('computePrivacyMetrics on the avatar paper’s WBCD avatars', () => {
 
   it.each(['wbcd_synthpop_base.csv', 'wbcd_CTGAN_base_2.csv'])(
     'scores %s (not made row by row from the originals) as well hidden and far',
-    (file) => {
+    async (file) => {
       // Act
-      const metrics = computePrivacyMetrics(original, readWbcd(file), { ncp: 2, random: createRandom(0) });
+      const metrics = await computePrivacyMetrics(original, readWbcd(file), {
+        ncp: 2,
+        random: createRandom(0),
+      });
 
       // Assess: a generator that does not pair rows hides nearly everyone, with more cloaking than the avatars.
       expect(metrics.hidden_rate).toBeGreaterThan(99);
@@ -122,12 +125,12 @@ describe('computePrivacyMetrics on the avatar paper’s WBCD avatars', () => {
 });
 
 describe('computePrivacyMetrics: properties', () => {
-  it('scores a copy of a table of distinct rows hidden rate 0, local cloaking 0, DCR 0', () => {
+  it('scores a copy of a table of distinct rows hidden rate 0, local cloaking 0, DCR 0', async () => {
     // Prepare
     const source = randomTable(300, 7);
 
     // Act
-    const metrics = computePrivacyMetrics(source, source, { random: createRandom(0) });
+    const metrics = await computePrivacyMetrics(source, source, { random: createRandom(0) });
 
     // Assess
     expect(metrics.hidden_rate).toBe(0);
@@ -136,7 +139,7 @@ describe('computePrivacyMetrics: properties', () => {
     expect(metrics.row_direct_match_protection).toBe(0);
   });
 
-  it('scores a copy with duplicate rows hidden rate = the share of rows repeating an earlier one', () => {
+  it('scores a copy with duplicate rows hidden rate = the share of rows repeating an earlier one', async () => {
     // Prepare: WBCD has 449 distinct rows out of 683; the copies of a row all find its first occurrence.
     const distinct = new Set<string>();
     for (let row = 0; row < original.rowCount; row++) {
@@ -148,14 +151,14 @@ describe('computePrivacyMetrics: properties', () => {
     }
 
     // Act
-    const metrics = computePrivacyMetrics(original, original, { ncp: 2, random: createRandom(0) });
+    const metrics = await computePrivacyMetrics(original, original, { ncp: 2, random: createRandom(0) });
 
     // Assess
     expect(distinct.size).toBe(449);
     expect(metrics.hidden_rate).toBeCloseTo((100 * (683 - 449)) / 683, 10);
   });
 
-  it('depends on the pairing of rows only, which is why it takes the unshuffled synthetic table', () => {
+  it('depends on the pairing of rows only, which is why it takes the unshuffled synthetic table', async () => {
     // Prepare: synthetic rows near their originals; the same pairs in another order; then the pairs broken.
     const source = randomTable(400, 3);
     const noise = randomTable(400, 4);
@@ -172,11 +175,13 @@ describe('computePrivacyMetrics: properties', () => {
     const order = Array.from({ length: 400 }, (_, i) => (i * 157) % 400);
 
     // Act
-    const paired = computePrivacyMetrics(source, synthetic, { random: createRandom(0) });
-    const reordered = computePrivacyMetrics(reorder(source, order), reorder(synthetic, order), {
+    const paired = await computePrivacyMetrics(source, synthetic, { random: createRandom(0) });
+    const reordered = await computePrivacyMetrics(reorder(source, order), reorder(synthetic, order), {
       random: createRandom(0),
     });
-    const shuffled = computePrivacyMetrics(source, reorder(synthetic, order), { random: createRandom(0) });
+    const shuffled = await computePrivacyMetrics(source, reorder(synthetic, order), {
+      random: createRandom(0),
+    });
 
     // Assess
     expect(reordered.hidden_rate).toBeCloseTo(paired.hidden_rate, 9);
@@ -186,42 +191,42 @@ describe('computePrivacyMetrics: properties', () => {
     expect(shuffled.hidden_rate).toBeGreaterThan(99);
   });
 
-  it('defaults ncp to min(5, variables after one-hot encoding)', () => {
+  it('defaults ncp to min(5, variables after one-hot encoding)', async () => {
     expect(defaultNcp(original)).toBe(5);
     expect(defaultNcp(table(numbers('x', [1, 2]), category('c', ['a', 'b'])))).toBe(3);
-    expect(computePrivacy(original, avatars, { random: createRandom(0) }).records.dims).toBe(5);
+    expect((await computePrivacy(original, avatars, { random: createRandom(0) })).records.dims).toBe(5);
   });
 });
 
 describe('computePrivacyMetrics: refused inputs', () => {
-  it('refuses a synthetic table of another length: it must be row-aligned', () => {
+  it('refuses a synthetic table of another length: it must be row-aligned', async () => {
     const shorter = reorder(avatars, [0, 1, 2]);
 
-    expect(() => computePrivacyMetrics(original, shorter, { random: createRandom(0) })).toThrow(
+    await expect(computePrivacyMetrics(original, shorter, { random: createRandom(0) })).rejects.toThrow(
       /3 rows and the original 683: .*unshuffled/,
     );
   });
 
-  it('refuses tables with different columns, naming them', () => {
+  it('refuses tables with different columns, naming them', async () => {
     const renamed = {
       ...avatars,
       columns: [{ ...avatars.columns[0]!, name: 'Thickness' }, ...avatars.columns.slice(1)],
     };
 
-    expect(() => computePrivacyMetrics(original, renamed, { random: createRandom(0) })).toThrow(
+    await expect(computePrivacyMetrics(original, renamed, { random: createRandom(0) })).rejects.toThrow(
       /missing "Clump_Thickness"; not in the original: "Thickness"/,
     );
   });
 
-  it('refuses missing values: they are imputed before', () => {
+  it('refuses missing values: they are imputed before', async () => {
     const holed = table(numbers('x', [1, Number.NaN, 3]), category('c', ['a', 'b', 'a']));
 
-    expect(() => computePrivacyMetrics(holed, holed, { random: createRandom(0) })).toThrow(
+    await expect(computePrivacyMetrics(holed, holed, { random: createRandom(0) })).rejects.toThrow(
       /missing values \(in "x"\): impute them first/,
     );
   });
 
-  it('reads a synthetic number column as the original’s category when its values are the levels', () => {
+  it('reads a synthetic number column as the original’s category when its values are the levels', async () => {
     // Prepare: `Class` read without the type override is an int column of 2 and 4.
     const untyped = {
       ...avatars,
@@ -237,7 +242,7 @@ describe('computePrivacyMetrics: refused inputs', () => {
     };
 
     // Act
-    const metrics = computePrivacyMetrics(original, untyped, { ncp: 2, random: createRandom(0) });
+    const metrics = await computePrivacyMetrics(original, untyped, { ncp: 2, random: createRandom(0) });
 
     // Assess
     expect(metrics.hidden_rate.toFixed(2)).toBe('92.68');
