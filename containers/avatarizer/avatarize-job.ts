@@ -9,6 +9,7 @@
  * and the processing job fails with its output's last lines.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
   type AvatarEnginePort,
@@ -55,7 +56,14 @@ export async function avatarizeJob(options: AvatarizeJobOptions = {}): Promise<P
   let outcome: ProcessingOutcome;
   try {
     const output = await (options.engine ?? inProcessEngine).run(
-      { plan: spec.plan, inputs, jobId: spec.jobId, resultPrefix: spec.resultPrefix },
+      // The instance's memory bounds the neighbours a job may ask for, as the function's does in Lambda.
+      {
+        plan: spec.plan,
+        inputs,
+        jobId: spec.jobId,
+        resultPrefix: spec.resultPrefix,
+        memoryBytes: totalmem(),
+      },
       options.onProgress,
     );
     await mkdir(resultsFolder, { recursive: true });

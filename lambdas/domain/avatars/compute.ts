@@ -30,7 +30,16 @@ export interface ComputeRequest {
   jobId: string;
   /** Where the job's results are stored: a result file `f` is at `resultPrefix + f`. */
   resultPrefix: string;
+  /**
+   * The memory the job runs with (the function's, the instance's): a `k` whose neighbours alone
+   * would take more than half of it is refused with why, rather than run out of memory. Absent: no
+   * limit (the local platform).
+   */
+  memoryBytes?: number;
 }
+
+/** Per row and neighbour: its index (4 bytes), distance (8) and weight (8). */
+const BYTES_PER_NEIGHBOUR = 20;
 
 export interface ResultFile {
   /** The client's result key (`shuffled`, `privacy_metrics`...). */
@@ -205,6 +214,14 @@ export async function computeAvatarJob(
             ? adviseParameters(table, filled, random)
             : undefined;
         const k = Math.min(parameters.k ?? advice!.k, table.rowCount - 1);
+        const neighbourBytes = table.rowCount * k * BYTES_PER_NEIGHBOUR;
+        if (request.memoryBytes !== undefined && neighbourBytes > request.memoryBytes / 2) {
+          const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+          throw new EngineInputError(
+            'invalid_parameters',
+            `table ${input.name}: k ${k} over ${table.rowCount} rows needs ${gb(neighbourBytes)} for the neighbours alone, more than half the ${gb(request.memoryBytes)} this job runs with; lower k (the avatar paper uses 20)`,
+          );
+        }
         const ncp = parameters.ncp ?? advice!.ncp;
         const avatars = await avatarize(filled, {
           k,

@@ -55,7 +55,13 @@ export async function runAvatarJob(deps: AvatarTaskDeps, input: StepInput): Prom
   let output: ComputeOutput;
   try {
     output = await deps.compute.run(
-      { plan, inputs, jobId: job.id, resultPrefix: avatarKeys.result(job.tenant, job.id, '') },
+      {
+        plan,
+        inputs,
+        jobId: job.id,
+        resultPrefix: avatarKeys.result(job.tenant, job.id, ''),
+        ...(job.avatars.compute.memoryMb ? { memoryBytes: job.avatars.compute.memoryMb * 2 ** 20 } : {}),
+      },
       (share, step) => {
         void engine.store
           .update(
