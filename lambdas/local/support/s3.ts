@@ -57,7 +57,8 @@ export interface UploadOptions {
 const DEFAULT_CONCURRENCY = 8;
 
 export function tryParseS3Uri(uri: string): S3Location | undefined {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+  // `s`: a key may hold line breaks and separators (U+2028), which `.` alone does not match.
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/s.exec(uri);
   return match ? { bucket: match[1] ?? '', key: match[2] ?? '' } : undefined;
 }
 

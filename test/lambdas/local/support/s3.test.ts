@@ -41,6 +41,12 @@ describe('parseS3Uri', () => {
     );
   });
 
+  it('reads back a key holding line breaks and line separators', () => {
+    for (const key of ['a\nb', '\u2028', 'x/\r\n/y']) {
+      expect(parseS3Uri(formatS3Uri({ bucket: 'b0', key }))).toEqual({ bucket: 'b0', key });
+    }
+  });
+
   it('refuses anything that is not an s3:// URI', () => {
     fc.assert(
       fc.property(
