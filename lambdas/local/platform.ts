@@ -214,6 +214,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
         trainingJobs: trainingHost,
         localModels,
         endpointNotifications: { subscribe: (handler) => notificationHandlers.push(handler) },
+        jobEvents: events,
         core,
         runnerDefaults: {
           retryIntervalMs: options.retryIntervalMs ?? 10,

@@ -137,6 +137,8 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
   readonly stateMachines: { readonly avatars: LambdaStateMachine };
   readonly cancellable: readonly CancellableExecutions[];
   readonly tasks: AvatarTasks;
+  /** The target of the AvatarJobsEnded rule: wakes the dependants of a job that ended outside its steps. */
+  readonly wakeOnEnd: SynthForgeFunction;
   /** `<tenant>/avatars/files/*`, `.../sets/*`, `.../results/*`, `.../processing/*` in the outputs bucket. */
   readonly objectArns: {
     readonly files: string;
@@ -237,10 +239,35 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
     });
     data.allowStateTable(release, ['dynamodb:Query']);
 
+    // A job cancelled or failed outside its execution's own steps (the generic DELETE /jobs/{id},
+    // the reconciler) reaches no Release step: its state change event wakes its waiting dependants,
+    // which would otherwise decide only when their 15-minute wait times out. Later than that, the
+    // wait has timed out anyway.
+    const wakeOnEnd = new SynthForgeFunction(this, 'WakeDependantsOfEndedJobs', {
+      entry: 'lambdas/handlers/avatar-job-ended.ts',
+      description: 'Avatars: wakes the jobs waiting on an avatar job cancelled or failed outside its steps',
+      memorySize: 512,
+      timeout: Duration.seconds(55),
+      environment: tableEnvironment,
+      defaults,
+    });
+    data.allowStateTable(wakeOnEnd, ['dynamodb:GetItem', 'dynamodb:Query']);
+    events.forwardJobStateChanges(
+      'AvatarJobsEnded',
+      {
+        description:
+          'Every state change of an avatar job: a cancelled or failed one wakes the jobs waiting on it',
+        kinds: ['avatars'],
+        maxEventAge: Duration.minutes(15),
+      },
+      wakeOnEnd,
+    );
+    this.wakeOnEnd = wakeOnEnd;
+
     // SendTaskSuccess has no resource type (AWS requires "*"): the token is what names the step it
     // completes. It could not name the machine anyway: the machine names these functions, so a
     // reference back from their policies would be a dependency cycle.
-    for (const fn of [decide, awaitParents, release]) {
+    for (const fn of [decide, awaitParents, release, wakeOnEnd]) {
       fn.allow({ sid: 'WakeWaitingJobs', actions: ['states:SendTaskSuccess'], resources: ['*'] });
     }
 
@@ -450,7 +477,7 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
         reason: NAG_REASONS.recordObjects,
       });
     }
-    for (const fn of [decide, awaitParents, release]) {
+    for (const fn of [decide, awaitParents, release, this.wakeOnEnd]) {
       list.push({
         scope: accessPolicyOf(fn),
         id: 'AwsSolutions-IAM5[Resource::*]',

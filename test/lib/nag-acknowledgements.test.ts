@@ -25,7 +25,7 @@ const findingsOf = (scope: Stack): Finding[] =>
  * dropped, changes a number here.
  */
 const LEDGER: Record<string, number> = {
-  // 31 function roles (X-Ray) + 5 state machine roles (log delivery, X-Ray) + 6 result-object
+  // 32 function roles (X-Ray) + 5 state machine roles (log delivery, X-Ray) + 6 result-object
   // statements (run-job, batches API, images API, endpoint notifications, WebSocket messages and
   // push) + 20 task-version invokes (4 per batch/image workflow, 2 for training, 2 for inference,
   // 8 for avatars) + 7 StopExecution (the jobs API: batch, image, training, inference and avatars
@@ -41,8 +41,8 @@ const LEDGER: Record<string, number> = {
   // API's requests, RunInference's requests and answers, the jobs API's answers) + avatars: the
   // files, sets and results patterns of its API and its two Run functions (3 × 3), PrepareProcessing's
   // (files, sets, results, processing: 4) and RecordProcessing's (results, processing: 2), and the
-  // SendTaskSuccess on * of Decide, AwaitParents and Release (3).
-  'AwsSolutions-IAM5': 119,
+  // SendTaskSuccess on * of Decide, AwaitParents, Release and the wake-up of ended jobs (4).
+  'AwsSolutions-IAM5': 121,
   'AwsSolutions-IAM4': 1,
   'AwsSolutions-COG4': 1,
   // 6 public REST routes + 3 WebSocket routes after $connect (only $connect takes an authorizer).

@@ -185,13 +185,18 @@ describe('IAM', () => {
   it('lets only the endpoint notifications resume the image workflow’s steps, and the avatars steps wake waiting avatar jobs', () => {
     const resumes = withAction('states:SendTask');
     const { decide, awaitParents, release } = avatarsOf(built).tasks;
+    const { wakeOnEnd } = avatarsOf(built);
     expect(resumes.map((s) => [s.roles, s.actions, s.resources])).toEqual([
       [
         [roleOf(built.families.images.workflow.notifications)],
         ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         [`<${built.idOf(built.families.images.workflow.stateMachine)}>`],
       ],
-      ...[decide, awaitParents, release].map((fn) => [[roleOf(fn)], ['states:SendTaskSuccess'], ['*']]),
+      ...[decide, awaitParents, release, wakeOnEnd].map((fn) => [
+        [roleOf(fn)],
+        ['states:SendTaskSuccess'],
+        ['*'],
+      ]),
     ]);
     expect(
       withAction('states:')
@@ -200,6 +205,7 @@ describe('IAM', () => {
     ).toEqual([
       'states:SendTaskFailure',
       'states:SendTaskHeartbeat',
+      'states:SendTaskSuccess',
       'states:SendTaskSuccess',
       'states:SendTaskSuccess',
       'states:SendTaskSuccess',

@@ -14,7 +14,7 @@
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import { isJobOfKind, type JobRecord } from '../jobs/model.ts';
-import type { BlobStore, TaskCallbacks } from '../ports.ts';
+import type { BlobStore, JobStateChange, TaskCallbacks } from '../ports.ts';
 import type { AvatarEnginePort } from './compute.ts';
 import { type AvatarJobRecord, PARENT_ERROR } from './job-record.ts';
 import { READY_MESSAGE, WAITING_MESSAGE } from './present.ts';
@@ -157,6 +157,23 @@ export async function release(deps: AvatarTaskDeps, input: StepInput): Promise<{
     woken++;
   }
   return { woken };
+}
+
+/**
+ * Wakes the dependants of an avatar job that ended outside its execution's own steps: cancelled
+ * through any route (the generic `DELETE /jobs/{id}` too, which knows nothing of dependants), or
+ * failed by the reconciler. Its state change event brings it here, so that its waiting dependants
+ * decide now (and end parent_error) instead of when their wait times out. A job that Release
+ * already woke for is woken for again: harmless, each dependant only decides again.
+ */
+export async function releaseEnded(
+  deps: AvatarTaskDeps,
+  change: Pick<JobStateChange, 'tenant' | 'jobId' | 'kind' | 'status'>,
+): Promise<{ woken: number }> {
+  if (change.kind !== 'avatars' || (change.status !== 'cancelled' && change.status !== 'failed')) {
+    return { woken: 0 };
+  }
+  return release(deps, { tenant: change.tenant, jobId: change.jobId });
 }
 
 /**

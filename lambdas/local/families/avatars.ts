@@ -16,6 +16,7 @@ import {
   processingSettingsFor,
 } from '../../domain/avatars/execution.ts';
 import { processingJobNamesOf } from '../../domain/avatars/processing.ts';
+import { releaseEnded } from '../../domain/avatars/workflow-tasks.ts';
 import { isJobOfKind } from '../../domain/jobs/model.ts';
 import { avatarsLambdas } from '../../families/avatars/family.ts';
 import { type AvatarsRuntime, createAvatarsRuntime } from '../../families/avatars/runtime.ts';
@@ -41,7 +42,7 @@ export const LOCAL_AVATAR_PROCESSING = {
 
 export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
   lambdas: avatarsLambdas,
-  async start({ core, runnerDefaults, options }) {
+  async start({ core, runnerDefaults, options, jobEvents, runtime }) {
     const tokens = new LocalTaskTokens();
     const engine = new WorkerThreadEngine();
     // The image, as a process: the container's entry point run from the sources, with /opt/ml a
@@ -85,6 +86,17 @@ export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
       },
       { workflow, callbacks: tokens, engine, stopping: () => stopping },
     );
+    // As the AvatarJobsEnded rule does in AWS: a job cancelled or failed outside its own steps wakes
+    // its waiting dependants now.
+    const unsubscribe = jobEvents.subscribe((change) => {
+      if (stopping || change.kind !== 'avatars') return;
+      releaseEnded(runtime().avatarTasks, change).catch((error: unknown) =>
+        logger.warn('could not wake the dependants of an ended avatar job', {
+          jobId: change.jobId,
+          error: (error as Error).message,
+        }),
+      );
+    });
     return {
       part,
       workflows: { avatars: workflow },
@@ -105,6 +117,7 @@ export const localAvatars: LocalFamily<AvatarsRuntime, PlatformRuntime> = {
         // The executions are aborted first (synchronously, as the shutdown starts): a computation
         // ended next is then no failure of its job, which stays running for the next start.
         stopping = true;
+        unsubscribe();
         const shutdown = workflow.shutdown();
         tokens.abandonAll();
         await Promise.all([engine.terminate(), processingJobs.stopAll()]);

@@ -9,7 +9,7 @@
 import type { SNSEvent } from 'aws-lambda';
 import type { FamilyManifest, StateMachineName } from '../../../contracts/families/index.ts';
 import type { Resumer } from '../../domain/jobs/recovery.ts';
-import type { BatchExecutionInput, ExecutionInput, Workflow } from '../../domain/ports.ts';
+import type { BatchExecutionInput, ExecutionInput, JobStateChange, Workflow } from '../../domain/ports.ts';
 import type { LambdaFamily } from '../../families/family.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 import { logger } from '../../shared/logger.ts';
@@ -39,6 +39,8 @@ export interface LocalFamilyContext<R> {
   readonly localModels: LocalModels;
   /** Where the local SageMaker's asynchronous-inference notifications (SNS in AWS) are delivered. */
   readonly endpointNotifications: { subscribe(handler: (event: SNSEvent) => Promise<unknown>): void };
+  /** The local bus's job state changes, as a rule on the SynthForge bus forwards them in AWS. */
+  readonly jobEvents: { subscribe(listener: (event: JobStateChange) => void): () => void };
   readonly core: CoreRuntime;
   /** Options every local runner shares: the retry interval, fault injection, the reconciler. */
   readonly runnerDefaults: Pick<

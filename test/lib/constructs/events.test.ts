@@ -55,13 +55,27 @@ const reconcilerRule = () =>
   ]?.Properties as CfnJson;
 
 describe('rules', () => {
-  it('are the reconciler’s and the WebSocket push’s, nothing else', () => {
+  it('are the reconciler’s, the WebSocket push’s and the ended avatar jobs’, nothing else', () => {
     const rules = Object.keys(resourcesOfType(built.template, 'AWS::Events::Rule')).sort();
     expect(rules).toEqual(
       [
         built.idOf(built.stack.events.node.findChild('FailedExecutions') as never),
         built.idOf(built.stack.webSocket.pushRule),
+        built.idOf(built.stack.events.node.findChild('AvatarJobsEnded') as never),
       ].sort(),
+    );
+  });
+
+  it('sends every state change of an avatar job on the SynthForge bus to the wake-up of its dependants', () => {
+    const rule = resourcesOfType(built.template, 'AWS::Events::Rule')[
+      built.idOf(built.stack.events.node.findChild('AvatarJobsEnded') as never)
+    ]?.Properties as CfnJson;
+    expect(rule.EventPattern).toMatchObject({
+      'detail-type': ['Job State Change'],
+      detail: { kind: ['avatars'] },
+    });
+    expect(JSON.stringify(rule.Targets)).toContain(
+      built.idOf(built.stack.families.require(AvatarsFamily, 'the tests').wakeOnEnd),
     );
   });
 });

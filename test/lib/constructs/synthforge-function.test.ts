@@ -31,9 +31,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s thirty-one, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s thirty-two, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(31);
+    expect(Object.keys(functions)).toHaveLength(32);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -247,6 +247,7 @@ describe('every function', () => {
         ['AVATAR_PROCESSING_MAX_RUNTIME_SECONDS', 'EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'STATE_TABLE'],
       ],
       [avatars.tasks.release, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
+      [avatars.wakeOnEnd, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {
