@@ -40,6 +40,7 @@ import {
   pytorchTrainingTag,
   trainingProcessorFor,
 } from '../pytorch-training-image.ts';
+import { sageMakerSyncJobStatements } from '../sagemaker-sync-jobs.ts';
 import { TRAINER_ENTRY_POINT, trainerSourceArchive } from '../trainer-source.ts';
 import { type Data, JOB_SUBMISSION_ACTIONS } from './data.ts';
 import type { Events } from './events.ts';
@@ -55,9 +56,6 @@ export const TRAINING_JOB_NAMES = 'sf-*';
 /** Where SageMaker writes every training job's logs and metrics (one group for the account). */
 export const TRAINING_JOBS_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
 export const TRAINING_JOBS_METRIC_NAMESPACE = '/aws/sagemaker/TrainingJobs';
-
-/** The rule Step Functions manages to hear of training jobs ending (`.sync`). */
-export const TRAINING_JOBS_EVENT_RULE = 'StepFunctionsGetEventsForSageMakerTrainingJobsRule';
 
 /**
  * Where SageMaker puts the code channel in the container: `/opt/ml/input/data/<channel>/`, each
@@ -250,33 +248,11 @@ export class TrainingWorkflow extends Construct {
         TrainerSourceUri: this.trainerSource.uri,
         TrainerSourcePath: this.trainerSource.containerPath,
       },
-      serviceStatements: [
-        new PolicyStatement({
-          sid: 'RunTrainingJobs',
-          // AddTags: the job is created with tags (tagging on create needs it); ListTags: `.sync`.
-          actions: [
-            'sagemaker:CreateTrainingJob',
-            'sagemaker:DescribeTrainingJob',
-            'sagemaker:StopTrainingJob',
-            'sagemaker:AddTags',
-            'sagemaker:ListTags',
-          ],
-          resources: [this.trainingJobsArn],
-        }),
-        new PolicyStatement({
-          sid: 'HearOfTrainingJobsEnding',
-          actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-          resources: [
-            stack.formatArn({ service: 'events', resource: 'rule', resourceName: TRAINING_JOBS_EVENT_RULE }),
-          ],
-        }),
-        new PolicyStatement({
-          sid: 'PassTrainingRole',
-          actions: ['iam:PassRole'],
-          resources: [this.trainingRole.roleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-        }),
-      ],
+      serviceStatements: sageMakerSyncJobStatements(stack, {
+        kind: 'Training',
+        jobsArn: this.trainingJobsArn,
+        role: this.trainingRole,
+      }),
       stage: defaults.stage,
       logSuffix: 'training',
       description: 'training workflow: one training run as a SageMaker training job',

@@ -35,6 +35,7 @@ import { type LambdaStateMachine, lambdaStateMachine } from '../constructs/lambd
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import { type EcrImage, ecrImageOf } from '../ecr-image.ts';
 import { accessPolicyOf, iam5Resource, type NagAcknowledgement } from '../nag.ts';
+import { sageMakerSyncJobStatements } from '../sagemaker-sync-jobs.ts';
 import {
   API_FUNCTION,
   type CancellableExecutions,
@@ -73,9 +74,6 @@ const NAG_REASONS = {
 /** Where SageMaker writes every processing job's logs and metrics (one group for the account). */
 export const PROCESSING_JOBS_LOG_GROUP = '/aws/sagemaker/ProcessingJobs';
 export const PROCESSING_JOBS_METRIC_NAMESPACE = '/aws/sagemaker/ProcessingJobs';
-
-/** The rule Step Functions manages to hear of processing jobs ending (`.sync`). */
-export const PROCESSING_JOBS_EVENT_RULE = 'StepFunctionsGetEventsForSageMakerProcessingJobsRule';
 
 /**
  * What the avatars machine's Process state is given in a stage without `avatars.processingImage`:
@@ -595,33 +593,7 @@ export class AvatarsFamily extends Construct implements FamilyConstruct<typeof a
       resource: 'processing-job',
       resourceName: `${PROCESSING_JOB_NAME_PREFIX}*`,
     });
-    const statements = [
-      new PolicyStatement({
-        sid: 'RunProcessingJobs',
-        // AddTags: the job is created with tags (tagging on create needs it); ListTags: `.sync`.
-        actions: [
-          'sagemaker:CreateProcessingJob',
-          'sagemaker:DescribeProcessingJob',
-          'sagemaker:StopProcessingJob',
-          'sagemaker:AddTags',
-          'sagemaker:ListTags',
-        ],
-        resources: [jobsArn],
-      }),
-      new PolicyStatement({
-        sid: 'HearOfProcessingJobsEnding',
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          stack.formatArn({ service: 'events', resource: 'rule', resourceName: PROCESSING_JOBS_EVENT_RULE }),
-        ],
-      }),
-      new PolicyStatement({
-        sid: 'PassProcessingRole',
-        actions: ['iam:PassRole'],
-        resources: [role.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
-      }),
-    ];
+    const statements = sageMakerSyncJobStatements(stack, { kind: 'Processing', jobsArn, role });
     return { image, role, rolePolicy, jobsArn, logStreamsArn, statements };
   }
 }
