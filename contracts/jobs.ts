@@ -51,7 +51,7 @@ export const Job = z
       .url()
       .optional()
       .describe(
-        'inference jobs (`"async": true`) once completed: a short-lived presigned link to the answer, the InferenceResponse the model route would have given',
+        'once completed, a short-lived presigned link to the JSON answer of: an inference job (`"async": true`: the InferenceResponse the model route would have given), a dataset validation (BatchValidationResult), a profile (Profile) or an export (its route\'s answer)',
       ),
     error: JobError.optional(),
     created_at: z.string().datetime(),

@@ -48,6 +48,22 @@ import {
   SingleJobResponse,
 } from './batches.ts';
 import { OrderedTimeRangeQuery } from './common.ts';
+import {
+  BatchValidationRequest,
+  CreateProfileRequest,
+  DatasetJobAccepted,
+  ExportJsonlRequest,
+  ExportJsonlResponse,
+  ExportS3Request,
+  ExportS3Response,
+  PrivacyRequest,
+  PrivacyResponse,
+  Profile,
+  ProfileList,
+  ProfileNameParams,
+  QualityRequest,
+  QualityResponse,
+} from './datasets.ts';
 import type { RouteFamily } from './families/index.ts';
 import {
   GenerateAccepted,
@@ -544,6 +560,159 @@ const v1Routes = {
     params: ImageBatchParams,
     response: { status: 200, schema: GenerateBatchResult },
     errors: [404],
+  }),
+  validateImageQuality: route({
+    operationId: 'validateImageQuality',
+    method: 'POST',
+    path: '/api/v1/validate/quality',
+    family: 'validation',
+    auth: true,
+    tag: 'validation',
+    summary:
+      "One image's sharpness, contrast, noise, brightness and colourfulness, against thresholds (seed 001)",
+    description:
+      'Measures an image of yours (an s3:// URI under your prefix, an image job, or a frame of a generation ' +
+      'job): `sharpness` is the variance of the Laplacian, `contrast` the RMS contrast, `noise_level` ' +
+      "Immerkær's noise estimate; `passed` when every requested metric meets its threshold (defaults in " +
+      'QualityThresholds, each configurable per request). An image that is not yours, or not there, is a 404.',
+    mode: 'immediate',
+    edgeValidation: false,
+    body: QualityRequest,
+    response: { status: 200, schema: QualityResponse },
+    errors: [400, 404, 413],
+  }),
+  validateImagePrivacy: route({
+    operationId: 'validateImagePrivacy',
+    method: 'POST',
+    path: '/api/v1/validate/privacy',
+    family: 'validation',
+    auth: true,
+    tag: 'validation',
+    summary: 'Faces, text and personal data in one image, with the region of each finding (seed 001)',
+    description:
+      'Faces and text are found by Amazon Rekognition and personal data in the text by Amazon Comprehend ' +
+      "and SynthForge's own checks (e-mail, phone, card numbers by Luhn, IBAN, national ids), or by the " +
+      'bundled face-api and Tesseract models where the stage says so (always, offline). Personal data is ' +
+      'never repeated in the answer.',
+    mode: 'immediate',
+    edgeValidation: false,
+    body: PrivacyRequest,
+    response: { status: 200, schema: PrivacyResponse },
+    errors: [400, 404, 413, 503],
+  }),
+  validateImageBatch: route({
+    operationId: 'validateImageBatch',
+    method: 'POST',
+    path: '/api/v1/validate/batch',
+    family: 'validation',
+    auth: true,
+    tag: 'validation',
+    summary:
+      "Validates every image of a batch or prefix as a job, with the set's diversity (mean pairwise SSIM)",
+    description:
+      'Answers 202 with the job; `GET /api/v1/jobs/{id}` links its result (BatchValidationResult) once ' +
+      'completed. A batch whose images all pass privacy validation may then be exported where the stage ' +
+      'or the export request requires it.',
+    mode: 'starts-job',
+    pollPath: (body) => `/api/v1/jobs/${body.job_id}`,
+    idempotent: true,
+    edgeValidation: false,
+    body: BatchValidationRequest,
+    response: { status: 202, schema: DatasetJobAccepted },
+    errors: [400, 404, 409],
+  }),
+  listProfiles: route({
+    operationId: 'listProfiles',
+    method: 'GET',
+    path: '/api/v1/profiles',
+    family: 'profiles',
+    auth: true,
+    tag: 'profiles',
+    summary: 'Your profiles (seed 001)',
+    mode: 'immediate',
+    response: { status: 200, schema: ProfileList },
+    errors: [],
+  }),
+  getProfile: route({
+    operationId: 'getProfile',
+    method: 'GET',
+    path: '/api/v1/profiles/{profile_name}',
+    family: 'profiles',
+    auth: true,
+    tag: 'profiles',
+    summary: "A profile's statistics: colour means, brightness, contrast and resolution (seed 001)",
+    mode: 'immediate',
+    params: ProfileNameParams,
+    response: { status: 200, schema: Profile },
+    errors: [400, 404],
+  }),
+  createProfile: route({
+    operationId: 'createProfile',
+    method: 'POST',
+    path: '/api/v1/profiles',
+    family: 'profiles',
+    auth: true,
+    tag: 'profiles',
+    summary: "Computes a profile from a batch's images or a prefix of your data, as a job",
+    description:
+      'A profile of the same name is replaced when the job completes (`created_at` is kept). Pass ' +
+      '`profile` to the shapes generator or to /generate to steer colours and brightness toward it.',
+    mode: 'starts-job',
+    pollPath: (body) => `/api/v1/jobs/${body.job_id}`,
+    idempotent: true,
+    edgeValidation: false,
+    body: CreateProfileRequest,
+    response: { status: 202, schema: DatasetJobAccepted },
+    errors: [400, 404, 409],
+  }),
+  exportJsonl: route({
+    operationId: 'exportJsonl',
+    method: 'POST',
+    path: '/api/v1/export/jsonl',
+    family: 'exports',
+    auth: true,
+    tag: 'export',
+    summary:
+      'One JSON line per image of a batch or prefix, with its metadata and COCO annotations (seed 001)',
+    description:
+      'Writes the file under your exports/ prefix of the data bucket and answers 200; an export too large ' +
+      'to finish within the request answers 202 with the job, whose result is this answer.',
+    mode: 'immediate',
+    idempotent: true,
+    edgeValidation: false,
+    body: ExportJsonlRequest,
+    response: { status: 200, schema: ExportJsonlResponse },
+    accepted: {
+      schema: DatasetJobAccepted,
+      description: 'Accepted: the export runs as a job; poll Location',
+      pollPath: (body: { job_id: string }) => `/api/v1/jobs/${body.job_id}`,
+    },
+    errors: [400, 403, 404, 409],
+  }),
+  exportS3: route({
+    operationId: 'exportS3',
+    method: 'POST',
+    path: '/api/v1/export/s3',
+    family: 'exports',
+    auth: true,
+    tag: 'export',
+    summary:
+      'Copies a batch or prefix to your own S3 bucket, with a manifest of sizes and SHA-256 (seed 001)',
+    description:
+      "The bucket must grant the stack's export role s3:PutObject (the README shows the bucket policy) and " +
+      'be one the stage allows. `public_read: true` is refused unless the stage allows it. Transient errors ' +
+      'are retried per object; an export too large to finish within the request answers 202 with the job.',
+    mode: 'immediate',
+    idempotent: true,
+    edgeValidation: false,
+    body: ExportS3Request,
+    response: { status: 200, schema: ExportS3Response },
+    accepted: {
+      schema: DatasetJobAccepted,
+      description: 'Accepted: the export runs as a job; poll Location',
+      pollPath: (body: { job_id: string }) => `/api/v1/jobs/${body.job_id}`,
+    },
+    errors: [400, 403, 404, 409],
   }),
   startTraining: route({
     operationId: 'startTraining',

@@ -25,6 +25,7 @@ import {
   PROCESSING_INSTANCE_MEMORY_MB,
 } from '../lambdas/domain/avatars/execution.ts';
 import { DEFAULT_KEY_CACHE_TTL_SECONDS, MAX_KEY_CACHE_TTL_SECONDS } from '../lambdas/domain/keys.ts';
+import { DEFAULT_RATE_LIMITS, MAX_REQUESTS_PER_MINUTE } from '../lambdas/domain/rate-limits.ts';
 import { REPO_ROOT } from './paths.ts';
 
 /** Where `loadStageConfig` looks for `<stage>.json`. */
@@ -89,6 +90,23 @@ const ApiLimitsSchema = z
       });
     }
   });
+
+const requestsPerMinute = (fallback: number) =>
+  z.number().int().min(0).max(MAX_REQUESTS_PER_MINUTE).default(fallback);
+
+/**
+ * Seed 001's exact limits, per tenant and minute, counted in the state table by the functions that
+ * serve the routes of each group (contracts/rate-limits.ts). API Gateway's usage plan (`api`)
+ * throttles per second on top of them. 0 closes a group: its routes answer 429.
+ */
+const RateLimitsSchema = z
+  .object({
+    generationPerMinute: requestsPerMinute(DEFAULT_RATE_LIMITS.generation),
+    validationPerMinute: requestsPerMinute(DEFAULT_RATE_LIMITS.validation),
+    exportPerMinute: requestsPerMinute(DEFAULT_RATE_LIMITS.export),
+  })
+  .strict();
+export type RateLimitsConfig = z.output<typeof RateLimitsSchema>;
 
 /**
  * The GPU instance types an inference endpoint may run on: GPUs and host memory per instance (EC2's
@@ -302,6 +320,30 @@ const AvatarsConfigSchema = z
   .strict();
 export type AvatarsConfig = z.output<typeof AvatarsConfigSchema>;
 
+/**
+ * Seed 001's dataset routes. Privacy checks call Rekognition and Comprehend unless `detectors` is
+ * `bundled` (face-api and Tesseract inside the functions: no per-image charge, slower). Exports to
+ * S3 may write only to the buckets listed here: the export role is granted s3:PutObject on each
+ * (and each bucket's policy must grant that role, README "Exporting to your bucket").
+ */
+const DatasetsConfigSchema = z
+  .object({
+    detectors: z.enum(['aws', 'bundled']).default('aws'),
+    /** Buckets `POST /export/s3` may write to; none: exports to S3 are refused (403). */
+    exportBuckets: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'))
+      .max(20)
+      .default([]),
+    /** `public_read: true` writes objects anyone can read; refused unless this is true. */
+    allowPublicRead: z.boolean().default(false),
+    /** Every export needs the dataset to have passed a privacy validation first. */
+    requirePrivacyValidation: z.boolean().default(false),
+    /** Images an export writes within the request; a larger one runs as a job (202). */
+    syncExportLimit: z.number().int().min(0).max(1000).default(200),
+  })
+  .strict();
+export type DatasetsConfig = z.output<typeof DatasetsConfigSchema>;
+
 export const StageConfigSchema = z
   .object({
     /** The stage name: `SynthForge-<stage>` is the stack, `<stage>` the API stage. */
@@ -349,6 +391,8 @@ export const StageConfigSchema = z
      */
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     api: ApiLimitsSchema.prefault({}),
+    /** Seed 001's requests per minute per tenant: generation 10, validation 20, export 5. */
+    rateLimits: RateLimitsSchema.prefault({}),
     /** GPU generators: the models deployed on asynchronous endpoints that scale to zero. */
     imageGeneration: ImageGenerationConfigSchema.prefault({}),
     /** Seed 002 training runs: the default instance, what a request may choose, limits and resumes. */
@@ -363,6 +407,8 @@ export const StageConfigSchema = z
     inference: InferenceConfigSchema.prefault({}),
     /** Seed 004's avatar jobs: the avatarizer image that runs those too large for Lambda (none by default). */
     avatars: AvatarsConfigSchema.prefault({}),
+    /** Seed 001's validation, profiles and exports: detectors, export buckets, the privacy gate. */
+    datasets: DatasetsConfigSchema.prefault({}),
     /** Subscribed to the alarm topic when set. */
     alarmEmail: z.email().optional(),
   })

@@ -24,6 +24,7 @@ import {
   stateMachinesOf,
 } from './families/index.ts';
 import { PlatformFamily } from './families/platform.ts';
+import { limitRouteHandlers } from './rate-limits.ts';
 
 /**
  * Feature flags this stack's constructs depend on, set on the stack itself so that every app that
@@ -112,6 +113,9 @@ export class SynthForgeStack extends Stack {
     );
     platform.allowCancelling(families.flatMap((family) => family.cancellable));
     this.routeHandlers = routeHandlersOf(families);
+    // Seed 001's per-minute limits, counted by the functions of the limited routes (all of them,
+    // whichever the API exposes: a function serves its whole route family).
+    limitRouteHandlers(this.routeHandlers, API_ROUTES, this.data, config.rateLimits);
 
     this.api = new Api(this, 'Api', {
       stage: config.stage,

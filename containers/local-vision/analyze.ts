@@ -1,8 +1,9 @@
 /**
  * What synthforge/local-vision sees in one image: its format and size (from the bytes, by sharp),
  * its mean brightness and dominant colours (pixel statistics), the faces in it (face-api) and the
- * text it holds (Tesseract). models.ts runs the two neural models; everything else is arithmetic on
- * the decoded pixels, so the same bytes always give the same analysis.
+ * text it holds (Tesseract). The two neural models run in lambdas/adapters/vision/bundled-models.ts,
+ * which the privacy check shares; everything else is arithmetic on the decoded pixels, so the same
+ * bytes always give the same analysis.
  *
  * Transparent pixels are laid on white first, as a viewer shows them; an animated GIF or WebP is
  * read from its first frame.
@@ -10,7 +11,12 @@
 import { setImmediate } from 'node:timers/promises';
 import sharp from 'sharp';
 import { sniffFormat } from '../../contracts/inference-vocabulary.ts';
-import { detectFaces, type FaceBox, type FaceDetectorKind, readText } from './models.ts';
+import {
+  detectFaces,
+  type FaceBox,
+  type FaceDetectorKind,
+  readText,
+} from '../../lambdas/adapters/vision/bundled-models.ts';
 
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp';
 

@@ -7,7 +7,8 @@
  * It is a real model, not a canned answer: it reads each image's size and format, measures its
  * brightness and colours, finds faces (face-api) and reads text (Tesseract), and answers with a
  * fixed-form description that names the model it stands in for (answer.ts). No VLM weights can be
- * had offline; these models ship inside npm packages (models.ts).
+ * had offline; these models ship inside npm packages
+ * (lambdas/adapters/vision/bundled-models.ts).
  *
  * - `GET /ping`: 200 `{"status":"Healthy"}` once both models are loaded; 503 while they load (they
  *   start loading when the server is created); 500 if they failed to load.
@@ -24,6 +25,12 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import {
+  closeVisionModels,
+  FACE_DETECTORS,
+  type FaceDetectorKind,
+  loadVisionModels,
+} from '../../lambdas/adapters/vision/bundled-models.ts';
 import {
   listenUntilStopped,
   methodNotAllowed,
@@ -51,7 +58,6 @@ import {
   RequestError,
   type Usage,
 } from './chat.ts';
-import { closeVisionModels, FACE_DETECTORS, type FaceDetectorKind, loadVisionModels } from './models.ts';
 
 export { DEFAULT_PORT } from '../shared/http.ts';
 /** This file, for a launcher; import it from entry.ts to learn the path without loading the models' packages. */
@@ -80,7 +86,7 @@ type ModelState = { state: 'loading' } | { state: 'ready' } | { state: 'failed';
 
 /**
  * The server, not yet listening; it starts loading the models at once, and `/ping` says when they
- * are ready. The models are the process's (models.ts): every server of a process shares them.
+ * are ready. The models are the process's (bundled-models.ts): every server of a process shares them.
  */
 export function createLocalVisionServer(options: LocalVisionOptions = {}): Server {
   const faceDetector = options.faceDetector ?? 'tiny';

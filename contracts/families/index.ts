@@ -3,6 +3,7 @@
  * other layers' registries, docs/architecture.md). Everything below is derived from this list.
  */
 import { avatarsFamily } from './avatars.ts';
+import { datasetsFamily } from './datasets.ts';
 import { generationFamily } from './generation.ts';
 import { imagesFamily } from './images.ts';
 import { inferenceFamily } from './inference.ts';
@@ -19,6 +20,7 @@ export const FAMILIES = [
   trainingFamily,
   inferenceFamily,
   avatarsFamily,
+  datasetsFamily,
 ] as const;
 
 type Family = (typeof FAMILIES)[number];

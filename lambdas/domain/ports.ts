@@ -87,12 +87,26 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Bytes of an object, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
+  /**
+   * One page of the objects whose keys start with `prefix`, in the order of their keys' UTF-8 bytes
+   * (S3's order): at most `limit` (default 1000), only keys after `after` when given. A page shorter
+   * than `limit` is the last; the next one starts after the last key of this one.
+   */
+  list(prefix: string, options?: { after?: string; limit?: number }): Promise<BlobListing[]>;
   /** The bucket's name, for `s3://bucket/key` URIs. */
   readonly bucket: string;
   /** A short-lived GET link. `downloadName` sets Content-Disposition. */
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
   /** A short-lived PUT link; the upload must send `content-type: contentType`, which is signed. */
   presignPut(key: string, ttlSeconds: number, contentType: string): Promise<string>;
+}
+
+/** An object of a listing. */
+export interface BlobListing {
+  key: string;
+  bytes: number;
+  /** Absent from S3's listings (ListObjectsV2 returns none); a store that knows it may say. */
+  contentType?: string;
 }
 
 /**

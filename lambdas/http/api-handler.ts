@@ -1,17 +1,20 @@
 /**
  * Turns a family of routes into one API Gateway (REST, proxy) Lambda handler: it finds the route,
  * parses path, query and body with the route's zod schemas, takes the tenant from the authorizer,
- * applies `Idempotency-Key`, calls the route's implementation and answers errors in the format of
- * the route's family (seed 001's envelope; seed 002's body on the training routes).
+ * counts the request against seed 001's per-minute limit of its group, applies `Idempotency-Key`,
+ * calls the route's implementation and answers errors in the format of the route's family (seed
+ * 001's envelope; seed 002's body on the training routes).
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { z } from 'zod';
 import { IdempotencyKeyHeader } from '../../contracts/common.ts';
+import { type RateLimitGroup, rateLimitGroupOf } from '../../contracts/rate-limits.ts';
 import type { RouteDef } from '../../contracts/routes.ts';
 import { type ErrorFormat, errorFormatOf } from '../../contracts/vocabulary.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { IdempotencyStore, StoredResponse } from '../domain/ports.ts';
+import { rateLimitHeaders, refusalOf, type TenantRateLimiter } from '../domain/rate-limits.ts';
 import { invalidInput } from '../domain/validation.ts';
 import { logger } from '../shared/logger.ts';
 import { Accepted, errorResponse, jsonResponse, RawBody } from './responses.ts';
@@ -58,6 +61,8 @@ export function bind<R extends RouteDef>(route: R, impl: RouteImpl<R>): RouteBin
 export interface ApiHandlerOptions {
   /** Needed when a route in the family is idempotent. */
   idempotency?: () => IdempotencyStore;
+  /** Needed when a route in the family counts against a per-minute limit (contracts/rate-limits.ts). */
+  rateLimiter?: () => TenantRateLimiter;
   now?: () => Date;
 }
 
@@ -73,6 +78,8 @@ export interface PreparedRoute {
   strictQuery: RouteDef['query'];
   /** The route's family picks the error body and any status remap: one mechanism for every family. */
   format: ErrorFormat;
+  /** The per-minute limit the route counts against, if any. */
+  rateLimitGroup: RateLimitGroup | undefined;
 }
 
 type PreparedBinding = RouteBinding & PreparedRoute;
@@ -88,7 +95,12 @@ export function routeTable<B extends { route: RouteDef }>(bindings: readonly B[]
       const { method, path, query, family } = binding.route;
       return [
         `${method} ${path}`,
-        { ...binding, strictQuery: query?.strict(), format: errorFormatOf(family) },
+        {
+          ...binding,
+          strictQuery: query?.strict(),
+          format: errorFormatOf(family),
+          rateLimitGroup: rateLimitGroupOf(binding.route.operationId),
+        },
       ];
     }),
   );
@@ -114,13 +126,48 @@ export function createApiHandler(bindings: RouteBinding[], options: ApiHandlerOp
     const requestId = event.requestContext?.requestId ?? 'local';
     const binding = table.find(event);
     if (!binding) return table.unrouted(event, requestId);
+    // Seed 001's X-RateLimit-* go on every answer of a limited route: success, refusal or failure.
+    let limitHeaders: Record<string, string> = {};
     try {
-      return await dispatch(binding, event, requestId, options, now);
+      const decision = await takeRateLimit(binding, event, options);
+      if (decision) {
+        limitHeaders = rateLimitHeaders(decision);
+        const refusal = refusalOf(decision);
+        if (refusal) throw refusal;
+      }
+      return withHeaders(await dispatch(binding, event, requestId, options, now), limitHeaders);
     } catch (error) {
-      return failureResponse(error, binding, event, requestId, now());
+      return withHeaders(failureResponse(error, binding, event, requestId, now()), limitHeaders);
     }
   };
   return handle;
+}
+
+/**
+ * Counts the request against its route's per-minute limit, once the tenant is known and before
+ * anything else is read: the seed limits requests, and a request refused for its input is still a
+ * request (counting only valid ones would let a client probe the API, or send oversized bodies,
+ * without limit). A request without a tenant is answered 401 by `requestOf` and counts for no one.
+ * Idempotent replays count too: each is a request the function serves.
+ */
+async function takeRateLimit(
+  binding: PreparedBinding,
+  event: APIGatewayProxyEvent,
+  options: ApiHandlerOptions,
+) {
+  const { rateLimitGroup: group, route } = binding;
+  const tenant = tenantOf(event);
+  if (!group || !tenant) return undefined;
+  const limiter = options.rateLimiter?.();
+  if (!limiter)
+    throw new Error(`route ${route.operationId} is rate-limited but the handler has no rate limiter`);
+  return limiter.take(tenant, group);
+}
+
+function withHeaders(result: APIGatewayProxyResult, headers: Record<string, string>): APIGatewayProxyResult {
+  return Object.keys(headers).length === 0
+    ? result
+    : { ...result, headers: { ...result.headers, ...headers } };
 }
 
 async function dispatch(

@@ -13,6 +13,7 @@ import { awsClientsFor, createAwsClients } from '../adapters/clients.ts';
 import { recoverOpenJobs } from '../domain/jobs/recovery.ts';
 import { CachingKeyStore, createApiKey, DEFAULT_KEY_CACHE_TTL_SECONDS, hashApiKey } from '../domain/keys.ts';
 import type { ExecutionInput } from '../domain/ports.ts';
+import { parseRateLimits, type RateLimits } from '../domain/rate-limits.ts';
 import { reconcileTask } from '../handlers/reconciler.ts';
 import { type ApiHandler, createApiHandler, type RouteBinding } from '../http/api-handler.ts';
 import {
@@ -57,7 +58,16 @@ export interface LocalPlatformOptions {
   dataDir?: string;
   /** Jobs of a batch each machine runs at once. Default 4. */
   batchMaxConcurrency?: number;
+  /**
+   * The usage plan's per-key token bucket, as API Gateway throttles (./apigateway/rate-limiter.ts).
+   * Default 50 per second, burst 100.
+   */
   rateLimit?: { perSecond: number; burst: number };
+  /**
+   * Seed 001's requests per minute per tenant for each group of routes, counted by the same
+   * DynamoDB counter as deployed (a stage's `rateLimits`). A group left out keeps the seed's number.
+   */
+  rateLimits?: Partial<RateLimits>;
   /** Milliseconds between Step Functions retries. */
   retryIntervalMs?: number;
   /** Fault injection for tests: wraps a workflow task function (by placeholder name). */
@@ -80,6 +90,17 @@ export interface LocalPlatformOptions {
    * code, as a deployed stage runs them (tests: 0 sends every job that way).
    */
   avatars?: { workerThreadsMaxInputBytes?: number };
+  /**
+   * Seed 001's dataset routes: a stage's `datasets` settings (lib/config.ts), and for tests how long
+   * a dataset job's step works before it hands over to the next (default 10 minutes).
+   */
+  datasets?: {
+    allowPublicRead?: boolean;
+    exportBuckets?: string[];
+    requirePrivacyValidation?: boolean;
+    syncExportLimit?: number;
+    sliceMs?: number;
+  };
   /** Submissions are refused (503) while the disk holding the data has less free. Default 64 MiB. */
   minFreeBytes?: number;
   /** Tests: how free space is measured (default: statfs of the data folder). */
@@ -180,6 +201,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions = {}): Pr
       bucket: emulators.bucketName,
       resultUrlTtlSeconds: 900,
       idempotencyTtlSeconds: 86_400,
+      rateLimits: parseRateLimits(options.rateLimits ?? {}, 'the local platform option rateLimits'),
       cursorSecret: 'synthforge-local-cursor-secret',
     },
     {
@@ -323,6 +345,7 @@ function routeHandlers(runtime: PlatformRuntime): {
       if (bindings)
         handlers[routeFamily] = createApiHandler(bindings(runtime), {
           idempotency: () => runtime.idempotency,
+          rateLimiter: () => runtime.rateLimiter,
         });
     for (const [routeFamily, bindings] of Object.entries(family.lambdas.streamRoutes ?? {}) as [
       RouteFamily,

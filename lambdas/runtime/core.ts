@@ -10,6 +10,7 @@ import { DynamoIdempotencyStore } from '../adapters/dynamo/idempotency-store.ts'
 import { DynamoInferenceUsageStore } from '../adapters/dynamo/inference-usage-store.ts';
 import { DynamoJobStore } from '../adapters/dynamo/job-store.ts';
 import { DynamoKeyStore } from '../adapters/dynamo/key-store.ts';
+import { DynamoRateLimitCounter } from '../adapters/dynamo/rate-limit-counter.ts';
 import { EventBridgeEventPublisher } from '../adapters/eventbridge/event-publisher.ts';
 import { newJobId } from '../adapters/ids.ts';
 import { S3BlobStore } from '../adapters/s3/blob-store.ts';
@@ -26,8 +27,9 @@ import type {
   KeyStore,
   StorageCapacity,
 } from '../domain/ports.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimits, TenantRateLimiter } from '../domain/rate-limits.ts';
 import { logger } from '../shared/logger.ts';
-import { cursorSecretFrom, numberFrom } from './env.ts';
+import { cursorSecretFrom, numberFrom, rateLimitsFrom } from './env.ts';
 
 export interface CoreConfig {
   region: string;
@@ -38,6 +40,8 @@ export interface CoreConfig {
   eventBusName?: string;
   resultUrlTtlSeconds: number;
   idempotencyTtlSeconds: number;
+  /** Seed 001's requests per minute per tenant for each group of routes. Default: the seed's. */
+  rateLimits?: RateLimits;
   /** Signs list cursors (tamper evidence; the tenant binding of a cursor does not depend on it). */
   cursorSecret: string;
 }
@@ -61,6 +65,8 @@ export interface CoreRuntime {
   readonly blobs: BlobStore;
   readonly keys: KeyStore;
   readonly idempotency: IdempotencyStore;
+  /** Seed 001's per-minute limits, counted in the state table (the same counter locally). */
+  readonly rateLimiter: TenantRateLimiter;
   /** Each tenant's model calls (seed 003's gateway records them; `GET /api/v1/usage` reports them). */
   readonly inferenceUsage: InferenceUsagePort;
   /** Room for new work, where the platform measures it (locally); absent: always room. */
@@ -147,6 +153,14 @@ export function createCoreRuntime(config: CoreConfig, overrides: CoreOverrides =
         tableName: required(config.stateTable, 'STATE_TABLE'),
       }),
   );
+  const rateLimiter = once(
+    () =>
+      new TenantRateLimiter(
+        new DynamoRateLimitCounter(clients.dynamo, { tableName: required(config.stateTable, 'STATE_TABLE') }),
+        config.rateLimits ?? DEFAULT_RATE_LIMITS,
+        { clock, report },
+      ),
+  );
   return {
     config,
     clock,
@@ -173,6 +187,9 @@ export function createCoreRuntime(config: CoreConfig, overrides: CoreOverrides =
     get inferenceUsage() {
       return inferenceUsage();
     },
+    get rateLimiter() {
+      return rateLimiter();
+    },
   };
 }
 
@@ -187,6 +204,7 @@ export async function coreConfigFromEnv(env: NodeJS.ProcessEnv = process.env): P
     ...(env.EVENT_BUS_NAME ? { eventBusName: env.EVENT_BUS_NAME } : {}),
     resultUrlTtlSeconds: numberFrom(env, 'RESULT_URL_TTL_SECONDS', 900),
     idempotencyTtlSeconds: numberFrom(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
+    rateLimits: rateLimitsFrom(env),
     cursorSecret: await cursorSecretFrom(env),
   };
 }

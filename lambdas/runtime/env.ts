@@ -1,12 +1,30 @@
 /** Reading the settings the CDK stack gives each function. */
 import { createHash } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimits } from '../domain/rate-limits.ts';
 
 /** A number setting; a value that is not one fails the cold start, naming the variable. */
 export function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(env[name] ?? fallback);
   if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number`);
   return value;
+}
+
+/**
+ * `RATE_LIMITS`: seed 001's requests per minute by group, as JSON (`{"generation":10,…}`; the stack
+ * sets it from the stage's `rateLimits`). Unset: the seed's numbers. A value that is not valid fails
+ * the cold start, naming the variable.
+ */
+export function rateLimitsFrom(env: NodeJS.ProcessEnv): RateLimits {
+  const text = env.RATE_LIMITS;
+  if (text === undefined || text === '') return DEFAULT_RATE_LIMITS;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('environment variable RATE_LIMITS must be JSON');
+  }
+  return parseRateLimits(value, 'environment variable RATE_LIMITS');
 }
 
 /**

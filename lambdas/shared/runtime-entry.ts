@@ -26,7 +26,10 @@ export function apiEntry<R extends CoreRuntime>(
   return withPowertools(async (event: APIGatewayProxyEvent) => {
     if (!api) {
       const runtime = await runtimeFromEnv();
-      api = createApiHandler(bindingsFor(runtime), { idempotency: () => runtime.idempotency });
+      api = createApiHandler(bindingsFor(runtime), {
+        idempotency: () => runtime.idempotency,
+        rateLimiter: () => runtime.rateLimiter,
+      });
     }
     return api(event);
   });

@@ -321,17 +321,20 @@ export class Api extends Construct {
     // it with InvokeWithResponseStream (the integration's `response-streaming-invocations` URI) and
     // passes the answer on as it comes.
     const streaming = streamingFamilies(props.routes);
+    // One invoke permission per function for this API (its route table answers 404 to any other
+    // request), rather than one per method: a permission per method cost 70 of the stack's 500
+    // resources.
     const integrations = Object.fromEntries(
       Object.entries(props.handlers).map(([family, fn]) => [
         family,
         streaming.has(family as RouteFamily)
           ? new LambdaIntegration(fn, {
               proxy: true,
-              allowTestInvoke: false,
+              scopePermissionToMethod: false,
               responseTransferMode: ResponseTransferMode.STREAM,
               timeout: STREAM_TIMEOUT,
             })
-          : new LambdaIntegration(fn, { proxy: true, allowTestInvoke: false }),
+          : new LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }),
       ]),
     ) as Record<RouteFamily, LambdaIntegration>;
 

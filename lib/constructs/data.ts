@@ -12,8 +12,8 @@ import { KEYS_TABLE, STATE_TABLE, type TableLayout } from '../../lambdas/adapter
 import type { SynthForgeFunction } from './synthforge-function.ts';
 
 /**
- * The item attribute DynamoDB's TTL deletes expired items by. Only idempotency records and WebSocket
- * connections (with their subscriptions) set it: jobs and their logs are kept.
+ * The item attribute DynamoDB's TTL deletes expired items by. Only idempotency records, WebSocket
+ * connections (with their subscriptions) and rate-limit counters set it: jobs and their logs are kept.
  */
 export const TTL_ATTRIBUTE = 'ttl';
 

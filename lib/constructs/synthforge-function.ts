@@ -73,6 +73,12 @@ export interface SynthForgeFunctionProps {
    * @default - none
    */
   readonly copyFiles?: Readonly<Record<string, string>>;
+  /**
+   * Packages installed next to the bundle instead of inlined (native code, model files esbuild
+   * cannot bundle), at the lockfile's versions and for Lambda's platform (linux, arm64, glibc).
+   * @default - none: everything is bundled
+   */
+  readonly nodeModules?: readonly string[];
 }
 
 /** The Powertools service and CloudWatch metrics namespace of every function. */
@@ -191,6 +197,13 @@ export class SynthForgeFunction extends NodejsFunction {
           '--alias': Object.entries(LAMBDA_BUNDLE.alias).map(([module, path]) => `${module}=${path}`),
         },
         ...(props.copyFiles ? { commandHooks: copyFilesHooks(props.copyFiles) } : {}),
+        ...(props.nodeModules && props.nodeModules.length > 0
+          ? {
+              nodeModules: [...props.nodeModules],
+              // npm installs the binaries of the platform it is told, not the one it runs on.
+              environment: { npm_config_cpu: 'arm64', npm_config_os: 'linux', npm_config_libc: 'glibc' },
+            }
+          : {}),
       },
     });
     this.executionRole = role;

@@ -16,6 +16,7 @@ import {
 import type { LambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import type { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import { avatars } from './avatars.ts';
+import { datasets } from './datasets.ts';
 import type { FamilyConstruct, FamilyRegistration } from './family.ts';
 import { generation } from './generation.ts';
 import { images } from './images.ts';
@@ -30,6 +31,7 @@ export const FAMILY_CONSTRUCTS: readonly FamilyRegistration[] = [
   training,
   inference,
   avatars,
+  datasets,
 ];
 
 /**

@@ -7,6 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { StreamEvent } from '../../contracts/inference.ts';
 import { type Routes, routes } from '../../contracts/routes.ts';
+import {
+  type DatasetJobKind,
+  type DatasetJobRef,
+  type DatasetJobResults,
+  type DatasetJobWaitOptions,
+  waitForDatasetJob,
+} from './dataset-jobs.ts';
 import { requestIdOf, SynthForgeError } from './errors.ts';
 import { FRAME_EXTENSIONS, type FrameContentType, sniffFrameType } from './frames.ts';
 import {
@@ -307,6 +314,69 @@ export class ApiClient {
   /** A batch's images in seed 001's shape, each with its job's status. */
   getGeneratedBatch(batchId: ParamsOf<RouteOf<'getGeneratedBatch'>>['batch_id'], options?: CallOptions) {
     return this.call(routes.getGeneratedBatch, { ...options, params: { batch_id: batchId } });
+  }
+
+  // Seed 001's dataset routes: validation, profiles and export of the tenant's images. An image path
+  // is an `s3://` URI under the tenant's prefix (as `generateImage` answers it), an image job's id,
+  // or `<job_id>/<frame>`; a dataset is a batch id or a prefix. Anything else, another tenant's
+  // included, is a 404.
+
+  /** One image's sharpness, contrast, noise, brightness and colourfulness, against thresholds. */
+  validateImageQuality(body: BodyOf<RouteOf<'validateImageQuality'>>, options?: CallOptions) {
+    return this.call(routes.validateImageQuality, { ...options, body });
+  }
+  /** Faces, text and personal data in one image, each finding with its region. */
+  validateImagePrivacy(body: BodyOf<RouteOf<'validateImagePrivacy'>>, options?: CallOptions) {
+    return this.call(routes.validateImagePrivacy, { ...options, body });
+  }
+  /**
+   * Validates every image of a batch or prefix as a job (202): follow it with `waitForDatasetJob`,
+   * whose result is the report. Idempotent: safe to retry.
+   */
+  validateImageBatch(body: BodyOf<RouteOf<'validateImageBatch'>>, options?: CallOptions) {
+    return this.call(routes.validateImageBatch, { ...options, body });
+  }
+  /** Your profiles: name, sample count, creation time. */
+  listProfiles(options?: CallOptions) {
+    return this.call(routes.listProfiles, { ...options });
+  }
+  /** A profile's statistics: colour means, brightness, contrast and resolution. */
+  getProfile(name: ParamsOf<RouteOf<'getProfile'>>['profile_name'], options?: CallOptions) {
+    return this.call(routes.getProfile, { ...options, params: { profile_name: name } });
+  }
+  /**
+   * Computes a profile from a batch (`source: { batch_id }`) or a prefix (`source: { s3_prefix }`) as
+   * a job (202); `waitForDatasetJob` resolves with the profile. Idempotent: safe to retry.
+   */
+  createProfile(body: BodyOf<RouteOf<'createProfile'>>, options?: CallOptions) {
+    return this.call(routes.createProfile, { ...options, body });
+  }
+  /**
+   * Writes one JSON line per image of a dataset under your exports/. Answers the export (200), or,
+   * for a dataset too large to finish within the request, its job (202, `job_id`), whose result
+   * `waitForDatasetJob` reads. Idempotent: safe to retry.
+   */
+  exportJsonl(body: BodyOf<RouteOf<'exportJsonl'>>, options?: CallOptions) {
+    return this.call(routes.exportJsonl, { ...options, body });
+  }
+  /**
+   * Copies a dataset to your own bucket with a manifest. Answers the export (200) or, for a large
+   * dataset, its job (202, `job_id`), as `exportJsonl`. Idempotent: safe to retry.
+   */
+  exportS3(body: BodyOf<RouteOf<'exportS3'>>, options?: CallOptions) {
+    return this.call(routes.exportS3, { ...options, body });
+  }
+  /**
+   * Polls a dataset job (its id, or the 202 answer that started it) until it ends, and resolves
+   * with its result: the validation report, the profile, or the export's answer. A job that failed
+   * or was cancelled throws a `DatasetJobError` with the job's error; a wait longer than
+   * `timeoutMs` a `DatasetJobTimeoutError` (the job goes on).
+   */
+  waitForDatasetJob<K extends DatasetJobKind = DatasetJobKind>(
+    job: DatasetJobRef<K>,
+    options?: DatasetJobWaitOptions,
+  ): Promise<DatasetJobResults[K]> {
+    return waitForDatasetJob(this, job, options);
   }
   /**
    * Starts a training run (seed 002): a re-identification model trained on a finished

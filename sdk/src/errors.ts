@@ -218,10 +218,11 @@ export class BatchFolderMismatchError extends Error {
   }
 }
 
-/** A result archive that cannot be extracted safely: malformed, corrupt, or naming a path outside its folder. */
-export class ArchiveError extends Error {
-  override readonly name = 'ArchiveError';
-}
+/**
+ * A result archive that cannot be extracted safely: malformed, corrupt, or naming a path outside its
+ * folder. The archive reader's own error (the SDK and the platform read archives with one reader).
+ */
+export { ArchiveError } from '../../lambdas/domain/archive/unzip.ts';
 
 /** `Retry-After` in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {

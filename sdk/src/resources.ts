@@ -47,3 +47,23 @@ export type TrainingProgress = TrainingTask['progress'];
 export type TrainingList = ResponseOf<Routes['listTrainingJobs']>;
 /** `DELETE /train/{task_id}`: the run and its new status. */
 export type TrainCancelled = ResponseOf<Routes['cancelTraining']>;
+/** `POST /validate/quality`: the image's metrics, each threshold applied, `passed`. */
+export type QualityReport = ResponseOf<Routes['validateImageQuality']>;
+/** `POST /validate/privacy`: faces, text and personal data found, each with its region. */
+export type PrivacyReport = ResponseOf<Routes['validateImagePrivacy']>;
+/** What `validateImageQuality` takes: the image, and optionally the metrics and thresholds. */
+export type QualityRequest = BodyOf<Routes['validateImageQuality']>;
+/** What `validateImagePrivacy` takes: the image and which checks to run. */
+export type PrivacyRequest = BodyOf<Routes['validateImagePrivacy']>;
+/** What `validateImageBatch` takes: the dataset and what to check in each image. */
+export type BatchValidationRequest = BodyOf<Routes['validateImageBatch']>;
+/** A job started by a dataset route (202): poll it with `waitForDatasetJob`. */
+export type DatasetJobAccepted = ResponseOf<Routes['validateImageBatch']>;
+/** One entry of the profile list. */
+export type ImageProfileSummary = ResponseOf<Routes['listProfiles']>['profiles'][number];
+/** What `createProfile` takes: its name and `source` (`{ batch_id }` or `{ s3_prefix }`). */
+export type CreateProfileRequest = BodyOf<Routes['createProfile']>;
+/** What `exportJsonl` takes. */
+export type ExportJsonlRequest = BodyOf<Routes['exportJsonl']>;
+/** What `exportS3` takes. */
+export type ExportS3Request = BodyOf<Routes['exportS3']>;

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_TABLE } from '../../lambdas/adapters/dynamo/tables.ts';
 import { AvatarsFamily } from '../../lib/families/avatars.ts';
+import { DatasetsFamily } from '../../lib/families/datasets.ts';
 import { InferenceFamily } from '../../lib/families/inference.ts';
 import { flattenReference } from '../../lib/nag.ts';
 import {
@@ -13,8 +14,10 @@ import {
 
 /**
  * Actions AWS only allows on Resource "*" (X-Ray, the log delivery Step Functions logging uses, the
- * ECR registry token a SageMaker image pull starts with, a training job's metrics, and sending a
- * waiting step its task token back, which the token alone authorizes).
+ * ECR registry token a SageMaker image pull starts with, a training job's metrics, sending a
+ * waiting step its task token back, which the token alone authorizes, and the three read-only
+ * detector calls of seed 001's privacy checks, which the Service Authorization Reference lists
+ * with no resource type: Rekognition DetectFaces and DetectText, Comprehend DetectPiiEntities).
  */
 const STAR_ONLY_ACTIONS = new Set([
   'cloudwatch:PutMetricData',
@@ -32,11 +35,22 @@ const STAR_ONLY_ACTIONS = new Set([
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
   'states:SendTaskSuccess',
+  'rekognition:DetectFaces',
+  'rekognition:DetectText',
+  'comprehend:DetectPiiEntities',
 ]);
+
+/** The detector calls of STAR_ONLY_ACTIONS: only the functions that check privacy may make them. */
+const DETECTOR_ACTIONS = [
+  'rekognition:DetectFaces',
+  'rekognition:DetectText',
+  'comprehend:DetectPiiEntities',
+];
 
 /** The inference family's construct (the fixture names the families that existed before it). */
 const inferenceOf = (stack: TestStack) => stack.stack.families.require(InferenceFamily, 'the tests');
 const avatarsOf = (stack: TestStack) => stack.stack.families.require(AvatarsFamily, 'the tests');
+const datasetsOf = (stack: TestStack) => stack.stack.families.require(DatasetsFamily, 'the tests');
 
 let built: TestStack;
 /** Every Allow statement of every identity policy, with the logical ids of the roles it applies to. */
@@ -94,6 +108,13 @@ describe('IAM', () => {
         });
       }
     }
+    // The detectors: the validation API and the datasets step only (the stage's detectors are AWS's).
+    const { validation } = datasetsOf(built).routeHandlers;
+    const detecting = statements.filter((s) => s.actions.some((action) => DETECTOR_ACTIONS.includes(action)));
+    expect(detecting.map((s) => s.roles).sort()).toEqual(
+      [[roleOf(validation)], [roleOf(datasetsOf(built).runDatasetJob)]].sort(),
+    );
+    for (const { actions } of detecting) expect(actions.sort()).toEqual([...DETECTOR_ACTIONS].sort());
   });
 
   it('attaches no AWS managed policy except to API Gateway’s CloudWatch role', () => {
@@ -173,6 +194,7 @@ describe('IAM', () => {
         executions(built.idOf(training.workflow.stateMachine)),
         executions(built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)),
         executions(built.idOf(avatarsOf(built).stateMachines.avatars.stateMachine)),
+        executions(built.idOf(datasetsOf(built).stateMachines.datasets.stateMachine)),
       ],
       [roleOf(routeHandlers.training)]: [executions(built.idOf(training.workflow.stateMachine))],
       // Cancelling an avatar job cancels the jobs that depend on it.
@@ -217,13 +239,17 @@ describe('IAM', () => {
       'states:StartExecution',
       'states:StartExecution',
       'states:StartExecution',
+      // The datasets machine, from the validation, profiles and exports APIs.
+      'states:StartExecution',
+      'states:StartExecution',
+      'states:StartExecution',
       'states:StopExecution',
       'states:StopExecution',
       'states:StopExecution',
     ]);
   });
 
-  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training, async inference from inference, avatar jobs from avatars', () => {
+  it('starts executions of each workflow only from its own API: batches (and image batches) from batches, images from images and the WebSocket generate, training from training, async inference from inference, avatar jobs from avatars, dataset jobs from validation, profiles and exports', () => {
     const { routeHandlers, webSocket } = built.stack;
     const { generation, images, training } = built.families;
     const batchMachine = `<${built.idOf(generation.workflow.batchStateMachine)}>`;
@@ -231,6 +257,8 @@ describe('IAM', () => {
     const trainingMachine = `<${built.idOf(training.workflow.stateMachine)}>`;
     const inferenceMachine = `<${built.idOf(inferenceOf(built).stateMachines.inference.stateMachine)}>`;
     const avatarsMachine = `<${built.idOf(avatarsOf(built).stateMachines.avatars.stateMachine)}>`;
+    const datasets = datasetsOf(built);
+    const datasetsMachine = `<${built.idOf(datasets.stateMachines.datasets.stateMachine)}>`;
     const starts = withAction('states:StartExecution').map((s) => [s.roles, s.resources]);
     expect(starts).toEqual(
       expect.arrayContaining([
@@ -242,9 +270,12 @@ describe('IAM', () => {
         [[roleOf(routeHandlers.training)], [trainingMachine]],
         [[roleOf(routeHandlers.inference)], [inferenceMachine]],
         [[roleOf(routeHandlers.avatars)], [avatarsMachine]],
+        [[roleOf(datasets.routeHandlers.validation)], [datasetsMachine]],
+        [[roleOf(datasets.routeHandlers.profiles)], [datasetsMachine]],
+        [[roleOf(datasets.routeHandlers.exports)], [datasetsMachine]],
       ]),
     );
-    expect(starts).toHaveLength(7);
+    expect(starts).toHaveLength(10);
   });
 
   it('touches only the two tables (and the state table indexes), with their key via DynamoDB only', () => {
@@ -312,6 +343,10 @@ describe('IAM', () => {
     const avatarSets = `${bucket}/*/avatars/sets/*`;
     const avatarResults = `${bucket}/*/avatars/results/*`;
     const avatarProcessing = `${bucket}/*/avatars/processing/*`;
+    const datasetObjects = `${bucket}/*/datasets/*`;
+    const datasetAnswers = `${bucket}/*/datasets/*/result.json`;
+    const profiles = `${bucket}/*/profiles/*`;
+    const exports = `${bucket}/*/exports/*`;
     const s3 = ofFunctions(withAction('s3:'));
     const byRole: Record<string, Record<string, string[]>> = {};
     for (const { roles, resources, actions } of s3) {
@@ -330,7 +365,12 @@ describe('IAM', () => {
           avatarSets,
           avatarResults,
           avatarProcessing,
-          // ListBucket (the avatars functions: a missing key is then a 404, not a 403).
+          datasetObjects,
+          datasetAnswers,
+          profiles,
+          exports,
+          // ListBucket (the avatars and datasets functions: a missing key is then a 404, not a 403;
+          // the datasets functions also list a dataset's prefix).
           bucket,
         ]).toContain(resource);
         const role = roles[0] ?? '';
@@ -378,8 +418,13 @@ describe('IAM', () => {
         [uploads]: ['s3:GetObject'],
         [inferenceJobs]: ['s3:GetObject', 's3:PutObject'],
       },
-      // Presigns a completed inference job's answer (`GET /jobs/{id}`).
-      [roleOf(routeHandlers.jobs)]: { [inferenceAnswers]: ['s3:GetObject'] },
+      // Presigns a completed inference job's answer, a dataset job's answer or the profile a profile
+      // job wrote (`GET /jobs/{id}`).
+      [roleOf(routeHandlers.jobs)]: {
+        [inferenceAnswers]: ['s3:GetObject'],
+        [datasetAnswers]: ['s3:GetObject'],
+        [profiles]: ['s3:GetObject'],
+      },
       // Puts sets, presigns uploads (and reads their size), presigns results.
       [roleOf(routeHandlers.avatars)]: {
         [avatarFiles]: ['s3:GetObject', 's3:PutObject'],
@@ -411,6 +456,28 @@ describe('IAM', () => {
       [roleOf(avatarsOf(built).tasks.recordProcessing)]: {
         [avatarResults]: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
         [avatarProcessing]: ['s3:DeleteObject'],
+        [bucket]: ['s3:ListBucket'],
+      },
+      // The datasets functions read and list the tenant's images (any of its keys: generated images,
+      // results, uploads; the domain refuses another tenant's). The validation and profiles APIs
+      // write nothing; the exports API writes a JSONL export; RunDatasetJob writes a job's progress
+      // and answer, the privacy gates, profiles and exports.
+      ...Object.fromEntries(
+        [datasetsOf(built).routeHandlers.validation, datasetsOf(built).routeHandlers.profiles].map((fn) => [
+          roleOf(fn),
+          { [objects]: ['s3:GetObject'], [bucket]: ['s3:ListBucket'] },
+        ]),
+      ),
+      [roleOf(datasetsOf(built).routeHandlers.exports)]: {
+        [objects]: ['s3:GetObject'],
+        [exports]: ['s3:PutObject'],
+        [bucket]: ['s3:ListBucket'],
+      },
+      [roleOf(datasetsOf(built).runDatasetJob)]: {
+        [objects]: ['s3:GetObject'],
+        [datasetObjects]: ['s3:PutObject'],
+        [profiles]: ['s3:PutObject'],
+        [exports]: ['s3:PutObject'],
         [bucket]: ['s3:ListBucket'],
       },
     });
@@ -456,6 +523,7 @@ describe('stack', () => {
         'ApiUrl',
         'AvatarsStateMachineArn',
         'BatchStateMachineArn',
+        'DatasetsStateMachineArn',
         'EventBusName',
         'ImageStateMachineArn',
         'InferenceStateMachineArn',

@@ -60,6 +60,27 @@ const KIND_DEFAULTS: {
       compute: { target: 'local', reason: 'the local platform runs every table on worker threads' },
     },
   }),
+  'image-validation': () => ({
+    kind: 'image-validation',
+    params: { dataset_dir: 'batch', quality: true, privacy: true, check_faces: true, check_text: true },
+  }),
+  'image-profile': () => ({
+    kind: 'image-profile',
+    params: { name: 'nature', source: { s3_prefix: 'uploads/nature/' } },
+  }),
+  'image-export': () => ({
+    kind: 'image-export',
+    params: {
+      format: 'jsonl',
+      request: {
+        dataset_dir: 'batch',
+        output_file: 'set.jsonl',
+        include_metadata: true,
+        include_annotations: true,
+        require_privacy_validation: false,
+      },
+    },
+  }),
 };
 
 /**

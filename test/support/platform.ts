@@ -22,6 +22,8 @@ export interface PlatformFixture {
 /**
  * Starts the platform (in memory, a free port, no retry waits, no practical rate limit) once for
  * the calling test file and stops it after the file. Read the fixture's fields inside tests and hooks.
+ * Seed 001's per-minute limits (10 generations a minute) are raised to the most a stage may set:
+ * only the tests of those limits (test/api/rate-limits.test.ts) set their own.
  */
 export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture {
   const fixture = useFixture(
@@ -30,6 +32,7 @@ export function usePlatform(options: LocalPlatformOptions = {}): PlatformFixture
         port: 0,
         retryIntervalMs: 0,
         rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+        rateLimits: { generation: 10_000, validation: 10_000, export: 10_000 },
         ...options,
         // No local model process starts unless a test calls a model (the EMD components start at
         // zero copies), and Bedrock is the emulator: never the real one, whatever the environment holds.

@@ -12,6 +12,7 @@
  *   inference use     pk = T#<tenant>       sk = USE#<yyyy-mm-dd>#<modelKey> (model calls per UTC day)
  *   ws connection     pk = T#<tenant>       sk = WSC#<connectionId>        (expires with the connection, 2 h)
  *   ws subscription   pk = T#<tenant>       sk = WSS#<jobId>#<connectionId> (a connection waiting for a job)
+ *   rate limit        pk = T#<tenant>       sk = RATE#<group>#<windowStart>  (requests in one minute; expires)
  *
  * Keys table: pk = KEY#<sha256>. It is looked up before the tenant is known, which is why it is a
  * table of its own that only the authorizer and the key tool may read.
@@ -63,6 +64,8 @@ export const keys = {
   apiKey: (hash: string) => `KEY#${hash}`,
   coldStart: (endpointName: string) => `COLD#${endpointName}`,
   inferenceUsage: (day: string, modelKey: string) => `USE#${day}#${modelKey}`,
+  /** `windowStart`: epoch seconds of the window's first second (a multiple of 60). */
+  rateLimit: (group: string, windowStart: number) => `RATE#${group}#${windowStart}`,
 };
 
 /**

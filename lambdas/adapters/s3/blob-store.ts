@@ -3,11 +3,12 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobStore, Clock } from '../../domain/ports.ts';
+import type { BlobListing, BlobStore, Clock } from '../../domain/ports.ts';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -73,6 +74,39 @@ export class S3BlobStore implements BlobStore {
       if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey'))
         return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * ListObjects (version 1), from `after` and then from the last key of each page (its `Marker`),
+   * until `limit` objects are read or the listing ends: S3 answers at most 1000 keys a request, and
+   * may answer fewer. Version 1 rather than ListObjectsV2 because of the local platform's emulator:
+   * s3rver signs V2's continuation tokens with DES, which Node's OpenSSL 3 no longer provides, so
+   * that every truncated V2 page fails there with a 500; a V1 page needs no token. S3 lists both
+   * versions in the same order (the keys' UTF-8 bytes), and both need the same s3:ListBucket.
+   */
+  async list(prefix: string, options: { after?: string; limit?: number } = {}): Promise<BlobListing[]> {
+    const limit = options.limit ?? 1000;
+    if (!(Number.isInteger(limit) && limit >= 1)) {
+      throw new RangeError(`a listing's limit must be a positive integer, got ${limit}`);
+    }
+    const listed: BlobListing[] = [];
+    let marker = options.after;
+    for (;;) {
+      const page = await this.s3.send(
+        new ListObjectsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          MaxKeys: Math.min(1000, limit - listed.length),
+          ...(marker === undefined ? {} : { Marker: marker }),
+        }),
+      );
+      const contents = page.Contents ?? [];
+      for (const object of contents) {
+        if (object.Key !== undefined) listed.push({ key: object.Key, bytes: object.Size ?? 0 });
+      }
+      marker = listed.at(-1)?.key;
+      if (!page.IsTruncated || contents.length === 0 || listed.length >= limit) return listed;
     }
   }
 

@@ -8,6 +8,7 @@ import type {
 import type { ParamValues, ParamViolation } from '../../../contracts/generators.ts';
 import type { z } from '../../../contracts/zod.ts';
 import { ensureRoomForWork } from '../capacity.ts';
+import { ProfileStore } from '../datasets/profiles.ts';
 import { invalidParameters, notFound } from '../errors.ts';
 import { getGenerator } from '../generators/catalogue.ts';
 import type { Generator } from '../generators/generator.ts';
@@ -189,6 +190,7 @@ export class BatchService {
     planned: readonly PlannedJob[],
   ): Promise<Batch> {
     await ensureRoomForWork(this.deps.capacity);
+    const resolved = await this.withProfiles(tenant, planned);
     const now = this.deps.clock.now().toISOString();
     const batchId = this.deps.newId();
     const batch: JobRecord = {
@@ -203,7 +205,7 @@ export class BatchService {
       createdAt: now,
       updatedAt: now,
     };
-    const items: JobRecord[] = planned.map((job) => ({
+    const items: JobRecord[] = resolved.map((job) => ({
       tenant,
       id: this.deps.newId(),
       kind: 'generation',
@@ -220,6 +222,30 @@ export class BatchService {
     }));
     await storeAndStartBatch(this.deps, batch, items, `${items.length} jobs`);
     return presentBatch(batch, items);
+  }
+
+  /**
+   * Each job's `profile` (seed 001's profiles), named in the request, replaced by the profile's
+   * statistics: the job keeps what it was steered toward even if the profile is computed again, and
+   * an unknown profile is a 404 before anything is stored.
+   */
+  private async withProfiles(tenant: string, planned: readonly PlannedJob[]): Promise<readonly PlannedJob[]> {
+    const named = planned.some((job) => typeof job.params.profile === 'string' && job.params.profile !== '');
+    if (!named) return planned;
+    const profiles = new ProfileStore(this.deps.blobs);
+    const cache = new Map<string, Promise<{ name: string; statistics: unknown }>>();
+    return Promise.all(
+      planned.map(async (job) => {
+        const name = job.params.profile;
+        if (typeof name !== 'string' || name === '') return job;
+        let profile = cache.get(name);
+        if (!profile) {
+          profile = profiles.get(tenant, name).then((found) => ({ name, statistics: found.statistics }));
+          cache.set(name, profile);
+        }
+        return { ...job, params: { ...job.params, profile: await profile } };
+      }),
+    );
   }
 
   async get(tenant: string, batchId: string): Promise<Batch> {

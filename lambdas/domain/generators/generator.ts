@@ -35,6 +35,11 @@ export interface GeneratorSchema {
   parameters: readonly ParameterSpec[];
   orderedPairs?: readonly OrderedPair[];
   /**
+   * Parameters whose values the declared type does not describe in full, each with the check that
+   * replaces the type, range and choice checks (a name the platform replaces by an object).
+   */
+  valueChecks?: ReadonlyMap<string, (value: unknown) => ParamViolation | undefined>;
+  /**
    * Cross-field rules. Called only with complete values whose parameters are each valid on their
    * own; random sampling draws again until they hold. Infinity's client cannot know them: keep the
    * values its `random_job()` draws (every parameter within its options) clear of them.

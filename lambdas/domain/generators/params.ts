@@ -56,7 +56,7 @@ export function valueViolations(generator: GeneratorSchema, values: unknown): Pa
   for (const [name, value] of Object.entries(values)) {
     if (value === undefined) continue;
     const spec = specs.get(name);
-    const violation = spec ? checkValue(spec, value) : unsupported(generator, name, value);
+    const violation = spec ? checkOwnValue(generator, spec, value) : unsupported(generator, name, value);
     if (violation) violations.push(violation);
   }
   return violations.length > 0 ? violations : null;
@@ -189,6 +189,16 @@ function repairPair(
   const min = lowerFixed ? lower : (spec.options?.min ?? upper);
   const max = lowerFixed ? (spec.options?.max ?? lower) : upper;
   if (min <= max) values[free] = sampleNumber(spec, min, max, rng);
+}
+
+/** The generator's own check for a parameter that has one, else its declared type's. */
+function checkOwnValue(
+  generator: GeneratorSchema,
+  spec: ParameterSpec,
+  value: unknown,
+): ParamViolation | undefined {
+  const own = generator.valueChecks?.get(spec.name);
+  return own ? own(value) : checkValue(spec, value);
 }
 
 function checkValue(spec: ParameterSpec, value: unknown): ParamViolation | undefined {

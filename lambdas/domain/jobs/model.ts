@@ -18,6 +18,14 @@ import {
   type BatchJobState,
 } from '../batches/job-record.ts';
 import {
+  IMAGE_EXPORT_JOB_FIELDS,
+  IMAGE_PROFILE_JOB_FIELDS,
+  IMAGE_VALIDATION_JOB_FIELDS,
+  type ImageExportJobRecord,
+  type ImageProfileJobRecord,
+  type ImageValidationJobRecord,
+} from '../datasets/job-record.ts';
+import {
   type FieldChecks,
   invalidField,
   isNumber,
@@ -91,6 +99,9 @@ interface RecordsByKind {
   training: TrainingJobRecord;
   inference: InferenceJobRecord;
   avatars: AvatarJobRecord;
+  'image-validation': ImageValidationJobRecord;
+  'image-profile': ImageProfileJobRecord;
+  'image-export': ImageExportJobRecord;
 }
 
 /** A kind's own fields: its `kind` and what only records of some kinds hold. */
@@ -181,6 +192,9 @@ const KIND_FIELDS: { readonly [K in JobKind]: FieldChecks<KindFields<RecordsByKi
   training: TRAINING_JOB_FIELDS,
   inference: INFERENCE_JOB_FIELDS,
   avatars: AVATAR_JOB_FIELDS,
+  'image-validation': IMAGE_VALIDATION_JOB_FIELDS,
+  'image-profile': IMAGE_PROFILE_JOB_FIELDS,
+  'image-export': IMAGE_EXPORT_JOB_FIELDS,
 };
 
 const KIND_FIELD_NAMES = [...new Set(Object.values(KIND_FIELDS).flatMap((fields) => Object.keys(fields)))];

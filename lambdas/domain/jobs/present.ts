@@ -47,12 +47,21 @@ export interface ResultLinks {
 }
 
 /**
- * The job's result link, for the kinds whose result is read from the job view: an inference job's
- * answer (`"async": true`), once completed. The others link theirs from their own routes (a batch's
- * summary, `GET /generate/{job_id}`, a training run's status).
+ * The kinds whose result is read from the job view, each a JSON answer: an inference job's
+ * (`"async": true`), a dataset validation's report, an export's answer, a profile. The others link
+ * theirs from their own routes (a batch's summary, `GET /generate/{job_id}`, a training run's status).
  */
+const LINKED_RESULT_KINDS: ReadonlySet<JobRecord['kind']> = new Set([
+  'inference',
+  'image-validation',
+  'image-profile',
+  'image-export',
+]);
+
+/** The job's result link, once completed, for the kinds of LINKED_RESULT_KINDS. */
 async function resultUrlOf(job: JobRecord, links: ResultLinks | undefined): Promise<string | undefined> {
-  if (!links || job.kind !== 'inference' || job.status !== 'completed' || !job.result) return undefined;
+  if (!links || !LINKED_RESULT_KINDS.has(job.kind) || job.status !== 'completed' || !job.result)
+    return undefined;
   return links.blobs.presignGet(job.result.key, links.ttlSeconds, `${job.id}.json`);
 }
 

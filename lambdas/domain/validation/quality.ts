@@ -49,7 +49,8 @@ export function qualityMetrics(image: Pixels): QualityMetrics {
   };
 }
 
-function luminance({ width, height, channels, data }: Pixels): Float64Array {
+/** Rec. 601 luma per pixel, in grey levels (0–255); a grey image is its own luma. */
+export function luminance({ width, height, channels, data }: Pixels): Float64Array {
   const grey = new Float64Array(width * height);
   if (channels === 1) {
     for (let i = 0; i < grey.length; i++) grey[i] = data[i]!;
@@ -61,13 +62,14 @@ function luminance({ width, height, channels, data }: Pixels): Float64Array {
   return grey;
 }
 
-function mean(values: Float64Array): number {
+export function mean(values: Float64Array): number {
   let sum = 0;
   for (const value of values) sum += value;
   return sum / values.length;
 }
 
-function standardDeviation(values: Float64Array): number {
+/** The population standard deviation (over n, not n − 1): the image is the whole population. */
+export function standardDeviation(values: Float64Array): number {
   const average = mean(values);
   let sum = 0;
   for (const value of values) sum += (value - average) ** 2;

@@ -200,7 +200,10 @@ async function handle(
   const handler = options.handlers[route.family];
   if (!handler) throw new Error(`no handler for the route family ${route.family}`);
   const result = await handler(event);
-  send(response, { ...result, headers: { ...result.headers, ...limitHeaders } });
+  // The token bucket stands for API Gateway's usage plan, which throttles before any function runs;
+  // a route with a per-minute limit (contracts/rate-limits.ts) answers seed 001's exact headers
+  // itself, and they win: a response never mixes the two limits' figures.
+  send(response, { ...result, headers: { ...limitHeaders, ...result.headers } });
 }
 
 /**

@@ -4,12 +4,14 @@
  * table, its task bindings, the executions a cancel may stop, the resume rules and the shutdown order.
  */
 import type { AvatarsRuntime } from '../../families/avatars/runtime.ts';
+import type { DatasetsRuntime } from '../../families/datasets/runtime.ts';
 import type { GenerationRuntime } from '../../families/generation/runtime.ts';
 import type { ImagesRuntime } from '../../families/images/runtime.ts';
 import type { InferenceRuntime } from '../../families/inference/runtime.ts';
 import type { TrainingRuntime } from '../../families/training/runtime.ts';
 import type { CoreRuntime } from '../../runtime/core.ts';
 import { localAvatars } from './avatars.ts';
+import { localDatasets } from './datasets.ts';
 import type { LocalFamily } from './family.ts';
 import { localGeneration } from './generation.ts';
 import { localImages } from './images.ts';
@@ -23,7 +25,8 @@ export type PlatformRuntime = CoreRuntime &
   ImagesRuntime &
   TrainingRuntime &
   InferenceRuntime &
-  AvatarsRuntime;
+  AvatarsRuntime &
+  DatasetsRuntime;
 
 /** In the order they start; they stop in the same order. */
 export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
@@ -33,4 +36,5 @@ export const LOCAL_FAMILIES: readonly LocalFamily<object, PlatformRuntime>[] = [
   localTraining,
   localInference,
   localAvatars,
+  localDatasets,
 ];

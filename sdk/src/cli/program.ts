@@ -10,11 +10,13 @@ import { alignRows, type Command, GLOBAL_OPTIONS, renderCommandHelp } from './co
 import { avatarCommands } from './commands/avatars.ts';
 import { batchCommands } from './commands/batch.ts';
 import { configCommands } from './commands/config.ts';
+import { exportCommands } from './commands/export.ts';
 import { generatorCommands } from './commands/generators.ts';
 import { imageCommands } from './commands/images.ts';
 import { inferCommands } from './commands/infer.ts';
 import { jobCommands } from './commands/jobs.ts';
 import { modelCommands } from './commands/models.ts';
+import { profileCommands } from './commands/profiles.ts';
 import { serviceCommands } from './commands/service.ts';
 import { trainCommands } from './commands/train.ts';
 import { CliContext, type CliIo } from './context.ts';
@@ -25,6 +27,8 @@ export const COMMANDS: readonly Command[] = [
   ...batchCommands,
   ...jobCommands,
   ...imageCommands,
+  ...profileCommands,
+  ...exportCommands,
   ...trainCommands,
   ...inferCommands,
   ...modelCommands,
@@ -37,7 +41,9 @@ const GROUPS: Record<string, string> = {
   generators: 'what can be generated, and with which parameters',
   batch: 'submit batches, follow them, download their results',
   jobs: 'jobs of every kind: list, show, cancel, logs',
-  images: 'images from prompts (seed 001) on the stage’s models',
+  images: 'images from prompts (seed 001) on the stage’s models, and their validation',
+  profiles: 'profiles of an image set (seed 001): colour, brightness, contrast, resolution',
+  export: 'export a batch or prefix (seed 001): to JSONL, or to your own S3 bucket',
   train: 'training runs (seed 002): start, follow, list, cancel',
   models: 'the inference gateway’s models (seed 003): deployments and catalogue',
   avatars: 'avatarize CSV tables (seed 004): run the job graph, advise parameters',
@@ -179,7 +185,10 @@ export function renderProgramHelp(): string {
     'Exit status:',
     ...alignRows([
       [String(EXIT.ok), 'done'],
-      [String(EXIT.jobsFailed), 'the batch, job or training run ended failed or cancelled'],
+      [
+        String(EXIT.jobsFailed),
+        'the batch, job or training run ended failed or cancelled; a validation did not pass',
+      ],
       [String(EXIT.usage), 'wrong command, arguments, configuration or request; nothing was started'],
       [String(EXIT.unavailable), 'server or network error (5xx, throttled after every retry, no answer)'],
       [String(EXIT.timedOut), 'a wait ran out of time; the batch or run goes on'],

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMAGE_PIXELS } from '../../../containers/local-vision/analyze.ts';
 import { countTokens, IMAGE_PROMPT_TOKENS, tokenize } from '../../../containers/local-vision/answer.ts';
 import type { ChatCompletion, ChatCompletionChunk } from '../../../containers/local-vision/chat.ts';
-import { closeVisionModels } from '../../../containers/local-vision/models.ts';
 import { createLocalVisionServer, type LocalVisionOptions } from '../../../containers/local-vision/server.ts';
+import { closeVisionModels } from '../../../lambdas/adapters/vision/bundled-models.ts';
 import { dataUrl, facePhoto, TEXT, TEXT_HEIGHT, TEXT_WIDTH, textImage, userTurn } from './images.ts';
 
 const QUESTION = 'What is in this image?';

@@ -7,6 +7,7 @@ import { routes as contractRoutes, streamsResponse } from '../../../contracts/ro
 import { API_ROUTES, type ApiRoute, pathParameters, type RouteFamily } from '../../../lib/api-routes.ts';
 import { Api, gatewayResponses, STREAM_TIMEOUT } from '../../../lib/constructs/api.ts';
 import { API_FUNCTION_MAX_TIMEOUT } from '../../../lib/constructs/synthforge-function.ts';
+import { flattenReference } from '../../../lib/nag.ts';
 import {
   buildTestStack,
   type CfnJson,
@@ -148,6 +149,28 @@ describe('routes', () => {
       expect(integration.Type, route.path).toBe('AWS_PROXY');
       const functionId = built.idOf(built.stack.routeHandlers[route.family]);
       expect(JSON.stringify(integration.Uri), route.path).toContain(`"${functionId}","Arn"`);
+    }
+  });
+
+  it('lets only this API invoke each route function: one permission per function, not one per method', () => {
+    // Prepare
+    const restApiId = built.idOf(built.stack.api.restApi);
+    const routeFunctions = new Set(Object.values(built.stack.routeHandlers).map((fn) => built.idOf(fn)));
+    const permissions = Object.values(resourcesOfType(built.template, 'AWS::Lambda::Permission')).filter(
+      (permission) => routeFunctions.has(referencedId(permission.Properties.FunctionName) as string),
+    );
+
+    // Assess: each route function once, invocable by API Gateway from this REST API only (any of
+    // its stages, methods and paths: its route table answers 404 to a path it does not serve).
+    expect(permissions.map((permission) => referencedId(permission.Properties.FunctionName)).sort()).toEqual(
+      [...routeFunctions].sort(),
+    );
+    for (const permission of permissions) {
+      expect(permission.Properties.Action).toBe('lambda:InvokeFunction');
+      expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+      expect(flattenReference(permission.Properties.SourceArn)).toBe(
+        `arn:<AWS::Partition>:execute-api:eu-west-1:123456789012:<${restApiId}>/*/*/*`,
+      );
     }
   });
 

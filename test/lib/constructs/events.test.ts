@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AvatarsFamily } from '../../../lib/families/avatars.ts';
+import { DatasetsFamily } from '../../../lib/families/datasets.ts';
 import { InferenceFamily } from '../../../lib/families/inference.ts';
 import {
   buildTestStack,
@@ -81,7 +82,7 @@ describe('rules', () => {
 });
 
 describe('reconciler rule', () => {
-  it('sends failed, timed-out and aborted executions of the five workflows, from the default bus', () => {
+  it('sends failed, timed-out and aborted executions of the six workflows, from the default bus', () => {
     const rule = reconcilerRule();
     expect(rule.EventBusName).toBeUndefined();
     expect(rule.EventPattern).toEqual({
@@ -101,6 +102,11 @@ describe('reconciler rule', () => {
           {
             Ref: built.idOf(
               built.stack.families.require(AvatarsFamily, 'the tests').stateMachines.avatars.stateMachine,
+            ),
+          },
+          {
+            Ref: built.idOf(
+              built.stack.families.require(DatasetsFamily, 'the tests').stateMachines.datasets.stateMachine,
             ),
           },
         ],

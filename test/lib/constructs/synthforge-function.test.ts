@@ -9,6 +9,7 @@ import { TrainingConfigSchema, trainingSettingsOf } from '../../../contracts/tra
 import { DOCS_ASSETS } from '../../../lambdas/docs/pages.ts';
 import { REQUIRE_SHIM, SynthForgeFunction } from '../../../lib/constructs/synthforge-function.ts';
 import { AvatarsFamily } from '../../../lib/families/avatars.ts';
+import { DatasetsFamily } from '../../../lib/families/datasets.ts';
 import { InferenceFamily } from '../../../lib/families/inference.ts';
 import { docsAssetFiles } from '../../../lib/families/platform.ts';
 import {
@@ -31,9 +32,9 @@ beforeAll(() => {
 const COMMON_ENV = ['NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'STAGE'];
 
 describe('every function', () => {
-  it('is one of the stack’s thirty-two, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
+  it('is one of the stack’s thirty-six, on nodejs24.x arm64 with X-Ray, explicit memory and timeout', () => {
     expect(Object.keys(functions).sort()).toEqual(built.stack.functions.map((fn) => built.idOf(fn)).sort());
-    expect(Object.keys(functions)).toHaveLength(32);
+    expect(Object.keys(functions)).toHaveLength(36);
     for (const [id, fn] of Object.entries(functions)) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -87,6 +88,7 @@ describe('every function', () => {
     const { routeHandlers, webSocket } = built.stack;
     const { platform, generation, images, training } = built.families;
     const avatars = built.stack.families.require(AvatarsFamily, 'the tests');
+    const datasets = built.stack.families.require(DatasetsFamily, 'the tests');
     const imageTask = [
       'EVENT_BUS_NAME',
       'IMAGE_MODELS',
@@ -108,6 +110,8 @@ describe('every function', () => {
           'IMAGE_STATE_MACHINE_ARN',
           'IMAGE_SYNC_WAIT_SECONDS',
           'OUTPUTS_BUCKET',
+          // Seed 001's per-minute limits (lib/rate-limits.ts): it serves the generation routes.
+          'RATE_LIMITS',
           'RESULT_URL_TTL_SECONDS',
           'STATE_TABLE',
         ],
@@ -134,9 +138,9 @@ describe('every function', () => {
       ],
       [
         routeHandlers.jobs,
-        // The one result the jobs routes read is a completed inference job's answer, which the job
-        // view links: the outputs bucket and the link's lifetime. A cancel stops its execution by
-        // ARN, so no state machine ARN.
+        // The results the jobs routes read are a completed inference or dataset job's answer, which
+        // the job view links: the outputs bucket and the link's lifetime. A cancel stops its
+        // execution by ARN, so no state machine ARN.
         ['CURSOR_SECRET_ARN', 'EVENT_BUS_NAME', 'OUTPUTS_BUCKET', 'RESULT_URL_TTL_SECONDS', 'STATE_TABLE'],
       ],
       [
@@ -248,6 +252,59 @@ describe('every function', () => {
       ],
       [avatars.tasks.release, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
       [avatars.wakeOnEnd, ['OUTPUTS_BUCKET', 'STATE_TABLE']],
+      // The dataset routes read images (the bucket), submit jobs (the table, the bus, the datasets
+      // machine, Idempotency-Key records); validation checks privacy with the stage's detectors and
+      // counts against seed 001's validation limit.
+      [
+        datasets.routeHandlers.validation,
+        [
+          'DATASETS_DETECTORS',
+          'DATASETS_STATE_MACHINE_ARN',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RATE_LIMITS',
+          'STATE_TABLE',
+        ],
+      ],
+      [
+        datasets.routeHandlers.profiles,
+        [
+          'DATASETS_STATE_MACHINE_ARN',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'STATE_TABLE',
+        ],
+      ],
+      // Checks an export's request (public_read, the privacy gate; the stage's export buckets,
+      // left out when it lists none), writes a small one within the request and counts against
+      // seed 001's export limit.
+      [
+        datasets.routeHandlers.exports,
+        [
+          'DATASETS_ALLOW_PUBLIC_READ',
+          'DATASETS_REQUIRE_PRIVACY_VALIDATION',
+          'DATASETS_STATE_MACHINE_ARN',
+          'DATASETS_SYNC_EXPORT_LIMIT',
+          'EVENT_BUS_NAME',
+          'IDEMPOTENCY_TTL_SECONDS',
+          'OUTPUTS_BUCKET',
+          'RATE_LIMITS',
+          'STATE_TABLE',
+        ],
+      ],
+      // A job's validation (the detectors) or export (public_read); it starts no job.
+      [
+        datasets.runDatasetJob,
+        [
+          'DATASETS_ALLOW_PUBLIC_READ',
+          'DATASETS_DETECTORS',
+          'EVENT_BUS_NAME',
+          'OUTPUTS_BUCKET',
+          'STATE_TABLE',
+        ],
+      ],
     ]);
     expect(expected.size).toBe(built.stack.functions.length);
     for (const [fn, vars] of expected) {

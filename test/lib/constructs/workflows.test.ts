@@ -22,8 +22,8 @@ const aslText = readDefinition('generationBatch');
 beforeAll(() => {
   built = buildTestStack();
   const machines = resourcesOfType(built.template, 'AWS::StepFunctions::StateMachine');
-  // The generation batch, the image, training, inference and avatars workflows.
-  expect(Object.keys(machines)).toHaveLength(5);
+  // The generation batch, the image, training, inference, avatars and datasets workflows.
+  expect(Object.keys(machines)).toHaveLength(6);
   machine = machines[built.idOf(built.families.generation.workflow.batchStateMachine)]?.Properties as CfnJson;
 });
 

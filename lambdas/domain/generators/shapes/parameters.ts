@@ -8,6 +8,7 @@
  */
 import type { ParameterSpec, ParamValues } from '../../../../contracts/generators.ts';
 import type { OrderedPair } from '../generator.ts';
+import { PROFILE_PARAMETER, readProfile, type ShapesProfile } from './profile.ts';
 
 /** In COCO category-id order (id = index + 1): ids stay the same whatever `classes` selects. */
 export const SHAPE_CLASSES = ['circle', 'rectangle', 'triangle', 'polygon', 'star'] as const;
@@ -207,6 +208,8 @@ export const SHAPES_PARAMETERS: readonly ParameterSpec[] = [
       'the crops are occluded, each hiding between a quarter of this and this (the measured fraction is in ' +
       'identities.json); 0 for none.',
   ),
+  // Last, like the identity_crops parameters, and drawing nothing: random sets stay as they were.
+  PROFILE_PARAMETER,
 ];
 
 /** Drawn in order by the random-parameters route; accepted in either order (see OrderedPair). */
@@ -238,6 +241,8 @@ export interface ShapesParams {
   cropsPerIdentity: number;
   cropSize: number;
   maxOcclusion: number;
+  /** The profile frames are steered toward; undefined for none. */
+  profile: ShapesProfile | undefined;
 }
 
 /**
@@ -271,6 +276,7 @@ export function readShapesParams(values: ParamValues): ShapesParams {
     cropsPerIdentity: numberParam(values, 'crops_per_identity'),
     cropSize: numberParam(values, 'crop_size'),
     maxOcclusion: numberParam(values, 'max_occlusion'),
+    profile: readProfile(values.profile),
   };
 }
 

@@ -38,6 +38,7 @@ import {
   SHAPES_PARAMETERS,
   type ShapesParams,
 } from './parameters.ts';
+import { checkProfile, steerFrame } from './profile.ts';
 import { type RenderedScene, renderScene } from './scene.ts';
 
 /** A preview's longest side in pixels; smaller images are previewed at their own size. */
@@ -118,6 +119,7 @@ export const shapesGenerator: Generator = {
   allowsPreview: true,
   parameters: SHAPES_PARAMETERS,
   orderedPairs: SHAPES_ORDERED_PAIRS,
+  valueChecks: new Map([['profile', checkProfile]]),
   validate: shapesRules,
   estimateFrames,
   render: renderShapesJob,
@@ -160,12 +162,20 @@ export async function renderShapesJob(values: ParamValues, options: RenderOption
 
 /**
  * Frame `index` of a job, exactly as the archive holds it: drawn from deriveSeed(seed, index) at
- * frameSize. Blur is given in full-size pixels, so a preview scales it down with the frame.
+ * frameSize, and steered toward the job's profile if it has one (colours only: the annotations
+ * and the object-id map are the unsteered scene's). Blur is given in full-size pixels, so a
+ * preview scales it down with the frame.
  */
 export function renderFrame(params: ShapesParams, index: number, preview: boolean): RenderedScene {
   const { width, height } = frameSize(params, preview);
   const scale = width / params.imageWidth;
-  return renderScene({ ...params, blur: params.blur * scale }, width, height, deriveSeed(params.seed, index));
+  const scene = renderScene(
+    { ...params, blur: params.blur * scale },
+    width,
+    height,
+    deriveSeed(params.seed, index),
+  );
+  return params.profile ? { ...scene, rgb: steerFrame(scene.rgb, width, height, params.profile) } : scene;
 }
 
 /** A preview keeps the aspect ratio and fits within PREVIEW_LONGEST_SIDE; sizes are fractions, so the scene is the same. */

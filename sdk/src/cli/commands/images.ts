@@ -1,7 +1,8 @@
 /**
- * `synthforge images generate PROMPT | batch PROMPT… | show JOB_ID`: seed 001's text-to-image from
- * the shell. `generate` waits for the image (polling past the server's own wait, with the job's
- * phase — warming while a GPU endpoint starts from zero) and can save it.
+ * `synthforge images generate PROMPT | batch PROMPT… | show JOB_ID | validate PATH`: seed 001's
+ * text-to-image from the shell. `generate` waits for the image (polling past the server's own wait,
+ * with the job's phase — warming while a GPU endpoint starts from zero) and can save it; `validate`
+ * (images-validate.ts) checks an image's or a batch's quality and privacy.
  */
 import { writeFile } from 'node:fs/promises';
 import type { ApiClient } from '../../api-client.ts';
@@ -11,6 +12,7 @@ import { type Command, defineCommand, type OptionSpecs } from '../command.ts';
 import type { CliContext } from '../context.ts';
 import { EXIT, UsageError, WaitTimedOut } from '../exit-codes.ts';
 import { formatBytes, formatDuration, parseCount, parseDuration } from '../format.ts';
+import { validateImagesCommand } from './images-validate.ts';
 
 const IMAGE_OPTIONS = {
   model: {
@@ -137,6 +139,7 @@ export const imageCommands: Command[] = [
           : EXIT.jobsFailed;
     },
   }),
+  validateImagesCommand,
 ];
 
 /** Polls an image job to its image, showing its phase on stderr. */

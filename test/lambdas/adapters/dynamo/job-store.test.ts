@@ -946,6 +946,31 @@ describe('DynamoJobStore: records of every kind', () => {
       },
       avatars: { compute: { target: 'lambda', memoryMb: 2048, reason: 'a table of 1 MB' } },
     }),
+    'image-validation': aJob({
+      tenant,
+      kind: 'image-validation',
+      params: { dataset_dir: 'uploads/', quality: true, privacy: false, check_faces: true, check_text: true },
+    }),
+    'image-profile': aJob({
+      tenant,
+      kind: 'image-profile',
+      params: { name: 'nature', source: { batch_id: '01J0000000000000000000000A' } },
+    }),
+    'image-export': aJob({
+      tenant,
+      kind: 'image-export',
+      params: {
+        format: 's3',
+        request: {
+          dataset_dir: 'uploads/',
+          bucket_name: 'mine',
+          s3_prefix: 'v1',
+          include_metadata: true,
+          public_read: false,
+          require_privacy_validation: false,
+        },
+      },
+    }),
   } satisfies { [K in JobKind]: JobOfKind<K> };
   /** Each kind's state, as its workflow writes it while the job runs. */
   const states: { [K in JobKind]: JobPatch } = {
@@ -961,6 +986,9 @@ describe('DynamoJobStore: records of every kind', () => {
     },
     training: { training: { ...records.training.training, attempts: 3, resumingAfterSuspension: false } },
     inference: { progress: 100, message: 'model nova answered' },
+    'image-validation': { progress: 50, message: '5 of 10 images' },
+    'image-profile': { progress: 20, message: '2 of 10 images' },
+    'image-export': { progress: 90, message: '9 of 10 images' },
     avatars: {
       avatars: {
         ...records.avatars.avatars,

@@ -107,3 +107,51 @@ describe('S3BlobStore', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('S3BlobStore.list', () => {
+  /** `count` small objects under a prefix of their own, and that prefix. */
+  async function objectsUnder(count: number): Promise<{ prefix: string; keys: string[] }> {
+    const prefix = `tenant-a/listing/${crypto.randomUUID()}/`;
+    const keys = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(4, '0')}.png`);
+    const blobs = store();
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(
+        keys.slice(i, i + 50).map((key) => blobs.put(key, Uint8Array.of(1, 2, 3), 'image/png')),
+      );
+    }
+    return { prefix, keys };
+  }
+
+  it('lists only the prefix’s objects, in key order, with their sizes', async () => {
+    // Prepare
+    const { prefix, keys } = await objectsUnder(3);
+    await store().put(`${prefix.slice(0, -1)}-sibling/x.png`, ARCHIVE, 'image/png');
+
+    // Act
+    const listed = await store().list(prefix);
+
+    // Assess
+    expect(listed).toEqual(keys.map((key) => ({ key, bytes: 3 })));
+  });
+
+  it('reads past S3’s 1000 keys a request up to the limit, and on from a key', async () => {
+    // Prepare
+    const { prefix, keys } = await objectsUnder(1030);
+
+    // Act
+    const first = await store().list(prefix, { limit: 1020 });
+    const rest = await store().list(prefix, { after: first.at(-1)?.key, limit: 1020 });
+
+    // Assess
+    expect(first.map((object) => object.key)).toEqual(keys.slice(0, 1020));
+    expect(rest.map((object) => object.key)).toEqual(keys.slice(1020));
+  });
+
+  it('answers an empty list for a prefix with nothing under it', async () => {
+    // Act
+    const listed = await store().list(`tenant-a/listing/${crypto.randomUUID()}/`);
+
+    // Assess
+    expect(listed).toEqual([]);
+  });
+});

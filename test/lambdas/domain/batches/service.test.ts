@@ -18,6 +18,7 @@ const unusedBlobs: BlobStore = {
   presignPut: async () => 'unused',
   copy: async () => ({ bytes: 0 }),
   delete: async () => undefined,
+  list: async () => [],
   bucket: 'unused',
 };
 

@@ -47,6 +47,7 @@ const blobs: BlobStore = {
   get: async () => undefined,
   copy: async () => ({ bytes: 0 }),
   delete: async () => undefined,
+  list: async () => [],
 };
 
 let connectionCounter = 0;

@@ -1,5 +1,7 @@
 /**
- * The two neural models of synthforge/local-vision, both shipped inside npm packages with their
+ * The two bundled neural models: the local stand-in for the hosted VLMs
+ * (containers/local-vision) and the privacy check's offline detectors (bundled-detectors.ts) both
+ * run these, so that what one finds the other finds too. Both ship inside npm packages with their
  * weights, so nothing is downloaded at run time:
  *
  * - Faces: @vladmandic/face-api (MIT), its TinyFaceDetector (a 190 kB Tiny-YOLOv2 variant) or, on
@@ -10,8 +12,8 @@
  *   thread kept for the process, with the English data of @tesseract.js-data/eng read from its
  *   folder (`langPath`); the worker neither fetches nor caches data (`cacheMethod: 'none'`).
  *
- * Each is loaded once per process, on first use (or by `loadVisionModels`, which the server calls at
- * start so that `/ping` turns 200 when they are ready), and reused by every request. Both run on the
+ * Each is loaded once per process, on first use (or by `loadVisionModels`, which the local-vision server
+ * calls at start so that `/ping` turns 200 when they are ready), and reused by every request. Both run on the
  * CPU and give the same output for the same pixels: there is no sampling anywhere.
  */
 import { createRequire } from 'node:module';
@@ -166,26 +168,77 @@ export async function detectFaces(image: RgbImage, kind: FaceDetectorKind = 'tin
   }
 }
 
+/** A box in the image's pixels: its top-left corner, width and height. */
+export interface PixelBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A word Tesseract kept (the thresholds above), with its confidence (0–100). */
+export interface OcrWord {
+  text: string;
+  box: PixelBox;
+  confidence: number;
+}
+
+/** A line of kept words: their text joined by single spaces, and the box that holds them all. */
+export interface OcrLine {
+  text: string;
+  box: PixelBox;
+  /** Tesseract's confidence in the whole line, 0–100. */
+  confidence: number;
+  words: OcrWord[];
+}
+
 /**
- * The words Tesseract reads in an encoded image (PNG), in reading order, joined by single spaces;
- * empty when it reads nothing it is sure of (the thresholds above).
+ * The lines Tesseract reads in an encoded image (PNG), in reading order, each with the words it is
+ * sure of (the thresholds above) and their boxes in the image's pixels; empty when it reads nothing
+ * it is sure of. A line's box holds its kept words only, not the stray marks Tesseract put on it.
  */
-export async function readText(png: Uint8Array): Promise<string> {
+export async function readLines(png: Uint8Array): Promise<OcrLine[]> {
   const { worker } = await loadOcr();
   const { data } = await worker.recognize(Buffer.from(png), {}, { text: false, blocks: true });
-  const words: string[] = [];
+  const lines: OcrLine[] = [];
   for (const block of data.blocks ?? []) {
     for (const paragraph of block.paragraphs) {
       for (const line of paragraph.lines) {
         if (line.confidence < MIN_LINE_CONFIDENCE) continue;
         const kept = line.words
-          .map((word) => ({ text: word.text.trim(), confidence: word.confidence }))
+          .map((word) => ({ text: word.text.trim(), box: boxOf(word.bbox), confidence: word.confidence }))
           .filter(({ text, confidence }) => confidence >= MIN_WORD_CONFIDENCE && alphanumerics(text) >= 1);
-        if (kept.some(({ text }) => alphanumerics(text) >= 2)) words.push(...kept.map(({ text }) => text));
+        if (!kept.some(({ text }) => alphanumerics(text) >= 2)) continue;
+        lines.push({
+          text: kept.map(({ text }) => text).join(' '),
+          box: unionOf(kept.map(({ box }) => box)),
+          confidence: line.confidence,
+          words: kept,
+        });
       }
     }
   }
-  return words.join(' ');
+  return lines;
+}
+
+/**
+ * The words Tesseract reads in an encoded image (PNG), in reading order, joined by single spaces;
+ * empty when it reads nothing it is sure of (the thresholds above).
+ */
+export async function readText(png: Uint8Array): Promise<string> {
+  return (await readLines(png)).map(({ text }) => text).join(' ');
+}
+
+function boxOf({ x0, y0, x1, y1 }: Tesseract.Bbox): PixelBox {
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+function unionOf(boxes: PixelBox[]): PixelBox {
+  const left = Math.min(...boxes.map(({ x }) => x));
+  const top = Math.min(...boxes.map(({ y }) => y));
+  const right = Math.max(...boxes.map(({ x, width }) => x + width));
+  const bottom = Math.max(...boxes.map(({ y, height }) => y + height));
+  return { x: left, y: top, width: right - left, height: bottom - top };
 }
 
 function alphanumerics(text: string): number {

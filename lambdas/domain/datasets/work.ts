@@ -1,0 +1,182 @@
+/**
+ * The work behind the dataset routes and jobs, over the tenant's images: which images a path or a
+ * dataset names (sources.ts), their privacy (the stage's detectors), the exports, and the privacy
+ * gate. The service (service.ts) answers requests with it; the datasets machine's step (run-job.ts)
+ * runs jobs with it.
+ */
+import type { ExportJsonlRequest, ExportS3Request, PrivacyResponse } from '../../../contracts/datasets.ts';
+import { DomainError } from '../errors.ts';
+import {
+  exportJsonl,
+  type JsonlExportDeps,
+  type JsonlExportResult,
+  jsonlOutputKey,
+} from '../exports/jsonl.ts';
+import type { ExportDestination } from '../exports/ports.ts';
+import { checkS3ExportRequest, exportToS3, type S3ExportResult } from '../exports/s3-export.ts';
+import type { BlobStore } from '../ports.ts';
+import { type PrivacyDetectors, validatePrivacy } from '../validation/privacy.ts';
+import {
+  type Dataset,
+  type DatasetSourceDeps,
+  type ResolvedImage,
+  resolveDataset,
+  resolveImage,
+} from './sources.ts';
+
+export interface DatasetWorkSettings {
+  /** Which detectors find faces and text: AWS's services, or the bundled models. */
+  detectors: PrivacyResponse['detectors'];
+  /** The stage lets exports write objects anyone can read (`public_read: true`). */
+  allowPublicRead: boolean;
+  /**
+   * The buckets exports may write to (the export role's own policy names the same buckets in AWS,
+   * lib/families/datasets.ts), or `any` locally, where the emulator's buckets are all the user's.
+   */
+  exportBuckets: readonly string[] | 'any';
+  /** Every export needs the dataset to have passed a privacy validation first (the privacy gate). */
+  requirePrivacyValidation: boolean;
+}
+
+export interface DatasetWorkDeps extends DatasetSourceDeps {
+  blobs: Pick<BlobStore, 'bucket' | 'get' | 'size' | 'list' | 'put'>;
+  /** Built on first use: the bundled models load in seconds, and only privacy checks need them. */
+  privacyDetectors: () => PrivacyDetectors;
+  destination: () => ExportDestination;
+  settings: DatasetWorkSettings;
+}
+
+/** What a privacy validation of a dataset left for the gate. */
+export interface PrivacyGateRecord {
+  dataset: string;
+  job_id: string;
+  passed: boolean;
+  image_count: number;
+  validated_at: string;
+}
+
+/** Where the gate of a dataset is recorded: one object per dataset, named by its canonical URI. */
+export const privacyGateKey = (tenant: string, datasetUri: string) =>
+  `${tenant}/datasets/privacy-gates/${encodeURIComponent(datasetUri)}.json`;
+
+export class DatasetWork {
+  readonly sources: {
+    image(tenant: string, path: string): Promise<ResolvedImage>;
+    dataset(tenant: string, dir: string): Promise<Dataset>;
+    count(tenant: string, dir: string): Promise<number>;
+  };
+
+  constructor(private readonly deps: DatasetWorkDeps) {
+    this.sources = {
+      image: (tenant, path) => resolveImage(deps, tenant, path),
+      dataset: (tenant, dir) => resolveDataset(deps, tenant, dir),
+      count: async (tenant, dir) => (await resolveDataset(deps, tenant, dir)).count,
+    };
+  }
+
+  get settings(): DatasetWorkSettings {
+    return this.deps.settings;
+  }
+
+  /** One image's privacy, with the detectors the stage chose. */
+  async privacy(
+    image: ResolvedImage,
+    options: { checkFaces: boolean; checkText: boolean },
+  ): Promise<Omit<PrivacyResponse, 'image_path'>> {
+    const bytes = await image.bytes();
+    const stored = storedObject(this.deps.blobs.bucket, image.uri);
+    const report = await validatePrivacy(
+      bytes,
+      { ...options, ...(stored ? { stored } : {}) },
+      this.deps.privacyDetectors(),
+    );
+    return { ...report, detectors: this.deps.settings.detectors };
+  }
+
+  /** Refuses a JSONL export's request before anything is read (its output name). */
+  checkJsonlRequest(request: ExportJsonlRequest): void {
+    jsonlOutputKey('tenant', request.output_file);
+  }
+
+  /** Refuses an S3 export's request before anything is read: its bucket, prefix and public_read. */
+  checkS3Request(request: ExportS3Request): void {
+    checkS3ExportRequest(request, {
+      allowPublicRead: this.deps.settings.allowPublicRead,
+      dataBucket: this.deps.blobs.bucket,
+    });
+    const allowed = this.deps.settings.exportBuckets;
+    if (allowed !== 'any' && !allowed.includes(request.bucket_name)) {
+      throw new DomainError(
+        'FORBIDDEN',
+        `bucket ${request.bucket_name} is not one this stage exports to: its operator adds it to the stage's datasets.exportBuckets`,
+        { parameter: 'bucket_name', value: request.bucket_name, allowed },
+      );
+    }
+  }
+
+  /**
+   * The privacy gate: where the stage (or the request) requires it, a dataset is exported only once
+   * a privacy validation of it has passed, over as many images as it holds now (a batch that grew
+   * since is validated again).
+   */
+  async checkGate(tenant: string, datasetDir: string, required: boolean): Promise<void> {
+    if (!required && !this.deps.settings.requirePrivacyValidation) return;
+    const dataset = await resolveDataset(this.deps, tenant, datasetDir);
+    const gate = await this.gate(tenant, dataset.uri);
+    const validate = 'validate it with POST /api/v1/validate/batch (privacy: true) first';
+    if (!gate) throw gateClosed(datasetDir, `it has not passed a privacy validation: ${validate}`);
+    if (!gate.passed) throw gateClosed(datasetDir, `its privacy validation (job ${gate.job_id}) failed`);
+    if (gate.image_count !== dataset.count) {
+      throw gateClosed(
+        datasetDir,
+        `it holds ${dataset.count} images, and its privacy validation (job ${gate.job_id}) saw ${gate.image_count}: ${validate}`,
+      );
+    }
+  }
+
+  async gate(tenant: string, datasetUri: string): Promise<PrivacyGateRecord | undefined> {
+    const bytes = await this.deps.blobs.get(privacyGateKey(tenant, datasetUri));
+    return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as PrivacyGateRecord) : undefined;
+  }
+
+  async recordGate(tenant: string, record: PrivacyGateRecord): Promise<void> {
+    await this.deps.blobs.put(
+      privacyGateKey(tenant, record.dataset),
+      new TextEncoder().encode(JSON.stringify(record)),
+      'application/json',
+    );
+  }
+
+  exportJsonl(
+    tenant: string,
+    request: ExportJsonlRequest,
+    onProgress?: (done: number, total: number) => Promise<void>,
+  ): Promise<JsonlExportResult> {
+    const deps: JsonlExportDeps = this.deps;
+    return exportJsonl(deps, tenant, request, onProgress ? { onProgress } : {});
+  }
+
+  exportS3(
+    tenant: string,
+    request: ExportS3Request,
+    onProgress?: (done: number, total: number) => Promise<void>,
+  ): Promise<S3ExportResult> {
+    return exportToS3({ ...this.deps, destination: this.deps.destination() }, tenant, request, {
+      allowPublicRead: this.deps.settings.allowPublicRead,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+}
+
+function gateClosed(datasetDir: string, why: string): DomainError {
+  return new DomainError('ILLEGAL_STATE', `dataset ${datasetDir} cannot be exported: ${why}`, {
+    dataset_dir: datasetDir,
+    privacy_gate: 'required',
+  });
+}
+
+/** The bucket and key of an image stored as an object of the data bucket; undefined for a frame in an archive. */
+function storedObject(bucket: string, uri: string): { bucket: string; key: string } | undefined {
+  const prefix = `s3://${bucket}/`;
+  return uri.startsWith(prefix) ? { bucket, key: uri.slice(prefix.length) } : undefined;
+}
