@@ -361,6 +361,13 @@ export const ExportJsonlResponse = z
     exported_count: z.number().int(),
     output_file: z.string().describe('s3:// URI of the JSONL file in the data bucket'),
     file_size_bytes: z.number().int(),
+    output_url: z
+      .string()
+      .url()
+      .optional()
+      .describe(
+        'a short-lived link to download the file, when the export answered within the request (SynthForge)',
+      ),
     skipped: z
       .array(z.object({ file_name: z.string(), error: z.string() }))
       .optional()

@@ -31,7 +31,7 @@ const NAG_REASONS = {
   tenantListing:
     "A dataset named by a prefix is listed under the caller's tenant prefix, chosen at run time; ListBucket is on the one outputs bucket.",
   datasetObjects:
-    "A dataset job's progress and answer (<tenant>/datasets/<job>/...), the privacy gates (<tenant>/datasets/privacy-gates/...), profiles (<tenant>/profiles/<name>.json) and JSONL exports (<tenant>/exports/...) are keys of the caller's tenant and the job or name, chosen at run time; each statement allows only those key shapes in the one outputs bucket.",
+    "A dataset job's progress and answer (<tenant>/dataset-jobs/<job>/...), the privacy gates (<tenant>/dataset-jobs/privacy-gates/...), profiles (<tenant>/profiles/<name>.json) and JSONL exports (<tenant>/exports/...) are keys of the caller's tenant and the job or name, chosen at run time; each statement allows only those key shapes in the one outputs bucket.",
   detectors:
     'Rekognition DetectFaces and DetectText and Comprehend DetectPiiEntities support no resource-level permissions, so AWS requires Resource "*"; the statement allows those three read-only calls only.',
   exportBuckets:
@@ -92,6 +92,8 @@ export class DatasetsFamily extends Construct implements FamilyConstruct<typeof 
         : {}),
       DATASETS_REQUIRE_PRIVACY_VALIDATION: String(settings.requirePrivacyValidation),
       DATASETS_SYNC_EXPORT_LIMIT: String(settings.syncExportLimit),
+      // The link to a JSONL export answered within the request.
+      RESULT_URL_TTL_SECONDS: String(config.resultUrlTtlSeconds),
     };
     // sharp decodes images in every function (their runtime builds the decoder); only the functions
     // that check privacy load the bundled models.
@@ -173,7 +175,7 @@ export class DatasetsFamily extends Construct implements FamilyConstruct<typeof 
         resources: [data.outputsBucket.bucketArn],
       });
     }
-    const datasetObjects = data.outputsBucket.arnForObjects('*/datasets/*');
+    const datasetObjects = data.outputsBucket.arnForObjects('*/dataset-jobs/*');
     const profileObjects = data.outputsBucket.arnForObjects('*/profiles/*');
     const exportObjects = data.outputsBucket.arnForObjects('*/exports/*');
     this.#allow(
@@ -228,7 +230,7 @@ export class DatasetsFamily extends Construct implements FamilyConstruct<typeof 
       {
         sid: 'DatasetJobResults',
         actions: ['s3:GetObject'],
-        resources: [data.outputsBucket.arnForObjects('*/datasets/*/result.json'), profileObjects],
+        resources: [data.outputsBucket.arnForObjects('*/dataset-jobs/*/result.json'), profileObjects],
       },
       NAG_REASONS.datasetObjects,
     );

@@ -262,6 +262,8 @@ describe('profiles, batch validation and exports of a dataset', () => {
     expect(jsonl.headers.get('x-ratelimit-limit')).toBeTruthy();
     expect(jsonl.body.exported_count).toBe(3);
     const file = await fixture.platform.runtime.blobs.get(`${TENANT}/exports/blocks.jsonl`);
+    const downloaded = await fetch(jsonl.body.output_url ?? '');
+    expect(new Uint8Array(await downloaded.arrayBuffer())).toEqual(file);
     const lines = new TextDecoder()
       .decode(file)
       .trim()

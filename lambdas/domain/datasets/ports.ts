@@ -32,7 +32,7 @@ export type DatasetsWorkflow = Workflow<DatasetExecutionInput>;
 /** Where a dataset job keeps what it has done and its answer: under its tenant, like every key. */
 export const datasetJobKeys = (tenant: string, jobId: string) => ({
   /** What the slices so far have done (run-job.ts), rewritten after each slice. */
-  progress: `${tenant}/datasets/${jobId}/progress.json`,
+  progress: `${tenant}/dataset-jobs/${jobId}/progress.json`,
   /** The route's answer (a validation report, an export's answer). */
-  result: `${tenant}/datasets/${jobId}/result.json`,
+  result: `${tenant}/dataset-jobs/${jobId}/result.json`,
 });

@@ -7,6 +7,7 @@
  * output is written once at the end, and a retry writes it again from the start.
  */
 import type { BatchValidationResult } from '../../../contracts/datasets.ts';
+import { DomainError } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { BlobStore, Clock } from '../ports.ts';
@@ -227,7 +228,7 @@ async function runProfile(deps: DatasetTaskDeps, job: ImageProfileJobRecord): Pr
   const deadline = deps.clock.now().getTime() + (deps.sliceMs ?? DEFAULT_SLICE_MS);
   let index = progress?.done ?? 0;
   for await (const image of dataset.images(index)) {
-    accumulator.add(imageStatistics(await deps.decoder.decode(await image.bytes())));
+    accumulator.add(imageStatistics(await decodedOrNamed(deps.decoder, image)));
     index++;
     if (deps.clock.now().getTime() >= deadline && index < dataset.count) {
       await keepProgress(deps, job, { done: index, accumulator: accumulator.toState() }, dataset.count);
@@ -274,6 +275,21 @@ async function runExport(deps: DatasetTaskDeps, job: ImageExportJobRecord): Prom
     result,
     `uploaded ${result.uploaded_count} images, ${result.failed_count} failed`,
   );
+}
+
+/** The image's pixels; an image that cannot be read fails the job with its name. */
+async function decodedOrNamed(decoder: PixelDecoder, image: { uri: string; bytes(): Promise<Uint8Array> }) {
+  try {
+    return await decoder.decode(await image.bytes());
+  } catch (error) {
+    if (error instanceof DomainError) {
+      throw new DomainError(error.code, `${image.uri}: ${error.message}`, {
+        ...error.details,
+        image_path: image.uri,
+      });
+    }
+    throw error;
+  }
 }
 
 /** Evenly spread indices of the images whose thumbnails the diversity compares. */

@@ -22,7 +22,7 @@ import { DomainError } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import type { JobRecord } from '../jobs/model.ts';
 import { storeAndStart } from '../jobs/start.ts';
-import type { Clock } from '../ports.ts';
+import type { BlobStore, Clock } from '../ports.ts';
 import { qualityMetrics } from '../validation/quality.ts';
 import { assessQuality } from '../validation/quality-score.ts';
 import type { DatasetJobRecord, ImageExportParams } from './job-record.ts';
@@ -35,6 +35,12 @@ export interface DatasetsSettings {
   syncExportLimit: number;
 }
 
+/** What signs the link to a JSONL export answered within the request. */
+export interface ExportLinks {
+  blobs: Pick<BlobStore, 'bucket' | 'presignGet'>;
+  ttlSeconds: number;
+}
+
 export interface DatasetsDeps {
   /** Read on use: only the routes that start jobs need them. */
   jobs: { readonly engine: JobsEngine; readonly workflow: DatasetsWorkflow };
@@ -44,6 +50,7 @@ export interface DatasetsDeps {
   clock: Clock;
   newId: () => string;
   settings: DatasetsSettings;
+  links: ExportLinks;
 }
 
 export class DatasetsService {
@@ -116,9 +123,13 @@ export class DatasetsService {
     request: ExportJsonlRequest,
   ): Promise<ExportJsonlResponse | { accepted: DatasetJobAccepted }> {
     this.deps.work.checkJsonlRequest(request);
-    return this.#export(tenant, { format: 'jsonl', request }, () =>
-      this.deps.work.exportJsonl(tenant, request),
-    );
+    return this.#export(tenant, { format: 'jsonl', request }, async () => {
+      const result = await this.deps.work.exportJsonl(tenant, request);
+      const { blobs, ttlSeconds } = this.deps.links;
+      const key = result.output_file.slice(`s3://${blobs.bucket}/`.length);
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      return { ...result, output_url: await blobs.presignGet(key, ttlSeconds, name) };
+    });
   }
 
   /** `POST /export/s3`: to the user's bucket, within the request when small, else as a job (202). */

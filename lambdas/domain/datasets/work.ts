@@ -57,7 +57,7 @@ export interface PrivacyGateRecord {
 
 /** Where the gate of a dataset is recorded: one object per dataset, named by its canonical URI. */
 export const privacyGateKey = (tenant: string, datasetUri: string) =>
-  `${tenant}/datasets/privacy-gates/${encodeURIComponent(datasetUri)}.json`;
+  `${tenant}/dataset-jobs/privacy-gates/${encodeURIComponent(datasetUri)}.json`;
 
 export class DatasetWork {
   readonly sources: {

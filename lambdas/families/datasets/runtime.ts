@@ -109,6 +109,7 @@ export function createDatasetsRuntime(
         clock: core.clock,
         newId: core.newId,
         settings: { syncExportLimit: config.syncExportLimit },
+        links: { blobs: core.blobs, ttlSeconds: core.config.resultUrlTtlSeconds },
       }),
   );
   const datasetTasks = once(

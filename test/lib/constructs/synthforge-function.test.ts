@@ -287,6 +287,7 @@ describe('every function', () => {
           'DATASETS_REQUIRE_PRIVACY_VALIDATION',
           'DATASETS_STATE_MACHINE_ARN',
           'DATASETS_SYNC_EXPORT_LIMIT',
+          'RESULT_URL_TTL_SECONDS',
           'EVENT_BUS_NAME',
           'IDEMPOTENCY_TTL_SECONDS',
           'OUTPUTS_BUCKET',

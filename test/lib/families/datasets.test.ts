@@ -264,7 +264,7 @@ describe('the datasets machine', () => {
 });
 
 describe('IAM', () => {
-  it('writes to the outputs bucket only under */datasets/, */profiles/ and */exports/, each function only what it must', () => {
+  it('writes to the outputs bucket only under */dataset-jobs/, */profiles/ and */exports/, each function only what it must', () => {
     for (const built of [plain, bundled, open]) {
       // Act
       const { validation, profiles, exports, runDatasetJob } = functionsOf(built);
@@ -276,7 +276,7 @@ describe('IAM', () => {
       expect(ofOutputs(profiles)).toEqual([]);
       expect(ofOutputs(exports)).toEqual([outputsObjects(built, '*/exports/*')]);
       expect(ofOutputs(runDatasetJob)).toEqual(
-        ['*/datasets/*', '*/profiles/*', '*/exports/*']
+        ['*/dataset-jobs/*', '*/profiles/*', '*/exports/*']
           .map((pattern) => outputsObjects(built, pattern))
           .sort(),
       );
@@ -438,7 +438,7 @@ describe('the jobs function', () => {
     // Assess
     expect(readable).toEqual(
       expect.arrayContaining([
-        outputsObjects(plain, '*/datasets/*/result.json'),
+        outputsObjects(plain, '*/dataset-jobs/*/result.json'),
         outputsObjects(plain, '*/profiles/*'),
       ]),
     );
