@@ -196,7 +196,9 @@ export class SynthForgeFunction extends NodejsFunction {
         esbuildArgs: {
           '--alias': Object.entries(LAMBDA_BUNDLE.alias).map(([module, path]) => `${module}=${path}`),
         },
-        ...(props.copyFiles ? { commandHooks: copyFilesHooks(props.copyFiles) } : {}),
+        ...(props.copyFiles || props.nodeModules?.length
+          ? { commandHooks: bundlingHooks(props.copyFiles ?? {}, (props.nodeModules?.length ?? 0) > 0) }
+          : {}),
         ...(props.nodeModules && props.nodeModules.length > 0
           ? {
               nodeModules: [...props.nodeModules],
@@ -231,14 +233,24 @@ export class SynthForgeFunction extends NodejsFunction {
   }
 }
 
-/** Bundling hooks that copy `files` (bundle path → repository path) into the bundle. */
-function copyFilesHooks(files: Readonly<Record<string, string>>): ICommandHooks {
+/**
+ * Bundling hooks that copy `files` (bundle path → repository path) into the bundle and, when packages
+ * were installed beside it, drop their source maps and type declarations: Lambda takes 250 MB
+ * unzipped, and the bundled vision models (TensorFlow.js above all) come to 417 MB with them, 206 MB
+ * without (measured on the validation function).
+ */
+function bundlingHooks(files: Readonly<Record<string, string>>, installed: boolean): ICommandHooks {
   const quote = (path: string) => `'${path.replace(/'/g, `'\\''`)}'`;
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
-    afterBundling: (inputDir, outputDir) =>
-      Object.entries(files).flatMap(([target, source]) => {
+    afterBundling: (inputDir, outputDir) => [
+      ...(installed
+        ? [
+            `find ${quote(join(outputDir, 'node_modules'))} \\( -name '*.map' -o -name '*.d.ts' \\) -type f -delete`,
+          ]
+        : []),
+      ...Object.entries(files).flatMap(([target, source]) => {
         if (isAbsolute(target) || target.split('/').includes('..')) {
           throw new Error(`copyFiles: ${target} must be a relative path inside the bundle`);
         }
@@ -248,6 +260,7 @@ function copyFilesHooks(files: Readonly<Record<string, string>>): ICommandHooks 
           `cp ${quote(join(inputDir, source))} ${quote(destination)}`,
         ];
       }),
+    ],
   };
 }
 

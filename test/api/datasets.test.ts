@@ -252,6 +252,7 @@ describe('profiles, batch validation and exports of a dataset', () => {
     const jsonl = await fixture.api.post<{
       exported_count: number;
       output_file: string;
+      output_url?: string;
       file_size_bytes: number;
     }>('/api/v1/export/jsonl', {
       dataset_dir,
