@@ -140,6 +140,37 @@ describe('POST /api/v1/validate/quality', () => {
   });
 });
 
+describe("the dataset routes and another tenant's data", () => {
+  it('answer 404 for a dataset of another tenant or none, and store, write and start nothing', async () => {
+    // Prepare
+    const bucket = fixture.platform.emulators.bucketName;
+    await fixture.platform.runtime.blobs.put('other/sets/theirs/a.png', await scene(8), 'image/png');
+    const theirs = `s3://${bucket}/other/sets/theirs/`;
+    const jobsBefore = await fixture.api.get<{ jobs: unknown[] }>('/api/v1/jobs', { limit: 100 });
+    await fixture.platform.runtime.clients.s3.send(new CreateBucketCommand({ Bucket: 'their-copy' }));
+
+    // Act
+    const answers = await Promise.all([
+      fixture.api.post('/api/v1/validate/batch', { dataset_dir: theirs }),
+      fixture.api.post('/api/v1/validate/batch', { dataset_dir: '01JD3X2K8Q7YV4N6B5M9T0RWZC' }),
+      fixture.api.post('/api/v1/profiles', { name: 'theirs', source: { s3_prefix: theirs } }),
+      fixture.api.post('/api/v1/export/jsonl', { dataset_dir: theirs, output_file: 'theirs.jsonl' }),
+      fixture.api.post('/api/v1/export/s3', { dataset_dir: theirs, bucket_name: 'their-copy' }),
+    ]);
+
+    // Assess
+    for (const answer of answers) expectError(answer, 404, 'NOT_FOUND');
+    const jobsAfter = await fixture.api.get<{ jobs: unknown[] }>('/api/v1/jobs', { limit: 100 });
+    expect(jobsAfter.body.jobs.length).toBe(jobsBefore.body.jobs.length);
+    expect(await fixture.platform.runtime.blobs.get(`${TENANT}/exports/theirs.jsonl`)).toBeUndefined();
+    const copied = await fixture.platform.runtime.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: 'their-copy' }),
+    );
+    expect(copied.Contents ?? []).toEqual([]);
+    expectError(await fixture.api.get('/api/v1/profiles/theirs'), 404, 'NOT_FOUND');
+  });
+});
+
 describe('POST /api/v1/validate/privacy', () => {
   it('reads an e-mail and a card number in the image, with their regions, masked', async () => {
     // Prepare
