@@ -4,41 +4,22 @@
  * answered at once or as a job, read back through their links.
  */
 import { deflateSync } from 'node:zlib';
-import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../test/support/platform.ts';
-import { ApiClient } from '../src/api-client.ts';
+import type { ApiClient } from '../src/api-client.ts';
 import { isDatasetJobAccepted } from '../src/dataset-jobs.ts';
 import { SynthForgeError } from '../src/errors.ts';
+import { devClient, finishedImageBatch, greyPng } from './support/datasets.ts';
 
 // An export of more than one image runs as a job, so that both of its answers can be seen here.
 const fixture = usePlatform({ datasets: { syncExportLimit: 1 } });
 let client: ApiClient;
 let batchId: string;
 
-/** A PNG of one grey level: no edges, no noise, no colour. */
-function flatPng(width: number, height: number, grey: number): Uint8Array {
-  const png = new PNG({ width, height });
-  png.data.fill(grey);
-  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
-  return PNG.sync.write(png);
-}
-
 beforeAll(async () => {
-  client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
+  client = devClient(fixture);
   // Prepare: a batch of two generated images, the dataset of the profile and export tests.
-  const accepted = await client.generateImageBatch({
-    prompts: ['amber stars', 'teal circles'],
-    width: 64,
-    height: 64,
-  });
-  batchId = accepted.batch_id;
-  let result = await client.getGeneratedBatch(batchId);
-  for (let tries = 0; result.status !== 'completed' && tries < 400; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    result = await client.getGeneratedBatch(batchId);
-  }
-  expect(result.status).toBe('completed');
+  batchId = await finishedImageBatch(client, ['amber stars', 'teal circles']);
 });
 
 /** The lines of an exported file, read from the data bucket by the `s3://` URI the export answers. */
@@ -98,7 +79,7 @@ describe('validateImageQuality', () => {
   it('fails a flat upload on sharpness, and applies the thresholds given', async () => {
     // Prepare: an upload under the tenant's prefix, as a presigned PUT leaves it.
     const { blobs } = fixture.platform.runtime;
-    await blobs.put('dev/uploads/flat.png', flatPng(32, 32, 128), 'image/png');
+    await blobs.put('dev/uploads/flat.png', greyPng(32, 32, 128), 'image/png');
     const imagePath = `s3://${blobs.bucket}/dev/uploads/flat.png`;
 
     // Act
@@ -128,7 +109,7 @@ describe('validateImageQuality', () => {
   it("answers 404 for another tenant's image, exactly as for a missing one", async () => {
     // Prepare
     const { blobs } = fixture.platform.runtime;
-    await blobs.put('acme/uploads/theirs.png', flatPng(8, 8, 10), 'image/png');
+    await blobs.put('acme/uploads/theirs.png', greyPng(8, 8, 10), 'image/png');
 
     // Act
     const theirs = await failureOf(
@@ -208,7 +189,7 @@ describe('dataset jobs', () => {
       job: { status: 'failed' },
     });
     expect((error as Error).message).toBe(
-      `the image-profile job ${accepted.job_id} ended failed: the image is not a PNG, JPEG, GIF or WebP image`,
+      `the image-profile job ${accepted.job_id} ended failed: s3://${blobs.bucket}/dev/broken/one.png: the image is not a PNG, JPEG, GIF or WebP image`,
     );
   });
 });
@@ -216,7 +197,7 @@ describe('dataset jobs', () => {
 describe('exportJsonl', () => {
   it('writes a one-image dataset within the request', async () => {
     // Prepare
-    await fixture.platform.runtime.blobs.put('dev/single/grey.png', flatPng(16, 8, 90), 'image/png');
+    await fixture.platform.runtime.blobs.put('dev/single/grey.png', greyPng(16, 8, 90), 'image/png');
 
     // Act
     const answer = await client.exportJsonl({ dataset_dir: 'single/', output_file: 'single.jsonl' });

@@ -1,7 +1,8 @@
 /**
  * What the dataset commands (`images validate --batch`, `profiles create`, `export`) share: the
- * options of a wait for a dataset job, the wait itself with its progress on stderr, and how its
- * endings map onto exit statuses (a job that failed: 1; a wait out of time: 4, the job goes on).
+ * options of a wait for a dataset job, `--no-wait`'s printed job, the wait itself with its progress
+ * on stderr, and how its endings map onto exit statuses (a job that failed: 1; a wait out of time:
+ * 4, the job goes on).
  */
 import type { ApiClient } from '../api-client.ts';
 import {
@@ -48,6 +49,41 @@ export function waitTimeoutOf(values: { timeout?: string | undefined }): number 
 export function describeAccepted(accepted: DatasetJobAccepted, what: string): string {
   const images = accepted.image_count === undefined ? '' : ` (${accepted.image_count} images)`;
   return `${what}${images} runs as job ${accepted.job_id}: follow it with synthforge jobs show ${accepted.job_id}`;
+}
+
+/** How to follow a dataset job just started (`followDatasetJob`). */
+export interface FollowOptions {
+  /** False with `--no-wait`: the job is printed, not waited for. */
+  wait: boolean;
+  /** From `waitTimeoutOf`. */
+  timeoutMs: number;
+  /** What runs as the job, for the person at the terminal: `Profile nature`. */
+  what: string;
+  /**
+   * Whether to say on stderr that the job started before waiting for it: for a route that answers
+   * at once when it can (an export), so that a wait is not a surprise.
+   */
+  announce?: boolean;
+}
+
+/**
+ * Follows a dataset job just started: with `--no-wait` prints it and resolves with nothing (the
+ * command exits 0, the job goes on); otherwise waits for it as `awaitDatasetJob` does.
+ */
+export async function followDatasetJob<K extends DatasetJobKind>(
+  ctx: CliContext,
+  client: ApiClient,
+  accepted: DatasetJobAccepted,
+  kind: K,
+  options: FollowOptions,
+): Promise<DatasetJobResults[K] | undefined> {
+  const described = () => describeAccepted(accepted, options.what);
+  if (!options.wait) {
+    ctx.result(accepted, described);
+    return undefined;
+  }
+  if (options.announce) ctx.note(described());
+  return awaitDatasetJob(ctx, client, { job_id: accepted.job_id, kind }, options.timeoutMs);
 }
 
 /**

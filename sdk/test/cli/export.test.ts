@@ -4,12 +4,11 @@
  * bucket of the S3 emulator stands for the user's own.
  */
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../../test/support/platform.ts';
-import { ApiClient } from '../../src/api-client.ts';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { runInProcess } from '../support/cli.ts';
+import { devClient, finishedImageBatch, greyPng } from '../support/datasets.ts';
 
 const fixture = usePlatform({ datasets: { syncExportLimit: 1 } });
 const USER_BUCKET = 'my-synthetic-data';
@@ -20,13 +19,6 @@ const cli = (argv: string[]) =>
   runInProcess(argv, {
     env: { SYNTHFORGE_API_URL: fixture.platform.url, SYNTHFORGE_API_KEY: fixture.platform.devKey },
   });
-
-function greyPng(width: number, height: number, grey: number): Uint8Array {
-  const png = new PNG({ width, height });
-  png.data.fill(grey);
-  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
-  return PNG.sync.write(png);
-}
 
 /** The lines of a file the JSONL export wrote, read from the data bucket by its `s3://` URI. */
 async function exportedLines(uri: string): Promise<Record<string, unknown>[]> {
@@ -46,19 +38,7 @@ beforeAll(async () => {
   await blobs.put('dev/single/grey.png', greyPng(16, 8, 90), 'image/png');
   await blobs.put('acme/single/theirs.png', greyPng(16, 8, 90), 'image/png');
   await clients.s3.send(new CreateBucketCommand({ Bucket: USER_BUCKET }));
-  const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
-  const accepted = await client.generateImageBatch({
-    prompts: ['amber stars', 'teal circles'],
-    width: 64,
-    height: 64,
-  });
-  batchId = accepted.batch_id;
-  let result = await client.getGeneratedBatch(batchId);
-  for (let tries = 0; result.status !== 'completed' && tries < 400; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    result = await client.getGeneratedBatch(batchId);
-  }
-  expect(result.status).toBe('completed');
+  batchId = await finishedImageBatch(devClient(fixture), ['amber stars', 'teal circles']);
 });
 
 describe('synthforge export jsonl', () => {
@@ -104,7 +84,7 @@ describe('synthforge export jsonl', () => {
     expect(run.stdout).toMatch(/^The export of .* \(2 images\) runs as job [0-9A-Z]{26}: follow it with/);
     // The job goes on without the command; it ends before the platform stops.
     const jobId = /job ([0-9A-Z]{26})/.exec(run.stdout)?.[1] ?? '';
-    const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
+    const client = devClient(fixture);
     await expect(client.waitForDatasetJob(jobId, { pollMs: 25 })).resolves.toMatchObject({
       exported_count: 2,
     });

@@ -4,13 +4,12 @@
  * checked on their own with property tests.
  */
 import fc from 'fast-check';
-import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../../test/support/platform.ts';
-import { ApiClient } from '../../src/api-client.ts';
 import { metricsOf, thresholdsOf } from '../../src/cli/commands/images-validate.ts';
 import { EXIT, UsageError } from '../../src/cli/exit-codes.ts';
 import { runInProcess } from '../support/cli.ts';
+import { devClient, finishedImageBatch, greyPng } from '../support/datasets.ts';
 
 const fixture = usePlatform();
 let bucket: string;
@@ -22,34 +21,14 @@ const cli = (argv: string[]) =>
     env: { SYNTHFORGE_API_URL: fixture.platform.url, SYNTHFORGE_API_KEY: fixture.platform.devKey },
   });
 
-/** A PNG of one grey level: no edges, no noise, no colour, no face and no text. */
-function flatPng(width: number, height: number, grey: number): Uint8Array {
-  const png = new PNG({ width, height });
-  png.data.fill(grey);
-  for (let i = 3; i < png.data.length; i += 4) png.data[i] = 255;
-  return PNG.sync.write(png);
-}
-
 beforeAll(async () => {
   // Prepare: an upload of the dev tenant, one of another tenant, and a finished batch of two images.
   const { blobs } = fixture.platform.runtime;
   bucket = blobs.bucket;
-  await blobs.put('dev/uploads/flat.png', flatPng(48, 32, 128), 'image/png');
-  await blobs.put('acme/uploads/theirs.png', flatPng(48, 32, 128), 'image/png');
+  await blobs.put('dev/uploads/flat.png', greyPng(48, 32, 128), 'image/png');
+  await blobs.put('acme/uploads/theirs.png', greyPng(48, 32, 128), 'image/png');
   flatPath = `s3://${bucket}/dev/uploads/flat.png`;
-  const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
-  const accepted = await client.generateImageBatch({
-    prompts: ['amber stars', 'teal circles'],
-    width: 64,
-    height: 64,
-  });
-  batchId = accepted.batch_id;
-  let result = await client.getGeneratedBatch(batchId);
-  for (let tries = 0; result.status !== 'completed' && tries < 400; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    result = await client.getGeneratedBatch(batchId);
-  }
-  expect(result.status).toBe('completed');
+  batchId = await finishedImageBatch(devClient(fixture), ['amber stars', 'teal circles']);
 });
 
 describe('synthforge images validate PATH', () => {
@@ -148,17 +127,13 @@ describe('synthforge images validate PATH', () => {
 });
 
 describe('synthforge images validate --batch', () => {
+  /** `images validate --batch BATCH --quality` with the flags given, on the batch of two images. */
+  const validateQuality = (...flags: string[]) =>
+    cli(['images', 'validate', '--batch', batchId, '--quality', ...flags]);
+
   it("waits for the job, prints the report's summary and exits 1 when an image fails", async () => {
     // Act
-    const run = await cli([
-      'images',
-      'validate',
-      '--batch',
-      batchId,
-      '--quality',
-      '--threshold',
-      'sharpness_min=1e6',
-    ]);
+    const run = await validateQuality('--threshold', 'sharpness_min=1e6');
 
     // Assess
     expect(run.code, run.stderr).toBe(EXIT.jobsFailed);
@@ -180,19 +155,14 @@ describe('synthforge images validate --batch', () => {
 
   it('exits 0 when every image passes', async () => {
     // Act
-    const run = await cli([
-      'images',
-      'validate',
-      '--batch',
-      batchId,
-      '--quality',
+    const run = await validateQuality(
       '--metrics',
       'brightness',
       '--threshold',
       'brightness_min=0',
       '--threshold',
       'quality_score_min=0',
-    ]);
+    );
 
     // Assess
     expect(run.code, run.stderr).toBe(EXIT.ok);
@@ -202,14 +172,14 @@ describe('synthforge images validate --batch', () => {
 
   it('prints the started job with --no-wait', async () => {
     // Act
-    const run = await cli(['images', 'validate', '--batch', batchId, '--quality', '--no-wait', '--json']);
+    const run = await validateQuality('--no-wait', '--json');
 
     // Assess
     expect(run.code, run.stderr).toBe(EXIT.ok);
     const accepted = JSON.parse(run.stdout) as { job_id: string };
     expect(accepted).toMatchObject({ kind: 'image-validation', image_count: 2 });
     // The job goes on without the command; it ends before the platform stops.
-    const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
+    const client = devClient(fixture);
     await expect(client.waitForDatasetJob(accepted.job_id, { pollMs: 25 })).resolves.toMatchObject({
       image_count: 2,
     });
@@ -233,6 +203,11 @@ describe('option parsers', () => {
         expect(metricsOf(flags)).toEqual(names.length === 0 ? undefined : names);
       }),
     );
+  });
+
+  it('keeps a threshold named __proto__ as a key, for the server to refuse, rather than dropping it', () => {
+    // The case fast-check found: an assignment to `__proto__` on a plain object sets no key.
+    expect(Object.keys(thresholdsOf(['__proto__=0']) ?? {})).toEqual(['__proto__']);
   });
 
   it('reads every NAME=NUMBER --threshold, and refuses anything else', () => {

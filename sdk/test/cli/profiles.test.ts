@@ -1,10 +1,9 @@
 /** `synthforge profiles …` against the local platform, in process: create from a batch, read back, and the errors. */
-import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../../../test/support/platform.ts';
-import { ApiClient } from '../../src/api-client.ts';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { runInProcess } from '../support/cli.ts';
+import { devClient, finishedImageBatch, greyPng } from '../support/datasets.ts';
 
 const fixture = usePlatform();
 let batchId: string;
@@ -16,19 +15,10 @@ const cli = (argv: string[]) =>
 
 beforeAll(async () => {
   // Prepare: a finished batch of two 64 × 72 images.
-  const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
-  const accepted = await client.generateImageBatch({
-    prompts: ['amber stars', 'teal circles'],
+  batchId = await finishedImageBatch(devClient(fixture), ['amber stars', 'teal circles'], {
     width: 64,
     height: 72,
   });
-  batchId = accepted.batch_id;
-  let result = await client.getGeneratedBatch(batchId);
-  for (let tries = 0; result.status !== 'completed' && tries < 400; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    result = await client.getGeneratedBatch(batchId);
-  }
-  expect(result.status).toBe('completed');
 });
 
 describe('synthforge profiles', () => {
@@ -85,7 +75,7 @@ describe('synthforge profiles', () => {
     );
     // The job goes on without the command; it ends before the platform stops.
     const jobId = /job ([0-9A-Z]{26})/.exec(run.stdout)?.[1] ?? '';
-    const client = new ApiClient({ baseUrl: fixture.platform.url, apiKey: fixture.platform.devKey });
+    const client = devClient(fixture);
     await expect(client.waitForDatasetJob(jobId, { pollMs: 25 })).resolves.toMatchObject({ name: 'later' });
   });
 
@@ -104,15 +94,14 @@ describe('synthforge profiles', () => {
     expect(run.code).toBe(EXIT.jobsFailed);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /error: the image-profile job ([0-9A-Z]{26}) ended failed: the image is not a PNG, JPEG, GIF or WebP image\n {2}see the job with: synthforge jobs show \1\n$/,
+      /error: the image-profile job ([0-9A-Z]{26}) ended failed: s3:\/\/\S+\/dev\/broken\/one\.png: the image is not a PNG, JPEG, GIF or WebP image\n {2}see the job with: synthforge jobs show \1\n$/,
     );
   });
 
   it("exits 2 for a profile that does not exist, and for another tenant's prefix", async () => {
     // Prepare
     const { blobs } = fixture.platform.runtime;
-    const png = new PNG({ width: 8, height: 8 });
-    await blobs.put('acme/uploads/theirs.png', PNG.sync.write(png), 'image/png');
+    await blobs.put('acme/uploads/theirs.png', greyPng(8, 8, 0), 'image/png');
 
     // Act
     const missing = await cli(['profiles', 'show', 'nothing_here']);

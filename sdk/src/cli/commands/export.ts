@@ -15,7 +15,7 @@ import { SynthForgeError } from '../../errors.ts';
 import type { DatasetJobAccepted } from '../../resources.ts';
 import { type Command, defineCommand, type OptionSpecs } from '../command.ts';
 import type { CliContext } from '../context.ts';
-import { awaitDatasetJob, DATASET_WAIT_OPTIONS, describeAccepted, waitTimeoutOf } from '../dataset-jobs.ts';
+import { DATASET_WAIT_OPTIONS, followDatasetJob, waitTimeoutOf } from '../dataset-jobs.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatBytes, plural } from '../format.ts';
 
@@ -33,17 +33,27 @@ const EXPORT_OPTIONS = {
   ...DATASET_WAIT_OPTIONS,
 } as const satisfies OptionSpecs;
 
-/** The export's answer, or, for one that runs as a job, its result once waited for (or the job, with --no-wait). */
-async function settle<T extends object>(
+/**
+ * Sends an export and settles it: the export when it was answered within the request; for one that
+ * runs as a job, its result once waited for, or nothing with `--no-wait` (the job is printed).
+ */
+async function runExport<T extends object>(
   ctx: CliContext,
-  client: ApiClient,
-  answer: T | DatasetJobAccepted,
-  options: { wait: boolean; timeoutMs: number; what: string },
-): Promise<T | DatasetJobResults['image-export'] | DatasetJobAccepted> {
+  values: { 'no-wait'?: boolean | undefined; timeout?: string | undefined },
+  what: string,
+  send: (client: ApiClient) => Promise<T | DatasetJobAccepted>,
+): Promise<T | DatasetJobResults['image-export'] | undefined> {
+  const timeoutMs = waitTimeoutOf(values);
+  const client = (await ctx.manager()).client;
+  const answer = await send(client);
   if (!isDatasetJobAccepted(answer)) return answer;
-  if (!options.wait) return answer;
-  ctx.note(describeAccepted(answer, options.what));
-  return awaitDatasetJob(ctx, client, { job_id: answer.job_id, kind: 'image-export' }, options.timeoutMs);
+  return followDatasetJob(ctx, client, answer, 'image-export', {
+    wait: !values['no-wait'],
+    timeoutMs,
+    what,
+    // The route answers at once when it can: say why this one waits.
+    announce: true,
+  });
 }
 
 export const exportCommands: Command[] = [
@@ -63,27 +73,19 @@ export const exportCommands: Command[] = [
       'synthforge export jsonl uploads/2026/ uploads.jsonl --no-annotations --json',
     ],
     async run(ctx, { values, args: [dataset = '', outputFile = ''] }) {
-      const timeoutMs = waitTimeoutOf(values);
-      const client = (await ctx.manager()).client;
-      const answer = await client.exportJsonl(
-        {
-          dataset_dir: dataset,
-          output_file: outputFile,
-          include_metadata: !values['no-metadata'],
-          include_annotations: !values['no-annotations'],
-          require_privacy_validation: values['require-privacy'] === true,
-        },
-        { signal: ctx.signal },
+      const result = await runExport(ctx, values, `The export of ${dataset}`, (client) =>
+        client.exportJsonl(
+          {
+            dataset_dir: dataset,
+            output_file: outputFile,
+            include_metadata: !values['no-metadata'],
+            include_annotations: !values['no-annotations'],
+            require_privacy_validation: values['require-privacy'] === true,
+          },
+          { signal: ctx.signal },
+        ),
       );
-      const result = await settle(ctx, client, answer, {
-        wait: !values['no-wait'],
-        timeoutMs,
-        what: `The export of ${dataset}`,
-      });
-      if (isDatasetJobAccepted(result)) {
-        ctx.result(result, () => describeAccepted(result, `The export of ${dataset}`));
-        return EXIT.ok;
-      }
+      if (result === undefined) return EXIT.ok;
       if (!('exported_count' in result)) throw unexpected('JSONL', result);
       ctx.result(result, describeJsonl);
       return EXIT.ok;
@@ -113,28 +115,20 @@ export const exportCommands: Command[] = [
     },
     examples: ['synthforge export s3 01JD3X2K8Q7YV4N6B5M9T0RWZC my-datasets --prefix synthforge/nature/'],
     async run(ctx, { values, args: [dataset = '', bucket = ''] }) {
-      const timeoutMs = waitTimeoutOf(values);
-      const client = (await ctx.manager()).client;
-      const answer = await client.exportS3(
-        {
-          dataset_dir: dataset,
-          bucket_name: bucket,
-          s3_prefix: values.prefix ?? '',
-          include_metadata: !values['no-metadata'],
-          public_read: values['public-read'] === true,
-          require_privacy_validation: values['require-privacy'] === true,
-        },
-        { signal: ctx.signal },
+      const result = await runExport(ctx, values, `The export of ${dataset} to s3://${bucket}`, (client) =>
+        client.exportS3(
+          {
+            dataset_dir: dataset,
+            bucket_name: bucket,
+            s3_prefix: values.prefix ?? '',
+            include_metadata: !values['no-metadata'],
+            public_read: values['public-read'] === true,
+            require_privacy_validation: values['require-privacy'] === true,
+          },
+          { signal: ctx.signal },
+        ),
       );
-      const result = await settle(ctx, client, answer, {
-        wait: !values['no-wait'],
-        timeoutMs,
-        what: `The export of ${dataset} to s3://${bucket}`,
-      });
-      if (isDatasetJobAccepted(result)) {
-        ctx.result(result, () => describeAccepted(result, `The export of ${dataset} to s3://${bucket}`));
-        return EXIT.ok;
-      }
+      if (result === undefined) return EXIT.ok;
       if (!('uploaded_count' in result)) throw unexpected('S3', result);
       ctx.result(result, describeS3);
       return result.status === 'success' ? EXIT.ok : EXIT.jobsFailed;

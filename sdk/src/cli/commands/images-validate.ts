@@ -8,7 +8,7 @@ import type { ApiClient } from '../../api-client.ts';
 import type { BatchValidationReport } from '../../dataset-jobs.ts';
 import type { PrivacyReport, QualityReport, QualityRequest } from '../../resources.ts';
 import { type Command, defineCommand } from '../command.ts';
-import { awaitDatasetJob, DATASET_WAIT_OPTIONS, describeAccepted, waitTimeoutOf } from '../dataset-jobs.ts';
+import { DATASET_WAIT_OPTIONS, followDatasetJob, waitTimeoutOf } from '../dataset-jobs.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { plural, table } from '../format.ts';
 
@@ -27,7 +27,8 @@ export function metricsOf(values: readonly string[] | undefined): string[] | und
 /** `--threshold sharpness_min=50` (repeatable) → the request's thresholds; names are the server's to check. */
 export function thresholdsOf(values: readonly string[] | undefined): Thresholds | undefined {
   if (!values || values.length === 0) return undefined;
-  const thresholds: Record<string, number> = {};
+  // Entries, not assignments: `__proto__=1` must become a key the server refuses, not vanish.
+  const thresholds: [string, number][] = [];
   for (const text of values) {
     const match = /^([a-z_]+)=(.+)$/.exec(text.trim());
     const value = Number(match?.[2]);
@@ -36,9 +37,9 @@ export function thresholdsOf(values: readonly string[] | undefined): Thresholds 
         `--threshold takes NAME=NUMBER, such as sharpness_min=50, got ${JSON.stringify(text)}`,
       );
     }
-    thresholds[match[1]] = value;
+    thresholds.push([match[1], value]);
   }
-  return thresholds as Thresholds;
+  return Object.fromEntries(thresholds) as Thresholds;
 }
 
 /**
@@ -117,16 +118,12 @@ export const validateImagesCommand: Command = defineCommand({
         },
         call,
       );
-      if (values['no-wait']) {
-        ctx.result(accepted, () => describeAccepted(accepted, `The validation of ${values.batch}`));
-        return EXIT.ok;
-      }
-      const report = await awaitDatasetJob(
-        ctx,
-        client,
-        { job_id: accepted.job_id, kind: 'image-validation' },
+      const report = await followDatasetJob(ctx, client, accepted, 'image-validation', {
+        wait: !values['no-wait'],
         timeoutMs,
-      );
+        what: `The validation of ${values.batch}`,
+      });
+      if (!report) return EXIT.ok;
       ctx.result(report, renderBatchReport);
       return report.passed ? EXIT.ok : EXIT.jobsFailed;
     }

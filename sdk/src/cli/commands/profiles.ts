@@ -6,7 +6,7 @@
  */
 import type { ImageProfile } from '../../dataset-jobs.ts';
 import { type Command, defineCommand } from '../command.ts';
-import { awaitDatasetJob, DATASET_WAIT_OPTIONS, describeAccepted, waitTimeoutOf } from '../dataset-jobs.ts';
+import { DATASET_WAIT_OPTIONS, followDatasetJob, waitTimeoutOf } from '../dataset-jobs.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { fieldList, shortTime, table } from '../format.ts';
 
@@ -79,17 +79,12 @@ export const profileCommands: Command[] = [
       const source =
         values.batch !== undefined ? { batch_id: values.batch } : { s3_prefix: values.prefix ?? '' };
       const accepted = await client.createProfile({ name, source }, { signal: ctx.signal });
-      if (values['no-wait']) {
-        ctx.result(accepted, () => describeAccepted(accepted, `Profile ${name}`));
-        return EXIT.ok;
-      }
-      const profile = await awaitDatasetJob(
-        ctx,
-        client,
-        { job_id: accepted.job_id, kind: 'image-profile' },
+      const profile = await followDatasetJob(ctx, client, accepted, 'image-profile', {
+        wait: !values['no-wait'],
         timeoutMs,
-      );
-      ctx.result(profile, describeProfile);
+        what: `Profile ${name}`,
+      });
+      if (profile) ctx.result(profile, describeProfile);
       return EXIT.ok;
     },
   }),

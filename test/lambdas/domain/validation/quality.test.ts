@@ -1,23 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Pixels, qualityMetrics } from '../../../../lambdas/domain/validation/quality.ts';
-
-/** A grey image from a function of the pixel's position. */
-function greyImage(width: number, height: number, value: (x: number, y: number) => number): Pixels {
-  const data = new Uint8ClampedArray(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = value(x, y);
-  return { width, height, channels: 1, data };
-}
-
-/** A deterministic standard normal draw (Box–Muller over a Park–Miller sequence). */
-function normals(seed: number): () => number {
-  let state = seed;
-  const uniform = () => {
-    state = (state * 16807) % 2147483647;
-    return state / 2147483647;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+import { greyImage, normals } from './support.ts';
 
 /** A 3 × 3 box blur of a grey image. */
 function blurred(image: Pixels): Pixels {
@@ -30,7 +14,7 @@ function blurred(image: Pixels): Pixels {
         const xx = x + dx;
         const yy = y + dy;
         if (xx < 0 || yy < 0 || xx >= width || yy >= height) continue;
-        sum += data[yy * width + xx]!;
+        sum += data[yy * width + xx] ?? 0;
         count++;
       }
     }
@@ -100,8 +84,8 @@ describe('qualityMetrics', () => {
         fc.integer({ min: 3, max: 12 }),
         fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 144, maxLength: 144 }),
         (width, height, values) => {
-          const image = greyImage(width, height, (x, y) => values[y * 12 + x]!);
-          const mirrored = greyImage(width, height, (x, y) => values[y * 12 + (width - 1 - x)]!);
+          const image = greyImage(width, height, (x, y) => values[y * 12 + x] ?? 0);
+          const mirrored = greyImage(width, height, (x, y) => values[y * 12 + (width - 1 - x)] ?? 0);
           const a = qualityMetrics(image);
           const b = qualityMetrics(mirrored);
           for (const key of Object.keys(a) as (keyof typeof a)[]) expect(b[key]).toBeCloseTo(a[key], 6);

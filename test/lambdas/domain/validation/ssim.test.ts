@@ -8,23 +8,7 @@ import {
   ssim,
   thumbnail,
 } from '../../../../lambdas/domain/validation/ssim.ts';
-
-/** A grey image from a function of the pixel's position. */
-function greyImage(width: number, height: number, value: (x: number, y: number) => number): Pixels {
-  const data = new Uint8ClampedArray(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = value(x, y);
-  return { width, height, channels: 1, data };
-}
-
-/** A deterministic standard normal draw (Box–Muller over a Park–Miller sequence). */
-function normals(seed: number): () => number {
-  let state = seed;
-  const uniform = () => {
-    state = (state * 16807) % 2147483647;
-    return state / 2147483647;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+import { anyImageOfSide, greyImage, normals } from './support.ts';
 
 /** Soft blobs and edges on 96 × 96 pixels, compared at their own size (below the common grid's limit). */
 function scene(shift = 0): Pixels {
@@ -46,17 +30,7 @@ function noiseImage(width: number, height: number, seed: number): Pixels {
 }
 
 /** Any image of 1, 3 or 4 channels from 1 to 40 pixels a side. */
-const anyImage = fc
-  .record({
-    width: fc.integer({ min: 1, max: 40 }),
-    height: fc.integer({ min: 1, max: 40 }),
-    channels: fc.constantFrom(1 as const, 3 as const, 4 as const),
-  })
-  .chain(({ width, height, channels }) =>
-    fc
-      .uint8Array({ minLength: width * height * channels, maxLength: width * height * channels })
-      .map((data): Pixels => ({ width, height, channels, data })),
-  );
+const anyImage = anyImageOfSide(1, 40);
 
 describe('ssim', () => {
   it('is 1 for an image and itself', () => {

@@ -8,23 +8,14 @@ import {
   ProfileAccumulator,
   roundStatistics,
 } from '../../../../lambdas/domain/validation/statistics.ts';
+import { anyImageOfSide } from './support.ts';
 
 function rgbImage(width: number, height: number, pixels: readonly (readonly number[])[]): Pixels {
   return { width, height, channels: 3, data: Uint8Array.from(pixels.flat()) };
 }
 
 /** Any small image of 1, 3 or 4 channels, at least 3 × 3 (quality.ts's smallest). */
-const anyImage = fc
-  .record({
-    width: fc.integer({ min: 3, max: 12 }),
-    height: fc.integer({ min: 3, max: 12 }),
-    channels: fc.constantFrom(1 as const, 3 as const, 4 as const),
-  })
-  .chain(({ width, height, channels }) =>
-    fc
-      .uint8Array({ minLength: width * height * channels, maxLength: width * height * channels })
-      .map((data): Pixels => ({ width, height, channels, data })),
-  );
+const anyImage = anyImageOfSide(3, 12);
 
 /** Statistics as one image of a profile might have them, in their ranges. */
 const anyStatistics: fc.Arbitrary<ImageStatistics> = fc.record({
@@ -336,31 +327,19 @@ describe('ProfileAccumulator', () => {
 describe('roundStatistics', () => {
   it('rounds every number to four decimals', () => {
     // Prepare
+    const colours = {
+      red_mean: 0.123456,
+      green_mean: 0.99999,
+      blue_mean: 1 / 3,
+      red_std: 0,
+      green_std: 0,
+      blue_std: 0,
+      brightness: 0.00004,
+      contrast: 0.55556,
+    };
     const statistics = folded([
-      {
-        width: 1000,
-        height: 3,
-        red_mean: 0.123456,
-        green_mean: 0.99999,
-        blue_mean: 1 / 3,
-        red_std: 0,
-        green_std: 0,
-        blue_std: 0,
-        brightness: 0.00004,
-        contrast: 0.55556,
-      },
-      {
-        width: 1001,
-        height: 4,
-        red_mean: 0.123456,
-        green_mean: 0.99999,
-        blue_mean: 1 / 3,
-        red_std: 0,
-        green_std: 0,
-        blue_std: 0,
-        brightness: 0.00004,
-        contrast: 0.55556,
-      },
+      { width: 1000, height: 3, ...colours },
+      { width: 1001, height: 4, ...colours },
     ]).statistics();
 
     // Act
