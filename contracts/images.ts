@@ -51,6 +51,19 @@ export const ImageParameters = z.object({
     .max(4_294_967_295, 'seed must be between 0 and 4294967295')
     .optional()
     .openapi({ description: 'for reproducible images; a request without one gets a random seed, returned' }),
+  profile: z
+    .string({ error: 'profile must be a string' })
+    // ProfileName's pattern (contracts/datasets.ts), or empty: the catalogue's default, for none.
+    .regex(
+      /^(?:[a-z0-9][a-z0-9_-]{0,63})?$/,
+      'profile must be the name of a profile (1–64 lower-case letters, digits, _ or -, starting with a letter or digit), or empty for none',
+    )
+    .optional()
+    .openapi({
+      description:
+        "an image profile's name (GET /api/v1/profiles): the model's image is steered toward the profile's colour means, brightness and RMS contrast (a colour transfer after Reinhard et al., 2001); unknown: 404",
+      example: 'unsplash_nature',
+    }),
 });
 
 /** The parameters of seed 001's own examples. */
@@ -89,7 +102,8 @@ export type ModelRunParams = z.output<typeof ModelRunParams>;
 
 /**
  * The parameters as answered: every value the image was made with, defaults and seed included —
- * the request's parameters with the ones the server chooses (model, steps, seed) always present.
+ * the request's parameters with the ones the server chooses (model, steps, seed) always present,
+ * and the profile (if any) by its name.
  */
 export const ResolvedImageParameters = ImageParameters.required({
   model_id: true,

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { IdempotencyKeyHeader } from './common.ts';
 import { ERROR_BODY } from './errors.ts';
+import { rateLimitGroupOf } from './rate-limits.ts';
 import { ROUTE_LIST, type RouteDef } from './routes.ts';
 import { codeInFormat, ERROR_STATUS, type ErrorFormat, errorFormatOf } from './vocabulary.ts';
 import * as z from './zod.ts';
@@ -90,6 +91,24 @@ interface ResponseSpec {
 
 const POLL_HEADERS = z.object({ Location: z.string().url().describe('where to poll the started job') });
 
+/** On every answer of a route seed 001 limits per minute (contracts/rate-limits.ts). */
+const RATE_LIMIT_HEADERS = z.object({
+  'X-RateLimit-Limit': z.string().describe("the tenant's requests a minute for this group of routes"),
+  'X-RateLimit-Remaining': z.string().describe('what is left of them in this minute'),
+  'X-RateLimit-Reset': z.string().describe('when the minute ends, in seconds since the epoch'),
+});
+const RETRY_AFTER = z.object({ 'Retry-After': z.string().describe('seconds to wait') });
+
+/** The headers of one answer: a poll's, and the limits' on a limited route (Retry-After on its 429). */
+function headersOf(poll: boolean, limited: boolean, status: number): z.ZodObject | undefined {
+  const shape = {
+    ...(poll ? POLL_HEADERS.shape : {}),
+    ...(limited ? RATE_LIMIT_HEADERS.shape : {}),
+    ...(limited && status === 429 ? RETRY_AFTER.shape : {}),
+  };
+  return Object.keys(shape).length > 0 ? z.object(shape) : undefined;
+}
+
 function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
   // What every route of a kind can answer is derived; `route.errors` adds what its domain can.
   const format = errorFormatOf(route.family);
@@ -99,24 +118,35 @@ function registerRoute(registry: OpenAPIRegistry, route: RouteDef) {
   if (route.params || route.query || route.body) errorStatuses.add(invalidInput);
   if (route.body) errorStatuses.add(413);
   if (route.idempotent) for (const status of [409, 422]) errorStatuses.add(status);
+  const limited = rateLimitGroupOf(route.operationId) !== undefined;
+  const withHeaders = (spec: ResponseSpec, status: number, poll = false): ResponseSpec => {
+    const headers = headersOf(poll, limited, status);
+    return headers ? { ...spec, headers } : spec;
+  };
   const responses: Record<string, ResponseSpec> = {
-    [route.response.status]: {
-      description: route.mode === 'starts-job' ? 'Accepted: the job has started; poll it' : 'OK',
-      content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
-      ...(route.pollPath ? { headers: POLL_HEADERS } : {}),
-    },
+    [route.response.status]: withHeaders(
+      {
+        description: route.mode === 'starts-job' ? 'Accepted: the job has started; poll it' : 'OK',
+        content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
+      },
+      route.response.status,
+      route.pollPath !== undefined,
+    ),
     ...(route.accepted
       ? {
-          202: {
-            description: route.accepted.description,
-            content: { 'application/json': { schema: route.accepted.schema } },
-            headers: POLL_HEADERS,
-          },
+          202: withHeaders(
+            {
+              description: route.accepted.description,
+              content: { 'application/json': { schema: route.accepted.schema } },
+            },
+            202,
+            true,
+          ),
         }
       : {}),
   };
   for (const status of [...errorStatuses].sort())
-    responses[status] = errorResponseSpec(status, format, route.errors);
+    responses[status] = withHeaders(errorResponseSpec(status, format, route.errors), status);
   registry.registerPath({
     method: route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete',
     path: route.path,

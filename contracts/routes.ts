@@ -512,7 +512,8 @@ const v1Routes = {
       description: 'Accepted: the image is not ready yet; poll Location',
       pollPath: (body: { job_id: string }) => `/api/v1/generate/${body.job_id}`,
     },
-    errors: [400, 409, 413, 422, 503],
+    // 404: a profile that does not exist.
+    errors: [400, 404, 409, 413, 422, 503],
   }),
   getGeneratedImage: route({
     operationId: 'getGeneratedImage',
@@ -546,7 +547,8 @@ const v1Routes = {
     edgeValidation: false,
     body: GenerateBatchRequest,
     response: { status: 202, schema: GenerateBatchAccepted },
-    errors: [400, 409, 413, 422, 503],
+    // 404: a profile that does not exist.
+    errors: [400, 404, 409, 413, 422, 503],
   }),
   getGeneratedBatch: route({
     operationId: 'getGeneratedBatch',

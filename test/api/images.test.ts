@@ -485,6 +485,7 @@ describe('the endpoint', () => {
       'num_inference_steps',
       'guidance_scale',
       'seed',
+      'profile',
     ]);
   });
 });

@@ -191,7 +191,7 @@ const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
     operationId: 'generateImage',
     auth: true,
     ok: ['200', '202'],
-    errors: [...SUBMIT, '503'],
+    errors: [...SUBMIT, '404', '503'],
   },
   {
     method: 'GET',
@@ -207,7 +207,7 @@ const EXPECTED_ROUTES: readonly ExpectedRoute[] = [
     operationId: 'generateImageBatch',
     auth: true,
     ok: ['202'],
-    errors: [...SUBMIT, '503'],
+    errors: [...SUBMIT, '404', '503'],
   },
   {
     method: 'GET',
@@ -601,6 +601,27 @@ describe('buildOpenApiDocument', () => {
       }
     },
   );
+
+  it("documents seed 001's X-RateLimit-* headers on every answer of a limited route, and Retry-After on its 429", () => {
+    // Prepare
+    type Responses = Record<string, { headers?: Record<string, unknown> }>;
+    const answers = (path: string, method: string) =>
+      (document.paths[path] as Record<string, { responses: Responses }>)[method]?.responses ?? {};
+    const quality = answers('/api/v1/validate/quality', 'post');
+    const profiles = answers('/api/v1/profiles', 'get');
+    const generate = answers('/api/v1/generate', 'post');
+
+    // Assess
+    for (const [status, answer] of Object.entries({ ...quality, ...generate })) {
+      expect(Object.keys(answer.headers ?? {}), status).toEqual(
+        expect.arrayContaining(['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']),
+      );
+    }
+    expect(Object.keys(quality['429']?.headers ?? {})).toContain('Retry-After');
+    expect(Object.keys(generate['202']?.headers ?? {})).toContain('Location');
+    for (const answer of Object.values(profiles))
+      expect(answer.headers ?? {}).not.toHaveProperty('X-RateLimit-Limit');
+  });
 
   it('gives every operation its own operationId', () => {
     // Prepare

@@ -48,6 +48,13 @@ function parameterSpecs(model: DeployedModel): ParameterSpec[] {
       options: bounds(shape.seed),
       description: 'The same seed and parameters give the same image; none: a random seed, returned.',
     },
+    {
+      name: 'profile',
+      type: 'str',
+      default_value: '',
+      description:
+        "Name of an image profile (GET /api/v1/profiles) to steer the image toward: once the model has made it, its colour means, brightness and RMS contrast are moved to the profile's (a colour transfer after Reinhard et al., 2001). Empty for none.",
+    },
   ];
 }
 

@@ -10,7 +10,7 @@ import { ModelRunParams } from '../../../contracts/images.ts';
 import { previewNotAllowed, type RunProblem } from '../batches/service.ts';
 import { PRICES, roundTo } from '../pricing.ts';
 import { paramViolations } from '../validation.ts';
-import { type ImageService, imageRunCosts, type PlannedModelRun } from './service.ts';
+import { type CostedImage, type ImageService, imageRunCosts, type PlannedModelRun } from './service.ts';
 
 type JobRun = BatchRequest['job_runs'][number];
 
@@ -52,7 +52,7 @@ export function validateModelParams(values: unknown): ParamViolation[] | null {
 }
 
 /** What a batch of images costs: instance time on each model's endpoint, orchestration, storage. */
-export function estimateModelRuns(runs: readonly PlannedModelRun[]): BatchEstimate {
+export function estimateModelRuns(runs: readonly CostedImage[]): BatchEstimate {
   const { gpuSeconds, gpuUsd, transitions, orchestrationUsd } = imageRunCosts(runs);
   const pixels = runs.reduce((sum, run) => sum + run.params.width * run.params.height, 0);
   const storageGb = (pixels * PNG_BYTES_PER_PIXEL) / 1024 ** 3;

@@ -13,7 +13,7 @@ import type {
 } from '../../../contracts/images.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { ImageJobRecord } from './job-record.ts';
-import { estimateCost, type ImageJobParams, type ImageService } from './service.ts';
+import { estimateCost, type ImageService, type PlannedImageParams } from './service.ts';
 
 /** An image once its job has ended (`ready`); until then, where the job stands. */
 export type ImageAnswer<Ready, Pending> = { ready: true; body: Ready } | { ready: false; body: Pending };
@@ -21,10 +21,10 @@ export type ImageAnswer<Ready, Pending> = { ready: true; body: Ready } | { ready
 const ready = <T>(body: T) => ({ ready: true as const, body });
 const pending = <T>(body: T) => ({ ready: false as const, body });
 
-/** The parameters an image job was made with, as seed 001 answers them. */
+/** The parameters an image job was made with, as seed 001 answers them: the profile by its name. */
 function parametersOf(job: ImageJobRecord) {
-  const { prompt: _prompt, ...parameters } = job.params;
-  return parameters;
+  const { prompt: _prompt, profile, ...parameters } = job.params;
+  return { ...parameters, ...(profile ? { profile: profile.name } : {}) };
 }
 
 /** What the job's image costs at its model's price; nothing when the model is no longer listed. */
@@ -83,7 +83,7 @@ export function startedBatch({
   perPrompt,
   cost,
 }: Awaited<ReturnType<ImageService['generateBatch']>>): z.infer<typeof GenerateBatchAccepted> {
-  const { seed: _seed, prompt: _prompt, ...shared } = perPrompt[0] as ImageJobParams;
+  const { seed: _seed, prompt: _prompt, ...shared } = perPrompt[0] as PlannedImageParams;
   return {
     batch_id: batch.id,
     status: batch.status,

@@ -8,6 +8,7 @@ import type { GenerateBatchRequest, GenerateRequest } from '../../../contracts/i
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { storeAndStartBatch } from '../batches/start.ts';
 import { ensureRoomForWork } from '../capacity.ts';
+import { ProfileStore } from '../datasets/profiles.ts';
 import { DomainError, notFound, unavailable } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
@@ -21,10 +22,10 @@ import type {
   StorageCapacity,
 } from '../ports.ts';
 import { IMAGE_TRANSITIONS, PRICES, roundTo } from '../pricing.ts';
-import type { ImageJobParams, ImageJobRecord } from './job-record.ts';
+import type { ImageJobParams, ImageJobRecord, ImageProfile, PlannedImageParams } from './job-record.ts';
 import type { ImageModels } from './models.ts';
 
-export type { ImageJobParams };
+export type { ImageJobParams, PlannedImageParams };
 
 export interface ImageServiceDeps {
   engine: JobsEngine;
@@ -42,7 +43,10 @@ export interface ImageServiceDeps {
   capacity?: StorageCapacity;
 }
 
-/** The Hugging Face inference toolkit's text-to-image request, which the shapes container speaks too. */
+/**
+ * The Hugging Face inference toolkit's text-to-image request, which the shapes container speaks too.
+ * The profile is not the model's: the image is steered after it lands (profile.ts).
+ */
 export function endpointRequest(params: ImageJobParams): Record<string, unknown> {
   return {
     inputs: params.prompt,
@@ -60,7 +64,13 @@ export function endpointRequest(params: ImageJobParams): Record<string, unknown>
 /** One image of a batch: the model that makes it and every parameter it is made with. */
 export interface PlannedModelRun {
   model: DeployedModel;
-  params: ImageJobParams;
+  params: PlannedImageParams;
+}
+
+/** What an image's cost depends on: its model, its size and its steps. */
+export interface CostedImage {
+  model: DeployedModel;
+  params: Pick<ImageJobParams, 'width' | 'height' | 'num_inference_steps'>;
 }
 
 /** Where an image job's request and image live: under its tenant, like every key. */
@@ -83,7 +93,7 @@ export function gpuSecondsPerImage(
  * What a batch of images costs to make: instance seconds on each image's model at its price, and
  * the image workflow's transitions. The one cost model of the generate routes and the batch estimate.
  */
-export function imageRunCosts(runs: readonly PlannedModelRun[]) {
+export function imageRunCosts(runs: readonly CostedImage[]) {
   let gpuSeconds = 0;
   let gpuUsd = 0;
   for (const { model, params } of runs) {
@@ -101,7 +111,7 @@ export function imageRunCosts(runs: readonly PlannedModelRun[]) {
 }
 
 /** The `cost` of a generate route's answer: one model's images. */
-export function estimateCost(model: DeployedModel, perImage: ImageJobParams[]) {
+export function estimateCost(model: DeployedModel, perImage: readonly CostedImage['params'][]) {
   const costs = imageRunCosts(perImage.map((params) => ({ model, params })));
   return {
     gpu_seconds: roundTo(costs.gpuSeconds, 2),
@@ -219,13 +229,16 @@ export class ImageService {
     };
   }
 
-  /** Every parameter an image is made with: the request's, the model's defaults, and a seed. */
+  /**
+   * Every parameter an image is made with: the request's, the model's defaults, and a seed. The
+   * profile stays a name (an empty one is none) until submitRuns reads it.
+   */
   resolveParams(
     model: DeployedModel,
     request: Omit<GenerateRequest, 'prompt' | 'seed' | 'model_id'>,
     prompt: string,
     seed: number | undefined,
-  ): ImageJobParams {
+  ): PlannedImageParams {
     return {
       prompt,
       ...(request.negative_prompt ? { negative_prompt: request.negative_prompt } : {}),
@@ -235,7 +248,35 @@ export class ImageService {
       num_inference_steps: request.num_inference_steps ?? model.defaultSteps,
       guidance_scale: request.guidance_scale,
       seed: seed ?? this.deps.newSeed(),
+      ...(request.profile ? { profile: request.profile } : {}),
     };
+  }
+
+  /**
+   * Each run's parameters with its profile, named in the request, read into the profile's
+   * statistics: the job keeps what its image is steered toward even if the profile is computed
+   * again, and an unknown profile is a 404 before anything is stored. Each profile is read once.
+   */
+  async withProfiles(
+    tenant: string,
+    runs: readonly PlannedModelRun[],
+  ): Promise<{ model: DeployedModel; params: ImageJobParams }[]> {
+    const profiles = new ProfileStore(this.deps.blobs);
+    const read = new Map<string, Promise<ImageProfile>>();
+    const profileNamed = (name: string) => {
+      let profile = read.get(name);
+      if (!profile) {
+        profile = profiles.get(tenant, name).then((found) => ({ name, statistics: found.statistics }));
+        read.set(name, profile);
+      }
+      return profile;
+    };
+    return Promise.all(
+      runs.map(async ({ model, params: { profile, ...params } }) => ({
+        model,
+        params: profile ? { ...params, profile: await profileNamed(profile) } : params,
+      })),
+    );
   }
 
   /**
@@ -271,6 +312,7 @@ export class ImageService {
     const { blobs, clock, newId } = this.deps;
     await ensureRoomForWork(this.deps.capacity);
     await this.ensureEndpointsExist(runs);
+    const resolved = await this.withProfiles(tenant, runs);
     const models = new Set(runs.map((run) => run.model.name));
     const now = clock.now().toISOString();
     const batchId = newId();
@@ -287,7 +329,7 @@ export class ImageService {
       createdAt: now,
       updatedAt: now,
     };
-    const items: ImageJobRecord[] = runs.map(({ model, params }) => ({
+    const items: ImageJobRecord[] = resolved.map(({ model, params }) => ({
       tenant,
       id: newId(),
       kind: 'image',
@@ -296,7 +338,7 @@ export class ImageService {
       name: params.prompt.slice(0, 80),
       batchId,
       generator: model.name,
-      params: { ...params },
+      params,
       progress: 0,
       createdAt: now,
       updatedAt: now,

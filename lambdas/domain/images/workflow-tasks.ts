@@ -2,16 +2,18 @@
  * The image workflow's two halves of one wait (statemachines/image-generation.asl.json):
  * `invokeModel` runs as the InvokeModel step (`lambda:invoke.waitForTaskToken`): it records the task
  * token on the job and queues the inference; `handleEndpointNotification` runs when the endpoint's
- * SNS notification arrives: it moves the image under the job's key, ends the job and sends the
- * token back, which resumes the step. Nothing polls.
+ * SNS notification arrives: it moves the image under the job's key (steered toward the job's
+ * profile when it has one), ends the job and sends the token back, which resumes the step. Nothing
+ * polls.
  */
 
 import { withoutAwsIdentifiers } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { assertTenantName } from '../keys.ts';
 import type { BlobStore, Clock, ColdStartStore, ModelEndpoints, TaskCallbacks } from '../ports.ts';
-import type { ImageJobRecord } from './job-record.ts';
+import type { ImageJobRecord, ImageProfile } from './job-record.ts';
 import type { ImageModels } from './models.ts';
+import { steerPng, UnreadableImageError } from './profile.ts';
 import { gpuSecondsPerImage, imageKeys } from './service.ts';
 
 export interface ImageTaskDeps {
@@ -175,35 +177,65 @@ export async function handleEndpointNotification(
     // The step may be gone (its execution stopped, or timed out): the job record is the outcome.
     action().catch((error) => deps.report('could not resume the waiting step', { jobId: job.id, error }));
 
-  if (notification.invocationStatus === 'Completed' && outputKey) {
-    const key = imageKeys(job.tenant, job.id).image;
-    const { bytes } = await blobs.copy(outputKey, key, 'image/png');
-    await removeStaged(outputKey, failureKey);
-    const result = { key, bytes, frames: 1, contentType: 'image/png' };
+  const fail = async (why: string) => {
+    const reason = sanitize(why);
     await engine.transition(
       job.tenant,
       job.id,
-      'completed',
-      { result, progress: 100 },
-      `completed: ${bytes} bytes`,
+      'failed',
+      { error: { code: 'MODEL_ERROR', message: reason } },
+      `failed: ${reason}`,
     );
-    await recordColdStart(deps, job);
-    await resume(() => callbacks.succeed(token, { status: 'completed', bytes }));
-    return { outcome: 'completed', jobId: job.id };
+    await removeStaged(outputKey, failureKey);
+    await resume(() => callbacks.fail(token, 'ModelError', reason));
+    return { outcome: 'failed' as const, jobId: job.id };
+  };
+
+  if (notification.invocationStatus !== 'Completed' || !outputKey) {
+    return fail(notification.failureReason ?? `the endpoint answered ${notification.invocationStatus}`);
   }
-  const reason = sanitize(
-    notification.failureReason ?? `the endpoint answered ${notification.invocationStatus}`,
-  );
+  const key = imageKeys(job.tenant, job.id).image;
+  const stored = await storeImage(blobs, outputKey, key, job.params.profile);
+  if ('problem' in stored) return fail(stored.problem);
+  const { bytes } = stored;
+  await removeStaged(outputKey, failureKey);
+  const result = { key, bytes, frames: 1, contentType: 'image/png' };
   await engine.transition(
     job.tenant,
     job.id,
-    'failed',
-    { error: { code: 'MODEL_ERROR', message: reason } },
-    `failed: ${reason}`,
+    'completed',
+    { result, progress: 100 },
+    `completed: ${bytes} bytes`,
   );
-  await removeStaged(outputKey, failureKey);
-  await resume(() => callbacks.fail(token, 'ModelError', reason));
-  return { outcome: 'failed', jobId: job.id };
+  await recordColdStart(deps, job);
+  await resume(() => callbacks.succeed(token, { status: 'completed', bytes }));
+  return { outcome: 'completed', jobId: job.id };
+}
+
+/**
+ * The endpoint's image under the job's key: copied as it is, or, for a job with a profile, read,
+ * steered toward the profile and written. An answer that is no readable PNG is the model's
+ * failure, not a reason to keep an image that ignores the profile. A staged image that cannot be
+ * read at all throws, so that SNS delivers the notification again.
+ */
+async function storeImage(
+  blobs: BlobStore,
+  outputKey: string,
+  key: string,
+  profile: ImageProfile | undefined,
+): Promise<{ bytes: number } | { problem: string }> {
+  if (!profile) return blobs.copy(outputKey, key, 'image/png');
+  const staged = await blobs.get(outputKey);
+  if (!staged) throw new Error(`the endpoint's answer ${outputKey} is not in the bucket`);
+  let steered: Uint8Array;
+  try {
+    steered = steerPng(staged, profile);
+  } catch (error) {
+    if (!(error instanceof UnreadableImageError)) throw error;
+    return { problem: `${error.message}: it cannot be steered toward profile ${profile.name}` };
+  }
+  await blobs.put(key, steered, 'image/png');
+  return { bytes: steered.byteLength };
 }
 
 /** An endpoint's reason, safe to show a tenant: no ARN, no account id, bounded. */
