@@ -103,6 +103,8 @@ export class ImagesFamily extends Construct implements FamilyConstruct<typeof im
         IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
         // How long `POST /generate` waits before answering 202.
         IMAGE_SYNC_WAIT_SECONDS: String(imageGeneration.syncWaitSeconds),
+        // The privacy gate: a batch's images are linked once it passed a privacy validation.
+        ...(config.datasets.requirePrivacyValidation ? { DATASETS_REQUIRE_PRIVACY_VALIDATION: 'true' } : {}),
       },
     });
     keepLogicalId(images.logGroup, 'ApiHandlersImagesLogsD11F4D9E');

@@ -11,9 +11,15 @@ import type {
   GenerateResponse,
   ImageJobState,
 } from '../../../contracts/images.ts';
+import { DomainError } from '../errors.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
 import type { ImageJobRecord } from './job-record.ts';
-import { estimateCost, type ImageService, type PlannedImageParams } from './service.ts';
+import {
+  estimateCost,
+  type ImageService,
+  type PlannedImageParams,
+  PRIVACY_VALIDATION_REQUIRED,
+} from './service.ts';
 
 /** An image once its job has ended (`ready`); until then, where the job stands. */
 export type ImageAnswer<Ready, Pending> = { ready: true; body: Ready } | { ready: false; body: Pending };
@@ -60,8 +66,21 @@ export async function awaitedImage(
   waitMs: number,
 ): Promise<ImageAnswer<z.infer<typeof GenerateResponse>, z.infer<typeof GenerateAccepted>>> {
   const job = await images.waitForEnd(tenant, jobId, waitMs);
-  if (isTerminal(job.status)) return ready(await generatedImage(images, job));
   const cost = costOf(images, job);
+  if (isTerminal(job.status)) {
+    try {
+      return ready(await generatedImage(images, job));
+    } catch (error) {
+      // The image is made but withheld by the privacy gate: where the job stands, and why.
+      if (!isGateClosed(error)) throw error;
+      return pending({
+        ...(await images.state(job)),
+        message: error.message,
+        parameters: parametersOf(job),
+        cost,
+      });
+    }
+  }
   return pending({ ...(await images.state(job)), parameters: parametersOf(job), cost });
 }
 
@@ -112,11 +131,27 @@ export async function imagesOfBatch(
           status: item.status,
           prompt: item.params.prompt,
           seed: item.params.seed,
-          ...(item.status === 'completed' ? await images.image(item) : {}),
+          ...(item.status === 'completed' ? await linkedImage(images, item) : {}),
           ...(item.error ? { error: item.error } : {}),
         };
       }),
     ),
     parameters: shared,
   };
+}
+
+const isGateClosed = (error: unknown): error is DomainError =>
+  error instanceof DomainError && error.details?.code === PRIVACY_VALIDATION_REQUIRED;
+
+/** A batch's completed image, or where it is and why the privacy gate withholds its link. */
+async function linkedImage(images: ImageService, job: ImageJobRecord) {
+  try {
+    return await images.image(job);
+  } catch (error) {
+    if (!isGateClosed(error)) throw error;
+    return {
+      image_path: `s3://${images.deps.blobs.bucket}/${job.result?.key ?? ''}`,
+      error: { code: PRIVACY_VALIDATION_REQUIRED, message: error.message },
+    };
+  }
 }

@@ -4,10 +4,12 @@
  * token. This module validates, estimates, stores and starts; it also presents the jobs in seed
  * 001's shapes.
  */
+
 import type { GenerateBatchRequest, GenerateRequest } from '../../../contracts/images.ts';
 import type { DeployedModel } from '../../../contracts/models.ts';
 import { storeAndStartBatch } from '../batches/start.ts';
 import { ensureRoomForWork } from '../capacity.ts';
+import { imageCleared } from '../datasets/privacy-gate.ts';
 import { ProfileStore } from '../datasets/profiles.ts';
 import { DomainError, notFound, unavailable } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
@@ -41,7 +43,15 @@ export interface ImageServiceDeps {
   resultUrlTtlSeconds: number;
   /** Room for requests and images (the local platform's disk); absent: always room. */
   capacity?: StorageCapacity;
+  /**
+   * The stage's privacy gate (`datasets.requirePrivacyValidation`): a batch's images are linked only
+   * once the batch passed a privacy validation (POST /api/v1/validate/batch) made after them.
+   */
+  requirePrivacyValidation?: boolean;
 }
+
+/** The code of an image withheld by the privacy gate. */
+export const PRIVACY_VALIDATION_REQUIRED = 'PRIVACY_VALIDATION_REQUIRED';
 
 /**
  * The Hugging Face inference toolkit's text-to-image request, which the shapes container speaks too.
@@ -192,7 +202,18 @@ export class ImageService {
 
   /** The image of a completed job: where it is, and a short-lived link to it. */
   async image(job: JobRecord): Promise<{ image_path: string; image_url: string }> {
-    return presentImage(job, this.deps.blobs, this.deps.resultUrlTtlSeconds);
+    const image = await presentImage(job, this.deps.blobs, this.deps.resultUrlTtlSeconds);
+    if (this.deps.requirePrivacyValidation) {
+      const batchId = job.batchId ?? job.id;
+      if (!(await imageCleared(this.deps.blobs, job.tenant, batchId, job.finishedAt))) {
+        throw new DomainError(
+          'ILLEGAL_STATE',
+          `the image is linked once its batch ${batchId} passed a privacy validation: POST /api/v1/validate/batch {"dataset_dir": "${batchId}"}`,
+          { job_id: job.id, batch_id: batchId, privacy_gate: 'required', code: PRIVACY_VALIDATION_REQUIRED },
+        );
+      }
+    }
+    return image;
   }
 
   /**

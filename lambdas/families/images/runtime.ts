@@ -31,6 +31,8 @@ export interface ImagesConfig {
   syncWaitSeconds: number;
   /** The longest a queued request waits for an instance before SageMaker drops it (`RequestTTLSeconds`). */
   requestTtlSeconds: number;
+  /** The stage's privacy gate: a batch's images are linked once it passed a privacy validation. */
+  requirePrivacyValidation?: boolean;
 }
 
 export interface ImagesOverrides {
@@ -90,6 +92,7 @@ export function createImagesRuntime(
         newSeed: () => randomInt(0, 2 ** 32),
         resultUrlTtlSeconds: core.config.resultUrlTtlSeconds,
         ...(core.capacity ? { capacity: core.capacity } : {}),
+        ...(config.requirePrivacyValidation ? { requirePrivacyValidation: true } : {}),
       }),
   );
   const imageTasks = once(
@@ -127,6 +130,7 @@ export function imagesConfigFromEnv(env: NodeJS.ProcessEnv): ImagesConfig {
     ...(env.IMAGE_DEFAULT_MODEL_ID ? { defaultModelId: env.IMAGE_DEFAULT_MODEL_ID } : {}),
     syncWaitSeconds: numberFrom(env, 'IMAGE_SYNC_WAIT_SECONDS', 20),
     requestTtlSeconds: numberFrom(env, 'IMAGE_REQUEST_TTL_SECONDS', 3600),
+    ...(env.DATASETS_REQUIRE_PRIVACY_VALIDATION === 'true' ? { requirePrivacyValidation: true } : {}),
   };
 }
 

@@ -88,6 +88,7 @@ export const localImages: LocalFamily<ImagesRuntime, PlatformRuntime> = {
         ...(LOCAL_ENDPOINT_MODELS[0] ? { defaultModelId: LOCAL_ENDPOINT_MODELS[0].modelId } : {}),
         syncWaitSeconds: options.imageSyncWaitSeconds ?? 20,
         requestTtlSeconds: 3600,
+        ...(options.datasets?.requirePrivacyValidation ? { requirePrivacyValidation: true } : {}),
       },
       { workflow, callbacks: tokens },
     );
