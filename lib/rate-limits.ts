@@ -38,12 +38,24 @@ export function limitRouteHandlers(
     routes.filter((route) => rateLimitGroupOf(route.operationId) !== undefined).map((route) => route.family),
   );
   const functions = [...new Set([...limitedFamilies].flatMap((family) => handlers[family] ?? []))];
+  limitFunctions(functions, data, config);
+  return functions;
+}
+
+/**
+ * Gives `functions` the limits and the counter's write: the route handlers above, and the WebSocket
+ * function whose `generate` messages count as generation requests.
+ */
+export function limitFunctions(
+  functions: readonly SynthForgeFunction[],
+  data: Data,
+  config: RateLimitsConfig,
+): void {
   const limits = JSON.stringify(rateLimitsOf(config));
   for (const fn of functions) {
     fn.addEnvironment(RATE_LIMITS_VARIABLE, limits);
     allowCounting(fn, data);
   }
-  return functions;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   stateMachinesOf,
 } from './families/index.ts';
 import { PlatformFamily } from './families/platform.ts';
-import { limitRouteHandlers } from './rate-limits.ts';
+import { limitFunctions, limitRouteHandlers } from './rate-limits.ts';
 
 /**
  * Feature flags this stack's constructs depend on, set on the stack itself so that every app that
@@ -145,6 +145,8 @@ export class SynthForgeStack extends Stack {
       // The REST API sets the account's CloudWatch role, which the stage's access logs need.
       dependsOn: [this.api.restApi.node.findChild('Account')],
     });
+    // A `generate` message is a generation request of seed 001's per-minute limit, as POST /generate is.
+    limitFunctions([this.webSocket.messages], this.data, config.rateLimits);
 
     const generation = this.families.require(GenerationFamily, 'the batch alarms');
     this.observability = new Observability(this, 'Observability', {

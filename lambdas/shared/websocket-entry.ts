@@ -5,8 +5,9 @@
  */
 import { ApiGatewayConnectionMessenger } from '../adapters/apigateway/connection-messenger.ts';
 import { DynamoConnectionStore } from '../adapters/dynamo/connection-store.ts';
-import { presentImage } from '../domain/images/service.ts';
+import { linkedImage } from '../domain/images/service.ts';
 import type { ConnectionMessenger } from '../domain/ports.ts';
+import { refusalOf } from '../domain/rate-limits.ts';
 import { GenerationSocket } from '../domain/websocket/service.ts';
 import { type ImagesRuntime, withImages } from '../families/images/runtime.ts';
 import { type CoreRuntime, runtimeFromEnvOnce } from '../runtime/core.ts';
@@ -25,8 +26,18 @@ export function generationSocketFor(
     messenger,
     jobs: runtime.store,
     // Built on first use: only the function that serves `generate` has the image workflow's settings.
-    generate: (tenant, request) => runtime.images.generate(tenant, request),
-    image: (job) => presentImage(job, runtime.blobs, runtime.config.resultUrlTtlSeconds),
+    // A `generate` message counts against seed 001's generation limit, as POST /generate does.
+    generate: async (tenant, request) => {
+      const refusal = refusalOf(await runtime.rateLimiter.take(tenant, 'generation'));
+      if (refusal) throw refusal;
+      return runtime.images.generate(tenant, request);
+    },
+    image: (job) =>
+      linkedImage(job, {
+        blobs: runtime.blobs,
+        ttlSeconds: runtime.config.resultUrlTtlSeconds,
+        requirePrivacyValidation: runtime.imagesConfig.requirePrivacyValidation === true,
+      }),
     clock: runtime.clock,
     report: (message, details) => logger.error(message, details),
   });

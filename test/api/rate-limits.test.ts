@@ -6,6 +6,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { type ApiResponse, expectError, keyFor, usePlatform } from '../support/platform.ts';
+import { SocketClient } from '../support/websocket.ts';
 
 const GENERATIONS_PER_MINUTE = 10;
 const fixture = usePlatform({ rateLimits: { generation: GENERATIONS_PER_MINUTE } });
@@ -102,5 +103,32 @@ describe('seed 001 rate limits on the local platform', () => {
     // A route without a per-minute limit keeps the usage plan's bucket (usePlatform's: practically none).
     expect(other.status).toBe(200);
     expect(other.headers.get('x-ratelimit-limit')).toBe('1000000');
+  });
+
+  it('counts a WebSocket generate message as a generation request: past the limit it is refused and starts nothing', async () => {
+    // Prepare: a tenant that has used 10 of its 10 generations this minute (one that will not end
+    // during the test: near its end, the next one is waited for).
+    const { key } = await keyFor(fixture.platform, 'ratelimit-socket');
+    const api = fixture.api.withKey(key);
+    const leftOfMinuteMs = 60_000 - (Date.now() % 60_000);
+    if (leftOfMinuteMs < 10_000) await new Promise((resolve) => setTimeout(resolve, leftOfMinuteMs + 100));
+    await Promise.all(Array.from({ length: 10 }, () => api.post('/api/v1/generate', INVALID_GENERATE)));
+    const client = await SocketClient.open(fixture.platform.webSocketUrl, key);
+
+    // Act
+    client.send({
+      type: 'generate',
+      prompt: 'a lighthouse at dusk',
+      width: 64,
+      height: 64,
+      request_id: 'over',
+    });
+    const refused = await client.next('error');
+    await client.close();
+
+    // Assess
+    expect(refused).toMatchObject({ type: 'error', code: 'RATE_LIMITED', request_id: 'over' });
+    const jobs = await api.get<{ jobs: unknown[] }>('/api/v1/jobs');
+    expect(jobs.body.jobs).toEqual([]);
   });
 });

@@ -202,18 +202,11 @@ export class ImageService {
 
   /** The image of a completed job: where it is, and a short-lived link to it. */
   async image(job: JobRecord): Promise<{ image_path: string; image_url: string }> {
-    const image = await presentImage(job, this.deps.blobs, this.deps.resultUrlTtlSeconds);
-    if (this.deps.requirePrivacyValidation) {
-      const batchId = job.batchId ?? job.id;
-      if (!(await imageCleared(this.deps.blobs, job.tenant, batchId, job.finishedAt))) {
-        throw new DomainError(
-          'ILLEGAL_STATE',
-          `the image is linked once its batch ${batchId} passed a privacy validation: POST /api/v1/validate/batch {"dataset_dir": "${batchId}"}`,
-          { job_id: job.id, batch_id: batchId, privacy_gate: 'required', code: PRIVACY_VALIDATION_REQUIRED },
-        );
-      }
-    }
-    return image;
+    return linkedImage(job, {
+      blobs: this.deps.blobs,
+      ttlSeconds: this.deps.resultUrlTtlSeconds,
+      requirePrivacyValidation: this.deps.requirePrivacyValidation === true,
+    });
   }
 
   /**
@@ -406,4 +399,24 @@ export async function presentImage(
     image_path: `s3://${blobs.bucket}/${job.result.key}`,
     image_url: await blobs.presignGet(job.result.key, ttlSeconds, `${job.id}.png`),
   };
+}
+
+/**
+ * The image of a completed job and its link (presentImage), unless the stage's privacy gate
+ * withholds it: then a 409 whose details carry PRIVACY_VALIDATION_REQUIRED. The routes and the
+ * WebSocket's results use this one check.
+ */
+export async function linkedImage(
+  job: JobRecord,
+  options: { blobs: BlobStore; ttlSeconds: number; requirePrivacyValidation: boolean },
+): Promise<{ image_path: string; image_url: string }> {
+  const image = await presentImage(job, options.blobs, options.ttlSeconds);
+  if (!options.requirePrivacyValidation) return image;
+  const batchId = job.batchId ?? job.id;
+  if (await imageCleared(options.blobs, job.tenant, batchId, job.finishedAt)) return image;
+  throw new DomainError(
+    'ILLEGAL_STATE',
+    `the image is linked once its batch ${batchId} passed a privacy validation: POST /api/v1/validate/batch {"dataset_dir": "${batchId}"}`,
+    { job_id: job.id, batch_id: batchId, privacy_gate: 'required', code: PRIVACY_VALIDATION_REQUIRED },
+  );
 }

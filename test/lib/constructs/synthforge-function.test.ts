@@ -183,6 +183,8 @@ describe('every function', () => {
           'IMAGE_MODELS',
           'IMAGE_STATE_MACHINE_ARN',
           'OUTPUTS_BUCKET',
+          // A generate message counts against seed 001's generation limit.
+          'RATE_LIMITS',
           'RESULT_URL_TTL_SECONDS',
           'STATE_TABLE',
           'WEBSOCKET_CALLBACK_URL',
