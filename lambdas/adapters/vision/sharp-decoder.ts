@@ -1,8 +1,9 @@
 /**
  * Image bytes to pixels for the dataset routes, by sharp (libvips): the first frame of a PNG, JPEG,
- * GIF or WebP, as 8-bit sRGB (with its alpha channel when it has one). The format is read from the bytes'
- * signature first, so that no other file reaches the decoder, and the pixel limit is the local vision
- * model's (4096 × 4096): an image past it is refused before it is decoded.
+ * GIF or WebP, as 8-bit sRGB (with its alpha channel when it has one), turned upright by its EXIF
+ * orientation. The format is read from the bytes' signature first, so that no other file reaches the
+ * decoder, and the pixel limit is the local vision model's (4096 × 4096): an image past it is refused
+ * before it is decoded.
  */
 import sharp from 'sharp';
 import { sniffFormat } from '../../../contracts/inference-vocabulary.ts';
@@ -21,7 +22,9 @@ export class SharpPixelDecoder implements PixelDecoder {
       });
     }
     try {
-      const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS })
+      // Turned by a JPEG's EXIF orientation, as the privacy check and its detectors measure the image:
+      // a portrait photo's width and height are the ones it is shown with.
+      const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, autoOrient: true })
         // 8-bit sRGB whatever the source (16-bit PNGs, CMYK JPEGs, grey): 3 channels, or 4 with alpha.
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })

@@ -88,9 +88,9 @@ export async function runDatasetJob(
     }
   } catch (error) {
     // The caller's kind of error (a dataset emptied since, an export refused) ends the job with its message.
-    const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code !== 'INTERNAL') {
-      return fail(deps, job, { code, message: (error as Error).message });
+    // Anything else (a socket's ECONNRESET has a `code` too) is thrown for the machine to retry the slice.
+    if (error instanceof DomainError && error.code !== 'INTERNAL') {
+      return fail(deps, job, { code: error.code, message: error.message });
     }
     throw error;
   }
@@ -131,8 +131,12 @@ async function runValidation(
         outcome.passed &&= report.passed;
       }
     } catch (error) {
+      // The image's own fault (no image, too large) fails the image; anything else (a store or a
+      // detector service failing) fails the slice, which the machine retries from its progress.
+      if (!(error instanceof DomainError) || error.code === 'UNAVAILABLE' || error.code === 'INTERNAL')
+        throw error;
       outcome.passed = false;
-      outcome.error = (error as Error).message;
+      outcome.error = error.message;
     }
     images.push(outcome);
     index++;

@@ -116,7 +116,7 @@ export class DatasetWork {
     const validate = 'validate it with POST /api/v1/validate/batch (privacy: true) first';
     if (!gate) throw gateClosed(datasetDir, `it has not passed a privacy validation: ${validate}`);
     if (!gate.passed) throw gateClosed(datasetDir, `its privacy validation (job ${gate.job_id}) failed`);
-    if (false) {
+    if (gate.image_count !== dataset.count) {
       throw gateClosed(
         datasetDir,
         `it holds ${dataset.count} images, and its privacy validation (job ${gate.job_id}) saw ${gate.image_count}: ${validate}`,
