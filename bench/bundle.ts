@@ -8,7 +8,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../lib/constructs/synthforge-function.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,6 +37,12 @@ export interface LambdaEntry {
   name: string;
   /** The handler module, relative to the repository root. */
   entry: string;
+  /**
+   * Packages left out of the bundle and installed beside it, as the stack's NodejsFunction
+   * `nodeModules` does (native code, model files, worker scripts loaded by path): the bundle
+   * imports them from a `node_modules` folder next to it.
+   */
+  nodeModules?: readonly string[];
 }
 
 export interface BuiltBundle {
@@ -58,27 +64,40 @@ export interface BuiltBundles {
 }
 
 /**
- * Bundles each entry as CDK does, to `<outDir>/<name>/index.mjs` plus its map. One esbuild run with
- * every entry point (no code splitting) writes the same files as one run per entry, and parses the
- * shared node_modules once instead of once per entry.
+ * Bundles each entry as CDK does, to `<outDir>/<name>/index.mjs` plus its map. One esbuild run per
+ * set of `nodeModules` (most entries have none), each with all of its entry points (no code
+ * splitting): it writes the same files as one run per entry, and parses the shared node_modules
+ * once instead of once per entry.
  */
 export async function bundleEntries(entries: readonly LambdaEntry[], outDir: string): Promise<BuiltBundles> {
   await rm(outDir, { recursive: true, force: true });
-  const result = await build({
-    ...LAMBDA_ESBUILD_OPTIONS,
-    entryPoints: entries.map((entry) => ({
-      in: join(REPO_ROOT, entry.entry),
-      out: join(entry.name, 'index'),
-    })),
-    outdir: outDir,
-    outExtension: { '.js': '.mjs' },
-    absWorkingDir: REPO_ROOT,
-    metafile: true,
-  });
+  const groups = new Map<string, LambdaEntry[]>();
+  for (const entry of entries) {
+    const key = JSON.stringify([...(entry.nodeModules ?? [])].sort());
+    groups.set(key, [...(groups.get(key) ?? []), entry]);
+  }
+  const results = await Promise.all(
+    [...groups.values()].map((group) =>
+      build({
+        ...LAMBDA_ESBUILD_OPTIONS,
+        external: [...(group[0]?.nodeModules ?? [])],
+        entryPoints: group.map((entry) => ({
+          in: join(REPO_ROOT, entry.entry),
+          out: join(entry.name, 'index'),
+        })),
+        outdir: outDir,
+        outExtension: { '.js': '.mjs' },
+        absWorkingDir: REPO_ROOT,
+        metafile: true,
+      }),
+    ),
+  );
+  const outputs: Metafile['outputs'] = Object.assign({}, ...results.map((result) => result.metafile.outputs));
+  const inputs = new Set(results.flatMap((result) => Object.keys(result.metafile.inputs)));
   const bundles = await Promise.all(
     entries.map(async (entry) => {
       const file = join(outDir, entry.name, 'index.mjs');
-      const output = result.metafile.outputs[relative(REPO_ROOT, file)];
+      const output = outputs[relative(REPO_ROOT, file)];
       if (!output) throw new Error(`esbuild wrote no ${file}`);
       const code = await readFile(file);
       return {
@@ -91,7 +110,7 @@ export async function bundleEntries(entries: readonly LambdaEntry[], outDir: str
       };
     }),
   );
-  return { bundles, projectFiles: Object.keys(result.metafile.inputs).filter(isProjectSource) };
+  return { bundles, projectFiles: [...inputs].filter(isProjectSource) };
 }
 
 /**

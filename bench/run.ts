@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11,B12,B13] [--strict]');
+  console.log('Usage: npm run bench -- [--quick] [--only B1,B2,B4,B5,B6,B8,B11,B12,B13,B14] [--strict]');
   process.exit(0);
 }
 
@@ -40,6 +40,8 @@ const PROFILES = {
     b12: { rounds: 12 },
     // 100k rows end to end; the million-row run and the metrics' 100k are the full profile's.
     b13: { rounds: 3, endToEndRows: [100_000], metricsRows: 20_000 },
+    // The models' load and three privacy checks are most of it.
+    b14: { rounds: 5, largeQuality: false, privacyRounds: 2, exportImages: 100, limiterRequests: 60 },
   },
   full: {
     b1: { rounds: 15, entries: undefined },
@@ -50,13 +52,14 @@ const PROFILES = {
     b8: { jobs: 6, framesPerJob: 2, width: 2048, height: 2048, rounds: 5, concurrency: 4 },
     b12: { rounds: 40 },
     b13: { rounds: 5, endToEndRows: [100_000, 1_000_000], metricsRows: 100_000 },
+    b14: { rounds: 8, largeQuality: true, privacyRounds: 4, exportImages: 300, limiterRequests: 120 },
   },
 } as const;
 
 const profileName = values.quick ? 'quick' : 'full';
 const profile = PROFILES[profileName];
 const selected = new Set(
-  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11,B12,B13')
+  (values.only ?? 'B1,B2,B4,B5,B6,B8,B11,B12,B13,B14')
     .toUpperCase()
     .split(',')
     .map((name) => name.trim()),
@@ -123,6 +126,11 @@ const benchmarks: Benchmark[] = [
     id: 'B13',
     label: 'avatar engine: kNN, end to end at 100k/1M rows, metric comparison',
     run: async () => (await import('./b13-avatars.ts')).benchAvatars({ ...profile.b13, log }),
+  },
+  {
+    id: 'B14',
+    label: 'datasets: quality, privacy, exports, rate limiter',
+    run: async () => (await import('./b14-datasets.ts')).benchDatasets({ ...profile.b14, log }),
   },
 ];
 

@@ -15,6 +15,7 @@ import { JOB_SUBMISSION_ACTIONS } from '../constructs/data.ts';
 import { type LambdaStateMachine, lambdaStateMachine } from '../constructs/lambda-state-machine.ts';
 import { SynthForgeFunction } from '../constructs/synthforge-function.ts';
 import { accessPolicyOf, iam5Resource, type NagAcknowledgement } from '../nag.ts';
+import { BUNDLED_MODEL_MODULES, NATIVE_MODULES } from './datasets-packages.ts';
 import {
   API_FUNCTION,
   type CancellableExecutions,
@@ -39,16 +40,6 @@ const NAG_REASONS = {
   stopDatasetExecutions:
     'Cancelling a dataset job stops its execution, whose name is the job id, known only at run time; the resource is limited to executions of the one datasets state machine.',
 } as const;
-
-/** The packages installed beside each bundle rather than inlined: native code and model files. */
-const NATIVE_MODULES = ['sharp'];
-const BUNDLED_MODEL_MODULES = [
-  '@vladmandic/face-api',
-  '@tensorflow/tfjs',
-  '@tensorflow/tfjs-backend-wasm',
-  'tesseract.js',
-  '@tesseract.js-data/eng',
-];
 
 export interface DatasetsFamilyProps extends SharedInfrastructure {
   /** Generation's FailJob: the datasets machine records with it what RunDatasetJob could not. */

@@ -18,7 +18,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import Tesseract from 'tesseract.js';
+import type Tesseract from 'tesseract.js';
 
 type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
 /** face-api's declarations of `tf` cover the ops it uses; at run time it is @tensorflow/tfjs itself. */
@@ -108,8 +108,12 @@ function loadFaceNet(kind: FaceDetectorKind): Promise<number> {
 function loadOcr(): Promise<{ worker: Tesseract.Worker; ms: number }> {
   ocrWorker ??= (async () => {
     const started = performance.now();
+    // Required when the OCR first starts, as face-api is: tesseract.js reads __dirname as it loads,
+    // which an ESM bundle does not have, and a function that never reads text (Rekognition's) must
+    // not fail importing it. Where the bundled models run, the package is installed beside the bundle.
+    const tesseract = require('tesseract.js') as typeof Tesseract;
     const { langPath, gzip } = require('@tesseract.js-data/eng') as { langPath: string; gzip: boolean };
-    const worker = await Tesseract.createWorker('eng', Tesseract.OEM.LSTM_ONLY, {
+    const worker = await tesseract.createWorker('eng', tesseract.OEM.LSTM_ONLY, {
       langPath,
       gzip,
       cacheMethod: 'none',

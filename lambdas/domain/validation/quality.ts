@@ -64,7 +64,8 @@ export function luminance({ width, height, channels, data }: Pixels): Float64Arr
 
 export function mean(values: Float64Array): number {
   let sum = 0;
-  for (const value of values) sum += value;
+  // Indexed: iterating a typed array with for…of is several times slower here (B14).
+  for (let i = 0; i < values.length; i++) sum += values[i] as number;
   return sum / values.length;
 }
 
@@ -72,7 +73,7 @@ export function mean(values: Float64Array): number {
 export function standardDeviation(values: Float64Array): number {
   const average = mean(values);
   let sum = 0;
-  for (const value of values) sum += (value - average) ** 2;
+  for (let i = 0; i < values.length; i++) sum += ((values[i] as number) - average) ** 2;
   return Math.sqrt(sum / values.length);
 }
 
