@@ -334,6 +334,11 @@ const DatasetsConfigSchema = z
       .array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'))
       .max(20)
       .default([]),
+    /**
+     * The tenants that may export to a bucket of exportBuckets, by bucket; a bucket not named here
+     * takes the exports of every tenant of the stage.
+     */
+    exportBucketTenants: z.record(z.string(), z.array(z.string().min(1)).min(1)).default({}),
     /** `public_read: true` writes objects anyone can read; refused unless this is true. */
     allowPublicRead: z.boolean().default(false),
     /** Every export needs the dataset to have passed a privacy validation first. */
@@ -341,7 +346,15 @@ const DatasetsConfigSchema = z
     /** Images an export writes within the request; a larger one runs as a job (202). */
     syncExportLimit: z.number().int().min(0).max(1000).default(200),
   })
-  .strict();
+  .strict()
+  .refine(
+    (datasets) =>
+      Object.keys(datasets.exportBucketTenants).every((bucket) => datasets.exportBuckets.includes(bucket)),
+    {
+      path: ['exportBucketTenants'],
+      message: 'names a bucket that is not in exportBuckets',
+    },
+  );
 export type DatasetsConfig = z.output<typeof DatasetsConfigSchema>;
 
 export const StageConfigSchema = z

@@ -97,6 +97,7 @@ export interface LocalPlatformOptions {
   datasets?: {
     allowPublicRead?: boolean;
     exportBuckets?: string[];
+    exportBucketTenants?: Record<string, string[]>;
     requirePrivacyValidation?: boolean;
     syncExportLimit?: number;
     sliceMs?: number;

@@ -81,6 +81,9 @@ export class DatasetsFamily extends Construct implements FamilyConstruct<typeof 
       ...(settings.exportBuckets.length > 0
         ? { DATASETS_EXPORT_BUCKETS: settings.exportBuckets.join(',') }
         : {}),
+      ...(Object.keys(settings.exportBucketTenants).length > 0
+        ? { DATASETS_EXPORT_BUCKET_TENANTS: JSON.stringify(settings.exportBucketTenants) }
+        : {}),
       DATASETS_REQUIRE_PRIVACY_VALIDATION: String(settings.requirePrivacyValidation),
       DATASETS_SYNC_EXPORT_LIMIT: String(settings.syncExportLimit),
       // The link to a JSONL export answered within the request.

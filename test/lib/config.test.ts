@@ -83,6 +83,25 @@ describe('parseStageConfig', () => {
     ).toBe(image);
   });
 
+  it('exports to no bucket by default, and gives tenants only buckets the stage lists', () => {
+    // Act
+    const { datasets } = parseStageConfig({ stage: 'qa' });
+
+    // Assess
+    expect(datasets).toMatchObject({
+      detectors: 'aws',
+      exportBuckets: [],
+      exportBucketTenants: {},
+      allowPublicRead: false,
+    });
+    expect(() =>
+      parseStageConfig({
+        stage: 'qa',
+        datasets: { exportBuckets: ['acme-exports'], exportBucketTenants: { 'elsewhere-sets': ['acme'] } },
+      }),
+    ).toThrow(/datasets\.exportBucketTenants.*not in exportBuckets/);
+  });
+
   it('lists every problem with its path in one error', () => {
     const parse = () =>
       parseStageConfig(

@@ -137,7 +137,7 @@ export class DatasetsService {
     tenant: string,
     request: ExportS3Request,
   ): Promise<ExportS3Response | { accepted: DatasetJobAccepted }> {
-    this.deps.work.checkS3Request(request);
+    this.deps.work.checkS3Request(request, tenant);
     return this.#export(tenant, { format: 's3', request }, () => this.deps.work.exportS3(tenant, request));
   }
 

@@ -35,6 +35,12 @@ export interface DatasetWorkSettings {
    * lib/families/datasets.ts), or `any` locally, where the emulator's buckets are all the user's.
    */
   exportBuckets: readonly string[] | 'any';
+  /**
+   * The tenants that may export to a listed bucket, by bucket; a bucket not named here takes every
+   * tenant of the stage. One role writes every export, so this is what keeps one tenant's exports
+   * out of another's bucket.
+   */
+  exportBucketTenants?: Readonly<Record<string, readonly string[]>>;
   /** Every export needs the dataset to have passed a privacy validation first (the privacy gate). */
   requirePrivacyValidation: boolean;
 }
@@ -89,7 +95,7 @@ export class DatasetWork {
   }
 
   /** Refuses an S3 export's request before anything is read: its bucket, prefix and public_read. */
-  checkS3Request(request: ExportS3Request): void {
+  checkS3Request(request: ExportS3Request, tenant?: string): void {
     checkS3ExportRequest(request, {
       allowPublicRead: this.deps.settings.allowPublicRead,
       dataBucket: this.deps.blobs.bucket,
@@ -100,6 +106,14 @@ export class DatasetWork {
         'FORBIDDEN',
         `bucket ${request.bucket_name} is not one this stage exports to: its operator adds it to the stage's datasets.exportBuckets`,
         { parameter: 'bucket_name', value: request.bucket_name, allowed },
+      );
+    }
+    const tenants = this.deps.settings.exportBucketTenants?.[request.bucket_name];
+    if (tenants && (tenant === undefined || !tenants.includes(tenant))) {
+      throw new DomainError(
+        'FORBIDDEN',
+        `bucket ${request.bucket_name} takes the exports of other tenants: its operator names yours in the stage's datasets.exportBucketTenants`,
+        { parameter: 'bucket_name', value: request.bucket_name },
       );
     }
   }

@@ -150,6 +150,9 @@ export function datasetsConfigFromEnv(env: NodeJS.ProcessEnv): DatasetsConfig {
     detectors,
     allowPublicRead: flag(env.DATASETS_ALLOW_PUBLIC_READ),
     exportBuckets: (env.DATASETS_EXPORT_BUCKETS ?? '').split(',').filter((name) => name !== ''),
+    ...(env.DATASETS_EXPORT_BUCKET_TENANTS
+      ? { exportBucketTenants: parseBucketTenants(env.DATASETS_EXPORT_BUCKET_TENANTS) }
+      : {}),
     requirePrivacyValidation: flag(env.DATASETS_REQUIRE_PRIVACY_VALIDATION),
     syncExportLimit: numberFrom(env, 'DATASETS_SYNC_EXPORT_LIMIT', DEFAULT_SYNC_EXPORT_LIMIT),
     ...(env.DATASETS_STATE_MACHINE_ARN ? { stateMachineArn: env.DATASETS_STATE_MACHINE_ARN } : {}),
@@ -163,3 +166,20 @@ export const datasetsFromEnv = (core: CoreRuntime, env: NodeJS.ProcessEnv): Data
 /** A function's runtime: the core and the datasets part. */
 export const withDatasets: RuntimeBuilder<CoreRuntime & DatasetsRuntime> = (core, env) =>
   compose(core, datasetsFromEnv(core, env));
+
+/** `{"bucket": ["tenant", ...]}`; anything else fails the cold start, naming the variable. */
+function parseBucketTenants(json: string): Record<string, string[]> {
+  const parsed: unknown = JSON.parse(json);
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every(
+      (tenants) => Array.isArray(tenants) && tenants.every((t) => typeof t === 'string'),
+    );
+  if (!valid)
+    throw new Error(
+      'environment variable DATASETS_EXPORT_BUCKET_TENANTS must map bucket names to lists of tenants',
+    );
+  return parsed as Record<string, string[]>;
+}

@@ -37,6 +37,7 @@ export const localDatasets: LocalFamily<DatasetsRuntime, PlatformRuntime> = {
         detectors: 'bundled',
         allowPublicRead: settings.allowPublicRead ?? false,
         exportBuckets: settings.exportBuckets ?? 'any',
+        ...(settings.exportBucketTenants ? { exportBucketTenants: settings.exportBucketTenants } : {}),
         requirePrivacyValidation: settings.requirePrivacyValidation ?? false,
         syncExportLimit: settings.syncExportLimit ?? DEFAULT_SYNC_EXPORT_LIMIT,
       },

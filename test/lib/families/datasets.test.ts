@@ -46,6 +46,7 @@ beforeAll(() => {
   open = buildTestStack({
     datasets: {
       exportBuckets: EXPORT_BUCKETS,
+      exportBucketTenants: { 'user-exports': ['acme'] },
       allowPublicRead: true,
       requirePrivacyValidation: true,
       syncExportLimit: 50,
@@ -136,6 +137,7 @@ describe('the settings each function gets', () => {
     // Assess: the exports API checks a request against all of the export settings.
     expect(read(exports)).toMatchObject({
       exportBuckets: EXPORT_BUCKETS,
+      exportBucketTenants: { 'user-exports': ['acme'] },
       allowPublicRead: true,
       requirePrivacyValidation: true,
       syncExportLimit: 50,

@@ -145,6 +145,23 @@ describe('DatasetWork', () => {
       expect(error.message).toContain('datasets.exportBuckets');
     });
 
+    it("keeps a bucket the stage gives to some tenants out of every other tenant's exports", () => {
+      // Prepare
+      const { work } = aWork(aWorld(), {
+        exportBuckets: ['acme-exports', 'shared-sets'],
+        exportBucketTenants: { 'acme-exports': ['acme'] },
+      });
+
+      // Act
+      const other = thrown(() => work.checkS3Request(s3Request({ bucket_name: 'acme-exports' }), 'globex'));
+
+      // Assess
+      expect(other).toMatchObject({ code: 'FORBIDDEN', status: 403, details: { value: 'acme-exports' } });
+      expect(other.message).toContain('datasets.exportBucketTenants');
+      expect(() => work.checkS3Request(s3Request({ bucket_name: 'acme-exports' }), 'acme')).not.toThrow();
+      expect(() => work.checkS3Request(s3Request({ bucket_name: 'shared-sets' }), 'globex')).not.toThrow();
+    });
+
     it('takes a bucket the stage lists, and any bucket where the stage says `any`', () => {
       // Prepare
       const listed = aWork(aWorld(), { exportBuckets: ['team-exports'] }).work;

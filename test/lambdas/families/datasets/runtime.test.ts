@@ -89,6 +89,21 @@ describe('datasetsConfigFromEnv', () => {
     expect(datasetsConfigFromEnv(env).exportBuckets).toEqual([]);
   });
 
+  it('reads the tenants of each bucket, and refuses a variable that is no such map', () => {
+    // Act
+    const config = datasetsConfigFromEnv({
+      DATASETS_EXPORT_BUCKETS: 'acme-exports',
+      DATASETS_EXPORT_BUCKET_TENANTS: '{"acme-exports":["acme"]}',
+    });
+
+    // Assess
+    expect(config.exportBucketTenants).toEqual({ 'acme-exports': ['acme'] });
+    expect(datasetsConfigFromEnv({}).exportBucketTenants).toBeUndefined();
+    expect(() => datasetsConfigFromEnv({ DATASETS_EXPORT_BUCKET_TENANTS: '["acme"]' })).toThrow(
+      'DATASETS_EXPORT_BUCKET_TENANTS',
+    );
+  });
+
   it('reads back any list of buckets the stack joins with commas', () => {
     fc.assert(
       fc.property(fc.array(bucketName, { maxLength: 8 }), (buckets) => {
