@@ -3,10 +3,19 @@ import { createHash } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimits } from '../domain/rate-limits.ts';
 
-/** A number setting; a value that is not one fails the cold start, naming the variable. */
+/**
+ * A number setting (every one is a count, a size or a time: 0 or more); a value that is not one
+ * fails the cold start, naming the variable. An empty value is no number (`Number('')` would read
+ * it as 0).
+ */
 export function numberFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isFinite(value)) throw new Error(`environment variable ${name} must be a number`);
+  const text = env[name];
+  const value = text === undefined ? fallback : text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error(
+      `environment variable ${name} must be a number of 0 or more, got ${JSON.stringify(text)}`,
+    );
+  }
   return value;
 }
 

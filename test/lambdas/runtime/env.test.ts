@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RATE_LIMITS } from '../../../lambdas/domain/rate-limits.ts';
 import { coreConfigFromEnv } from '../../../lambdas/runtime/core.ts';
-import { rateLimitsFrom } from '../../../lambdas/runtime/env.ts';
+import { numberFrom, rateLimitsFrom } from '../../../lambdas/runtime/env.ts';
 
 describe('rateLimitsFrom', () => {
   it('reads RATE_LIMITS as the stack writes it, and the seed’s numbers without it', async () => {
@@ -24,5 +24,17 @@ describe('rateLimitsFrom', () => {
     expect(() => rateLimitsFrom({ RATE_LIMITS: '{"generation":-1}' })).toThrow(
       'environment variable RATE_LIMITS: generation must be an integer from 0 to 10000',
     );
+  });
+});
+
+describe('numberFrom', () => {
+  it('reads a number, falls back when unset, and fails the cold start on an empty, negative or non-number value', () => {
+    expect(numberFrom({ LIMIT: '200' }, 'LIMIT', 5)).toBe(200);
+    expect(numberFrom({}, 'LIMIT', 5)).toBe(5);
+    for (const text of ['', ' ', '-1', 'ten', 'Infinity']) {
+      expect(() => numberFrom({ LIMIT: text }, 'LIMIT', 5), JSON.stringify(text)).toThrow(
+        'environment variable LIMIT must be a number of 0 or more',
+      );
+    }
   });
 });
