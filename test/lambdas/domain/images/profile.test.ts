@@ -97,7 +97,12 @@ describe('steerPng', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 12 * 10 * 3, maxLength: 12 * 10 * 3 }),
-        fc.record({ red: level, green: level, blue: level, contrast: fc.double({ min: 0, max: 0.5, noNaN: true }) }),
+        fc.record({
+          red: level,
+          green: level,
+          blue: level,
+          contrast: fc.double({ min: 0, max: 0.5, noNaN: true }),
+        }),
         (rgb, { red, green, blue, contrast }) => {
           // Prepare
           const statistics: ProfileStatistics = {
