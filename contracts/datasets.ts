@@ -308,6 +308,7 @@ export const ProfileSummary = z
   .openapi('ProfileSummary');
 
 export const ProfileList = z.object({ profiles: z.array(ProfileSummary) }).openapi('ProfileList');
+export type ProfileList = z.input<typeof ProfileList>;
 
 export const Profile = ProfileSummary.extend({
   updated_at: IsoDateTime,

@@ -15,12 +15,12 @@ import type {
   PrivacyRequest,
   PrivacyResponse,
   Profile,
+  ProfileList,
   QualityRequest,
   QualityResponse,
 } from '../../../contracts/datasets.ts';
 import { DomainError } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
-import type { JobRecord } from '../jobs/model.ts';
 import { storeAndStart } from '../jobs/start.ts';
 import type { BlobStore, Clock } from '../ports.ts';
 import { qualityMetrics } from '../validation/quality.ts';
@@ -29,6 +29,13 @@ import type { DatasetJobRecord, ImageExportParams } from './job-record.ts';
 import type { DatasetsWorkflow, PixelDecoder } from './ports.ts';
 import type { ProfileStore } from './profiles.ts';
 import type { DatasetWork } from './work.ts';
+
+/** What a dataset job is asked to do: its kind and its request, kind by kind. */
+type DatasetWorkOrder = DatasetJobRecord extends infer R
+  ? R extends DatasetJobRecord
+    ? Pick<R, 'kind' | 'params'>
+    : never
+  : never;
 
 export interface DatasetsSettings {
   /** Images an export writes within the request; a larger one runs as a job (202). */
@@ -93,12 +100,17 @@ export class DatasetsService {
     );
   }
 
-  listProfiles(tenant: string): Promise<{ profiles: Profile[] }> {
-    return this.deps.profiles.list(tenant).then((profiles) => ({
-      profiles: profiles.map(
-        ({ name, created_at, sample_count, path }) => ({ name, created_at, sample_count, path }) as Profile,
-      ),
-    }));
+  /** `GET /profiles`: each profile's summary (its statistics are on `GET /profiles/{name}`). */
+  async listProfiles(tenant: string): Promise<ProfileList> {
+    const profiles = await this.deps.profiles.list(tenant);
+    return {
+      profiles: profiles.map(({ name, created_at, sample_count, path }) => ({
+        name,
+        created_at,
+        sample_count,
+        path,
+      })),
+    };
   }
 
   getProfile(tenant: string, name: string): Promise<Profile> {
@@ -163,7 +175,7 @@ export class DatasetsService {
 
   async #start(
     tenant: string,
-    work: Pick<DatasetJobRecord, 'kind' | 'params'>,
+    work: DatasetWorkOrder,
     count: number,
     what: string,
   ): Promise<DatasetJobAccepted> {
@@ -171,7 +183,7 @@ export class DatasetsService {
     const { jobs, clock, newId } = this.deps;
     const id = newId();
     const now = clock.now().toISOString();
-    const job = {
+    const job: DatasetJobRecord = {
       tenant,
       id,
       ...work,
@@ -181,7 +193,7 @@ export class DatasetsService {
       message: `waiting to ${what}`,
       createdAt: now,
       updatedAt: now,
-    } as JobRecord;
+    };
     const started = await storeAndStart(jobs, {
       job,
       logLine: `asked to ${what}`,
