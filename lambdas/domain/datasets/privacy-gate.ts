@@ -4,6 +4,7 @@
  * `s3://` URI). Exports check it where the stage or the request requires it (work.ts); where the
  * stage requires it, the images of a batch are linked only once it passed (images/present.ts).
  */
+import { createHash } from 'node:crypto';
 import type { BlobStore } from '../ports.ts';
 
 /** What a privacy validation of a dataset left for the gate. */
@@ -12,7 +13,22 @@ export interface PrivacyGateRecord {
   job_id: string;
   passed: boolean;
   image_count: number;
+  /**
+   * SHA-256 over the validated images' URIs and sizes (imagesDigest): an image replaced since, or
+   * one removed and another added, changes it. Absent in records written before it existed.
+   */
+  images_digest?: string;
   validated_at: string;
+}
+
+/** One image as the gate's digest counts it. */
+export const digestLine = (image: { uri: string; size: number }) => `${image.uri}\t${image.size}`;
+
+/** The digest of a set of images, in any order: their sorted lines (digestLine) hashed. */
+export function imagesDigest(lines: readonly string[]): string {
+  return createHash('sha256')
+    .update([...lines].sort().join('\n'), 'utf8')
+    .digest('hex');
 }
 
 /** Where the gate of a dataset is recorded. */

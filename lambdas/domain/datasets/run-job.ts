@@ -27,6 +27,7 @@ import type {
   ImageValidationJobRecord,
 } from './job-record.ts';
 import { datasetJobKeys, type PixelDecoder } from './ports.ts';
+import { digestLine, imagesDigest } from './privacy-gate.ts';
 import type { ProfileStore } from './profiles.ts';
 import type { DatasetWork } from './work.ts';
 
@@ -58,6 +59,8 @@ interface Progress {
   /** Validation: each image's outcome, and the thumbnails of the sample (base64 grey). */
   images?: ImageOutcome[];
   thumbnails?: { index: number; side: number; data: string }[];
+  /** Validation: each image's URI and size (privacy-gate.ts `digestLine`), for the gate's digest. */
+  seen?: string[];
   /** Profile: the statistics folded so far. */
   accumulator?: AccumulatorState;
 }
@@ -105,11 +108,13 @@ async function runValidation(
   const progress = (await readProgress(deps, job)) ?? { done: 0, images: [], thumbnails: [] };
   const images = progress.images ?? [];
   const thumbnails = progress.thumbnails ?? [];
+  const seen = progress.seen ?? [];
   const sampled = sampleIndices(dataset.count);
   const deadline = deps.clock.now().getTime() + (deps.sliceMs ?? DEFAULT_SLICE_MS);
   let index = progress.done;
   for await (const image of dataset.images(progress.done)) {
     const outcome: ImageOutcome = { image_path: image.uri, passed: true };
+    seen.push(digestLine(image));
     try {
       const bytes = await image.bytes();
       if (request.quality) {
@@ -141,7 +146,7 @@ async function runValidation(
     images.push(outcome);
     index++;
     if (deps.clock.now().getTime() >= deadline && index < dataset.count) {
-      await keepProgress(deps, job, { done: index, images, thumbnails }, dataset.count);
+      await keepProgress(deps, job, { done: index, images, thumbnails, seen }, dataset.count);
       return { status: 'continue' };
     }
   }
@@ -152,6 +157,7 @@ async function runValidation(
       job_id: job.id,
       passed: result.privacy?.passed_count === images.length,
       image_count: images.length,
+      images_digest: imagesDigest(seen),
       validated_at: deps.clock.now().toISOString(),
     });
   }

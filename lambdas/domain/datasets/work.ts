@@ -16,7 +16,13 @@ import type { ExportDestination } from '../exports/ports.ts';
 import { checkS3ExportRequest, exportToS3, type S3ExportResult } from '../exports/s3-export.ts';
 import type { BlobStore } from '../ports.ts';
 import { type PrivacyDetectors, validatePrivacy } from '../validation/privacy.ts';
-import { type PrivacyGateRecord, readPrivacyGate, writePrivacyGate } from './privacy-gate.ts';
+import {
+  digestLine,
+  imagesDigest,
+  type PrivacyGateRecord,
+  readPrivacyGate,
+  writePrivacyGate,
+} from './privacy-gate.ts';
 import {
   type Dataset,
   type DatasetSourceDeps,
@@ -120,8 +126,8 @@ export class DatasetWork {
 
   /**
    * The privacy gate: where the stage (or the request) requires it, a dataset is exported only once
-   * a privacy validation of it has passed, over as many images as it holds now (a batch that grew
-   * since is validated again).
+   * a privacy validation of it has passed over the images it holds now: a batch that grew, or an
+   * image replaced since, is validated again.
    */
   async checkGate(tenant: string, datasetDir: string, required: boolean): Promise<void> {
     if (!required && !this.deps.settings.requirePrivacyValidation) return;
@@ -135,6 +141,16 @@ export class DatasetWork {
         datasetDir,
         `it holds ${dataset.count} images, and its privacy validation (job ${gate.job_id}) saw ${gate.image_count}: ${validate}`,
       );
+    }
+    if (gate.images_digest !== undefined) {
+      const lines: string[] = [];
+      for await (const image of dataset.images()) lines.push(digestLine(image));
+      if (imagesDigest(lines) !== gate.images_digest) {
+        throw gateClosed(
+          datasetDir,
+          `its images changed since its privacy validation (job ${gate.job_id}): ${validate}`,
+        );
+      }
     }
   }
 

@@ -225,6 +225,8 @@ describe('runDatasetJob', () => {
         job_id: clean.id,
         passed: true,
         image_count: 2,
+        // The two images it saw, by URI and size: a replaced one changes it.
+        images_digest: expect.stringMatching(/^[0-9a-f]{64}$/),
         validated_at: validatedAt,
       });
       expect(await work.gate(world.tenant, peopleUri)).toMatchObject({

@@ -3,8 +3,10 @@
  * stage's detectors, the export requests refused before anything is read (the output name, the
  * bucket the stage does not export to), the privacy gate in each of its states, and the exports.
  */
+
 import { describe, expect, it } from 'vitest';
 import type { ExportS3Request } from '../../../../contracts/datasets.ts';
+import { digestLine, imagesDigest } from '../../../../lambdas/domain/datasets/privacy-gate.ts';
 import { type PrivacyGateRecord, privacyGateKey } from '../../../../lambdas/domain/datasets/work.ts';
 import type { DomainError } from '../../../../lambdas/domain/errors.ts';
 import { aWork, someUploads } from './dataset-fakes.ts';
@@ -258,6 +260,27 @@ describe('DatasetWork', () => {
       expect(error).toMatchObject({ code: 'ILLEGAL_STATE', status: 409 });
       expect(error.message).toContain('it holds 4 images, and its privacy validation (job');
       expect(error.message).toContain('saw 3');
+    });
+
+    it('answers 409 once an image the validation saw was replaced, the count unchanged', async () => {
+      // Prepare: validated over the three images as they were; then one is replaced by a larger one.
+      const { world, work } = await aGatedSet();
+      const lines: string[] = [];
+      for await (const image of (await work.sources.dataset(world.tenant, 'uploads/set/')).images()) {
+        lines.push(digestLine(image));
+      }
+      await work.recordGate(world.tenant, gateOf(world, { images_digest: imagesDigest(lines) }));
+      await work.checkGate(world.tenant, 'uploads/set/', true);
+      await world.anUpload('uploads/set/img-01.png', aPng(16, 12, 9));
+
+      // Act
+      const error = await failure(work.checkGate(world.tenant, 'uploads/set/', true));
+
+      // Assess
+      expect(error).toMatchObject({ code: 'ILLEGAL_STATE', status: 409 });
+      expect(error.message).toContain(
+        'its images changed since its privacy validation (job 01JD3X2K8Q7YV4N6B5M9T0RWZC)',
+      );
     });
 
     it('lets the export through with a passed validation over as many images, however the dataset is named', async () => {
