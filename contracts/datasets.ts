@@ -10,6 +10,7 @@
  * the tenant's data. Anything else is a 404, whoever's it is.
  */
 import { IsoDateTime } from './common.ts';
+import { datasetsFamily } from './families/datasets.ts';
 import { JobId, JobStatus } from './jobs.ts';
 import * as z from './zod.ts';
 
@@ -231,7 +232,7 @@ export type BatchValidationRequest = z.output<typeof BatchValidationRequest>;
 export const DatasetJobAccepted = z
   .object({
     job_id: JobId,
-    kind: z.enum(['image-validation', 'image-profile', 'image-export']),
+    kind: z.enum(datasetsFamily.jobKinds),
     status: JobStatus,
     image_count: z.number().int().optional(),
     created_at: IsoDateTime,

@@ -15,6 +15,7 @@ import {
   detectFaces,
   type FaceBox,
   type FaceDetectorKind,
+  MAX_IMAGE_PIXELS,
   readText,
 } from '../../lambdas/adapters/vision/bundled-models.ts';
 
@@ -23,11 +24,7 @@ export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp';
 /** What an error says of bytes in no format this model takes (those the hosted VLMs' endpoints take). */
 export const NOT_AN_IMAGE = 'is not a PNG, JPEG, GIF or WebP image';
 
-/**
- * The most pixels an image may have: Qwen2-VL's own limit on what it reads of an image is 12.8 MP
- * (`max_pixels`), and 16.7 MP (4096×4096) keeps decoding and OCR within a few seconds here.
- */
-export const MAX_IMAGE_PIXELS = 4096 * 4096;
+export { MAX_IMAGE_PIXELS };
 
 /** A colour named in an answer takes at least this share of the image's pixels. */
 export const MIN_COLOUR_SHARE = 0.1;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { expectError, usePlatform, waitForBatch } from '../support/platform.ts';
+import { expectError, usePlatform, waitForBatch, waitForJob } from '../support/platform.ts';
 
 const fixture = usePlatform();
 const TENANT = 'dev';
@@ -57,19 +57,6 @@ interface Quality {
     brightness: number;
     colourfulness: number;
   };
-}
-
-async function waitForJob(jobId: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await fixture.api.get<{ status: string; result_url?: string; error?: unknown }>(
-      `/api/v1/jobs/${jobId}`,
-    );
-    expect(job.status).toBe(200);
-    if (['completed', 'failed', 'cancelled'].includes(job.body.status)) return job.body;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('POST /api/v1/validate/quality', () => {
@@ -244,7 +231,7 @@ describe('profiles, batch validation and exports of a dataset', () => {
       source: { s3_prefix: dataset_dir },
     });
     expect(created.status).toBe(202);
-    expect((await waitForJob(created.body.job_id)).status).toBe('completed');
+    expect((await waitForJob(fixture.api, created.body.job_id)).status).toBe('completed');
     const profile = await fixture.api.get<{ sample_count: number; statistics: { brightness_mean: number } }>(
       '/api/v1/profiles/blocks',
     );
@@ -268,7 +255,7 @@ describe('profiles, batch validation and exports of a dataset', () => {
     // Act: the batch validation, as a job.
     const validation = await fixture.api.post<{ job_id: string }>('/api/v1/validate/batch', { dataset_dir });
     expect(validation.status).toBe(202);
-    const job = await waitForJob(validation.body.job_id);
+    const job = await waitForJob(fixture.api, validation.body.job_id);
     expect(job.status).toBe('completed');
     const report = (await (await fetch(job.result_url ?? '')).json()) as {
       image_count: number;
@@ -387,7 +374,7 @@ describe('a profile conditioning the shapes generator', () => {
       name: 'dark',
       source: { s3_prefix: 'sets/dark/' },
     });
-    expect((await waitForJob(created.body.job_id)).status).toBe('completed');
+    expect((await waitForJob(fixture.api, created.body.job_id)).status).toBe('completed');
     const profile = await fixture.api.get<{ statistics: { brightness_mean: number } }>(
       '/api/v1/profiles/dark',
     );

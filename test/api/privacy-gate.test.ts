@@ -3,7 +3,7 @@
  * images are neither linked nor exported until the batch passed a privacy validation made after them.
  */
 import { describe, expect, it } from 'vitest';
-import { expectError, usePlatform } from '../support/platform.ts';
+import { expectError, usePlatform, waitForJob } from '../support/platform.ts';
 
 const fixture = usePlatform({ datasets: { requirePrivacyValidation: true } });
 
@@ -56,11 +56,7 @@ describe('a stage that requires privacy validation', () => {
       dataset_dir: batchId,
     });
     expect(validation.status).toBe(202);
-    let job = await fixture.api.get<{ status: string }>(`/api/v1/jobs/${validation.body.job_id}`);
-    for (let i = 0; i < 300 && !['completed', 'failed'].includes(job.body.status); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      job = await fixture.api.get<{ status: string }>(`/api/v1/jobs/${validation.body.job_id}`);
-    }
+    const job = await waitForJob(fixture.api, validation.body.job_id);
     const after = await fixture.api.get<BatchImages>(`/api/v1/generate/batch/${batchId}`);
     const oneAfter = await fixture.api.get(`/api/v1/generate/${before.images[0]?.job_id}`);
     const exportAfter = await fixture.api.post('/api/v1/export/jsonl', {
@@ -69,7 +65,7 @@ describe('a stage that requires privacy validation', () => {
     });
 
     // Assess
-    expect(job.body.status).toBe('completed');
+    expect(job.status).toBe('completed');
     for (const image of after.body.images) expect(image.image_url).toMatch(/^http/);
     expect(oneAfter.status).toBe(200);
     expect(exportAfter.status).toBe(200);

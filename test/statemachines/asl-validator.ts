@@ -1,4 +1,7 @@
-/** asl-validator for the ASL tests of statemachines/: one typed loader instead of one per file. */
+/**
+ * asl-validator for the ASL tests of statemachines/: one typed loader instead of one per file, and
+ * what every machine's Lambda tasks retry.
+ */
 import { createRequire } from 'node:module';
 
 // asl-validator ships no types: this is the part of its API the tests use.
@@ -13,3 +16,12 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValid
 export function validateAsl(definition: unknown): ReturnType<AslValidator> {
   return aslValidator(structuredClone(definition));
 }
+
+/** What Step Functions retries on every Lambda task here: Lambda's own transient errors. */
+export const LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.Unknown',
+];

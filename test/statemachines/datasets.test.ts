@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allStates, readDefinition, TASK_FUNCTIONS } from '../../statemachines/definitions.ts';
-import { validateAsl } from './asl-validator.ts';
+import { LAMBDA_ERRORS, validateAsl } from './asl-validator.ts';
 
 interface State {
   Type: string;
@@ -22,15 +22,6 @@ const definition = JSON.parse(text) as {
   States: Record<string, State>;
 };
 const run = definition.States.RunDatasetJob as State;
-
-/** What Step Functions retries on every Lambda task here: Lambda's own transient errors. */
-const LAMBDA_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'Lambda.Unknown',
-];
 
 describe('statemachines/datasets.asl.json', () => {
   it('is valid ASL, JSONPath only', () => {

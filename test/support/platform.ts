@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import type { BatchSummary } from '../../contracts/batches.ts';
 import { ErrorEnvelope, Seed002Error } from '../../contracts/errors.ts';
+import type { Job } from '../../contracts/jobs.ts';
 import { createApiKey } from '../../lambdas/domain/keys.ts';
 import {
   type LocalPlatform,
@@ -177,4 +178,23 @@ export async function waitForBatch(api: Api, batchId: string, timeoutMs = 30_000
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`batch ${batchId} did not end within ${timeoutMs} ms; last summary: ${last?.text}`);
+}
+
+/** A job as `GET /api/v1/jobs/{id}` answers it, with what the tests read of it. */
+export type EndedJob = Job & { result_url?: string };
+
+/**
+ * Polls a job until it has ended (completed, failed or cancelled); fails with its last status when
+ * that takes longer than `timeoutMs`.
+ */
+export async function waitForJob(api: Api, jobId: string, timeoutMs = 60_000): Promise<EndedJob> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ApiResponse<EndedJob> | undefined;
+  while (Date.now() < deadline) {
+    last = await api.get<EndedJob>(`/api/v1/jobs/${jobId}`);
+    if (last.status !== 200) throw new Error(`job ${jobId} answered ${last.status}: ${last.text}`);
+    if (['completed', 'failed', 'cancelled'].includes(last.body.status)) return last.body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`job ${jobId} did not end within ${timeoutMs} ms; last: ${last?.text}`);
 }

@@ -18,13 +18,14 @@ import type {
   ImageInput,
   ImageLimits,
 } from '../../domain/validation/privacy.ts';
-import { detectFaces, type FaceDetectorKind, type OcrWord, readLines } from './bundled-models.ts';
+import {
+  detectFaces,
+  type FaceDetectorKind,
+  MAX_IMAGE_PIXELS,
+  type OcrWord,
+  readLines,
+} from './bundled-models.ts';
 
-/**
- * The most pixels an image may have: the local vision model's own limit (4096×4096), which keeps
- * decoding and OCR within a few seconds on a CPU.
- */
-export const BUNDLED_MAX_PIXELS = 4096 * 4096;
 /**
  * The resolution the OCR is told: a raw image has none, and Tesseract warns on stderr and assumes
  * 70 dpi below 70. 72 is the screen convention images without one are read at.
@@ -49,7 +50,7 @@ interface Decoded {
 }
 
 export class BundledDetectors implements ImageDetectors {
-  readonly limits: ImageLimits = { maxPixels: BUNDLED_MAX_PIXELS };
+  readonly limits: ImageLimits = { maxPixels: MAX_IMAGE_PIXELS };
   /** Each image decoded once, for whichever detector asks first. */
   private readonly decoded = new WeakMap<ImageInput, Promise<Decoded>>();
 
@@ -97,7 +98,7 @@ export class BundledDetectors implements ImageDetectors {
   private async decodeNow(bytes: Uint8Array): Promise<Decoded> {
     const started = performance.now();
     try {
-      const { data, info } = await sharp(bytes, { limitInputPixels: BUNDLED_MAX_PIXELS, autoOrient: true })
+      const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, autoOrient: true })
         .flatten({ background: '#ffffff' })
         .toColourspace('srgb')
         .removeAlpha()
@@ -119,9 +120,9 @@ export class BundledDetectors implements ImageDetectors {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/pixel limit/i.test(message)) {
-        throw new DomainError('PAYLOAD_TOO_LARGE', `the image has more than ${BUNDLED_MAX_PIXELS} pixels`, {
+        throw new DomainError('PAYLOAD_TOO_LARGE', `the image has more than ${MAX_IMAGE_PIXELS} pixels`, {
           parameter: 'image_path',
-          constraint: `at most ${BUNDLED_MAX_PIXELS} pixels`,
+          constraint: `at most ${MAX_IMAGE_PIXELS} pixels`,
         });
       }
       throw invalidParameters(`the image cannot be decoded: ${message}`, {

@@ -31,6 +31,13 @@ export type FaceDetectorKind = 'tiny' | 'ssd';
 export const FACE_DETECTORS: readonly FaceDetectorKind[] = ['tiny', 'ssd'];
 
 /**
+ * The most pixels an image may have, wherever these models or the dataset routes read one: Qwen2-VL's
+ * own limit on what it reads of an image is 12.8 MP (`max_pixels`), and 16.7 MP (4096×4096) keeps
+ * decoding and OCR within a few seconds on a CPU.
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+/**
  * Detections below this score are dropped. 0.5 is face-api's own default for both detectors; on the
  * package's sample photos it keeps every face a person sees and finds none in rendered text.
  */

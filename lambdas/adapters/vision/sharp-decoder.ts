@@ -9,9 +9,7 @@ import sharp from 'sharp';
 import { sniffFormat } from '../../../contracts/inference-vocabulary.ts';
 import type { DecodedImage, PixelDecoder } from '../../domain/datasets/ports.ts';
 import { invalidParameters } from '../../domain/errors.ts';
-
-/** The most pixels an image may have (16.7 MP), as the inference family's local model takes. */
-export const MAX_DECODED_PIXELS = 4096 * 4096;
+import { MAX_IMAGE_PIXELS } from './bundled-models.ts';
 
 export class SharpPixelDecoder implements PixelDecoder {
   async decode(bytes: Uint8Array): Promise<DecodedImage> {
@@ -24,7 +22,7 @@ export class SharpPixelDecoder implements PixelDecoder {
     try {
       // Turned by a JPEG's EXIF orientation, as the privacy check and its detectors measure the image:
       // a portrait photo's width and height are the ones it is shown with.
-      const { data, info } = await sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, autoOrient: true })
+      const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, autoOrient: true })
         // 8-bit sRGB whatever the source (16-bit PNGs, CMYK JPEGs, grey): 3 channels, or 4 with alpha.
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
@@ -39,7 +37,7 @@ export class SharpPixelDecoder implements PixelDecoder {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/pixel limit/i.test(message)) {
-        throw invalidParameters(`the image has more than ${MAX_DECODED_PIXELS} pixels (4096 × 4096)`, {
+        throw invalidParameters(`the image has more than ${MAX_IMAGE_PIXELS} pixels (4096 × 4096)`, {
           constraint: 'at most 4096 × 4096 pixels',
         });
       }

@@ -6,7 +6,7 @@
  * 15 minutes a call and a crash costs at most one slice. An export runs whole in one call: its
  * output is written once at the end, and a retry writes it again from the start.
  */
-import type { BatchValidationResult } from '../../../contracts/datasets.ts';
+import { type BatchValidationResult, QUALITY_METRICS } from '../../../contracts/datasets.ts';
 import { DomainError } from '../errors.ts';
 import type { JobsEngine } from '../jobs/engine.ts';
 import { isTerminal } from '../jobs/lifecycle.ts';
@@ -175,7 +175,7 @@ function validationResult(
   const mean = (values: number[]) =>
     values.length === 0 ? 0 : round(values.reduce((a, b) => a + b, 0) / values.length);
   const metricMeans: Record<string, number> = {};
-  for (const name of ['sharpness', 'contrast', 'noise_level', 'brightness', 'colourfulness'] as const) {
+  for (const name of QUALITY_METRICS) {
     const values = measured
       .map((image) => image.quality?.metrics[name])
       .filter((v): v is number => v !== undefined);

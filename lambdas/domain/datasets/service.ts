@@ -159,8 +159,10 @@ export class DatasetsService {
     now: () => Promise<T>,
   ): Promise<T | { accepted: DatasetJobAccepted }> {
     const dir = params.request.dataset_dir;
-    await this.deps.work.checkGate(tenant, dir, params.request.require_privacy_validation);
-    const count = await this.deps.work.sources.count(tenant, dir);
+    // Resolved once for the gate and the count (a batch's jobs are one query, a prefix a listing).
+    const dataset = await this.deps.work.sources.dataset(tenant, dir);
+    await this.deps.work.checkGate(tenant, dir, params.request.require_privacy_validation, dataset);
+    const { count } = dataset;
     if (count <= this.deps.settings.syncExportLimit) return now();
     const what = params.format === 'jsonl' ? 'JSONL' : `s3://${params.request.bucket_name}`;
     return {

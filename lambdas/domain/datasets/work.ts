@@ -129,9 +129,9 @@ export class DatasetWork {
    * a privacy validation of it has passed over the images it holds now: a batch that grew, or an
    * image replaced since, is validated again.
    */
-  async checkGate(tenant: string, datasetDir: string, required: boolean): Promise<void> {
+  async checkGate(tenant: string, datasetDir: string, required: boolean, resolved?: Dataset): Promise<void> {
     if (!required && !this.deps.settings.requirePrivacyValidation) return;
-    const dataset = await resolveDataset(this.deps, tenant, datasetDir);
+    const dataset = resolved ?? (await resolveDataset(this.deps, tenant, datasetDir));
     const gate = await this.gate(tenant, dataset.uri);
     const validate = 'validate it with POST /api/v1/validate/batch (privacy: true) first';
     if (!gate) throw gateClosed(datasetDir, `it has not passed a privacy validation: ${validate}`);

@@ -5,7 +5,8 @@
  */
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { MAX_DECODED_PIXELS, SharpPixelDecoder } from '../../../../lambdas/adapters/vision/sharp-decoder.ts';
+import { MAX_IMAGE_PIXELS } from '../../../../lambdas/adapters/vision/bundled-models.ts';
+import { SharpPixelDecoder } from '../../../../lambdas/adapters/vision/sharp-decoder.ts';
 import type { DomainError } from '../../../../lambdas/domain/errors.ts';
 import { checkImage } from '../../../../lambdas/domain/validation/privacy.ts';
 
@@ -177,11 +178,11 @@ describe('SharpPixelDecoder', () => {
     const error = await refusal(past);
 
     // Assess
-    expect(decoded.width * decoded.height).toBe(MAX_DECODED_PIXELS);
+    expect(decoded.width * decoded.height).toBe(MAX_IMAGE_PIXELS);
     expect(error).toMatchObject({
       code: 'INVALID_PARAMETERS',
       status: 400,
-      message: `the image has more than ${MAX_DECODED_PIXELS} pixels (4096 × 4096)`,
+      message: `the image has more than ${MAX_IMAGE_PIXELS} pixels (4096 × 4096)`,
       details: { constraint: 'at most 4096 × 4096 pixels' },
     });
   });
@@ -197,7 +198,7 @@ describe('SharpPixelDecoder', () => {
     const withinError = await refusal(within);
 
     // Assess: the image past the limit is refused for its size, the other for its missing data.
-    expect(pastError.message).toBe(`the image has more than ${MAX_DECODED_PIXELS} pixels (4096 × 4096)`);
+    expect(pastError.message).toBe(`the image has more than ${MAX_IMAGE_PIXELS} pixels (4096 × 4096)`);
     expect(withinError.message).toMatch(/^the image cannot be decoded: /);
   });
 });
